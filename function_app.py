@@ -1,0 +1,23 @@
+"""Resource Health Responder: every trigger of the Functions app, at a glance.
+
+Each Blueprint is a thin adapter in handlers/ that parses its payload and hands it to the one
+pipeline (pipeline/); heavy SDKs are imported only when first needed.
+"""
+
+import azure.functions as func
+
+from handlers import alerts, event_grid, events
+
+app = func.FunctionApp()
+
+# Event Grid system topics: Resource Health annotations and availability changes
+# (Microsoft.ResourceNotifications.HealthResources) and scheduled events
+# (Microsoft.ResourceNotifications.MaintenanceResources).
+app.register_functions(event_grid.bp)
+
+# POST /api/alerts: action groups (Service Health, Resource Health, scale-set
+# setOrchestrationServiceState), common alert schema or legacy Activity Log schema.
+app.register_functions(alerts.bp)
+
+# POST/OPTIONS /api/events: Event Grid webhook endpoint for subscriptions made by URL.
+app.register_functions(events.bp)

@@ -1,0 +1,37 @@
+"""POST /api/alerts: action-group payloads (common alert schema or legacy Activity Log schema).
+
+202 when accepted; 400 naming the field and the problem otherwise (action groups do not retry a
+400, and retrying a malformed payload could not help). The rejection is recorded either way.
+"""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from . import runtime
+from .deliveries import MAX_BODY_BYTES, parse_delivery
+from .http import declared_too_large, json_response, problem
+
+bp = func.Blueprint()
+
+
+@bp.function_name("alerts")
+@bp.route(route="alerts", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def alerts(req: func.HttpRequest) -> func.HttpResponse:
+    pipeline = runtime.pipeline()
+    if declared_too_large(req):
+        outcome = pipeline.reject("POST /api/alerts", "body", f"is larger than the {MAX_BODY_BYTES} bytes allowed")
+        return problem(413, "body", outcome.reason)
+    delivery = parse_delivery(req.get_body(), input_name="POST /api/alerts")
+    if delivery.kind in ("event-grid", "validation"):
+        outcome = pipeline.reject("POST /api/alerts", "body", "is an Event Grid delivery; post it to /api/events")
+        return problem(400, "body", "is an Event Grid delivery; post it to /api/events")
+    outcomes = pipeline.process(delivery)
+    if delivery.rejections:
+        first = delivery.rejections[0]
+        return problem(400, first.where, first.problem, recorded=True)
+    return json_response(202, {"accepted": [_summary(o) for o in outcomes]})
+
+
+def _summary(outcome) -> dict:
+    return {k: getattr(outcome, k) for k in ("incident_id", "kind", "name", "action", "mode", "status", "reason")}

@@ -1,0 +1,230 @@
+"""The embedded ledger: one SQLite file (or memory), zero set-up. For the command line and tests.
+
+Writes go through one connection under a lock; a conditional insert (INSERT OR IGNORE on a
+primary key) is the claim that makes a second delivery a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from rules import Decision, Signal
+from rules.ports import IncidentRef
+
+from .errors import LedgerError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    key TEXT PRIMARY KEY,
+    first_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    last_signal_at TEXT NOT NULL,
+    closed_at TEXT,
+    close_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS incidents_by_key ON incidents(key, closed_at);
+CREATE TABLE IF NOT EXISTS signals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_key TEXT NOT NULL,
+    incident_id TEXT,
+    source TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    resource_key TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    occurred TEXT NOT NULL,
+    received TEXT NOT NULL,
+    input TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signals_by_resource ON signals(resource_key, name, occurred);
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    signal_id INTEGER,
+    incident_id TEXT,
+    at TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    action TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    brakes TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_by_incident ON decisions(incident_id, action);
+CREATE TABLE IF NOT EXISTS rejections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    input TEXT NOT NULL,
+    location TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    excerpt TEXT NOT NULL
+);
+"""
+
+# Decisions that hold an incident's one action: a later signal for the incident is a duplicate.
+HOLDING_STATUSES = ("planned", "awaiting-approval", "started", "succeeded")
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat()
+
+
+class SqliteLedger:
+    def __init__(self, path: str | Path = ":memory:"):
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.row_factory = sqlite3.Row
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot open the SQLite ledger at {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def claim_delivery(self, key: str, at: datetime) -> bool:
+        with self._lock:
+            cursor = self._db.execute("INSERT OR IGNORE INTO deliveries(key, first_seen) VALUES (?, ?)", (key, _iso(at)))
+            return cursor.rowcount == 1
+
+    def open_incident(self, key: str, resource_id: str, at: datetime, ttl: timedelta) -> IncidentRef:
+        with self._lock, self._transaction():
+            row = self._db.execute(
+                "SELECT * FROM incidents WHERE key = ? AND closed_at IS NULL ORDER BY opened_at DESC LIMIT 1", (key,)
+            ).fetchone()
+            if row is not None and datetime.fromisoformat(row["last_signal_at"]) + ttl >= at:
+                self._db.execute(
+                    "UPDATE incidents SET last_signal_at = max(last_signal_at, ?) WHERE id = ?", (_iso(at), row["id"])
+                )
+                return IncidentRef(row["id"], key, row["resource_id"], datetime.fromisoformat(row["opened_at"]), False)
+            if row is not None:
+                self._db.execute(
+                    "UPDATE incidents SET closed_at = ?, close_reason = ? WHERE id = ?",
+                    (_iso(at), "quiet for longer than the incident time-to-live", row["id"]),
+                )
+            incident_id = "INC-" + hashlib.sha256(f"{key}|{_iso(at)}".encode()).hexdigest()[:10]
+            self._db.execute(
+                "INSERT OR IGNORE INTO incidents(id, key, resource_id, opened_at, last_signal_at) VALUES (?, ?, ?, ?, ?)",
+                (incident_id, key, resource_id, _iso(at), _iso(at)),
+            )
+            return IncidentRef(incident_id, key, resource_id, at, True)
+
+    def close_incident(self, incident_id: str, at: datetime, reason: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE incidents SET closed_at = ?, close_reason = ? WHERE id = ? AND closed_at IS NULL",
+                (_iso(at), reason, incident_id),
+            )
+
+    def record_signal(self, signal: Signal, incident_id: str | None, at: datetime) -> int:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO signals(delivery_key, incident_id, source, event_id, kind, name, resource_key, resource_id,"
+                " occurred, received, input, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    signal.delivery_key, incident_id, signal.source, signal.event_id, signal.kind, signal.name,
+                    signal.resource_key, signal.resource_id, _iso(signal.occurred), _iso(at), signal.input,
+                    signal.summary[:1000],
+                ),
+            )
+            return int(cursor.lastrowid)
+
+    def record_decision(self, signal_id: int | None, incident_id: str | None, decision: Decision, at: datetime) -> int:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO decisions(signal_id, incident_id, at, rule, action, mode, status, reason, brakes)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    signal_id, incident_id, _iso(at), decision.rule, decision.action, decision.mode, decision.status,
+                    decision.reason, json.dumps(list(decision.brakes)),
+                ),
+            )
+            return int(cursor.lastrowid)
+
+    def record_rejection(self, input_name: str, where: str, problem: str, excerpt: str, at: datetime) -> int:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO rejections(at, input, location, problem, excerpt) VALUES (?, ?, ?, ?, ?)",
+                (_iso(at), input_name, where, problem, excerpt[:1000]),
+            )
+            return int(cursor.lastrowid)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def count_signals(self, resource_key: str, name: str, since: datetime) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT count(DISTINCT delivery_key) FROM signals WHERE resource_key = ? AND name = ? AND occurred >= ?",
+                (resource_key, name, _iso(since)),
+            ).fetchone()
+            return int(row[0])
+
+    def incident_action(self, incident_id: str) -> Mapping[str, Any] | None:
+        marks = ",".join("?" * len(HOLDING_STATUSES))
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT action, status, at, id FROM decisions WHERE incident_id = ? AND action != 'none'"
+                f" AND status IN ({marks}) ORDER BY id LIMIT 1",
+                (incident_id, *HOLDING_STATUSES),
+            ).fetchone()
+            return dict(row) if row else None
+
+    def incident(self, incident_id: str) -> Mapping[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+            return dict(row) if row else None
+
+    def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[Mapping[str, Any]]:
+        clauses, values = [], []
+        if since is not None:
+            clauses.append("d.at >= ?")
+            values.append(_iso(since))
+        if resource:
+            clauses.append("(s.resource_key = ? OR s.resource_key LIKE ?)")
+            values += [resource.lower(), f"%/{resource.lower()}"]
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT d.*, s.kind, s.name, s.resource_id, s.event_id, s.source, s.input, s.occurred"
+                f" FROM decisions d LEFT JOIN signals s ON s.id = d.signal_id {where} ORDER BY d.id",
+                values,
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def rejections(self) -> list[Mapping[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._db.execute("SELECT * FROM rejections ORDER BY id").fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _transaction(self):
+        db = self._db
+
+        class _Tx:
+            def __enter__(self):
+                db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, kind, value, tb):
+                db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+        return _Tx()

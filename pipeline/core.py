@@ -1,0 +1,113 @@
+"""The flow every signal takes, in every host (Functions, command line, tests):
+
+dedupe -> incident -> classify -> decide -> hold one action per incident -> record -> log.
+Rejected inputs are recorded too, so nothing that arrived is lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Protocol
+
+from rules import Classification, Decision, Engine, Signal
+from rules.ports import IncidentRef, Ledger
+
+from .logs import bound, log
+from .outcome import Outcome
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Remediator(Protocol):
+    """What acts on a decision (actions/ against ARM). Absent: decisions stay `planned`."""
+
+    def carry_out(self, signal: Signal, decision: Decision, incident: IncidentRef) -> Decision: ...
+
+
+class Pipeline:
+    def __init__(
+        self,
+        ledger: Ledger,
+        engine: Engine,
+        clock: Callable[[], datetime] = utc_now,
+        remediator: Remediator | None = None,
+    ):
+        self.ledger = ledger
+        self.engine = engine
+        self.clock = clock
+        self.remediator = remediator
+
+    def process(self, delivery) -> list[Outcome]:
+        """Every rejection and every signal of one delivery; one failing never stops the rest."""
+        outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt) for r in delivery.rejections]
+        outcomes += [self.handle(signal) for signal in delivery.signals]
+        return outcomes
+
+    def reject(self, input_name: str, where: str, problem: str, excerpt: str = "") -> Outcome:
+        reason = f"{input_name}: {where}: {problem}" if input_name else f"{where}: {problem}"
+        self.ledger.record_rejection(input_name, where, problem, excerpt, self.clock())
+        log("rejected", input=input_name, where=where, reason=problem)
+        return Outcome(input_name, "", "", "", "", "", "", "none", "", "rejected", reason)
+
+    def handle(self, signal: Signal) -> Outcome:
+        now = self.clock()
+        with bound(event_id=signal.event_id, resource_id=signal.resource_id, kind=signal.kind, name=signal.name):
+            classification = self.engine.classify(signal)
+            if not self.ledger.claim_delivery(signal.delivery_key, now):
+                decision = Decision(
+                    action="none",
+                    mode=self.engine.mode_override or self.engine.policy.default_mode,
+                    status="duplicate",
+                    reason=f"event {signal.event_id} was already received; a second delivery is recorded, not acted on",
+                    rule="dedupe",
+                )
+                self.ledger.record_decision(None, None, decision, now)
+                return self._report(signal, classification, decision, None)
+            incident = self.ledger.open_incident(signal.incident_key, signal.resource_id, now, self.engine.policy.incident_ttl)
+            with bound(incident=incident.id):
+                signal_id = self.ledger.record_signal(signal, incident.id, now)
+                decision = self.engine.decide(signal, classification, self.ledger)
+                if signal.resolved:
+                    self.ledger.close_incident(incident.id, now, decision.reason)
+                elif decision.action != "none":
+                    decision = self._one_action_per_incident(signal, decision, incident)
+                self.ledger.record_decision(signal_id, incident.id, decision, now)
+                return self._report(signal, classification, decision, incident)
+
+    def _one_action_per_incident(self, signal: Signal, decision: Decision, incident: IncidentRef) -> Decision:
+        held = self.ledger.incident_action(incident.id)
+        if held is not None:
+            same = held["action"] == decision.action
+            return decision.but(
+                status="duplicate" if same else "skipped",
+                reason=f"incident {incident.id} already has {held['action']} {held['status']}; one action per incident",
+            )
+        if self.remediator is not None:
+            return self.remediator.carry_out(signal, decision, incident)
+        if decision.mode == "auto":
+            return decision.but(reason=decision.reason + " (no Azure connection in this run: nothing was started)")
+        return decision
+
+    def _report(self, signal: Signal, classification: Classification, decision: Decision, incident: IncidentRef | None) -> Outcome:
+        log("decision", action=decision.action, mode=decision.mode, status=decision.status, rule=decision.rule, reason=decision.reason)
+        return Outcome(
+            input=signal.input,
+            event_id=signal.event_id,
+            source=signal.source,
+            kind=signal.kind,
+            resource_id=signal.resource_id,
+            name=signal.name,
+            category=classification.category,
+            action=decision.action,
+            mode=decision.mode,
+            status=decision.status,
+            reason=decision.reason,
+            incident_id=incident.id if incident else "",
+            rule=decision.rule,
+        )
+
+
+def process_all(pipeline: Pipeline, deliveries: Iterable) -> list[Outcome]:
+    return [outcome for delivery in deliveries for outcome in pipeline.process(delivery)]

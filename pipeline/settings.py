@@ -1,0 +1,86 @@
+"""App settings, read once from the environment (app settings in Azure, local.settings.json or
+the shell locally). Every name the app reads is here, with its default."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from .errors import SettingsError
+
+ROOT = Path(__file__).resolve().parent.parent
+MODES = ("observe", "approve", "auto")
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _flag(name: str, value: str | None) -> bool:
+    folded = (value or "").strip().lower()
+    if folded in ("", "0", "false", "no", "off"):
+        return False
+    if folded in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={value!r}: expected true or false")
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str | None = None  # overrides every policy rule's mode when set
+    policy_path: Path = ROOT / "rules" / "policy.yaml"
+    catalog_path: Path = ROOT / "rules" / "annotations.yaml"
+    subscriptions: tuple[str, ...] = ()
+    resource_groups_include: tuple[str, ...] = ()
+    resource_groups_exclude: tuple[str, ...] = ()
+    paused: bool = False
+    ledger: str = "sqlite::memory:"
+    table_endpoint: str = ""
+    table_connection_string: str = ""
+    azure: str = "none"  # none | sim | live
+    teams_webhooks: Mapping[str, str] = field(default_factory=dict)
+    mail_sender: str = ""
+    mail_to: tuple[str, ...] = ()
+    approval_secret: str = ""
+    public_url: str = ""
+    tick_schedule: str = "0 */1 * * * *"
+    sweep_schedule: str = "0 */15 * * * *"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        mode = (env.get("RESPONDER_MODE") or "").strip().lower() or None
+        if mode is not None and mode not in MODES:
+            raise SettingsError(f"RESPONDER_MODE={mode!r}: expected one of {', '.join(MODES)}")
+        azure = (env.get("RESPONDER_AZURE") or "none").strip().lower()
+        if azure not in ("none", "sim", "live"):
+            raise SettingsError(f"RESPONDER_AZURE={azure!r}: expected none, sim or live")
+        webhooks_raw = env.get("RESPONDER_TEAMS_WEBHOOKS") or "{}"
+        try:
+            webhooks = json.loads(webhooks_raw)
+        except ValueError:
+            raise SettingsError("RESPONDER_TEAMS_WEBHOOKS: expected a JSON object of route name -> webhook URL") from None
+        if not isinstance(webhooks, dict) or not all(isinstance(v, str) for v in webhooks.values()):
+            raise SettingsError("RESPONDER_TEAMS_WEBHOOKS: expected a JSON object of route name -> webhook URL")
+        return cls(
+            mode=mode,
+            policy_path=Path(env.get("RESPONDER_POLICY_PATH") or cls.policy_path),
+            subscriptions=tuple(s.lower() for s in _list(env.get("RESPONDER_SUBSCRIPTIONS"))),
+            resource_groups_include=tuple(s.lower() for s in _list(env.get("RESPONDER_RESOURCE_GROUPS_INCLUDE"))),
+            resource_groups_exclude=tuple(s.lower() for s in _list(env.get("RESPONDER_RESOURCE_GROUPS_EXCLUDE"))),
+            paused=_flag("RESPONDER_PAUSED", env.get("RESPONDER_PAUSED")),
+            ledger=env.get("RESPONDER_LEDGER") or cls.ledger,
+            table_endpoint=env.get("RESPONDER_TABLE_ENDPOINT", ""),
+            table_connection_string=env.get("RESPONDER_TABLE_CONNECTION_STRING", ""),
+            azure=azure,
+            teams_webhooks=webhooks,
+            mail_sender=env.get("RESPONDER_MAIL_SENDER", ""),
+            mail_to=_list(env.get("RESPONDER_MAIL_TO")),
+            approval_secret=env.get("RESPONDER_APPROVAL_SECRET", ""),
+            public_url=env.get("RESPONDER_PUBLIC_URL", ""),
+            tick_schedule=env.get("RESPONDER_TICK_SCHEDULE") or cls.tick_schedule,
+            sweep_schedule=env.get("RESPONDER_SWEEP_SCHEDULE") or cls.sweep_schedule,
+        )

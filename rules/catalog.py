@@ -1,0 +1,128 @@
+"""The catalog: what a signal means. Loaded from annotations.yaml and checked against a schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import CatalogError
+from .signals import Signal
+from .vocabulary import ACTIONS, IMPACTS, INITIATORS
+
+DEFAULT_PATH = Path(__file__).with_name("annotations.yaml")
+
+# Catalog section for each signal kind.
+SECTIONS = {
+    "annotation": "annotations",
+    "availability": "availability",
+    "resource-health": "resource_health",
+    "service-health": "service_health",
+    "scheduled-event": "scheduled_events",
+    "repair-state": "repair_states",
+    "maintenance-status": "maintenance_status",
+}
+
+_ENTRY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": [
+        "meaning", "initiator", "impact", "category", "temp_disk_loss",
+        "platform_acting", "default_action", "next_step", "routine",
+    ],
+    "properties": {
+        "meaning": {"type": "string", "minLength": 10},
+        "initiator": {"enum": list(INITIATORS)},
+        "impact": {"enum": list(IMPACTS)},
+        "category": {"type": "string", "pattern": "^[a-z][a-z-]*$"},
+        "temp_disk_loss": {"type": "boolean"},
+        "platform_acting": {"type": "boolean"},
+        "default_action": {"enum": list(ACTIONS)},
+        "next_step": {"type": ["string", "null"]},
+        "routine": {"type": "boolean"},
+    },
+}
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["version", *SECTIONS.values()],
+    "properties": {
+        "version": {"const": 1},
+        **{section: {"type": "object", "additionalProperties": _ENTRY} for section in SECTIONS.values()},
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    known: bool
+    meaning: str
+    initiator: str
+    impact: str
+    category: str
+    temp_disk_loss: bool
+    platform_acting: bool
+    default_action: str
+    next_step: str | None
+    routine: bool
+
+
+def _unknown(signal: Signal) -> Classification:
+    # Never dropped: an unknown name is recorded and sent so a person can teach the catalog.
+    return Classification(
+        known=False,
+        meaning=f"{signal.name or 'An unnamed signal'} is not in the catalog: {signal.summary or 'no summary given'}".strip(),
+        initiator=signal.initiator or "unknown",
+        impact=signal.impact_type or "unknown",
+        category="unknown",
+        temp_disk_loss=False,
+        platform_acting=False,
+        default_action="none",
+        next_step="Read what Azure said and add this name to rules/annotations.yaml.",
+        routine=False,
+    )
+
+
+class Catalog:
+    def __init__(self, document: Mapping[str, Any]):
+        self._sections = {kind: dict(document[section]) for kind, section in SECTIONS.items()}
+
+    def entries(self, kind: str) -> Mapping[str, Mapping[str, Any]]:
+        return self._sections[kind]
+
+    def classify(self, signal: Signal) -> Classification:
+        entry = self._sections.get(signal.kind, {}).get(self._lookup_name(signal))
+        if entry is None:
+            return _unknown(signal)
+        # The event's own context beats the catalog's: Azure labels each occurrence.
+        initiator = signal.initiator if signal.initiator and signal.initiator != "unknown" else entry["initiator"]
+        return Classification(known=True, **{**entry, "initiator": initiator})
+
+    @staticmethod
+    def _lookup_name(signal: Signal) -> str:
+        if signal.kind == "service-health":
+            return str(signal.details.get("incident_type", ""))
+        return signal.name
+
+
+def load_catalog(path: str | Path = DEFAULT_PATH) -> Catalog:
+    return _load(str(path))
+
+
+@lru_cache(maxsize=8)
+def _load(path: str) -> Catalog:
+    import jsonschema
+    import yaml
+
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{path}: cannot read the catalog: {exc}") from exc
+    try:
+        jsonschema.validate(document, SCHEMA)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top)"
+        raise CatalogError(f"{path}: {where}: {exc.message}") from exc
+    return Catalog(document)

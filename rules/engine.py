@@ -1,0 +1,65 @@
+"""Decide: from a signal, its classification and history, to an action, a mode and a reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from .catalog import Catalog, Classification
+from .matchers import History
+from .policy import Policy
+from .signals import Signal
+
+# What each mode turns an action into before anything is verified or started.
+_STATUS_BY_MODE = {"observe": "planned", "approve": "awaiting-approval", "auto": "planned"}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: str  # one of vocabulary.ACTIONS
+    mode: str  # observe | approve | auto
+    status: str  # one of vocabulary.STATUSES
+    reason: str  # for a person
+    rule: str = ""  # the policy rule that decided, or "catalog" for the default
+    params: Mapping[str, Any] = field(default_factory=dict)
+    notify: tuple[str, ...] = ()
+    brakes: tuple[str, ...] = ()  # brakes that applied, each a readable sentence
+
+    def but(self, **changes: Any) -> "Decision":
+        return replace(self, **changes)
+
+
+class Engine:
+    def __init__(self, catalog: Catalog, policy: Policy, mode_override: str | None = None):
+        self.catalog = catalog
+        self.policy = policy
+        self.mode_override = mode_override
+
+    def classify(self, signal: Signal) -> Classification:
+        return self.catalog.classify(signal)
+
+    def decide(self, signal: Signal, classification: Classification, history: History) -> Decision:
+        if signal.resolved:
+            return Decision(
+                action="none",
+                mode=self._mode(self.policy.default_mode),
+                status="noop",
+                reason=f"{signal.name}: the condition is over; the incident is resolved",
+                rule="resolution",
+                notify=self.policy.default_notify,
+            )
+        rule = self.policy.first_match(signal, classification, history)
+        if rule is not None:
+            action, mode, name = rule.action, rule.mode, rule.name
+            reason = rule.reason or classification.meaning
+            params, notify = rule.params, rule.notify or self.policy.default_notify
+        else:
+            action, mode, name = classification.default_action, self.policy.default_mode, "catalog"
+            reason = ("catalog default: " if classification.known else "") + classification.meaning
+            params, notify = {}, self.policy.default_notify
+        mode = self._mode(mode)
+        status = "noop" if action == "none" else _STATUS_BY_MODE[mode]
+        return Decision(action=action, mode=mode, status=status, reason=reason, rule=name, params=params, notify=notify)
+
+    def _mode(self, mode: str) -> str:
+        return self.mode_override or mode

@@ -1,0 +1,96 @@
+"""The vocabulary of a policy rule's `when`: one small function per key.
+
+A matcher gets the rule's value, the signal, its classification and a view of history, and
+says whether it matches. A rule matches when all of its keys do. The policy schema is built
+from this table, so a key that is not here fails the load.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Protocol
+
+from .catalog import Classification
+from .durations import parse_duration
+from .signals import Signal
+from .vocabulary import INITIATORS, KINDS, RESOURCE_TYPES
+
+
+class History(Protocol):
+    def count_signals(self, resource_key: str, name: str, since: datetime) -> int:
+        """Distinct signals with this name on this resource since a time (this one included)."""
+
+
+Matcher = Callable[[Any, Signal, Classification, History], bool]
+
+
+def _one_of(value: Any) -> set[str]:
+    values = value if isinstance(value, list) else [value]
+    return {str(v).lower() for v in values}
+
+
+def _field(getter: Callable[[Signal, Classification], Any]) -> Matcher:
+    def match(value: Any, signal: Signal, classification: Classification, history: History) -> bool:
+        return str(getter(signal, classification) or "").lower() in _one_of(value)
+
+    return match
+
+
+def _resource_type(value: Any, signal: Signal, classification: Classification, history: History) -> bool:
+    wanted = {RESOURCE_TYPES[v] for v in _one_of(value)}
+    return signal.resource_type.lower() in wanted
+
+
+def _annotation(value: Any, signal: Signal, classification: Classification, history: History) -> bool:
+    return signal.kind == "annotation" and signal.name.lower() in _one_of(value)
+
+
+def _repeat(value: Any, signal: Signal, classification: Classification, history: History) -> bool:
+    since = signal.occurred - parse_duration(value["within"], "when.repeat.within")
+    return history.count_signals(signal.resource_key, signal.name, since) >= int(value["count"])
+
+
+MATCHERS: dict[str, Matcher] = {
+    "kind": _field(lambda s, c: s.kind),
+    "name": _field(lambda s, c: s.name),
+    "annotation": _annotation,
+    "category": _field(lambda s, c: c.category),
+    "initiator": _field(lambda s, c: c.initiator),
+    "impact": _field(lambda s, c: c.impact),
+    "resource_type": _resource_type,
+    "incident_type": _field(lambda s, c: s.details.get("incident_type")),
+    "stage": _field(lambda s, c: s.details.get("stage")),
+    "event_status": _field(lambda s, c: s.details.get("event_status")),
+    "known": lambda value, s, c, h: c.known is bool(value),
+    "repeat": _repeat,
+}
+
+_STRINGS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+
+# JSON schema of each matcher's value; the policy schema is assembled from these.
+MATCHER_SCHEMAS: dict[str, dict] = {
+    "kind": {"anyOf": [{"enum": list(KINDS)}, {"type": "array", "items": {"enum": list(KINDS)}, "minItems": 1}]},
+    "name": _STRINGS,
+    "annotation": _STRINGS,
+    "category": _STRINGS,
+    "initiator": {"anyOf": [{"enum": list(INITIATORS)}, {"type": "array", "items": {"enum": list(INITIATORS)}}]},
+    "impact": _STRINGS,
+    "resource_type": {
+        "anyOf": [
+            {"enum": list(RESOURCE_TYPES)},
+            {"type": "array", "items": {"enum": list(RESOURCE_TYPES)}, "minItems": 1},
+        ]
+    },
+    "incident_type": _STRINGS,
+    "stage": _STRINGS,
+    "event_status": _STRINGS,
+    "known": {"type": "boolean"},
+    "repeat": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["count", "within"],
+        "properties": {"count": {"type": "integer", "minimum": 2}, "within": {"type": "string"}},
+    },
+}
+
+assert MATCHERS.keys() == MATCHER_SCHEMAS.keys()

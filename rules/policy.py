@@ -1,0 +1,152 @@
+"""The policy: which action, in which mode, for which signals. Data in policy.yaml, checked here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from .catalog import Catalog, Classification
+from .durations import parse_duration
+from .errors import PolicyError
+from .matchers import MATCHER_SCHEMAS, MATCHERS, History
+from .signals import Signal
+from .vocabulary import ACTIONS, MODES
+
+DEFAULT_PATH = Path(__file__).with_name("policy.yaml")
+
+_RULE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "when", "do"],
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+        "when": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": MATCHER_SCHEMAS,
+        },
+        "do": {"enum": list(ACTIONS)},
+        "mode": {"enum": list(MODES)},
+        "reason": {"type": "string"},
+        "params": {"type": "object"},
+        "notify": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["version", "rules"],
+    "properties": {
+        "version": {"const": 1},
+        "defaults": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "mode": {"enum": list(MODES)},
+                "incident_ttl": {"type": "string"},
+                "notify": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "rules": {"type": "array", "items": _RULE},
+        # Sections read by other parts of the app (notifications, brakes, scope, maintenance);
+        # each of those validates its own section when it reads it.
+        "notify_routes": {"type": "object"},
+        "brakes": {"type": "object"},
+        "scope": {"type": "object"},
+        "maintenance": {"type": "object"},
+        "tags": {"type": "object"},
+        "approvals": {"type": "object"},
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    when: Mapping[str, Any]
+    action: str
+    mode: str
+    reason: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    notify: tuple[str, ...] = ()
+
+    def matches(self, signal: Signal, classification: Classification, history: History) -> bool:
+        return all(MATCHERS[key](value, signal, classification, history) for key, value in self.when.items())
+
+
+@dataclass(frozen=True)
+class Policy:
+    rules: tuple[Rule, ...]
+    default_mode: str = "observe"
+    incident_ttl: timedelta = timedelta(days=1)
+    default_notify: tuple[str, ...] = ()
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+    def first_match(self, signal: Signal, classification: Classification, history: History) -> Rule | None:
+        return next((r for r in self.rules if r.matches(signal, classification, history)), None)
+
+
+def load_policy(path: str | Path = DEFAULT_PATH, catalog: Catalog | None = None) -> Policy:
+    return _load(str(path), catalog)
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, catalog: Catalog | None) -> Policy:
+    import yaml
+
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"{path}: cannot read the policy: {exc}") from exc
+    return parse_policy(document, where=path, catalog=catalog)
+
+
+def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None = None) -> Policy:
+    import jsonschema
+
+    try:
+        jsonschema.validate(document, SCHEMA)
+    except jsonschema.ValidationError as exc:
+        at = "/".join(str(p) for p in exc.absolute_path) or "(top)"
+        raise PolicyError(f"{where}: {at}: {exc.message}") from exc
+    defaults = document.get("defaults") or {}
+    default_mode = defaults.get("mode", "observe")
+    rules = []
+    names = set()
+    for index, raw in enumerate(document["rules"]):
+        at = f"{where}: rules/{index} ({raw['name']})"
+        if raw["name"] in names:
+            raise PolicyError(f"{at}: the rule name is used twice")
+        names.add(raw["name"])
+        when = raw["when"]
+        if "repeat" in when:
+            parse_duration(when["repeat"]["within"], f"{at}: when.repeat.within")
+        if catalog is not None and "annotation" in when:
+            known = {n.lower() for n in catalog.entries("annotation")}
+            wanted = when["annotation"] if isinstance(when["annotation"], list) else [when["annotation"]]
+            unknown = [n for n in wanted if n.lower() not in known]
+            if unknown:
+                raise PolicyError(f"{at}: when.annotation names {', '.join(unknown)}, not in the catalog")
+        rules.append(
+            Rule(
+                name=raw["name"],
+                when=when,
+                action=raw["do"],
+                mode=raw.get("mode", default_mode),
+                reason=raw.get("reason", ""),
+                params=raw.get("params", {}),
+                notify=tuple(raw.get("notify", defaults.get("notify", ()))),
+            )
+        )
+    return Policy(
+        rules=tuple(rules),
+        default_mode=default_mode,
+        incident_ttl=parse_duration(defaults.get("incident_ttl", "P1D"), f"{where}: defaults.incident_ttl"),
+        default_notify=tuple(defaults.get("notify", ())),
+        sections={k: v for k, v in document.items() if k not in ("version", "defaults", "rules")},
+    )

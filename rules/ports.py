@@ -1,0 +1,46 @@
+"""The ports the decision pipeline needs; ledger/ (and later backends) implement them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Mapping, Protocol
+
+from .engine import Decision
+from .signals import Signal
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRef:
+    id: str
+    key: str
+    resource_id: str
+    opened_at: datetime
+    new: bool
+
+
+class Ledger(Protocol):
+    """State behind one port. Every method is safe to call from many workers at once."""
+
+    def claim_delivery(self, key: str, at: datetime) -> bool:
+        """True for the first delivery with this key, False for every later one (the lock)."""
+
+    def open_incident(self, key: str, resource_id: str, at: datetime, ttl: timedelta) -> IncidentRef:
+        """The open incident for this key, or a new one; an incident quiet for `ttl` is over."""
+
+    def close_incident(self, incident_id: str, at: datetime, reason: str) -> None: ...
+
+    def record_signal(self, signal: Signal, incident_id: str | None, at: datetime) -> int: ...
+
+    def count_signals(self, resource_key: str, name: str, since: datetime) -> int:
+        """Distinct recorded signals with this name on this resource that occurred since a time."""
+
+    def incident_action(self, incident_id: str) -> Mapping[str, Any] | None:
+        """The action already decided for this incident (not none, not refused), if any."""
+
+    def record_decision(self, signal_id: int | None, incident_id: str | None, decision: Decision, at: datetime) -> int: ...
+
+    def record_rejection(self, input_name: str, where: str, problem: str, excerpt: str, at: datetime) -> int: ...
+
+    def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[Mapping[str, Any]]:
+        """Decisions joined with their signals, oldest first: the audit trail."""

@@ -1,0 +1,57 @@
+"""The one shape every input takes: a `Signal`.
+
+Parsers (in handlers/) turn Event Grid events, alerts and sweep findings into signals; the rest
+of the app only ever sees this type. Resource ids keep ARM's casing for display and are compared
+case-insensitively through `resource_key`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+
+def resource_key(resource_id: str) -> str:
+    """ARM ids are case-insensitive; Azure itself sends them in mixed and lower case."""
+    return resource_id.strip().rstrip("/").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    source: str  # event-grid | cloud-event | common-alert | legacy-alert | sweep
+    event_id: str  # the id as delivered (namespaced by `dedupe_key`)
+    kind: str  # one of vocabulary.KINDS
+    name: str  # annotation name, availability state, notice type, repair state...
+    resource_id: str  # ARM id of the resource concerned (a subscription for Service Health)
+    occurred: datetime  # when Azure says it happened (UTC, aware)
+    resource_type: str = ""  # e.g. Microsoft.Compute/virtualMachines
+    initiator: str = ""  # platform | customer | vm | unknown, normalised from `context`/`cause`
+    azure_category: str = ""  # planned | unplanned | not-applicable | unknown (Azure's own)
+    impact_type: str = ""  # from the event when Azure sends it
+    summary: str = ""
+    resolved: bool = False  # this signal says the condition is over
+    details: Mapping[str, Any] = field(default_factory=dict)
+    input: str = ""  # where the signal came from, for reports: a file name or a delivery
+    delivery_key: str = ""  # the namespace + id that makes a second delivery a duplicate
+
+    @property
+    def resource_key(self) -> str:
+        return resource_key(self.resource_id)
+
+    @property
+    def subscription_id(self) -> str:
+        parts = self.resource_id.strip("/").split("/")
+        return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
+
+    @property
+    def incident_key(self) -> str:
+        """What makes two signals one incident.
+
+        Service Health notices are about a tracking id, not a resource; everything else is one
+        resource until it is healthy again, so an annotation event and an alert about the same
+        occurrence land in the same incident.
+        """
+        if self.kind == "service-health":
+            return "notice:" + str(self.details.get("tracking_id") or self.event_id).lower()
+        return "resource:" + self.resource_key
