@@ -1,0 +1,142 @@
+"""The ARM clients the actions use, built once per worker and per subscription.
+
+A Functions worker serves many invocations; building an SDK client (its pipeline, its TLS
+context, its token cache) on every one would waste the cold-start budget and the token
+endpoint, so clients are cached. The SDK modules are imported here, on first use only, so
+that `import actions` stays light.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+# The SDK's default poll interval is 30 s; the actions never sleep between polls themselves
+# (the timer tick does the waiting), so this only matters to callers that wait on a poller.
+DEFAULT_POLLING_INTERVAL = 5.0
+
+
+class AzureClients:
+    """One ComputeManagementClient and one ResourceHealthMgmtClient per subscription.
+
+    `base_url` and `connection_verify` point the same code at the simulated Azure;
+    `credential` defaults to DefaultAzureCredential (a user-assigned identity is chosen by
+    AZURE_CLIENT_ID). Retries are the SDK's: 429 and 5xx are retried and Retry-After is
+    honoured; a POST whose answer was lost is never re-sent by the SDK.
+    """
+
+    _cache: dict[tuple, "AzureClients"] = {}
+    _cache_lock = threading.Lock()
+
+    def __init__(
+        self,
+        subscription_id: str | None = None,
+        base_url: str | None = None,
+        connection_verify: bool | str = True,
+        credential: Any = None,
+        polling_interval: float = DEFAULT_POLLING_INTERVAL,
+        **client_kwargs: Any,
+    ) -> None:
+        self.subscription_id = subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID")
+        self.base_url = base_url
+        self.connection_verify = connection_verify
+        self.polling_interval = polling_interval
+        self._credential = credential
+        self._client_kwargs = client_kwargs
+        self._compute: dict[str, Any] = {}
+        self._health: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def build(
+        cls,
+        subscription_id: str | None = None,
+        base_url: str | None = None,
+        connection_verify: bool | str = True,
+        credential: Any = None,
+        polling_interval: float = DEFAULT_POLLING_INTERVAL,
+        **client_kwargs: Any,
+    ) -> "AzureClients":
+        """The cached clients for these settings (built on first call in this worker)."""
+        key = (
+            subscription_id,
+            base_url,
+            connection_verify,
+            id(credential) if credential is not None else None,
+            polling_interval,
+            tuple(sorted((k, repr(v)) for k, v in client_kwargs.items())),
+        )
+        with cls._cache_lock:
+            clients = cls._cache.get(key)
+            if clients is None:
+                clients = cls(subscription_id, base_url, connection_verify, credential, polling_interval, **client_kwargs)
+                cls._cache[key] = clients
+            return clients
+
+    @classmethod
+    def clear_cache(cls) -> None:
+        with cls._cache_lock:
+            for clients in cls._cache.values():
+                clients.close()
+            cls._cache.clear()
+
+    @property
+    def credential(self) -> Any:
+        if self._credential is None:
+            with self._lock:
+                if self._credential is None:
+                    from azure.identity import DefaultAzureCredential
+
+                    self._credential = DefaultAzureCredential(
+                        managed_identity_client_id=os.environ.get("AZURE_CLIENT_ID")
+                    )
+        return self._credential
+
+    def compute(self, subscription_id: str | None = None) -> Any:
+        """The ComputeManagementClient for a subscription (the default one when omitted)."""
+        sub = self._subscription(subscription_id)
+        with self._lock:
+            client = self._compute.get(sub)
+        if client is None:
+            from azure.mgmt.compute import ComputeManagementClient
+
+            client = ComputeManagementClient(self.credential, sub, **self._kwargs())
+            with self._lock:
+                client = self._compute.setdefault(sub, client)
+        return client
+
+    def health(self, subscription_id: str | None = None) -> Any:
+        """The ResourceHealthMgmtClient for a subscription (the default one when omitted)."""
+        sub = self._subscription(subscription_id)
+        with self._lock:
+            client = self._health.get(sub)
+        if client is None:
+            from azure.mgmt.resourcehealth import ResourceHealthMgmtClient
+
+            client = ResourceHealthMgmtClient(self.credential, sub, **self._kwargs())
+            with self._lock:
+                client = self._health.setdefault(sub, client)
+        return client
+
+    def close(self) -> None:
+        with self._lock:
+            clients = list(self._compute.values()) + list(self._health.values())
+            self._compute.clear()
+            self._health.clear()
+        for client in clients:
+            client.close()
+
+    def _subscription(self, subscription_id: str | None) -> str:
+        sub = subscription_id or self.subscription_id
+        if not sub:
+            raise ValueError("no subscription id: pass one or set AZURE_SUBSCRIPTION_ID")
+        return sub.lower()
+
+    def _kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = dict(self._client_kwargs)
+        kwargs["polling_interval"] = self.polling_interval
+        kwargs["connection_verify"] = self.connection_verify
+        if self.base_url:
+            kwargs["base_url"] = self.base_url
+        return kwargs

@@ -1,0 +1,296 @@
+"""Reads of the live state that verification, polling and recovery rely on.
+
+Each reader makes one ARM GET through the SDK and hands back a small value read from the
+wire names of ARM's JSON (the names AZURE-FACTS and Azure's docs use), so the rules in the
+executors read like the documentation.
+
+RBAC: every reader lists the action it needs in READS; executors declare the readers they use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .lro import azure_errors
+from .resource_ids import SCALE_SET_VM, VM, ResourceRef
+
+READ_AVAILABILITY = "Microsoft.ResourceHealth/availabilityStatuses/read"
+READ_VM_INSTANCE_VIEW = "Microsoft.Compute/virtualMachines/instanceView/read"
+READ_SCALE_SET_VM_INSTANCE_VIEW = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/instanceView/read"
+READ_SCALE_SET_INSTANCE_VIEW = "Microsoft.Compute/virtualMachineScaleSets/instanceView/read"
+READ_SCALE_SET = "Microsoft.Compute/virtualMachineScaleSets/read"
+READ_SCALE_SET_VMS = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read"
+READ_OPERATION = "Microsoft.Compute/locations/operations/read"
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    text = str(value).strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    # ARM writes up to 7 fractional digits; Python reads at most 6.
+    if "." in text:
+        head, _, rest = text.partition(".")
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        tail = rest[len(digits):]
+        text = f"{head}.{digits[:6]}{tail}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _status(statuses: list[dict[str, Any]] | None, prefix: str) -> tuple[str | None, datetime | None]:
+    """The value after `prefix/` in the first status code that has it, and that status' time."""
+    for status in statuses or []:
+        code = status.get("code") or ""
+        if code.lower().startswith(prefix.lower() + "/"):
+            return code.split("/", 1)[1].lower(), _parse_time(status.get("time"))
+    return None, None
+
+
+# -- Resource Health --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Availability:
+    """The current availability status of one resource (availabilityStatuses/current)."""
+
+    state: str  # Available | Unavailable | Degraded | Unknown
+    summary: str = ""
+    reason_type: str = ""
+    occurred: datetime | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def mentions(self, annotation: str) -> bool:
+        """Whether the status still names the annotation a signal carried.
+
+        Resource Health puts the annotation's name in annotationName or healthEventType (and
+        sometimes only in the title or reason); any of them counts, case-insensitively.
+        """
+        wanted = annotation.strip().lower()
+        if not wanted:
+            return False
+        for key in ("annotationName", "healthEventType", "healthEventId", "reasonType", "title", "healthEventCause"):
+            value = self.properties.get(key)
+            if isinstance(value, str) and value.strip().lower() == wanted:
+                return True
+        return False
+
+
+def read_availability(clients: Any, ref: ResourceRef) -> Availability:
+    health = clients.health(ref.subscription)
+    with azure_errors(f"reading the availability status of {ref.id}", write=False):
+        status = health.availability_statuses.get_by_resource(ref.id)
+    props = dict((status.as_dict() or {}).get("properties") or {})
+    return Availability(
+        state=str(props.get("availabilityState") or "Unknown"),
+        summary=str(props.get("summary") or ""),
+        reason_type=str(props.get("reasonType") or ""),
+        occurred=_parse_time(props.get("occuredTime") or props.get("occurredTime")),
+        properties=props,
+    )
+
+
+# -- one machine (VM or scale-set VM) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """maintenanceRedeployStatus of an instance view (present only when maintenance is planned)."""
+
+    allowed: bool
+    window_start: datetime | None
+    window_end: datetime | None
+    azure_window_start: datetime | None
+    azure_window_end: datetime | None
+    last_result: str | None  # None | RetryLater | MaintenanceAborted | MaintenanceCompleted
+    last_message: str | None
+
+    def window_open(self, now: datetime) -> bool:
+        return bool(self.window_start and self.window_end and self.window_start <= now <= self.window_end)
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The instance view of a VM or a scale-set VM, reduced to what the actions decide on."""
+
+    power_state: str | None  # running, deallocated, stopped, starting, stopping, deallocating
+    provisioning_state: str | None  # succeeded, updating, failed, ...
+    provisioning_time: datetime | None  # when the last operation on it ended
+    update_domain: int | None
+    fault_domain: int | None
+    health: str | None  # application health: healthy | unhealthy | initializing | unknown
+    host: str | None
+    maintenance: Maintenance | None
+
+    @property
+    def busy(self) -> bool:
+        """An operation is under way on it (ARM says updating/creating/deleting, or power is moving)."""
+        return (self.provisioning_state or "succeeded") not in ("succeeded", "failed", "canceled") or (
+            self.power_state in ("starting", "stopping", "deallocating")
+        )
+
+
+def read_machine(clients: Any, ref: ResourceRef) -> Machine:
+    compute = clients.compute(ref.subscription)
+    with azure_errors(f"reading the instance view of {ref.id}", write=False):
+        if ref.provider_type == VM:
+            view = compute.virtual_machines.instance_view(ref.resource_group, ref.name)
+        elif ref.provider_type == SCALE_SET_VM:
+            view = compute.virtual_machine_scale_set_vms.get_instance_view(
+                ref.resource_group, ref.name, ref.instance_id
+            )
+        else:
+            raise ValueError(f"{ref.id} is a scale set, not a machine")
+    data = view.as_dict() or {}
+    statuses = data.get("statuses") or []
+    power, _ = _status(statuses, "PowerState")
+    provisioning, provisioned_at = _status(statuses, "ProvisioningState")
+    health_code = ((data.get("vmHealth") or {}).get("status") or {}).get("code")
+    health = health_code.split("/", 1)[1].lower() if health_code and "/" in health_code else None
+    m = data.get("maintenanceRedeployStatus")
+    maintenance = None
+    if m:
+        maintenance = Maintenance(
+            allowed=bool(m.get("isCustomerInitiatedMaintenanceAllowed")),
+            window_start=_parse_time(m.get("preMaintenanceWindowStartTime")),
+            window_end=_parse_time(m.get("preMaintenanceWindowEndTime")),
+            azure_window_start=_parse_time(m.get("maintenanceWindowStartTime")),
+            azure_window_end=_parse_time(m.get("maintenanceWindowEndTime")),
+            last_result=m.get("lastOperationResultCode"),
+            last_message=m.get("lastOperationMessage"),
+        )
+    host = data.get("assignedHost")
+    return Machine(
+        power_state=power,
+        provisioning_state=provisioning,
+        provisioning_time=provisioned_at,
+        update_domain=data.get("platformUpdateDomain"),
+        fault_domain=data.get("platformFaultDomain"),
+        health=health,
+        host=host if isinstance(host, str) else None,
+        maintenance=maintenance,
+    )
+
+
+# -- scale sets --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScaleSetView:
+    """The scale-set instance view: orchestration services and instance status counts."""
+
+    services: dict[str, str]  # serviceName -> serviceState (Running | Suspended | NotRunning)
+    service_changed: dict[str, datetime | None]
+    statuses_summary: dict[str, int]  # code -> count, e.g. ProvisioningState/failed/... -> 1
+
+    @property
+    def repairs_state(self) -> str | None:
+        for name, state in self.services.items():
+            if name.lower() == "automaticrepairs":
+                return state
+        return None
+
+    @property
+    def repairs_changed(self) -> datetime | None:
+        for name, changed in self.service_changed.items():
+            if name.lower() == "automaticrepairs":
+                return changed
+        return None
+
+
+def read_scale_set_view(clients: Any, ref: ResourceRef) -> ScaleSetView:
+    compute = clients.compute(ref.subscription)
+    with azure_errors(f"reading the instance view of scale set {ref.scale_set_id}", write=False):
+        view = compute.virtual_machine_scale_sets.get_instance_view(ref.resource_group, ref.name)
+    data = view.as_dict() or {}
+    services: dict[str, str] = {}
+    changed: dict[str, datetime | None] = {}
+    for service in data.get("orchestrationServices") or []:
+        name = service.get("serviceName")
+        if name:
+            services[name] = service.get("serviceState") or "NotRunning"
+            changed[name] = _parse_time(service.get("lastStatusChangeTime"))
+    summary = {
+        s.get("code"): int(s.get("count") or 0)
+        for s in ((data.get("virtualMachine") or {}).get("statusesSummary") or [])
+        if s.get("code")
+    }
+    return ScaleSetView(services=services, service_changed=changed, statuses_summary=summary)
+
+
+@dataclass(frozen=True)
+class ScaleSet:
+    """The scale-set model: capacity and automatic repairs policy."""
+
+    capacity: int
+    provisioning_state: str | None
+    repairs_enabled: bool
+    repairs_grace_period: str | None
+    repairs_action: str | None
+    has_health_monitor: bool  # an application health extension or a load-balancer health probe
+
+
+def read_scale_set(clients: Any, ref: ResourceRef) -> ScaleSet:
+    compute = clients.compute(ref.subscription)
+    with azure_errors(f"reading scale set {ref.scale_set_id}", write=False):
+        model = compute.virtual_machine_scale_sets.get(ref.resource_group, ref.name)
+    data = model.as_dict() or {}
+    props = data.get("properties") or {}
+    policy = props.get("automaticRepairsPolicy") or {}
+    profile = props.get("virtualMachineProfile") or {}
+    extensions = ((profile.get("extensionProfile") or {}).get("extensions")) or []
+    has_extension = any(
+        "applicationhealth" in str(((e.get("properties") or {}).get("type")) or "").lower() for e in extensions
+    )
+    has_probe = bool(((profile.get("networkProfile") or {}).get("healthProbe") or {}).get("id"))
+    return ScaleSet(
+        capacity=int(((data.get("sku") or {}).get("capacity")) or 0),
+        provisioning_state=props.get("provisioningState"),
+        repairs_enabled=bool(policy.get("enabled")),
+        repairs_grace_period=policy.get("gracePeriod"),
+        repairs_action=policy.get("repairAction"),
+        has_health_monitor=has_extension or has_probe,
+    )
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One scale-set VM as listed: its id, ARM provisioning state, application health."""
+
+    instance_id: str
+    provisioning_state: str  # Succeeded | Failed | Creating | Updating | Deleting ...
+    health: str | None  # healthy | unhealthy | initializing | unknown (None: not reported)
+
+    @property
+    def failed(self) -> bool:
+        return self.provisioning_state.lower() == "failed"
+
+
+def read_instances(clients: Any, ref: ResourceRef, *, with_health: bool = False) -> list[Instance]:
+    compute = clients.compute(ref.subscription)
+    kwargs = {"expand": "instanceView"} if with_health else {}
+    with azure_errors(f"listing the instances of scale set {ref.scale_set_id}", write=False):
+        listed = list(compute.virtual_machine_scale_set_vms.list(ref.resource_group, ref.name, **kwargs))
+    instances = []
+    for vm in listed:
+        data = vm.as_dict() or {}
+        props = data.get("properties") or {}
+        view = props.get("instanceView") or {}
+        provisioning = props.get("provisioningState")
+        if not provisioning:
+            provisioning = (_status(view.get("statuses"), "ProvisioningState")[0] or "succeeded").capitalize()
+        code = ((view.get("vmHealth") or {}).get("status") or {}).get("code")
+        instances.append(
+            Instance(
+                instance_id=str(data.get("instanceId") or str(data.get("name", "")).rsplit("_", 1)[-1]),
+                provisioning_state=str(provisioning),
+                health=code.split("/", 1)[1].lower() if code and "/" in code else None,
+            )
+        )
+    return instances

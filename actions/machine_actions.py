@@ -1,0 +1,154 @@
+"""redeploy, restart and reimage: one POST on a VM or a scale-set VM, one family.
+
+They answer the same condition (a running machine that Resource Health still shows
+Unavailable or Degraded, or that still carries the annotation the signal named), differ only
+in the POST they send, and are recovered the same way: ARM stamps the time an operation on a
+machine ended on its ProvisioningState status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from . import lro
+from .base import Executor
+from .live_state import (
+    READ_AVAILABILITY,
+    READ_SCALE_SET_VM_INSTANCE_VIEW,
+    READ_VM_INSTANCE_VIEW,
+    Machine,
+    read_availability,
+    read_machine,
+)
+from .registry import registry
+from .resource_ids import SCALE_SET_VM, VM, ResourceRef
+from .results import Operation, OperationStatus, Recovery, Verdict
+
+# Power states in which a machine is not meant to run: acting would start a VM its owner stopped.
+_NOT_RUNNING = {
+    "deallocated": "it is deallocated",
+    "deallocating": "it is being deallocated",
+    "stopped": "it is stopped (powered off)",
+    "stopping": "it is being stopped",
+}
+_UNHEALTHY = ("unavailable", "degraded")
+
+
+def machine_facts(machine: Machine) -> dict[str, Any]:
+    return {
+        "power_state": machine.power_state,
+        "provisioning_state": machine.provisioning_state,
+        "update_domain": machine.update_domain,
+        "fault_domain": machine.fault_domain,
+        "host": machine.host,
+    }
+
+
+class MachineAction(Executor):
+    """A POST on one machine; subclasses name the SDK method."""
+
+    applies_to = (VM, SCALE_SET_VM)
+    reads = (READ_AVAILABILITY, READ_VM_INSTANCE_VIEW, READ_SCALE_SET_VM_INSTANCE_VIEW)
+    defaults: ClassVar[dict[str, Any]] = {"signal_annotation": None}
+    method: ClassVar[str]  # begin_redeploy, begin_restart, begin_reimage
+
+    def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
+        machine = read_machine(clients, ref)
+        facts = machine_facts(machine)
+        if machine.power_state in _NOT_RUNNING:
+            return Verdict(False, f"not acting: {_NOT_RUNNING[machine.power_state]}; its owner stopped it", facts)
+        if machine.busy:
+            return Verdict(
+                False, f"not acting: an operation is already under way on it ({machine.provisioning_state})", facts
+            )
+        health = read_availability(clients, ref)
+        annotation = params.get("signal_annotation")
+        facts.update(availability_state=health.state, availability_summary=health.summary)
+        if health.state.lower() in _UNHEALTHY:
+            return Verdict(True, f"Resource Health still shows it {health.state}: {health.summary}".rstrip(": "), facts)
+        if annotation and health.mentions(annotation):
+            facts["annotation"] = annotation
+            return Verdict(True, f"Resource Health still carries {annotation}", facts)
+        if health.state.lower() == "unknown":
+            return Verdict(False, "not acting: Resource Health does not know its state (Unknown)", facts)
+        named = f" and no longer carries {annotation}" if annotation else ""
+        return Verdict(False, f"already healthy: Resource Health shows it {health.state}{named}", facts)
+
+    def _start(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> dict[str, Any]:
+        begin, args = self._begin(clients, ref)
+        token = lro.start(begin, *args, what=f"{self.name} of {ref.id}")
+        return {"step": self.name, "lro": token}
+
+    def _poll_step(self, clients: Any, ref: ResourceRef, state: dict[str, Any], op: Operation) -> OperationStatus:
+        begin, args = self._begin(clients, ref)
+        result, message = lro.poll(begin, *args, token=state["lro"], what=f"polling {self.name} of {ref.id}")
+        return OperationStatus(result, message or f"{self.name} {result.lower()}")
+
+    def _observe(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
+        machine = read_machine(clients, ref)
+        if machine.busy:
+            return OperationStatus("InProgress", f"{self.name} under way ({machine.provisioning_state})")
+        if machine.provisioning_state == "failed":
+            return OperationStatus("Failed", f"{self.name}: the machine's provisioning state is failed")
+        return OperationStatus("Succeeded", f"{self.name} ended; the machine is {machine.power_state}")
+
+    def _recover(
+        self, clients: Any, ref: ResourceRef, params: dict[str, Any], since: datetime, intent: dict[str, Any]
+    ) -> Recovery:
+        machine = read_machine(clients, ref)
+        facts = machine_facts(machine)
+        facts["last_operation_ended"] = machine.provisioning_time.isoformat() if machine.provisioning_time else None
+        if machine.busy:
+            return Recovery("in-progress", f"an operation is under way on it ({machine.provisioning_state})",
+                            self.observing(ref), facts)
+        if machine.provisioning_time and machine.provisioning_time >= since:
+            return Recovery("done", f"an operation on it ended at {machine.provisioning_time.isoformat()}, "
+                            "after the intent was recorded", None, facts)
+        before = intent.get("host")
+        if before and machine.host and machine.host.lower() != before.lower():
+            return Recovery("done", f"it moved from host {before} to {machine.host}", None, facts)
+        return Recovery("not-started", "no operation on it since the intent was recorded", None, facts)
+
+    def _begin(self, clients: Any, ref: ResourceRef) -> tuple[Any, tuple]:
+        compute = clients.compute(ref.subscription)
+        if ref.provider_type == VM:
+            return getattr(compute.virtual_machines, self.method), (ref.resource_group, ref.name)
+        return getattr(compute.virtual_machine_scale_set_vms, self.method), (
+            ref.resource_group, ref.name, ref.instance_id)
+
+
+@registry.register
+class Redeploy(MachineAction):
+    """Move the machine to another host and start it there (temporary-disk data is lost)."""
+
+    name = "redeploy"
+    method = "begin_redeploy"
+    writes = {
+        VM: "Microsoft.Compute/virtualMachines/redeploy/action",
+        SCALE_SET_VM: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/redeploy/action",
+    }
+
+
+@registry.register
+class Restart(MachineAction):
+    """Restart the machine in place."""
+
+    name = "restart"
+    method = "begin_restart"
+    writes = {
+        VM: "Microsoft.Compute/virtualMachines/restart/action",
+        SCALE_SET_VM: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/restart/action",
+    }
+
+
+@registry.register
+class Reimage(MachineAction):
+    """Restore the OS disk from the image (a VM needs an ephemeral OS disk; data on it is lost)."""
+
+    name = "reimage"
+    method = "begin_reimage"
+    writes = {
+        VM: "Microsoft.Compute/virtualMachines/reimage/action",
+        SCALE_SET_VM: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/reimage/action",
+    }

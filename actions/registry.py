@@ -1,0 +1,52 @@
+"""The registry of actions: name -> executor, and the permissions they add up to."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from .errors import UnknownActionError
+
+if TYPE_CHECKING:
+    from .base import Executor
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._executors: dict[str, "Executor"] = {}
+
+    def register(self, cls: type) -> type:
+        """Class decorator: register one instance of an Executor subclass under its name."""
+        executor = cls()
+        if executor.name in self._executors:
+            raise ValueError(f"action {executor.name!r} registered twice")
+        self._executors[executor.name] = executor
+        return cls
+
+    def get(self, name: str) -> "Executor":
+        try:
+            return self._executors[name]
+        except KeyError:
+            raise UnknownActionError(name, self.names()) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._executors)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._executors
+
+    def __iter__(self) -> Iterator["Executor"]:
+        return iter(self._executors[name] for name in self.names())
+
+    def __len__(self) -> int:
+        return len(self._executors)
+
+
+registry = Registry()
+
+
+def required_permissions() -> list[str]:
+    """Sorted union of the RBAC actions of every registered action (writes, reads, polling).
+
+    The infra's custom role is checked against this list, exactly.
+    """
+    return sorted({permission for executor in registry for permission in executor.permissions})
