@@ -85,7 +85,8 @@ class Availability:
 def read_availability(clients: Any, ref: ResourceRef) -> Availability:
     health = clients.health(ref.subscription)
     with azure_errors(f"reading the availability status of {ref.id}", write=False):
-        status = health.availability_statuses.get_by_resource(ref.id)
+        # The SDK's URL template is "/{resourceUri}/providers/...": the id goes in without its "/".
+        status = health.availability_statuses.get_by_resource(ref.id.lstrip("/"))
     props = dict((status.as_dict() or {}).get("properties") or {})
     return Availability(
         state=str(props.get("availabilityState") or "Unknown"),
