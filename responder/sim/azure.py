@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
+from .arm import ArmApi
 from .fleet import Fleet
+from .operations import Operations
 from .server import Request, Route, SimServer
 
 
@@ -14,12 +16,17 @@ class SimulatedAzure:
 
     Clients trust it with `connection_verify=sim.ca_bundle`. Other modules (a Teams webhook,
     Graph) plug their endpoints in with `sim.add_route(method, path_regex, handler)`.
+
+    `operation_delay`: seconds an ARM operation runs before it finishes (0: it has finished by
+    the first poll); a number, or a dict of action name -> seconds with "*" for the rest.
+    `retry_after`: the Retry-After (seconds) on 202s and polls; 0 keeps the SDKs polling fast.
+    `page_size`: items per page of a list before a nextLink.
     """
 
     def __init__(
         self,
         fleet: "Fleet | dict | str | os.PathLike | None" = None,
-        operation_delay: float = 0.0,
+        operation_delay: float | dict[str, float] = 0.0,
         port: int = 0,
         *,
         host: str = "127.0.0.1",
@@ -31,6 +38,21 @@ class SimulatedAzure:
         self.page_size = page_size
         self.retry_after = retry_after
         self.server = SimServer(host=host, port=port)
+        self.operations = Operations(self.fleet)
+        self.arm = ArmApi(
+            self.fleet,
+            self.operations,
+            operation_delay=self._delay_for,
+            page_size=lambda: self.page_size,
+            retry_after=lambda: self.retry_after,
+        )
+        self.arm.register(self.server)
+
+    def _delay_for(self, action: str) -> float:
+        d = self.operation_delay
+        if isinstance(d, dict):
+            return float(d.get(action, d.get("*", 0.0)))
+        return float(d)
 
     # -- the server core, passed through ----------------------------------------------------
 
@@ -59,19 +81,26 @@ class SimulatedAzure:
         return self.server.faults
 
     def add_route(self, method: str, path_regex: str, handler: Callable[[Request], Any], **kwargs: Any) -> Route:
+        """Serve `method` on paths fully matching `path_regex`; `handler(request) -> Response`."""
         return self.server.add_route(method, path_regex, handler, **kwargs)
+
+    def reset_log(self) -> None:
+        """Forget the request log and zero the counters."""
+        self.server.reset_log()
 
     def finish_operations(self) -> int:
         """Complete every pending operation now; returns how many were completed."""
-        return 0
+        return self.operations.finish_all()
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> "SimulatedAzure":
         self.server.start()
+        self.operations.run_in_background()
         return self
 
     def stop(self) -> None:
+        self.operations.stop()
         self.server.stop()
 
     def __enter__(self) -> "SimulatedAzure":

@@ -395,7 +395,7 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         sim = self.server.sim
         split = urlsplit(self.path)
-        path = unquote(split.path)
+        path = re.sub(r"/{2,}", "/", unquote(split.path))  # "//subscriptions/..." from a "/{resourceUri}" template
         query_list = parse_qs(split.query, keep_blank_values=True)
         query = {k: v[0] for k, v in query_list.items()}
         raw = self._read_body()
