@@ -1,0 +1,267 @@
+"""What a person reads, independent of the channel: the views that cards and emails render.
+
+An `IncidentView` answers, for one incident: what Azure said, what the app decided and why
+(with the brakes that applied), what it did and how that ended, and what is left for a person.
+A `DigestView` lists many incidents that share one cause. Cards (cards.py) and emails
+(mail.py) only lay these out.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from .notice import Notice
+from .resource import ResourceRef, parse_resource
+
+ACTION_WORDS = {
+    "redeploy": "redeploy the VM to a new host",
+    "restart": "restart the VM",
+    "reimage": "reimage the instance",
+    "perform-maintenance": "start the planned maintenance now",
+    "resume-automatic-repairs": "resume the scale set's automatic repairs",
+    "enable-automatic-repairs": "enable the scale set's automatic repairs",
+    "replace-failed-instance": "replace the failed instance",
+    "none": "take no action",
+}
+
+MODE_WORDS = {
+    "observe": "observe only: the app tells, never acts",
+    "approve": "acts after a person approves",
+    "auto": "acts on its own",
+}
+
+IMPACT_WORDS = {
+    "downtime-reboot": "downtime (reboot)",
+    "downtime-freeze": "downtime (freeze)",
+    "freeze": "downtime (freeze)",
+    "degraded": "degraded",
+    "informational": "informational",
+    "unknown": "unknown",
+}
+
+# Status as a person reads it, and the tone a channel may colour it with.
+STATUS_WORDS = {
+    "planned": ("Planned", "accent"),
+    "awaiting-approval": ("Waiting for approval", "warning"),
+    "started": ("In progress", "accent"),
+    "succeeded": ("Succeeded", "good"),
+    "failed": ("Failed", "attention"),
+    "skipped": ("Skipped", "warning"),
+    "duplicate": ("Duplicate: already handled", "default"),
+    "rejected": ("Rejected", "warning"),
+    "noop": ("Nothing to do", "default"),
+}
+
+
+def action_words(action: str) -> str:
+    return ACTION_WORDS.get(action, action)
+
+
+def when(moment: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return aware.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def headline(notice: Notice) -> str:
+    """One line for the latest step of an incident."""
+    act = notice.action
+    what = action_words(act)
+    return {
+        "opened": f"Azure reported {notice.signal_name}",
+        "decided": f"Decided to {what}" if act != "none" else "Decided: no action needed",
+        "awaiting-approval": f"Waiting for approval to {what}",
+        "started": f"Started: {what}",
+        "succeeded": f"Done: {what}" if act != "none" else "Done",
+        "failed": f"Failed to {what}" if act != "none" else "Failed",
+        "skipped": f"Skipped: did not {what}" if act != "none" else "Skipped",
+        "resolved": "Resolved: the resource is healthy again",
+        "storm": "Storm: many resources at once; automation paused",
+    }.get(notice.event, f"{notice.event}: {notice.status}")
+
+
+@dataclass(frozen=True)
+class Step:
+    at: datetime
+    event: str
+    status: str
+    text: str
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    incident_id: str
+    resource: ResourceRef
+    latest: Notice
+    first: Notice
+    steps: tuple[Step, ...]
+    note: str | None  # a routing note, e.g. the owner tag was empty
+
+    @property
+    def subject(self) -> str:
+        # Stable for the whole incident, so mail clients thread follow-ups (see docs).
+        return f"[{self.incident_id}] {self.resource.name}: {self.first.signal_name}"
+
+    @property
+    def headline(self) -> str:
+        return headline(self.latest)
+
+    @property
+    def status_words(self) -> tuple[str, str]:
+        if self.latest.event == "resolved":
+            return ("Resolved", "good")
+        if self.latest.event == "storm":
+            return ("Automation paused", "attention")
+        return STATUS_WORDS.get(self.latest.status, (self.latest.status, "default"))
+
+    @property
+    def azure_facts(self) -> list[tuple[str, str]]:
+        n = self.first
+        facts = [
+            ("Signal", f"{n.signal_name} ({n.signal_kind})"),
+            ("Meaning", n.meaning),
+            ("When", when(n.occurred)),
+            ("Caused by", n.initiator),
+            ("Impact", IMPACT_WORDS.get(n.impact, n.impact)),
+            ("Category", n.category),
+        ]
+        if n.detail:
+            facts.insert(2, ("Azure says", n.detail))
+        if n.temp_disk_loss:
+            facts.append(("Temporary disk", "data on the temporary disk is lost"))
+        return facts
+
+    @property
+    def resource_facts(self) -> list[tuple[str, str]]:
+        r = self.resource
+        facts = [("Resource", f"{r.name} ({r.kind})")]
+        if r.resource_group:
+            facts.append(("Resource group", r.resource_group))
+        if r.subscription:
+            facts.append(("Subscription", r.subscription))
+        if self.latest.location or self.first.location:
+            facts.append(("Region", self.latest.location or self.first.location or ""))
+        return facts
+
+    @property
+    def decision_facts(self) -> list[tuple[str, str]]:
+        n = self.latest
+        return [
+            ("Action", action_words(n.action)),
+            ("Mode", f"{n.mode} ({MODE_WORDS.get(n.mode, n.mode)})"),
+            ("Why", n.reason),
+        ]
+
+    @property
+    def brakes(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for step_notice in (self.first, self.latest):
+            for brake in step_notice.brakes:
+                seen.setdefault(brake, None)
+        return tuple(seen)
+
+    @property
+    def next_step(self) -> str | None:
+        n = self.latest
+        if n.event == "awaiting-approval" and n.approve_url:
+            base = f"Approve or reject {action_words(n.action)} with the links below."
+            return f"{base} {n.next_step}" if n.next_step else base
+        return n.next_step
+
+    @property
+    def approval_links(self) -> tuple[str, str] | None:
+        n = self.latest
+        if n.event == "awaiting-approval" and n.status == "awaiting-approval" and n.approve_url and n.reject_url:
+            return (n.approve_url, n.reject_url)
+        return None
+
+
+def incident_view(notices: list[Notice], note: str | None = None) -> IncidentView:
+    """The view of one incident from the notices of one message (oldest first)."""
+    if not notices:
+        raise ValueError("an incident view needs at least one notice")
+    ordered = list(notices)  # submission order is the incident's order
+    steps = tuple(Step(n.occurred_utc, n.event, n.status, f"{headline(n)}. {n.reason}".strip()) for n in ordered)
+    first = ordered[0]
+    return IncidentView(first.incident_id, parse_resource(first.resource_id), ordered[-1], first, steps, note)
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    incident_id: str
+    resource: ResourceRef
+    event: str
+    status: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DigestView:
+    signal_name: str
+    meaning: str
+    subscription: str | None
+    location: str | None
+    opened: datetime
+    closed: datetime
+    lines: tuple[DigestLine, ...]  # the first N incidents, latest step of each
+    incidents: int  # how many incidents in all
+    notices: int  # how many notices were folded in
+    by_status: tuple[tuple[str, int], ...]
+    by_action: tuple[tuple[str, int], ...]
+    brakes: tuple[str, ...]
+    next_step: str | None
+
+    @property
+    def more(self) -> int:
+        return self.incidents - len(self.lines)
+
+    @property
+    def subject(self) -> str:
+        where = f" in {self.location}" if self.location else ""
+        return f"[Digest] {self.incidents} resources: {self.signal_name}{where} ({when(self.opened)})"
+
+    @property
+    def headline(self) -> str:
+        where = f" in {self.location}" if self.location else ""
+        sub = f", subscription {self.subscription}" if self.subscription else ""
+        return f"{self.incidents} resources reported {self.signal_name}{where}{sub}"
+
+
+def digest_view(notices: list[Notice], opened: datetime, closed: datetime, listed: int = 10) -> DigestView:
+    """Fold many notices sharing a cause into one view: latest step per incident, first N listed."""
+    if not notices:
+        raise ValueError("a digest needs at least one notice")
+    latest: dict[str, Notice] = {}
+    for n in notices:  # keeps each incident where it first appeared, with its latest step
+        latest[n.incident_id] = n
+    lines = tuple(
+        DigestLine(n.incident_id, parse_resource(n.resource_id), n.event, n.status, headline(n))
+        for n in list(latest.values())[:listed]
+    )
+    first = notices[0]
+    by_status = Counter(STATUS_WORDS.get(n.status, (n.status, ""))[0] for n in latest.values())
+    by_action = Counter(n.action for n in latest.values())
+    brakes: dict[str, None] = {}
+    steps: dict[str, None] = {}
+    for n in latest.values():
+        for b in n.brakes:
+            brakes.setdefault(b, None)
+        if n.next_step:
+            steps.setdefault(n.next_step, None)
+    ref = parse_resource(first.resource_id)
+    return DigestView(
+        signal_name=first.signal_name,
+        meaning=first.meaning,
+        subscription=ref.subscription,
+        location=first.location,
+        opened=opened,
+        closed=closed,
+        lines=lines,
+        incidents=len(latest),
+        notices=len(notices),
+        by_status=tuple(by_status.most_common()),
+        by_action=tuple(by_action.most_common()),
+        brakes=tuple(list(brakes)[:5]),
+        next_step=next(iter(steps), None),
+    )

@@ -1,0 +1,78 @@
+"""The notice: what the pipeline tells notify/ about one step of one incident.
+
+The pipeline builds a `Notice` per step (opened, decided, started, ...) and hands it to
+`Notifier.submit`. Everything a person reads is derived from these fields; the outbox stores
+them as JSON (`to_json` / `from_json`) so a message can be rendered again after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+
+EVENTS = (
+    "opened",
+    "decided",
+    "awaiting-approval",
+    "started",
+    "succeeded",
+    "failed",
+    "skipped",
+    "resolved",
+    "storm",
+)
+
+
+@dataclass(frozen=True)
+class Notice:
+    incident_id: str  # stable per incident, e.g. "INC-3f2a9c1b"; the same on every follow-up
+    event: str  # one of EVENTS
+    resource_id: str  # ARM id (VM, scale set, scale-set VM) or a subscription for Service Health
+    signal_kind: str  # annotation | availability | scheduled-event | service-health | ...
+    signal_name: str  # e.g. "VirtualMachinePossiblyDegradedDueToHardwareFailure"
+    meaning: str  # from the catalog, one line
+    occurred: datetime
+    category: str  # e.g. degraded-hardware, planned-maintenance, customer-initiated, unknown
+    initiator: str  # platform | customer | vm | unknown
+    impact: str  # downtime-reboot | freeze | degraded | informational | unknown
+    action: str  # redeploy | restart | ... | none
+    mode: str  # observe | approve | auto
+    status: str  # planned | awaiting-approval | started | succeeded | failed | skipped | ...
+    reason: str  # why, for a person
+    brakes: tuple[str, ...] = ()  # brakes that applied, each a readable sentence
+    next_step: str | None = None  # what a person should do, if anything
+    approve_url: str | None = None
+    reject_url: str | None = None
+    location: str | None = None  # Azure region when known
+    routes: tuple[str, ...] = ()  # policy notification routes, e.g. ("ops-teams", "owner-email")
+    owner_emails: tuple[str, ...] = ()  # from the resource's owner tag, resolved by the pipeline
+    routine: bool = False  # customer-initiated routine annotation: recorded, not sent unless asked
+    # Optional additions (not part of the pipeline's required contract):
+    detail: str | None = None  # Azure's own words (annotation summary, Service Health title)
+    temp_disk_loss: bool | None = None  # the catalog's flag, when known
+    operation_url: str | None = None  # the ARM operation being polled, when an action started
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["occurred"] = _aware(self.occurred).isoformat()
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Notice":
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
+        data["occurred"] = datetime.fromisoformat(data["occurred"])
+        for name in ("brakes", "routes", "owner_emails"):
+            data[name] = tuple(data.get(name) or ())
+        return cls(**data)
+
+    @property
+    def occurred_utc(self) -> datetime:
+        return _aware(self.occurred).astimezone(timezone.utc)
+
+
+def _aware(moment: datetime) -> datetime:
+    # The pipeline hands UTC; a naive datetime is taken as UTC rather than local time.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,434 @@
+"""The Notifier: the pipeline's one door into notifications.
+
+    notifier = Notifier.from_settings(os.environ, SqliteOutbox(path), clock)
+    notifier.submit(notice)        # records into the outbox; never raises
+    notifier.flush(now)            # sends what is due; returns a FlushSummary
+
+`submit` only records (one transaction); `flush` claims due messages one by one (the claim is
+the lock between workers), renders them if this is their first attempt, stores the rendering,
+and sends. A channel problem becomes outbox state, never an exception for the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Mapping
+
+from .cards import render_digest, render_incident
+from .content import digest_view, incident_view
+from .digest import ALWAYS_INDIVIDUAL, DigestPolicy, cause_of, place
+from .errors import ChannelError, NotifyConfigError, NotifyError, UncertainDeliveryError
+from .mail import digest_html, digest_text, incident_html, incident_text, mail_payload
+from .notice import Notice
+from .outbox import DIGEST, Entry, Message, OutboxStore, Placement, Window
+from .routes import DEFAULT_ROUTE_NAMES, Router, parse_routes, split_addresses
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int
+    period: float  # seconds
+
+
+# Teams webhooks: about 4 requests a second; an Exchange Online mailbox: 30 messages a minute.
+RATE_LIMITS = {"teams": RateLimit(4, 1.0), "email": RateLimit(30, 60.0)}
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base: float = 30.0  # seconds before the second attempt
+    factor: float = 2.0
+    cap: float = 3600.0
+    max_attempts: int = 8
+    uncertain_wait: float = 60.0  # before asking whether an uncertain send went out
+
+    def delay(self, attempts: int, retry_after: float | None, message_id: int, *, uncertain: bool = False) -> float:
+        if retry_after is not None:  # the channel said when: honour it (capped)
+            wait = min(retry_after, self.cap)
+        else:
+            wait = min(self.cap, self.base * self.factor ** max(0, attempts - 1))
+            # Spread retries of many messages (deterministic per message, for reproducible tests).
+            spread = int(hashlib.sha256(str(message_id).encode()).hexdigest()[:4], 16) / 0xFFFF
+            wait *= 0.8 + 0.4 * spread
+        return max(wait, self.uncertain_wait) if uncertain else wait
+
+
+@dataclass
+class Submitted:
+    """What submit did with a notice (for logs; the pipeline need not look)."""
+
+    queued: int = 0  # destinations it was queued for
+    recorded: str | None = None  # "routine" when recorded and not sent
+    unrouted: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class FlushSummary:
+    sent: int = 0
+    confirmed: int = 0  # uncertain sends found delivered, not sent again
+    retrying: int = 0
+    failed: int = 0
+    deferred: int = 0  # held back by a rate limit, still due
+    lines: list[str] = field(default_factory=list)  # one line per message handled
+    errors: list[str] = field(default_factory=list)
+    next_due: datetime | None = None
+
+    def add(self, other: "FlushSummary") -> None:
+        for name in ("sent", "confirmed", "retrying", "failed", "deferred"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.lines += other.lines
+        self.errors += other.errors
+        self.next_due = other.next_due
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def _now_of(clock: Any) -> datetime:
+    moment = clock.now() if hasattr(clock, "now") else clock()
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+class Notifier:
+    def __init__(
+        self,
+        *,
+        router: Router,
+        store: OutboxStore,
+        clock: Any,
+        channels: Mapping[str, Any],
+        digest: DigestPolicy = DigestPolicy(),
+        backoff: Backoff = Backoff(),
+        rate_limits: Mapping[str, RateLimit] = RATE_LIMITS,
+        send_routine: bool = False,
+        mail_sender: str | None = None,
+        lease: timedelta = timedelta(minutes=2),
+        batch: int = 200,
+    ) -> None:
+        self.router = router
+        self.store = store
+        self.clock = clock
+        self.channels = dict(channels)
+        self.digest = digest
+        self.backoff = backoff
+        self.rate_limits = dict(rate_limits)
+        self.send_routine = send_routine
+        self.mail_sender = mail_sender
+        self.lease = lease
+        self.batch = batch
+
+    # -- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Mapping[str, Any],
+        store: OutboxStore,
+        clock: Any = None,
+        *,
+        credential: Any = None,
+        channels: Mapping[str, Any] | None = None,
+        outbox_dir: str | None = None,
+    ) -> "Notifier":
+        """Build from app settings (os.environ-like) plus policy keys. Raises NotifyConfigError
+        for settings that cannot work, so a typo fails loudly at start rather than silently."""
+        s = settings
+        try:
+            webhooks = json.loads(s.get("RESPONDER_TEAMS_WEBHOOKS") or "{}")
+        except json.JSONDecodeError as exc:
+            raise NotifyConfigError(f"RESPONDER_TEAMS_WEBHOOKS is not valid JSON: {exc}") from exc
+        if not isinstance(webhooks, dict) or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in webhooks.items()):
+            raise NotifyConfigError("RESPONDER_TEAMS_WEBHOOKS must be a JSON object of webhook name -> URL")
+        sender = (s.get("RESPONDER_MAIL_SENDER") or "").strip() or None
+        mail_to = split_addresses(s.get("RESPONDER_MAIL_TO"))
+        routes = parse_routes(s.get("notify_routes") or s.get("RESPONDER_NOTIFY_ROUTES"))
+        defaults = _names(s.get("notify_default_routes") or s.get("RESPONDER_NOTIFY_DEFAULT_ROUTES")) or DEFAULT_ROUTE_NAMES
+        unknown = [d for d in defaults if d not in routes]
+        if unknown:
+            raise NotifyConfigError(f"default notification routes not defined in notify_routes: {unknown}")
+        try:
+            digest = DigestPolicy(
+                window=timedelta(seconds=float(s.get("RESPONDER_NOTIFY_DIGEST_WINDOW") or 300)),
+                listed=int(s.get("RESPONDER_NOTIFY_DIGEST_LIST") or 10),
+                individual=int(s.get("RESPONDER_NOTIFY_DIGEST_AFTER") or 3),
+            )
+            backoff = Backoff(max_attempts=int(s.get("RESPONDER_NOTIFY_MAX_ATTEMPTS") or 8))
+        except ValueError as exc:
+            raise NotifyConfigError(f"notification digest/retry settings: {exc}") from exc
+        outbox_dir = outbox_dir or s.get("RESPONDER_OUTBOX_DIR")
+        verify: Any = s.get("RESPONDER_CA_BUNDLE") or True
+        if channels is None:
+            if outbox_dir:
+                from .files import FileChannel
+
+                # A dry run writes what would be sent: give it somewhere to "send" even unconfigured.
+                webhooks = webhooks or {"ops": "file:"}
+                sender = sender or "responder@localhost"
+                mail_to = mail_to or ("ops@localhost",)
+                channels = {"teams": FileChannel(outbox_dir, "teams"), "email": FileChannel(outbox_dir, "email")}
+            else:
+                from .graph_mail import GraphMailChannel
+                from .teams import TeamsWebhookChannel
+
+                channels = {}
+                if webhooks:
+                    channels["teams"] = TeamsWebhookChannel(webhooks, verify=verify)
+                if sender:
+                    channels["email"] = GraphMailChannel(
+                        sender,
+                        credential=credential,
+                        base_url=s.get("RESPONDER_GRAPH_URL") or None,
+                        verify=verify,
+                        confirm_sent=(s.get("RESPONDER_MAIL_CONFIRM") or "sent-items") != "none",
+                    )
+        router = Router(routes, webhooks=webhooks, mail_sender=sender, mail_to=mail_to, default_routes=defaults)
+        return cls(
+            router=router,
+            store=store,
+            clock=clock or SystemClock(),
+            channels=channels,
+            digest=digest,
+            backoff=backoff,
+            send_routine=_truthy(s.get("notify_routine") or s.get("RESPONDER_NOTIFY_ROUTINE")),
+            mail_sender=sender,
+        )
+
+    # -- recording --------------------------------------------------------------------------
+
+    def submit(self, notice: Notice) -> Submitted:
+        """Record a notice for its routes. Never raises: a notification problem must not stop
+        a remediation. Problems are logged and returned in `Submitted.error`."""
+        return self.submit_many([notice])[0]
+
+    def submit_many(self, notices: Iterable[Notice]) -> list[Submitted]:
+        """`submit` for a batch (an Event Grid delivery holds up to 5000), in one transaction."""
+        results: list[Submitted] = []
+        entries: list[Entry] = []
+        unsent: list[tuple[Entry, str, str]] = []
+        try:
+            now = _now_of(self.clock)
+            for notice in notices:
+                result = Submitted()
+                results.append(result)
+                try:
+                    text, cause = notice.to_json(), cause_of(notice)
+                    if notice.routine and not self.send_routine:
+                        result.recorded = "routine"
+                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "routine", "routine event: recorded, not sent (policy does not ask)"))  # type: ignore[arg-type]
+                        continue
+                    destinations, missing = self.router.resolve(notice)
+                    for miss in missing:
+                        result.unrouted.append(f"{miss.route}: {miss.why}")
+                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "unrouted", f"{miss.route}: {miss.why}"))  # type: ignore[arg-type]
+                    force = notice.event in ALWAYS_INDIVIDUAL
+                    for dest in destinations:
+                        entries.append(Entry(dest, cause, notice.incident_id, text, now, force_individual=force))
+                    result.queued = len(destinations)
+                except Exception as exc:  # a malformed notice must not stop the others
+                    log.exception("notification for %s not recorded", getattr(notice, "incident_id", "?"))
+                    result.error = f"{type(exc).__name__}: {exc}"
+            if entries:
+                self.store.enqueue(entries, self._place)
+            for entry, state, why in unsent:
+                self.store.record(entry, state, why)
+        except Exception as exc:
+            log.exception("notifications not recorded")
+            for result in results or [Submitted()]:
+                result.error = result.error or f"{type(exc).__name__}: {exc}"
+            if not results:
+                results.append(Submitted(error=f"{type(exc).__name__}: {exc}"))
+        return results
+
+    def _place(self, entry: Entry, window: Window | None) -> Placement:
+        return place(
+            window,
+            destination=entry.destination.key,
+            cause=entry.cause,
+            incident_id=entry.incident_id,
+            now=entry.submitted_at,
+            policy=self.digest,
+            force_individual=entry.force_individual,
+        )
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def flush(self, now: datetime | None = None) -> FlushSummary:
+        """Send what is due at `now`: closed digest windows, elapsed backoffs, within rate
+        limits. Never sleeps; `summary.next_due` says when to come back. Never raises."""
+        now = now or _now_of(self.clock)
+        summary = FlushSummary()
+        try:
+            self.store.recover(now)
+            blocked: set[str] = set()
+            for message in self.store.due(now, self.batch):
+                channel = self.channels.get(message.channel)
+                if channel is None:
+                    self._fail_unclaimed(message, now, f"no {message.channel} channel configured", summary)
+                    continue
+                key = self._rate_key(message)
+                if key in blocked:
+                    summary.deferred += 1
+                    continue
+                rate = self.rate_limits.get(message.channel)
+                if rate is not None:
+                    wait = self.store.reserve(key, now, rate.limit, rate.period)
+                    if wait > 0:
+                        blocked.add(key)
+                        summary.deferred += 1
+                        continue
+                claimed = self.store.claim(message.id, now, now + self.lease)
+                if claimed is not None:
+                    self._deliver(claimed, channel, now, summary)
+            summary.next_due = self.store.next_due()
+        except Exception as exc:
+            log.exception("notification flush stopped")
+            summary.errors.append(f"{type(exc).__name__}: {exc}")
+        return summary
+
+    def drain(self, seconds: float, sleep: Callable[[float], None] | None = None) -> FlushSummary:
+        """Flush repeatedly for up to `seconds`, sleeping until the next message is due
+        (for a timer tick with a time budget, or the command line)."""
+        sleep = sleep or getattr(self.clock, "sleep", time.sleep)
+        start = _now_of(self.clock)
+        deadline = start + timedelta(seconds=seconds)
+        total = FlushSummary()
+        while True:
+            now = _now_of(self.clock)
+            total.add(self.flush(now))
+            nxt = total.next_due
+            if nxt is None or nxt > deadline or total.errors:
+                return total
+            sleep(max(0.05, (nxt - _now_of(self.clock)).total_seconds()))
+
+    def _rate_key(self, message: Message) -> str:
+        if message.channel == "email":
+            return f"email:{self.mail_sender or ''}"
+        return f"{message.channel}:{message.target}"
+
+    def _fail_unclaimed(self, message: Message, now: datetime, why: str, summary: FlushSummary) -> None:
+        claimed = self.store.claim(message.id, now, now + self.lease)
+        if claimed is not None:
+            self.store.mark_failed(message.id, now, why)
+            summary.failed += 1
+            summary.lines.append(f"failed {message.destination} #{message.id}: {why}")
+
+    def _deliver(self, message: Message, channel: Any, now: datetime, summary: FlushSummary) -> None:
+        uncertain = message.uncertain
+        where = f"{message.destination} #{message.id}"
+        try:
+            stored = message.payload
+            if stored is None:  # first attempt: render once, record, then send
+                stored = self._render(message)
+                self.store.save_payload(message.id, stored)
+            body, what = stored["body"], stored["summary"]
+            if uncertain:
+                verdict = channel.confirm(message.target, body)
+                if verdict is True:
+                    self.store.mark_sent(message.id, now)
+                    summary.confirmed += 1
+                    summary.lines.append(f"confirmed {where} {what} (it had gone out; not sent again)")
+                    return
+                if verdict is None and not getattr(channel, "resend_when_unsure", True):
+                    why = f"delivery unconfirmed after: {message.last_error}; not sent again to avoid a duplicate"
+                    self.store.mark_failed(message.id, now, why)
+                    summary.failed += 1
+                    summary.lines.append(f"failed {where} {what}: {why}")
+                    return
+                uncertain = False  # known not delivered (or resending is acceptable here)
+            receipt = channel.send(message.target, body, label=stored.get("label", ""))
+            self.store.mark_sent(message.id, now)
+            summary.sent += 1
+            summary.lines.append(f"sent {where} {what} -> {receipt}")
+        except ChannelError as err:
+            uncertain = uncertain or isinstance(err, UncertainDeliveryError)
+            self._after_error(message, now, err, err.retryable, err.retry_after, uncertain, summary)
+        except NotifyError as err:  # configuration or a card that cannot render: retrying will not help
+            self._after_error(message, now, err, False, None, uncertain, summary)
+        except Exception as err:  # a bug: keep the message, retry with backoff, fail after the last attempt
+            log.exception("sending %s failed", where)
+            self._after_error(message, now, err, True, None, uncertain, summary)
+
+    def _after_error(self, message: Message, now: datetime, err: Exception, retryable: bool, retry_after: float | None, uncertain: bool, summary: FlushSummary) -> None:
+        where = f"{message.destination} #{message.id}"
+        text = f"{type(err).__name__}: {err}"
+        if retryable and message.attempts < self.backoff.max_attempts:
+            wait = self.backoff.delay(message.attempts, retry_after, message.id, uncertain=uncertain)
+            self.store.mark_retry(message.id, now + timedelta(seconds=wait), text, uncertain=uncertain)
+            summary.retrying += 1
+            summary.lines.append(f"retry {where} in {wait:.0f}s (attempt {message.attempts}): {text}")
+        else:
+            self.store.mark_failed(message.id, now, text)
+            summary.failed += 1
+            summary.lines.append(f"failed {where} after {message.attempts} attempt(s): {text}")
+        log.warning("notification %s: %s", where, text)
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def _render(self, message: Message) -> dict[str, Any]:
+        notices = [Notice.from_json(t) for t in self.store.notices(message.id)]
+        if message.kind == DIGEST:
+            view = digest_view(notices, opened=message.created_at, closed=message.due_at, listed=self.digest.listed)
+            label = f"digest-{message.id}"
+            subject, what = view.subject, view.subject
+            if message.channel == "teams":
+                return {"summary": what, "label": label, "body": render_digest(view)}
+            html, text = digest_html(view), digest_text(view)
+            incident = None
+        else:
+            view = incident_view(notices, note=message.note)
+            status, _ = view.status_words
+            label = view.incident_id
+            subject, what = view.subject, f"{view.subject} | {status}: {view.headline}"
+            if message.channel == "teams":
+                return {"summary": what, "label": label, "body": render_incident(view)}
+            html, text = incident_html(view), incident_text(view)
+            incident = view.incident_id
+        return {
+            "summary": what,
+            "label": label,
+            "body": mail_payload(
+                subject=subject,
+                html=html,
+                text=text,
+                to=tuple(message.target.split(",")),
+                message_id=self._internet_message_id(message, incident),
+                incident_id=incident,
+                text_name=f"{label}.txt",
+            ),
+        }
+
+    def _internet_message_id(self, message: Message, incident: str | None) -> str:
+        domain = (self.mail_sender or "responder.invalid").rpartition("@")[2] or "responder.invalid"
+        return f"<{incident or 'digest'}.{message.id}.{secrets.token_hex(6)}@{domain}>"
+
+    def close(self) -> None:
+        for channel in self.channels.values():
+            close = getattr(channel, "close", None)
+            if close:
+                close()

@@ -1,0 +1,128 @@
+"""The outbox: every message is recorded before it is sent, and stays recorded after.
+
+This module is the port (what notify/ needs from storage) and the records it speaks in. The
+SQLite backend is `ledger.outbox_sqlite.SqliteOutbox`; a Table Storage backend implements the
+same methods with ETag-conditional writes.
+
+Life of a message:
+
+    pending --claim--> sending --accepted--> sent
+       ^                  |--throttled/unavailable/uncertain--> pending (next_attempt_at later)
+       |                  '--rejected, or last attempt--------> failed (kept, visible)
+       '-- lease expired (a worker died mid-send): back to pending, marked uncertain
+
+The claim (a conditional update from pending to sending) is the lock between workers. Once a
+message has been claimed it is sealed: its rendered payload is stored before the first send
+and reused on every retry, so a retry sends the very same message (same internetMessageId).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Protocol, Sequence
+
+from .routes import Destination
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+STATES = (PENDING, SENDING, SENT, FAILED)
+INCIDENT, DIGEST = "incident", "digest"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A digest window of one destination and one cause (subscription, region, signal name)."""
+
+    destination: str
+    cause: str
+    opened_at: datetime
+    closes_at: datetime
+    individual: tuple[str, ...] = ()  # incidents told one by one in this window
+    digest_message: int | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the digest rule puts a notice: its own incident message, or the window's digest."""
+
+    window: Window
+    kind: str  # INCIDENT | DIGEST
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A notice on its way into the outbox, for one destination."""
+
+    destination: Destination
+    cause: str
+    incident_id: str
+    notice_json: str
+    submitted_at: datetime
+    force_individual: bool = False
+
+
+@dataclass
+class Message:
+    id: int
+    destination: str  # Destination.key, e.g. "teams:ops", "email:a@x.com,b@x.com"
+    route: str
+    channel: str
+    target: str
+    kind: str
+    incident_id: str | None
+    cause: str
+    state: str
+    created_at: datetime
+    due_at: datetime
+    next_attempt_at: datetime
+    attempts: int = 0
+    uncertain: bool = False  # the last attempt may have been delivered
+    last_error: str | None = None
+    payload: dict[str, Any] | None = None
+    sent_at: datetime | None = None
+    note: str | None = None
+    notices: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class OutboxStore(Protocol):
+    def enqueue(self, entries: Sequence[Entry], place: Callable[[Entry, Window | None], Placement]) -> list[int]:
+        """Record notices and attach each to a message, atomically (one transaction for the
+        batch); `place` is the digest rule, given the entry and its window as stored."""
+
+    def record(self, entry: Entry, state: str, why: str) -> None:
+        """Record a notice that is not sent (routine, or no route could take it)."""
+
+    def due(self, now: datetime, limit: int = 100) -> list[Message]:
+        """Pending messages whose time has come, oldest first."""
+
+    def next_due(self) -> datetime | None:
+        """When the next pending message becomes due, if any."""
+
+    def claim(self, message_id: int, now: datetime, lease_until: datetime) -> Message | None:
+        """pending -> sending, if still pending and due; None when another worker got it."""
+
+    def release(self, message_id: int, next_attempt_at: datetime) -> None:
+        """Give a claim back without counting an attempt (a rate limit said not yet)."""
+
+    def notices(self, message_id: int) -> list[str]:
+        """The notice JSON texts attached to a message, in submission order."""
+
+    def save_payload(self, message_id: int, payload: dict[str, Any]) -> None: ...
+
+    def mark_sent(self, message_id: int, now: datetime) -> None: ...
+
+    def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str, *, uncertain: bool) -> None: ...
+
+    def mark_failed(self, message_id: int, now: datetime, error: str) -> None: ...
+
+    def reserve(self, key: str, now: datetime, limit: int, period_seconds: float) -> float:
+        """Take a send slot for a channel key: 0 when granted, else seconds to wait."""
+
+    def recover(self, now: datetime) -> int:
+        """Hand back messages whose sending lease expired (marked uncertain); returns how many."""
+
+    def counts(self) -> dict[str, int]:
+        """Messages per state, and recorded-but-not-sent notices per reason."""
+
+    def messages(self, state: str | None = None, limit: int = 1000) -> list[Message]: ...

@@ -1,0 +1,94 @@
+"""The Teams channel: POST a card to a Workflows webhook ("When a Teams webhook request is received").
+
+Any URL is accepted (Workflows URLs live on many hosts; no host-name check). Webhooks are named
+in RESPONDER_TEAMS_WEBHOOKS and chosen by policy routes. Teams' answers, read into errors:
+
+    202/200, empty body (or "1")          accepted
+    200/202 carrying an error text        throttled (text mentions 429) or unavailable: retry
+    429                                   throttled, honour Retry-After
+    408, 5xx, connection refused          unavailable: retry
+    timeout / connection lost mid-request uncertain: a webhook cannot be asked afterwards, so
+                                          the outbox resends (a duplicate card is the lesser harm)
+    other 4xx                             rejected: bad card, flow turned off or URL gone
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Mapping
+
+from .errors import NotifyConfigError, RejectedError, ThrottledError, UncertainDeliveryError, UnavailableError
+from .retry_after import parse_retry_after
+
+DEFAULT_THROTTLE_WAIT = 5.0  # seconds, when Teams throttles inside a 200 without Retry-After
+
+
+def looks_like_error(text: str) -> bool:
+    body = text.strip()
+    if not body or body == "1":  # Workflows answers 202 with no body; old connectors "1"
+        return False
+    lowered = body.lower()
+    return "error" in lowered or "fail" in lowered or "throttl" in lowered or "429" in lowered
+
+
+class TeamsWebhookChannel:
+    channel = "teams"
+    resend_when_unsure = True  # no way to read a webhook post back
+
+    def __init__(self, webhooks: Mapping[str, str], *, verify: Any = True, timeout: float = 15.0) -> None:
+        self.webhooks = dict(webhooks)
+        self.verify = verify
+        self.timeout = timeout
+        self._client = None
+        self._lock = threading.Lock()
+
+    def _http(self):
+        with self._lock:
+            if self._client is None:
+                import httpx  # lazy: keeps `import notify` cheap
+
+                self._client = httpx.Client(verify=self.verify, timeout=self.timeout, follow_redirects=False)
+            return self._client
+
+    def send(self, target: str, payload: dict, *, label: str = "") -> str:
+        """Post one card; returns a short receipt, raises a ChannelError subclass otherwise."""
+        import httpx
+
+        url = self.webhooks.get(target)
+        if not url:
+            raise NotifyConfigError(f"no Teams webhook named {target!r} in RESPONDER_TEAMS_WEBHOOKS")
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        try:
+            response = self._http().post(url, content=body, headers={"Content-Type": "application/json"})
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise UnavailableError(f"Teams webhook {target!r} unreachable: {exc}") from exc
+        except httpx.HTTPError as exc:  # the request may have arrived
+            raise UncertainDeliveryError(f"Teams webhook {target!r}: no answer ({type(exc).__name__}: {exc})") from exc
+        status = response.status_code
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        text = response.text[:500]
+        if status == 429:
+            raise ThrottledError(f"Teams webhook {target!r} throttled (429)", status=status, retry_after=retry_after)
+        if status == 408 or status >= 500:
+            raise UnavailableError(f"Teams webhook {target!r} answered {status}: {text}", status=status, retry_after=retry_after)
+        if status >= 400:
+            raise RejectedError(f"Teams webhook {target!r} refused the card ({status}): {text}", status=status)
+        if looks_like_error(text):
+            if "429" in text or "throttl" in text.lower():
+                raise ThrottledError(
+                    f"Teams webhook {target!r} answered {status} with a throttling error: {text}",
+                    status=status,
+                    retry_after=retry_after if retry_after is not None else DEFAULT_THROTTLE_WAIT,
+                )
+            raise UnavailableError(f"Teams webhook {target!r} answered {status} with an error: {text}", status=status, retry_after=retry_after)
+        return f"{status}"
+
+    def confirm(self, target: str, payload: dict) -> bool | None:
+        return None  # a webhook keeps no record we could read
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
