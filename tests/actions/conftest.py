@@ -115,11 +115,17 @@ OPERATION_PATH = re.compile(r"/providers/Microsoft\.Compute/locations/[^/]+/oper
 
 
 def calls(sim, since: int = 0) -> list[tuple[str, str, str | None, Any]]:
-    """(method, path, api-version, body) of each request the server answered, in order."""
-    return [
-        (r.method, r.path, (r.query or {}).get("api-version"), r.body)
-        for r in list(sim.requests)[since:]
-    ]
+    """(method, path, api-version, body) of each request the server saw, in order.
+
+    Query parameters other than api-version are appended to the path ("?$expand=instanceView").
+    """
+    out = []
+    for r in list(sim.requests)[since:]:
+        query = dict(r.query or {})
+        api = query.pop("api-version", None)
+        path = r.path + ("?" + "&".join(f"{k}={v}" for k, v in sorted(query.items())) if query else "")
+        out.append((r.method, path, api, r.body))
+    return out
 
 
 def is_poll(call: tuple) -> bool:
