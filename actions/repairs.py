@@ -55,7 +55,7 @@ def too_unhealthy(unhealthy: int, total: int, share: float, limit: float) -> str
     if total and share >= limit:
         return (
             f"too many unhealthy instances: {unhealthy} of {total} ({share:.0%}) are unhealthy, at or above the "
-            f"{limit:.0%} limit; repairs would only be suspended again. Fix the health probe or the "
+            f"{limit:.0%} limit; repairs would only be suspended again: fix the health probe or the "
             "application first"
         )
     return None
