@@ -76,8 +76,11 @@ def incident_card(view: IncidentView, *, steps: int | None = None, text_limit: i
         _facts(view.decision_facts, text_limit),
     ]
     if view.brakes:
+        brakes = view.brakes[: 10 if text_limit is None else 5]
         body.append(_text("Brakes that applied:", None, isSubtle=True, spacing="small"))
-        body += [_text(f"- {b}", text_limit, spacing="none") for b in view.brakes]
+        body += [_text(f"- {b}", text_limit, spacing="none") for b in brakes]
+        if len(brakes) < len(view.brakes):
+            body.append(_text(f"(and {len(view.brakes) - len(brakes)} more)", None, isSubtle=True, spacing="none"))
     shown = view.steps if steps is None else view.steps[-steps:] if steps else ()
     body.append(_heading("What happened"))
     if len(shown) < len(view.steps):

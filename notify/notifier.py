@@ -91,6 +91,9 @@ class FlushSummary:
 
 
 class SystemClock:
+    def __call__(self) -> datetime:
+        return datetime.now(timezone.utc)
+
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
 
@@ -99,7 +102,11 @@ class SystemClock:
 
 
 def _now_of(clock: Any) -> datetime:
-    moment = clock.now() if hasattr(clock, "now") else clock()
+    """A clock is a callable returning now, or has `now` (a method or an attribute)."""
+    if callable(clock):
+        moment = clock()
+    else:
+        moment = clock.now() if callable(clock.now) else clock.now
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 

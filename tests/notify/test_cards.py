@@ -1,0 +1,159 @@
+"""Every card Teams gets is Adaptive Card 1.5, holds only what Teams renders, and fits 28 KB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from notify.card_schema import MAX_BYTES, card_problems, payload_bytes
+from notify.cards import envelope, render_digest, render_incident
+from notify.content import digest_view, incident_view
+from notify.errors import CardError
+from notify.notice import EVENTS
+from rules.vocabulary import STATUSES
+
+from .conftest import T0, follow_up, notice, vm
+
+CATALOG = Path(__file__).resolve().parents[2] / "rules" / "annotations.yaml"
+SECTIONS = {
+    "annotations": "annotation",
+    "availability": "availability",
+    "resource_health": "resource-health",
+    "service_health": "service-health",
+    "scheduled_events": "scheduled-event",
+    "repair_states": "repair-state",
+    "maintenance_status": "maintenance-status",
+}
+# Used when the catalog file is absent: one entry per kind, shaped like the catalog's.
+OWN_TABLE = [
+    ("annotation", "VirtualMachineHostCrashed", {"meaning": "The host crashed.", "initiator": "platform", "impact": "downtime-reboot", "category": "host-failure", "default_action": "redeploy", "next_step": None, "temp_disk_loss": False, "routine": False}),
+    ("availability", "Unavailable", {"meaning": "Down.", "initiator": "unknown", "impact": "unknown", "category": "availability", "default_action": "none", "next_step": "Look.", "temp_disk_loss": False, "routine": False}),
+]
+
+
+def catalog_entries():
+    if not CATALOG.exists():
+        return OWN_TABLE
+    import yaml
+
+    document = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))
+    entries = []
+    for section, kind in SECTIONS.items():
+        for name, entry in (document.get(section) or {}).items():
+            entries.append((kind, name, entry))
+    return entries
+
+
+def assert_renders(payload: dict) -> None:
+    assert card_problems(payload) == []
+    assert payload_bytes(payload) <= MAX_BYTES
+
+
+@pytest.mark.parametrize("status", STATUSES)
+@pytest.mark.parametrize("event", EVENTS)
+def test_a_card_renders_for_every_event_and_status(event, status):
+    n = notice(event=event, status=status, approve_url="https://responder.example/approve?t=a", reject_url="https://responder.example/reject?t=a", brakes=("Cooldown: redeployed 3 h ago.",), next_step="Check the app.")
+    payload = render_incident(incident_view([n]))
+    assert_renders(payload)
+    actions = payload["attachments"][0]["content"]["actions"]
+    titles = [a["title"] for a in actions]
+    assert ("Approve" in titles) == (event == "awaiting-approval" and status == "awaiting-approval")
+    assert titles[-1] == "Open in Azure portal"
+
+
+@pytest.mark.parametrize("kind,name,entry", catalog_entries(), ids=lambda v: v if isinstance(v, str) else "")
+def test_a_card_renders_for_every_catalog_entry(kind, name, entry):
+    n = notice(
+        signal_kind=kind,
+        signal_name=name,
+        meaning=entry["meaning"],
+        initiator=entry["initiator"],
+        impact=entry["impact"],
+        category=entry["category"],
+        action=entry["default_action"],
+        next_step=entry.get("next_step"),
+        temp_disk_loss=entry.get("temp_disk_loss"),
+        routine=bool(entry.get("routine")),
+    )
+    payload = render_incident(incident_view([n, follow_up(n, "decided", "planned")]))
+    assert_renders(payload)
+    text = str(payload)
+    assert name in text and entry["meaning"][:40] in text
+
+
+def test_the_card_says_what_azure_said_what_was_decided_done_and_left():
+    first = notice(brakes=("Hourly cap: 2 of 20 actions used.",), next_step="Watch the app's health after the move.")
+    steps = [first, follow_up(first, "decided", "planned"), follow_up(first, "started", "started"), follow_up(first, "succeeded", "succeeded")]
+    card = render_incident(incident_view(steps))["attachments"][0]["content"]
+    text = str(card)
+    for expected in (
+        "[INC-3f2a9c1b] vm-web-01",  # title carries the incident id
+        "VirtualMachinePossiblyDegradedDueToHardwareFailure",  # what Azure said
+        "The host of this VM may be failing",  # its meaning
+        "2026-11-22 03:00 UTC",  # when
+        "rg-web",
+        "11111111-2222-3333-4444-555555555555",
+        "redeploy the VM to a new host",  # what was decided
+        "Policy rule degraded-hardware",  # why
+        "Hourly cap: 2 of 20 actions used.",  # brakes
+        "Done: redeploy the VM to a new host",  # what happened, how it ended
+        "Watch the app's health",  # what is left
+    ):
+        assert expected in text, expected
+    portal = card["actions"][-1]["url"]
+    assert portal == "https://portal.azure.com/#@/resource" + vm()
+
+
+def test_huge_content_is_cut_to_fit():
+    first = notice(reason="x" * 20_000, brakes=tuple(f"brake {i} " * 20 for i in range(300)), meaning="m" * 5000)
+    steps = [first] + [follow_up(first, "started", "started", reason=f"attempt {i} " * 50) for i in range(400)]
+    payload = render_incident(incident_view(steps))
+    assert_renders(payload)
+
+
+def test_a_digest_of_ten_thousand_lists_some_and_counts_the_rest():
+    notices = [notice(incident_id=f"INC-{i:08x}", resource_id=vm(f"vm-{i:05d}")) for i in range(10_000)]
+    view = digest_view(notices, opened=T0, closed=T0, listed=10_000)
+    payload = render_digest(view)
+    assert_renders(payload)
+    text = str(payload)
+    assert "more resources not listed" in text and "10000 resources" in text
+
+
+@pytest.mark.parametrize(
+    "mutate,problem",
+    [
+        (lambda c: c["actions"].append({"type": "Action.Submit", "title": "Approve"}), "Action.Submit"),
+        (lambda c: c["body"].append({"type": "Input.Text", "id": "x"}), "Input.Text"),
+        (lambda c: c["body"].append({"type": "Table", "rows": []}), "Table"),
+        (lambda c: c.update(version="1.6"), "version"),
+        (lambda c: c["body"][1].update(color="pink"), "pink"),
+        (lambda c: c["body"][1].update(onClick=1), "onClick"),
+        (lambda c: c["body"].append({"type": "TextBlock", "text": "x" * (MAX_BYTES + 1)}), "size"),
+        (lambda c: c["actions"].append({"type": "Action.OpenUrl", "title": "x", "url": "javascript:alert(1)"}), "URL"),
+        (lambda c: c["body"].append({"type": "ColumnSet", "columns": [{"type": "TextBlock", "text": "x"}]}), "Columns only"),
+    ],
+)
+def test_the_walker_refuses_what_teams_would_not_render(mutate, problem):
+    payload = render_incident(incident_view([notice()]))
+    mutate(payload["attachments"][0]["content"])
+    problems = card_problems(payload)
+    assert any(problem in p for p in problems), problems
+
+
+def test_the_envelope_is_the_workflows_shape():
+    payload = envelope({"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "hi"}]})
+    assert payload == {
+        "type": "message",
+        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": payload["attachments"][0]["content"]}],
+    }
+    assert card_problems(payload) == []
+    assert card_problems({"type": "message", "attachments": []}) == ["envelope: expected exactly one attachment"]
+
+
+def test_a_card_that_cannot_fit_is_an_error_not_a_silent_cut():
+    from notify.cards import fit
+
+    with pytest.raises(CardError):
+        fit(lambda n, t: envelope({"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "y" * 40_000}]}), 0)
