@@ -91,8 +91,9 @@ def parse_event(event: Any, where: str = "", input_name: str = "") -> Signal:
 
 
 def _occurred(properties: Mapping, event: Mapping, envelope: Envelope, where: str):
-    if properties.get("occurredTime") is not None:
-        return timestamp(properties["occurredTime"], f"{where}.occurredTime")
+    for key in ("occurredTime", "occuredTime"):  # Resource Health spells it both ways
+        if properties.get(key) is not None:
+            return timestamp(properties[key], f"{where}.{key}")
     operational = (event.get("data") or {}).get("operationalInfo") or {}
     if isinstance(operational, Mapping) and operational.get("resourceEventTime"):
         return timestamp(operational["resourceEventTime"], "data.operationalInfo.resourceEventTime")

@@ -6,10 +6,10 @@ primary key) is the claim that makes a second delivery a duplicate.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -118,9 +118,9 @@ class SqliteLedger:
                     "UPDATE incidents SET closed_at = ?, close_reason = ? WHERE id = ?",
                     (_iso(at), "quiet for longer than the incident time-to-live", row["id"]),
                 )
-            incident_id = "INC-" + hashlib.sha256(f"{key}|{_iso(at)}".encode()).hexdigest()[:10]
+            incident_id = "INC-" + uuid.uuid4().hex[:10]
             self._db.execute(
-                "INSERT OR IGNORE INTO incidents(id, key, resource_id, opened_at, last_signal_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO incidents(id, key, resource_id, opened_at, last_signal_at) VALUES (?, ?, ?, ?, ?)",
                 (incident_id, key, resource_id, _iso(at), _iso(at)),
             )
             return IncidentRef(incident_id, key, resource_id, at, True)

@@ -1,0 +1,54 @@
+"""The command line: the same pipeline as the Functions triggers, run from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pipeline import SettingsError
+from rules import MODES, RulesError
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m responder", description="Resource Health Responder")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    replay = commands.add_parser("replay", help="run delivery files through the pipeline")
+    replay.add_argument("files", nargs="+", metavar="FILE", help="a delivery body: Event Grid event(s) or an alert payload")
+    replay.add_argument("--json", action="store_true", help="one JSON object per line per signal")
+    replay.add_argument("--mode", choices=MODES, help="override every policy rule's mode")
+    replay.add_argument("--state", metavar="PATH", help="SQLite ledger file to keep (default: a temporary one)")
+
+    demo = commands.add_parser("demo", help="the bundled scenario, end to end")
+    demo.add_argument("--json", action="store_true", help="JSON lines and a last summary line")
+    demo.add_argument("--mode", choices=MODES, default="auto", help="mode for every rule (default: auto)")
+    demo.add_argument("--state", metavar="PATH", help="SQLite ledger file to keep")
+
+    sim = commands.add_parser("sim", help="serve the simulated Azure", add_help=False)
+    sim.add_argument("rest", nargs=argparse.REMAINDER)
+    root.add_argument("-v", "--verbose", action="store_true", help="log every decision to stderr")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sim"]:
+        from responder.sim.cli import main as sim_main
+
+        return sim_main(argv[1:])
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s", stream=sys.stderr)
+    try:
+        if args.command == "replay":
+            from .replay import replay, settings_for
+
+            return replay(args.files, settings_for(args.mode, args.state), args.json)
+        if args.command == "demo":
+            from .demo import run
+
+            return run(args.mode, args.json, args.state)
+    except (SettingsError, RulesError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 1

@@ -1,0 +1,57 @@
+"""How outcomes are shown: one JSON object per line, or a table a person reads."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from typing import Iterable, TextIO
+
+from pipeline import Outcome
+
+JSON_KEYS = ("input", "event_id", "source", "kind", "resource_id", "name", "category", "action", "mode", "status", "reason", "incident_id", "rule")
+
+
+def json_line(outcome: Outcome) -> str:
+    return json.dumps({key: getattr(outcome, key) for key in JSON_KEYS}, ensure_ascii=False)
+
+
+def short_resource(resource_id: str) -> str:
+    parts = resource_id.strip("/").split("/")
+    if len(parts) >= 2 and parts[0].lower() == "subscriptions" and len(parts) <= 2:
+        return "subscription " + parts[1][:8]
+    tail = parts[-1] if parts else ""
+    if len(parts) >= 4 and parts[-2].lower() == "virtualmachines" and parts[-4].lower() == "virtualmachinescalesets":
+        return f"{parts[-3]}/{tail}"
+    return tail
+
+
+def table(outcomes: Iterable[Outcome], out: TextIO) -> None:
+    rows = [
+        (
+            o.input.rsplit("/", 1)[-1][:34],
+            short_resource(o.resource_id)[:22],
+            (o.name or o.kind)[:38],
+            o.action,
+            o.status,
+            o.reason,
+        )
+        for o in outcomes
+    ]
+    header = ("INPUT", "RESOURCE", "SIGNAL", "ACTION", "STATUS", "REASON")
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(5)]
+    total = shutil.get_terminal_size((160, 20)).columns
+    reason_width = max(60, total - sum(widths) - 2 * 5)
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
+    out.write(fmt.format(*header) + "\n")
+    for row in rows:
+        reason = row[5] if len(row[5]) <= reason_width else row[5][: reason_width - 1] + "…"
+        out.write(fmt.format(*row[:5], reason) + "\n")
+
+
+def summary(outcomes: list[Outcome]) -> dict:
+    return {
+        "signals": sum(1 for o in outcomes if o.status != "rejected"),
+        "actions": dict(Counter(o.action for o in outcomes if o.action != "none")),
+        "statuses": dict(Counter(o.status for o in outcomes)),
+    }

@@ -1,0 +1,173 @@
+"""Payloads as Azure sends them, built from a few arguments, so test tables stay short.
+
+Shapes follow the real samples in ../shared/azure-examples (see the tests that compare them).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+SUB = "11111111-2222-3333-4444-555555555555"
+_ids = itertools.count(1)
+
+
+def vm_id(name: str = "vm1", rg: str = "rg-app", sub: str = SUB) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}"
+
+
+def scale_set_id(name: str = "ss1", rg: str = "rg-app", sub: str = SUB) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}"
+
+
+def instance_id(scale_set: str = "ss1", instance: str = "3", rg: str = "rg-app") -> str:
+    return f"{scale_set_id(scale_set, rg)}/virtualMachines/{instance}"
+
+
+def _next_id() -> str:
+    return f"00000000-0000-4000-8000-{next(_ids):012d}"
+
+
+def _health_data(target: str, properties: dict, kind: str, when: str) -> dict:
+    type_name = "resourceAnnotations" if kind == "annotated" else "availabilityStatuses"
+    target_type = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines" if "/virtualMachineScaleSets/" in target and target.count("/virtualMachines/") else (
+        "Microsoft.Compute/virtualMachineScaleSets" if "/virtualMachineScaleSets/" in target else "Microsoft.Compute/virtualMachines"
+    )
+    return {
+        "resourceInfo": {
+            "id": f"{target}/providers/Microsoft.ResourceHealth/{type_name}/current",
+            "name": "current",
+            "type": f"Microsoft.ResourceHealth/{type_name}",
+            "properties": {"targetResourceId": target, "targetResourceType": target_type, "occurredTime": when, **properties},
+        },
+        "operationalInfo": {"resourceEventTime": when},
+        "apiVersion": "2022-08-01",
+    }
+
+
+def _envelope(event_type: str, target: str, data: dict, when: str, schema: str, event_id: str | None) -> dict:
+    event_id = event_id or _next_id()
+    if schema == "cloud":
+        return {"id": event_id, "source": f"/subscriptions/{SUB}", "specversion": "1.0", "type": event_type, "subject": target, "time": when, "data": data}
+    return {"id": event_id, "topic": f"/subscriptions/{SUB}", "subject": target, "data": data, "eventType": event_type, "dataVersion": "1", "metadataVersion": "1", "eventTime": when}
+
+
+def annotated(
+    annotation: str = "VirtualMachinePossiblyDegradedDueToHardwareFailure",
+    target: str | None = None,
+    context: str = "Platform Initiated",
+    category: str = "Unplanned",
+    when: str = "2026-11-20T08:00:00.1234567Z",
+    schema: str = "grid",
+    event_id: str | None = None,
+    **extra,
+) -> dict:
+    props = {"annotationName": annotation, "reason": "reason", "summary": f"{annotation} summary", "context": context, "category": category, **extra}
+    target = target or vm_id()
+    return _envelope(
+        "Microsoft.ResourceNotifications.HealthResources.ResourceAnnotated", target, _health_data(target, props, "annotated", when), when, schema, event_id
+    )
+
+
+def availability(state: str = "Unavailable", previous: str = "Available", target: str | None = None, when: str = "2026-11-20T08:00:00Z", schema: str = "grid", event_id: str | None = None) -> dict:
+    target = target or vm_id()
+    props = {"previousAvailabilityState": previous, "availabilityState": state}
+    return _envelope(
+        "Microsoft.ResourceNotifications.HealthResources.AvailabilityStatusChanged", target, _health_data(target, props, "availability", when), when, schema, event_id
+    )
+
+
+def scheduled(event_type: str = "Reboot", status: str = "Scheduled", target: str | None = None, source: str = "Platform", schema: str = "grid", event_id: str | None = None) -> dict:
+    target = target or scale_set_id()
+    info_id = f"{target}/providers/microsoft.maintenance/scheduledevents/se-1"
+    data = {
+        "resourceInfo": {
+            "id": info_id, "name": "se-1", "type": "microsoft.maintenance/scheduledEvents", "location": "westeurope",
+            "properties": {
+                "DurationInSeconds": 5, "Description": "maintenance", "EventId": "se-1", "EventSource": source, "EventStatus": status,
+                "EventType": event_type, "NotBefore": "Fri, 20 Nov 2026 08:20:00 GMT", "Resources": ["ss1_1"], "ResourceType": "VirtualMachine",
+            },
+        },
+        "apiVersion": "2024-07-01",
+    }
+    return _envelope("Microsoft.ResourceNotifications.MaintenanceResources.ScheduledEventEmitted", info_id, data, "2026-11-20T08:07:00Z", schema, event_id)
+
+
+def _essentials(service: str, targets: list[str], condition: str = "Fired", alert_id: str | None = None) -> dict:
+    return {
+        "alertId": alert_id or f"/subscriptions/{SUB}/providers/Microsoft.AlertsManagement/alerts/{_next_id()}",
+        "alertRule": "rule", "severity": "Sev3", "signalType": "Activity Log", "monitorCondition": condition,
+        "monitoringService": service, "alertTargetIDs": targets, "firedDateTime": "2026-11-20T08:00:05.000Z",
+        "essentialsVersion": "1.0", "alertContextVersion": "1.0",
+    }
+
+
+def service_health(incident_type: str = "Maintenance", stage: str = "Planned", impacted_as_string: bool = True, condition: str = "Fired", tracking_id: str = "TRK-1") -> dict:
+    impacted = [{"ImpactedRegions": [{"RegionName": "West Europe"}], "ServiceName": "Virtual Machines"}]
+    return {
+        "schemaId": "azureMonitorCommonAlertSchema",
+        "data": {
+            "essentials": _essentials("ServiceHealth", [f"/subscriptions/{SUB}"], condition),
+            "alertContext": {
+                "channels": 1, "eventSource": 2, "level": 3, "eventTimestamp": "2026-11-20T08:00:00.0312699+00:00",
+                "operationName": f"Microsoft.ServiceHealth/{'maintenance' if incident_type == 'Maintenance' else 'incident'}/action",
+                "properties": {
+                    "title": "Virtual Machines - West Europe", "service": "Virtual Machines", "region": "West Europe",
+                    "communication": "<p>notice</p>", "incidentType": incident_type, "trackingId": tracking_id,
+                    "impactStartTime": "2026-11-27T00:00:00Z", "impactMitigationTime": "2026-11-28T00:00:00Z",
+                    "impactedServices": json.dumps(impacted) if impacted_as_string else impacted, "stage": stage,
+                },
+                "status": "Active",
+            },
+        },
+    }
+
+
+def resource_health(current: str = "Unavailable", previous: str = "Available", target: str | None = None, cause: str = "PlatformInitiated", condition: str = "Fired", alert_id: str | None = None, when: str = "2026-11-20T08:00:00.000Z") -> dict:
+    return {
+        "schemaId": "azureMonitorCommonAlertSchema",
+        "data": {
+            "essentials": _essentials("Resource Health", [(target or vm_id()).lower()], condition, alert_id),
+            "alertContext": {
+                "channels": "Admin, Operation", "eventSource": "ResourceHealth", "eventTimestamp": when, "eventDataId": _next_id(),
+                "level": "Informational", "operationName": "Microsoft.Resourcehealth/healthevent/Activated/action",
+                "properties": {"title": "health changed", "details": None, "currentHealthStatus": current, "previousHealthStatus": previous, "type": "Downtime", "cause": cause},
+                "status": "Active",
+            },
+        },
+    }
+
+
+def orchestration_changed(target: str | None = None, request_action: str | None = None) -> dict:
+    properties = {"statusCode": "OK", "eventCategory": "Administrative"}
+    if request_action:
+        properties["requestbody"] = json.dumps({"serviceName": "AutomaticRepairs", "action": request_action})
+    return {
+        "schemaId": "azureMonitorCommonAlertSchema",
+        "data": {
+            "essentials": _essentials("Activity Log - Administrative", [(target or scale_set_id()).lower()]),
+            "alertContext": {
+                "caller": "ops@example.com" if request_action else "Microsoft.Compute", "eventSource": "Administrative",
+                "eventTimestamp": "2026-11-20T08:05:00.000Z", "eventDataId": _next_id(), "level": "Informational",
+                "operationName": "Microsoft.Compute/virtualMachineScaleSets/setOrchestrationServiceState/action",
+                "properties": properties, "status": "Succeeded",
+            },
+        },
+    }
+
+
+def legacy(event_source: str = "ResourceHealth", status: str = "Activated", target: str | None = None, current: str = "Unavailable") -> dict:
+    log = {
+        "channels": "Admin, Operation", "eventSource": event_source, "eventTimestamp": "2026-11-20T08:00:00.343+00:00",
+        "eventDataId": _next_id(), "level": "Informational", "subscriptionId": SUB,
+        "operationName": "Microsoft.Resourcehealth/healthevent/Activated/action", "status": "Active",
+    }
+    if event_source == "ResourceHealth":
+        log.update(resourceId=target or vm_id(), properties={"title": "t", "currentHealthStatus": current, "previousHealthStatus": "Available", "type": "Downtime", "cause": "PlatformInitiated"})
+    else:
+        log.update(properties={"title": "t", "incidentType": "Incident", "trackingId": "TRK-L", "stage": "Active", "impactedServices": "[]"})
+    return {"schemaId": "Microsoft.Insights/activityLogs", "data": {"status": status, "context": {"activityLog": log}}}
+
+
+def body(payload) -> bytes:
+    return json.dumps(payload).encode()

@@ -1,0 +1,74 @@
+"""Fixtures every tier shares: the shared Azure examples (read in place), a fixed clock, and a
+pipeline on an in-memory ledger installed behind the Functions triggers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_EXAMPLES = ROOT.parent / "shared" / "azure-examples"
+DEMO_PAYLOADS = ROOT / "responder" / "demo" / "payloads"
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def shared_examples() -> Path:
+    if not SHARED_EXAMPLES.is_dir():
+        pytest.skip("../shared/azure-examples is not beside the project")
+    return SHARED_EXAMPLES
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def ledger():
+    from ledger import SqliteLedger
+
+    store = SqliteLedger(":memory:")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def make_pipeline(ledger, clock):
+    from pipeline import Settings, build_pipeline
+
+    def make(mode: str | None = None, **settings):
+        return build_pipeline(Settings(mode=mode, **settings), ledger=ledger, clock=clock)
+
+    return make
+
+
+@pytest.fixture
+def pipeline(make_pipeline):
+    return make_pipeline()
+
+
+@pytest.fixture
+def installed(pipeline):
+    """The pipeline the Functions triggers use, for the length of one test."""
+    from handlers import runtime
+
+    runtime.use(pipeline)
+    yield pipeline
+    runtime.use(None)

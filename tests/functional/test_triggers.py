@@ -1,0 +1,155 @@
+"""Each registered function, called the way the Functions host calls it: real
+func.EventGridEvent and func.HttpRequest objects through app.get_functions()."""
+
+from __future__ import annotations
+
+import json
+
+import azure.functions as func
+import pytest
+
+from handlers.fields import timestamp
+from tests import builders as b
+
+
+@pytest.fixture(scope="module")
+def functions():
+    from function_app import app
+
+    return {fn.get_function_name(): fn for fn in app.get_functions()}
+
+
+def call(functions, name, *args):
+    return functions[name].get_user_function()(*args)
+
+
+def grid_event(payload: dict) -> func.EventGridEvent:
+    return func.EventGridEvent(
+        id=payload["id"], data=payload["data"], topic=payload["topic"], subject=payload["subject"],
+        event_type=payload["eventType"], event_time=timestamp(payload["eventTime"], "eventTime"),
+        data_version=payload["dataVersion"],
+    )
+
+
+def post(route: str, body: bytes, headers: dict | None = None) -> func.HttpRequest:
+    return func.HttpRequest("POST", f"https://app.example/api/{route}", headers=headers or {"content-type": "application/json"}, body=body)
+
+
+def test_every_trigger_is_registered(functions):
+    bindings = {name: {binding.type for binding in fn.get_bindings()} for name, fn in functions.items()}
+    assert bindings == {"event_grid": {"eventGridTrigger"}, "alerts": {"httpTrigger", "http"}, "events": {"httpTrigger", "http"}}
+    routes = {name: fn.get_trigger().route for name, fn in functions.items() if name != "event_grid"}
+    assert routes == {"alerts": "alerts", "events": "events"}
+    assert {str(m).upper().split(".")[-1] for m in functions["events"].get_trigger().methods} == {"POST", "OPTIONS"}
+
+
+@pytest.mark.parametrize(
+    "payload,kind,action",
+    [
+        (lambda: b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure"), "annotation", "redeploy"),
+        (lambda: b.availability("Unavailable"), "availability", "none"),
+        (lambda: b.scheduled("Freeze"), "scheduled-event", "none"),
+    ],
+)
+def test_event_grid_trigger(functions, installed, ledger, payload, kind, action):
+    assert call(functions, "event_grid", grid_event(payload())) is None
+    (row,) = ledger.history()
+    assert (row["kind"], row["action"]) == (kind, action)
+
+
+def test_event_grid_trigger_records_a_bad_event_and_returns(functions, installed, ledger):
+    event = b.annotated()
+    del event["data"]["resourceInfo"]["properties"]["targetResourceId"]
+    call(functions, "event_grid", grid_event(event))
+    (rejection,) = ledger.rejections()
+    assert "targetResourceId" in rejection["location"] and rejection["input"].startswith("event-grid:")
+
+
+@pytest.mark.parametrize(
+    "payload,kind",
+    [
+        (lambda: b.service_health("Maintenance", "Planned"), "service-health"),
+        (lambda: b.resource_health("Unavailable"), "resource-health"),
+        (lambda: b.orchestration_changed(), "repair-state"),
+        (lambda: b.legacy("ResourceHealth"), "resource-health"),
+        (lambda: b.legacy("ServiceHealth"), "service-health"),
+    ],
+)
+def test_alerts_route_accepts_with_202(functions, installed, payload, kind):
+    response = call(functions, "alerts", post("alerts", b.body(payload())))
+    assert response.status_code == 202
+    (accepted,) = json.loads(response.get_body())["accepted"]
+    assert accepted["kind"] == kind and accepted["incident_id"].startswith("INC-")
+
+
+@pytest.mark.parametrize(
+    "body,field,problem",
+    [
+        (b"{not json", "body", "not valid JSON"),
+        (b"", "body", "is empty"),
+        (json.dumps({"schemaId": "azureMonitorCommonAlertSchema", "data": {"essentials": {}}}).encode(), "data.alertContext", "is missing"),
+        (json.dumps([b.annotated()]).encode(), "body", "post it to /api/events"),
+    ],
+)
+def test_alerts_route_answers_400_naming_the_field(functions, installed, ledger, body, field, problem):
+    response = call(functions, "alerts", post("alerts", body))
+    assert response.status_code == 400
+    error = json.loads(response.get_body())["error"]
+    assert error["field"] == field and problem in error["problem"]
+    assert ledger.rejections(), "the rejection is recorded"
+
+
+def test_alerts_route_refuses_an_oversize_body_by_its_declared_length(functions, installed, ledger):
+    response = call(functions, "alerts", post("alerts", b"{}", {"content-length": str(50 * 1024 * 1024)}))
+    assert response.status_code == 413
+    assert ledger.rejections()
+
+
+def test_a_resolved_alert_closes_its_incident(functions, installed, ledger):
+    fired = json.loads(call(functions, "alerts", post("alerts", b.body(b.resource_health(alert_id="/x/9")))).get_body())["accepted"][0]
+    resolved = json.loads(call(functions, "alerts", post("alerts", b.body(b.resource_health(alert_id="/x/9", condition="Resolved")))).get_body())["accepted"][0]
+    assert resolved["incident_id"] == fired["incident_id"]
+    assert ledger.incident(fired["incident_id"])["closed_at"]
+
+
+def test_events_route_answers_the_validation_handshake(functions, installed):
+    handshake = [{"id": "v", "topic": "/subscriptions/x", "subject": "", "data": {"validationCode": "512d38b6"},
+                  "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent", "eventTime": "2026-01-01T00:00:00Z", "metadataVersion": "1", "dataVersion": "1"}]
+    response = call(functions, "events", post("events", b.body(handshake)))
+    assert response.status_code == 200
+    assert json.loads(response.get_body()) == {"validationResponse": "512d38b6"}
+
+
+def test_events_route_answers_the_cloud_events_handshake(functions, installed):
+    request = func.HttpRequest("OPTIONS", "https://app.example/api/events", headers={"WebHook-Request-Origin": "eventgrid.azure.net"}, body=b"")
+    response = call(functions, "events", request)
+    assert response.status_code == 200
+    assert response.headers["WebHook-Allowed-Origin"] == "eventgrid.azure.net"
+
+
+def test_events_route_refuses_a_handshake_without_origin(functions, installed):
+    response = call(functions, "events", func.HttpRequest("OPTIONS", "https://app.example/api/events", headers={}, body=b""))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("schema", ["grid", "cloud"])
+def test_events_route_takes_arrays_in_either_schema(functions, installed, ledger, schema):
+    delivery = [b.annotated("AccelnetUnhealthy", schema=schema), b.availability("Degraded", schema=schema, target=b.vm_id("vm2"))]
+    response = call(functions, "events", post("events", b.body(delivery), {"content-type": "application/cloudevents-batch+json"}))
+    assert response.status_code == 200
+    assert json.loads(response.get_body())["processed"] == 2
+    assert [row["kind"] for row in ledger.history()] == ["annotation", "availability"]
+
+
+def test_events_route_keeps_good_events_when_one_is_bad(functions, installed, ledger):
+    delivery = [b.annotated("AccelnetUnhealthy"), {"id": "x", "eventType": "Microsoft.ResourceNotifications.HealthResources.ResourceAnnotated"}]
+    response = call(functions, "events", post("events", b.body(delivery)))
+    body = json.loads(response.get_body())
+    assert response.status_code == 200 and body["processed"] == 1
+    assert body["rejected"][0]["field"] == "[1].data"
+    assert len(ledger.rejections()) == 1
+
+
+@pytest.mark.parametrize("body,status", [(b"[]", 400), (b"nope", 400), (b.body(b.resource_health()), 400)])
+def test_events_route_refuses_what_is_not_a_delivery(functions, installed, body, status):
+    assert call(functions, "events", post("events", body)).status_code == status

@@ -1,0 +1,169 @@
+"""The default policy, decided through the pipeline, and the policy file's own checks."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from handlers.deliveries import parse_delivery
+from rules import PolicyError, load_catalog, parse_policy
+from rules.matchers import MATCHERS
+from rules.policy import DEFAULT_PATH
+from tests import builders as b
+
+
+def decide(pipeline, payload):
+    delivery = parse_delivery(b.body(payload), "test")
+    assert not delivery.rejections, delivery.rejections
+    (outcome,) = pipeline.process(delivery)
+    return outcome
+
+
+DEFAULT_POLICY_CASES = [
+    # payload, action, rule
+    (lambda: b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure"), "redeploy", "degraded-hardware"),
+    (lambda: b.annotated("VirtualMachineMigrationScheduledForDegradedHardware"), "redeploy", "degraded-hardware"),
+    (lambda: b.annotated("VirtualMachineScheduledForServiceHealing"), "redeploy", "degraded-hardware"),
+    (lambda: b.annotated("AccelnetUnhealthy"), "redeploy", "accelerated-networking-unhealthy"),
+    (lambda: b.annotated("NetworkDatapathLiveMigrationSerializationError"), "redeploy", "network-lost-after-live-migration"),
+    (lambda: b.annotated("VirtualMachineHostCrashed"), "none", "host-crashed-once"),
+    (lambda: b.annotated("VirtualMachineProvisioningTimedOut", target=b.instance_id()), "reimage", "provisioning-timed-out-scale-set-instance"),
+    (lambda: b.annotated("VirtualMachineProvisioningTimedOut", target=b.vm_id()), "none", "provisioning-timed-out-vm"),
+    (lambda: b.annotated("VirtualMachineRestarted", context="Customer Initiated", category="Not Applicable"), "none", "customer-and-guest-initiated"),
+    (lambda: b.annotated("VirtualMachineCrashed", context="VM Initiated", category="Not Applicable"), "none", "customer-and-guest-initiated"),
+    (lambda: b.annotated("VirtualMachineSizeChanged", context="User-initiated"), "none", "customer-and-guest-initiated"),
+    (lambda: b.annotated("LiveMigrationSucceeded"), "none", "catalog"),
+    (lambda: b.annotated("VirtualMachineBrandNewAnnotation"), "none", "catalog"),
+    (lambda: b.availability("Unavailable"), "none", "catalog"),
+    (lambda: b.availability("Available", previous="Unavailable"), "none", "resolution"),
+    (lambda: b.scheduled("Reboot"), "none", "catalog"),
+    (lambda: b.scheduled("Terminate", source="User"), "none", "customer-and-guest-initiated"),
+    (lambda: b.service_health("Maintenance", "Planned"), "none", "catalog"),
+    (lambda: b.service_health("Incident", "Active"), "none", "catalog"),
+    (lambda: b.service_health("Incident", "Resolved"), "none", "resolution"),
+    (lambda: b.resource_health("Unavailable", cause="PlatformInitiated"), "none", "catalog"),
+    (lambda: b.resource_health("Available", previous="Unavailable"), "none", "resolution"),
+    (lambda: b.orchestration_changed(), "resume-automatic-repairs", "repairs-suspended"),
+    (lambda: b.orchestration_changed(request_action="Suspend"), "none", "catalog"),
+    (lambda: b.orchestration_changed(request_action="Resume"), "none", "resolution"),
+    (lambda: b.legacy("ResourceHealth"), "none", "catalog"),
+    (lambda: b.legacy("ServiceHealth"), "none", "catalog"),
+]
+
+
+@pytest.mark.parametrize("payload,action,rule", DEFAULT_POLICY_CASES)
+def test_default_policy(pipeline, payload, action, rule):
+    outcome = decide(pipeline, payload())
+    assert (outcome.action, outcome.rule) == (action, rule), outcome.reason
+    assert outcome.mode == "observe"  # every rule's mode defaults to observe
+    assert outcome.status == ("planned" if action != "none" else "noop")
+    assert outcome.reason
+
+
+@pytest.mark.parametrize(
+    "name,action",
+    [("RepairsSuspended", "resume-automatic-repairs"), ("RepairsNotEnabled", "enable-automatic-repairs"),
+     ("InstanceProvisioningFailed", "replace-failed-instance"), ("AllInstancesUnhealthy", "none"),
+     ("InstanceInGracePeriod", "none")],
+)
+def test_repair_states(pipeline, name, action):
+    from datetime import datetime, timezone
+
+    from rules import Signal
+
+    signal = Signal(source="sweep", event_id=f"sweep-{name}", kind="repair-state", name=name, resource_id=b.scale_set_id(),
+                    occurred=datetime(2026, 11, 20, tzinfo=timezone.utc), delivery_key=f"sweep:{name}")
+    assert pipeline.handle(signal).action == action
+
+
+@pytest.mark.parametrize("name,action", [("SelfServiceWindowOpen", "perform-maintenance"), ("SelfServiceWindowScheduled", "none"), ("PlatformWindowOpen", "none")])
+def test_maintenance_status(pipeline, name, action):
+    from datetime import datetime, timezone
+
+    from rules import Signal
+
+    signal = Signal(source="sweep", event_id=f"m-{name}", kind="maintenance-status", name=name, resource_id=b.vm_id(),
+                    occurred=datetime(2026, 11, 20, tzinfo=timezone.utc), delivery_key=f"sweep:m:{name}")
+    assert pipeline.handle(signal).action == action
+
+
+@pytest.mark.parametrize("mode,status", [("observe", "planned"), ("approve", "awaiting-approval"), ("auto", "planned")])
+def test_mode_override_sets_every_rule(make_pipeline, mode, status):
+    outcome = decide(make_pipeline(mode=mode), b.annotated("AccelnetUnhealthy"))
+    assert (outcome.mode, outcome.status) == (mode, status)
+
+
+def test_host_crashed_second_time_within_24_hours_redeploys(pipeline):
+    first = decide(pipeline, b.annotated("VirtualMachineHostCrashed", when="2026-11-19T10:00:00Z"))
+    second = decide(pipeline, b.annotated("VirtualMachineHostCrashed", when="2026-11-20T09:00:00Z"))
+    assert (first.action, second.action) == ("none", "redeploy")
+    assert second.rule == "host-crashed-again"
+
+
+def test_host_crashes_more_than_24_hours_apart_stay_first_times(pipeline):
+    decide(pipeline, b.annotated("VirtualMachineHostCrashed", when="2026-11-18T08:00:00Z"))
+    later = decide(pipeline, b.annotated("VirtualMachineHostCrashed", when="2026-11-20T09:00:00Z"))
+    assert later.action == "none"
+
+
+def test_host_crash_on_another_vm_does_not_count(pipeline):
+    decide(pipeline, b.annotated("VirtualMachineHostCrashed", target=b.vm_id("other")))
+    assert decide(pipeline, b.annotated("VirtualMachineHostCrashed")).action == "none"
+
+
+def test_a_redelivered_host_crash_is_not_a_second_crash(pipeline):
+    event = b.annotated("VirtualMachineHostCrashed")
+    decide(pipeline, event)
+    again = decide(pipeline, event)
+    assert again.status == "duplicate" and again.action == "none"
+
+
+def test_every_matcher_is_used_by_a_case_or_the_default_policy():
+    document = yaml.safe_load(DEFAULT_PATH.read_text())
+    used = {key for rule in document["rules"] for key in rule["when"]}
+    exercised_elsewhere = {"name", "category", "impact", "incident_type", "stage", "event_status", "known"}
+    assert set(MATCHERS) == used | exercised_elsewhere
+
+
+@pytest.mark.parametrize(
+    "when,signal_kwargs,expected",
+    [
+        ({"category": "degraded-hardware"}, {"name": "AccelnetUnhealthy"}, False),
+        ({"category": "network"}, {"name": "AccelnetUnhealthy"}, True),
+        ({"impact": "degraded"}, {"name": "AccelnetUnhealthy"}, True),
+        ({"known": False}, {"name": "Nope"}, True),
+        ({"known": False}, {"name": "AccelnetUnhealthy"}, False),
+        ({"incident_type": "maintenance", "stage": ["planned", "active"]}, {"kind": "service-health", "name": "x", "details": {"incident_type": "Maintenance", "stage": "Planned"}}, True),
+        ({"event_status": "Started"}, {"kind": "scheduled-event", "name": "Freeze", "details": {"event_status": "Scheduled"}}, False),
+        ({"name": ["Freeze", "Reboot"]}, {"kind": "scheduled-event", "name": "reboot"}, True),
+    ],
+)
+def test_matchers(when, signal_kwargs, expected):
+    from datetime import datetime, timezone
+
+    from rules import Signal
+
+    catalog = load_catalog()
+    policy = parse_policy({"version": 1, "rules": [{"name": "r", "when": when, "do": "restart"}]}, catalog=catalog)
+    kwargs = {"kind": "annotation", **signal_kwargs}
+    signal = Signal(source="t", event_id="e", resource_id=b.vm_id(), occurred=datetime(2026, 1, 1, tzinfo=timezone.utc), **kwargs)
+    assert policy.rules[0].matches(signal, catalog.classify(signal), history=None) is expected
+
+
+@pytest.mark.parametrize(
+    "document,fragment",
+    [
+        ({"version": 1, "rules": [{"name": "x", "when": {"annotation": "AccelnetUnhealthy"}, "do": "reboot"}]}, "rules/0/do"),
+        ({"version": 1, "rules": [{"name": "x", "when": {"colour": "red"}, "do": "redeploy"}]}, "colour"),
+        ({"version": 1, "rules": [{"name": "x", "when": {"annotation": "AccelnetUnhealty"}, "do": "redeploy"}]}, "AccelnetUnhealty, not in the catalog"),
+        ({"version": 1, "rules": [{"name": "x", "when": {"kind": "annotation"}, "do": "redeploy", "mode": "yolo"}]}, "mode"),
+        ({"version": 1, "rules": [{"name": "x", "when": {"repeat": {"count": 2, "within": "a day"}}, "do": "redeploy"}]}, "not an ISO 8601 duration"),
+        ({"version": 1, "rules": [{"name": "x", "when": {"kind": "annotation"}, "do": "none"}, {"name": "x", "when": {"kind": "annotation"}, "do": "none"}]}, "used twice"),
+        ({"version": 2, "rules": []}, "version"),
+        ({"version": 1}, "'rules' is a required property"),
+    ],
+)
+def test_a_typo_in_the_policy_fails_loudly(document, fragment):
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(document, where="policy.yaml", catalog=load_catalog())
+    assert fragment in str(caught.value) and "policy.yaml" in str(caught.value)
