@@ -49,7 +49,17 @@ def _healthy(res: Machine) -> None:
 # -- machines (VMs and scale-set instances) --------------------------------------------------
 
 
+BUSY_STATES = ("updating", "creating", "deleting", "migrating")
+
+
 def check_machine_action(res: Machine, action: str) -> None:
+    if res.provisioning_state.lower() in BUSY_STATES:
+        raise ArmError(
+            409,
+            "Conflict",
+            f"Operation '{action}' is not allowed on VM '{res.name}' while its provisioning state is"
+            f" {res.provisioning_state}: another operation is in progress.",
+        )
     if res.power_state in ("deallocated", "deallocating") and action in ("restart", "redeploy", "performMaintenance", "reimage"):
         raise ArmError(
             409,

@@ -26,7 +26,7 @@ class Fault:
     path: str  # regex searched in the path
     kind: str
     times: int | None = 1  # None: unlimited
-    retry_after: float | None = 1  # seconds, for 429 / 503 (and 500 when given)
+    retry_after: float | None = 1  # seconds, the Retry-After of a 429 / 503 (None: no header)
     delay: float = 2.0  # seconds, for slow
     code: str | None = None  # ARM error code for 5xx / fail-operation
     message: str | None = None

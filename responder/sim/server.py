@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import socket
 import ssl
 import threading
@@ -165,6 +166,7 @@ class SimServer:
         self._lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._own_certificate = False
 
     # -- routes -----------------------------------------------------------------------------
 
@@ -222,6 +224,7 @@ class SimServer:
             return self
         if self.certificate is None:
             self.certificate = make_certificate()
+            self._own_certificate = True
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         httpd_cls = type("_Server", (_HTTPServer,), {"address_family": family})
         self._httpd = httpd_cls((self.host, self.port), _Handler, sim=self, context=self.certificate.server_context())
@@ -241,6 +244,10 @@ class SimServer:
             self._thread.join(timeout=5)
         self._httpd = None
         self._thread = None
+        if self._own_certificate and self.certificate is not None:
+            shutil.rmtree(self.certificate.directory, ignore_errors=True)
+            self.certificate = None
+            self._own_certificate = False
 
     def __enter__(self) -> "SimServer":
         return self.start()
@@ -312,7 +319,7 @@ def _fault_response(fault: Any) -> Response | None:
     if fault.kind == "drop":
         return None
     headers = {}
-    if fault.retry_after is not None and fault.kind in ("429", "503", "500"):
+    if fault.retry_after is not None and fault.kind in ("429", "503"):
         ra = fault.retry_after
         headers["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
     if fault.kind == "429":
