@@ -8,7 +8,7 @@ them as JSON (`to_json` / `from_json`) so a message can be rendered again after 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 
 EVENTS = (
@@ -54,15 +54,14 @@ class Notice:
     operation_url: str | None = None  # the ARM operation being polled, when an action started
 
     def to_json(self) -> str:
-        data = asdict(self)
+        data = {name: getattr(self, name) for name in _FIELDS}  # shallow: asdict's deep copy is slow in a storm
         data["occurred"] = _aware(self.occurred).isoformat()
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> "Notice":
         data = json.loads(text)
-        known = {f.name for f in fields(cls)}
-        data = {k: v for k, v in data.items() if k in known}
+        data = {k: v for k, v in data.items() if k in _FIELDS}
         data["occurred"] = datetime.fromisoformat(data["occurred"])
         for name in ("brakes", "routes", "owner_emails"):
             data[name] = tuple(data.get(name) or ())
@@ -71,6 +70,9 @@ class Notice:
     @property
     def occurred_utc(self) -> datetime:
         return _aware(self.occurred).astimezone(timezone.utc)
+
+
+_FIELDS = tuple(f.name for f in fields(Notice))
 
 
 def _aware(moment: datetime) -> datetime:

@@ -1,0 +1,233 @@
+"""Sending through the simulated Teams webhook and Graph mailbox, over real HTTPS."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+
+from ledger.outbox_sqlite import SqliteOutbox
+from notify import Notifier
+from notify.card_schema import card_problems
+
+from .conftest import T0, follow_up, notice, vm
+
+# msgraph's generated request builders warn about their own deprecated classes on import.
+pytestmark = pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning")
+
+TEAMS = ("ops-teams",)
+EMAIL = ("ops-email",)
+
+
+def test_a_card_reaches_teams_as_recorded(make_notifier, azure, store):
+    n = make_notifier()
+    first = notice(routes=TEAMS)
+    n.submit(first)
+    n.submit(follow_up(first, "awaiting-approval", "awaiting-approval", approve_url="https://r.example/a", reject_url="https://r.example/r"))
+    summary = n.flush(T0)
+    assert summary.sent == 1 and summary.errors == []
+    (posted,) = azure.hooks.received("ops")
+    (message,) = store.messages()
+    assert posted == message.payload["body"]  # what was recorded is what was posted
+    assert card_problems(posted) == []
+    assert [a["title"] for a in posted["attachments"][0]["content"]["actions"]] == ["Approve", "Reject", "Open in Azure portal"]
+
+
+@pytest.mark.parametrize(
+    "kind,retry_after,wait,state",
+    [
+        ("429", 7, 7, "sent"),  # honours Retry-After
+        ("200-error", None, 5, "sent"),  # a 200 that says "HTTP error 429"
+        ("503", None, 36, "sent"),  # backoff: 30 s, spread by up to 20%
+        ("502", 2, 2, "sent"),
+        ("400", None, 0, "failed"),  # refused for good: not retried, kept visible
+        ("404", None, 0, "failed"),
+    ],
+)
+def test_teams_failures_are_retried_or_kept(make_notifier, azure, store, kind, retry_after, wait, state):
+    n = make_notifier()
+    azure.hooks.fail(kind, retry_after=retry_after)
+    n.submit(notice(routes=TEAMS))
+    first = n.flush(T0)
+    assert first.sent == 0 and first.errors == []
+    if state == "sent":
+        assert first.retrying == 1
+        if wait > 1:
+            assert n.flush(T0 + timedelta(seconds=wait * 0.7)).sent == 0  # not before its time
+        assert n.flush(T0 + timedelta(seconds=wait)).sent == 1
+        assert len(azure.hooks.received("ops")) == 1
+    else:
+        assert first.failed == 1 and azure.hooks.received("ops") == []
+    (message,) = store.messages()
+    assert message.state == state and message.last_error
+
+
+def test_after_the_last_attempt_a_message_stays_failed_and_visible(make_notifier, azure, store):
+    n = make_notifier(RESPONDER_NOTIFY_MAX_ATTEMPTS="3")
+    azure.hooks.fail("503", times=100)
+    n.submit(notice(routes=TEAMS))
+    now = T0
+    for _ in range(5):
+        n.flush(now)
+        now += timedelta(hours=2)
+    (message,) = store.messages()
+    assert (message.state, message.attempts) == ("failed", 3)
+    assert "503" in message.last_error
+    assert store.notices(message.id)  # the notice itself is kept
+    assert store.counts()["failed"] == 1
+
+
+def test_email_reaches_the_mailbox_through_graph(make_notifier, azure, store):
+    n = make_notifier()
+    first = notice(routes=("owner-email",), owner_emails=("owner@contoso.com",))
+    n.submit(first)
+    assert n.flush(T0).sent == 1
+    n.submit(follow_up(first, "succeeded", "succeeded"))
+    assert n.flush(T0 + timedelta(minutes=1)).sent == 1
+    got = azure.mail.received("owner@contoso.com")
+    assert [m["subject"] for m in got] == ["[INC-3f2a9c1b] vm-web-01: VirtualMachinePossiblyDegradedDueToHardwareFailure"] * 2
+    assert got[0]["body"]["contentType"] == "html" and "vm-web-01" in got[0]["body"]["content"]
+    assert got[0]["attachments"][0]["name"] == "INC-3f2a9c1b.txt"
+    assert got[0]["internetMessageId"] != got[1]["internetMessageId"]
+    assert {"name": "X-Responder-Incident", "value": "INC-3f2a9c1b"} in got[0]["internetMessageHeaders"]
+    assert azure.mail.sent[0]["authorization"].startswith("Bearer ")
+
+
+@pytest.mark.parametrize(
+    "faults,deny_lookup,received,state,lookups",
+    [
+        ([("429", 3)], False, 1, "sent", 0),  # refused: sent again after Retry-After
+        ([("503-after-accepting", 1)], False, 1, "sent", 1),  # accepted then 503: found in Sent Items, not resent
+        ([("503", 1)], False, 1, "sent", 1),  # refused with 503: not in Sent Items, so sent again
+        ([("504", 1), ("503-after-accepting", 1)], False, 1, "sent", 2),
+        ([("503-after-accepting", 1)], True, 1, "failed", 1),  # cannot ask: not resent, kept as unconfirmed
+        ([("403", 1)], False, 0, "failed", 0),
+    ],
+)
+def test_no_duplicate_email_after_an_answer_that_hides_an_accept(make_notifier, azure, store, faults, deny_lookup, received, state, lookups):
+    n = make_notifier()
+    azure.mail.deny_lookup = deny_lookup
+    for kind, retry_after in faults:
+        azure.mail.fail(kind, retry_after=retry_after)
+    n.submit(notice(routes=EMAIL))
+    n.flush(T0)
+    assert azure.mail.attempts == 1  # the SDK's own retry is off for sendMail
+    now = T0
+    for _ in range(4):
+        now += timedelta(minutes=2)
+        n.flush(now)
+    assert len(azure.mail.received("ops@contoso.com")) == received
+    (message,) = store.messages()
+    assert message.state == state
+    assert azure.mail.lookups == lookups
+    if state == "failed" and deny_lookup:
+        assert "unconfirmed" in message.last_error
+
+
+def test_rate_limits_per_webhook_and_per_mailbox(make_notifier, azure, store):
+    n = make_notifier(RESPONDER_NOTIFY_DIGEST_AFTER="1000")  # no digests: 40 separate incidents
+    n.submit_many([notice(incident_id=f"INC-{i:04d}", resource_id=vm(f"vm-{i}"), routes=("ops-teams", "ops-email")) for i in range(40)])
+    first = n.flush(T0)
+    assert (len(azure.hooks.received("ops")), len(azure.mail.sent)) == (4, 30)
+    assert first.deferred > 0 and first.next_due is not None
+    for second in range(1, 10):
+        n.flush(T0 + timedelta(seconds=second))
+    assert (len(azure.hooks.received("ops")), len(azure.mail.sent)) == (40, 30)  # 4 a second; mailbox still full
+    n.flush(T0 + timedelta(seconds=61))
+    assert len(azure.mail.sent) == 40
+
+
+def test_a_storm_of_ten_thousand_sends_a_few_messages(make_notifier, azure, store, ticker):
+    n = make_notifier()
+    notices = [
+        notice(incident_id=f"INC-{i:08x}", resource_id=vm(f"vm-{i:05d}", rg=f"rg-{i % 7}"), routes=("ops-teams", "ops-email"))
+        for i in range(10_000)
+    ]
+    for start in range(0, 10_000, 1000):  # ten deliveries over 20 minutes
+        n.submit_many(notices[start : start + 1000])
+        n.flush(ticker.now)
+        ticker.advance(minutes=2)
+    for _ in range(5):
+        n.flush(ticker.advance(minutes=5))
+    posts, mails = azure.hooks.received("ops"), azure.mail.sent
+    print(f"10,000 notices -> {len(posts)} Teams posts, {len(mails)} emails")
+    assert 0 < len(posts) <= 30 and 0 < len(mails) <= 30
+    counts = store.counts()
+    assert counts["pending"] == 0 and counts["failed"] == 0
+    digests = [p for p in posts if "Digest:" in json.dumps(p)]
+    assert digests
+    for p in digests:  # each lists at most 10 resources (links to the portal) and counts the rest
+        assert json.dumps(p).count("portal.azure.com") <= 10
+        assert "more resources not listed" in json.dumps(p)
+    # every incident is accounted for: told on its own, or counted in a digest
+    told = sum(1 for p in posts if "Digest:" not in json.dumps(p))
+    counted = 0
+    for p in digests:
+        text = p["attachments"][0]["content"]["body"][0]["items"][0]["text"]
+        counted += int(text.split("Digest: ")[1].split(" resources")[0])
+    assert told + counted == 10_000
+
+
+def test_routine_events_are_recorded_not_sent_unless_policy_asks(make_notifier, azure, store):
+    n = make_notifier()
+    assert n.submit(notice(routine=True, routes=TEAMS)).recorded == "routine"
+    n.flush(T0)
+    assert azure.hooks.received("ops") == [] and store.counts()["notices-routine"] == 1
+    asked = make_notifier(RESPONDER_NOTIFY_ROUTINE="true")
+    asked.submit(notice(routine=True, routes=TEAMS, incident_id="INC-2"))
+    asked.flush(T0)
+    assert len(azure.hooks.received("ops")) == 1
+
+
+def test_an_outage_never_reaches_the_caller(tmp_path, ticker):
+    settings = {
+        "RESPONDER_TEAMS_WEBHOOKS": json.dumps({"ops": "https://127.0.0.1:9/hook"}),  # nothing listens there
+        "RESPONDER_MAIL_SENDER": "r@contoso.com",
+        "RESPONDER_MAIL_TO": "ops@contoso.com",
+        "RESPONDER_GRAPH_URL": "https://127.0.0.1:9/v1.0",
+    }
+    from responder.sim.credential import SimCredential
+
+    store = SqliteOutbox(str(tmp_path / "l.sqlite"))
+    n = Notifier.from_settings(settings, store, ticker, credential=SimCredential())
+    assert n.submit(notice()).error is None
+    summary = n.flush(T0)
+    assert summary.errors == [] and summary.retrying == 2 and summary.sent == 0
+    n.close()
+    store.close()  # now even the outbox is gone
+    result = n.submit(notice(incident_id="INC-2"))
+    assert result.error and "OutboxError" in result.error
+    assert n.flush(T0).errors
+
+
+def test_many_workers_send_each_message_once(make_notifier, azure, tmp_path):
+    path = str(tmp_path / "shared.sqlite")
+    workers = [make_notifier(SqliteOutbox(path), RESPONDER_NOTIFY_DIGEST_AFTER="1000") for _ in range(4)]
+    workers[0].submit_many([notice(incident_id=f"INC-{i}", resource_id=vm(f"vm-{i}"), routes=TEAMS) for i in range(12)])
+    barrier = threading.Barrier(len(workers))
+
+    def work(n):
+        barrier.wait()
+        for second in range(4):
+            n.flush(T0 + timedelta(seconds=second))
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    posts = azure.hooks.received("ops")
+    titles = [p["attachments"][0]["content"]["body"][0]["items"][0]["text"] for p in posts]
+    assert len(titles) == 12 == len(set(titles))
+
+
+def test_a_worker_that_died_mid_send_is_taken_over(make_notifier, azure, store):
+    n = make_notifier()
+    n.submit(notice(routes=TEAMS))
+    (message,) = store.due(T0)
+    store.claim(message.id, T0, T0 + timedelta(minutes=2))  # claimed, then the worker vanished
+    assert n.flush(T0 + timedelta(minutes=1)).sent == 0  # lease still running
+    assert n.flush(T0 + timedelta(minutes=3)).sent == 1
+    assert len(azure.hooks.received("ops")) == 1
