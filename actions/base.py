@@ -11,8 +11,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from .errors import InvalidOperationTokenError, InvalidParameterError, NotApplicableError
-from .live_state import READ_OPERATION
+from .errors import AzureCallError, InvalidOperationTokenError, InvalidParameterError, NotApplicableError
+from .live_state import READ_OPERATION, parse_time
 from .resource_ids import KIND_NAMES, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
 
@@ -50,7 +50,12 @@ class Executor:
     def verify(self, clients: Any, resource_id: str, params: dict[str, Any] | None = None) -> Verdict:
         """Re-read the live state: does the condition this action answers still hold?"""
         ref = self.resolve(resource_id)
-        return self._verify(clients, ref, self.parameters(params))
+        try:
+            return self._verify(clients, ref, self.parameters(params))
+        except AzureCallError as exc:
+            if exc.status == 404:  # deleted since the signal: nothing to act on
+                return Verdict(False, f"not found: the {ref.kind} no longer exists ({exc})", {"status": 404})
+            raise
 
     def start(self, clients: Any, resource_id: str, params: dict[str, Any] | None = None) -> Operation:
         """Send the operation and return at once with a token to store."""
@@ -132,8 +137,10 @@ class Executor:
     @staticmethod
     def now(params: dict[str, Any]) -> datetime:
         now = params.get("now") or utcnow()
+        if isinstance(now, str):  # a policy file or a command line gives text
+            now = parse_time(now) or now
         if not isinstance(now, datetime):
-            raise InvalidParameterError("now must be a datetime")
+            raise InvalidParameterError(f"now must be a datetime or an ISO 8601 time, not {now!r}")
         return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
 
     # -- to fill in ---------------------------------------------------------------------

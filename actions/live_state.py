@@ -25,7 +25,7 @@ READ_SCALE_SET_VMS = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/
 READ_OPERATION = "Microsoft.Compute/locations/operations/read"
 
 
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     text = str(value).strip()
@@ -49,7 +49,7 @@ def _status(statuses: list[dict[str, Any]] | None, prefix: str) -> tuple[str | N
     for status in statuses or []:
         code = status.get("code") or ""
         if code.lower().startswith(prefix.lower() + "/"):
-            return code.split("/", 1)[1].lower(), _parse_time(status.get("time"))
+            return code.split("/", 1)[1].lower(), parse_time(status.get("time"))
     return None, None
 
 
@@ -92,7 +92,7 @@ def read_availability(clients: Any, ref: ResourceRef) -> Availability:
         state=str(props.get("availabilityState") or "Unknown"),
         summary=str(props.get("summary") or ""),
         reason_type=str(props.get("reasonType") or ""),
-        occurred=_parse_time(props.get("occuredTime") or props.get("occurredTime")),
+        occurred=parse_time(props.get("occuredTime") or props.get("occurredTime")),
         properties=props,
     )
 
@@ -159,10 +159,10 @@ def read_machine(clients: Any, ref: ResourceRef) -> Machine:
     if m:
         maintenance = Maintenance(
             allowed=bool(m.get("isCustomerInitiatedMaintenanceAllowed")),
-            window_start=_parse_time(m.get("preMaintenanceWindowStartTime")),
-            window_end=_parse_time(m.get("preMaintenanceWindowEndTime")),
-            azure_window_start=_parse_time(m.get("maintenanceWindowStartTime")),
-            azure_window_end=_parse_time(m.get("maintenanceWindowEndTime")),
+            window_start=parse_time(m.get("preMaintenanceWindowStartTime")),
+            window_end=parse_time(m.get("preMaintenanceWindowEndTime")),
+            azure_window_start=parse_time(m.get("maintenanceWindowStartTime")),
+            azure_window_end=parse_time(m.get("maintenanceWindowEndTime")),
             last_result=m.get("lastOperationResultCode"),
             last_message=m.get("lastOperationMessage"),
         )
@@ -216,7 +216,7 @@ def read_scale_set_view(clients: Any, ref: ResourceRef) -> ScaleSetView:
         name = service.get("serviceName")
         if name:
             services[name] = service.get("serviceState") or "NotRunning"
-            changed[name] = _parse_time(service.get("lastStatusChangeTime"))
+            changed[name] = parse_time(service.get("lastStatusChangeTime"))
     summary = {
         s.get("code"): int(s.get("count") or 0)
         for s in ((data.get("virtualMachine") or {}).get("statusesSummary") or [])

@@ -51,6 +51,12 @@ def test_every_action_is_registered():
     assert registry.names() == ALL_ACTIONS
 
 
+def test_registry_speaks_the_rules_vocabulary():
+    from rules.vocabulary import ACTIONS
+
+    assert set(registry.names()) == set(ACTIONS) - {"none"}
+
+
 def test_required_permissions_exact():
     assert required_permissions() == EXPECTED_PERMISSIONS
 
