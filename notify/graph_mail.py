@@ -25,6 +25,7 @@ from typing import Any
 
 from .errors import NotifyConfigError, RejectedError, ThrottledError, UncertainDeliveryError, UnavailableError
 from .retry_after import parse_retry_after
+from .tls import verify_arg
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -77,7 +78,7 @@ class GraphMailChannel:
 
                 credential = DefaultAzureCredential()
             auth = AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE])
-            http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(verify=self.verify, timeout=self.timeout))
+            http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(verify=verify_arg(self.verify), timeout=self.timeout))
             adapter = GraphRequestAdapter(auth, client=http)
             adapter.base_url = self.base_url
             self._client = GraphServiceClient(request_adapter=adapter)

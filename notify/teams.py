@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 from .errors import NotifyConfigError, RejectedError, ThrottledError, UncertainDeliveryError, UnavailableError
 from .retry_after import parse_retry_after
+from .tls import verify_arg
 
 DEFAULT_THROTTLE_WAIT = 5.0  # seconds, when Teams throttles inside a 200 without Retry-After
 
@@ -48,7 +49,7 @@ class TeamsWebhookChannel:
             if self._client is None:
                 import httpx  # lazy: keeps `import notify` cheap
 
-                self._client = httpx.Client(verify=self.verify, timeout=self.timeout, follow_redirects=False)
+                self._client = httpx.Client(verify=verify_arg(self.verify), timeout=self.timeout, follow_redirects=False)
             return self._client
 
     def send(self, target: str, payload: dict, *, label: str = "") -> str:

@@ -15,7 +15,10 @@ from notify.card_schema import card_problems
 from .conftest import T0, follow_up, notice, vm
 
 # msgraph's generated request builders warn about their own deprecated classes on import.
-pytestmark = pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:GetQueryParameters is deprecated:DeprecationWarning"),
+]
 
 TEAMS = ("ops-teams",)
 EMAIL = ("ops-email",)

@@ -1,0 +1,116 @@
+"""The channels on their own: Teams answers, Retry-After, Graph's retry switched off, the
+file writer, and a cheap `import notify`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from ledger.outbox_sqlite import SqliteOutbox
+from notify import Notifier
+from notify.errors import UncertainDeliveryError
+from notify.retry_after import parse_retry_after
+from notify.teams import looks_like_error
+
+from .conftest import T0, notice
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:GetQueryParameters is deprecated:DeprecationWarning"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "body,error",
+    [
+        ("", False),
+        ("1", False),
+        ("Microsoft Teams endpoint returned HTTP error 429 with ContextId tcid=0", True),
+        ("Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 413", True),
+        ('{"status":"accepted"}', False),
+    ],
+)
+def test_teams_bodies_that_are_errors(body, error):
+    assert looks_like_error(body) == error
+
+
+@pytest.mark.parametrize(
+    "header,seconds",
+    [("7", 7.0), ("0.5", 0.5), (None, None), ("", None), ("soon", None), ("Sun, 22 Nov 2026 03:00:30 GMT", 30.0), ("-3", 0.0)],
+)
+def test_retry_after(header, seconds):
+    assert parse_retry_after(header, now=datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)) == seconds
+
+
+def test_graphs_own_retry_would_send_twice_so_the_channel_turns_it_off(azure):
+    """The reason for RetryHandlerOption(max_retries=0): with the SDK's defaults, a 503 that
+    Exchange accepted is retried by the SDK and the recipient gets two emails."""
+    from notify.graph_mail import GraphMailChannel
+    from responder.sim.credential import SimCredential
+
+    payload = {"subject": "s", "html": "<p>x</p>", "text": "x", "text_name": "x.txt", "to": ["x@contoso.com"], "internet_message_id": "<a.1@contoso.com>", "headers": {}}
+    from responder.sim import graph
+
+    for retry_off, delivered in ((False, 2), (True, 1)):
+        azure.mail = graph.install(azure)
+        channel = GraphMailChannel("r@contoso.com", credential=SimCredential(), base_url=f"{azure.base_url}/v1.0", verify=azure.ca_bundle)
+        if not retry_off:
+            channel._no_retry = lambda: None  # the SDK's defaults: it retries the 503 itself
+        azure.mail.fail("503-after-accepting", retry_after=0)
+        if retry_off:
+            with pytest.raises(UncertainDeliveryError):
+                channel.send("", payload)
+        else:
+            channel.send("", payload)  # looks fine to the caller...
+        assert len(azure.mail.sent) == delivered  # ...but the recipient got it twice
+        channel.close()
+
+
+def test_the_outbox_dir_holds_cards_as_posted_and_emails_as_html(tmp_path):
+    store = SqliteOutbox(":memory:")
+    n = Notifier.from_settings({}, store, lambda: T0, outbox_dir=str(tmp_path / "out"))
+    n.submit(notice(approve_url="https://r.example/a", reject_url="https://r.example/r", event="awaiting-approval", status="awaiting-approval"))
+    summary = n.flush(T0)
+    assert summary.sent == 2 and len(summary.lines) == 2
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == ["00001-teams-INC-3f2a9c1b.json", "00002-email-INC-3f2a9c1b.html", "00002-email-INC-3f2a9c1b.txt"]
+    card = json.loads((tmp_path / "out" / files[0]).read_text())
+    teams_message = next(m for m in store.messages() if m.channel == "teams")
+    assert card == teams_message.payload["body"]
+    assert "Approve" in (tmp_path / "out" / files[1]).read_text()
+    assert all("[INC-3f2a9c1b]" in line for line in summary.lines)
+
+
+def test_drain_sends_what_becomes_due_within_its_budget(make_notifier, azure, ticker):
+    n = make_notifier(RESPONDER_NOTIFY_DIGEST_AFTER="1000")
+    n.submit_many([notice(incident_id=f"INC-{i}", routes=("ops-teams",)) for i in range(9)])
+
+    def sleep(seconds):
+        ticker.advance(seconds=seconds)
+
+    summary = n.drain(5, sleep=sleep)
+    assert summary.sent == 9 and len(azure.hooks.received("ops")) == 9
+    assert ticker.now - T0 >= timedelta(seconds=2)  # 4 a second: it had to wait twice
+
+
+def test_importing_notify_is_cheap():
+    code = "import sys, notify; heavy = [m for m in ('httpx', 'msgraph', 'kiota_http', 'azure.identity', 'yaml') if m in sys.modules]; print(heavy)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_notify_imports_no_handlers_or_actions():
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "notify").glob("*.py")
+        for line in p.read_text().splitlines()
+        if line.strip().startswith(("import handlers", "from handlers", "import actions", "from actions"))
+    ]
+    assert offenders == []
