@@ -118,6 +118,8 @@ class Executor:
             raise InvalidOperationTokenError(f"{self.name}: unknown operation token version")
         if state.get("action") != self.name:
             raise InvalidOperationTokenError(f"token of {state.get('action')!r} given to {self.name}")
+        if state.get("step") != OBSERVE and not isinstance(state.get("lro"), str):
+            raise InvalidOperationTokenError(f"{self.name}: operation token without an operation to poll")
         return state
 
     def observing(self, ref: ResourceRef, **state: Any) -> Operation:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Callable, Iterator
 
-from .errors import AzureCallError, OutcomeUnknownError
+from .errors import AzureCallError, InvalidOperationTokenError, OutcomeUnknownError
 
 _DETACHED_CLASS: Any = None
 
@@ -34,8 +34,15 @@ def _detached_polling() -> Any:
 
 def start(begin: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -> str:
     """Send the initial request of `begin(*args, **kwargs)` and return its continuation token."""
+    from azure.core.polling.base_polling import BadResponse, BadStatus, OperationFailed
+
     with azure_errors(what, write=True):
-        poller = begin(*args, polling=_detached_polling(), **kwargs)
+        try:
+            poller = begin(*args, polling=_detached_polling(), **kwargs)
+        except (BadResponse, BadStatus, OperationFailed) as exc:
+            # ARM accepted the request but gave no way to follow it (no Location header): the
+            # operation may be running, so this is not a failure to retry blindly.
+            raise OutcomeUnknownError(f"{what}: accepted, but the answer cannot be followed ({exc})") from exc
         return poller.continuation_token()
 
 
@@ -49,7 +56,10 @@ def poll(begin: Callable[..., Any], *args: Any, token: str, what: str) -> tuple[
 
     with azure_errors(what, write=False):
         method = _detached_polling()
-        begin(*args, continuation_token=token, polling=method)
+        try:
+            begin(*args, continuation_token=token, polling=method)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidOperationTokenError(f"{what}: the stored continuation token is unreadable") from exc
         if method.finished():
             return _normalise(method.status()), ""
         try:

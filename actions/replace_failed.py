@@ -45,6 +45,9 @@ class ReplaceFailedInstance(Executor):
         instances = read_instances(clients, ref)
         failed = [i.instance_id for i in instances if i.failed]
         facts: dict[str, Any] = {"instances": len(instances), "failed_instance_ids": failed}
+        if len(failed) == len(instances) > 1:
+            return Verdict(False, "every instance failed provisioning: the model (image, extension, quota) is "
+                           "wrong and new instances would fail the same way; a person must fix it", facts), [], None
         if ref.provider_type == SCALE_SET_VM:
             mine = next((i for i in instances if i.instance_id == ref.instance_id), None)
             if mine is None:
@@ -56,9 +59,6 @@ class ReplaceFailedInstance(Executor):
             facts["failed_instance_ids"] = failed
         if not failed:
             return Verdict(False, "no failed instances: none is in ProvisioningState/failed", facts), [], None
-        if len(failed) == len(instances) and ref.provider_type == SCALE_SET and len(instances) > 1:
-            return Verdict(False, "every instance failed provisioning: the model (image, extension, quota) is "
-                           "wrong and new instances would fail the same way; a person must fix it", facts), [], None
         ss = read_scale_set(clients, ref)
         facts["capacity"] = ss.capacity
         if (ss.provisioning_state or "").lower() in _BUSY:

@@ -56,6 +56,7 @@ REFUSALS = [
     ("replace-failed-instance", ssvm_id("ss-api", 1), {}, "no failed instances: instance 1 is Succeeded"),
     ("replace-failed-instance", ssvm_id("ss-api", 99), {}, "no longer exists"),
     ("replace-failed-instance", ss_id("ss-all-failed"), {}, "every instance failed provisioning"),
+    ("replace-failed-instance", ssvm_id("ss-all-failed", 0), {}, "every instance failed provisioning"),
     ("redeploy", vm_id("vm-deleted-since"), {}, "no longer exists"),
     ("resume-automatic-repairs", ss_id("ss-deleted-since"), {}, "no longer exists"),
     ("perform-maintenance", vm_id("vm-maint"), {"now": "2000-01-01T00:00:00Z"}, "window not open yet"),
