@@ -18,6 +18,7 @@ from rules import Decision, Signal
 from rules.ports import IncidentRef
 
 from .errors import LedgerError
+from .operations_sqlite import OPERATIONS_SCHEMA, SqliteOperations
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -81,7 +82,7 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
-class SqliteLedger:
+class SqliteLedger(SqliteOperations):
     def __init__(self, path: str | Path = ":memory:"):
         self.path = str(path)
         try:
@@ -91,7 +92,7 @@ class SqliteLedger:
             self._db.row_factory = sqlite3.Row
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + OPERATIONS_SCHEMA)
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the SQLite ledger at {self.path}: {exc}") from exc
         self._lock = threading.RLock()

@@ -7,7 +7,7 @@ Rejected inputs are recorded too, so nothing that arrived is lost.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from rules import Classification, Decision, Engine, Signal
 from rules.ports import IncidentRef, Ledger
@@ -23,7 +23,10 @@ def utc_now() -> datetime:
 class Remediator(Protocol):
     """What acts on a decision (actions/ against ARM). Absent: decisions stay `planned`."""
 
-    def carry_out(self, signal: Signal, decision: Decision, incident: IncidentRef) -> Decision: ...
+    def carry_out(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int | None = None) -> Decision: ...
+
+    def tick(self) -> list[Mapping[str, Any]]:
+        """Move open operations on; return those that ended, with `state` and `message`."""
 
 
 class Pipeline:
@@ -72,11 +75,11 @@ class Pipeline:
                 if signal.resolved:
                     self.ledger.close_incident(incident.id, now, decision.reason)
                 elif decision.action != "none":
-                    decision = self._one_action_per_incident(signal, decision, incident)
+                    decision = self._one_action_per_incident(signal, decision, incident, signal_id)
                 self.ledger.record_decision(signal_id, incident.id, decision, now)
                 return self._report(signal, classification, decision, incident)
 
-    def _one_action_per_incident(self, signal: Signal, decision: Decision, incident: IncidentRef) -> Decision:
+    def _one_action_per_incident(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int) -> Decision:
         held = self.ledger.incident_action(incident.id)
         if held is not None:
             same = held["action"] == decision.action
@@ -85,10 +88,47 @@ class Pipeline:
                 reason=f"incident {incident.id} already has {held['action']} {held['status']}; one action per incident",
             )
         if self.remediator is not None:
-            return self.remediator.carry_out(signal, decision, incident)
+            return self.remediator.carry_out(signal, decision, incident, signal_id)
         if decision.mode == "auto":
             return decision.but(reason=decision.reason + " (no Azure connection in this run: nothing was started)")
         return decision
+
+    def tick(self) -> list[Outcome]:
+        """The timer's work: operations followed to their end, each recorded and reported."""
+        if self.remediator is None:
+            return []
+        outcomes = []
+        for ended in self.remediator.tick():
+            now = self.clock()
+            signal = self.ledger.signal(ended["signal_id"]) if ended.get("signal_id") else None
+            decision = Decision(action=ended["action"], mode=ended["mode"], status=ended["state"], reason=ended["message"], rule="tick")
+            self.ledger.record_decision(ended.get("signal_id"), ended["incident_id"], decision, now)
+            with bound(incident=ended["incident_id"], resource_id=ended["resource_id"], event_id=(signal or {}).get("event_id")):
+                log("decision", action=decision.action, mode=decision.mode, status=decision.status, rule="tick", reason=decision.reason)
+            outcomes.append(
+                Outcome(
+                    input="tick",
+                    event_id=(signal or {}).get("event_id", ""),
+                    source=(signal or {}).get("source", ""),
+                    kind=(signal or {}).get("kind", ""),
+                    resource_id=ended["resource_id"],
+                    name=(signal or {}).get("name", ""),
+                    category=self._category((signal or {}).get("kind", ""), (signal or {}).get("name", "")),
+                    action=decision.action,
+                    mode=decision.mode,
+                    status=decision.status,
+                    reason=decision.reason,
+                    incident_id=ended["incident_id"],
+                    rule="tick",
+                )
+            )
+        return outcomes
+
+    def _category(self, kind: str, name: str) -> str:
+        from rules.catalog import SECTIONS
+
+        entry = self.engine.catalog.entries(kind).get(name) if kind in SECTIONS else None
+        return entry["category"] if entry else ""
 
     def _report(self, signal: Signal, classification: Classification, decision: Decision, incident: IncidentRef | None) -> Outcome:
         log("decision", action=decision.action, mode=decision.mode, status=decision.status, rule=decision.rule, reason=decision.reason)

@@ -41,6 +41,8 @@ class Settings:
     table_endpoint: str = ""
     table_connection_string: str = ""
     azure: str = "none"  # none | sim | live
+    arm_endpoint: str = ""  # another Resource Manager URL (the simulated Azure); empty: Azure's own
+    ca_bundle: str = ""  # a CA bundle the ARM client trusts (the simulated Azure's certificate)
     teams_webhooks: Mapping[str, str] = field(default_factory=dict)
     mail_sender: str = ""
     mail_to: tuple[str, ...] = ()
@@ -76,6 +78,8 @@ class Settings:
             table_endpoint=env.get("RESPONDER_TABLE_ENDPOINT", ""),
             table_connection_string=env.get("RESPONDER_TABLE_CONNECTION_STRING", ""),
             azure=azure,
+            arm_endpoint=env.get("RESPONDER_ARM_ENDPOINT", ""),
+            ca_bundle=env.get("RESPONDER_CA_BUNDLE", ""),
             teams_webhooks=webhooks,
             mail_sender=env.get("RESPONDER_MAIL_SENDER", ""),
             mail_to=_list(env.get("RESPONDER_MAIL_TO")),

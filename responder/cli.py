@@ -19,6 +19,14 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true", help="one JSON object per line per signal")
     replay.add_argument("--mode", choices=MODES, help="override every policy rule's mode")
     replay.add_argument("--state", metavar="PATH", help="SQLite ledger file to keep (default: a temporary one)")
+    replay.add_argument("--azure", choices=("none", "sim", "live"), default="none", help="verify and act against this Azure")
+    replay.add_argument("--fleet", metavar="FILE", help="fleet file for --azure sim (default: the demo fleet)")
+
+    tick = commands.add_parser("tick", help="follow started operations to their end")
+    tick.add_argument("--azure", choices=("sim", "live"), default="live")
+    tick.add_argument("--fleet", metavar="FILE", help="fleet file for --azure sim")
+    tick.add_argument("--state", metavar="PATH", required=True, help="the SQLite ledger holding the operations")
+    tick.add_argument("--json", action="store_true")
 
     demo = commands.add_parser("demo", help="the bundled scenario, end to end")
     demo.add_argument("--json", action="store_true", help="JSON lines and a last summary line")
@@ -43,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "replay":
             from .replay import replay, settings_for
 
-            return replay(args.files, settings_for(args.mode, args.state), args.json)
+            return replay(args.files, settings_for(args.mode, args.state), args.json, azure=args.azure, fleet=args.fleet)
+        if args.command == "tick":
+            from .replay import tick
+
+            return tick(settings_for(None, args.state), args.json, azure=args.azure, fleet=args.fleet)
         if args.command == "demo":
             from .demo import run
 

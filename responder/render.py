@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections import Counter
 from typing import Iterable, TextIO
 
 from pipeline import Outcome
@@ -49,9 +48,18 @@ def table(outcomes: Iterable[Outcome], out: TextIO) -> None:
         out.write(fmt.format(*row[:5], reason) + "\n")
 
 
-def summary(outcomes: list[Outcome]) -> dict:
-    return {
-        "signals": sum(1 for o in outcomes if o.status != "rejected"),
-        "actions": dict(Counter(o.action for o in outcomes if o.action != "none")),
-        "statuses": dict(Counter(o.status for o in outcomes)),
-    }
+def line(outcome: Outcome) -> str:
+    """One outcome as it happens, for a person watching."""
+    where = short_resource(outcome.resource_id) or outcome.input.rsplit("/", 1)[-1]
+    what = outcome.name or outcome.kind or "input"
+    doing = f" -> {outcome.action}" if outcome.action != "none" else ""
+    return f"{outcome.status.upper():<18} {where:<18} {what}{doing}: {outcome.reason}"
+
+
+def summary_text(totals: dict) -> str:
+    statuses = ", ".join(f"{count} {status}" for status, count in sorted(totals["statuses"].items()))
+    actions = ", ".join(f"{count} {action}" for action, count in sorted(totals["actions"].items())) or "none"
+    lines = [f"signals: {totals['signals']}   outcomes: {statuses}", f"actions taken: {actions}"]
+    if "arm_reads" in totals:
+        lines.append(f"ARM reads: {totals['arm_reads']}   ARM writes: {totals['arm_writes']}")
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ from handlers.deliveries import MAX_BODY_BYTES, parse_delivery
 from pipeline import Outcome, Pipeline, Settings, build_pipeline
 
 from . import render
+from .azure_session import azure_session, closing_tick
 
 
 def read_delivery(path: str, pipeline: Pipeline, input_name: str | None = None) -> list[Outcome]:
@@ -27,17 +28,22 @@ def read_delivery(path: str, pipeline: Pipeline, input_name: str | None = None) 
     return pipeline.process(parse_delivery(body, input_name=name))
 
 
-def replay(files: list[str], settings: Settings, as_json: bool, out: TextIO = sys.stdout) -> int:
-    pipeline = build_pipeline(settings)
-    outcomes: list[Outcome] = []
-    for path in files:
-        found = read_delivery(path, pipeline)
-        outcomes += found
-        if as_json:
-            for outcome in found:
-                out.write(render.json_line(outcome) + "\n")
-    if not as_json:
-        render.table(outcomes, out)
+def replay(files: list[str], settings: Settings, as_json: bool, out: TextIO = sys.stdout, azure: str = "none", fleet: str | None = None) -> int:
+    with azure_session(azure, settings, fleet) as session:
+        pipeline = build_pipeline(settings, connect=session.connect)
+        outcomes: list[Outcome] = []
+        for path in files:
+            found = read_delivery(path, pipeline)
+            outcomes += found
+            if as_json:
+                for outcome in found:
+                    out.write(render.json_line(outcome) + "\n")
+        ended = closing_tick(pipeline)
+    if as_json:
+        for outcome in ended:
+            out.write(render.json_line(outcome) + "\n")
+    else:
+        render.table(outcomes + ended, out)
     return 2 if any(o.status == "rejected" for o in outcomes) else 0
 
 
@@ -48,3 +54,12 @@ def settings_for(mode: str | None, state: str | None, base: Settings | None = No
     base = base or Settings.from_env()
     ledger = f"sqlite:{state}" if state else f"sqlite:{tempfile.mkdtemp(prefix='responder-')}/ledger.sqlite"
     return replace(base, mode=mode or base.mode, ledger=ledger)
+
+
+def tick(settings: Settings, as_json: bool, out: TextIO = sys.stdout, azure: str = "live", fleet: str | None = None) -> int:
+    """One tick over the operations a ledger holds (the timer trigger's work, from a shell)."""
+    with azure_session(azure, settings, fleet) as session:
+        ended = build_pipeline(settings, connect=session.connect).tick()
+    for outcome in ended:
+        out.write((render.json_line(outcome) if as_json else render.line(outcome)) + "\n")
+    return 0

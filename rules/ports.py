@@ -44,3 +44,24 @@ class Ledger(Protocol):
 
     def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[Mapping[str, Any]]:
         """Decisions joined with their signals, oldest first: the audit trail."""
+
+
+class OperationStore(Protocol):
+    """Remediation operations: written before the ARM call, completed after it."""
+
+    def record_intent(self, incident_id: str, signal_id: int | None, action: str, resource_id: str, mode: str,
+                      params: Mapping[str, Any], facts: Mapping[str, Any], at: datetime, state: str = "intent") -> int: ...
+
+    def update_operation(self, operation_id: int, at: datetime, *, state: str | None = None, token: str | None = None,
+                         message: str | None = None, facts: Mapping[str, Any] | None = None, attempt: bool = False,
+                         expect_state: str | None = None) -> bool:
+        """With `expect_state`, a conditional write: False when another worker moved it first."""
+
+    def operation(self, operation_id: int) -> Mapping[str, Any] | None: ...
+
+    def open_operations(self) -> list[Mapping[str, Any]]:
+        """Operations still verifying, recorded as intent, or running; oldest first."""
+
+    def operations(self, incident_id: str | None = None) -> list[Mapping[str, Any]]: ...
+
+    def signal(self, signal_id: int) -> Mapping[str, Any] | None: ...

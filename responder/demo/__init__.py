@@ -1,22 +1,27 @@
-"""`python -m responder demo`: the bundled scenario, replayed through the pipeline.
+"""`python -m responder demo`: the bundled scenario, end to end, against the simulated Azure.
 
-The payloads in responder/demo/payloads/ are written for the demo fleet (responder/demo/
-fleet.json); the first one is delivered twice to show a duplicate delivery being ignored.
+The payloads in payloads/ are written for the demo fleet (fleet.json): a degraded-hardware VM,
+an Accelerated Networking failure, a host that crashes twice, a customer restart, a VM that
+is healthy again by the time its event arrives, a scale set whose repairs were suspended,
+Service Health and Resource Health alerts, a scheduled event, a recovery and a truncated file.
+The first delivery arrives twice, as Event Grid may deliver it.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from pipeline import Settings, build_pipeline
-
+from pipeline import Outcome, build_pipeline
 from responder import render
+from responder.azure_session import azure_session, closing_tick
 from responder.replay import read_delivery, settings_for
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
+FLEET = Path(__file__).resolve().parent / "fleet.json"
 
 
 def scenario() -> list[Path]:
@@ -24,23 +29,35 @@ def scenario() -> list[Path]:
     return files[:1] + files  # the first delivery arrives twice: Event Grid delivers at least once
 
 
-def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.stdout) -> int:
+def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.stdout, operation_delay: float = 0.5) -> int:
     settings = settings_for(mode, state)
-    pipeline = build_pipeline(settings)
-    outcomes = []
-    if not as_json:
-        out.write(f"Resource Health Responder demo: {len(scenario())} deliveries, mode {mode}\n\n")
-    for path in scenario():
-        found = read_delivery(str(path), pipeline, input_name=f"demo/{path.name}")
-        outcomes += found
-        if as_json:
-            for outcome in found:
-                out.write(render.json_line(outcome) + "\n")
+    outcomes: list[Outcome] = []
+
+    def show(found: list[Outcome]) -> None:
+        outcomes.extend(found)
+        for outcome in found:
+            out.write((render.json_line(outcome) if as_json else render.line(outcome)) + "\n")
+            out.flush()
+
+    with azure_session("sim", settings, str(FLEET), operation_delay=operation_delay) as session:
+        if not as_json:
+            out.write(f"Resource Health Responder demo: mode {mode}, simulated Azure at {session.sim.base_url}\n\n")
+        pipeline = build_pipeline(settings, connect=session.connect)
+        for path in scenario():
+            show(read_delivery(str(path), pipeline, input_name=f"demo/{path.name}"))
+        show(closing_tick(pipeline))
+        totals = {**summary(outcomes), **session.arm_counts()}
     if as_json:
-        out.write(json.dumps(render.summary(outcomes)) + "\n")
-        return 0
-    render.table(outcomes, out)
-    totals = render.summary(outcomes)
-    out.write("\n" + "  ".join(f"{k}: {v}" for k, v in sorted(totals["statuses"].items())) + "\n")
-    out.write("actions: " + (", ".join(f"{k} {v}" for k, v in sorted(totals["actions"].items())) or "none") + "\n")
+        out.write(json.dumps(totals) + "\n")
+    else:
+        out.write("\n" + render.summary_text(totals) + "\n")
     return 0
+
+
+def summary(outcomes: list[Outcome]) -> dict:
+    """Counts by final status (a started action counts as how it ended) and actions taken."""
+    ended = {(o.incident_id, o.action): o.status for o in outcomes if o.input == "tick"}
+    final = [o for o in outcomes if o.input != "tick"]
+    statuses = Counter(ended.get((o.incident_id, o.action), o.status) if o.status == "started" else o.status for o in final)
+    actions = Counter(o.action for o in final if o.status in ("started", "succeeded", "failed"))
+    return {"signals": sum(1 for o in final if o.status != "rejected"), "actions": dict(actions), "statuses": dict(statuses)}

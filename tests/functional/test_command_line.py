@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tests import builders as b
-from tests.conftest import DEMO_PAYLOADS, ROOT
+from tests.conftest import ROOT
 
 KEYS = {"input", "event_id", "source", "kind", "resource_id", "name", "category", "action", "mode", "status", "reason"}
 
@@ -92,24 +92,3 @@ def test_replay_prints_a_table_without_json(tmp_path):
 def test_a_bad_setting_is_a_clear_error(tmp_path):
     run = responder("replay", write(tmp_path, "a.json", [b.annotated()]), env={"RESPONDER_MODE": "yolo"})
     assert run.returncode == 1 and "RESPONDER_MODE='yolo'" in run.stderr
-
-
-def test_demo_replays_every_bundled_payload(tmp_path):
-    run = responder("demo", "--json")
-    assert run.returncode == 0, run.stderr
-    *lines, summary = json_lines(run)
-    payloads = sorted(DEMO_PAYLOADS.glob("*.json"))
-    assert len(lines) == len(payloads) + 1  # the first delivery arrives twice
-    assert {line["input"] for line in lines} == {f"demo/{p.name}" for p in payloads}
-    statuses = [line["status"] for line in lines]
-    assert statuses[1] == "duplicate" and "rejected" in statuses
-    assert {line["kind"] for line in lines if line["kind"]} == {"annotation", "availability", "scheduled-event", "service-health", "resource-health", "repair-state"}
-    assert summary["signals"] == len(lines) - statuses.count("rejected")
-    assert summary["statuses"]["duplicate"] >= 1
-
-
-def test_demo_table_shows_host_crash_second_time_redeployed():
-    run = responder("demo")
-    assert run.returncode == 0, run.stderr
-    crashes = [line for line in run.stdout.splitlines() if "VirtualMachineHostCrashed" in line]
-    assert len(crashes) == 2 and " none " in crashes[0] and "redeploy" in crashes[1]

@@ -1,0 +1,128 @@
+"""Remediation operations in the SQLite ledger: the intent, the operation to poll, the outcome.
+
+An operation row is written before the ARM call (state `intent`, no token) and completed
+after it (`running` with the token), so a crash between the two leaves an intent the tick
+recovers by reading the live state instead of writing again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Mapping
+
+OPERATIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS operations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL,
+    signal_id INTEGER,
+    action TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    params TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    state TEXT NOT NULL,
+    token TEXT,
+    message TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS operations_open ON operations(state);
+"""
+
+# States an operation is still moving through; the tick visits these.
+OPEN_STATES = ("verifying", "intent", "running")
+
+
+def _row(row) -> dict[str, Any]:
+    found = dict(row)
+    found["params"] = json.loads(found["params"])
+    found["facts"] = json.loads(found["facts"])
+    return found
+
+
+class SqliteOperations:
+    """Mixed into SqliteLedger: uses its connection and lock."""
+
+    def record_intent(
+        self,
+        incident_id: str,
+        signal_id: int | None,
+        action: str,
+        resource_id: str,
+        mode: str,
+        params: Mapping[str, Any],
+        facts: Mapping[str, Any],
+        at: datetime,
+        state: str = "intent",
+    ) -> int:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO operations(incident_id, signal_id, action, resource_id, mode, params, facts, state,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    incident_id, signal_id, action, resource_id, mode, json.dumps(dict(params), default=str),
+                    json.dumps(dict(facts), default=str), state, at.isoformat(), at.isoformat(),
+                ),
+            )
+            return int(cursor.lastrowid)
+
+    def update_operation(
+        self,
+        operation_id: int,
+        at: datetime,
+        *,
+        state: str | None = None,
+        token: str | None = None,
+        message: str | None = None,
+        facts: Mapping[str, Any] | None = None,
+        attempt: bool = False,
+        expect_state: str | None = None,
+    ) -> bool:
+        """Change an operation; with `expect_state`, only if it is still in that state (a claim)."""
+        sets, values = ["updated_at = ?"], [at.isoformat()]
+        for column, value in (("state", state), ("token", token), ("message", message)):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                values.append(value)
+        if facts is not None:
+            sets.append("facts = ?")
+            values.append(json.dumps(dict(facts), default=str))
+        if attempt:
+            sets.append("attempts = attempts + 1")
+        if state in ("succeeded", "failed", "canceled", "skipped"):
+            sets.append("finished_at = ?")
+            values.append(at.isoformat())
+        where, tail = "id = ?", [operation_id]
+        if expect_state is not None:
+            where += " AND state = ?"
+            tail.append(expect_state)
+        with self._lock:
+            cursor = self._db.execute(f"UPDATE operations SET {', '.join(sets)} WHERE {where}", (*values, *tail))
+            return cursor.rowcount == 1
+
+    def operation(self, operation_id: int) -> Mapping[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM operations WHERE id = ?", (operation_id,)).fetchone()
+        return _row(row) if row else None
+
+    def open_operations(self) -> list[Mapping[str, Any]]:
+        marks = ",".join("?" * len(OPEN_STATES))
+        with self._lock:
+            rows = self._db.execute(f"SELECT * FROM operations WHERE state IN ({marks}) ORDER BY id", OPEN_STATES).fetchall()
+        return [_row(r) for r in rows]
+
+    def operations(self, incident_id: str | None = None) -> list[Mapping[str, Any]]:
+        with self._lock:
+            if incident_id is None:
+                rows = self._db.execute("SELECT * FROM operations ORDER BY id").fetchall()
+            else:
+                rows = self._db.execute("SELECT * FROM operations WHERE incident_id = ? ORDER BY id", (incident_id,)).fetchall()
+        return [_row(r) for r in rows]
+
+    def signal(self, signal_id: int) -> Mapping[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM signals WHERE id = ?", (signal_id,)).fetchone()
+        return dict(row) if row else None

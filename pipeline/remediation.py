@@ -1,0 +1,169 @@
+"""Acting on a decision: verify the live state, record the intent, start the ARM operation,
+record it; and the tick that follows operations to their end.
+
+The event is a hint, the live state is the truth: nothing is started unless `verify` finds
+the condition still there. The intent is written before the call and the operation after it,
+so a crash in between is recovered by reading the state (`recover`), never by a second blind
+write. No step waits for Azure: the tick moves long operations on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from rules import Decision, Signal
+from rules.ports import IncidentRef
+
+from .logs import bound, log
+
+# ARM answers after which a write may be tried again later (after reading the state first).
+TRANSIENT_STATUSES = (None, 408, 429, 500, 502, 503, 504)
+MAX_ATTEMPTS = 5
+FINAL = {"Succeeded": "succeeded", "Failed": "failed", "Canceled": "failed"}
+
+
+def subscription_of(resource_id: str) -> str:
+    parts = resource_id.strip("/").split("/")
+    return parts[1] if len(parts) > 1 else ""
+
+
+class Remediation:
+    """The Remediator the pipeline calls; `connect(subscription)` gives actions.AzureClients."""
+
+    def __init__(self, ledger, connect: Callable[[str], Any], clock: Callable[[], datetime], registry=None):
+        from actions import registry as default_registry  # light: executors import the SDK on first use
+
+        self.ledger = ledger
+        self.connect = connect
+        self.clock = clock
+        self.registry = registry or default_registry
+
+    # -- on a decision ------------------------------------------------------------------------
+
+    def carry_out(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int | None = None) -> Decision:
+        from actions.errors import ActionError, InvalidParameterError, InvalidResourceIdError, NotApplicableError, UnknownActionError
+
+        params = self._params(signal, decision)
+        try:
+            executor = self.registry.get(decision.action)
+            verdict = executor.verify(self.connect(signal.subscription_id), signal.resource_id, params)
+        except (UnknownActionError, NotApplicableError, InvalidParameterError, InvalidResourceIdError) as exc:
+            return decision.but(status="skipped", reason=f"not acting: {exc}")
+        except ActionError as exc:
+            if decision.mode != "auto":
+                return decision.but(reason=f"{decision.reason} (the live state could not be read: {exc})")
+            self.ledger.record_intent(incident.id, signal_id, decision.action, signal.resource_id, decision.mode,
+                                      self._stored(params), {}, self.clock(), state="verifying")
+            return decision.but(reason=f"{decision.reason}; the live state could not be read ({exc}): the next tick verifies again")
+        if not verdict.holds:
+            return decision.but(status="skipped", reason=f"verified against the live state: {verdict.reason}")
+        verified = f"{decision.reason}; verified: {verdict.reason}"
+        if decision.mode == "observe":
+            return decision.but(reason=verified)
+        if decision.mode == "approve":
+            return decision.but(status="awaiting-approval", reason=verified)
+        operation_id = self.ledger.record_intent(incident.id, signal_id, decision.action, signal.resource_id,
+                                                 decision.mode, self._stored(params), verdict.facts, self.clock())
+        state, message = self._start(operation_id, executor, signal.resource_id, params)
+        status = {"running": "started", "intent": "started", "failed": "failed", "skipped": "skipped"}[state]
+        return decision.but(status=status, reason=f"{verified}; {message}")
+
+    # -- the tick -----------------------------------------------------------------------------
+
+    def tick(self) -> list[Mapping[str, Any]]:
+        """One pass over every open operation; returns those that reached an end."""
+        finished = []
+        for operation in self.ledger.open_operations():
+            with bound(incident=operation["incident_id"], resource_id=operation["resource_id"], action=operation["action"]):
+                end = self._advance(operation)
+            if end is not None:
+                finished.append({**operation, "state": end[0], "message": end[1]})
+        return finished
+
+    def _advance(self, operation: Mapping[str, Any]) -> tuple[str, str] | None:
+        from actions import Operation
+        from actions.errors import ActionError
+
+        op_id, resource_id, state = operation["id"], operation["resource_id"], operation["state"]
+        params = {**operation["params"], "now": self.clock()}
+        try:
+            executor = self.registry.get(operation["action"])
+            clients = self.connect(subscription_of(resource_id))
+            if state == "verifying":
+                verdict = executor.verify(clients, resource_id, params)
+                if not verdict.holds:
+                    return self._finish(op_id, "skipped", f"verified against the live state: {verdict.reason}")
+                if not self.ledger.update_operation(op_id, self.clock(), state="intent", facts=verdict.facts, expect_state="verifying"):
+                    return None  # another worker moved it on first
+                new_state, message = self._start(op_id, executor, resource_id, params)
+                return (new_state, message) if new_state in ("failed", "skipped") else None
+            if state == "intent":
+                since = datetime.fromisoformat(operation["created_at"])
+                recovery = executor.recover(clients, resource_id, params, since, operation["facts"])
+                if recovery.state == "done":
+                    return self._finish(op_id, "succeeded", f"found done in the live state: {recovery.reason}")
+                if recovery.state == "in-progress":
+                    self.ledger.update_operation(op_id, self.clock(), state="running", token=recovery.operation.token,
+                                                 message=recovery.reason, expect_state="intent")
+                    return None
+                new_state, message = self._start(op_id, executor, resource_id, params)
+                return (new_state, message) if new_state in ("failed", "skipped") else None
+            status = executor.poll(clients, Operation(operation["action"], resource_id, operation["token"],
+                                                      datetime.fromisoformat(operation["created_at"])))
+            if status.operation is not None:
+                self.ledger.update_operation(op_id, self.clock(), token=status.operation.token, message=status.message)
+            if status.finished:
+                return self._finish(op_id, FINAL[status.state], status.message)
+            return None
+        except ActionError as exc:
+            attempts = int(operation.get("attempts") or 0) + 1
+            if attempts >= MAX_ATTEMPTS:
+                return self._finish(op_id, "failed", f"gave up after {attempts} attempts: {exc}")
+            self.ledger.update_operation(op_id, self.clock(), message=str(exc), attempt=True)
+            log("operation retried", attempts=attempts, reason=str(exc))
+            return None
+
+    # -- shared -------------------------------------------------------------------------------
+
+    def _start(self, op_id: int, executor, resource_id: str, params: dict) -> tuple[str, str]:
+        from actions.errors import ActionError, AzureCallError, ConditionGoneError, OutcomeUnknownError
+
+        clients = self.connect(subscription_of(resource_id))
+        try:
+            operation = executor.start(clients, resource_id, params)
+        except ConditionGoneError as exc:
+            self._finish(op_id, "skipped", f"nothing left to do: {exc}")
+            return "skipped", f"nothing left to do: {exc}"
+        except OutcomeUnknownError as exc:
+            self.ledger.update_operation(op_id, self.clock(), message=str(exc), attempt=True)
+            return "intent", f"the answer to {executor.name} was lost ({exc}); the next tick reads the live state"
+        except AzureCallError as exc:
+            if exc.status in TRANSIENT_STATUSES:
+                self.ledger.update_operation(op_id, self.clock(), message=str(exc), attempt=True)
+                return "intent", f"Azure did not take {executor.name} now ({exc}); the next tick reads the state and tries again"
+            self._finish(op_id, "failed", f"Azure refused {executor.name}: {exc}")
+            return "failed", f"Azure refused {executor.name}: {exc}"
+        except ActionError as exc:
+            self._finish(op_id, "failed", str(exc))
+            return "failed", str(exc)
+        self.ledger.update_operation(op_id, self.clock(), state="running", token=operation.token, message="started",
+                                     expect_state="intent")
+        log("operation started", action=executor.name)
+        return "running", f"{executor.name} started"
+
+    def _finish(self, op_id: int, state: str, message: str) -> tuple[str, str]:
+        self.ledger.update_operation(op_id, self.clock(), state=state, message=message)
+        log("operation ended", state=state, reason=message)
+        return state, message
+
+    def _params(self, signal: Signal, decision: Decision) -> dict[str, Any]:
+        params = dict(decision.params)
+        if signal.kind == "annotation":
+            params.setdefault("signal_annotation", signal.name)
+        params["now"] = self.clock()
+        return params
+
+    @staticmethod
+    def _stored(params: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in params.items() if k != "now"}

@@ -1,0 +1,56 @@
+"""Which Azure a command-line run talks to: none, the simulated Azure started in-process for the
+run (with a fleet file), or the live one (DefaultAzureCredential)."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from pipeline import Outcome, Pipeline, Settings
+from pipeline.azure import Connect, connector
+
+DEMO_FLEET = Path(__file__).resolve().parent / "demo" / "fleet.json"
+
+
+@dataclass
+class AzureSession:
+    kind: str  # none | sim | live
+    connect: Connect | None
+    sim: Any = None  # the SimulatedAzure, for its counters and outbox endpoints
+
+    def arm_counts(self) -> dict[str, int]:
+        if self.sim is None:
+            return {"arm_reads": 0, "arm_writes": 0}
+        counters = self.sim.counters
+        return {"arm_reads": counters.get("reads", 0) + counters.get("polls", 0), "arm_writes": counters.get("writes", 0)}
+
+
+@contextmanager
+def azure_session(kind: str, settings: Settings, fleet: str | None = None, operation_delay: float = 0.0) -> Iterator[AzureSession]:
+    if kind == "sim":
+        from responder.sim import SimulatedAzure
+        from responder.sim.credential import SimCredential
+
+        with SimulatedAzure(fleet=fleet or DEMO_FLEET, operation_delay=operation_delay) as sim:
+            yield AzureSession("sim", connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential()), sim)
+        return
+    if kind == "live":
+        from dataclasses import replace
+
+        yield AzureSession("live", connector(replace(settings, azure="live")))
+        return
+    yield AzureSession("none", None)
+
+
+def closing_tick(pipeline: Pipeline, timeout: float = 60.0, pause: float = 0.2) -> list[Outcome]:
+    """Tick until every started operation has ended (or the time is up)."""
+    ended: list[Outcome] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        ended += pipeline.tick()
+        if pipeline.remediator is None or not pipeline.ledger.open_operations() or time.monotonic() > deadline:
+            return ended
+        time.sleep(pause)

@@ -1,0 +1,69 @@
+"""The demo, run as a user runs it (`python -m responder demo --json`), shows every case."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import DEMO_PAYLOADS, ROOT
+
+
+@pytest.fixture(scope="module")
+def demo():
+    run = subprocess.run([sys.executable, "-m", "responder", "demo", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    *lines, summary = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    return lines, summary
+
+
+def lines_for(lines, resource_name, **match):
+    return [l for l in lines if l["resource_id"].lower().endswith("/" + resource_name) and all(l[k] == v for k, v in match.items())]
+
+
+@pytest.mark.parametrize(
+    "resource,signal,action,status,reason",
+    [
+        ("vm-degraded-hw", "VirtualMachinePossiblyDegradedDueToHardwareFailure", "redeploy", "succeeded", "redeploy succeeded"),
+        ("vm-accelnet", "AccelnetUnhealthy", "redeploy", "succeeded", "redeploy succeeded"),
+        ("vm-host-crash", "VirtualMachineHostCrashed", "redeploy", "succeeded", "redeploy succeeded"),
+        ("vmss-web", "RepairsSuspended", "resume-automatic-repairs", "succeeded", "succeeded"),
+        ("vm-user-restart", "VirtualMachineRebootInitiatedByControlPlane", "none", "noop", "nothing to remediate"),
+        ("vm-healthy-again", "VirtualMachineScheduledForServiceHealing", "redeploy", "skipped", "already healthy"),
+    ],
+)
+def test_demo_case(demo, resource, signal, action, status, reason):
+    lines, _ = demo
+    found = lines_for(lines, resource, name=signal, action=action, status=status)
+    assert found, f"no {status} {action} for {resource}"
+    assert reason in found[-1]["reason"]
+
+
+def test_first_host_crash_is_left_alone_and_the_second_redeployed(demo):
+    lines, _ = demo
+    crashes = [l for l in lines_for(lines, "vm-host-crash", name="VirtualMachineHostCrashed") if l["input"] != "tick"]
+    assert [(l["action"], l["status"]) for l in crashes] == [("none", "noop"), ("redeploy", "started")]
+
+
+def test_the_duplicate_delivery_is_ignored(demo):
+    lines, _ = demo
+    first = [l for l in lines if l["input"].endswith(sorted(DEMO_PAYLOADS.glob("*.json"))[0].name)]
+    assert [l["status"] for l in first] == ["started", "duplicate"]
+
+
+def test_the_bad_file_is_rejected_and_named(demo):
+    lines, _ = demo
+    (rejected,) = [l for l in lines if l["status"] == "rejected"]
+    assert rejected["reason"].startswith("demo/13-truncated.bad.json: body: is not valid JSON")
+
+
+def test_summary_counts_one_write_per_action(demo):
+    lines, summary = demo
+    assert set(summary) >= {"signals", "actions", "statuses", "arm_reads", "arm_writes"}
+    taken = sum(summary["actions"].values())
+    assert summary["actions"]["redeploy"] == 3 and summary["actions"]["resume-automatic-repairs"] == 1
+    assert summary["arm_writes"] == taken
+    assert summary["statuses"]["succeeded"] == taken and "started" not in summary["statuses"]
+    assert summary["arm_reads"] > 0
