@@ -293,6 +293,7 @@ class Notifier:
         try:
             self.store.recover(now)
             blocked: set[str] = set()
+            waits: list[float] = []
             for message in self.store.due(now, self.batch):
                 channel = self.channels.get(message.channel)
                 if channel is None:
@@ -307,12 +308,15 @@ class Notifier:
                     wait = self.store.reserve(key, now, rate.limit, rate.period)
                     if wait > 0:
                         blocked.add(key)
+                        waits.append(wait)
                         summary.deferred += 1
                         continue
                 claimed = self.store.claim(message.id, now, now + self.lease)
                 if claimed is not None:
                     self._deliver(claimed, channel, now, summary)
             summary.next_due = self.store.next_due()
+            if waits and summary.next_due is not None and summary.next_due <= now:
+                summary.next_due = now + timedelta(seconds=min(waits))  # due, but a rate limit says when
         except Exception as exc:
             log.exception("notification flush stopped")
             summary.errors.append(f"{type(exc).__name__}: {exc}")
