@@ -72,3 +72,36 @@ def installed(pipeline):
     runtime.use(pipeline)
     yield pipeline
     runtime.use(None)
+
+
+DEMO_FLEET = ROOT / "responder" / "demo" / "fleet.json"
+DEMO_SUBSCRIPTION = "00000000-0000-0000-0000-00000000d3e0"
+
+
+@pytest.fixture
+def sim():
+    """The simulated Azure with the demo fleet, fresh for each test (faults and state mutate)."""
+    from responder.sim import SimulatedAzure
+
+    with SimulatedAzure(fleet=DEMO_FLEET) as azure:
+        yield azure
+
+
+@pytest.fixture
+def acting(sim, ledger):
+    """A pipeline that verifies and acts against `sim`; the real clock (the fleet's windows are relative to now)."""
+    from pipeline import Settings, build_pipeline
+    from pipeline.azure import connector
+    from responder.sim.credential import SimCredential
+
+    def make(mode: str = "auto"):
+        settings = Settings(mode=mode, azure="sim")
+        connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+        return build_pipeline(settings, ledger=ledger, connect=connect)
+
+    return make
+
+
+def accepted_writes(sim, path_fragment: str = "") -> list:
+    """Writes the simulated Azure took (answered 2xx), optionally on one path."""
+    return [r for r in sim.requests if r.counter == "writes" and r.status and 200 <= r.status < 300 and path_fragment in r.path]
