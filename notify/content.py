@@ -177,12 +177,16 @@ class IncidentView:
         return None
 
 
-def incident_view(notices: list[Notice], note: str | None = None) -> IncidentView:
-    """The view of one incident from the notices of one message (oldest first)."""
+def incident_view(notices: list[Notice], note: str | None = None, times: list[datetime | None] | None = None) -> IncidentView:
+    """The view of one incident from the notices of one message (oldest first); `times` are
+    when each was submitted (a step's time), else the notice's own `occurred`."""
     if not notices:
         raise ValueError("an incident view needs at least one notice")
     ordered = list(notices)  # submission order is the incident's order
-    steps = tuple(Step(n.occurred_utc, n.event, n.status, f"{headline(n)}. {n.reason}".strip()) for n in ordered)
+    times = times or [None] * len(ordered)
+    steps = tuple(
+        Step(at or n.occurred_utc, n.event, n.status, f"{headline(n)}. {n.reason}".strip()) for n, at in zip(ordered, times)
+    )
     first = ordered[0]
     return IncidentView(first.incident_id, parse_resource(first.resource_id), ordered[-1], first, steps, note)
 

@@ -53,10 +53,19 @@ class Notice:
     temp_disk_loss: bool | None = None  # the catalog's flag, when known
     operation_url: str | None = None  # the ARM operation being polled, when an action started
 
-    def to_json(self) -> str:
+    def to_json(self, submitted: datetime | None = None) -> str:
+        """JSON for the outbox; `submitted` (when the pipeline handed it over) rides along so a
+        message can show when each step happened, even when `occurred` is the signal's time."""
         data = {name: getattr(self, name) for name in _FIELDS}  # shallow: asdict's deep copy is slow in a storm
         data["occurred"] = _aware(self.occurred).isoformat()
+        if submitted is not None:
+            data["submitted"] = _aware(submitted).isoformat()
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    @staticmethod
+    def submitted_of(text: str) -> datetime | None:
+        value = json.loads(text).get("submitted")
+        return datetime.fromisoformat(value) if value else None
 
     @classmethod
     def from_json(cls, text: str) -> "Notice":

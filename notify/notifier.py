@@ -244,7 +244,7 @@ class Notifier:
                 result = Submitted()
                 results.append(result)
                 try:
-                    text, cause = notice.to_json(), cause_of(notice)
+                    text, cause = notice.to_json(now), cause_of(notice)
                     if notice.routine and not self.send_routine:
                         result.recorded = "routine"
                         unsent.append((Entry(None, cause, notice.incident_id, text, now), "routine", "routine event: recorded, not sent (policy does not ask)"))  # type: ignore[arg-type]
@@ -402,7 +402,8 @@ class Notifier:
     # -- rendering --------------------------------------------------------------------------
 
     def _render(self, message: Message) -> dict[str, Any]:
-        notices = [Notice.from_json(t) for t in self.store.notices(message.id)]
+        texts = self.store.notices(message.id)
+        notices = [Notice.from_json(t) for t in texts]
         if message.kind == DIGEST:
             view = digest_view(notices, opened=message.created_at, closed=message.due_at, listed=self.digest.listed)
             label = f"digest-{message.id}"
@@ -412,7 +413,7 @@ class Notifier:
             html, text = digest_html(view), digest_text(view)
             incident = None
         else:
-            view = incident_view(notices, note=message.note)
+            view = incident_view(notices, note=message.note, times=[Notice.submitted_of(t) for t in texts])
             status, _ = view.status_words
             label = view.incident_id
             subject, what = view.subject, f"{view.subject} | {status}: {view.headline}"

@@ -118,3 +118,19 @@ def test_notify_imports_no_handlers_or_actions():
         if line.strip().startswith(("import handlers", "from handlers", "import actions", "from actions"))
     ]
     assert offenders == []
+
+
+def test_each_step_shows_when_it_was_reported(tmp_path, ticker):
+    from .conftest import follow_up
+
+    store = SqliteOutbox(":memory:")
+    n = Notifier.from_settings({"RESPONDER_NOTIFY_DEFAULT_ROUTES": "ops-teams"}, store, ticker, outbox_dir=str(tmp_path))
+    first = notice()
+    n.submit(first)
+    ticker.advance(minutes=10)
+    n.submit(follow_up(first, "started", "started"))  # `occurred` is still the signal's time
+    n.flush(ticker.now)
+    (message,) = store.messages()
+    steps = [b for b in message.payload["body"]["attachments"][0]["content"]["body"] if b["type"] == "ColumnSet"]
+    times = [s["columns"][0]["items"][0]["text"] for s in steps]
+    assert times == ["2026-11-22 03:00 UTC", "2026-11-22 03:10 UTC"]
