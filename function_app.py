@@ -6,7 +6,7 @@ pipeline (pipeline/); heavy SDKs are imported only when first needed.
 
 import azure.functions as func
 
-from handlers import alerts, event_grid, events
+from handlers import alerts, event_grid, events, timers
 
 app = func.FunctionApp()
 
@@ -21,3 +21,7 @@ app.register_functions(alerts.bp)
 
 # POST/OPTIONS /api/events: Event Grid webhook endpoint for subscriptions made by URL.
 app.register_functions(events.bp)
+
+# Timer (RESPONDER_TICK_SCHEDULE, every minute by default): follows started ARM operations to
+# their end and recovers any intent a crashed worker left behind.
+app.register_functions(timers.bp)

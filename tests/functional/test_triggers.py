@@ -37,8 +37,9 @@ def post(route: str, body: bytes, headers: dict | None = None) -> func.HttpReque
 
 def test_every_trigger_is_registered(functions):
     bindings = {name: {binding.type for binding in fn.get_bindings()} for name, fn in functions.items()}
-    assert bindings == {"event_grid": {"eventGridTrigger"}, "alerts": {"httpTrigger", "http"}, "events": {"httpTrigger", "http"}}
-    routes = {name: fn.get_trigger().route for name, fn in functions.items() if name != "event_grid"}
+    assert bindings == {"event_grid": {"eventGridTrigger"}, "alerts": {"httpTrigger", "http"}, "events": {"httpTrigger", "http"}, "tick": {"timerTrigger"}}
+    assert functions["tick"].get_trigger().schedule == "%RESPONDER_TICK_SCHEDULE%"
+    routes = {name: fn.get_trigger().route for name, fn in functions.items() if name in ("alerts", "events")}
     assert routes == {"alerts": "alerts", "events": "events"}
     assert {str(m).upper().split(".")[-1] for m in functions["events"].get_trigger().methods} == {"POST", "OPTIONS"}
 
@@ -153,3 +154,24 @@ def test_events_route_keeps_good_events_when_one_is_bad(functions, installed, le
 @pytest.mark.parametrize("body,status", [(b"[]", 400), (b"nope", 400), (b.body(b.resource_health()), 400)])
 def test_events_route_refuses_what_is_not_a_delivery(functions, installed, body, status):
     assert call(functions, "events", post("events", body)).status_code == status
+
+
+def test_tick_trigger_follows_operations_to_their_end(functions, acting, sim, ledger):
+    from azure.functions.timer import TimerRequest
+
+    from handlers import runtime
+    from tests.conftest import DEMO_SUBSCRIPTION
+
+    pipeline = acting("auto")
+    runtime.use(pipeline)
+    try:
+        target = b.vm_id("vm-accelnet", rg="rg-demo", sub=DEMO_SUBSCRIPTION)
+        call(functions, "event_grid", grid_event(b.annotated("AccelnetUnhealthy", target=target)))
+        assert ledger.open_operations()
+        for _ in range(50):
+            call(functions, "tick", TimerRequest(past_due=False))
+            if not ledger.open_operations():
+                break
+        assert [op["state"] for op in ledger.operations()] == ["succeeded"]
+    finally:
+        runtime.use(None)
