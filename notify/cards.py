@@ -145,7 +145,7 @@ def digest_card(view: DigestView, *, lines: int | None = None, text_limit: int |
                 "columns": [
                     {"type": "Column", "width": "stretch", "items": [_text(f"[{line.resource.name}]({line.resource.portal_url})", None)]},
                     {"type": "Column", "width": "stretch", "items": [_text(line.resource.resource_group or "-", None)]},
-                    {"type": "Column", "width": "stretch", "items": [_text(f"{status} ({line.incident_id})", None)]},
+                    {"type": "Column", "width": "stretch", "items": [_text(_status_cell(status, line), None)]},
                 ],
             }
         )
@@ -158,6 +158,13 @@ def digest_card(view: DigestView, *, lines: int | None = None, text_limit: int |
     if view.next_step:
         body.append({"type": "Container", "style": "warning", "items": [_text("Next step for you", None, weight="bolder"), _text(view.next_step, text_limit)]})
     return envelope(_card(body, []))
+
+
+def _status_cell(status: str, line) -> str:
+    text = f"{status} ({line.incident_id})"
+    if line.approval:  # markdown links: Teams renders them in a TextBlock
+        text += f" [Approve]({line.approval[0]}) · [Reject]({line.approval[1]})"
+    return text
 
 
 def fit(render, total: int, *, budget: int = BUDGET) -> dict:

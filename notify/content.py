@@ -109,6 +109,8 @@ class IncidentView:
 
     @property
     def status_words(self) -> tuple[str, str]:
+        if self.latest.event == "opened":
+            return ("New", "accent")
         if self.latest.event == "resolved":
             return ("Resolved", "good")
         if self.latest.event == "storm":
@@ -171,10 +173,7 @@ class IncidentView:
 
     @property
     def approval_links(self) -> tuple[str, str] | None:
-        n = self.latest
-        if n.event == "awaiting-approval" and n.status == "awaiting-approval" and n.approve_url and n.reject_url:
-            return (n.approve_url, n.reject_url)
-        return None
+        return _approval(self.latest)
 
 
 def incident_view(notices: list[Notice], note: str | None = None, times: list[datetime | None] | None = None) -> IncidentView:
@@ -198,6 +197,7 @@ class DigestLine:
     event: str
     status: str
     text: str
+    approval: tuple[str, str] | None = None  # approve / reject links while approval is pending
 
 
 @dataclass(frozen=True)
@@ -240,7 +240,7 @@ def digest_view(notices: list[Notice], opened: datetime, closed: datetime, liste
     for n in notices:  # keeps each incident where it first appeared, with its latest step
         latest[n.incident_id] = n
     lines = tuple(
-        DigestLine(n.incident_id, parse_resource(n.resource_id), n.event, n.status, headline(n))
+        DigestLine(n.incident_id, parse_resource(n.resource_id), n.event, n.status, headline(n), _approval(n))
         for n in list(latest.values())[:listed]
     )
     first = notices[0]
@@ -269,3 +269,9 @@ def digest_view(notices: list[Notice], opened: datetime, closed: datetime, liste
         brakes=tuple(list(brakes)[:5]),
         next_step=next(iter(steps), None),
     )
+
+
+def _approval(n: Notice) -> tuple[str, str] | None:
+    if n.event == "awaiting-approval" and n.status == "awaiting-approval" and n.approve_url and n.reject_url:
+        return (n.approve_url, n.reject_url)
+    return None

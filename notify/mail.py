@@ -89,7 +89,7 @@ def digest_html(view: DigestView) -> str:
         f'<tr><td style="padding:2px 12px 2px 0"><a href="{escape(line.resource.portal_url)}">{escape(line.resource.name)}</a></td>'
         f'<td style="padding:2px 12px 2px 0">{escape(line.resource.resource_group or "-")}</td>'
         f'<td style="padding:2px 12px 2px 0">{escape(STATUS_WORDS.get(line.status, (line.status, ""))[0])}</td>'
-        f"<td>{escape(line.incident_id)}</td></tr>"
+        f"<td>{escape(line.incident_id)}</td><td>{_approval_links(line.approval)}</td></tr>"
         for line in view.lines
     )
     parts = [
@@ -112,6 +112,12 @@ def digest_html(view: DigestView) -> str:
     return _page("".join(parts))
 
 
+def _approval_links(approval: tuple[str, str] | None) -> str:
+    if not approval:
+        return ""
+    return f'<a href="{escape(approval[0])}">Approve</a> · <a href="{escape(approval[1])}">Reject</a>'
+
+
 def digest_text(view: DigestView) -> str:
     lines = [view.subject, view.headline, view.meaning, ""]
     if view.next_step:
@@ -121,6 +127,8 @@ def digest_text(view: DigestView) -> str:
     for line in view.lines:
         status = STATUS_WORDS.get(line.status, (line.status, ""))[0]
         lines.append(f"  {line.resource.name}  {line.resource.resource_group or '-'}  {status}  {line.incident_id}")
+        if line.approval:
+            lines.append(f"    approve: {line.approval[0]}  reject: {line.approval[1]}")
     if view.more > 0:
         lines.append(f"  ... and {view.more} more resources not listed.")
     for b in view.brakes:

@@ -247,12 +247,12 @@ class Notifier:
                     text, cause = notice.to_json(now), cause_of(notice)
                     if notice.routine and not self.send_routine:
                         result.recorded = "routine"
-                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "routine", "routine event: recorded, not sent (policy does not ask)"))  # type: ignore[arg-type]
+                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "routine", "routine event: recorded, not sent (policy does not ask)"))
                         continue
                     destinations, missing = self.router.resolve(notice)
                     for miss in missing:
                         result.unrouted.append(f"{miss.route}: {miss.why}")
-                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "unrouted", f"{miss.route}: {miss.why}"))  # type: ignore[arg-type]
+                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "unrouted", f"{miss.route}: {miss.why}"))
                     force = notice.event in ALWAYS_INDIVIDUAL
                     for dest in destinations:
                         entries.append(Entry(dest, cause, notice.incident_id, text, now, force_individual=force))
@@ -266,10 +266,8 @@ class Notifier:
                 self.store.record(entry, state, why)
         except Exception as exc:
             log.exception("notifications not recorded")
-            for result in results or [Submitted()]:
+            for result in results:
                 result.error = result.error or f"{type(exc).__name__}: {exc}"
-            if not results:
-                results.append(Submitted(error=f"{type(exc).__name__}: {exc}"))
         return results
 
     def _place(self, entry: Entry, window: Window | None) -> Placement:

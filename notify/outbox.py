@@ -53,7 +53,7 @@ class Placement:
 class Entry:
     """A notice on its way into the outbox, for one destination."""
 
-    destination: Destination
+    destination: Destination | None  # None for a notice recorded but not sent (routine, unrouted)
     cause: str
     incident_id: str
     notice_json: str
@@ -101,9 +101,6 @@ class OutboxStore(Protocol):
 
     def claim(self, message_id: int, now: datetime, lease_until: datetime) -> Message | None:
         """pending -> sending, if still pending and due; None when another worker got it."""
-
-    def release(self, message_id: int, next_attempt_at: datetime) -> None:
-        """Give a claim back without counting an attempt (a rate limit said not yet)."""
 
     def notices(self, message_id: int) -> list[str]:
         """The notice JSON texts attached to a message, in submission order."""

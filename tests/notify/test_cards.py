@@ -157,3 +157,18 @@ def test_a_card_that_cannot_fit_is_an_error_not_a_silent_cut():
 
     with pytest.raises(CardError):
         fit(lambda n, t: envelope({"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "y" * 40_000}]}), 0)
+
+
+def test_a_digest_keeps_approval_links_for_the_resources_it_lists():
+    from notify.mail import digest_html, digest_text
+
+    waiting = [
+        notice(incident_id=f"INC-{i}", resource_id=vm(f"vm-{i}"), event="awaiting-approval", status="awaiting-approval", approve_url=f"https://r.example/a/{i}", reject_url=f"https://r.example/r/{i}")
+        for i in range(12)
+    ]
+    view = digest_view(waiting, opened=T0, closed=T0, listed=10)
+    payload = render_digest(view)
+    assert_renders(payload)
+    text = str(payload)
+    assert "https://r.example/a/9" in text and "https://r.example/a/10" not in text
+    assert "https://r.example/r/0" in digest_html(view) and "https://r.example/r/0" in digest_text(view)
