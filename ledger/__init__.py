@@ -6,11 +6,18 @@ from .errors import LedgerConfigError, LedgerError
 from .sqlite import SqliteLedger
 
 
-def open_ledger(url: str | None):
-    """`sqlite:PATH` (or a bare path), `sqlite::memory:`, or `table` (Azure Table Storage)."""
+def open_ledger(url: str | None, settings=None):
+    """`sqlite:PATH` (or a bare path), `sqlite::memory:`, or `table` (Azure Table Storage).
+
+    `table` reads `table_connection_string`, `table_endpoint` and `table_prefix` from `settings`
+    (a Settings object or a mapping), each falling back to RESPONDER_TABLE_CONNECTION_STRING,
+    RESPONDER_TABLE_ENDPOINT and RESPONDER_TABLE_PREFIX in the environment.
+    """
     url = (url or "sqlite::memory:").strip()
     if url == "table":
-        raise LedgerConfigError("RESPONDER_LEDGER=table: the Table Storage ledger is not part of this build yet")
+        from .table import TableLedger  # here, so only this backend pays for the Azure SDK
+
+        return TableLedger.from_settings(settings)
     path = url[len("sqlite:"):] if url.startswith("sqlite:") else url
     return SqliteLedger(path or ":memory:")
 

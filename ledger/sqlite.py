@@ -64,6 +64,13 @@ CREATE TABLE IF NOT EXISTS decisions (
     brakes TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS decisions_by_incident ON decisions(incident_id, action);
+CREATE TABLE IF NOT EXISTS action_holds (
+    incident_id TEXT PRIMARY KEY,
+    action TEXT NOT NULL,
+    status TEXT NOT NULL,
+    decision_ref TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rejections (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -165,6 +172,29 @@ class SqliteLedger(SqliteOperations):
                 (_iso(at), input_name, where, problem, excerpt[:1000]),
             )
             return int(cursor.lastrowid)
+
+    # -- the one action per incident: a conditional insert on the incident id is the hold ------
+
+    def hold_action(self, incident_id: str, action: str, decision_ref: str, at: datetime, status: str = "held") -> Mapping[str, Any] | None:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO action_holds(incident_id, action, status, decision_ref, at) VALUES (?, ?, ?, ?, ?)",
+                (incident_id, action, status, str(decision_ref), _iso(at)),
+            )
+            if cursor.rowcount == 1:
+                return None
+            row = self._db.execute(
+                "SELECT action, status, decision_ref, at FROM action_holds WHERE incident_id = ?", (incident_id,)
+            ).fetchone()
+            return dict(row)
+
+    def update_hold(self, incident_id: str, status: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE action_holds SET status = ? WHERE incident_id = ?", (status, incident_id))
+
+    def release_action(self, incident_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM action_holds WHERE incident_id = ?", (incident_id,))
 
     # -- reads --------------------------------------------------------------------------------
 

@@ -38,6 +38,19 @@ class Ledger(Protocol):
     def incident_action(self, incident_id: str) -> Mapping[str, Any] | None:
         """The action already decided for this incident (not none, not refused), if any."""
 
+    def hold_action(
+        self, incident_id: str, action: str, decision_ref: str, at: datetime, status: str = "held"
+    ) -> Mapping[str, Any] | None:
+        """Take the incident's one action: None if this caller now holds it, else the holder
+        ({action, status, decision_ref, at}). A conditional insert, so exactly one of many
+        workers asking at once gets None. `decision_ref` says who holds it (a delivery key)."""
+
+    def update_hold(self, incident_id: str, status: str) -> None:
+        """The held action moved on (started, succeeded...); a no-op when nothing is held."""
+
+    def release_action(self, incident_id: str) -> None:
+        """Give the incident's action back (refused or failed), so a later signal may act."""
+
     def record_decision(self, signal_id: int | None, incident_id: str | None, decision: Decision, at: datetime) -> int: ...
 
     def record_rejection(self, input_name: str, where: str, problem: str, excerpt: str, at: datetime) -> int: ...

@@ -1,0 +1,96 @@
+"""How the Table Storage ledger names things: tables, keys, times and ids.
+
+Table Storage forbids `/ \\ # ?` and control characters in PartitionKey and RowKey and caps each at
+1 KiB; resource ids, delivery keys and alert ids break all of those rules. Keys are therefore the
+sha256 hex of the value (readable value kept as a property beside it). Times are stored as fixed
+width UTC ISO strings, so string order is time order in filters and RowKeys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+from datetime import datetime, timezone
+
+from .errors import LedgerConfigError
+
+# Table name = prefix + one of these. Table names: 3-63 letters and digits, starting with a letter.
+TABLES = {
+    "deliveries": "Deliveries",  # one entity per delivery key: the claim
+    "open": "OpenIncidents",  # one entity per incident key: which incident is open now
+    "incidents": "Incidents",  # one partition per incident: the incident and its action hold
+    "signals": "Signals",  # one partition per resource: signals sorted by occurred time
+    "decisions": "Decisions",  # one partition per incident: the audit trail
+    "rejections": "Rejections",  # one partition per day
+}
+DEFAULT_PREFIX = "responder"
+_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,47}$")
+
+# RowKeys of the fixed entities in a partition.
+INCIDENT_ROW = "incident"
+HOLD_ROW = "action-hold"
+POINTER_ROW = "open"
+
+# Decisions with no incident (a duplicate delivery) go to one partition per day.
+NO_INCIDENT_PARTITION = "no-incident-{day}"
+
+
+def table_names(prefix: str | None) -> dict[str, str]:
+    prefix = DEFAULT_PREFIX if prefix is None else prefix
+    if not _PREFIX.match(prefix):
+        raise LedgerConfigError(
+            f"RESPONDER_TABLE_PREFIX={prefix!r}: expected 1-48 letters and digits, starting with a letter"
+        )
+    return {role: prefix + suffix for role, suffix in TABLES.items()}
+
+
+def hashed(value: str) -> str:
+    """A key safe for Table Storage whatever the value holds; the value itself is kept as a property."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def resource_partition(resource_key: str) -> str:
+    return hashed(resource_key.lower())
+
+
+def stamp(at: datetime) -> str:
+    """UTC, always with microseconds: `2026-11-20T09:00:00.000000+00:00` (sorts as it reads)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def parse_stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def day(at: datetime) -> str:
+    return stamp(at)[:10]
+
+
+def id_key(value: int) -> str:
+    """Ids as RowKeys: zero-padded, so string order is id order."""
+    return f"{value:019d}"
+
+
+class Ids:
+    """Integer ids that sort in the order they were made, unique across workers without a counter.
+
+    Microseconds since the epoch, shifted left 10 bits, with 10 random bits below: strictly
+    increasing within a process, and two workers colliding need the same microsecond and the
+    same 10 random bits; the conditional insert that stores the id catches even that (retry).
+    Fits a signed 64-bit integer for centuries.
+    """
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        with self._lock:
+            fresh = (time.time_ns() // 1000) << 10 | secrets.randbits(10)
+            self._last = max(self._last + 1, fresh)
+            return self._last
