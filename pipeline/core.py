@@ -6,6 +6,8 @@ Rejected inputs are recorded too, so nothing that arrived is lost.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
@@ -29,6 +31,20 @@ class Remediator(Protocol):
         """Move open operations on; return those that ended, with `state` and `message`."""
 
 
+@dataclass(frozen=True)
+class Step:
+    """One thing that happened, with its context, for whoever listens (notifications)."""
+
+    outcome: Outcome
+    signal: Signal | None = None
+    classification: Classification | None = None
+    decision: Decision | None = None
+    opened: bool = False  # this signal opened its incident
+
+
+Listener = Callable[[Step], None]
+
+
 class Pipeline:
     def __init__(
         self,
@@ -36,11 +52,21 @@ class Pipeline:
         engine: Engine,
         clock: Callable[[], datetime] = utc_now,
         remediator: Remediator | None = None,
+        listeners: Iterable[Listener] = (),
     ):
         self.ledger = ledger
         self.engine = engine
         self.clock = clock
         self.remediator = remediator
+        self.listeners = list(listeners)
+
+    def _tell(self, step: Step) -> None:
+        # A listener's problem never stops the pipeline: the step is already recorded.
+        for listener in self.listeners:
+            try:
+                listener(step)
+            except Exception as exc:  # noqa: BLE001 - any listener failure is logged, not raised
+                log("listener failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
 
     def process(self, delivery) -> list[Outcome]:
         """Every rejection and every signal of one delivery; one failing never stops the rest."""
@@ -67,7 +93,7 @@ class Pipeline:
                     rule="dedupe",
                 )
                 self.ledger.record_decision(None, None, decision, now)
-                return self._report(signal, classification, decision, None)
+                return self._report(signal, classification, decision, None, notify=False)
             incident = self.ledger.open_incident(signal.incident_key, signal.resource_id, now, self.engine.policy.incident_ttl)
             with bound(incident=incident.id):
                 signal_id = self.ledger.record_signal(signal, incident.id, now)
@@ -77,7 +103,7 @@ class Pipeline:
                 elif decision.action != "none":
                     decision = self._one_action_per_incident(signal, decision, incident, signal_id)
                 self.ledger.record_decision(signal_id, incident.id, decision, now)
-                return self._report(signal, classification, decision, incident)
+                return self._report(signal, classification, decision, incident, opened=incident.new)
 
     def _one_action_per_incident(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int) -> Decision:
         held = self.ledger.incident_action(incident.id)
@@ -105,8 +131,7 @@ class Pipeline:
             self.ledger.record_decision(ended.get("signal_id"), ended["incident_id"], decision, now)
             with bound(incident=ended["incident_id"], resource_id=ended["resource_id"], event_id=(signal or {}).get("event_id")):
                 log("decision", action=decision.action, mode=decision.mode, status=decision.status, rule="tick", reason=decision.reason)
-            outcomes.append(
-                Outcome(
+            outcome = Outcome(
                     input="tick",
                     event_id=(signal or {}).get("event_id", ""),
                     source=(signal or {}).get("source", ""),
@@ -121,8 +146,15 @@ class Pipeline:
                     incident_id=ended["incident_id"],
                     rule="tick",
                 )
-            )
+            outcomes.append(outcome)
+            self._tell(Step(outcome, self._signal_of(signal) if signal else None, None, decision))
         return outcomes
+
+    def _signal_of(self, row: Mapping[str, Any]) -> Signal:
+        """A recorded signal, enough of it for a follow-up message."""
+        return Signal(source=row["source"], event_id=row["event_id"], kind=row["kind"], name=row["name"],
+                      resource_id=row["resource_id"], occurred=datetime.fromisoformat(row["occurred"]),
+                      summary=row.get("summary", ""), input=row.get("input", ""), delivery_key=row["delivery_key"])
 
     def _category(self, kind: str, name: str) -> str:
         from rules.catalog import SECTIONS
@@ -130,9 +162,10 @@ class Pipeline:
         entry = self.engine.catalog.entries(kind).get(name) if kind in SECTIONS else None
         return entry["category"] if entry else ""
 
-    def _report(self, signal: Signal, classification: Classification, decision: Decision, incident: IncidentRef | None) -> Outcome:
+    def _report(self, signal: Signal, classification: Classification, decision: Decision, incident: IncidentRef | None,
+                opened: bool = False, notify: bool = True) -> Outcome:
         log("decision", action=decision.action, mode=decision.mode, status=decision.status, rule=decision.rule, reason=decision.reason)
-        return Outcome(
+        outcome = Outcome(
             input=signal.input,
             event_id=signal.event_id,
             source=signal.source,
@@ -147,6 +180,9 @@ class Pipeline:
             incident_id=incident.id if incident else "",
             rule=decision.rule,
         )
+        if notify:
+            self._tell(Step(outcome, signal, classification, decision, opened))
+        return outcome
 
 
 def process_all(pipeline: Pipeline, deliveries: Iterable) -> list[Outcome]:
