@@ -1,0 +1,222 @@
+"""The sweep: read the scope through ARM list APIs and turn what no event announced into signals.
+
+Per subscription, in this order:
+1. VMs with `statusOnly=true`: the instance views of every VM, a page at a time (planned
+   maintenance and update domains);
+2. Resource Health's current availability statuses, a page at a time (VMs Unavailable or Degraded);
+3. scale sets, a page at a time, and for each one its instance view (repairs service state) and
+   its instances with their instance views (health, failed provisioning, planned maintenance).
+
+Signals are yielded as they are found, so a consumer (the pipeline) decides on the first while
+the sweep is still reading; nothing of the fleet is kept beyond the page being read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator
+
+from rules import Signal
+
+from .arm_reads import ArmReads
+from .availability import AvailabilityStatus, availability_signal
+from .errors import ReadError
+from .finding import SCALE_SET_VM, VM, text
+from .maintenance import Maintenance, maintenance_signal
+from .repairs import ScaleSetHealth, repair_signals
+from .scope import Scope, resource_group_of
+from .stats import SweepStats
+
+AUTOMATIC_REPAIRS = "automaticrepairs"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Sweeper:
+    """`Sweeper(clients_for_subscription, scope, clock).signals()`: a lazy iterator of signals.
+
+    `clients_for_subscription(subscription_id)` returns an `actions.AzureClients` (or anything
+    with `compute(sub)` and `health(sub)`). `page_size`, when known, is the page size ARM serves
+    (none of these lists can be asked for one); it only sets `stats.budget`, the reads the cost
+    model allows, for reports to hold the reads made against. `progress(stats)` is called after
+    every read.
+    """
+
+    def __init__(
+        self,
+        clients_for_subscription: Callable[[str], Any],
+        scope: Scope,
+        clock: Callable[[], datetime] = utc_now,
+        page_size: int | None = None,
+        progress: Callable[[SweepStats], None] | None = None,
+    ):
+        self.clients_for_subscription = clients_for_subscription
+        self.scope = scope
+        self.clock = clock
+        self.page_size = page_size
+        self.progress = progress
+        self.stats = SweepStats()
+
+    def signals(self) -> Iterator[Signal]:
+        self.stats = SweepStats()
+        reads = ArmReads(self.stats, self.page_size, self.progress)
+        now = self.clock()
+        for subscription in self.scope.subscriptions:
+            try:
+                clients = self.clients_for_subscription(subscription)
+                compute, health = clients.compute(subscription), clients.health(subscription)
+            except (ValueError, ImportError) as exc:
+                self.stats.problem(f"subscription {subscription}: no clients: {exc}")
+                continue
+            yield from self._guarded(self._virtual_machines(reads, subscription, compute, now))
+            yield from self._guarded(self._availability(reads, subscription, health, now))
+            yield from self._guarded(self._scale_sets(reads, subscription, compute, now))
+
+    def __iter__(self) -> Iterator[Signal]:
+        return self.signals()
+
+    # -- VMs ------------------------------------------------------------------------------------
+
+    def _virtual_machines(self, reads: ArmReads, subscription: str, compute: Any, now: datetime) -> Iterator[Signal]:
+        paged = compute.virtual_machines.list_all(status_only="true")
+        for page in reads.pages(f"listing the VMs of subscription {subscription}", "vm-list", paged):
+            for vm in page:
+                if not self._in_scope(str(vm.id or "")):
+                    continue
+                self.stats.resources["vm"] += 1
+                view = vm.instance_view
+                if view is None:
+                    continue
+                yield from self._found(self._maintenance(str(vm.id), VM, view, _availability_set(vm), now))
+
+    def _maintenance(self, resource_id: str, resource_type: str, view: Any, availability_set: str | None, now: datetime) -> Signal | None:
+        maintenance = Maintenance.from_model(view.maintenance_redeploy_status)
+        if maintenance is None:
+            return None
+        return maintenance_signal(
+            resource_id,
+            resource_type,
+            maintenance,
+            now,
+            update_domain=view.platform_update_domain,
+            fault_domain=view.platform_fault_domain,
+            availability_set=availability_set,
+        )
+
+    # -- Resource Health ------------------------------------------------------------------------
+
+    def _availability(self, reads: ArmReads, subscription: str, health: Any, now: datetime) -> Iterator[Signal]:
+        paged = health.availability_statuses.list_by_subscription_id()
+        what = f"listing the availability statuses of subscription {subscription}"
+        for page in reads.pages(what, "availability-list", paged):
+            for model in page:
+                status = AvailabilityStatus.from_model(model)
+                if status is None or not status.is_vm:
+                    self.stats.skipped["availability of other resource types"] += 1
+                    continue
+                if not self._in_scope(status.resource_id, count=False):
+                    continue
+                if status.owner_initiated and status.state.lower() != "available":
+                    self.stats.skipped["unavailable by its owner's request"] += 1
+                    continue
+                yield from self._found(availability_signal(status, now))
+
+    # -- scale sets -----------------------------------------------------------------------------
+
+    def _scale_sets(self, reads: ArmReads, subscription: str, compute: Any, now: datetime) -> Iterator[Signal]:
+        paged = compute.virtual_machine_scale_sets.list_all()
+        for page in reads.pages(f"listing the scale sets of subscription {subscription}", "scale-set-list", paged):
+            for scale_set in page:
+                if not self._in_scope(str(scale_set.id or "")):
+                    continue
+                self.stats.resources["scale-set"] += 1
+                try:
+                    yield from self._scale_set(reads, compute, scale_set, now)
+                except ReadError as exc:
+                    # Findings of a half-read scale set would be wrong (a partial count is not
+                    # "every instance"); the set is left for the next sweep.
+                    self.stats.problem(str(exc))
+
+    def _scale_set(self, reads: ArmReads, compute: Any, scale_set: Any, now: datetime) -> Iterator[Signal]:
+        group, name = resource_group_of(str(scale_set.id)), str(scale_set.name)
+        policy = scale_set.automatic_repairs_policy
+        health = ScaleSetHealth(
+            resource_id=str(scale_set.id),
+            policy_enabled=bool(policy and policy.enabled),
+            grace_period=text(getattr(policy, "grace_period", None)) or None,
+        )
+        view = reads.get(
+            f"reading the instance view of scale set {scale_set.id}",
+            "scale-set-instance-view",
+            lambda: compute.virtual_machine_scale_sets.get_instance_view(group, name),
+        )
+        for service in view.orchestration_services or []:
+            if text(service.service_name).lower() == AUTOMATIC_REPAIRS:
+                health.service_state = text(service.service_state) or None
+                health.service_changed = service.last_status_change_time
+        paged = compute.virtual_machine_scale_set_vms.list(group, name, expand="instanceView")
+        for page in reads.pages(f"listing the instances of scale set {scale_set.id}", "instance-list", paged):
+            for instance in page:
+                self.stats.resources["scale-set-vm"] += 1
+                view = instance.instance_view
+                failed, failed_at = _failed_provisioning(instance, view)
+                health_code, health_at = _health(view)
+                health.count_instance(str(instance.instance_id), health_code, health_at, failed, failed_at)
+                if view is not None:
+                    yield from self._found(self._maintenance(str(instance.id), SCALE_SET_VM, view, None, now))
+        for signal in repair_signals(health, now):
+            yield from self._found(signal)
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _guarded(self, signals: Iterator[Signal]) -> Iterator[Signal]:
+        try:
+            yield from signals
+        except ReadError as exc:
+            # What was read before the failure has been yielded; the rest of this list is unknown.
+            self.stats.problem(str(exc))
+
+    def _in_scope(self, resource_id: str, count: bool = True) -> bool:
+        if self.scope.covers(resource_id):
+            return True
+        if count:
+            self.stats.skipped["outside the resource-group scope"] += 1
+        return False
+
+    def _found(self, signal: Signal | None) -> Iterator[Signal]:
+        if signal is not None:
+            self.stats.findings[signal.name] += 1
+            yield signal
+
+
+def _availability_set(vm: Any) -> str | None:
+    # A statusOnly list carries no model, so this is known only when the list includes it.
+    try:
+        subresource = vm.availability_set
+    except AttributeError:
+        return None
+    return getattr(subresource, "id", None) if subresource is not None else None
+
+
+def _status(statuses: Any, prefix: str) -> tuple[str | None, datetime | None]:
+    for status in statuses or []:
+        code = text(status.code)
+        if code.lower().startswith(prefix):
+            return code.split("/", 2)[1].lower(), status.time
+    return None, None
+
+
+def _health(view: Any) -> tuple[str | None, datetime | None]:
+    status = getattr(getattr(view, "vm_health", None), "status", None) if view is not None else None
+    code = text(getattr(status, "code", None))
+    if "/" not in code:
+        return None, None
+    return code.split("/", 1)[1].lower(), status.time
+
+
+def _failed_provisioning(instance: Any, view: Any) -> tuple[bool, datetime | None]:
+    state, at = _status(getattr(view, "statuses", None), "provisioningstate/")
+    model_state = text(instance.provisioning_state).lower()
+    return (model_state == "failed" or state == "failed"), at
