@@ -120,6 +120,9 @@ class Operations:
         if status == "Canceled":
             op.status = "Canceled"
             op.error = {"code": "OperationCanceled", "message": f"Operation '{op.action}' was canceled."}
+            if op.on_fail is not None:  # a canceled operation leaves what a failed one leaves
+                op.on_fail(op.error)
+            self.fleet.record(_Ref(op.resource_id), f"{op.action}-canceled", operationId=op.id)
         elif op.fail_with is not None:
             op.status = "Failed"
             op.error = dict(op.fail_with)

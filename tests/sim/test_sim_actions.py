@@ -354,3 +354,16 @@ def test_fleet_document_is_not_mutated():
     with SimulatedAzure(fleet=doc) as sim, compute_client(sim) as compute:
         compute.virtual_machines.begin_redeploy(RG, "vm-degraded-hw", polling_interval=0).result()
     assert doc == kept
+
+
+def test_a_canceled_operation_surfaces_as_an_error(sim, compute):
+    sim.operation_delay = 60
+    poller = compute.virtual_machines.begin_redeploy(RG, "vm-degraded-hw", polling=detached())
+    token = poller.continuation_token()
+    op = sim.operations.pending[0]
+    sim.operations.cancel(op.id)
+    with pytest.raises(HttpResponseError) as err:
+        compute.virtual_machines.begin_redeploy(RG, "x", continuation_token=token, polling_interval=0).result()
+    assert "Canceled" in str(err.value) or "OperationCanceled" in str(err.value)
+    assert (_vm(sim, "vm-degraded-hw").availability_state, _vm(sim, "vm-degraded-hw").provisioning_state) == (
+        "Degraded", "Succeeded")
