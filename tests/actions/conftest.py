@@ -1,4 +1,4 @@
-"""Fixtures: a simulated Azure with a small fleet made for these tests, and clients for it.
+"""Fixtures: a simulated Azure with the test bed's fleet, and clients for it.
 
 The tests use the real SDKs over HTTPS against the simulated Azure; nothing is mocked.
 """
@@ -6,79 +6,10 @@ The tests use the real SDKs over HTTPS against the simulated Azure; nothing is m
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 import pytest
-
-SUB = "00000000-0000-0000-0000-0000000000a1"
-RG = "rg-actions"
-PREFIX = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute"
-COMPUTE_API = "2026-04-01"
-HEALTH_API = "2025-05-01"
-OPEN_WINDOW = {"isCustomerInitiatedMaintenanceAllowed": True, "preMaintenanceWindowStartTime": "-1h",
-               "preMaintenanceWindowEndTime": "+2d", "maintenanceWindowStartTime": "+3d",
-               "maintenanceWindowEndTime": "+4d"}  # fmt: skip
-
-
-def vm_id(name: str) -> str:
-    return f"{PREFIX}/virtualMachines/{name}"
-
-
-def ss_id(name: str) -> str:
-    return f"{PREFIX}/virtualMachineScaleSets/{name}"
-
-
-def ssvm_id(name: str, instance: int | str) -> str:
-    return f"{ss_id(name)}/virtualMachines/{instance}"
-
-
-FLEET: dict[str, Any] = {
-    "defaults": {"subscriptionId": SUB, "resourceGroup": RG, "location": "westeurope"},
-    "subscriptions": [SUB],
-    "vms": [
-        {"name": "vm-degraded", "availabilityState": "Degraded",
-         "annotation": "VirtualMachinePossiblyDegradedDueToHardwareFailure", "updateDomain": 1},
-        {"name": "vm-unavailable", "availabilityState": "Unavailable", "annotation": "VirtualMachineHostCrashed"},
-        {"name": "vm-accelnet", "availabilityState": "Available", "annotation": "AccelnetUnhealthy"},
-        {"name": "vm-healthy", "availabilityState": "Available"},
-        {"name": "vm-unknown", "availabilityState": "Unknown"},
-        {"name": "vm-deallocated", "powerState": "deallocated", "availabilityState": "Unavailable"},
-        {"name": "vm-stopped", "powerState": "stopped", "availabilityState": "Unavailable"},
-        {"name": "vm-busy", "provisioningState": "Updating", "availabilityState": "Degraded"},
-        {"name": "vm-maint", "maintenance": OPEN_WINDOW, "updateDomain": 2},
-        {"name": "vm-maint-avset", "maintenance": OPEN_WINDOW, "availabilitySet": "avset-1"},
-        {"name": "vm-maint-not-allowed", "maintenance": {**OPEN_WINDOW, "isCustomerInitiatedMaintenanceAllowed": False}},
-        {"name": "vm-maint-future", "maintenance": {**OPEN_WINDOW, "preMaintenanceWindowStartTime": "+1d",
-                                                    "preMaintenanceWindowEndTime": "+2d"}},
-        {"name": "vm-maint-past", "maintenance": {**OPEN_WINDOW, "preMaintenanceWindowStartTime": "-3d",
-                                                  "preMaintenanceWindowEndTime": "-2d"}},
-        {"name": "vm-maint-done", "maintenance": {**OPEN_WINDOW, "isCustomerInitiatedMaintenanceAllowed": False,
-                                                  "lastOperationResultCode": "MaintenanceCompleted"}},
-        {"name": "vm-no-maint"},
-    ],
-    "scaleSets": [
-        {"name": "ss-web", "capacity": 10, "automaticRepairsPolicy": {"enabled": True, "gracePeriod": "PT30M"},
-         "orchestrationServiceState": "Suspended",
-         "instances": [{"instanceId": "0", "healthState": "Unhealthy"},
-                       {"instanceId": "1", "availabilityState": "Degraded", "annotation": "AccelnetUnhealthy"},
-                       {"instanceId": "2", "maintenance": OPEN_WINDOW}]},
-        {"name": "ss-half", "capacity": 4, "automaticRepairsPolicy": {"enabled": True},
-         "orchestrationServiceState": "Suspended",
-         "instances": [{"instanceId": "0", "healthState": "Unhealthy"}, {"instanceId": "1", "healthState": "Unhealthy"}]},
-        {"name": "ss-probe", "capacity": 4, "automaticRepairsPolicy": {"enabled": True},
-         "orchestrationServiceState": "Suspended", "healthProbeBroken": True},
-        {"name": "ss-running", "capacity": 3, "automaticRepairsPolicy": {"enabled": True, "gracePeriod": "PT10M"}},
-        {"name": "ss-off", "capacity": 3},
-        {"name": "ss-off-unhealthy", "capacity": 4,
-         "instances": [{"instanceId": "0", "healthState": "Unhealthy"}, {"instanceId": "1", "healthState": "Unhealthy"}]},
-        {"name": "ss-api", "capacity": 4,
-         "instances": [{"instanceId": "2", "provisioningState": "Failed", "provisioningError": "OSProvisioningTimedOut"}]},
-        {"name": "ss-two-failed", "capacity": 5,
-         "instances": [{"instanceId": "1", "provisioningState": "Failed"}, {"instanceId": "3", "provisioningState": "Failed"}]},
-        {"name": "ss-all-failed", "capacity": 2, "instanceDefaults": {"provisioningState": "Failed"}},
-    ],
-}  # fmt: skip
+from actions_testbed import FLEET, SUB
 
 
 @pytest.fixture
@@ -111,22 +42,21 @@ def clients(sim):
     built.close()
 
 
-OPERATION_PATH = re.compile(r"/providers/Microsoft\.Compute/locations/[^/]+/operations/", re.IGNORECASE)
+@pytest.fixture
+def slow_sim(fleet_doc):
+    """Operations take 30 s unless finished by hand, so a first poll sees them InProgress."""
+    from responder.sim import SimulatedAzure
+
+    with SimulatedAzure(fleet=fleet_doc, operation_delay=30.0) as azure:
+        yield azure
 
 
-def calls(sim, since: int = 0) -> list[tuple[str, str, str | None, Any]]:
-    """(method, path, api-version, body) of each request the server saw, in order.
+@pytest.fixture
+def slow_clients(slow_sim):
+    from actions import AzureClients
+    from responder.sim.credential import SimCredential
 
-    Query parameters other than api-version are appended to the path ("?$expand=instanceView").
-    """
-    out = []
-    for r in list(sim.requests)[since:]:
-        query = dict(r.query or {})
-        api = query.pop("api-version", None)
-        path = r.path + ("?" + "&".join(f"{k}={v}" for k, v in sorted(query.items())) if query else "")
-        out.append((r.method, path, api, r.body))
-    return out
-
-
-def is_poll(call: tuple) -> bool:
-    return call[0] == "GET" and bool(OPERATION_PATH.search(call[1]))
+    built = AzureClients(subscription_id=SUB, base_url=slow_sim.base_url, connection_verify=slow_sim.ca_bundle,
+                         credential=SimCredential(), polling_interval=0)  # fmt: skip
+    yield built
+    built.close()

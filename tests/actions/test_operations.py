@@ -6,9 +6,9 @@ import json
 import time
 
 import pytest
-from conftest import SUB, calls, is_poll, ss_id, ssvm_id, vm_id
+from actions_testbed import calls, is_poll, ss_id, ssvm_id, vm_id
 
-from actions import AzureClients, registry
+from actions import registry
 from actions.errors import AzureCallError, ConditionGoneError, InvalidOperationTokenError, OutcomeUnknownError
 from actions.results import Operation
 
@@ -32,24 +32,6 @@ def follow(executor, clients, op, limit: int = 5):
         op = status.operation or op
     raise AssertionError(f"still {status.state} after {limit} polls: {status.message}")
 
-
-@pytest.fixture
-def slow_sim(fleet_doc):
-    """Operations take a while, so a first poll sees them InProgress."""
-    from responder.sim import SimulatedAzure
-
-    with SimulatedAzure(fleet=fleet_doc, operation_delay=30.0) as azure:
-        yield azure
-
-
-@pytest.fixture
-def slow_clients(slow_sim):
-    from responder.sim.credential import SimCredential
-
-    built = AzureClients(subscription_id=SUB, base_url=slow_sim.base_url, connection_verify=slow_sim.ca_bundle,
-                         credential=SimCredential(), polling_interval=0)  # fmt: skip
-    yield built
-    built.close()
 
 
 @pytest.mark.parametrize(

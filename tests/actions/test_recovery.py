@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from conftest import SUB, ss_id, ssvm_id, vm_id
+from actions_testbed import ss_id, ssvm_id, vm_id
 
-from actions import AzureClients, registry
+from actions import registry
 from actions.errors import OutcomeUnknownError
 
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
@@ -64,23 +64,6 @@ def test_done(sim, clients, action, rid, visible):
     assert recovery.state == "done", recovery.reason
     assert writes(sim, mark) == []
 
-
-@pytest.fixture
-def slow_sim(fleet_doc):
-    from responder.sim import SimulatedAzure
-
-    with SimulatedAzure(fleet=fleet_doc, operation_delay=30.0) as azure:
-        yield azure
-
-
-@pytest.fixture
-def slow_clients(slow_sim):
-    from responder.sim.credential import SimCredential
-
-    built = AzureClients(subscription_id=SUB, base_url=slow_sim.base_url, connection_verify=slow_sim.ca_bundle,
-                         credential=SimCredential(), polling_interval=0)  # fmt: skip
-    yield built
-    built.close()
 
 
 @pytest.mark.parametrize("action, rid, visible", [c for c in CASES if c[2]])

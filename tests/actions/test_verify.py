@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import ss_id, ssvm_id, vm_id
+from actions_testbed import ss_id, ssvm_id, vm_id
 
 from actions import registry
 from actions.errors import InvalidParameterError, NotApplicableError
