@@ -1,7 +1,7 @@
 // Resource Health Responder: everything `azd up` deploys.
 //
 //   app resource group     function app (Flex Consumption) + plan, user-assigned identity,
-//                          storage (host state, package, dead letters, ledger table),
+//                          storage (host state, package, dead letters, ledger tables),
 //                          Key Vault (Teams webhooks, approval secret), App Insights + Log Analytics
 //   deployment subscription  the custom "Resource Health Responder" role definition
 //   each monitored subscription  the role assigned to the identity; a resource group with the
@@ -103,7 +103,16 @@ var serviceName = 'responder'
 var functionAppName = 'func-rhr-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
 var deadLetterContainerName = 'eventgrid-deadletter'
-var ledgerTableName = 'ledger'
+// The ledger's tables: prefix `responder` (RESPONDER_TABLE_PREFIX unset) + one name per record
+// kind; tests/infra checks this list against the ledger's own.
+var ledgerTableNames = [
+  'responderDeliveries'
+  'responderOpenIncidents'
+  'responderIncidents'
+  'responderSignals'
+  'responderDecisions'
+  'responderRejections'
+]
 
 var subscriptionIds = empty(trim(monitoredSubscriptions)) ? [
   subscription().subscriptionId
@@ -149,7 +158,7 @@ module storage 'app/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
-    ledgerTableName: ledgerTableName
+    ledgerTableNames: ledgerTableNames
   }
 }
 

@@ -1,13 +1,14 @@
 // The app's storage account, reached only with Entra identities (no shared keys):
 //   blob  - the Functions host's own state and the Flex Consumption deployment package;
 //           the Event Grid dead-letter container
-//   table - the responder's ledger
+//   table - the responder's ledger (its tables are created here so the first run finds them)
 param name string
 param location string
 param tags object
 param deploymentContainerName string
 param deadLetterContainerName string
-param ledgerTableName string
+@description('Names of the ledger\'s tables (ledger/table_keys.py names them: prefix + role).')
+param ledgerTableNames array
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -71,10 +72,10 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
   name: 'default'
 }
 
-resource ledgerTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+resource ledgerTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for tableName in ledgerTableNames: {
   parent: tableService
-  name: ledgerTableName
-}
+  name: tableName
+}]
 
 output id string = storage.id
 output name string = storage.name

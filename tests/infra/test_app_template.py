@@ -138,7 +138,19 @@ def test_storage_holds_package_dead_letters_and_ledger(bicep):
     assert {r["config"]["name"] for r in containers.values()} == {
         "deploymentContainerName", "deadLetterContainerName"}
     tables = resources_of_type(tree, "Microsoft.Storage/storageAccounts/tableServices/tables")
-    assert [r["config"]["name"] for r in tables.values()] == ["ledgerTableName"]
+    assert [body(r)["name"] for r in tables.values()] == ["tableName"]
+    assert [r["config"]["loop_type"]["detail"]["array_name"] for r in tables.values()] == ["ledgerTableNames"]
+
+
+def test_ledger_tables_are_the_ledgers_own(bicep):
+    # The Table Storage ledger names its tables (prefix + one per record kind); the template
+    # creates exactly those, with the default prefix the app runs with.
+    try:
+        from ledger.table_keys import table_names
+    except ImportError as exc:
+        pytest.fail(f"cannot import the Table Storage ledger's table names (ledger.table_keys): {exc}", pytrace=False)
+    deployed = bicep(MAIN)["variables"]["ledgerTableNames"]["value"]
+    assert sorted(deployed) == sorted(table_names(None).values())
 
 
 def test_key_vault_uses_rbac_and_purge_protection(bicep):
