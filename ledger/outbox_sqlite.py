@@ -197,14 +197,21 @@ class SqliteOutbox:
         )
         return int(cur.lastrowid)
 
-    def record(self, entry: Entry, state: str, why: str) -> None:
-        dest = entry.destination
+    def record(self, unsent: Sequence[tuple[Entry, str, str]]) -> None:
+        rows = [
+            (
+                entry.destination.key if entry.destination else None,
+                entry.destination.route if entry.destination else None,
+                entry.incident_id, entry.cause, state, why, entry.notice_json, _ts(entry.submitted_at),
+            )
+            for entry, state, why in unsent
+        ]
         try:
             with self._write() as db:
-                db.execute(
+                db.executemany(
                     "INSERT INTO outbox_notices (message_id, destination, route, incident_id, cause, state, why, body, submitted_at)"
                     " VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (dest.key if dest else None, dest.route if dest else None, entry.incident_id, entry.cause, state, why, entry.notice_json, _ts(entry.submitted_at)),
+                    rows,
                 )
         except sqlite3.Error as exc:
             raise OutboxError(f"outbox write failed: {exc}") from exc

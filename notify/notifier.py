@@ -231,18 +231,22 @@ class Notifier:
     def submit(self, notice: Notice) -> Submitted:
         """Record a notice for its routes. Never raises: a notification problem must not stop
         a remediation. Problems are logged and returned in `Submitted.error`."""
-        return self.submit_many([notice])[0]
+        results = self.submit_many([notice])
+        return results[0] if results else Submitted(error="nothing recorded")
 
     def submit_many(self, notices: Iterable[Notice]) -> list[Submitted]:
         """`submit` for a batch (an Event Grid delivery holds up to 5000), in one transaction."""
-        results: list[Submitted] = []
+        try:
+            notices = list(notices)
+        except Exception as exc:
+            log.exception("notifications not recorded")
+            return [Submitted(error=f"{type(exc).__name__}: {exc}")]
+        results = [Submitted() for _ in notices]
         entries: list[Entry] = []
         unsent: list[tuple[Entry, str, str]] = []
         try:
             now = _now_of(self.clock)
-            for notice in notices:
-                result = Submitted()
-                results.append(result)
+            for notice, result in zip(notices, results):
                 try:
                     text, cause = notice.to_json(now), cause_of(notice)
                     if notice.routine and not self.send_routine:
@@ -262,8 +266,8 @@ class Notifier:
                     result.error = f"{type(exc).__name__}: {exc}"
             if entries:
                 self.store.enqueue(entries, self._place)
-            for entry, state, why in unsent:
-                self.store.record(entry, state, why)
+            if unsent:
+                self.store.record(unsent)
         except Exception as exc:
             log.exception("notifications not recorded")
             for result in results:
@@ -286,9 +290,9 @@ class Notifier:
     def flush(self, now: datetime | None = None) -> FlushSummary:
         """Send what is due at `now`: closed digest windows, elapsed backoffs, within rate
         limits. Never sleeps; `summary.next_due` says when to come back. Never raises."""
-        now = now or _now_of(self.clock)
         summary = FlushSummary()
         try:
+            now = now or _now_of(self.clock)
             self.store.recover(now)
             blocked: set[str] = set()
             waits: list[float] = []

@@ -90,8 +90,8 @@ class OutboxStore(Protocol):
         """Record notices and attach each to a message, atomically (one transaction for the
         batch); `place` is the digest rule, given the entry and its window as stored."""
 
-    def record(self, entry: Entry, state: str, why: str) -> None:
-        """Record a notice that is not sent (routine, or no route could take it)."""
+    def record(self, unsent: Sequence[tuple[Entry, str, str]]) -> None:
+        """Record notices that are not sent, each with a state ("routine", "unrouted") and why."""
 
     def due(self, now: datetime, limit: int = 100) -> list[Message]:
         """Pending messages whose time has come, oldest first."""

@@ -234,3 +234,31 @@ def test_a_worker_that_died_mid_send_is_taken_over(make_notifier, azure, store):
     assert n.flush(T0 + timedelta(minutes=1)).sent == 0  # lease still running
     assert n.flush(T0 + timedelta(minutes=3)).sent == 1
     assert len(azure.hooks.received("ops")) == 1
+
+
+def _broken_batch():
+    yield notice()
+    raise RuntimeError("the batch broke while being read")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda n: n.submit("not a notice"),
+        lambda n: n.submit(notice(occurred="yesterday")),
+        lambda n: n.submit_many(_broken_batch()),
+    ],
+)
+def test_submit_never_raises_whatever_it_is_given(make_notifier, bad):
+    result = bad(make_notifier())
+    results = result if isinstance(result, list) else [result]
+    assert results and all(r.error for r in results)
+
+
+def test_a_broken_clock_does_not_reach_the_caller(store):
+    def clock():
+        raise RuntimeError("no time")
+
+    n = Notifier.from_settings({"RESPONDER_MAIL_SENDER": "r@contoso.com", "RESPONDER_MAIL_TO": "o@contoso.com"}, store, clock, channels={})
+    assert "no time" in n.submit(notice()).error
+    assert "no time" in n.flush().errors[0]

@@ -92,5 +92,5 @@ def test_a_lease_that_runs_out_comes_back_uncertain(store):
 
 def test_counts_show_every_state(store):
     store.enqueue([entry()], placer())
-    store.record(entry("INC-2"), "routine", "routine")
+    store.record([(entry("INC-2"), "routine", "routine")])
     assert store.counts() == {"pending": 1, "sending": 0, "sent": 0, "failed": 0, "notices-routine": 1}
