@@ -36,9 +36,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     from pipeline import Settings, SettingsError, build_pipeline
     from responder.azure_session import azure_session
     from responder.replay import settings_for
-    from responder.sweep_summary import outcome_line, summary_text
     from rules import RulesError
     from sweep import ProgressBar, Scope, ScopeError, Sweeper, sweep_into
+    from sweep.summary import outcome_line, summary_text
 
     try:
         settings = settings_for(args.mode, args.state, Settings.from_env())

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from responder import render
-
 
 def outcome_line(outcome: Any) -> str:
-    return render.line(outcome)
+    """One decision as it is made: status, resource, finding, action, reason."""
+    parts = outcome.resource_id.strip("/").split("/")
+    where = f"{parts[-3]}/{parts[-1]}" if len(parts) >= 4 and parts[-4].lower() == "virtualmachinescalesets" else parts[-1]
+    doing = f" -> {outcome.action}" if outcome.action != "none" else ""
+    return f"{outcome.status.upper():<18} {where:<18} {outcome.name}{doing}: {outcome.reason}"
 
 
 def _table(title: str, rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
