@@ -17,6 +17,7 @@ var roles = {
   // Consumption package in blobs; Owner is what the host documents for AzureWebJobsStorage.
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
+  storageTableDataReader: '76199698-9eea-4c19-bc75-cec21354c6b6'
   // The ledger, and the host's diagnostic events.
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
@@ -73,7 +74,7 @@ resource appTelemetryAccess 'Microsoft.Authorization/roleAssignments@2022-04-01'
 
 var userStorageRoles = empty(userPrincipalId) ? [] : [
   roles.storageBlobDataReader
-  roles.storageTableDataContributor
+  roles.storageTableDataReader
 ]
 
 resource userStorageAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in userStorageRoles: {
