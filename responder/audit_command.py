@@ -1,0 +1,208 @@
+"""`python -m responder audit`: the ledger read as a person would, one incident at a time.
+
+For each incident, newest first: the resource, when it opened (and closed, and why), then each
+step in order: which signal arrived (from where, when Azure says it happened), what was
+decided (action, mode, rule), what became of it (status) and why. Repeated deliveries that
+were recorded as duplicates before any incident are counted at the end.
+
+    python -m responder audit --state .responder/ledger.sqlite --since 2h --resource vm-maint-1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping, TextIO
+
+_SHORT_DURATION = re.compile(r"^(\d+)\s*([smhdw])$", re.IGNORECASE)
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class AuditError(ValueError):
+    """A flag the audit cannot use, or a ledger it cannot read; the message says which."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", metavar="ISO|DURATION", help="only decisions since a time (2026-11-22T09:00Z) or for a while back (PT2H, P1D, 90m, 2h, 7d)")
+    parser.add_argument("--resource", metavar="NAME-OR-ID", help="only this resource: its ARM id or its name")
+    parser.add_argument("--json", action="store_true", help="one JSON object per incident per line")
+    parser.add_argument("--state", metavar="PATH", help="SQLite ledger file (default: RESPONDER_LEDGER)")
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr, now: datetime | None = None) -> int:
+    try:
+        since = parse_since(args.since, now or datetime.now(timezone.utc)) if args.since else None
+        ledger = _open(args.state)
+    except AuditError as exc:
+        err.write(f"error: {exc}\n")
+        return 1
+    try:
+        incidents, repeats = group(ledger.history(since, args.resource), getattr(ledger, "incident", None))
+    finally:
+        close = getattr(ledger, "close", None)
+        if close:
+            close()
+    if args.json:
+        for incident in incidents:
+            out.write(json.dumps(incident.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        out.write(render(incidents, repeats))
+    return 0
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """An ISO time, an ISO 8601 duration (PT2H, P1D) or a short one (90m, 2h, 7d) back from now."""
+    value = text.strip()
+    short = _SHORT_DURATION.match(value)
+    if short:
+        return now - timedelta(**{_UNITS[short[2].lower()]: int(short[1])})
+    if value.upper().startswith("P"):
+        from rules import RulesError, parse_duration
+
+        try:
+            return now - parse_duration(value, "--since")
+        except RulesError as exc:
+            raise AuditError(str(exc)) from None
+    try:
+        at = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
+    except ValueError:
+        raise AuditError(f"--since {text!r}: expected an ISO time (2026-11-22T09:00Z) or a duration (PT2H, 2h, 7d)") from None
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def _open(state: str | None):
+    from ledger import open_ledger
+
+    if state:
+        if not Path(state).is_file():
+            raise AuditError(f"--state {state}: no ledger there")
+        return open_ledger(f"sqlite:{state}")
+    from pipeline import Settings, SettingsError
+
+    try:
+        url = Settings.from_env().ledger
+    except SettingsError as exc:
+        raise AuditError(str(exc)) from None
+    if url.strip() in ("sqlite::memory:", ":memory:", ""):
+        raise AuditError("no ledger to read: pass --state PATH or set RESPONDER_LEDGER")
+    path = url[len("sqlite:"):] if url.startswith("sqlite:") else url
+    if url != "table" and not Path(path).is_file():
+        raise AuditError(f"RESPONDER_LEDGER={url}: no ledger there")
+    return open_ledger(url)
+
+
+# -- grouping -------------------------------------------------------------------------------
+
+
+@dataclass
+class Incident:
+    id: str
+    resource_id: str = ""
+    opened_at: str = ""
+    closed_at: str = ""
+    close_reason: str = ""
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def last(self) -> tuple:
+        return (self.steps[-1]["at"], self.steps[-1]["order"]) if self.steps else ("", 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "incident_id": self.id,
+            "resource_id": self.resource_id,
+            "opened_at": self.opened_at,
+            "closed_at": self.closed_at or None,
+            "close_reason": self.close_reason or None,
+            "steps": [{k: v for k, v in step.items() if k != "order"} for step in self.steps],
+        }
+
+
+def group(rows: Iterable[Mapping[str, Any]], read_incident=None) -> tuple[list[Incident], int]:
+    """Decisions grouped by incident, newest incident first, each incident's steps oldest first."""
+    incidents: dict[str, Incident] = {}
+    repeats = 0
+    for order, row in enumerate(rows):
+        incident_id = row.get("incident_id")
+        if not incident_id:
+            repeats += 1  # a repeated delivery: recorded, never tied to a resource
+            continue
+        incident = incidents.setdefault(incident_id, Incident(incident_id))
+        incident.resource_id = incident.resource_id or str(row.get("resource_id") or "")
+        incident.steps.append(
+            {
+                "at": str(row.get("at") or ""),
+                "order": order,
+                "signal": {
+                    "source": row.get("source"),
+                    "kind": row.get("kind"),
+                    "name": row.get("name"),
+                    "occurred": row.get("occurred"),
+                    "event_id": row.get("event_id"),
+                    "input": row.get("input"),
+                },
+                "action": row.get("action"),
+                "mode": row.get("mode"),
+                "rule": row.get("rule"),
+                "status": row.get("status"),
+                "reason": row.get("reason"),
+            }
+        )
+    for incident in incidents.values():
+        record = read_incident(incident.id) if read_incident else None
+        if record:
+            incident.opened_at = str(record.get("opened_at") or "")
+            incident.closed_at = str(record.get("closed_at") or "")
+            incident.close_reason = str(record.get("close_reason") or "")
+        incident.opened_at = incident.opened_at or incident.steps[0]["at"]
+    return sorted(incidents.values(), key=lambda i: i.last, reverse=True), repeats
+
+
+# -- showing --------------------------------------------------------------------------------
+
+
+def _name(resource_id: str) -> str:
+    parts = resource_id.strip("/").split("/")
+    if len(parts) >= 4 and parts[-4].lower() == "virtualmachinescalesets":
+        return f"{parts[-3]}/{parts[-1]}"
+    return parts[-1] if parts else "?"
+
+
+def _time(text: str | None) -> str:
+    if not text:
+        return "?"
+    try:
+        return datetime.fromisoformat(str(text)).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    except ValueError:
+        return str(text)
+
+
+def render(incidents: list[Incident], repeats: int) -> str:
+    if not incidents:
+        lines = ["No incidents in the ledger for this selection."]
+    else:
+        lines = []
+    for incident in incidents:
+        state = f"closed {_time(incident.closed_at)}: {incident.close_reason}" if incident.closed_at else "open"
+        lines.append(f"{incident.id}  {_name(incident.resource_id)}  opened {_time(incident.opened_at)}, {state}")
+        lines.append(f"  {incident.resource_id}")
+        for step in incident.steps:
+            signal = step["signal"]
+            doing = step["action"] if step["action"] != "none" else "no action"
+            lines.append(
+                f"  {_time(step['at'])}  {signal['name'] or signal['kind']} ({signal['kind']}, from {signal['source']},"
+                f" occurred {_time(signal['occurred'])})"
+            )
+            lines.append(f"      -> {doing} [{step['mode']}, rule {step['rule']}] {step['status'].upper()}: {step['reason']}")
+        lines.append("")
+    if repeats:
+        lines.append(f"{repeats} repeated deliveries were recorded as duplicates (no incident: nothing was decided on them).")
+    return "\n".join(lines).rstrip("\n") + "\n"
