@@ -57,7 +57,7 @@ def _card(body: list[dict], actions: list[dict]) -> dict:
 
 
 def incident_card(view: IncidentView, *, steps: int | None = None, text_limit: int | None = None) -> dict:
-    status, tone = view.status_words
+    _, tone = view.status_words
     body: list[dict] = [
         {
             "type": "Container",
@@ -65,7 +65,7 @@ def incident_card(view: IncidentView, *, steps: int | None = None, text_limit: i
             "bleed": True,
             "items": [
                 _text(f"[{view.incident_id}] {view.resource.name}", text_limit, size="large", weight="bolder", style="heading"),
-                _text(f"{status}: {view.headline}", text_limit, weight="bolder"),
+                _text(view.headline, text_limit, weight="bolder"),
             ],
         },
         _heading("What Azure said"),

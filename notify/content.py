@@ -64,21 +64,31 @@ def when(moment: datetime) -> str:
     return aware.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+HEADLINES = {
+    "planned": "Decided to {what}",
+    "awaiting-approval": "Waiting for approval to {what}",
+    "started": "In progress: {what}",
+    "succeeded": "Succeeded: {what}",
+    "failed": "Failed: {what}",
+    "skipped": "Skipped: {what}",
+    "duplicate": "Already handled: {what}",
+    "rejected": "Rejected: {what}",
+    "noop": "Nothing to do",
+}
+
+
 def headline(notice: Notice) -> str:
-    """One line for the latest step of an incident."""
-    act = notice.action
-    what = action_words(act)
-    return {
-        "opened": f"Azure reported {notice.signal_name}",
-        "decided": f"Decided to {what}" if act != "none" else "Decided: no action needed",
-        "awaiting-approval": f"Waiting for approval to {what}",
-        "started": f"Started: {what}",
-        "succeeded": f"Done: {what}" if act != "none" else "Done",
-        "failed": f"Failed to {what}" if act != "none" else "Failed",
-        "skipped": f"Skipped: did not {what}" if act != "none" else "Skipped",
-        "resolved": "Resolved: the resource is healthy again",
-        "storm": "Storm: many resources at once; automation paused",
-    }.get(notice.event, f"{notice.event}: {notice.status}")
+    """One line for the latest step of an incident: what Azure said, or where the action stands."""
+    if notice.event == "opened":
+        return f"Azure reported {notice.signal_name}"
+    if notice.event == "resolved":
+        return "Resolved: the resource is healthy again"
+    if notice.event == "storm":
+        return "Storm: many resources at once; automation paused"
+    if notice.action == "none":
+        return "No action needed" if notice.status == "planned" else STATUS_WORDS.get(notice.status, (notice.status, ""))[0]
+    pattern = HEADLINES.get(notice.status, f"{notice.status}: {{what}}")
+    return pattern.format(what=action_words(notice.action))
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,7 @@ class IncidentView:
     def decision_facts(self) -> list[tuple[str, str]]:
         n = self.latest
         return [
+            ("Status", self.status_words[0]),
             ("Action", action_words(n.action)),
             ("Mode", f"{n.mode} ({MODE_WORDS.get(n.mode, n.mode)})"),
             ("Why", n.reason),
@@ -167,7 +178,7 @@ class IncidentView:
     def next_step(self) -> str | None:
         n = self.latest
         if n.event == "awaiting-approval" and n.approve_url:
-            base = f"Approve or reject {action_words(n.action)} with the links below."
+            base = "Approve or reject with the links below."
             return f"{base} {n.next_step}" if n.next_step else base
         return n.next_step
 
@@ -183,9 +194,13 @@ def incident_view(notices: list[Notice], note: str | None = None, times: list[da
         raise ValueError("an incident view needs at least one notice")
     ordered = list(notices)  # submission order is the incident's order
     times = times or [None] * len(ordered)
-    steps = tuple(
-        Step(at or n.occurred_utc, n.event, n.status, f"{headline(n)}. {n.reason}".strip()) for n, at in zip(ordered, times)
-    )
+    steps = []
+    said = None
+    for n, at in zip(ordered, times):
+        text = headline(n) if n.reason == said else f"{headline(n)}. {n.reason}".strip()  # a reason once is enough
+        said = n.reason
+        steps.append(Step(at or n.occurred_utc, n.event, n.status, text))
+    steps = tuple(steps)
     first = ordered[0]
     return IncidentView(first.incident_id, parse_resource(first.resource_id), ordered[-1], first, steps, note)
 

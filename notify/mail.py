@@ -36,10 +36,10 @@ def _page(inner: str) -> str:
 
 
 def incident_html(view: IncidentView) -> str:
-    status, tone = view.status_words
+    _, tone = view.status_words
     parts = [
         f'<h2 style="margin:0">[{escape(view.incident_id)}] {escape(view.resource.name)}</h2>',
-        f'<p style="font-size:16px;color:{_TONES.get(tone, "#323130")}"><b>{escape(status)}:</b> {escape(view.headline)}</p>',
+        f'<p style="font-size:16px;color:{_TONES.get(tone, "#323130")}"><b>{escape(view.headline)}</b></p>',
     ]
     if view.next_step:
         parts.append(f'<p style="background:#fff4ce;padding:8px"><b>Next step for you:</b> {escape(view.next_step)}</p>')
@@ -61,8 +61,7 @@ def incident_html(view: IncidentView) -> str:
 
 
 def incident_text(view: IncidentView) -> str:
-    status, _ = view.status_words
-    lines = [view.subject, f"{status}: {view.headline}", ""]
+    lines = [view.subject, view.headline, ""]
     if view.next_step:
         lines += [f"NEXT STEP: {view.next_step}", ""]
     links = view.approval_links

@@ -416,9 +416,8 @@ class Notifier:
             incident = None
         else:
             view = incident_view(notices, note=message.note, times=[Notice.submitted_of(t) for t in texts])
-            status, _ = view.status_words
             label = view.incident_id
-            subject, what = view.subject, f"{view.subject} | {status}: {view.headline}"
+            subject, what = view.subject, f"{view.subject} | {view.headline}"
             if message.channel == "teams":
                 return {"summary": what, "label": label, "body": render_incident(view)}
             html, text = incident_html(view), incident_text(view)

@@ -97,7 +97,7 @@ def test_the_card_says_what_azure_said_what_was_decided_done_and_left():
         "redeploy the VM to a new host",  # what was decided
         "Policy rule degraded-hardware",  # why
         "Hourly cap: 2 of 20 actions used.",  # brakes
-        "Done: redeploy the VM to a new host",  # what happened, how it ended
+        "Succeeded: redeploy the VM to a new host",  # what happened, how it ended
         "Watch the app's health",  # what is left
     ):
         assert expected in text, expected
