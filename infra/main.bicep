@@ -234,7 +234,7 @@ module function 'app/function.bicep' = {
 }
 
 module responderRole 'modules/responder-role.bicep' = {
-  name: 'responder-role'
+  name: 'responder-role-${resourceToken}'
   params: {
     environmentName: environmentName
     resourceToken: resourceToken
@@ -247,7 +247,7 @@ module responderRole 'modules/responder-role.bicep' = {
 }
 
 module monitored 'modules/monitored-subscription.bicep' = [for subscriptionId in subscriptionIds: {
-  name: 'responder-monitored-${take(subscriptionId, 8)}'
+  name: 'responder-monitored-${subscriptionId}'
   scope: subscription(subscriptionId)
   params: {
     location: location
@@ -262,7 +262,7 @@ module monitored 'modules/monitored-subscription.bicep' = [for subscriptionId in
 }]
 
 module deadLetterWriters 'app/deadletter-access.bicep' = [for (subscriptionId, i) in subscriptionIds: {
-  name: 'responder-deadletter-${take(subscriptionId, 8)}'
+  name: 'responder-deadletter-${subscriptionId}'
   scope: appGroup
   params: {
     storageAccountName: storage.outputs.name
@@ -273,8 +273,8 @@ module deadLetterWriters 'app/deadletter-access.bicep' = [for (subscriptionId, i
   }
 }]
 
-module signals 'modules/health-signals.bicep' = [for (subscriptionId, i) in subscriptionIds: if (connectSignals) {
-  name: 'responder-signals-${take(subscriptionId, 8)}'
+module signals 'modules/health-signals.bicep' = [for subscriptionId in subscriptionIds: if (connectSignals) {
+  name: 'responder-signals-${subscriptionId}'
   scope: resourceGroup(subscriptionId, signalsGroupName)
   params: {
     tags: tags

@@ -14,7 +14,11 @@ stamp="$venv/.requirements-tools.sha256"
 python=${PYTHON:-python3.11}
 command -v "$python" >/dev/null 2>&1 || python=python3
 
-wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
+if command -v sha256sum >/dev/null 2>&1; then
+    wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
+else
+    wanted=$(shasum -a 256 "$requirements" | cut -d' ' -f1)
+fi
 if [ -x "$venv/bin/checkov" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] \
     && "$venv/bin/python" -c "import pycep, checkov" 2>/dev/null; then
     echo "install-tools: .venv-tools is up to date"
