@@ -12,6 +12,8 @@ import os
 import threading
 from typing import Any
 
+from .errors import NoSubscriptionError
+
 # The SDK's default poll interval is 30 s; the actions never sleep between polls themselves
 # (the timer tick does the waiting), so this only matters to callers that wait on a poller.
 DEFAULT_POLLING_INTERVAL = 5.0
@@ -96,28 +98,26 @@ class AzureClients:
     def compute(self, subscription_id: str | None = None) -> Any:
         """The ComputeManagementClient for a subscription (the default one when omitted)."""
         sub = self._subscription(subscription_id)
+        credential = self.credential  # outside the lock: it takes the lock itself the first time
         with self._lock:
-            client = self._compute.get(sub)
-        if client is None:
-            from azure.mgmt.compute import ComputeManagementClient
+            client = self._compute.get(sub.lower())
+            if client is None:
+                from azure.mgmt.compute import ComputeManagementClient
 
-            client = ComputeManagementClient(self.credential, sub, **self._kwargs())
-            with self._lock:
-                client = self._compute.setdefault(sub, client)
-        return client
+                client = self._compute[sub.lower()] = ComputeManagementClient(credential, sub, **self._kwargs())
+            return client
 
     def health(self, subscription_id: str | None = None) -> Any:
         """The ResourceHealthMgmtClient for a subscription (the default one when omitted)."""
         sub = self._subscription(subscription_id)
+        credential = self.credential
         with self._lock:
-            client = self._health.get(sub)
-        if client is None:
-            from azure.mgmt.resourcehealth import ResourceHealthMgmtClient
+            client = self._health.get(sub.lower())
+            if client is None:
+                from azure.mgmt.resourcehealth import ResourceHealthMgmtClient
 
-            client = ResourceHealthMgmtClient(self.credential, sub, **self._kwargs())
-            with self._lock:
-                client = self._health.setdefault(sub, client)
-        return client
+                client = self._health[sub.lower()] = ResourceHealthMgmtClient(credential, sub, **self._kwargs())
+            return client
 
     def close(self) -> None:
         with self._lock:
@@ -130,8 +130,8 @@ class AzureClients:
     def _subscription(self, subscription_id: str | None) -> str:
         sub = subscription_id or self.subscription_id
         if not sub:
-            raise ValueError("no subscription id: pass one or set AZURE_SUBSCRIPTION_ID")
-        return sub.lower()
+            raise NoSubscriptionError("no subscription id: pass one or set AZURE_SUBSCRIPTION_ID")
+        return sub
 
     def _kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = dict(self._client_kwargs)

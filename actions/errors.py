@@ -7,6 +7,7 @@
     ├── InvalidParameterError     a policy parameter is out of range or malformed
     ├── ConditionGoneError        start() found nothing left to do (the state moved on)
     ├── InvalidOperationTokenError a stored token this version cannot read
+    ├── NoSubscriptionError       no subscription id given nor in AZURE_SUBSCRIPTION_ID
     └── AzureCallError            ARM refused or failed a call (SDK error wrapped `from exc`)
         └── OutcomeUnknownError   a write was sent but its answer was lost: use recover()
 
@@ -56,6 +57,10 @@ class ConditionGoneError(ActionError):
 
 class InvalidOperationTokenError(ActionError, ValueError):
     """An operation token that this code cannot read (corrupt, or from another action)."""
+
+
+class NoSubscriptionError(ActionError, ValueError):
+    """Clients were asked for without a subscription id, and AZURE_SUBSCRIPTION_ID is not set."""
 
 
 class AzureCallError(ActionError):

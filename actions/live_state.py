@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .errors import NotApplicableError
 from .lro import azure_errors
 from .resource_ids import SCALE_SET_VM, VM, ResourceRef
 
@@ -147,7 +148,7 @@ def read_machine(clients: Any, ref: ResourceRef) -> Machine:
                 ref.resource_group, ref.name, ref.instance_id
             )
         else:
-            raise ValueError(f"{ref.id} is a scale set, not a machine")
+            raise NotApplicableError("reading a machine", ref.kind, ("VM", "scale-set VM"))
     data = view.as_dict() or {}
     statuses = data.get("statuses") or []
     power, _ = _status(statuses, "PowerState")

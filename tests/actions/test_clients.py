@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from actions import AzureClients
 
 
@@ -35,3 +37,12 @@ def test_default_credential_is_lazy_and_uses_the_identity_setting():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["DefaultAzureCredential", "True"]
+
+
+def test_no_subscription_is_a_clear_error(monkeypatch):
+    from actions.errors import NoSubscriptionError
+
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    clients = AzureClients(credential=object())
+    with pytest.raises(NoSubscriptionError):
+        clients.compute()
