@@ -60,6 +60,18 @@ class GraphMailChannel:
     # -- plumbing: one private event loop and one Graph client per channel ------------------
 
     def _run(self, coro):
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._run_here(coro)
+        # Called from async code (an async Functions handler): our loop cannot run inside
+        # theirs, so it runs on a short-lived thread while the caller waits.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-mail") as pool:
+            return pool.submit(self._run_here, coro).result()
+
+    def _run_here(self, coro):
         with self._lock:
             if self._loop is None or self._loop.is_closed():
                 self._loop = asyncio.new_event_loop()

@@ -134,3 +134,16 @@ def test_each_step_shows_when_it_was_reported(tmp_path, ticker):
     steps = [b for b in message.payload["body"]["attachments"][0]["content"]["body"] if b["type"] == "ColumnSet"]
     times = [s["columns"][0]["items"][0]["text"] for s in steps]
     assert times == ["2026-11-22 03:00 UTC", "2026-11-22 03:10 UTC"]
+
+
+def test_flush_works_when_called_from_async_code(make_notifier, azure):
+    import asyncio
+
+    n = make_notifier()
+    n.submit(notice(routes=("ops-email", "ops-teams")))
+
+    async def handler():  # an async Functions handler calling the sync API
+        return n.flush(T0)
+
+    summary = asyncio.run(handler())
+    assert summary.sent == 2 and len(azure.mail.sent) == 1
