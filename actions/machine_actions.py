@@ -144,7 +144,11 @@ class Restart(MachineAction):
 
 @registry.register
 class Reimage(MachineAction):
-    """Restore the OS disk from the image (a VM needs an ephemeral OS disk; data on it is lost)."""
+    """Rebuild the OS disk from the image; what was on it is lost.
+
+    A VM's old OS disk is kept or deleted according to its deleteOption; an ephemeral OS disk
+    is reset to its initial state.
+    """
 
     name = "reimage"
     method = "begin_reimage"
