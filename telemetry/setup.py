@@ -19,6 +19,11 @@ CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 # "Authorization=AAD;ClientId=<user-assigned identity client id>".
 AUTHENTICATION_STRING = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
 
+# The Functions host already ships the worker's log records to Application Insights; exporting
+# them here as well would count every line twice. The distro collects logs from this one logger
+# only, which the app leaves to records meant for export alone.
+EXPORTED_LOGGER = "resource_health_responder.exported"
+
 _lock = threading.Lock()
 _configured = False
 
@@ -59,7 +64,7 @@ def configure() -> bool:
         try:
             from azure.monitor.opentelemetry import configure_azure_monitor
 
-            options = {"connection_string": connection_string}
+            options = {"connection_string": connection_string, "logger_name": EXPORTED_LOGGER}
             credential = _credential(os.environ)
             if credential is not None:
                 options["credential"] = credential

@@ -81,7 +81,7 @@ def test_with_connection_string_configures_once(recorded, monkeypatch):
     monkeypatch.setenv(setup.CONNECTION_STRING, CONNECTION)
     assert telemetry.configure() is True
     assert telemetry.configure() is True
-    assert recorded == [{"connection_string": CONNECTION}]
+    assert recorded == [{"connection_string": CONNECTION, "logger_name": setup.EXPORTED_LOGGER}]
 
 
 @pytest.mark.parametrize(

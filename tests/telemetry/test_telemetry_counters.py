@@ -105,3 +105,31 @@ def test_counting_without_any_provider_is_harmless():
     telemetry.decision_made("restart", "failed")
     telemetry.brake_tripped("paused")
     telemetry.notification_failed("teams")
+
+
+def test_counters_made_before_configure_count_once_a_provider_is_installed():
+    # configure() installs the global provider after the pipeline may already have counted;
+    # the API's proxy counters must then start recording. Global state: a fresh interpreter.
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import json, telemetry\n"
+        "from opentelemetry import metrics\n"
+        "from opentelemetry.sdk.metrics import MeterProvider\n"
+        "from opentelemetry.sdk.metrics.export import InMemoryMetricReader\n"
+        "telemetry.signal_received('annotation')\n"
+        "reader = InMemoryMetricReader()\n"
+        "metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))\n"
+        "telemetry.signal_received('annotation')\n"
+        "telemetry.signal_received('annotation')\n"
+        "points = [p.value for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics\n"
+        "          for m in sm.metrics if m.name == 'responder.signals.received' for p in m.data.data_points]\n"
+        "print(json.dumps(points))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [2]
