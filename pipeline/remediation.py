@@ -107,6 +107,11 @@ class Remediation:
                     self.ledger.update_operation(op_id, self.clock(), state="running", token=recovery.operation.token,
                                                  message=recovery.reason, expect_state="intent")
                     return None
+                # Not started: the worker died before the write. The condition may have gone
+                # while it was down, so verify again before the one write.
+                verdict = executor.verify(clients, resource_id, params)
+                if not verdict.holds:
+                    return self._finish(op_id, "skipped", f"verified against the live state: {verdict.reason}")
                 new_state, message = self._start(op_id, executor, resource_id, params)
                 return (new_state, message) if new_state in ("failed", "skipped") else None
             status = executor.poll(clients, Operation(operation["action"], resource_id, operation["token"],

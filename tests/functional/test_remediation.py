@@ -174,3 +174,13 @@ def test_a_crash_between_intent_and_operation_is_recovered_from_the_state(acting
 def test_without_azure_auto_mode_plans_and_says_nothing_was_started(make_pipeline):
     outcome = deliver(make_pipeline(mode="auto"), b.annotated("AccelnetUnhealthy"))
     assert outcome.status == "planned" and "nothing was started" in outcome.reason
+
+
+def test_an_intent_whose_condition_went_away_during_the_crash_is_skipped(acting, sim, ledger):
+    pipeline = acting("auto")
+    _crash_after_intent(pipeline, ledger, "INC-crashed", write_happened=False, sim=sim)
+    vm = sim.fleet.vm("vm-degraded-hw")
+    vm.availability_state, vm.annotation = "Available", None  # the platform healed it meanwhile
+    (ended,) = tick_until_done(pipeline)
+    assert ended.status == "skipped" and "already healthy" in ended.reason
+    assert not accepted_writes(sim)
