@@ -146,6 +146,13 @@ class Router:
         self.mail_to = mail_to
         self.default_routes = default_routes
 
+    def route(self, name: str) -> Route | None:
+        """A policy route; else a webhook of that name is a Teams route of its own, so
+        RESPONDER_TEAMS_WEBHOOKS may be keyed by route name as well as by webhook name."""
+        if name in self.routes:
+            return self.routes[name]
+        return Route(name, "teams", webhook=name) if name in self.webhooks else None
+
     def webhook_name(self, wanted: str) -> str | None:
         if wanted in self.webhooks:
             return wanted
@@ -158,7 +165,7 @@ class Router:
         found: dict[str, Destination] = {}
         missing: list[Unrouted] = []
         for name in names:
-            route = self.routes.get(name)
+            route = self.route(name)
             if route is None:
                 missing.append(Unrouted(name, "no such route in notify_routes"))
                 continue
@@ -170,7 +177,7 @@ class Router:
         if not found and notice.routes and names != self.default_routes:
             # Every named route failed: fall back to the defaults rather than tell no one.
             for name in self.default_routes:
-                route = self.routes.get(name)
+                route = self.route(name)
                 dest = self._destination(route, notice) if route else None
                 if isinstance(dest, Destination):
                     found.setdefault(dest.key, dest)
@@ -179,6 +186,8 @@ class Router:
     def _destination(self, route: Route, notice: Notice) -> Destination | Unrouted:
         if route.channel == "teams":
             webhook = self.webhook_name(route.webhook or "")
+            if webhook is None and route.name in self.webhooks:  # keyed by route name
+                webhook = route.name
             if webhook is None:
                 return Unrouted(route.name, f"no Teams webhook named {route.webhook!r} in RESPONDER_TEAMS_WEBHOOKS")
             return Destination(route.name, "teams", webhook)

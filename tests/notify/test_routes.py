@@ -75,6 +75,19 @@ def test_routes_resolve_to_destinations(routes, owners, keys, missing):
     assert [u.route for u in unrouted] == missing
 
 
+@pytest.mark.parametrize(
+    "webhooks,routes,keys",
+    [
+        ({"ops-teams": "https://x/1", "dev-teams": "https://x/2"}, ("ops-teams",), ["teams:ops-teams"]),  # keyed by route name
+        ({"ops-teams": "https://x/1", "sre": "https://x/2"}, ("sre",), ["teams:sre"]),  # a webhook name used as a route
+        ({"ops": "https://x/1", "ops-teams": "https://x/2"}, ("ops-teams",), ["teams:ops"]),  # the policy route wins
+    ],
+)
+def test_webhooks_may_be_keyed_by_route_name(webhooks, routes, keys):
+    found, unrouted = Router(parse_routes({}), webhooks=webhooks, mail_sender=None, mail_to=()).resolve(notice(routes=routes))
+    assert [d.key for d in found] == keys and unrouted == []
+
+
 def test_a_missing_webhook_is_reported_not_raised():
     found, unrouted = router(webhooks={"a": "https://x/a", "b": "https://x/b"}).resolve(notice(routes=("dev-teams",)))
     assert [u.route for u in unrouted][:1] == ["dev-teams"]
