@@ -87,6 +87,8 @@ def headline(notice: Notice) -> str:
         return "Storm: many resources at once; automation paused"
     if notice.action == "none":
         return "No action needed" if notice.status == "planned" else STATUS_WORDS.get(notice.status, (notice.status, ""))[0]
+    if notice.mode == "observe" and notice.status == "planned":
+        return f"Would {action_words(notice.action)} (observe mode: the app only tells)"
     pattern = HEADLINES.get(notice.status, f"{notice.status}: {{what}}")
     return pattern.format(what=action_words(notice.action))
 

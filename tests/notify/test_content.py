@@ -76,3 +76,20 @@ def test_html_is_escaped():
 def test_a_notice_survives_the_outbox_json():
     n = notice(brakes=("a", "b"), routes=("ops-teams",), owner_emails=("o@contoso.com",), approve_url="https://x/a")
     assert Notice.from_json(n.to_json()) == n
+
+
+@pytest.mark.parametrize(
+    "fields,expected",
+    [
+        (dict(event="opened"), "Azure reported VirtualMachinePossiblyDegradedDueToHardwareFailure"),
+        (dict(event="decided", status="planned", mode="auto"), "Decided to redeploy the VM to a new host"),
+        (dict(event="decided", status="planned", mode="observe"), "Would redeploy the VM to a new host (observe mode: the app only tells)"),
+        (dict(event="awaiting-approval", status="awaiting-approval"), "Waiting for approval to redeploy the VM to a new host"),
+        (dict(event="skipped", status="skipped"), "Skipped: redeploy the VM to a new host"),
+        (dict(event="decided", status="planned", action="none"), "No action needed"),
+        (dict(event="failed", status="failed", action="reimage"), "Failed: reimage the instance"),
+        (dict(event="resolved", status="succeeded"), "Resolved: the resource is healthy again"),
+    ],
+)
+def test_headlines(fields, expected):
+    assert incident_view([notice(**fields)]).headline == expected
