@@ -302,6 +302,21 @@ class SqliteOutbox:
         except sqlite3.Error as exc:
             raise OutboxError(f"outbox recovery failed: {exc}") from exc
 
+    def purge(self, before: datetime) -> int:
+        """Forget sent messages (and their notices) sent before `before`, notices recorded
+        but not sent, and closed windows; failed and pending messages are kept whatever their age."""
+        at = _ts(before)
+        try:
+            with self._write() as db:
+                old = [r["id"] for r in db.execute("SELECT id FROM outbox_messages WHERE state = ? AND sent_at < ?", (SENT, at))]
+                db.executemany("DELETE FROM outbox_notices WHERE message_id = ?", [(i,) for i in old])
+                db.executemany("DELETE FROM outbox_messages WHERE id = ?", [(i,) for i in old])
+                db.execute("DELETE FROM outbox_notices WHERE message_id IS NULL AND submitted_at < ?", (at,))
+                db.execute("DELETE FROM outbox_windows WHERE closes_at < ?", (at,))
+                return len(old)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"outbox purge failed: {exc}") from exc
+
     # -- looking ----------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:

@@ -7,7 +7,6 @@ command line and for looking at what people would receive.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from pathlib import Path
@@ -34,7 +33,9 @@ class FileChannel:
     def send(self, target: str, payload: dict, *, label: str = "") -> str:
         if self.channel == "teams":
             path = self._next_path(label or target, ".json")
-            path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            from .teams import encode
+
+            path.write_bytes(encode(payload))  # byte for byte what the webhook would receive
         else:
             path = self._next_path(label or target, ".html")
             path.write_text(payload["html"], encoding="utf-8")

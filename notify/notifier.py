@@ -440,6 +440,14 @@ class Notifier:
         domain = (self.mail_sender or "responder.invalid").rpartition("@")[2] or "responder.invalid"
         return f"<{incident or 'digest'}.{message.id}.{secrets.token_hex(6)}@{domain}>"
 
+    def purge(self, keep: timedelta = timedelta(days=30), now: datetime | None = None) -> int:
+        """Forget messages sent more than `keep` ago (for a daily timer); never raises."""
+        try:
+            return self.store.purge((now or _now_of(self.clock)) - keep)
+        except Exception:
+            log.exception("outbox purge failed")
+            return 0
+
     def close(self) -> None:
         for channel in self.channels.values():
             close = getattr(channel, "close", None)

@@ -119,6 +119,9 @@ class OutboxStore(Protocol):
     def recover(self, now: datetime) -> int:
         """Hand back messages whose sending lease expired (marked uncertain); returns how many."""
 
+    def purge(self, before: datetime) -> int:
+        """Forget what was sent before `before` (failed and pending messages stay); returns how many."""
+
     def counts(self) -> dict[str, int]:
         """Messages per state, and recorded-but-not-sent notices per reason."""
 

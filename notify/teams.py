@@ -25,6 +25,11 @@ from .tls import verify_arg
 DEFAULT_THROTTLE_WAIT = 5.0  # seconds, when Teams throttles inside a 200 without Retry-After
 
 
+def encode(payload: dict) -> bytes:
+    """The bytes posted to the webhook (and written by the --outbox writer, unchanged)."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def looks_like_error(text: str) -> bool:
     body = text.strip()
     if not body or body == "1":  # Workflows answers 202 with no body; old connectors "1"
@@ -59,7 +64,7 @@ class TeamsWebhookChannel:
         url = self.webhooks.get(target)
         if not url:
             raise NotifyConfigError(f"no Teams webhook named {target!r} in RESPONDER_TEAMS_WEBHOOKS")
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        body = encode(payload)
         try:
             response = self._http().post(url, content=body, headers={"Content-Type": "application/json"})
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:

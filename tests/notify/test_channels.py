@@ -85,9 +85,10 @@ def test_the_outbox_dir_holds_cards_as_posted_and_emails_as_html(tmp_path):
     assert summary.sent == 2 and len(summary.lines) == 2
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert files == ["00001-teams-INC-3f2a9c1b.json", "00002-email-INC-3f2a9c1b.html", "00002-email-INC-3f2a9c1b.txt"]
-    card = json.loads((tmp_path / "out" / files[0]).read_text())
+    from notify.teams import encode
+
     teams_message = next(m for m in store.messages() if m.channel == "teams")
-    assert card == teams_message.payload["body"]
+    assert (tmp_path / "out" / files[0]).read_bytes() == encode(teams_message.payload["body"])
     assert "Approve" in (tmp_path / "out" / files[1]).read_text()
     assert all("[INC-3f2a9c1b]" in line for line in summary.lines)
 

@@ -94,3 +94,15 @@ def test_counts_show_every_state(store):
     store.enqueue([entry()], placer())
     store.record([(entry("INC-2"), "routine", "routine")])
     assert store.counts() == {"pending": 1, "sending": 0, "sent": 0, "failed": 0, "notices-routine": 1}
+
+
+def test_purge_forgets_old_sent_messages_and_keeps_failures(store):
+    sent, failed, pending = (store.enqueue([entry(f"INC-{i}")], placer())[0] for i in range(3))
+    for mid in (sent, failed):
+        store.claim(mid, T0, T0 + timedelta(minutes=1))
+    store.mark_sent(sent, T0)
+    store.mark_failed(failed, T0, "refused")
+    store.record([(entry("INC-9"), "routine", "routine")])
+    assert store.purge(T0 + timedelta(days=31)) == 1
+    assert sorted(m.state for m in store.messages()) == ["failed", "pending"]
+    assert store.notices(sent) == [] and store.notices(failed)
