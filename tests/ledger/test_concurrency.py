@@ -1,0 +1,115 @@
+"""Four Function instances, one Table Storage ledger: every delivery reaches every worker (Event Grid
+and action groups deliver at least once, and a scaled-out app runs many instances), each in its
+own order. The ledger must still claim each delivery once, lose no signal, agree on one incident
+per resource and hold one action per incident.
+
+Workers are real processes (spawn, as the Functions host starts its workers), each with its own
+SDK client; only Azurite is shared.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from collections import Counter, defaultdict
+
+from ledger import open_ledger
+from tests import builders as b
+from tests.ledger.conftest import fresh_prefix
+from tests.ledger.workers import process_deliveries
+
+WORKERS = 4
+HOLDING = ("planned", "awaiting-approval", "started", "succeeded")
+
+
+def deliveries() -> list[bytes]:
+    """Bodies as Azure sends them: several roads to each fact, and facts that ask the same action twice."""
+    bodies = []
+    for name in ("vm1", "vm2", "vm3", "vm4"):
+        target = b.vm_id(name)
+        bodies += [
+            b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=target),
+            b.annotated("VirtualMachineScheduledForServiceHealing", target=target),
+            b.resource_health("Unavailable", target=target.upper().replace("/SUBSCRIPTIONS", "/subscriptions")),
+            b.availability("Unavailable", target=target),
+        ]
+    instance = b.instance_id("ss1", "3")
+    bodies += [b.annotated("AccelnetUnhealthy", target=instance), b.annotated("VirtualMachineProvisioningTimedOut", target=instance)]
+    bodies.append([b.annotated("VirtualMachineHostCrashed", target=b.vm_id("vm5")), b.availability("Degraded", target=b.vm_id("vm5"))])
+    bodies += [b.service_health("Maintenance", "Planned", tracking_id="T-9"), b.service_health("Maintenance", "Active", tracking_id="T-9")]
+    return [b.body(body) for body in bodies]
+
+
+def run_workers(connection: str, prefix: str, bodies: list[bytes]) -> list[tuple]:
+    spawn = multiprocessing.get_context("spawn")
+    start, results = spawn.Barrier(WORKERS), spawn.Queue()
+    workers = [
+        spawn.Process(target=process_deliveries, args=(connection, prefix, bodies, seed, start, results))
+        for seed in range(WORKERS)
+    ]
+    for worker in workers:
+        worker.start()
+    reports = []
+    try:
+        for _ in workers:
+            reports.append(results.get(timeout=120))
+    except queue.Empty:
+        raise AssertionError(f"only {len(reports)} of {WORKERS} workers reported within two minutes") from None
+    finally:
+        for worker in workers:
+            worker.join(timeout=30)
+            if worker.is_alive():
+                worker.kill()
+    failures = [error for _, _, error in reports if error]
+    assert not failures, "a worker failed:\n" + "\n".join(failures)
+    return [seen for _, seen, _ in reports]
+
+
+def test_four_workers_given_every_delivery_act_once_per_incident_and_lose_nothing(azurite):
+    prefix, bodies = fresh_prefix(), deliveries()
+    per_worker = run_workers(azurite, prefix, bodies)
+    ledger = open_ledger("table", {"table_connection_string": azurite, "table_prefix": prefix})
+    try:
+        rows = list(ledger.history())
+        signals = list(ledger._table("signals").list_entities())
+        claims = list(ledger._table("deliveries").list_entities())
+
+        # Every signal was claimed by exactly one worker and has exactly one decision about it.
+        reported = [seen for worker in per_worker for seen in worker]
+        event_ids = {event_id for _, event_id, *_ in reported}
+        decided = [row for row in rows if row["signal_id"] is not None]
+        duplicates = [row for row in rows if row["rule"] == "dedupe"]
+        assert len(event_ids) == len(signals) == len(claims) == len(decided)
+        assert sorted(row["event_id"] for row in decided) == sorted(event_ids), "each signal decided once"
+        assert {row["signal_id"] for row in decided} == {int(s["id"]) for s in signals}, "no signal without its decision"
+        assert len(duplicates) == (WORKERS - 1) * len(event_ids), "every other delivery recorded as a duplicate"
+        assert len(reported) == WORKERS * len(event_ids)
+
+        # Two roads to one fact (an annotation, an alert in another casing, a status change): one incident.
+        incidents_of = defaultdict(set)
+        for row in decided:
+            incidents_of[row["resource_id"].lower()].add(row["incident_id"])
+        assert all(len(ids) == 1 for ids in incidents_of.values()), incidents_of
+
+        # One action per incident: exactly one decision holds it, the others are duplicates or skipped;
+        # and the hold names that action.
+        by_incident = defaultdict(list)
+        for row in decided:
+            by_incident[row["incident_id"]].append(row)
+        acting = {incident: rows for incident, rows in by_incident.items() if any(r["action"] != "none" for r in rows)}
+        assert len(acting) >= 5, "vm1-vm4 and the scale-set instance ask for an action"
+        for incident, incident_rows in acting.items():
+            holders = [r for r in incident_rows if r["action"] != "none" and r["status"] in HOLDING]
+            others = Counter(r["status"] for r in incident_rows if r["action"] != "none" and r["status"] not in HOLDING)
+            assert len(holders) == 1, f"{incident}: {[(r['action'], r['status']) for r in incident_rows]}"
+            assert set(others) <= {"duplicate", "skipped"}
+            holder = ledger.hold_action(incident, "probe", "test", _now())
+            assert holder is not None and holder["action"] == holders[0]["action"]
+    finally:
+        ledger.close()
+
+
+def _now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
