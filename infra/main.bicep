@@ -209,7 +209,7 @@ var responderSettings = union({
   RESPONDER_PUBLIC_URL: publicUrl
 })
 
-module function 'app/function.bicep' = {
+module functionApp 'app/function.bicep' = {
   name: 'function'
   scope: appGroup
   params: {
@@ -281,8 +281,8 @@ module signals 'modules/health-signals.bicep' = [for subscriptionId in subscript
     healthTopicName: healthTopic
     maintenanceTopicName: maintenanceTopic
     enableMaintenanceEvents: enableMaintenanceEvents
-    functionAppId: function.outputs.id
-    functionAppHostName: function.outputs.hostName
+    functionAppId: functionApp.outputs.id
+    functionAppHostName: functionApp.outputs.hostName
     deadLetterStorageAccountId: storage.outputs.id
     deadLetterContainerName: deadLetterContainerName
     actionGroupName: 'ag-rhr-${resourceToken}'
@@ -297,11 +297,11 @@ module signals 'modules/health-signals.bicep' = [for subscriptionId in subscript
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = appGroup.name
-output AZURE_FUNCTION_APP_NAME string = function.outputs.name
-output SERVICE_RESPONDER_NAME string = function.outputs.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output SERVICE_RESPONDER_NAME string = functionApp.outputs.name
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output RESPONDER_CLIENT_ID string = identity.outputs.clientId
-output RESPONDER_FUNCTION_URL string = 'https://${function.outputs.hostName}'
+output RESPONDER_FUNCTION_URL string = 'https://${functionApp.outputs.hostName}'
 output RESPONDER_MONITORED_SUBSCRIPTIONS string = join(subscriptionIds, ',')
 output RESPONDER_ROLE_DEFINITION_NAME string = responderRole.outputs.roleDefinitionName

@@ -198,4 +198,4 @@ def test_identity_gets_the_data_roles_it_needs(role_id, why):
 
 
 def test_the_function_waits_for_its_roles(bicep):
-    assert bicep(MAIN)["modules"]["function"]["config"]["dependsOn"] == ["rbac"]
+    assert bicep(MAIN)["modules"]["functionApp"]["config"]["dependsOn"] == ["rbac"]
