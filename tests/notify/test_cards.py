@@ -172,3 +172,16 @@ def test_a_digest_keeps_approval_links_for_the_resources_it_lists():
     text = str(payload)
     assert "https://r.example/a/9" in text and "https://r.example/a/10" not in text
     assert "https://r.example/r/0" in digest_html(view) and "https://r.example/r/0" in digest_text(view)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        dict(resource_id="/subscriptions/11111111-2222-3333-4444-555555555555", signal_kind="service-health", signal_name="Maintenance/Planned", event="opened", action="none", location=None),
+        dict(resource_id="/subscriptions/11111111-2222-3333-4444-555555555555", event="storm", status="skipped", action="none", brakes=("Storm breaker: 41% of the scope unhealthy (limit 10%).",)),
+        dict(resource_id=vm() .replace("virtualMachines/vm-web-01", "virtualMachineScaleSets/pool/virtualMachines/4"), signal_kind="repair-state", signal_name="Suspended", action="resume-automatic-repairs"),
+    ],
+)
+def test_cards_for_subscriptions_storms_and_scale_sets(fields):
+    payload = render_incident(incident_view([notice(**fields)]))
+    assert_renders(payload)

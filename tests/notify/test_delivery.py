@@ -262,3 +262,19 @@ def test_a_broken_clock_does_not_reach_the_caller(store):
     n = Notifier.from_settings({"RESPONDER_MAIL_SENDER": "r@contoso.com", "RESPONDER_MAIL_TO": "o@contoso.com"}, store, clock, channels={})
     assert "no time" in n.submit(notice()).error
     assert "no time" in n.flush().errors[0]
+
+
+def test_owner_emails_are_digested_per_owner(make_notifier, azure, store, ticker):
+    n = make_notifier(RESPONDER_NOTIFY_DIGEST_AFTER="1")
+    owners = ["a@contoso.com", "b@contoso.com"]
+    n.submit_many(
+        [notice(incident_id=f"INC-{i}", resource_id=vm(f"vm-{i}"), routes=("owner-email",), owner_emails=(owners[i % 2],)) for i in range(10)]
+    )
+    n.flush(T0)
+    n.flush(ticker.advance(minutes=6))
+    for owner in owners:  # each owner: the first incident alone, then one digest of their other four
+        got = azure.mail.received(owner)
+        assert len(got) == 2
+        assert "[Digest] 4 resources" in got[1]["subject"]
+        other = owners[1 - owners.index(owner)]
+        assert all(other not in json.dumps(m) for m in got)
