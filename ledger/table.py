@@ -15,9 +15,7 @@ in table_keys.py, client building and error mapping in table_service.py.
 from __future__ import annotations
 
 import json
-import random
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from datetime import datetime, timedelta
@@ -28,15 +26,14 @@ from rules.ports import IncidentRef
 
 from . import table_keys as keys
 from .errors import LedgerContentionError
-from .table_service import service_client, sdk_errors, setting
+from .operations_table import TableOperations
+from .table_service import ATTEMPTS, backoff, sdk_errors, service_client, setting
 
 # Decisions that hold an incident's one action (same list as the SQLite ledger).
 HOLDING_STATUSES = ("planned", "awaiting-approval", "started", "succeeded")
 
 # Free text is clipped well below Table Storage's 64 KiB per property (strings are UTF-16).
 TEXT_LIMIT = 8000
-# How often a conditional write may lose to other workers before the caller is told.
-ATTEMPTS = 25
 
 DECISION_FIELDS = ("id", "signal_id", "incident_id", "at", "rule", "action", "mode", "status", "reason", "brakes")
 SIGNAL_FIELDS = ("kind", "name", "resource_id", "event_id", "source", "input", "occurred")
@@ -49,12 +46,7 @@ def _clip(text: str | None, limit: int = TEXT_LIMIT) -> str:
     return (text or "")[:limit]
 
 
-def _backoff(attempt: int) -> None:
-    """Losers of a conditional write wait a little, with jitter, so they do not collide again."""
-    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
-
-
-class TableLedger:
+class TableLedger(TableOperations):
     """rules.ports.Ledger on Azure Table Storage. Safe to share across threads and processes."""
 
     def __init__(self, service: Any, prefix: str | None = None):
@@ -107,7 +99,7 @@ class TableLedger:
                     last = keys.parse_stamp(pointer["last_signal_at"])
                     if last + ttl >= at:
                         if at > last and not self._replace_if_unchanged(pointers, {**pointer, "last_signal_at": keys.stamp(at)}, pointer):
-                            _backoff(attempt)
+                            backoff(attempt)
                             continue
                         return IncidentRef(current, key, pointer["resource_id"], keys.parse_stamp(pointer["opened_at"]), False)
                 incident = self._new_incident(key, resource_id, at)
@@ -120,7 +112,7 @@ class TableLedger:
                 if not won:
                     # Another worker opened (or extended) one first: ours was never seen, remove it.
                     self._table("incidents").delete_entity(incident.id, keys.INCIDENT_ROW)
-                    _backoff(attempt)
+                    backoff(attempt)
                     continue
                 if current:
                     self.close_incident(current, at, TTL_REASON)
@@ -149,7 +141,7 @@ class TableLedger:
                 closed = {**entity, "closed_at": keys.stamp(at), "close_reason": _clip(reason)}
                 if self._replace_if_unchanged(incidents, closed, entity):
                     break
-                _backoff(attempt)
+                backoff(attempt)
             else:
                 raise LedgerContentionError(f"closing {incident_id}: lost {ATTEMPTS} conditional writes in a row")
             self._clear_pointer(entity["key"], incident_id)
@@ -163,7 +155,7 @@ class TableLedger:
                 return
             if self._replace_if_unchanged(pointers, {**pointer, "incident_id": ""}, pointer):
                 return
-            _backoff(attempt)
+            backoff(attempt)
         raise LedgerContentionError(f"closing {incident_id}: lost {ATTEMPTS} conditional writes in a row")
 
     def incident(self, incident_id: str) -> Mapping[str, Any] | None:
@@ -194,7 +186,7 @@ class TableLedger:
                 holder = self._get(holds, incident_id, keys.HOLD_ROW)
                 if holder is not None:  # else released between our insert and read: try again
                     return {name: holder.get(name) for name in ("action", "status", "decision_ref", "at")}
-                _backoff(attempt)
+                backoff(attempt)
         raise LedgerContentionError(f"holding the action of {incident_id}: lost {ATTEMPTS} conditional writes in a row")
 
     def update_hold(self, incident_id: str, status: str) -> None:
@@ -258,9 +250,7 @@ class TableLedger:
         with self._recent_lock:
             if signal_id in self._recent:
                 return self._recent[signal_id]
-        # Recorded by another worker: one query across the resource partitions (rare).
-        rows = list(self._table("signals").query_entities("id eq @id", parameters={"id": keys.id_key(signal_id)}))
-        return rows[0] if rows else None
+        return self.signal(signal_id)  # recorded by another worker: a query across partitions (rare)
 
     # -- decisions and rejections --------------------------------------------------------------
 

@@ -25,6 +25,7 @@ TABLES = {
     "signals": "Signals",  # one partition per resource: signals sorted by occurred time
     "decisions": "Decisions",  # one partition per incident: the audit trail
     "rejections": "Rejections",  # one partition per day
+    "operations": "Operations",  # one partition per remediation operation
 }
 DEFAULT_PREFIX = "responder"
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,47}$")

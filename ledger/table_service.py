@@ -7,6 +7,8 @@ Functions cold start and every host that uses the SQLite ledger never load it.
 from __future__ import annotations
 
 import os
+import random
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
 
@@ -22,6 +24,14 @@ ENV = {
 # A worker should give up on an unreachable store in seconds, not minutes: the delivery is retried
 # by Event Grid or the action group anyway. The SDK's own default is 10 retries with backoff.
 CLIENT_OPTIONS = {"retry_total": 3, "retry_backoff_factor": 0.4, "connection_timeout": 10, "read_timeout": 30}
+
+# How often a conditional write may lose to other workers before the caller is told.
+ATTEMPTS = 25
+
+
+def backoff(attempt: int) -> None:
+    """Losers of a conditional write wait a little, with jitter, so they do not collide again."""
+    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
 
 
 def setting(settings: Any, name: str, env: Mapping[str, str] | None = None) -> str:
