@@ -15,9 +15,11 @@ demo: $(STAMP)
 	$(PY) -m responder demo
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
+# The infrastructure checks (checkov, pycep) live in their own virtualenv, .venv-tools.
 test: $(STAMP)
+	sh scripts/install-tools.sh
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 clean:
-	rm -rf $(VENV) .pytest_cache outbox
+	rm -rf $(VENV) .venv-tools .pytest_cache outbox

@@ -6,7 +6,11 @@ pipeline (pipeline/); heavy SDKs are imported only when first needed.
 
 import azure.functions as func
 
+import telemetry
 from handlers import alerts, event_grid, events, timers
+
+# Azure Monitor export, only when APPLICATIONINSIGHTS_CONNECTION_STRING is set (lazy import).
+telemetry.configure()
 
 app = func.FunctionApp()
 

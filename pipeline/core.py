@@ -78,7 +78,9 @@ class Pipeline:
         reason = f"{input_name}: {where}: {problem}" if input_name else f"{where}: {problem}"
         self.ledger.record_rejection(input_name, where, problem, excerpt, self.clock())
         log("rejected", input=input_name, where=where, reason=problem)
-        return Outcome(input_name, "", "", "", "", "", "", "none", "", "rejected", reason)
+        outcome = Outcome(input_name, "", "", "", "", "", "", "none", "", "rejected", reason)
+        self._tell(Step(outcome))
+        return outcome
 
     def handle(self, signal: Signal) -> Outcome:
         now = self.clock()

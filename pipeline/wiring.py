@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rules import Engine, load_catalog, load_policy
 
+from . import metrics
 from .azure import Connect, connector
 from .core import Pipeline, utc_now
 from .remediation import Remediation
@@ -21,4 +22,4 @@ def build_pipeline(settings: Settings, ledger=None, clock=None, connect: Connect
     store = ledger or open_ledger(settings.ledger)
     connect = connect or connector(settings)
     remediator = Remediation(store, connect, clock) if connect else None
-    return Pipeline(store, engine, clock=clock, remediator=remediator)
+    return Pipeline(store, engine, clock=clock, remediator=remediator, listeners=[metrics.count])

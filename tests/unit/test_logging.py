@@ -35,3 +35,29 @@ def test_context_does_not_leak_between_signals(pipeline, caplog):
     pipeline.process(parse_delivery(b"[]", "t2"))
     rejected = [r for r in caplog.records if r.getMessage().startswith("rejected")][0]
     assert "event_id" not in rejected.responder
+
+
+def test_metrics_count_signals_and_decisions(pipeline):
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    import telemetry
+
+    reader = InMemoryMetricReader()
+    telemetry.bind_meter_provider(MeterProvider(metric_readers=[reader]))
+    try:
+        pipeline.process(parse_delivery(b.body([b.annotated("AccelnetUnhealthy"), b.availability()]), "t"))
+        pipeline.process(parse_delivery(b"[]", "t"))
+        points = {
+            (metric.name, tuple(sorted(point.attributes.items()))): point.value
+            for rm in reader.get_metrics_data().resource_metrics
+            for sm in rm.scope_metrics
+            for metric in sm.metrics
+            for point in metric.data.data_points
+        }
+    finally:
+        telemetry.bind_meter_provider(None)
+    signals = {k: v for k, v in points.items() if "signal" in k[0]}
+    decisions = {k: v for k, v in points.items() if "decision" in k[0]}
+    assert sum(signals.values()) == 2 and sum(decisions.values()) == 3
+    assert any("rejected" in dict(attrs).values() for (_, attrs) in decisions)
