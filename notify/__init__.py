@@ -12,7 +12,8 @@ Importing this package is cheap: the HTTP and Graph SDKs are imported when first
 
 from .errors import NotifyConfigError, NotifyError
 from .notice import EVENTS, Notice
-from .notifier import Backoff, FlushSummary, Notifier, Submitted, SystemClock
+from .notifier import FlushSummary, Notifier, Submitted, SystemClock
+from .retry import Backoff
 from .routes import owner_emails
 
 __all__ = [

@@ -24,7 +24,7 @@ import threading
 from typing import Any
 
 from .errors import NotifyConfigError, RejectedError, ThrottledError, UncertainDeliveryError, UnavailableError
-from .retry_after import parse_retry_after
+from .retry import parse_retry_after
 from .tls import verify_arg
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"

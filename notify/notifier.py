@@ -11,54 +11,22 @@ and sends. A channel problem becomes outbox state, never an exception for the ca
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
-from .cards import render_digest, render_incident
-from .content import digest_view, incident_view
+from .compose import compose
 from .digest import ALWAYS_INDIVIDUAL, DigestPolicy, cause_of, place
-from .errors import ChannelError, NotifyConfigError, NotifyError, UncertainDeliveryError
-from .mail import digest_html, digest_text, incident_html, incident_text, mail_payload
+from .errors import ChannelError, NotifyError, UncertainDeliveryError
 from .notice import Notice
-from .outbox import DIGEST, Entry, Message, OutboxStore, Placement, Window
-from .routes import DEFAULT_ROUTE_NAMES, Router, parse_routes, split_addresses
+from .outbox import Entry, Message, OutboxStore, Placement, Window
+from .retry import RATE_LIMITS, Backoff, RateLimit
+from .routes import Router
+from .settings import read_settings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    limit: int
-    period: float  # seconds
-
-
-# Teams webhooks: about 4 requests a second; an Exchange Online mailbox: 30 messages a minute.
-RATE_LIMITS = {"teams": RateLimit(4, 1.0), "email": RateLimit(30, 60.0)}
-
-
-@dataclass(frozen=True)
-class Backoff:
-    base: float = 30.0  # seconds before the second attempt
-    factor: float = 2.0
-    cap: float = 3600.0
-    max_attempts: int = 8
-    uncertain_wait: float = 60.0  # before asking whether an uncertain send went out
-
-    def delay(self, attempts: int, retry_after: float | None, message_id: int, *, uncertain: bool = False) -> float:
-        if retry_after is not None:  # the channel said when: honour it (capped)
-            wait = min(retry_after, self.cap)
-        else:
-            wait = min(self.cap, self.base * self.factor ** max(0, attempts - 1))
-            # Spread retries of many messages (deterministic per message, for reproducible tests).
-            spread = int(hashlib.sha256(str(message_id).encode()).hexdigest()[:4], 16) / 0xFFFF
-            wait *= 0.8 + 0.4 * spread
-        return max(wait, self.uncertain_wait) if uncertain else wait
 
 
 @dataclass
@@ -110,18 +78,6 @@ def _now_of(clock: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _truthy(value: Any) -> bool:
-    return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-def _names(value: Any) -> tuple[str, ...]:
-    if not value:
-        return ()
-    if isinstance(value, str):
-        value = json.loads(value) if value.strip().startswith("[") else value.split(",")
-    return tuple(str(v).strip() for v in value if str(v).strip())
-
-
 class Notifier:
     def __init__(
         self,
@@ -163,68 +119,10 @@ class Notifier:
         channels: Mapping[str, Any] | None = None,
         outbox_dir: str | None = None,
     ) -> "Notifier":
-        """Build from app settings (os.environ-like) plus policy keys. Raises NotifyConfigError
-        for settings that cannot work, so a typo fails loudly at start rather than silently."""
-        s = settings
-        try:
-            webhooks = json.loads(s.get("RESPONDER_TEAMS_WEBHOOKS") or "{}")
-        except json.JSONDecodeError as exc:
-            raise NotifyConfigError(f"RESPONDER_TEAMS_WEBHOOKS is not valid JSON: {exc}") from exc
-        if not isinstance(webhooks, dict) or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in webhooks.items()):
-            raise NotifyConfigError("RESPONDER_TEAMS_WEBHOOKS must be a JSON object of webhook name -> URL")
-        sender = (s.get("RESPONDER_MAIL_SENDER") or "").strip() or None
-        mail_to = split_addresses(s.get("RESPONDER_MAIL_TO"))
-        routes = parse_routes(s.get("notify_routes") or s.get("RESPONDER_NOTIFY_ROUTES"))
-        defaults = _names(s.get("notify_default_routes") or s.get("RESPONDER_NOTIFY_DEFAULT_ROUTES")) or DEFAULT_ROUTE_NAMES
-        unknown = [d for d in defaults if d not in routes]
-        if unknown:
-            raise NotifyConfigError(f"default notification routes not defined in notify_routes: {unknown}")
-        try:
-            digest = DigestPolicy(
-                window=timedelta(seconds=float(s.get("RESPONDER_NOTIFY_DIGEST_WINDOW") or 300)),
-                listed=int(s.get("RESPONDER_NOTIFY_DIGEST_LIST") or 10),
-                individual=int(s.get("RESPONDER_NOTIFY_DIGEST_AFTER") or 3),
-            )
-            backoff = Backoff(max_attempts=int(s.get("RESPONDER_NOTIFY_MAX_ATTEMPTS") or 8))
-        except ValueError as exc:
-            raise NotifyConfigError(f"notification digest/retry settings: {exc}") from exc
-        outbox_dir = outbox_dir or s.get("RESPONDER_OUTBOX_DIR")
-        verify: Any = s.get("RESPONDER_CA_BUNDLE") or True
-        if channels is None:
-            if outbox_dir:
-                from .files import FileChannel
-
-                # A dry run writes what would be sent: give it somewhere to "send" even unconfigured.
-                webhooks = webhooks or {"ops": "file:"}
-                sender = sender or "responder@localhost"
-                mail_to = mail_to or ("ops@localhost",)
-                channels = {"teams": FileChannel(outbox_dir, "teams"), "email": FileChannel(outbox_dir, "email")}
-            else:
-                from .graph_mail import GraphMailChannel
-                from .teams import TeamsWebhookChannel
-
-                channels = {}
-                if webhooks:
-                    channels["teams"] = TeamsWebhookChannel(webhooks, verify=verify)
-                if sender:
-                    channels["email"] = GraphMailChannel(
-                        sender,
-                        credential=credential,
-                        base_url=s.get("RESPONDER_GRAPH_URL") or None,
-                        verify=verify,
-                        confirm_sent=(s.get("RESPONDER_MAIL_CONFIRM") or "sent-items") != "none",
-                    )
-        router = Router(routes, webhooks=webhooks, mail_sender=sender, mail_to=mail_to, default_routes=defaults)
-        return cls(
-            router=router,
-            store=store,
-            clock=clock or SystemClock(),
-            channels=channels,
-            digest=digest,
-            backoff=backoff,
-            send_routine=_truthy(s.get("notify_routine") or s.get("RESPONDER_NOTIFY_ROUTINE")),
-            mail_sender=sender,
-        )
+        """Build from app settings (os.environ-like) plus policy keys (see notify/settings.py).
+        Raises NotifyConfigError for settings that cannot work, so a typo fails at start."""
+        parts = read_settings(settings, credential=credential, channels=channels, outbox_dir=outbox_dir)
+        return cls(store=store, clock=clock or SystemClock(), **parts)
 
     # -- recording --------------------------------------------------------------------------
 
@@ -401,44 +299,10 @@ class Notifier:
             summary.lines.append(f"failed {where} after {message.attempts} attempt(s): {text}")
         log.warning("notification %s: %s", where, text)
 
-    # -- rendering --------------------------------------------------------------------------
+    # -- rendering ----------------------------------------------------------------------
 
     def _render(self, message: Message) -> dict[str, Any]:
-        texts = self.store.notices(message.id)
-        notices = [Notice.from_json(t) for t in texts]
-        if message.kind == DIGEST:
-            view = digest_view(notices, opened=message.created_at, closed=message.due_at, listed=self.digest.listed)
-            label = f"digest-{message.id}"
-            subject, what = view.subject, view.subject
-            if message.channel == "teams":
-                return {"summary": what, "label": label, "body": render_digest(view)}
-            html, text = digest_html(view), digest_text(view)
-            incident = None
-        else:
-            view = incident_view(notices, note=message.note, times=[Notice.submitted_of(t) for t in texts])
-            label = view.incident_id
-            subject, what = view.subject, f"{view.subject} | {view.headline}"
-            if message.channel == "teams":
-                return {"summary": what, "label": label, "body": render_incident(view)}
-            html, text = incident_html(view), incident_text(view)
-            incident = view.incident_id
-        return {
-            "summary": what,
-            "label": label,
-            "body": mail_payload(
-                subject=subject,
-                html=html,
-                text=text,
-                to=tuple(message.target.split(",")),
-                message_id=self._internet_message_id(message, incident),
-                incident_id=incident,
-                text_name=f"{label}.txt",
-            ),
-        }
-
-    def _internet_message_id(self, message: Message, incident: str | None) -> str:
-        domain = (self.mail_sender or "responder.invalid").rpartition("@")[2] or "responder.invalid"
-        return f"<{incident or 'digest'}.{message.id}.{secrets.token_hex(6)}@{domain}>"
+        return compose(message, self.store.notices(message.id), listed=self.digest.listed, sender=self.mail_sender)
 
     def purge(self, keep: timedelta = timedelta(days=30), now: datetime | None = None) -> int:
         """Forget messages sent more than `keep` ago (for a daily timer); never raises."""

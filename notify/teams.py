@@ -19,7 +19,7 @@ import threading
 from typing import Any, Mapping
 
 from .errors import NotifyConfigError, RejectedError, ThrottledError, UncertainDeliveryError, UnavailableError
-from .retry_after import parse_retry_after
+from .retry import parse_retry_after
 from .tls import verify_arg
 
 DEFAULT_THROTTLE_WAIT = 5.0  # seconds, when Teams throttles inside a 200 without Retry-After

@@ -14,7 +14,7 @@ import pytest
 from ledger.outbox_sqlite import SqliteOutbox
 from notify import Notifier
 from notify.errors import UncertainDeliveryError
-from notify.retry_after import parse_retry_after
+from notify.retry import parse_retry_after
 from notify.teams import looks_like_error
 
 from .conftest import T0, notice
