@@ -1,0 +1,220 @@
+"""What only the Table Storage backend has: settings, keys and times, error mapping, lazy SDK import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+from ledger import open_ledger
+from ledger import table_keys as keys
+from ledger.errors import (
+    LedgerAccessError,
+    LedgerConfigError,
+    LedgerError,
+    LedgerUnavailableError,
+)
+from tests.conftest import ROOT
+from tests.ledger.conftest import ACCOUNT_KEY, connection_string, drop_tables, fresh_prefix, free_port
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+TABLE_ENV = ("RESPONDER_TABLE_CONNECTION_STRING", "RESPONDER_TABLE_ENDPOINT", "RESPONDER_TABLE_PREFIX")
+
+
+@pytest.fixture
+def no_table_env(monkeypatch):
+    for name in TABLE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+# -- choosing and configuring the backend -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "settings,problem",
+    [
+        ({}, "RESPONDER_TABLE_CONNECTION_STRING"),
+        ({"table_connection_string": "not a connection string"}, "RESPONDER_TABLE_CONNECTION_STRING"),
+        ({"table_endpoint": "http://acct.table.core.windows.net"}, "only sent over https"),
+        ({"table_connection_string": "UseDevelopmentStorage=true", "table_prefix": "1starts-with-a-digit"}, "RESPONDER_TABLE_PREFIX"),
+        ({"table_connection_string": "UseDevelopmentStorage=true", "table_prefix": "has-dash"}, "RESPONDER_TABLE_PREFIX"),
+        ({"table_connection_string": "UseDevelopmentStorage=true", "table_prefix": "x" * 49}, "RESPONDER_TABLE_PREFIX"),
+    ],
+)
+def test_settings_that_cannot_work_fail_naming_the_setting(no_table_env, settings, problem):
+    with pytest.raises(LedgerConfigError, match=problem):
+        open_ledger("table", settings)
+
+
+def test_an_endpoint_uses_the_apps_identity_and_calls_nothing_until_used(no_table_env):
+    from azure.identity import DefaultAzureCredential
+
+    ledger = open_ledger("table", {"table_endpoint": "https://acct.table.core.windows.net"})
+    assert ledger.service.url.startswith("https://acct.table.core.windows.net")
+    assert isinstance(ledger.service.credential, DefaultAzureCredential)
+    assert ledger.tables["deliveries"] == "responderDeliveries", "the default prefix"
+
+
+def test_the_environment_fills_what_settings_leave_empty(no_table_env, azurite):
+    from pipeline import Settings
+
+    prefix = fresh_prefix()
+    no_table_env.setenv("RESPONDER_TABLE_CONNECTION_STRING", azurite)
+    no_table_env.setenv("RESPONDER_TABLE_PREFIX", prefix)
+    for settings in (None, Settings(), {"table_endpoint": ""}):
+        ledger = open_ledger("table", settings)
+        assert ledger.tables["deliveries"] == prefix + "Deliveries"
+        ledger.claim_delivery("grid:env", T0)
+        ledger.close()
+    drop_tables(azurite, ledger)
+
+
+def test_tables_are_created_on_first_use_under_their_prefix(azurite):
+    from azure.data.tables import TableServiceClient
+
+    first = open_ledger("table", {"table_connection_string": azurite, "table_prefix": fresh_prefix()})
+    second = open_ledger("table", {"table_connection_string": azurite, "table_prefix": fresh_prefix()})
+    try:
+        assert first.claim_delivery("grid:same", T0) and second.claim_delivery("grid:same", T0), "prefixes isolate"
+        with TableServiceClient.from_connection_string(azurite) as service:
+            names = {t.name for t in service.list_tables()}
+        assert first.tables["deliveries"] in names and second.tables["deliveries"] in names
+        assert first.tables["decisions"] not in names, "a table appears when it is first used"
+    finally:
+        for ledger in (first, second):
+            ledger.close()
+            drop_tables(azurite, ledger)
+
+
+def test_import_ledger_loads_no_azure_sdk():
+    probe = (
+        "import sys, ledger, ledger.table, ledger.operations_table\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith(('azure.data', 'azure.identity', 'azure.core')))))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ""
+
+
+# -- errors: what a caller can tell apart ---------------------------------------------------------
+
+
+class Answering(BaseHTTPRequestHandler):
+    """A store that answers every request with one status and Table Storage's error body."""
+
+    status = 503
+
+    def _answer(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        body = json.dumps({"odata.error": {"code": "Failure", "message": {"lang": "en-US", "value": f"answered {self.status}"}}}).encode()
+        self.send_response(self.status)
+        self.send_header("content-type", "application/json;odata=minimalmetadata")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def answering():
+    servers = []
+
+    def start(status: int) -> str:
+        handler = type("Handler", (Answering,), {"status": status})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return connection_string(server.server_address[1])
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    "status,error",
+    [
+        (500, LedgerUnavailableError),
+        (503, LedgerUnavailableError),
+        (429, LedgerUnavailableError),
+        (408, LedgerUnavailableError),
+        (401, LedgerAccessError),
+        (403, LedgerAccessError),
+        (400, LedgerError),
+    ],
+)
+def test_store_answers_become_ledger_errors_a_caller_can_tell_apart(answering, status, error):
+    from ledger.table import TableLedger
+
+    ledger = TableLedger.from_settings({"table_connection_string": answering(status)}, retry_total=0)
+    with pytest.raises(error) as raised:
+        ledger.claim_delivery("grid:x", T0)
+    assert type(raised.value) is error, "exactly this kind, not a broader or narrower one"
+    assert f"HTTP {status}" in str(raised.value) and raised.value.__cause__ is not None
+
+
+def test_a_store_that_does_not_answer_is_unavailable():
+    from ledger.table import TableLedger
+
+    ledger = TableLedger.from_settings({"table_connection_string": connection_string(free_port())}, retry_total=0)
+    with pytest.raises(LedgerUnavailableError, match="could not be reached"):
+        ledger.claim_delivery("grid:x", T0)
+
+
+def test_a_wrong_account_key_is_refused_access(azurite):
+    from ledger.table import TableLedger
+
+    wrong = azurite.replace(ACCOUNT_KEY, "A" * 86 + "==")
+    ledger = TableLedger.from_settings({"table_connection_string": wrong, "table_prefix": fresh_prefix()}, retry_total=0)
+    with pytest.raises(LedgerAccessError, match="403"):
+        ledger.claim_delivery("grid:x", T0)
+
+
+# -- keys, times and ids ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["/subscriptions/x/resourceGroups/rg", "back\\slash", "hash#", "question?", "tab\tnew\nline\x00", "é東京", "x" * 5000, ""],
+)
+def test_keys_hold_only_what_table_storage_allows(value):
+    key = keys.hashed(value)
+    assert len(key) == 64 and set(key) <= set("0123456789abcdef")
+
+
+@pytest.mark.parametrize(
+    "at,stamped",
+    [
+        (T0, "2026-11-20T09:00:00.000000+00:00"),
+        (T0.replace(microsecond=5), "2026-11-20T09:00:00.000005+00:00"),
+        (datetime(2026, 11, 20, 11, 0, tzinfo=timezone(timedelta(hours=2))), "2026-11-20T09:00:00.000000+00:00"),
+        (datetime(2026, 11, 20, 9, 0), "2026-11-20T09:00:00.000000+00:00"),  # naive is taken as UTC
+    ],
+)
+def test_times_are_stored_in_utc_with_a_fixed_width(at, stamped):
+    assert keys.stamp(at) == stamped and keys.parse_stamp(stamped) == at.replace(tzinfo=at.tzinfo or timezone.utc)
+
+
+@hypothesis_settings(max_examples=100, deadline=None)
+@given(st.lists(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.timezones()), min_size=2, max_size=8))
+def test_stored_times_sort_as_the_times_do(times):
+    assert [keys.stamp(t) for t in sorted(times)] == sorted(keys.stamp(t) for t in times)
+
+
+def test_ids_increase_within_a_worker_and_fit_a_signed_64_bit_integer():
+    ids = keys.Ids()
+    made = [ids.next() for _ in range(5000)]
+    assert made == sorted(set(made)) and made[-1] < 2**63
+    assert [keys.id_key(i) for i in made] == sorted(keys.id_key(i) for i in made)
