@@ -17,7 +17,7 @@ def _slug(text: str) -> str:
 
 
 class FileChannel:
-    resend_when_unsure = True
+    resend_when_unsure = True  # a file can always be written again
 
     def __init__(self, directory: str | Path, channel: str) -> None:
         self.directory = Path(directory)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
+from .channel import Channel
 from .compose import compose
 from .digest import ALWAYS_INDIVIDUAL, DigestPolicy, cause_of, place
 from .errors import ChannelError, NotifyError, UncertainDeliveryError
@@ -85,7 +86,7 @@ class Notifier:
         router: Router,
         store: OutboxStore,
         clock: Any,
-        channels: Mapping[str, Any],
+        channels: Mapping[str, Channel],
         digest: DigestPolicy = DigestPolicy(),
         backoff: Backoff = Backoff(),
         rate_limits: Mapping[str, RateLimit] = RATE_LIMITS,
@@ -249,7 +250,7 @@ class Notifier:
             summary.failed += 1
             summary.lines.append(f"failed {message.destination} #{message.id}: {why}")
 
-    def _deliver(self, message: Message, channel: Any, now: datetime, summary: FlushSummary) -> None:
+    def _deliver(self, message: Message, channel: Channel, now: datetime, summary: FlushSummary) -> None:
         uncertain = message.uncertain
         where = f"{message.destination} #{message.id}"
         try:
