@@ -3,6 +3,7 @@
     from sweep import Scope, Sweeper, sweep_into
     sweeper = Sweeper(clients_for_subscription, Scope.from_settings(settings), clock)
     report = sweep_into(pipeline, sweeper)       # every finding through pipeline.handle
+    report = sweep_scope(pipeline, settings)     # the same, as the timer trigger runs it
 
 `Sweeper.signals()` is lazy: it yields `rules.Signal`s (source "sweep") page by page, and
 `sweeper.stats` counts the ARM reads, the resources seen and the findings. See docs/sweep.md.
@@ -12,11 +13,12 @@ Importing this package does not import the Azure SDKs.
 from .errors import ReadError, ScopeError, SweepError
 from .progress import ProgressBar
 from .report import SweepReport, sweep_into
+from .scheduled import sweep_scope
 from .scope import Scope
 from .stats import SweepStats
 from .sweeper import Sweeper
 
 __all__ = [
     "ProgressBar", "ReadError", "Scope", "ScopeError", "SweepError", "SweepReport", "SweepStats",
-    "Sweeper", "sweep_into",
+    "Sweeper", "sweep_into", "sweep_scope",
 ]

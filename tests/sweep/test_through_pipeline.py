@@ -135,3 +135,21 @@ def test_progress_is_told_after_every_read(demo_sim, sweep_pipeline):
     seen = []
     report = sweep_into(sweep_pipeline(), make_sweeper(demo_sim), progress=lambda stats: seen.append(stats.arm_reads))
     assert seen == list(range(1, report.stats.arm_reads + 1))
+
+
+def test_the_timer_sweep_uses_the_settings_scope_and_logs_a_summary(demo_sim, sweep_pipeline, caplog):
+    import logging
+
+    from pipeline import Settings
+    from sweep import ScopeError, sweep_scope
+
+    from .conftest import DEMO_SUB, connector
+
+    settings = Settings(subscriptions=(DEMO_SUB,), resource_groups_include=("rg-demo",))
+    with caplog.at_level(logging.INFO, logger="responder"):
+        report = sweep_scope(sweep_pipeline(), settings, connector(demo_sim))
+    assert report.complete and sum(report.decisions.values()) == len(OBSERVE_DECISIONS)
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sweep ")]
+    assert "arm_reads=11" in line and "findings=11" in line and "problems=0" in line
+    with pytest.raises(ScopeError, match="no Azure"):
+        sweep_scope(sweep_pipeline(), settings)  # RESPONDER_AZURE=none
