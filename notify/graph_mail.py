@@ -53,6 +53,7 @@ class GraphMailChannel:
         self.verify = verify
         self.timeout = timeout
         self.confirm_sent = confirm_sent
+        self.ids_refused = False  # Graph refused a client-set internetMessageId once: stop setting it
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client = None
         self._lock = threading.Lock()
@@ -126,7 +127,7 @@ class GraphMailChannel:
             subject=payload["subject"],
             body=ItemBody(content_type=BodyType.Html, content=payload["html"]),
             to_recipients=[Recipient(email_address=EmailAddress(address=a)) for a in payload["to"]],
-            internet_message_id=payload["internet_message_id"],
+            internet_message_id=None if self.ids_refused else payload["internet_message_id"],
             internet_message_headers=[InternetMessageHeader(name=k, value=v) for k, v in payload.get("headers", {}).items()] or None,
             attachments=[attachment],
         )
@@ -136,12 +137,26 @@ class GraphMailChannel:
         return self._run(self._send(payload))
 
     async def _send(self, payload: dict) -> str:
-        body = self.message(payload)
         try:
-            await self._graph().users.by_user_id(self.sender).send_mail.post(body, request_configuration=self._no_retry())
+            await self._post(payload)
         except Exception as exc:
-            raise self._error(exc, "sendMail") from exc
+            error = self._error(exc, "sendMail")
+            if not (isinstance(error, RejectedError) and error.status == 400 and "internetmessageid" in str(error).lower()):
+                raise error from exc
+            # A 400 was certainly not accepted, so sending again is safe. Without our id the
+            # message still goes out; an uncertain answer can no longer be checked, so from
+            # now on `confirm` says "cannot tell" and such a message is not sent twice.
+            self.ids_refused = True
+            try:
+                await self._post(payload)
+            except Exception as again:
+                raise self._error(again, "sendMail") from again
+            return "202 (without internetMessageId: Graph refused it)"
         return "202"
+
+    async def _post(self, payload: dict) -> None:
+        body = self.message(payload)
+        await self._graph().users.by_user_id(self.sender).send_mail.post(body, request_configuration=self._no_retry())
 
     def _error(self, exc: Exception, what: str) -> Exception:
         import httpx
@@ -168,7 +183,7 @@ class GraphMailChannel:
     # -- after an uncertain answer: did it go out? ------------------------------------------
 
     def confirm(self, target: str, payload: dict) -> bool | None:
-        if not self.confirm_sent:
+        if not self.confirm_sent or self.ids_refused:
             return None
         return self._run(self._confirm(payload["internet_message_id"]))
 

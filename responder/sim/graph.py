@@ -4,6 +4,7 @@
     mail.fail("429", retry_after=1)          # refused, not sent
     mail.fail("503-after-accepting")         # records the message, then answers 503
     mail.deny_lookup = True                  # Sent Items lookup answers 403 (no Mail.ReadBasic)
+    mail.refuse_message_id = True            # 400 for a message that sets internetMessageId
     mail.sent                                # every accepted message (what recipients got)
 
 sendMail answers 202 with no body, as Graph does; a message with `saveToSentItems` (the
@@ -54,6 +55,7 @@ class GraphMail:
         self.attempts = 0
         self.lookups = 0
         self.deny_lookup = False
+        self.refuse_message_id = False  # a tenant whose Graph will not take a client-set internetMessageId
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
 
@@ -92,6 +94,8 @@ class GraphMail:
         if not _get(message, "toRecipients"):
             return _error(400, "ErrorInvalidRecipients", "At least one recipient is not valid.")
         mid = _get(message, "internetMessageId")
+        if mid is not None and self.refuse_message_id:
+            return _error(400, "ErrorInvalidProperty", "The property 'InternetMessageId' cannot be set on this message.")
         if mid is not None and not _MESSAGE_ID.match(mid):
             return _error(400, "ErrorInvalidInternetMessageHeader", "The internet message id must look like <local@domain>.")
         failure = self._take_failure()

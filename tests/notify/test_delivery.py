@@ -277,3 +277,20 @@ def test_owner_emails_are_digested_per_owner(make_notifier, azure, store, ticker
         assert len(got) == 2
         assert "[Digest] 4 resources" in got[1]["subject"]
         assert all([r["emailAddress"]["address"] for r in m["toRecipients"]] == [owner] for m in got)
+
+
+def test_email_still_goes_out_if_graph_refuses_our_message_id(make_notifier, azure, store):
+    n = make_notifier()
+    azure.mail.refuse_message_id = True
+    n.submit(notice(routes=EMAIL))
+    summary = n.flush(T0)
+    assert summary.sent == 1 and "without internetMessageId" in summary.lines[0]
+    (got,) = azure.mail.received("ops@contoso.com")
+    assert got["internetMessageId"].endswith("@simulated.graph>")  # Exchange made its own
+    # an uncertain answer can no longer be checked: kept as unconfirmed rather than sent twice
+    azure.mail.fail("503-after-accepting")
+    n.submit(notice(routes=EMAIL, incident_id="INC-2"))
+    n.flush(T0 + timedelta(minutes=1))
+    n.flush(T0 + timedelta(minutes=5))
+    assert len(azure.mail.received("ops@contoso.com")) == 2
+    assert [m.state for m in store.messages()] == ["sent", "failed"]
