@@ -51,7 +51,6 @@ class Notice:
     # Optional additions (not part of the pipeline's required contract):
     detail: str | None = None  # Azure's own words (annotation summary, Service Health title)
     temp_disk_loss: bool | None = None  # the catalog's flag, when known
-    operation_url: str | None = None  # the ARM operation being polled, when an action started
 
     def to_json(self, submitted: datetime | None = None) -> str:
         """JSON for the outbox; `submitted` (when the pipeline handed it over) rides along so a
