@@ -57,7 +57,8 @@ class TableLedger(TableOperations):
         self._exists, self._modified, self._missing = ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
         self._if_unchanged, self._replace, self._merge = MatchConditions.IfNotModified, UpdateMode.REPLACE, UpdateMode.MERGE
         self.service = service
-        self.tables = keys.table_names(prefix)
+        self.prefix = keys.DEFAULT_PREFIX if prefix is None else prefix
+        self.tables = keys.table_names(self.prefix)
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._ids = keys.Ids()
@@ -318,11 +319,14 @@ class TableLedger(TableOperations):
         return [{**{name: e.get(name) or "" for name in REJECTION_FIELDS}, "id": int(e["id"])} for e in entities]
 
     def close(self) -> None:
+        """Close the clients; safe to call twice."""
         with self._clients_lock:
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
-        self.service.close()
+            if self.service is not None:
+                self.service.close()
+            self.service = None
 
     # -- plumbing ------------------------------------------------------------------------------
 

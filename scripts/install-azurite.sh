@@ -14,6 +14,7 @@ command -v npm >/dev/null 2>&1 || { echo "install-azurite: npm is needed (Node.j
 
 wanted=$(sha256sum "$lock" | cut -d' ' -f1)
 if [ -x "$root/node_modules/.bin/azurite-table" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+    touch "$stamp"  # newer than the lock file, so make does not ask again
     echo "install-azurite: node_modules is up to date"
     exit 0
 fi

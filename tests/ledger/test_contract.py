@@ -51,7 +51,7 @@ def other_worker(backend):
     if hasattr(backend, "tables"):
         from ledger.table import TableLedger
 
-        return TableLedger(backend.service, prefix=next(iter(backend.tables.values()))[: -len("Deliveries")])
+        return TableLedger(backend.service, prefix=backend.prefix)
     return backend
 
 
