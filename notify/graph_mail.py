@@ -56,6 +56,7 @@ class GraphMailChannel:
         self.ids_refused = False  # Graph refused a client-set internetMessageId once: stop setting it
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client = None
+        self._http = None
         self._lock = threading.Lock()
 
     # -- plumbing: one private event loop and one Graph client per channel ------------------
@@ -91,7 +92,8 @@ class GraphMailChannel:
 
                 credential = DefaultAzureCredential()
             auth = AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE])
-            http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(verify=verify_arg(self.verify), timeout=self.timeout))
+            self._http = httpx.AsyncClient(verify=verify_arg(self.verify), timeout=self.timeout)
+            http = GraphClientFactory.create_with_default_middleware(client=self._http)
             adapter = GraphRequestAdapter(auth, client=http)
             adapter.base_url = self.base_url
             self._client = GraphServiceClient(request_adapter=adapter)
@@ -210,6 +212,12 @@ class GraphMailChannel:
     def close(self) -> None:
         with self._lock:
             if self._loop is not None and not self._loop.is_closed():
+                if self._http is not None:
+                    try:
+                        self._loop.run_until_complete(self._http.aclose())
+                    except RuntimeError:  # closed from async code: the connections go with the loop
+                        pass
                 self._loop.close()
             self._loop = None
             self._client = None
+            self._http = None

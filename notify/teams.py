@@ -9,7 +9,7 @@ in RESPONDER_TEAMS_WEBHOOKS and chosen by policy routes. Teams' answers, read in
     408, 5xx, connection refused          unavailable: retry
     timeout / connection lost mid-request uncertain: a webhook cannot be asked afterwards, so
                                           the outbox resends (a duplicate card is the lesser harm)
-    other 4xx                             rejected: bad card, flow turned off or URL gone
+    3xx, other 4xx                        rejected: bad card, flow turned off, URL moved or gone
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class TeamsWebhookChannel:
             raise ThrottledError(f"Teams webhook {target!r} throttled (429)", status=status, retry_after=retry_after)
         if status == 408 or status >= 500:
             raise UnavailableError(f"Teams webhook {target!r} answered {status}: {text}", status=status, retry_after=retry_after)
-        if status >= 400:
+        if status >= 300:  # a redirect is a moved or mistyped URL: the card was not posted
             raise RejectedError(f"Teams webhook {target!r} refused the card ({status}): {text}", status=status)
         if looks_like_error(text):
             if "429" in text or "throttl" in text.lower():

@@ -20,7 +20,7 @@ from typing import Any
 from .server import Request, Response
 
 PATH = r"/workflows/(?P<name>[^/]+)/triggers/manual/paths/invoke"
-KINDS = ("429", "200-error", "500", "502", "503", "400", "404")
+KINDS = ("429", "200-error", "500", "502", "503", "400", "404", "302")
 
 
 @dataclass

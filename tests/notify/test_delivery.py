@@ -47,6 +47,7 @@ def test_a_card_reaches_teams_as_recorded(make_notifier, azure, store):
         ("502", 2, 2, "sent"),
         ("400", None, 0, "failed"),  # refused for good: not retried, kept visible
         ("404", None, 0, "failed"),
+        ("302", None, 0, "failed"),  # a moved URL: not posted, not "accepted"
     ],
 )
 def test_teams_failures_are_retried_or_kept(make_notifier, azure, store, kind, retry_after, wait, state):
