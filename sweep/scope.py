@@ -27,9 +27,9 @@ class Scope:
     resource_groups_exclude: tuple[str, ...] = ()  # wins over include
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "subscriptions", tuple(dict.fromkeys(s.strip().lower() for s in self.subscriptions if s.strip())))
         if not self.subscriptions:
             raise ScopeError("no subscription in scope: set RESPONDER_SUBSCRIPTIONS (or pass --subscription)")
-        object.__setattr__(self, "subscriptions", tuple(dict.fromkeys(s.strip().lower() for s in self.subscriptions if s.strip())))
         object.__setattr__(self, "resource_groups_include", tuple(g.strip().lower() for g in self.resource_groups_include if g.strip()))
         object.__setattr__(self, "resource_groups_exclude", tuple(g.strip().lower() for g in self.resource_groups_exclude if g.strip()))
 

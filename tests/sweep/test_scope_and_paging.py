@@ -53,8 +53,10 @@ def test_scope_filters(sim_for, subscriptions, include, exclude, expected):
 
 
 def test_a_scope_without_subscriptions_is_refused():
-    with pytest.raises(ScopeError, match="RESPONDER_SUBSCRIPTIONS"):
-        Scope(())
+    for nothing in ((), ("", "  ")):
+        with pytest.raises(ScopeError, match="RESPONDER_SUBSCRIPTIONS"):
+            Scope(nothing)
+    assert Scope((SUB_A.upper(), SUB_A)).subscriptions == (SUB_A,)
 
 
 def test_scope_from_settings():
