@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import random
 from collections import Counter, defaultdict
 
 from ledger import open_ledger
@@ -22,30 +23,61 @@ WORKERS = 4
 HOLDING = ("planned", "awaiting-approval", "started", "succeeded")
 
 
-def deliveries() -> list[bytes]:
-    """Bodies as Azure sends them: several roads to each fact, and facts that ask the same action twice."""
-    bodies = []
+# Four annotations that each ask for a redeploy of the machine they name.
+ASKING_REDEPLOY = (
+    "VirtualMachinePossiblyDegradedDueToHardwareFailure",
+    "VirtualMachineMigrationScheduledForDegradedHardware",
+    "VirtualMachineScheduledForServiceHealing",
+    "AccelnetUnhealthy",
+)
+
+
+def deliveries() -> tuple[list[bytes], list[list[int]], list[int]]:
+    """Bodies as Azure sends them; groups of bodies that ask one incident for an action; the rest.
+
+    Each machine gets four signals asking for the same redeploy, and other roads to the same fact
+    (an alert in another casing, a status change); a scale-set instance gets two asking for
+    different actions; an Event Grid batch and a Service Health notice come along.
+    """
+    bodies, groups = [], []
+    for name in ("vm1", "vm2", "vm3", "vm4"):
+        target = b.vm_id(name)
+        groups.append(list(range(len(bodies), len(bodies) + len(ASKING_REDEPLOY))))
+        bodies += [b.annotated(annotation, target=target) for annotation in ASKING_REDEPLOY]
+    instance = b.instance_id("ss1", "3")
+    groups.append([len(bodies), len(bodies) + 1])
+    bodies += [b.annotated("AccelnetUnhealthy", target=instance), b.annotated("VirtualMachineProvisioningTimedOut", target=instance)]
+    rest = len(bodies)
     for name in ("vm1", "vm2", "vm3", "vm4"):
         target = b.vm_id(name)
         bodies += [
-            b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=target),
-            b.annotated("VirtualMachineScheduledForServiceHealing", target=target),
             b.resource_health("Unavailable", target=target.upper().replace("/SUBSCRIPTIONS", "/subscriptions")),
             b.availability("Unavailable", target=target),
         ]
-    instance = b.instance_id("ss1", "3")
-    bodies += [b.annotated("AccelnetUnhealthy", target=instance), b.annotated("VirtualMachineProvisioningTimedOut", target=instance)]
     bodies.append([b.annotated("VirtualMachineHostCrashed", target=b.vm_id("vm5")), b.availability("Degraded", target=b.vm_id("vm5"))])
     bodies += [b.service_health("Maintenance", "Planned", tracking_id="T-9"), b.service_health("Maintenance", "Active", tracking_id="T-9")]
-    return [b.body(body) for body in bodies]
+    return [b.body(body) for body in bodies], groups, list(range(rest, len(bodies)))
 
 
-def run_workers(connection: str, prefix: str, bodies: list[bytes]) -> list[tuple]:
+def orders(groups: list[list[int]], rest: list[int]) -> list[list[int]]:
+    """Every delivery for every worker, each worker in its own order. Within a group, worker k
+    starts at the k-th delivery, so at one moment four workers decide four different signals of
+    one incident: the race a read-then-write would lose. The rest is shuffled per worker."""
+    made = []
+    for worker in range(WORKERS):
+        order = [group[(worker + i) % len(group)] for group in groups for i in range(len(group))]
+        shuffled = list(rest)
+        random.Random(worker).shuffle(shuffled)
+        made.append(order + shuffled)
+    return made
+
+
+def run_workers(connection: str, prefix: str, bodies: list[bytes], per_worker: list[list[int]]) -> list[tuple]:
     spawn = multiprocessing.get_context("spawn")
     start, results = spawn.Barrier(WORKERS), spawn.Queue()
     workers = [
-        spawn.Process(target=process_deliveries, args=(connection, prefix, bodies, seed, start, results))
-        for seed in range(WORKERS)
+        spawn.Process(target=process_deliveries, args=(connection, prefix, bodies, order, seed, start, results))
+        for seed, order in enumerate(per_worker)
     ]
     for worker in workers:
         worker.start()
@@ -66,8 +98,8 @@ def run_workers(connection: str, prefix: str, bodies: list[bytes]) -> list[tuple
 
 
 def test_four_workers_given_every_delivery_act_once_per_incident_and_lose_nothing(azurite):
-    prefix, bodies = fresh_prefix(), deliveries()
-    per_worker = run_workers(azurite, prefix, bodies)
+    prefix, (bodies, groups, rest) = fresh_prefix(), deliveries()
+    per_worker = run_workers(azurite, prefix, bodies, orders(groups, rest))
     ledger = open_ledger("table", {"table_connection_string": azurite, "table_prefix": prefix})
     try:
         rows = list(ledger.history())

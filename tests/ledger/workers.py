@@ -6,12 +6,11 @@ pytest's collection along).
 
 from __future__ import annotations
 
-import random
 import traceback
 
 
-def process_deliveries(connection: str, prefix: str, bodies: list[bytes], seed: int, start, results) -> None:
-    """Replay every body in an order of its own; report (index, status, incident, action) per signal."""
+def process_deliveries(connection: str, prefix: str, bodies: list[bytes], order: list[int], seed: int, start, results) -> None:
+    """Replay the bodies in the order given; report (index, event id, status, incident, action, rule) per signal."""
     try:
         from handlers.deliveries import parse_delivery
         from ledger import open_ledger
@@ -19,8 +18,6 @@ def process_deliveries(connection: str, prefix: str, bodies: list[bytes], seed: 
 
         ledger = open_ledger("table", {"table_connection_string": connection, "table_prefix": prefix})
         pipeline = build_pipeline(Settings(), ledger=ledger)  # the wall clock, as in Azure
-        order = list(range(len(bodies)))
-        random.Random(seed).shuffle(order)
         start.wait(timeout=120)  # every worker begins at once, so they collide
         seen = []
         for index in order:
