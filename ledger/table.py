@@ -8,45 +8,34 @@ read-then-write:
   that was read (`IfNotModified`): a 412 means another worker moved it first, so re-read and agree;
 - an incident's one action is held by inserting its `action-hold` entity: the first insert wins.
 
-The layout (tables, keys, properties) is described in docs/ledger.md; key and time encodings are
-in table_keys.py, client building and error mapping in table_service.py.
+This module holds deliveries, signals, decisions, rejections and the plumbing; incidents and the
+action hold are in incidents_table.py, remediation operations in operations_table.py, key and time
+encodings in table_keys.py, client building and error mapping in table_service.py. The layout
+(tables, keys, properties) is described in docs/ledger.md.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from rules import Decision, Signal
-from rules.ports import IncidentRef
 
 from . import table_keys as keys
-from .errors import LedgerContentionError
+from .incidents_table import TableIncidents
 from .operations_table import TableOperations
-from .table_service import ATTEMPTS, backoff, sdk_errors, service_client, setting
-
-# Decisions that hold an incident's one action (same list as the SQLite ledger).
-HOLDING_STATUSES = ("planned", "awaiting-approval", "started", "succeeded")
-
-# Free text is clipped well below Table Storage's 64 KiB per property (strings are UTF-16).
-TEXT_LIMIT = 8000
+from .table_keys import clip
+from .table_service import sdk_errors, service_client, setting
 
 DECISION_FIELDS = ("id", "signal_id", "incident_id", "at", "rule", "action", "mode", "status", "reason", "brakes")
 SIGNAL_FIELDS = ("kind", "name", "resource_id", "event_id", "source", "input", "occurred")
-INCIDENT_FIELDS = ("id", "key", "resource_id", "opened_at", "last_signal_at", "closed_at", "close_reason")
 REJECTION_FIELDS = ("id", "at", "input", "location", "problem", "excerpt")
-TTL_REASON = "quiet for longer than the incident time-to-live"
 
 
-def _clip(text: str | None, limit: int = TEXT_LIMIT) -> str:
-    return (text or "")[:limit]
-
-
-class TableLedger(TableOperations):
+class TableLedger(TableIncidents, TableOperations):
     """rules.ports.Ledger on Azure Table Storage. Safe to share across threads and processes."""
 
     def __init__(self, service: Any, prefix: str | None = None):
@@ -80,7 +69,7 @@ class TableLedger(TableOperations):
     # -- deliveries ----------------------------------------------------------------------------
 
     def claim_delivery(self, key: str, at: datetime) -> bool:
-        entity = {"PartitionKey": keys.hashed(key), "RowKey": "", "key": _clip(key, 4000), "first_seen": keys.stamp(at)}
+        entity = {"PartitionKey": keys.hashed(key), "RowKey": "", "key": clip(key, 4000), "first_seen": keys.stamp(at)}
         with sdk_errors("claiming a delivery"):
             try:
                 self._table("deliveries").create_entity(entity)
@@ -88,142 +77,16 @@ class TableLedger(TableOperations):
                 return False
             return True
 
-    # -- incidents -----------------------------------------------------------------------------
-
-    def open_incident(self, key: str, resource_id: str, at: datetime, ttl: timedelta) -> IncidentRef:
-        pointers, partition = self._table("open"), keys.hashed(key)
-        with sdk_errors("opening an incident"):
-            for attempt in range(ATTEMPTS):
-                pointer = self._get(pointers, partition, keys.POINTER_ROW)
-                current = pointer.get("incident_id") if pointer else ""
-                if current:
-                    last = keys.parse_stamp(pointer["last_signal_at"])
-                    if last + ttl >= at:
-                        if at > last and not self._replace_if_unchanged(pointers, {**pointer, "last_signal_at": keys.stamp(at)}, pointer):
-                            backoff(attempt)
-                            continue
-                        return IncidentRef(current, key, pointer["resource_id"], keys.parse_stamp(pointer["opened_at"]), False)
-                incident = self._new_incident(key, resource_id, at)
-                moved = {
-                    "PartitionKey": partition, "RowKey": keys.POINTER_ROW, "key": _clip(key, 4000),
-                    "incident_id": incident.id, "resource_id": resource_id,
-                    "opened_at": keys.stamp(at), "last_signal_at": keys.stamp(at),
-                }
-                won = self._insert(pointers, moved) if pointer is None else self._replace_if_unchanged(pointers, moved, pointer)
-                if not won:
-                    # Another worker opened (or extended) one first: ours was never seen, remove it.
-                    self._table("incidents").delete_entity(incident.id, keys.INCIDENT_ROW)
-                    backoff(attempt)
-                    continue
-                if current:
-                    self.close_incident(current, at, TTL_REASON)
-                return incident
-        raise LedgerContentionError(f"opening the incident for {key}: lost {ATTEMPTS} conditional writes in a row")
-
-    def _new_incident(self, key: str, resource_id: str, at: datetime) -> IncidentRef:
-        while True:
-            incident_id = "INC-" + uuid.uuid4().hex[:10]
-            entity = {
-                "PartitionKey": incident_id, "RowKey": keys.INCIDENT_ROW, "id": incident_id, "key": _clip(key, 4000),
-                "resource_id": resource_id, "opened_at": keys.stamp(at), "last_signal_at": keys.stamp(at),
-            }
-            if self._insert(self._table("incidents"), entity):
-                return IncidentRef(incident_id, key, resource_id, at, True)
-
-    def close_incident(self, incident_id: str, at: datetime, reason: str) -> None:
-        incidents = self._table("incidents")
-        with sdk_errors("closing an incident"):
-            for attempt in range(ATTEMPTS):
-                entity = self._get(incidents, incident_id, keys.INCIDENT_ROW)
-                if entity is None:
-                    return
-                if entity.get("closed_at"):
-                    break  # closed already: the first close keeps its time and reason
-                closed = {**entity, "closed_at": keys.stamp(at), "close_reason": _clip(reason)}
-                if self._replace_if_unchanged(incidents, closed, entity):
-                    break
-                backoff(attempt)
-            else:
-                raise LedgerContentionError(f"closing {incident_id}: lost {ATTEMPTS} conditional writes in a row")
-            self._clear_pointer(entity["key"], incident_id)
-
-    def _clear_pointer(self, key: str, incident_id: str) -> None:
-        """The next signal for this key opens a new incident; unless the pointer has moved on already."""
-        pointers, partition = self._table("open"), keys.hashed(key)
-        for attempt in range(ATTEMPTS):
-            pointer = self._get(pointers, partition, keys.POINTER_ROW)
-            if pointer is None or pointer.get("incident_id") != incident_id:
-                return
-            if self._replace_if_unchanged(pointers, {**pointer, "incident_id": ""}, pointer):
-                return
-            backoff(attempt)
-        raise LedgerContentionError(f"closing {incident_id}: lost {ATTEMPTS} conditional writes in a row")
-
-    def incident(self, incident_id: str) -> Mapping[str, Any] | None:
-        with sdk_errors("reading an incident"):
-            entity = self._get(self._table("incidents"), incident_id, keys.INCIDENT_ROW)
-            if entity is None:
-                return None
-            row = {name: entity.get(name) for name in INCIDENT_FIELDS}
-            if not row["closed_at"]:
-                # While it is open, the pointer holds the latest signal time (written with its ETag).
-                pointer = self._get(self._table("open"), keys.hashed(entity["key"]), keys.POINTER_ROW)
-                if pointer is not None and pointer.get("incident_id") == incident_id:
-                    row["last_signal_at"] = pointer["last_signal_at"]
-            return row
-
-    # -- the one action per incident -----------------------------------------------------------
-
-    def hold_action(self, incident_id: str, action: str, decision_ref: str, at: datetime, status: str = "held") -> Mapping[str, Any] | None:
-        entity = {
-            "PartitionKey": incident_id, "RowKey": keys.HOLD_ROW, "action": action, "status": status,
-            "decision_ref": _clip(str(decision_ref), 4000), "at": keys.stamp(at),
-        }
-        holds = self._table("incidents")
-        with sdk_errors("holding an incident's action"):
-            for attempt in range(ATTEMPTS):
-                if self._insert(holds, entity):
-                    return None
-                holder = self._get(holds, incident_id, keys.HOLD_ROW)
-                if holder is not None:  # else released between our insert and read: try again
-                    return {name: holder.get(name) for name in ("action", "status", "decision_ref", "at")}
-                backoff(attempt)
-        raise LedgerContentionError(f"holding the action of {incident_id}: lost {ATTEMPTS} conditional writes in a row")
-
-    def update_hold(self, incident_id: str, status: str) -> None:
-        with sdk_errors("updating an incident's action hold"):
-            try:
-                self._table("incidents").update_entity(
-                    {"PartitionKey": incident_id, "RowKey": keys.HOLD_ROW, "status": status}, mode=self._merge
-                )
-            except self._missing:
-                pass  # nothing held: nothing to update (same as the SQLite ledger)
-
-    def release_action(self, incident_id: str) -> None:
-        with sdk_errors("releasing an incident's action"):
-            self._table("incidents").delete_entity(incident_id, keys.HOLD_ROW)
-
-    def incident_action(self, incident_id: str) -> Mapping[str, Any] | None:
-        with sdk_errors("reading an incident's decisions"):
-            rows = self._table("decisions").query_entities(
-                "PartitionKey eq @pk and action ne 'none'", parameters={"pk": incident_id}
-            )
-            held = [row for row in rows if row.get("status") in HOLDING_STATUSES]
-        if not held:
-            return None
-        first = min(held, key=lambda row: row["RowKey"])
-        return {"action": first["action"], "status": first["status"], "at": first["at"], "id": int(first["id"])}
-
     # -- signals -------------------------------------------------------------------------------
 
     def record_signal(self, signal: Signal, incident_id: str | None, at: datetime) -> int:
         occurred = keys.stamp(signal.occurred)
         row = {
-            "delivery_key": _clip(signal.delivery_key, 4000), "incident_id": incident_id or "", "source": signal.source,
-            "event_id": _clip(signal.event_id, 4000), "kind": signal.kind, "name": _clip(signal.name, 1000),
-            "resource_key": _clip(signal.resource_key, 4000), "resource_id": _clip(signal.resource_id, 4000),
-            "occurred": occurred, "received": keys.stamp(at), "input": _clip(signal.input, 4000),
-            "summary": _clip(signal.summary, 1000),
+            "delivery_key": clip(signal.delivery_key, 4000), "incident_id": incident_id or "", "source": signal.source,
+            "event_id": clip(signal.event_id, 4000), "kind": signal.kind, "name": clip(signal.name, 1000),
+            "resource_key": clip(signal.resource_key, 4000), "resource_id": clip(signal.resource_id, 4000),
+            "occurred": occurred, "received": keys.stamp(at), "input": clip(signal.input, 4000),
+            "summary": clip(signal.summary, 1000),
         }
         signals, partition = self._table("signals"), keys.resource_partition(signal.resource_key)
         with sdk_errors("recording a signal"):
@@ -268,7 +131,7 @@ class TableLedger(TableOperations):
                     "PartitionKey": partition, "RowKey": keys.id_key(decision_id), "id": keys.id_key(decision_id),
                     "signal_id": keys.id_key(signal_id) if signal_id is not None else "", "incident_id": incident_id or "",
                     "at": keys.stamp(at), "rule": decision.rule, "action": decision.action, "mode": decision.mode,
-                    "status": decision.status, "reason": _clip(decision.reason), "brakes": _clip(json.dumps(list(decision.brakes))),
+                    "status": decision.status, "reason": clip(decision.reason), "brakes": clip(json.dumps(list(decision.brakes))),
                     **about,
                 }
                 if self._insert(decisions, entity):
@@ -281,8 +144,8 @@ class TableLedger(TableOperations):
                 rejection_id = self._ids.next()
                 entity = {
                     "PartitionKey": keys.day(at), "RowKey": keys.id_key(rejection_id), "id": keys.id_key(rejection_id),
-                    "at": keys.stamp(at), "input": _clip(input_name, 4000), "location": _clip(where, 4000),
-                    "problem": _clip(problem), "excerpt": _clip(excerpt, 1000),
+                    "at": keys.stamp(at), "input": clip(input_name, 4000), "location": clip(where, 4000),
+                    "problem": clip(problem), "excerpt": clip(excerpt, 1000),
                 }
                 if self._insert(rejections, entity):
                     return rejection_id

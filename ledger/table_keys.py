@@ -1,4 +1,4 @@
-"""How the Table Storage ledger names things: tables, keys, times and ids.
+"""How the Table Storage ledger names and shapes things: tables, keys, times, ids and text sizes.
 
 Table Storage forbids `/ \\ # ?` and control characters in PartitionKey and RowKey and caps each at
 1 KiB; resource ids, delivery keys and alert ids break all of those rules. Keys are therefore the
@@ -35,8 +35,15 @@ INCIDENT_ROW = "incident"
 HOLD_ROW = "action-hold"
 POINTER_ROW = "open"
 
+# Free text is clipped well below Table Storage's 64 KiB per property (strings are UTF-16).
+TEXT_LIMIT = 8000
+
 # Decisions with no incident (a duplicate delivery) go to one partition per day.
 NO_INCIDENT_PARTITION = "no-incident-{day}"
+
+
+def clip(text: str | None, limit: int = TEXT_LIMIT) -> str:
+    return (text or "")[:limit]
 
 
 def table_names(prefix: str | None) -> dict[str, str]:
