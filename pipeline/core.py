@@ -72,7 +72,18 @@ class Pipeline:
         """Every rejection and every signal of one delivery; one failing never stops the rest."""
         outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt) for r in delivery.rejections]
         outcomes += [self.handle(signal) for signal in delivery.signals]
+        self._batch_done()
         return outcomes
+
+    def _batch_done(self) -> None:
+        """Listeners that batch (notifications: one outbox transaction per delivery) flush now."""
+        for listener in self.listeners:
+            done = getattr(listener, "batch_done", None)
+            if done is not None:
+                try:
+                    done()
+                except Exception as exc:  # noqa: BLE001 - a listener failure is logged, not raised
+                    log("listener failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
 
     def reject(self, input_name: str, where: str, problem: str, excerpt: str = "") -> Outcome:
         reason = f"{input_name}: {where}: {problem}" if input_name else f"{where}: {problem}"
@@ -124,6 +135,7 @@ class Pipeline:
     def tick(self) -> list[Outcome]:
         """The timer's work: operations followed to their end, each recorded and reported."""
         if self.remediator is None:
+            self._batch_done()
             return []
         outcomes = []
         for ended in self.remediator.tick():
@@ -150,6 +162,7 @@ class Pipeline:
                 )
             outcomes.append(outcome)
             self._tell(Step(outcome, self._signal_of(signal) if signal else None, None, decision))
+        self._batch_done()
         return outcomes
 
     def _signal_of(self, row: Mapping[str, Any]) -> Signal:

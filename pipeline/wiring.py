@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from rules import Engine, load_catalog, load_policy
+import os
+from typing import Any, Mapping
+
+from rules import Engine, Policy, load_catalog, load_policy
 
 from . import metrics
 from .azure import Connect, connector
 from .core import Pipeline, utc_now
+from .notifications import Notifications
 from .remediation import Remediation
 from .settings import Settings
 
 
-def build_pipeline(settings: Settings, ledger=None, clock=None, connect: Connect | None = None) -> Pipeline:
-    """`connect` (or RESPONDER_AZURE) gives the pipeline an Azure to verify against and act on."""
+def build_pipeline(
+    settings: Settings,
+    ledger=None,
+    clock=None,
+    connect: Connect | None = None,
+    notifier: Any = None,
+    env: Mapping[str, str] | None = None,
+) -> Pipeline:
+    """`connect` (or RESPONDER_AZURE) gives the pipeline an Azure to verify against and act on;
+    `notifier` (or the channel settings) someone to tell; `notifier=False` for nobody."""
     from ledger import open_ledger
 
     catalog = load_catalog(settings.catalog_path)
@@ -22,4 +34,30 @@ def build_pipeline(settings: Settings, ledger=None, clock=None, connect: Connect
     store = ledger or open_ledger(settings.ledger)
     connect = connect or connector(settings)
     remediator = Remediation(store, connect, clock) if connect else None
-    return Pipeline(store, engine, clock=clock, remediator=remediator, listeners=[metrics.count])
+    listeners: list = [metrics.count]
+    if notifier is None:
+        notifier = notifier_from_settings(settings, policy, store, clock, os.environ if env is None else env)
+    if notifier:  # False: none wanted
+        listeners.append(Notifications(notifier, catalog, clock))
+    return Pipeline(store, engine, clock=clock, remediator=remediator, listeners=listeners)
+
+
+def notifier_from_settings(settings: Settings, policy: Policy, store, clock, env: Mapping[str, str], **kwargs: Any):
+    """A Notifier when any channel is configured (Teams webhooks, a mail sender, an outbox folder)."""
+    configured = (
+        settings.teams_webhooks or settings.mail_sender or env.get("RESPONDER_MAIL_SENDER") or env.get("RESPONDER_OUTBOX_DIR")
+        or (env.get("RESPONDER_TEAMS_WEBHOOKS") or "{}").strip() != "{}" or kwargs.get("outbox_dir")
+    )
+    if not configured:
+        return None
+    from ledger.outbox_sqlite import SqliteOutbox
+    from notify import Notifier
+
+    # The outbox lives beside the ledger: the same SQLite file (its tables are outbox_*).
+    outbox = SqliteOutbox(getattr(store, "path", None) or ":memory:")
+    mapping = {**env, "notify_routes": policy.sections.get("notify_routes"), "notify_default_routes": policy.default_notify}
+    return Notifier.from_settings(mapping, outbox, clock, **kwargs)
+
+
+def notifications_of(pipeline: Pipeline) -> Notifications | None:
+    return next((listener for listener in pipeline.listeners if isinstance(listener, Notifications)), None)

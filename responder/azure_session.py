@@ -3,6 +3,7 @@ run (with a fleet file), or the live one (DefaultAzureCredential)."""
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,27 @@ class AzureSession:
     kind: str  # none | sim | live
     connect: Connect | None
     sim: Any = None  # the SimulatedAzure, for its counters and outbox endpoints
+    teams: Any = None  # the simulated Teams webhooks, when plugged in
+    mailbox: Any = None  # the simulated Graph mailbox, when plugged in
+
+    def plug_notifications(self) -> dict[str, str]:
+        """Plug a Teams webhook and Graph sendMail into the simulated Azure; the settings that reach them."""
+        from responder.sim import graph, teams
+
+        self.teams, self.mailbox = teams.install(self.sim), graph.install(self.sim)
+        return {
+            "RESPONDER_TEAMS_WEBHOOKS": json.dumps({"ops": self.teams.url("ops")}),
+            "RESPONDER_MAIL_SENDER": "responder@contoso.example",
+            "RESPONDER_MAIL_TO": "ops@contoso.example",
+            "RESPONDER_GRAPH_URL": f"{self.sim.base_url}/v1.0",
+            "RESPONDER_CA_BUNDLE": self.sim.ca_bundle,
+        }
+
+    def notifications_received(self) -> dict[str, int]:
+        return {
+            "teams": len(self.teams.received("ops")) if self.teams else 0,
+            "email": len(self.mailbox.sent) if self.mailbox else 0,
+        }
 
     def arm_counts(self) -> dict[str, int]:
         if self.sim is None:

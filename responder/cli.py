@@ -32,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="JSON lines and a last summary line")
     demo.add_argument("--mode", choices=MODES, default="auto", help="mode for every rule (default: auto)")
     demo.add_argument("--state", metavar="PATH", help="SQLite ledger file to keep")
+    demo.add_argument("--outbox", metavar="DIR", default="outbox", help="folder for a copy of each card and email (default: ./outbox)")
 
     sim = commands.add_parser("sim", help="serve the simulated Azure", add_help=False)
     sim.add_argument("rest", nargs=argparse.REMAINDER)
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from .demo import run
 
-            return run(args.mode, args.json, args.state)
+            return run(args.mode, args.json, args.state, outbox=args.outbox)
     except (SettingsError, RulesError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -62,4 +62,6 @@ def summary_text(totals: dict) -> str:
     lines = [f"signals: {totals['signals']}   outcomes: {statuses}", f"actions taken: {actions}"]
     if "arm_reads" in totals:
         lines.append(f"ARM reads: {totals['arm_reads']}   ARM writes: {totals['arm_writes']}")
+    if "notifications" in totals:
+        lines.append("messages sent: " + ", ".join(f"{count} {channel}" for channel, count in totals["notifications"].items()))
     return "\n".join(lines)

@@ -4,24 +4,28 @@ The payloads in payloads/ are written for the demo fleet (fleet.json): a degrade
 an Accelerated Networking failure, a host that crashes twice, a customer restart, a VM that
 is healthy again by the time its event arrives, a scale set whose repairs were suspended,
 Service Health and Resource Health alerts, a scheduled event, a recovery and a truncated file.
-The first delivery arrives twice, as Event Grid may deliver it.
+The first delivery arrives twice, as Event Grid may deliver it. Notifications go to a Teams
+webhook and a Graph mailbox in the simulated Azure, and a copy of each to the outbox folder.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
 from pipeline import Outcome, build_pipeline
+from pipeline.wiring import notifications_of, notifier_from_settings
 from responder import render
 from responder.azure_session import azure_session, closing_tick
 from responder.replay import read_delivery, settings_for
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 FLEET = Path(__file__).resolve().parent / "fleet.json"
+MESSAGE_FILE = re.compile(r"^\d{5}-(teams|email)-.*\.(json|html|txt)$")
 
 
 def scenario() -> list[Path]:
@@ -29,7 +33,22 @@ def scenario() -> list[Path]:
     return files[:1] + files  # the first delivery arrives twice: Event Grid delivers at least once
 
 
-def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.stdout, operation_delay: float = 0.5) -> int:
+def fresh_outbox(directory: str) -> Path:
+    """The folder, emptied of an earlier run's messages (and nothing else)."""
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for old in path.iterdir():
+        if old.is_file() and MESSAGE_FILE.match(old.name):
+            old.unlink()
+    return path
+
+
+def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.stdout,
+        operation_delay: float = 0.5, outbox: str = "outbox") -> int:
+    from notify.files import FileChannel
+    from notify.tee import TeeChannel
+    from responder.sim.credential import SimCredential
+
     settings = settings_for(mode, state)
     outcomes: list[Outcome] = []
 
@@ -39,14 +58,25 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
             out.write((render.json_line(outcome) if as_json else render.line(outcome)) + "\n")
             out.flush()
 
+    folder = fresh_outbox(outbox)
     with azure_session("sim", settings, str(FLEET), operation_delay=operation_delay) as session:
         if not as_json:
-            out.write(f"Resource Health Responder demo: mode {mode}, simulated Azure at {session.sim.base_url}\n\n")
-        pipeline = build_pipeline(settings, connect=session.connect)
+            out.write(f"Resource Health Responder demo: mode {mode}, simulated Azure at {session.sim.base_url}\n")
+            out.write(f"messages: Teams and email in the simulated Azure, a copy of each in {folder}/\n\n")
+        pipeline = build_pipeline(settings, connect=session.connect, notifier=False)
+        notifier = notifier_from_settings(settings, pipeline.engine.policy, pipeline.ledger, pipeline.clock,
+                                          session.plug_notifications(), credential=SimCredential())
+        for name, channel in list(notifier.channels.items()):
+            notifier.channels[name] = TeeChannel(channel, FileChannel(folder, name))
+        pipeline = build_pipeline(settings, ledger=pipeline.ledger, connect=session.connect, notifier=notifier)
         for path in scenario():
             show(read_delivery(str(path), pipeline, input_name=f"demo/{path.name}"))
         show(closing_tick(pipeline))
-        totals = {**summary(outcomes), **session.arm_counts()}
+        messages = notifications_of(pipeline)
+        messages.drain(2.0)
+        if not as_json:
+            out.write("\n" + "\n".join(f"MESSAGE            {line}" for line in messages.lines) + "\n")
+        totals = {**summary(outcomes), **session.arm_counts(), "notifications": session.notifications_received()}
     if as_json:
         out.write(json.dumps(totals) + "\n")
     else:

@@ -12,8 +12,14 @@ from tests.conftest import DEMO_PAYLOADS, ROOT
 
 
 @pytest.fixture(scope="module")
-def demo():
-    run = subprocess.run([sys.executable, "-m", "responder", "demo", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+def outbox(tmp_path_factory):
+    return tmp_path_factory.mktemp("outbox")
+
+
+@pytest.fixture(scope="module")
+def demo(outbox):
+    run = subprocess.run([sys.executable, "-m", "responder", "demo", "--json", "--outbox", str(outbox)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     *lines, summary = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
     return lines, summary
@@ -67,3 +73,20 @@ def test_summary_counts_one_write_per_action(demo):
     assert summary["arm_writes"] == taken
     assert summary["statuses"]["succeeded"] == taken and "started" not in summary["statuses"]
     assert summary["arm_reads"] > 0
+
+
+def test_every_message_can_be_opened_in_the_outbox_folder(demo, outbox):
+    from notify.card_schema import card_problems
+
+    _, summary = demo
+    cards = sorted(outbox.glob("*-teams-*.json"))
+    emails = sorted(outbox.glob("*-email-*.html"))
+    assert summary["notifications"] == {"teams": len(cards), "email": len(emails)}
+    assert cards and emails
+    for path in cards:
+        body = json.loads(path.read_text())
+        assert body["type"] == "message" and path.stat().st_size < 28 * 1024
+        assert card_problems(body) == [], path.name
+    for path in emails:
+        html = path.read_text()
+        assert "[INC-" in html and path.with_suffix(".txt").exists()

@@ -1,0 +1,89 @@
+"""Telling people: each step of an incident becomes a notify.Notice, submitted per delivery
+(one outbox transaction) and flushed after it and on every tick. A notification problem is
+outbox state, never an exception here: remediation never waits for a message."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from rules import Catalog
+
+from .core import Step
+
+# The notice event for each outcome status; duplicates and rejections are recorded, not sent.
+EVENT_BY_STATUS = {
+    "planned": "decided",
+    "noop": "decided",
+    "awaiting-approval": "awaiting-approval",
+    "started": "started",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "skipped": "skipped",
+}
+
+
+# Where the catalog's next step is still a person's to take: not once the app acted on it.
+PERSON_STILL_NEEDED = ("noop", "planned", "awaiting-approval", "skipped", "failed")
+
+
+class Notifications:
+    """A pipeline listener (and batch end) around one notify.Notifier."""
+
+    def __init__(self, notifier: Any, catalog: Catalog, clock: Callable[[], Any]):
+        self.notifier = notifier
+        self.catalog = catalog
+        self.clock = clock
+        self.pending: list = []
+        self.lines: list[str] = []  # one line per message handled, for the command line
+
+    def __call__(self, step: Step) -> None:
+        notice = self.notice_for(step)
+        if notice is not None:
+            self.pending.append(notice)
+
+    def batch_done(self) -> None:
+        if self.pending:
+            batch, self.pending = self.pending, []
+            self.notifier.submit_many(batch)
+        self.lines += self.notifier.flush(self.clock()).lines
+
+    def drain(self, seconds: float) -> None:
+        """Send what becomes due within `seconds` (the end of a command-line run)."""
+        self.batch_done()
+        self.lines += self.notifier.drain(seconds).lines
+
+    def notice_for(self, step: Step):
+        from notify import Notice
+
+        outcome, signal, decision = step.outcome, step.signal, step.decision
+        event = EVENT_BY_STATUS.get(outcome.status)
+        if event is None or signal is None or not outcome.incident_id:
+            return None
+        if signal.resolved:
+            event = "resolved"
+        elif step.opened:
+            event = "opened"
+        found = step.classification or self.catalog.classify(signal)
+        return Notice(
+            incident_id=outcome.incident_id,
+            event=event,
+            resource_id=outcome.resource_id,
+            signal_kind=signal.kind,
+            signal_name=signal.name,
+            meaning=found.meaning,
+            occurred=signal.occurred,
+            category=found.category,
+            initiator=found.initiator,
+            impact=found.impact,
+            action=outcome.action,
+            mode=outcome.mode or "observe",
+            status=outcome.status,
+            reason=outcome.reason,
+            brakes=tuple(decision.brakes) if decision else (),
+            next_step=found.next_step if outcome.status in PERSON_STILL_NEEDED else None,
+            location=str(signal.details.get("region") or "") or None,
+            routes=tuple(decision.notify) if decision else (),
+            routine=found.routine,
+            detail=signal.summary or None,
+            temp_disk_loss=found.temp_disk_loss,
+        )

@@ -1,0 +1,102 @@
+"""Notifications from the pipeline: each step told once per destination, through the real
+channels to the simulated Teams webhook and Graph mailbox; a channel outage never stops
+remediation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from handlers.deliveries import parse_delivery
+from tests import builders as b
+from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
+
+
+@pytest.fixture
+def told(sim, ledger):
+    """A pipeline acting against `sim` in auto mode, telling the simulated Teams and mailbox."""
+    from pipeline import Settings, build_pipeline
+    from pipeline.azure import connector
+    from pipeline.wiring import notifications_of, notifier_from_settings
+    from responder.azure_session import AzureSession
+    from responder.sim.credential import SimCredential
+
+    session = AzureSession("sim", None, sim)
+    env = session.plug_notifications()
+    settings = Settings(mode="auto", azure="sim")
+    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+    bare = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
+    notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=SimCredential())
+    pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=notifier)
+    return pipeline, session, notifications_of(pipeline)
+
+
+def deliver(pipeline, payload):
+    return pipeline.process(parse_delivery(b.body(payload), "t"))
+
+
+def cards(session):
+    return session.teams.received("ops")  # the bodies as posted
+
+
+def test_an_incident_reaches_teams_and_email_with_its_id(told):
+    pipeline, session, notifications = told
+    target = b.vm_id("vm-accelnet", rg="rg-demo", sub=DEMO_SUBSCRIPTION)
+    (outcome,) = deliver(pipeline, b.annotated("AccelnetUnhealthy", target=target))
+    notifications.drain(1.0)
+    received = session.notifications_received()
+    assert received["teams"] >= 1 and received["email"] >= 1
+    subjects = [m["message"]["subject"] for m in session.mailbox.sent]
+    assert all(outcome.incident_id in s for s in subjects)
+    assert any(outcome.incident_id in json.dumps(card) for card in cards(session))
+
+
+def test_follow_ups_keep_the_incident_id_and_drop_the_next_step_once_done(told):
+    import time
+
+    pipeline, session, notifications = told
+    target = b.vm_id("vm-degraded-hw", rg="rg-demo", sub=DEMO_SUBSCRIPTION)
+    (outcome,) = deliver(pipeline, b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=target))
+    for _ in range(100):
+        pipeline.tick()
+        if not pipeline.ledger.open_operations():
+            break
+        time.sleep(0.05)
+    notifications.drain(1.0)
+    last = session.mailbox.sent[-1]["message"]
+    assert outcome.incident_id in last["subject"]
+    body = json.dumps(last)
+    assert "Succeeded" in body and "NEXT STEP" not in body.upper().replace("NEXT STEP FOR YOU", "")
+
+
+def test_routine_customer_events_are_recorded_not_sent(told):
+    pipeline, session, notifications = told
+    target = b.vm_id("vm-user-restart", rg="rg-demo", sub=DEMO_SUBSCRIPTION)
+    deliver(pipeline, b.annotated("VirtualMachineRestarted", target=target, context="Customer Initiated", category="Not Applicable"))
+    notifications.drain(0.5)
+    assert session.notifications_received() == {"teams": 0, "email": 0}
+
+
+def test_duplicates_and_rejections_send_nothing(told):
+    pipeline, session, notifications = told
+    event = b.annotated("VirtualMachineHostCrashed", target=b.vm_id("vm-host-crash", rg="rg-demo", sub=DEMO_SUBSCRIPTION))
+    deliver(pipeline, event)
+    notifications.drain(0.5)
+    before = session.notifications_received()
+    deliver(pipeline, event)
+    pipeline.process(parse_delivery(b"[]", "empty"))
+    notifications.drain(0.5)
+    assert session.notifications_received() == before
+
+
+def test_a_notification_outage_does_not_stop_remediation(told, sim):
+    pipeline, session, notifications = told
+    sim.faults.add(method="POST", path=r"/workflows/", kind="503", times=None, retry_after=1)
+    sim.faults.add(method="POST", path=r"/sendMail$", kind="503", times=None, retry_after=1)
+    target = b.vm_id("vm-accelnet", rg="rg-demo", sub=DEMO_SUBSCRIPTION)
+    (outcome,) = deliver(pipeline, b.annotated("AccelnetUnhealthy", target=target))
+    assert outcome.status == "started" and len(accepted_writes(sim)) == 1
+    assert session.notifications_received() == {"teams": 0, "email": 0}
+    pending = notifications.notifier.store  # the messages wait in the outbox, nothing lost
+    assert pending is not None
