@@ -63,11 +63,35 @@ class Remediation:
             return decision.but(reason=verified)
         if decision.mode == "approve":
             return decision.but(status="awaiting-approval", reason=verified)
-        operation_id = self.ledger.record_intent(incident.id, signal_id, decision.action, signal.resource_id,
-                                                 decision.mode, self._stored(params), verdict.facts, self.clock())
-        state, message = self._start(operation_id, executor, signal.resource_id, params)
-        status = {"running": "started", "intent": "started", "failed": "failed", "skipped": "skipped"}[state]
+        status, message = self._record_and_start(incident.id, signal_id, executor, signal.resource_id, decision.mode, params, verdict.facts)
         return decision.but(status=status, reason=f"{verified}; {message}")
+
+    def act(self, *, incident_id: str, signal_id: int | None, action: str, resource_id: str, mode: str,
+            params: Mapping[str, Any]) -> tuple[str, str, dict]:
+        """Verify now and, when the condition still holds, record the intent and start.
+
+        For an action whose moment comes later than its signal: an approval given, a
+        maintenance wave's turn. Returns (status, reason, verified facts); status is started,
+        failed or skipped.
+        """
+        from actions.errors import ActionError
+
+        params = {**params, "now": self.clock()}
+        try:
+            executor = self.registry.get(action)
+            verdict = executor.verify(self.connect(subscription_of(resource_id)), resource_id, params)
+        except ActionError as exc:
+            return "skipped", f"not acting: the live state could not be verified ({exc})", {}
+        if not verdict.holds:
+            return "skipped", f"verified against the live state: {verdict.reason}", verdict.facts
+        status, message = self._record_and_start(incident_id, signal_id, executor, resource_id, mode, params, verdict.facts)
+        return status, f"verified: {verdict.reason}; {message}", verdict.facts
+
+    def _record_and_start(self, incident_id, signal_id, executor, resource_id, mode, params, facts) -> tuple[str, str]:
+        operation_id = self.ledger.record_intent(incident_id, signal_id, executor.name, resource_id, mode,
+                                                 self._stored(params), facts, self.clock())
+        state, message = self._start(operation_id, executor, resource_id, params)
+        return {"running": "started", "intent": "started", "failed": "failed", "skipped": "skipped"}[state], message
 
     # -- the tick -----------------------------------------------------------------------------
 
