@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from ledger import LedgerError
     from pipeline import Settings, SettingsError, build_pipeline
     from responder.azure_session import azure_session
     from responder.replay import settings_for
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
                 if bar is not None:
                     bar.done()
             arm = session.arm_counts() if session.sim is not None else None
-    except (SettingsError, RulesError, ScopeError) as exc:
+    except (SettingsError, RulesError, ScopeError, LedgerError) as exc:
         err.write(f"error: {exc}\n")
         return 1
     summary = {**report.to_dict(), "scope": {"subscriptions": list(scope.subscriptions),

@@ -89,9 +89,17 @@ def test_sweep_subscription_flag_and_scope_settings(tmp_path):
     assert outcomes == [] and summary["skipped"]["outside the resource-group scope"] == 14
 
 
-def test_sweep_refuses_a_fleet_for_live_azure():
-    run = command("sweep", "--azure", "live", "--fleet", "x.json")
-    assert run.returncode == 1 and "--fleet is for --azure sim" in run.stderr
+@pytest.mark.parametrize(
+    ("args", "env", "problem"),
+    [
+        (("--azure", "live", "--fleet", "x.json"), {}, "--fleet is for --azure sim"),
+        (("--azure", "sim", "--state", "/"), {}, "cannot open the SQLite ledger"),
+        (("--azure", "sim", "--mode", "observe"), {"RESPONDER_MODE": "sometimes"}, "RESPONDER_MODE"),
+    ],
+)
+def test_sweep_refusals(args, env, problem):
+    run = command("sweep", *args, env=env)
+    assert run.returncode == 1 and problem in run.stderr and "Traceback" not in run.stderr
 
 
 def test_audit_tells_each_incident_newest_first(swept_twice):
