@@ -1,0 +1,186 @@
+"""Human approvals: in `approve` mode a remediation waits for a person.
+
+The pipeline's awaiting-approval decision becomes a pending approval in the ledger and two
+signed, expiring, single-use links (Approve, Reject) in the Teams card and the email. Looking
+at a link (GET) shows what would happen and decides nothing; posting it decides, once; then
+`settle` carries the decision out through the pipeline: on approve the live state is verified
+again and the action started only if the condition still holds.
+
+    approvals = Approvals(ledger, secret, public_url, clock, ttl)
+    pending = approvals.request(incident_id=..., action="redeploy", ..., deadline=None)
+    decided = approvals.decide(token, by="ana@contoso.com")      # or decide_by_id(id, "approve", by=)
+    outcome = settle(pipeline, decided)                          # verify, act or skip, record, tell
+    for outcome in settle_due(pipeline, approvals): ...           # the tick: expiry, interrupted approvals
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
+
+from .config import DEFAULT_DEADLINE_MARGIN, DEFAULT_TTL, approval_needed, public_base, times_from_policy
+from .errors import (
+    AlreadyDecidedError, ApprovalConfigError, ApprovalError, ApprovalNotFoundError, ExpiredTokenError,
+    ForgedTokenError, GoneTokenError, MalformedTokenError, TokenRefusedError,
+)
+from .records import STATE_OF_CHOICE, ApprovalRecord, Decided, Pending, View
+from .tokens import CHOICES, Signer
+
+ROUTE = "approvals"  # the links are {public_url}/api/approvals/{token}
+_ID = re.compile(r"^APR-[0-9a-f]{16}$")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _whole_seconds(at: datetime) -> datetime:
+    return at.astimezone(timezone.utc).replace(microsecond=0)
+
+
+class Approvals:
+    def __init__(
+        self,
+        store,
+        secret: str | bytes,
+        public_url: str,
+        clock: Callable[[], datetime] = _utc_now,
+        ttl: timedelta = DEFAULT_TTL,
+        deadline_margin: timedelta = DEFAULT_DEADLINE_MARGIN,
+    ):
+        if not hasattr(store, "add_approval"):
+            raise ApprovalConfigError(f"the ledger ({type(store).__name__}) does not keep approvals")
+        self.store = store
+        self.signer = Signer(secret)
+        self.public_url = public_base(public_url, {})
+        self.clock = clock
+        self.ttl = ttl
+        self.deadline_margin = deadline_margin
+
+    # -- asking -------------------------------------------------------------------------------
+
+    def request(
+        self,
+        *,
+        incident_id: str,
+        signal_id: int | None,
+        action: str,
+        resource_id: str,
+        mode: str,
+        params: Mapping[str, Any] | None = None,
+        facts: Mapping[str, Any] | None = None,
+        reason: str = "",
+        deadline: datetime | None = None,
+    ) -> Pending:
+        """A pending approval and its links. Asking again while one is pending for the incident
+        and action gives that one back. With a `deadline` (the platform acts then), the links
+        expire `deadline_margin` before it, if that is sooner than the ttl."""
+        now = self.clock()
+        expires = now + self.ttl
+        if deadline is not None:
+            expires = min(expires, deadline - self.deadline_margin)
+        row = self.store.add_approval({
+            "id": "APR-" + secrets.token_hex(8), "incident_id": incident_id, "signal_id": signal_id, "action": action,
+            "resource_id": resource_id, "mode": mode, "params": {k: v for k, v in (params or {}).items() if k != "now"},
+            "facts": facts or {}, "reason": reason, "created_at": now, "expires_at": _whole_seconds(expires),
+        })
+        return self.pending_of(ApprovalRecord.from_row(row))
+
+    def pending_of(self, record: ApprovalRecord) -> Pending:
+        return Pending(record.id, self.link(record, "approve"), self.link(record, "reject"), record.expires_at)
+
+    def link(self, record: ApprovalRecord, choice: str) -> str:
+        return f"{self.public_url}/api/{ROUTE}/{self.signer.sign(record.id, choice, record.expires_at)}"
+
+    # -- looking and deciding -----------------------------------------------------------------
+
+    def view(self, token: str | None) -> View:
+        """What the link would do, and where the approval stands. A forged or malformed token is
+        refused; an expired or used one is shown (state says so) so the page can explain."""
+        now = self.clock()
+        found = self.signer.read(token, now, allow_expired=True)
+        record = self.get(found.approval_id)
+        return View(found.choice, record.state_at(now), record, record.story(now))
+
+    def decide(self, token: str | None, by: str) -> Decided:
+        """Take the decision the link carries; refused when malformed (400), forged (403),
+        expired or already decided (410)."""
+        now = self.clock()
+        found = self.signer.read(token, now)
+        return self._decide(found.approval_id, found.choice, by, now)
+
+    def decide_by_id(self, approval_id: str, choice: str, by: str) -> Decided:
+        """The command line's way: whoever can write the ledger may decide."""
+        if choice not in CHOICES:
+            raise ValueError(f"choice {choice!r}: expected approve or reject")
+        return self._decide(approval_id, choice, by, self.clock())
+
+    def _decide(self, approval_id: str, choice: str, by: str, now: datetime) -> Decided:
+        who = _who(by)
+        if self.store.decide_approval(approval_id, STATE_OF_CHOICE[choice], who, now):
+            return Decided(self.get(approval_id), choice)
+        record = self.get(approval_id)
+        if record.state_at(now) == "expired":
+            raise ExpiredTokenError(f"approval {record.id} expired at {record.expires_at.isoformat()}; nothing was done")
+        raise AlreadyDecidedError(f"approval {record.id} was {record.story(now)}")
+
+    # -- the tick and the command line ---------------------------------------------------------
+
+    def expire(self, now: datetime | None = None) -> list[ApprovalRecord]:
+        """Pending approvals whose time is up become expired; each is returned once, to settle."""
+        return [ApprovalRecord.from_row(row) for row in self.store.expire_approvals(now or self.clock())]
+
+    def interrupted(self) -> list[ApprovalRecord]:
+        """Approved but never carried out (the worker stopped between the click and the act)."""
+        return [ApprovalRecord.from_row(row) for row in self.store.approvals("approved")]
+
+    def pending(self) -> list[ApprovalRecord]:
+        return [ApprovalRecord.from_row(row) for row in self.store.approvals("pending")]
+
+    def get(self, approval_id: str) -> ApprovalRecord:
+        row = self.store.approval(approval_id) if _ID.match(approval_id or "") else None
+        if row is None:
+            raise ApprovalNotFoundError(f"no approval {approval_id!r} in this ledger")
+        return ApprovalRecord.from_row(row)
+
+
+def _who(by: str) -> str:
+    """A name for the audit trail: printable, one line, bounded."""
+    text = " ".join("".join(ch for ch in str(by or "") if ch.isprintable()).split())[:200]
+    return text or "someone with the link"
+
+
+def approvals_for(settings, policy, store, clock: Callable[[], datetime] = _utc_now,
+                  env: Mapping[str, str] | None = None) -> Approvals | None:
+    """Approvals for a pipeline: built whenever a secret is set; required (refusing to run
+    without a secret) whenever the mode or the policy can make a decision wait for a person."""
+    import os
+
+    env = os.environ if env is None else env
+    needed = approval_needed(settings.mode, policy)
+    if not settings.approval_secret and not needed:
+        return None
+    ttl, margin = times_from_policy(policy.sections.get("approvals"))
+    return Approvals(store, settings.approval_secret, public_base(settings.public_url, env), clock, ttl, margin)
+
+
+from .requests import ApprovalRequests, deadline_of  # noqa: E402 - they use Approvals' records
+from .settle import settle, settle_due  # noqa: E402
+
+
+def approvals_of(pipeline) -> Approvals:
+    """The Approvals a pipeline asks through (its ApprovalRequests listener); refused when the
+    pipeline was built without approvals (no secret, and no rule that waits for a person)."""
+    for listener in pipeline.listeners:
+        if isinstance(listener, ApprovalRequests):
+            return listener.approvals
+    raise ApprovalConfigError("approvals are not set up in this app (RESPONDER_APPROVAL_SECRET is not set)")
+
+__all__ = [
+    "AlreadyDecidedError", "ApprovalConfigError", "ApprovalError", "ApprovalNotFoundError", "ApprovalRecord",
+    "ApprovalRequests", "Approvals", "Decided", "ExpiredTokenError", "ForgedTokenError", "GoneTokenError",
+    "MalformedTokenError", "Pending", "TokenRefusedError", "View", "approvals_for", "approvals_of", "deadline_of", "settle",
+    "settle_due",
+]

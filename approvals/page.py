@@ -1,0 +1,86 @@
+"""The small HTML pages a person sees after following an Approve or Reject link.
+
+Everything shown is escaped; the page never contains the token (the form posts back to the
+same address) or the secret. Headers keep it out of caches, frames and Referer headers.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any, Mapping
+
+from .records import View
+
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    # The token is in the address: no Referer may carry it to another site.
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+}
+CONFIRM_FIELD = "confirm"  # the form posts confirm=<choice>; a bare POST (a scanner) decides nothing
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}"
+    "table{border-collapse:collapse}td,th{text-align:left;padding:.2rem .8rem .2rem 0;vertical-align:top}"
+    "button{font-size:1.1rem;padding:.5rem 1.4rem;border:0;border-radius:.3rem;color:#fff;cursor:pointer}"
+    ".approve{background:#0f7b0f}.reject{background:#a4262c}.note{color:#555}"
+)
+
+
+def _document(title: str, body: str) -> str:
+    return (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+        "<meta name=\"robots\" content=\"noindex,nofollow\">"
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
+    )
+
+
+def _rows(pairs: list[tuple[str, Any]]) -> str:
+    return "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in pairs if v not in (None, ""))
+
+
+def _facts(facts: Mapping[str, Any]) -> str:
+    if not facts:
+        return ""
+    return "<h2>What the live state showed</h2><table>" + _rows(sorted(facts.items())) + "</table>"
+
+
+def view_page(view: View) -> str:
+    record = view.record
+    verb = "Approve" if view.choice == "approve" else "Reject"
+    title = f"{verb} {record.action} of {record.resource_id.rstrip('/').split('/')[-1]}?"
+    details = "<table>" + _rows([
+        ("Action", record.action), ("Resource", record.resource_id), ("Incident", record.incident_id),
+        ("Why", record.reason), ("Link expires", record.expires_at.isoformat()), ("State", view.story),
+    ]) + "</table>"
+    if not view.actionable:
+        return _document(title, details + _facts(record.facts) + "<p class=\"note\">This link can no longer decide anything.</p>")
+    what = ("The live state is checked again when you approve: if the condition is gone, nothing is done."
+            if view.choice == "approve" else "Nothing will be done to the resource; the incident records who rejected it.")
+    form = (
+        "<form method=\"post\">"
+        f"<input type=\"hidden\" name=\"{CONFIRM_FIELD}\" value=\"{escape(view.choice)}\">"
+        f"<button type=\"submit\" class=\"{escape(view.choice)}\">{verb} {escape(record.action)}</button></form>"
+    )
+    return _document(title, details + _facts(record.facts) + f"<p class=\"note\">{escape(what)}</p>" + form)
+
+
+def outcome_page(choice: str, outcome) -> str:
+    verb = {"approve": "Approved", "reject": "Rejected"}.get(choice, choice)
+    body = "<table>" + _rows([
+        ("Action", outcome.action), ("Resource", outcome.resource_id), ("Incident", outcome.incident_id),
+        ("Outcome", outcome.status), ("Why", outcome.reason),
+    ]) + "</table>"
+    return _document(f"{verb}: {outcome.action} {outcome.status}", body)
+
+
+def refusal_page(status: int, message: str) -> str:
+    titles = {400: "This is not an approval link", 403: "This approval link is not genuine",
+              404: "No such approval", 410: "This approval link can no longer be used",
+              503: "Approvals are not available"}
+    return _document(titles.get(status, "Approval refused"), f"<p>{escape(message)}</p>")

@@ -1,0 +1,70 @@
+"""From the pipeline to a person: an awaiting-approval step becomes a pending approval.
+
+`ApprovalRequests` is a pipeline listener (placed before Notifications) and the source of the
+links the notice carries (`links_for`). Both ask the ledger for the incident's pending
+approval, creating it the first time, so the order listeners run in does not matter and a
+step seen twice asks once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from .records import Pending
+
+# Where a signal says by when the platform will act on its own (ISO times in Signal.details):
+# an approval given after that would come too late. First found wins.
+DEADLINE_DETAILS = ("deadline", "redeploy_deadline", "not_before", "window_end")
+
+
+def deadline_of(signal) -> datetime | None:
+    details: Mapping[str, Any] = getattr(signal, "details", None) or {}
+    for key in DEADLINE_DETAILS:
+        value = details.get(key)
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        if isinstance(value, str) and value.strip():
+            try:
+                found = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return found if found.tzinfo else found.replace(tzinfo=timezone.utc)
+    return None
+
+
+def params_of(signal, decision) -> dict[str, Any]:
+    """What the action will be given at approval time: as Remediation gives it at decision time."""
+    params = dict(decision.params)
+    if signal.kind == "annotation":
+        params.setdefault("signal_annotation", signal.name)
+    return params
+
+
+class ApprovalRequests:
+    def __init__(self, approvals):
+        self.approvals = approvals
+
+    def __call__(self, step) -> None:
+        self.for_step(step)
+
+    def links_for(self, step) -> tuple[str, str] | None:
+        """(approve_url, reject_url) for a notice about this step, when it waits for a person."""
+        pending = self.for_step(step)
+        return (pending.approve_url, pending.reject_url) if pending else None
+
+    def for_step(self, step) -> Pending | None:
+        outcome, signal, decision = step.outcome, step.signal, step.decision
+        if outcome.status != "awaiting-approval" or signal is None or decision is None or not outcome.incident_id:
+            return None
+        store = self.approvals.store
+        return self.approvals.request(
+            incident_id=outcome.incident_id,
+            signal_id=store.approval_signal_id(outcome.incident_id, signal.delivery_key),
+            action=decision.action,
+            resource_id=signal.resource_id,
+            mode=decision.mode,
+            params=params_of(signal, decision),
+            reason=decision.reason,
+            deadline=deadline_of(signal),
+        )

@@ -1,0 +1,63 @@
+"""GET/POST /api/approvals/{token}: a person following an Approve or Reject link.
+
+Anonymous: the signed token is the credential (a person clicks it from Teams or email). GET
+shows what would happen and never acts, because mail scanners follow links; POST (the page's
+button) decides once and carries the decision out. 400 malformed, 403 forged or foreign,
+404 unknown approval, 410 expired or already decided; no answer carries a token or the secret.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import azure.functions as func
+
+from approvals import ApprovalConfigError, ApprovalNotFoundError, TokenRefusedError, approvals_of, settle
+from approvals.page import CONFIRM_FIELD, HEADERS, outcome_page, refusal_page, view_page
+from pipeline.logs import log
+
+from . import runtime
+
+bp = func.Blueprint()
+
+# App Service Authentication (when switched on for this route) names the signed-in person here.
+PRINCIPAL_HEADER = "x-ms-client-principal-name"
+MAX_FORM_BYTES = 1024
+
+
+def html(status: int, page: str) -> func.HttpResponse:
+    return func.HttpResponse(page, status_code=status, mimetype="text/html", charset="utf-8", headers=dict(HEADERS))
+
+
+@bp.function_name("approvals")
+@bp.route(route="approvals/{token}", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def approvals(req: func.HttpRequest) -> func.HttpResponse:
+    token = req.route_params.get("token")
+    pipeline = runtime.pipeline()
+    try:
+        service = approvals_of(pipeline)
+        if req.method.upper() != "POST":
+            view = service.view(token)
+            return html(200 if view.actionable else 410, view_page(view))
+        view = service.view(token)  # a bad token is refused before the form is read
+        if not view.actionable:
+            return html(410, view_page(view))
+        if _confirmed(req) != view.choice:
+            return html(400, refusal_page(400, "Use the button on the approval page: a bare request decides nothing."))
+        decided = service.decide(token, by=req.headers.get(PRINCIPAL_HEADER) or "someone with the link")
+        outcome = settle(pipeline, decided)
+        return html(200, outcome_page(decided.choice, outcome))
+    except (TokenRefusedError, ApprovalNotFoundError) as exc:
+        log("approval link refused", status=exc.status, reason=str(exc))
+        return html(exc.status, refusal_page(exc.status, str(exc)))
+    except ApprovalConfigError as exc:
+        log("approvals unavailable", reason=str(exc))
+        return html(503, refusal_page(503, "Approvals are not configured in this app; ask its operators."))
+
+
+def _confirmed(req: func.HttpRequest) -> str:
+    body = req.get_body() or b""
+    if len(body) > MAX_FORM_BYTES:
+        return ""
+    values = parse_qs(body.decode("utf-8", "replace")).get(CONFIRM_FIELD) or [""]
+    return values[0]

@@ -1,0 +1,143 @@
+"""Approvals in the SQLite ledger: what a person is asked to approve, and what they decided.
+
+A row is written when a remediation starts waiting for a person (state `pending`) and moved on
+only by conditional updates, so two clicks or two workers decide once:
+
+    pending  -> approved | rejected | expired     (decide_approval / expire_approvals)
+    approved -> consumed                          (consume_approval: the one act)
+
+The links are never stored: they are derived from the row and the secret (approvals/tokens.py).
+At most one approval is pending per incident and action (a partial unique index), so a request
+made twice (a retried delivery, two listeners) gives the same approval back.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+APPROVALS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS approvals (
+    id TEXT PRIMARY KEY,
+    incident_id TEXT NOT NULL,
+    signal_id INTEGER,
+    action TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    params TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    state TEXT NOT NULL,
+    decided_by TEXT,
+    decided_at TEXT,
+    outcome_status TEXT,
+    outcome_reason TEXT,
+    settled_at TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS approvals_one_pending ON approvals(incident_id, action) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS approvals_by_state ON approvals(state, expires_at);
+"""
+
+DECIDED_STATES = ("approved", "rejected", "expired")
+
+
+def _utc(at: datetime) -> str:
+    # One format for every stored time, so that times compare as text in SQL.
+    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _row(row) -> dict[str, Any]:
+    found = dict(row)
+    found["params"] = json.loads(found["params"])
+    found["facts"] = json.loads(found["facts"])
+    return found
+
+
+class SqliteApprovals:
+    """Mixed into SqliteLedger: uses its connection and lock."""
+
+    def add_approval(self, approval: Mapping[str, Any]) -> dict[str, Any]:
+        """Record a pending approval; if one is already pending for its incident and action, that one."""
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO approvals(id, incident_id, signal_id, action, resource_id, mode, params, facts,"
+                " reason, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                (
+                    approval["id"], approval["incident_id"], approval.get("signal_id"), approval["action"],
+                    approval["resource_id"], approval["mode"], json.dumps(dict(approval.get("params") or {}), default=str),
+                    json.dumps(dict(approval.get("facts") or {}), default=str), approval.get("reason") or "",
+                    _utc(approval["created_at"]), _utc(approval["expires_at"]),
+                ),
+            )
+            if cursor.rowcount == 1:
+                return self.approval(approval["id"])
+            row = self._db.execute(
+                "SELECT * FROM approvals WHERE incident_id = ? AND action = ? AND state = 'pending'",
+                (approval["incident_id"], approval["action"]),
+            ).fetchone()
+        return _row(row)
+
+    def decide_approval(self, approval_id: str, state: str, by: str, at: datetime) -> bool:
+        """pending -> approved | rejected, only while pending and not yet expired: the claim."""
+        if state not in ("approved", "rejected"):
+            raise ValueError(f"state {state!r}: expected approved or rejected")
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?"
+                " WHERE id = ? AND state = 'pending' AND expires_at > ?",
+                (state, by, _utc(at), approval_id, _utc(at)),
+            )
+            return cursor.rowcount == 1
+
+    def expire_approvals(self, at: datetime) -> list[dict[str, Any]]:
+        """pending -> expired for every approval whose time is up; those it moved (each once)."""
+        with self._lock:
+            rows = self._db.execute(
+                "UPDATE approvals SET state = 'expired', decided_by = 'expiry', decided_at = ?"
+                " WHERE state = 'pending' AND expires_at <= ? RETURNING *",
+                (_utc(at), _utc(at)),
+            ).fetchall()
+        return sorted((_row(r) for r in rows), key=lambda r: r["expires_at"])
+
+    def consume_approval(self, approval_id: str, at: datetime) -> bool:
+        """approved -> consumed: the one worker that gets True carries the action out."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE approvals SET state = 'consumed', settled_at = ? WHERE id = ? AND state = 'approved'",
+                (_utc(at), approval_id),
+            )
+            return cursor.rowcount == 1
+
+    def settle_approval(self, approval_id: str, status: str, reason: str, at: datetime) -> None:
+        """What came of the decision (started, skipped, failed), for the page and the command line."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE approvals SET outcome_status = ?, outcome_reason = ?, settled_at = ? WHERE id = ?",
+                (status, reason, _utc(at), approval_id),
+            )
+
+    def approval(self, approval_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone()
+        return _row(row) if row else None
+
+    def approvals(self, state: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            if state is None:
+                rows = self._db.execute("SELECT * FROM approvals ORDER BY created_at, id").fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT * FROM approvals WHERE state = ? ORDER BY expires_at, id", (state,)
+                ).fetchall()
+        return [_row(r) for r in rows]
+
+    def approval_signal_id(self, incident_id: str, delivery_key: str) -> int | None:
+        """The recorded signal an approval answers (the step a listener sees carries no row id)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT max(id) FROM signals WHERE incident_id = ? AND delivery_key = ?", (incident_id, delivery_key)
+            ).fetchone()
+        return int(row[0]) if row and row[0] is not None else None

@@ -1,0 +1,119 @@
+"""`python -m responder approve ID`, `reject ID` and `approvals`: approvals from a shell.
+
+Whoever can write the ledger may decide, so these commands need no link: `approve` takes the
+approval (a conditional update from pending, as a click does) and carries it out through the
+pipeline, which verifies the live state again before acting; `reject` records the rejection;
+`approvals` lists what is waiting, soonest expiry first. The secret must be set, as for the
+app (RESPONDER_APPROVAL_SECRET): the commands refuse to run an approval setup the app would refuse.
+
+Exit status: 0 done (an approval whose condition is gone is skipped, and that is done too),
+1 a setting is wrong, 4 the approval cannot be decided (unknown, expired, already decided).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from dataclasses import replace
+from typing import TextIO
+
+REFUSED = 4
+
+
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The arguments of one of the three commands: approve, reject or approvals."""
+    if command in ("approve", "reject"):
+        parser.add_argument("id", metavar="ID", help="the approval id (APR-…), as `approvals` lists it")
+        parser.add_argument("--by", metavar="NAME", help="who decides, for the audit trail (default: user@command-line)")
+    parser.add_argument("--state", metavar="PATH", required=True, help="the SQLite ledger holding the approvals")
+    if command == "approve":
+        parser.add_argument("--azure", choices=("sim", "live"), help="the Azure to verify against and act on (default: RESPONDER_AZURE, else live)")
+        parser.add_argument("--fleet", metavar="FILE", help="fleet file for --azure sim (default: the demo fleet)")
+    parser.add_argument("--json", action="store_true", help="JSON lines instead of text")
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from approvals import ApprovalConfigError, ApprovalNotFoundError, TokenRefusedError
+    from pipeline import Settings, SettingsError
+    from rules import RulesError
+
+    try:
+        if args.command == "approvals":
+            return _list(args, out)
+        return _decide(args, out)
+    except (ApprovalNotFoundError, TokenRefusedError) as exc:
+        err.write(f"refused: {exc}\n")
+        return REFUSED
+    except (ApprovalConfigError, SettingsError, RulesError) as exc:
+        err.write(f"error: {exc}\n")
+        return 1
+
+
+def _service(pipeline, settings):
+    from approvals import ApprovalConfigError, approvals_for
+
+    service = approvals_for(settings, pipeline.engine.policy, pipeline.ledger, pipeline.clock)
+    if service is None:
+        raise ApprovalConfigError("RESPONDER_APPROVAL_SECRET is not set: approvals cannot be used")
+    return service
+
+
+def _decide(args: argparse.Namespace, out: TextIO) -> int:
+    from approvals import settle
+    from pipeline import Settings, SettingsError, build_pipeline
+    from responder import render
+    from responder.azure_session import azure_session, closing_tick
+    from responder.replay import settings_for
+
+    settings = settings_for(None, args.state, Settings.from_env())
+    kind = "none"
+    if args.command == "approve":
+        kind = args.azure or (settings.azure if settings.azure in ("sim", "live") else "live")
+        if args.fleet and kind != "sim":
+            raise SettingsError("--fleet is for --azure sim")
+    who = args.by or f"{getpass.getuser()}@command-line"
+    with azure_session(kind, replace(settings, azure=kind), getattr(args, "fleet", None)) as session:
+        pipeline = build_pipeline(settings, connect=session.connect, notifier=None)
+        service = _service(pipeline, settings)
+        decided = service.decide_by_id(args.id, args.command, by=who)
+        outcomes = [settle(pipeline, decided)]
+        if session.kind == "sim":
+            # The simulated Azure ends with this command: follow the operation to its end now.
+            outcomes += closing_tick(pipeline)
+    for outcome in outcomes:
+        out.write((render.json_line(outcome) if args.json else render.line(outcome)) + "\n")
+    if session.kind == "live" and outcomes[0].status == "started":
+        out.write("" if args.json else f"the app's tick (or `python -m responder tick --state {args.state}`) follows it to its end\n")
+    return 0
+
+
+def _list(args: argparse.Namespace, out: TextIO) -> int:
+    from pipeline import Settings, build_pipeline
+    from responder.replay import settings_for
+
+    settings = settings_for(None, args.state, Settings.from_env())
+    pipeline = build_pipeline(settings, connect=False, notifier=False)
+    service = _service(pipeline, settings)
+    now = pipeline.clock()
+    pending = service.pending()
+    for record in pending:
+        if args.json:
+            out.write(json.dumps({
+                "id": record.id, "incident_id": record.incident_id, "action": record.action,
+                "resource_id": record.resource_id, "reason": record.reason, "created_at": record.created_at.isoformat(),
+                "expires_at": record.expires_at.isoformat(), "state": record.state_at(now),
+            }, ensure_ascii=False) + "\n")
+        else:
+            left = record.expires_at - now
+            due = "expired, the tick settles it" if left.total_seconds() <= 0 else f"expires in {_span(left)} ({record.expires_at.isoformat()})"
+            out.write(f"{record.id}  {record.action:<24} {record.resource_id.rstrip('/').split('/')[-1]:<20} {due}\n")
+    if not pending and not args.json:
+        out.write("no approvals are waiting\n")
+    return 0
+
+
+def _span(delta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
