@@ -73,6 +73,8 @@ class TableOperations:
                     "PartitionKey": keys.id_key(operation_id), "RowKey": "", "id": keys.id_key(operation_id),
                     "incident_id": incident_id, "signal_id": keys.id_key(signal_id) if signal_id is not None else "",
                     "action": action, "resource_id": resource_id, "mode": mode, "params": _json(params),
+                    # lower-cased for the brakes' counts by resource and by prefix (safety_table.py)
+                    "resource_key": resource_id.strip().lower(),
                     "facts": _json(facts), "state": state, "message": "", "attempts": 0,
                     "created_at": keys.stamp(at), "updated_at": keys.stamp(at),
                 }

@@ -9,7 +9,8 @@ read-then-write:
 - an incident's one action is held by inserting its `action-hold` entity: the first insert wins.
 
 This module holds deliveries, signals, decisions, rejections and the plumbing; incidents and the
-action hold are in incidents_table.py, remediation operations in operations_table.py, key and time
+action hold are in incidents_table.py, remediation operations in operations_table.py, the brakes'
+counters in safety_table.py, key and time
 encodings in table_keys.py, client building and error mapping in table_service.py. The layout
 (tables, keys, properties) is described in docs/ledger.md.
 """
@@ -27,6 +28,7 @@ from rules import Decision, Signal
 from . import table_keys as keys
 from .incidents_table import TableIncidents
 from .operations_table import TableOperations
+from .safety_table import TableSafety
 from .table_keys import clip
 from .table_service import sdk_errors, service_client, setting
 
@@ -35,7 +37,7 @@ SIGNAL_FIELDS = ("kind", "name", "resource_id", "event_id", "source", "input", "
 REJECTION_FIELDS = ("id", "at", "input", "location", "problem", "excerpt")
 
 
-class TableLedger(TableIncidents, TableOperations):
+class TableLedger(TableIncidents, TableOperations, TableSafety):
     """rules.ports.Ledger on Azure Table Storage. Safe to share across threads and processes."""
 
     def __init__(self, service: Any, prefix: str | None = None):

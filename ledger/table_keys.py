@@ -26,6 +26,9 @@ TABLES = {
     "decisions": "Decisions",  # one partition per incident: the audit trail
     "rejections": "Rejections",  # one partition per day
     "operations": "Operations",  # one partition per remediation operation
+    "unhealthy": "UnhealthyMarks",  # one partition per scope: the storm breaker's marks by time
+    "storms": "Storms",  # one entity per scope
+    "switches": "Switches",  # one entity per switch (pause)
 }
 DEFAULT_PREFIX = "responder"
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,47}$")

@@ -1,0 +1,141 @@
+"""What the brakes count, in the Table Storage ledger (mixed into TableLedger): remediations per
+resource and subscription (from the operations table), unhealthy resources per scope (the storm
+breaker's marks), open storms, and switches (pause).
+
+Marks are idempotent upserts in one partition per scope, RowKey sorted by time, so counting a
+window is one single-partition range query. A storm opens and closes by conditional writes, so of
+many workers seeing one storm exactly one is told it tripped it, and exactly one that it ended.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+from . import table_keys as keys
+from .errors import LedgerContentionError
+from .table_keys import clip
+from .table_service import ATTEMPTS, backoff, sdk_errors
+
+# Operation states that count as a remediation made (for cooldown, attempts and write caps).
+MADE = ("intent", "running", "succeeded", "failed")
+UNDER_WAY = ("verifying", "intent", "running")
+STORM_FIELDS = ("scope", "tripped_at", "last_over_at", "reason")
+SWITCH_FIELDS = ("name", "value", "set_by", "set_at")
+
+
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """[low, high) holding every string that starts with `prefix` (ordinal order, as the service compares)."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class TableSafety:
+    """Uses TableLedger's tables and its conditional-write helpers."""
+
+    def count_operations(self, resource: str, since: datetime | None = None, states: tuple[str, ...] = MADE) -> int:
+        """Operations in `states` created since a time, on one resource (an id, matched exactly)
+        or on every resource under a prefix ending in "/" (a subscription, a scale set's instances)."""
+        key = resource.strip().lower()
+        clauses, parameters = [], {}
+        if key.endswith("/"):
+            clauses.append("resource_key ge @low and resource_key lt @high")
+            parameters["low"], parameters["high"] = _prefix_range(key)
+        else:
+            clauses.append("resource_key eq @key")
+            parameters["key"] = key
+        if since is not None:
+            clauses.append("created_at ge @since")
+            parameters["since"] = keys.stamp(since)
+        with sdk_errors("counting operations"):
+            rows = self._table("operations").query_entities(" and ".join(clauses), parameters=parameters, select=["state"])
+            return sum(1 for row in rows if row.get("state") in states)
+
+    def last_operation(self, resource_key: str, states: tuple[str, ...] = MADE) -> Mapping[str, Any] | None:
+        with sdk_errors("reading the last operation"):
+            rows = [
+                row for row in self._table("operations").query_entities(
+                    "resource_key eq @key", parameters={"key": resource_key.strip().lower()},
+                    select=["action", "state", "created_at", "PartitionKey"],
+                )
+                if row.get("state") in states
+            ]
+        if not rows:
+            return None
+        last = max(rows, key=lambda row: (row["created_at"], row["PartitionKey"]))
+        return {"action": last["action"], "state": last["state"], "created_at": last["created_at"]}
+
+    # -- the storm breaker's marks ------------------------------------------------------------
+
+    def mark_unhealthy(self, scope: str, resource_key: str, at: datetime) -> None:
+        entity = {
+            "PartitionKey": keys.hashed(scope), "RowKey": f"{keys.stamp(at)}|{keys.hashed(resource_key)}",
+            "scope": clip(scope, 4000), "resource_key": clip(resource_key, 4000), "at": keys.stamp(at),
+        }
+        with sdk_errors("marking a resource unhealthy"):
+            self._table("unhealthy").upsert_entity(entity)  # the same mark twice is one mark
+
+    def count_unhealthy(self, scope: str, since: datetime) -> int:
+        with sdk_errors("counting unhealthy resources"):
+            rows = self._table("unhealthy").query_entities(
+                "PartitionKey eq @pk and RowKey ge @since",
+                parameters={"pk": keys.hashed(scope), "since": keys.stamp(since)}, select=["resource_key"],
+            )
+            return len({row["resource_key"] for row in rows})
+
+    # -- storms: one entity per scope; closed is a tombstone, so every change is conditional ----
+
+    def storm(self, scope: str) -> Mapping[str, Any] | None:
+        with sdk_errors("reading a storm"):
+            entity = self._get(self._table("storms"), keys.hashed(scope), "")
+        if entity is None or entity.get("closed"):
+            return None
+        return {name: entity.get(name) for name in STORM_FIELDS}
+
+    def open_storm(self, scope: str, at: datetime, reason: str) -> bool:
+        """True when this call tripped the breaker (the storm was not open yet)."""
+        storms, partition = self._table("storms"), keys.hashed(scope)
+        opened = {
+            "PartitionKey": partition, "RowKey": "", "scope": clip(scope, 4000), "tripped_at": keys.stamp(at),
+            "last_over_at": keys.stamp(at), "reason": clip(reason), "closed": False,
+        }
+        with sdk_errors("opening a storm"):
+            for attempt in range(ATTEMPTS):
+                entity = self._get(storms, partition, "")
+                if entity is None:
+                    if self._insert(storms, opened):
+                        return True
+                elif entity.get("closed"):
+                    if self._replace_if_unchanged(storms, opened, entity):
+                        return True
+                elif self._replace_if_unchanged(storms, {**entity, "last_over_at": keys.stamp(at)}, entity):
+                    return False
+                backoff(attempt)
+        raise LedgerContentionError(f"opening the storm of {scope}: lost {ATTEMPTS} conditional writes in a row")
+
+    def close_storm(self, scope: str) -> bool:
+        """True when this call ended the storm."""
+        storms, partition = self._table("storms"), keys.hashed(scope)
+        with sdk_errors("closing a storm"):
+            for attempt in range(ATTEMPTS):
+                entity = self._get(storms, partition, "")
+                if entity is None or entity.get("closed"):
+                    return False
+                if self._replace_if_unchanged(storms, {**entity, "closed": True}, entity):
+                    return True
+                backoff(attempt)
+        raise LedgerContentionError(f"closing the storm of {scope}: lost {ATTEMPTS} conditional writes in a row")
+
+    # -- switches -----------------------------------------------------------------------------
+
+    def set_switch(self, name: str, value: str, by: str, at: datetime) -> None:
+        entity = {
+            "PartitionKey": keys.hashed(name), "RowKey": "", "name": clip(name, 4000), "value": clip(value),
+            "set_by": clip(by, 4000), "set_at": keys.stamp(at),
+        }
+        with sdk_errors("setting a switch"):
+            self._table("switches").upsert_entity(entity, mode=self._replace)
+
+    def switch(self, name: str) -> Mapping[str, Any] | None:
+        with sdk_errors("reading a switch"):
+            entity = self._get(self._table("switches"), keys.hashed(name), "")
+        return {field: entity.get(field) for field in SWITCH_FIELDS} if entity is not None else None
