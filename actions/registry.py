@@ -49,4 +49,7 @@ def required_permissions() -> list[str]:
 
     The infra's custom role is checked against this list, exactly.
     """
-    return sorted({permission for executor in registry for permission in executor.permissions})
+    from .resource_info import READS as RESOURCE_INFO_READS
+
+    declared = {permission for executor in registry for permission in executor.permissions}
+    return sorted(declared | set(RESOURCE_INFO_READS))  # the brakes read the resource before acting

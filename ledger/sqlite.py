@@ -19,6 +19,7 @@ from rules.ports import IncidentRef
 
 from .errors import LedgerError
 from .operations_sqlite import OPERATIONS_SCHEMA, SqliteOperations
+from .safety_sqlite import SAFETY_SCHEMA, SqliteSafety
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -89,7 +90,7 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
-class SqliteLedger(SqliteOperations):
+class SqliteLedger(SqliteOperations, SqliteSafety):
     def __init__(self, path: str | Path = ":memory:"):
         self.path = str(path)
         try:
@@ -99,7 +100,7 @@ class SqliteLedger(SqliteOperations):
             self._db.row_factory = sqlite3.Row
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA + OPERATIONS_SCHEMA)
+            self._db.executescript(SCHEMA + OPERATIONS_SCHEMA + SAFETY_SCHEMA)
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the SQLite ledger at {self.path}: {exc}") from exc
         self._lock = threading.RLock()

@@ -53,12 +53,14 @@ class Pipeline:
         clock: Callable[[], datetime] = utc_now,
         remediator: Remediator | None = None,
         listeners: Iterable[Listener] = (),
+        safety: Any = None,
     ):
         self.ledger = ledger
         self.engine = engine
         self.clock = clock
         self.remediator = remediator
         self.listeners = list(listeners)
+        self.safety = safety  # pipeline.safety.Safety: scope, pause, storm marks
 
     def _tell(self, step: Step) -> None:
         # A listener's problem never stops the pipeline: the step is already recorded.
@@ -111,9 +113,12 @@ class Pipeline:
             with bound(incident=incident.id):
                 signal_id = self.ledger.record_signal(signal, incident.id, now)
                 decision = self.engine.decide(signal, classification, self.ledger)
+                if self.safety is not None:
+                    self.safety.observe(signal, classification)
+                    decision = self.safety.admit(signal, decision)
                 if signal.resolved:
                     self.ledger.close_incident(incident.id, now, decision.reason)
-                elif decision.action != "none":
+                elif decision.action != "none" and decision.status != "skipped":
                     decision = self._one_action_per_incident(signal, decision, incident, signal_id)
                 self.ledger.record_decision(signal_id, incident.id, decision, now)
                 return self._report(signal, classification, decision, incident, opened=incident.new)

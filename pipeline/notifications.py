@@ -53,7 +53,7 @@ class Notifications:
         self.lines += self.notifier.drain(seconds).lines
 
     def notice_for(self, step: Step):
-        from notify import Notice
+        from notify import Notice, owner_emails
 
         outcome, signal, decision = step.outcome, step.signal, step.decision
         event = EVENT_BY_STATUS.get(outcome.status)
@@ -61,6 +61,8 @@ class Notifications:
             return None
         if signal.resolved:
             event = "resolved"
+        elif decision is not None and decision.facts.get("storm_tripped"):
+            event = "storm"  # the one message that says why automation paused in a scope
         elif step.opened:
             event = "opened"
         found = step.classification or self.catalog.classify(signal)
@@ -84,6 +86,7 @@ class Notifications:
             location=str(signal.details.get("region") or "") or None,
             routes=tuple(decision.notify) if decision else (),
             routine=found.routine,
+            owner_emails=owner_emails(decision.facts.get("tags")) if decision and decision.facts.get("tags") else (),
             detail=signal.summary or None,
             temp_disk_loss=found.temp_disk_loss,
         )

@@ -31,13 +31,23 @@ def subscription_of(resource_id: str) -> str:
 class Remediation:
     """The Remediator the pipeline calls; `connect(subscription)` gives actions.AzureClients."""
 
-    def __init__(self, ledger, connect: Callable[[str], Any], clock: Callable[[], datetime], registry=None):
+    def __init__(self, ledger, connect: Callable[[str], Any], clock: Callable[[], datetime], registry=None, safety=None):
         from actions import registry as default_registry  # light: executors import the SDK on first use
 
         self.ledger = ledger
         self.connect = connect
         self.clock = clock
         self.registry = registry or default_registry
+        self.safety = safety  # pipeline.safety.Safety: the brakes, applied once the resource is read
+
+    def _guard(self, clients: Any, resource_id: str, decision: Decision) -> Decision:
+        """The brakes, with the resource read (tags, region, capacity). Raises ActionError when
+        the resource cannot be read: nothing is done on a resource that could not be looked at."""
+        if self.safety is None:
+            return decision
+        from actions.resource_info import read_resource
+
+        return self.safety.brake(resource_id, decision, read_resource(clients, resource_id))
 
     # -- on a decision ------------------------------------------------------------------------
 
@@ -47,7 +57,12 @@ class Remediation:
         params = self._params(signal, decision)
         try:
             executor = self.registry.get(decision.action)
-            verdict = executor.verify(self.connect(signal.subscription_id), signal.resource_id, params)
+            clients = self.connect(signal.subscription_id)
+            executor.resolve(signal.resource_id)  # an action that does not apply is refused before any read
+            decision = self._guard(clients, signal.resource_id, decision)
+            if decision.status == "skipped":
+                return decision
+            verdict = executor.verify(clients, signal.resource_id, params)
         except (UnknownActionError, NotApplicableError, InvalidParameterError, InvalidResourceIdError) as exc:
             return decision.but(status="skipped", reason=f"not acting: {exc}")
         except ActionError as exc:
@@ -79,7 +94,13 @@ class Remediation:
         params = {**params, "now": self.clock()}
         try:
             executor = self.registry.get(action)
-            verdict = executor.verify(self.connect(subscription_of(resource_id)), resource_id, params)
+            clients = self.connect(subscription_of(resource_id))
+            held = self._guard(clients, resource_id, Decision(action=action, mode=mode, status="planned", reason=""))
+            if held.status == "skipped":
+                return "skipped", held.reason, dict(held.facts)
+            if held.mode not in ("approve", "auto"):
+                return "skipped", f"not acting: {held.brakes[-1] if held.brakes else 'the mode is ' + held.mode}", dict(held.facts)
+            verdict = executor.verify(clients, resource_id, params)
         except ActionError as exc:
             return "skipped", f"not acting: the live state could not be verified ({exc})", {}
         if not verdict.holds:
@@ -115,6 +136,10 @@ class Remediation:
             executor = self.registry.get(operation["action"])
             clients = self.connect(subscription_of(resource_id))
             if state == "verifying":
+                held = self._guard(clients, resource_id, Decision(action=operation["action"], mode=operation["mode"],
+                                                                   status="planned", reason=""))
+                if held.status == "skipped":
+                    return self._finish(op_id, "skipped", held.reason)
                 verdict = executor.verify(clients, resource_id, params)
                 if not verdict.holds:
                     return self._finish(op_id, "skipped", f"verified against the live state: {verdict.reason}")

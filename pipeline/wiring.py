@@ -12,6 +12,7 @@ from .azure import Connect, connector
 from .core import Pipeline, utc_now
 from .notifications import Notifications
 from .remediation import Remediation
+from .safety import Safety
 from .settings import Settings
 
 
@@ -33,13 +34,14 @@ def build_pipeline(
     clock = clock or utc_now
     store = ledger or open_ledger(settings.ledger)
     connect = connect or connector(settings)
-    remediator = Remediation(store, connect, clock) if connect else None
+    safety = Safety(settings, policy, store, clock)
+    remediator = Remediation(store, connect, clock, safety=safety) if connect else None
     listeners: list = [metrics.count]
     if notifier is None:
         notifier = notifier_from_settings(settings, policy, store, clock, os.environ if env is None else env)
     if notifier:  # False: none wanted
         listeners.append(Notifications(notifier, catalog, clock))
-    return Pipeline(store, engine, clock=clock, remediator=remediator, listeners=listeners)
+    return Pipeline(store, engine, clock=clock, remediator=remediator, listeners=listeners, safety=safety)
 
 
 def notifier_from_settings(settings: Settings, policy: Policy, store, clock, env: Mapping[str, str], **kwargs: Any):

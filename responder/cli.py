@@ -34,6 +34,11 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--state", metavar="PATH", help="SQLite ledger file to keep")
     demo.add_argument("--outbox", metavar="DIR", default="outbox", help="folder for a copy of each card and email (default: ./outbox)")
 
+    for name, what in (("pause", "stop all automation (signals are still recorded and told)"), ("resume", "let automation act again")):
+        switch = commands.add_parser(name, help=what)
+        switch.add_argument("--state", metavar="PATH", help="the SQLite ledger (default: RESPONDER_LEDGER)")
+        switch.add_argument("--by", default=None, help="who is asking (default: the login name)")
+
     sim = commands.add_parser("sim", help="serve the simulated Azure", add_help=False)
     sim.add_argument("rest", nargs=argparse.REMAINDER)
     root.add_argument("-v", "--verbose", action="store_true", help="log every decision to stderr")
@@ -57,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
             from .replay import tick
 
             return tick(settings_for(None, args.state), args.json, azure=args.azure, fleet=args.fleet)
+        if args.command in ("pause", "resume"):
+            from .switches import switch
+
+            return switch(args.command, args.state, args.by)
         if args.command == "demo":
             from .demo import run
 

@@ -24,6 +24,8 @@ class Decision:
     params: Mapping[str, Any] = field(default_factory=dict)
     notify: tuple[str, ...] = ()
     brakes: tuple[str, ...] = ()  # brakes that applied, each a readable sentence
+    tag_may_raise_to: str | None = None  # from the rule: how far a responder-mode tag may raise the mode
+    facts: Mapping[str, Any] = field(default_factory=dict)  # what was read of the resource (tags, location, ...)
 
     def but(self, **changes: Any) -> "Decision":
         return replace(self, **changes)
@@ -53,13 +55,16 @@ class Engine:
             action, mode, name = rule.action, rule.mode, rule.name
             reason = rule.reason or classification.meaning
             params, notify = rule.params, rule.notify or self.policy.default_notify
+            may_raise = rule.tag_may_raise_to
         else:
             action, mode, name = classification.default_action, self.policy.default_mode, "catalog"
             reason = ("catalog default: " if classification.known else "") + classification.meaning
             params, notify = {}, self.policy.default_notify
+            may_raise = None
         mode = self._mode(mode)
         status = "noop" if action == "none" else _STATUS_BY_MODE[mode]
-        return Decision(action=action, mode=mode, status=status, reason=reason, rule=name, params=params, notify=notify)
+        return Decision(action=action, mode=mode, status=status, reason=reason, rule=name, params=params, notify=notify,
+                        tag_may_raise_to=may_raise)
 
     def _mode(self, mode: str) -> str:
         return self.mode_override or mode

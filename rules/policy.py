@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
+from .brakes import Brakes, parse_brakes, parse_mode_tag
 from .catalog import Catalog, Classification
 from .durations import parse_duration
 from .errors import PolicyError
@@ -34,6 +35,7 @@ _RULE = {
         "reason": {"type": "string"},
         "params": {"type": "object"},
         "notify": {"type": "array", "items": {"type": "string"}},
+        "tag_may_raise_to": {"enum": list(MODES)},
     },
 }
 
@@ -74,6 +76,7 @@ class Rule:
     reason: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
     notify: tuple[str, ...] = ()
+    tag_may_raise_to: str | None = None  # how far a resource's responder-mode tag may raise the mode
 
     def matches(self, signal: Signal, classification: Classification, history: History) -> bool:
         return all(MATCHERS[key](value, signal, classification, history) for key, value in self.when.items())
@@ -86,6 +89,8 @@ class Policy:
     incident_ttl: timedelta = timedelta(days=1)
     default_notify: tuple[str, ...] = ()
     sections: Mapping[str, Any] = field(default_factory=dict)
+    brakes: Brakes = field(default_factory=Brakes)
+    mode_tag: str = "responder-mode"
 
     def first_match(self, signal: Signal, classification: Classification, history: History) -> Rule | None:
         return next((r for r in self.rules if r.matches(signal, classification, history)), None)
@@ -141,6 +146,7 @@ def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None =
                 reason=raw.get("reason", ""),
                 params=raw.get("params", {}),
                 notify=tuple(raw.get("notify", defaults.get("notify", ()))),
+                tag_may_raise_to=raw.get("tag_may_raise_to"),
             )
         )
     return Policy(
@@ -149,4 +155,6 @@ def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None =
         incident_ttl=parse_duration(defaults.get("incident_ttl", "P1D"), f"{where}: defaults.incident_ttl"),
         default_notify=tuple(defaults.get("notify", ())),
         sections={k: v for k, v in document.items() if k not in ("version", "defaults", "rules")},
+        brakes=parse_brakes(document.get("brakes"), f"{where}: brakes"),
+        mode_tag=parse_mode_tag(document.get("tags"), f"{where}: tags"),
     )

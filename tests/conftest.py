@@ -94,10 +94,10 @@ def acting(sim, ledger):
     from pipeline.azure import connector
     from responder.sim.credential import SimCredential
 
-    def make(mode: str = "auto"):
-        settings = Settings(mode=mode, azure="sim")
+    def make(mode: str | None = "auto", clock=None, **settings_values):
+        settings = Settings(mode=mode, azure="sim", **settings_values)
         connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
-        return build_pipeline(settings, ledger=ledger, connect=connect)
+        return build_pipeline(settings, ledger=ledger, connect=connect, clock=clock, notifier=False)
 
     return make
 
@@ -105,3 +105,16 @@ def acting(sim, ledger):
 def accepted_writes(sim, path_fragment: str = "") -> list:
     """Writes the simulated Azure took (answered 2xx), optionally on one path."""
     return [r for r in sim.requests if r.counter == "writes" and r.status and 200 <= r.status < 300 and path_fragment in r.path]
+
+
+def policy_file(tmp_path, brakes: dict | None = None, rules: dict | None = None) -> Path:
+    """The default policy with some brakes and rule fields changed, written where a test can use it."""
+    import yaml
+
+    document = yaml.safe_load((ROOT / "rules" / "policy.yaml").read_text())
+    document["brakes"].update(brakes or {})
+    for rule in document["rules"]:
+        rule.update((rules or {}).get(rule["name"], {}))
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path

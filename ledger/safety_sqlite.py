@@ -1,0 +1,102 @@
+"""What the brakes count, in the SQLite ledger: remediations per resource and subscription,
+unhealthy resources per scope (the storm breaker's marks), open storms, and switches (pause)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+SAFETY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS unhealthy_marks (
+    scope TEXT NOT NULL,
+    resource_key TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (scope, resource_key, at)
+);
+CREATE TABLE IF NOT EXISTS storms (
+    scope TEXT PRIMARY KEY,
+    tripped_at TEXT NOT NULL,
+    last_over_at TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS switches (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    set_at TEXT NOT NULL
+);
+"""
+
+# Operation states that count as a remediation made (for cooldown, attempts and write caps).
+MADE = ("intent", "running", "succeeded", "failed")
+UNDER_WAY = ("verifying", "intent", "running")
+
+
+class SqliteSafety:
+    """Mixed into SqliteLedger: uses its connection and lock."""
+
+    def count_operations(self, resource: str, since: datetime | None = None, states: tuple[str, ...] = MADE) -> int:
+        """Operations in `states` created since a time, on one resource (an id, matched exactly)
+        or on every resource under a prefix ending in "/" (a subscription, a scale set's instances)."""
+        marks = ",".join("?" * len(states))
+        key = resource.strip().lower()
+        if key.endswith("/"):
+            where, values = "substr(lower(resource_id), 1, ?) = ?", [len(key), key]
+        else:
+            where, values = "lower(resource_id) = ?", [key]
+        sql = f"SELECT count(*) FROM operations WHERE {where} AND state IN ({marks})"
+        values += list(states)
+        if since is not None:
+            sql += " AND created_at >= ?"
+            values.append(since.isoformat())
+        with self._lock:
+            return int(self._db.execute(sql, values).fetchone()[0])
+
+    def last_operation(self, resource_key: str, states: tuple[str, ...] = MADE) -> Mapping[str, Any] | None:
+        marks = ",".join("?" * len(states))
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT action, state, created_at FROM operations WHERE lower(resource_id) = ? AND state IN ({marks})"
+                " ORDER BY created_at DESC LIMIT 1",
+                (resource_key, *states),
+            ).fetchone()
+        return dict(row) if row else None
+
+    def mark_unhealthy(self, scope: str, resource_key: str, at: datetime) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO unhealthy_marks(scope, resource_key, at) VALUES (?, ?, ?)",
+                             (scope, resource_key, at.isoformat()))
+
+    def count_unhealthy(self, scope: str, since: datetime) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT count(DISTINCT resource_key) FROM unhealthy_marks WHERE scope = ? AND at >= ?",
+                                   (scope, since.isoformat())).fetchone()
+        return int(row[0])
+
+    def storm(self, scope: str) -> Mapping[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM storms WHERE scope = ?", (scope,)).fetchone()
+        return dict(row) if row else None
+
+    def open_storm(self, scope: str, at: datetime, reason: str) -> bool:
+        """True when this call tripped the breaker (the storm was not open yet)."""
+        with self._lock:
+            cursor = self._db.execute("INSERT OR IGNORE INTO storms(scope, tripped_at, last_over_at, reason) VALUES (?, ?, ?, ?)",
+                                      (scope, at.isoformat(), at.isoformat(), reason))
+            if cursor.rowcount == 0:
+                self._db.execute("UPDATE storms SET last_over_at = ? WHERE scope = ?", (at.isoformat(), scope))
+            return cursor.rowcount == 1
+
+    def close_storm(self, scope: str) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM storms WHERE scope = ?", (scope,)).rowcount == 1
+
+    def set_switch(self, name: str, value: str, by: str, at: datetime) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO switches(name, value, set_by, set_at) VALUES (?, ?, ?, ?)",
+                             (name, value, by, at.isoformat()))
+
+    def switch(self, name: str) -> Mapping[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM switches WHERE name = ?", (name,)).fetchone()
+        return dict(row) if row else None

@@ -1,0 +1,29 @@
+"""`python -m responder pause` / `resume`: the switch for everything, kept in the ledger so
+every worker sees it (RESPONDER_PAUSED=true does the same from the app settings)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from dataclasses import replace
+from typing import TextIO
+
+from pipeline import Settings, SettingsError, build_pipeline
+
+
+def switch(command: str, state: str | None, by: str | None, out: TextIO = sys.stdout) -> int:
+    settings = Settings.from_env()
+    if state:
+        settings = replace(settings, ledger=f"sqlite:{state}")
+    elif settings.ledger.endswith(":memory:"):
+        raise SettingsError("pause and resume need a ledger that lasts: --state PATH, or RESPONDER_LEDGER")
+    pipeline = build_pipeline(replace(settings, azure="none"), notifier=False)
+    who = by or getpass.getuser()
+    if command == "pause":
+        pipeline.safety.pause(who)
+        out.write(f"automation paused by {who}; signals are still recorded and told\n")
+    else:
+        pipeline.safety.resume(who)
+        paused = pipeline.safety.paused()
+        out.write(f"automation resumed by {who}" + (f"; still paused: {paused}" if paused else "") + "\n")
+    return 0
