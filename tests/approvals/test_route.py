@@ -1,0 +1,137 @@
+"""/api/approvals/{token} called as the Functions host calls it: a FunctionApp with the
+Blueprint registered, real func.HttpRequest objects, the pipeline acting on the simulated Azure."""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+import pytest
+
+from handlers.deliveries import parse_delivery
+from tests import builders as b
+from tests.approvals.conftest import SECRET, token_of, with_approvals
+from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
+
+DEGRADED_VM = b.vm_id("vm-degraded-hw", rg="rg-demo", sub=DEMO_SUBSCRIPTION)
+
+
+@pytest.fixture
+def route():
+    from handlers import approvals
+
+    app = func.FunctionApp()
+    app.register_functions(approvals.bp)
+    (function,) = app.get_functions()
+    return function
+
+
+@pytest.fixture
+def waiting(acting):
+    """A degraded-hardware redeploy waiting for a person, with the route's pipeline installed."""
+    from handlers import runtime
+
+    pipeline = acting("approve")
+    service = with_approvals(pipeline)
+    (outcome,) = pipeline.process(parse_delivery(b.body(b.annotated(target=DEGRADED_VM)), "test"))
+    assert outcome.status == "awaiting-approval"
+    (pending,) = [service.pending_of(r) for r in service.pending()]
+    runtime.use(pipeline)
+    yield pipeline, pending
+    runtime.use(None)
+
+
+def call(route, method: str, url: str, body: bytes = b"", headers: dict | None = None) -> func.HttpResponse:
+    token = url.rsplit("/", 1)[-1]
+    req = func.HttpRequest(method, url, headers=headers or {}, body=body, route_params={"token": token})
+    return route.get_user_function()(req)
+
+
+def confirm(choice: str) -> dict:
+    return {"body": f"confirm={choice}".encode(), "headers": {"content-type": "application/x-www-form-urlencoded"}}
+
+
+def test_the_route_is_anonymous_get_and_post_on_approvals_token(route):
+    trigger = route.get_trigger()
+    assert trigger.route == "approvals/{token}"
+    assert {str(m).upper().split(".")[-1] for m in trigger.methods} == {"GET", "POST"}
+    assert str(trigger.auth_level).upper().endswith("ANONYMOUS")
+
+
+def test_get_shows_what_will_happen_and_does_not_act(route, waiting, sim):
+    pipeline, pending = waiting
+    for _ in range(3):  # a mail scanner, a preview, the person
+        response = call(route, "GET", pending.approve_url)
+        page = response.get_body().decode()
+        assert response.status_code == 200 and response.mimetype == "text/html"
+        assert "redeploy" in page and DEGRADED_VM in page and "<form method=\"post\">" in page
+        assert "verified: Resource Health still shows it Degraded" in page
+        assert token_of(pending.approve_url) not in page and SECRET not in page
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
+    assert not accepted_writes(sim)
+    assert pipeline.ledger.approval(pending.id)["state"] == "pending"
+
+
+def test_post_acts_once_and_a_second_post_is_gone(route, waiting, sim):
+    pipeline, pending = waiting
+    first = call(route, "POST", pending.approve_url, headers={**confirm("approve")["headers"], "X-MS-CLIENT-PRINCIPAL-NAME": "ana@contoso.com"}, body=confirm("approve")["body"])
+    assert first.status_code == 200 and "started" in first.get_body().decode()
+    second = call(route, "POST", pending.approve_url, **confirm("approve"))
+    assert second.status_code == 410 and "already approved by ana@contoso.com" in second.get_body().decode()
+    rejected_after = call(route, "POST", pending.reject_url, **confirm("reject"))
+    assert rejected_after.status_code == 410
+    assert len(accepted_writes(sim, "/virtualMachines/vm-degraded-hw/redeploy")) == 1 == len(accepted_writes(sim))
+    assert call(route, "GET", pending.approve_url).status_code == 410  # the page says what happened
+
+
+def test_a_bare_post_decides_nothing(route, waiting, sim):
+    pipeline, pending = waiting
+    response = call(route, "POST", pending.approve_url)  # no form: a scanner, a script
+    assert response.status_code == 400
+    wrong = call(route, "POST", pending.approve_url, **confirm("reject"))  # the other link's button
+    assert wrong.status_code == 400
+    assert pipeline.ledger.approval(pending.id)["state"] == "pending" and not accepted_writes(sim)
+
+
+def _forged(url: str) -> str:
+    payload, mac = url.rsplit("/", 1)[-1].split(".")
+    return url.rsplit("/", 1)[0] + "/" + payload + "." + ("B" if mac[0] == "A" else "A") + mac[1:]
+
+
+@pytest.mark.parametrize(
+    "make_url,status,words",
+    [
+        (lambda p: p.approve_url.rsplit("/", 1)[0] + "/garbage", 400, "not one this app makes"),
+        (lambda p: _forged(p.approve_url), 403, "signature does not match"),
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_bad_links_are_refused_with_a_clear_status(route, waiting, sim, caplog, make_url, status, words, method):
+    pipeline, pending = waiting
+    with caplog.at_level(logging.INFO):
+        response = call(route, method, make_url(pending), **(confirm("approve") if method == "POST" else {}))
+    page = response.get_body().decode()
+    assert response.status_code == status and words in page and SECRET not in page
+    assert pipeline.ledger.approval(pending.id)["state"] == "pending" and not accepted_writes(sim)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_expired_link_is_gone(route, waiting, sim, method):
+    from approvals import approvals_of
+
+    pipeline, pending = waiting
+    approvals_of(pipeline).clock = lambda: pending.expires_at  # the moment the link dies
+    response = call(route, method, pending.approve_url, **(confirm("approve") if method == "POST" else {}))
+    assert response.status_code == 410 and "expired" in response.get_body().decode()
+    assert pipeline.ledger.approval(pending.id)["state"] == "pending" and not accepted_writes(sim)
+
+
+def test_without_approvals_set_up_the_route_says_so(route, acting):
+    from handlers import runtime
+
+    runtime.use(acting("approve"))
+    try:
+        response = call(route, "GET", "https://responder.example/api/approvals/x.y")
+    finally:
+        runtime.use(None)
+    assert response.status_code == 503 and "not configured" in response.get_body().decode()
