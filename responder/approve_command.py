@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     from approvals import ApprovalConfigError, ApprovalNotFoundError, TokenRefusedError
-    from pipeline import Settings, SettingsError
+    from pipeline import SettingsError
     from rules import RulesError
 
     try:
@@ -93,8 +93,8 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     from pipeline import Settings, build_pipeline
     from responder.replay import settings_for
 
-    settings = settings_for(None, args.state, Settings.from_env())
-    pipeline = build_pipeline(settings, connect=False, notifier=False)
+    settings = replace(settings_for(None, args.state, Settings.from_env()), azure="none")
+    pipeline = build_pipeline(settings, notifier=False)
     service = _service(pipeline, settings)
     now = pipeline.clock()
     pending = service.pending()
