@@ -10,7 +10,7 @@ read-then-write:
 
 This module holds deliveries, signals, decisions, rejections and the plumbing; incidents and the
 action hold are in incidents_table.py, remediation operations in operations_table.py, the brakes'
-counters in safety_table.py, key and time
+counters in safety_table.py, approvals in approvals_table.py, key and time
 encodings in table_keys.py, client building and error mapping in table_service.py. The layout
 (tables, keys, properties) is described in docs/ledger.md.
 """
@@ -26,6 +26,7 @@ from typing import Any, Iterable, Mapping
 from rules import Decision, Signal
 
 from . import table_keys as keys
+from .approvals_table import TableApprovals
 from .incidents_table import TableIncidents
 from .operations_table import TableOperations
 from .safety_table import TableSafety
@@ -37,7 +38,7 @@ SIGNAL_FIELDS = ("kind", "name", "resource_id", "event_id", "source", "input", "
 REJECTION_FIELDS = ("id", "at", "input", "location", "problem", "excerpt")
 
 
-class TableLedger(TableIncidents, TableOperations, TableSafety):
+class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals):
     """rules.ports.Ledger on Azure Table Storage. Safe to share across threads and processes."""
 
     def __init__(self, service: Any, prefix: str | None = None):

@@ -29,6 +29,7 @@ TABLES = {
     "unhealthy": "UnhealthyMarks",  # one partition per scope: the storm breaker's marks by time
     "storms": "Storms",  # one entity per scope
     "switches": "Switches",  # one entity per switch (pause)
+    "approvals": "Approvals",  # one partition per approval, one per incident and action pending
 }
 DEFAULT_PREFIX = "responder"
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,47}$")
