@@ -2,6 +2,7 @@
 
     ApprovalError                    base
     ├── ApprovalConfigError          no usable secret, public URL or ttl: approve mode cannot run
+    │                                (also a pipeline.SettingsError: hosts report it as a bad setting)
     ├── ApprovalNotFoundError        no approval with this id in the ledger              (404)
     └── TokenRefusedError            a link that cannot decide anything; `status` is the HTTP answer
         ├── MalformedTokenError      not a token this app makes (garbage, empty, cut)    (400)
@@ -13,12 +14,14 @@
 Messages say what is wrong for a person and never carry a token or the secret.
 """
 
+from pipeline.errors import SettingsError
+
 
 class ApprovalError(Exception):
     """Base of the approvals' errors."""
 
 
-class ApprovalConfigError(ApprovalError):
+class ApprovalConfigError(ApprovalError, SettingsError):
     """RESPONDER_APPROVAL_SECRET, RESPONDER_PUBLIC_URL or the policy's `approvals` section cannot be used."""
 
 
