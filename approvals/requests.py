@@ -48,6 +48,13 @@ class ApprovalRequests:
     def __call__(self, step) -> None:
         self.for_step(step)
 
+    def tick(self, pipeline) -> list:
+        """The tick's share (Pipeline.tick asks its listeners): expiry, and approvals a stopped
+        worker left approved."""
+        from .settle import settle_due
+
+        return settle_due(pipeline, self.approvals)
+
     def links_for(self, step) -> tuple[str, str] | None:
         """(approve_url, reject_url) for a notice about this step, when it waits for a person."""
         pending = self.for_step(step)

@@ -49,12 +49,16 @@ def service(ledger, clock):
 
 
 def with_approvals(pipeline, public_url: str = PUBLIC_URL):
-    """The pipeline as the wiring builds it in approve mode: approvals requested before anyone is told."""
-    from approvals import Approvals, ApprovalRequests
+    """The pipeline's Approvals: the wiring's when it made them (a secret in the settings), else
+    added the way the wiring adds them, ahead of the notifications."""
+    from approvals import Approvals, ApprovalConfigError, ApprovalRequests, approvals_of
 
-    requests = ApprovalRequests(Approvals(pipeline.ledger, SECRET, public_url, pipeline.clock))
-    pipeline.listeners.insert(0, requests)
-    return requests.approvals
+    try:
+        return approvals_of(pipeline)
+    except ApprovalConfigError:
+        requests = ApprovalRequests(Approvals(pipeline.ledger, SECRET, public_url, pipeline.clock))
+        pipeline.listeners.insert(0, requests)
+        return requests.approvals
 
 
 def token_of(url: str) -> str:

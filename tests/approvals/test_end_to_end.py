@@ -36,7 +36,7 @@ def tick_until_done(pipeline, seconds: float = 20.0):
 
 
 def test_approved_it_is_verified_again_started_once_and_followed_to_success(acting, sim, ledger):
-    pipeline = acting("approve")
+    pipeline = acting("approve", approval_secret=SECRET)
     service = with_approvals(pipeline)
     waiting = waiting_for_a_person(pipeline)
     (record,) = service.pending()
@@ -61,7 +61,7 @@ def test_approved_it_is_verified_again_started_once_and_followed_to_success(acti
 
 
 def test_approved_after_the_vm_healed_nothing_is_written(acting, sim, ledger):
-    pipeline = acting("approve")
+    pipeline = acting("approve", approval_secret=SECRET)
     service = with_approvals(pipeline)
     waiting_for_a_person(pipeline)
     vm = sim.fleet.vm("vm-degraded-hw")
@@ -74,7 +74,7 @@ def test_approved_after_the_vm_healed_nothing_is_written(acting, sim, ledger):
 
 
 def test_rejected_nothing_is_written_and_the_audit_trail_says_who(acting, sim, ledger):
-    pipeline = acting("approve")
+    pipeline = acting("approve", approval_secret=SECRET)
     service = with_approvals(pipeline)
     waiting_for_a_person(pipeline)
     (record,) = service.pending()
@@ -85,7 +85,7 @@ def test_rejected_nothing_is_written_and_the_audit_trail_says_who(acting, sim, l
 
 
 def test_a_second_settle_of_one_approval_does_not_act_again(acting, sim):
-    pipeline = acting("approve")
+    pipeline = acting("approve", approval_secret=SECRET)
     service = with_approvals(pipeline)
     waiting_for_a_person(pipeline)
     (record,) = service.pending()
@@ -97,7 +97,7 @@ def test_a_second_settle_of_one_approval_does_not_act_again(acting, sim):
 
 
 def test_an_approval_a_stopped_worker_left_is_carried_out_by_the_tick(acting, sim):
-    pipeline = acting("approve")
+    pipeline = acting("approve", approval_secret=SECRET)
     service = with_approvals(pipeline)
     waiting_for_a_person(pipeline)
     (record,) = service.pending()
@@ -117,7 +117,7 @@ def told(sim, ledger):
 
     session = AzureSession("sim", None, sim)
     env = session.plug_notifications()
-    settings = Settings(mode="approve", azure="sim")
+    settings = Settings(mode="approve", azure="sim", approval_secret=SECRET)
     connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
     bare = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
     notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=SimCredential())
@@ -141,7 +141,7 @@ def test_expired_it_is_skipped_and_a_person_is_told(told, sim, ledger):
 
 
 def test_no_token_or_secret_in_logs_or_ledger_rows(acting, sim, ledger, caplog):
-    pipeline = acting("approve")
+    pipeline = acting("approve", approval_secret=SECRET)
     with caplog.at_level(logging.DEBUG):
         service = with_approvals(pipeline)
         waiting_for_a_person(pipeline)

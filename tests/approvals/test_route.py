@@ -31,7 +31,7 @@ def waiting(acting):
     """A degraded-hardware redeploy waiting for a person, with the route's pipeline installed."""
     from handlers import runtime
 
-    pipeline = acting("approve")
+    pipeline = acting("approve", approval_secret=SECRET)
     service = with_approvals(pipeline)
     (outcome,) = pipeline.process(parse_delivery(b.body(b.annotated(target=DEGRADED_VM)), "test"))
     assert outcome.status == "awaiting-approval"
@@ -129,7 +129,7 @@ def test_an_expired_link_is_gone(route, waiting, sim, method):
 def test_without_approvals_set_up_the_route_says_so(route, acting):
     from handlers import runtime
 
-    runtime.use(acting("approve"))
+    runtime.use(acting("observe"))  # no secret, no rule waiting for a person: no approvals
     try:
         response = call(route, "GET", "https://responder.example/api/approvals/x.y")
     finally:
