@@ -38,7 +38,8 @@ class TableIncidents:
                 if current:
                     last = keys.parse_stamp(pointer["last_signal_at"])
                     if last + ttl >= at:
-                        if at > last and not self._replace_if_unchanged(pointers, {**pointer, "last_signal_at": keys.stamp(at)}, pointer):
+                        extended = {**pointer, "last_signal_at": keys.stamp(at)}
+                        if at > last and not self._replace_if_unchanged(pointers, extended, pointer):
                             backoff(attempt)
                             continue
                         return IncidentRef(current, key, pointer["resource_id"], keys.parse_stamp(pointer["opened_at"]), False)
@@ -51,7 +52,7 @@ class TableIncidents:
                 won = self._insert(pointers, moved) if pointer is None else self._replace_if_unchanged(pointers, moved, pointer)
                 if not won:
                     # Another worker opened (or extended) one first: ours was never seen, remove it.
-                    self._table("incidents").delete_entity(incident.id, keys.INCIDENT_ROW)
+                    self._table("incidents").delete_entity(keys.incident_partition(incident.id), keys.INCIDENT_ROW)
                     backoff(attempt)
                     continue
                 if current:
@@ -63,7 +64,8 @@ class TableIncidents:
         while True:
             incident_id = "INC-" + uuid.uuid4().hex[:10]
             entity = {
-                "PartitionKey": incident_id, "RowKey": keys.INCIDENT_ROW, "id": incident_id, "key": clip(key, 4000),
+                "PartitionKey": keys.incident_partition(incident_id), "RowKey": keys.INCIDENT_ROW, "id": incident_id,
+                "key": clip(key, 4000),
                 "resource_id": resource_id, "opened_at": keys.stamp(at), "last_signal_at": keys.stamp(at),
             }
             if self._insert(self._table("incidents"), entity):
@@ -73,7 +75,7 @@ class TableIncidents:
         incidents = self._table("incidents")
         with sdk_errors("closing an incident"):
             for attempt in range(ATTEMPTS):
-                entity = self._get(incidents, incident_id, keys.INCIDENT_ROW)
+                entity = self._get(incidents, keys.incident_partition(incident_id), keys.INCIDENT_ROW)
                 if entity is None:
                     return
                 if entity.get("closed_at"):
@@ -100,7 +102,7 @@ class TableIncidents:
 
     def incident(self, incident_id: str) -> Mapping[str, Any] | None:
         with sdk_errors("reading an incident"):
-            entity = self._get(self._table("incidents"), incident_id, keys.INCIDENT_ROW)
+            entity = self._get(self._table("incidents"), keys.incident_partition(incident_id), keys.INCIDENT_ROW)
             if entity is None:
                 return None
             row = {name: entity.get(name) for name in INCIDENT_FIELDS}
@@ -115,7 +117,7 @@ class TableIncidents:
 
     def hold_action(self, incident_id: str, action: str, decision_ref: str, at: datetime, status: str = "held") -> Mapping[str, Any] | None:
         entity = {
-            "PartitionKey": incident_id, "RowKey": keys.HOLD_ROW, "action": action, "status": status,
+            "PartitionKey": keys.incident_partition(incident_id), "RowKey": keys.HOLD_ROW, "action": action, "status": status,
             "decision_ref": clip(str(decision_ref), 4000), "at": keys.stamp(at),
         }
         holds = self._table("incidents")
@@ -123,7 +125,7 @@ class TableIncidents:
             for attempt in range(ATTEMPTS):
                 if self._insert(holds, entity):
                     return None
-                holder = self._get(holds, incident_id, keys.HOLD_ROW)
+                holder = self._get(holds, keys.incident_partition(incident_id), keys.HOLD_ROW)
                 if holder is not None:  # else released between our insert and read: try again
                     return {name: holder.get(name) for name in ("action", "status", "decision_ref", "at")}
                 backoff(attempt)
@@ -133,19 +135,20 @@ class TableIncidents:
         with sdk_errors("updating an incident's action hold"):
             try:
                 self._table("incidents").update_entity(
-                    {"PartitionKey": incident_id, "RowKey": keys.HOLD_ROW, "status": status}, mode=self._merge
+                    {"PartitionKey": keys.incident_partition(incident_id), "RowKey": keys.HOLD_ROW, "status": status},
+                    mode=self._merge,
                 )
             except self._missing:
                 pass  # nothing held: nothing to update (same as the SQLite ledger)
 
     def release_action(self, incident_id: str) -> None:
         with sdk_errors("releasing an incident's action"):
-            self._table("incidents").delete_entity(incident_id, keys.HOLD_ROW)
+            self._table("incidents").delete_entity(keys.incident_partition(incident_id), keys.HOLD_ROW)
 
     def incident_action(self, incident_id: str) -> Mapping[str, Any] | None:
         with sdk_errors("reading an incident's decisions"):
             rows = self._table("decisions").query_entities(
-                "PartitionKey eq @pk and action ne 'none'", parameters={"pk": incident_id}
+                "PartitionKey eq @pk and action ne 'none'", parameters={"pk": keys.incident_partition(incident_id)}
             )
             held = [row for row in rows if row.get("status") in HOLDING_STATUSES]
         if not held:

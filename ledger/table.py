@@ -123,7 +123,7 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals):
 
     def record_decision(self, signal_id: int | None, incident_id: str | None, decision: Decision, at: datetime) -> int:
         decisions = self._table("decisions")
-        partition = incident_id or keys.NO_INCIDENT_PARTITION.format(day=keys.day(at))
+        partition = keys.incident_partition(incident_id) if incident_id else keys.NO_INCIDENT_PARTITION.format(day=keys.day(at))
         with sdk_errors("recording a decision"):
             signal = self._signal(signal_id) if signal_id is not None else None
             # The signal's fields are copied in, so history is one query and never a join.

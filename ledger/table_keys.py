@@ -64,6 +64,14 @@ def hashed(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+_READABLE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+
+
+def incident_partition(incident_id: str) -> str:
+    """Incident ids (`INC-…`) are keys as they are, readable in Storage Explorer; anything else is hashed."""
+    return incident_id if _READABLE.match(incident_id) else hashed(incident_id)
+
+
 def resource_partition(resource_key: str) -> str:
     return hashed(resource_key.lower())
 

@@ -335,6 +335,18 @@ def test_updating_or_releasing_nothing_held_is_harmless(backend):
     assert backend.hold_action("INC-none", "redeploy", "grid:b", T0)["status"] == "held"
 
 
+@pytest.mark.parametrize("incident", ["INC-0123456789", "notice/with#odd?chars\\", "x" * 600])
+def test_holds_and_decisions_take_any_incident_id(backend, incident):
+    assert backend.hold_action(incident, "redeploy", "grid:a", T0) is None
+    assert backend.hold_action(incident, "redeploy", "grid:b", T0)["decision_ref"] == "grid:a"
+    backend.update_hold(incident, "started")
+    backend.record_decision(None, incident, decision("redeploy", "started"), T0)
+    assert backend.incident_action(incident)["status"] == "started"
+    assert [row["incident_id"] for row in backend.history()] == [incident]
+    backend.release_action(incident)
+    assert backend.hold_action(incident, "restart", "grid:c", T0) is None
+
+
 def test_many_workers_holding_one_incident_one_wins(backend):
     results = race(backend, lambda ledger: ledger.hold_action("INC-raced", "redeploy", f"grid:{threading.get_ident()}", T0))
     winners = [r for r in results if r is None]
