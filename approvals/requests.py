@@ -72,6 +72,7 @@ class ApprovalRequests:
             resource_id=signal.resource_id,
             mode=decision.mode,
             params=params_of(signal, decision),
+            facts=dict(decision.facts),
             reason=decision.reason,
             deadline=deadline_of(signal),
         )

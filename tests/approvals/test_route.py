@@ -66,6 +66,7 @@ def test_get_shows_what_will_happen_and_does_not_act(route, waiting, sim):
         assert response.status_code == 200 and response.mimetype == "text/html"
         assert "redeploy" in page and DEGRADED_VM in page and "<form method=\"post\">" in page
         assert "verified: Resource Health still shows it Degraded" in page
+        assert "What the live state showed" in page and "westeurope" in page  # the facts read at decision time
         assert token_of(pending.approve_url) not in page and SECRET not in page
     assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
     assert not accepted_writes(sim)
@@ -129,7 +130,7 @@ def test_an_expired_link_is_gone(route, waiting, sim, method):
 def test_without_approvals_set_up_the_route_says_so(route, acting):
     from handlers import runtime
 
-    runtime.use(acting("observe"))  # no secret, no rule waiting for a person: no approvals
+    runtime.use(acting("observe", approval_secret=""))  # no secret, no rule waiting for a person: no approvals
     try:
         response = call(route, "GET", "https://responder.example/api/approvals/x.y")
     finally:
