@@ -10,7 +10,7 @@ read-then-write:
 
 This module holds deliveries, signals, decisions, rejections and the plumbing; incidents and the
 action hold are in incidents_table.py, remediation operations in operations_table.py, the brakes'
-counters in safety_table.py, approvals in approvals_table.py, key and time
+counters in safety_table.py, approvals in approvals_table.py, maintenance waves in waves_table.py, key and time
 encodings in table_keys.py, client building and error mapping in table_service.py. The layout
 (tables, keys, properties) is described in docs/ledger.md.
 """
@@ -32,22 +32,24 @@ from .operations_table import TableOperations
 from .safety_table import TableSafety
 from .table_keys import clip
 from .table_service import sdk_errors, service_client, setting
+from .waves_table import TableWaves
 
 DECISION_FIELDS = ("id", "signal_id", "incident_id", "at", "rule", "action", "mode", "status", "reason", "brakes")
 SIGNAL_FIELDS = ("kind", "name", "resource_id", "event_id", "source", "input", "occurred")
 REJECTION_FIELDS = ("id", "at", "input", "location", "problem", "excerpt")
 
 
-class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals):
+class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, TableWaves):
     """rules.ports.Ledger on Azure Table Storage. Safe to share across threads and processes."""
 
     def __init__(self, service: Any, prefix: str | None = None):
         from azure.core import MatchConditions
         from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-        from azure.data.tables import UpdateMode
+        from azure.data.tables import TableTransactionError, UpdateMode
 
         self._exists, self._modified, self._missing = ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
         self._if_unchanged, self._replace, self._merge = MatchConditions.IfNotModified, UpdateMode.REPLACE, UpdateMode.MERGE
+        self._transaction_error = TableTransactionError
         self.service = service
         self.prefix = keys.DEFAULT_PREFIX if prefix is None else prefix
         self.tables = keys.table_names(self.prefix)

@@ -30,6 +30,7 @@ TABLES = {
     "storms": "Storms",  # one entity per scope
     "switches": "Switches",  # one entity per switch (pause)
     "approvals": "Approvals",  # one partition per approval, one per incident and action pending
+    "waves": "Waves",  # one partition per maintenance wave (the wave and its members)
 }
 DEFAULT_PREFIX = "responder"
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,47}$")
