@@ -15,11 +15,13 @@ demo: $(STAMP)
 	$(PY) -m responder demo
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
-# The infrastructure checks (checkov, pycep) live in their own virtualenv, .venv-tools.
+# The infrastructure checks (checkov, pycep) live in their own virtualenv, .venv-tools;
+# Azurite (the local Table Storage the ledger tests start) comes from npm, pinned in package-lock.json.
 test: $(STAMP)
 	sh scripts/install-tools.sh
+	sh scripts/install-azurite.sh
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 clean:
-	rm -rf $(VENV) .venv-tools .pytest_cache outbox
+	rm -rf $(VENV) .venv-tools node_modules .pytest_cache outbox
