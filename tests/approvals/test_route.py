@@ -136,3 +136,17 @@ def test_without_approvals_set_up_the_route_says_so(route, acting):
     finally:
         runtime.use(None)
     assert response.status_code == 503 and "not configured" in response.get_body().decode()
+
+
+def test_approve_mode_without_a_secret_answers_503_and_names_no_secret(route, monkeypatch):
+    from handlers import runtime
+
+    for name in ("RESPONDER_APPROVAL_SECRET", "RESPONDER_TEAMS_WEBHOOKS", "RESPONDER_MAIL_SENDER", "RESPONDER_OUTBOX_DIR", "RESPONDER_LEDGER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RESPONDER_MODE", "approve")
+    runtime.use(None)  # built from the environment, as in Azure
+    try:
+        response = call(route, "POST", "https://responder.example/api/approvals/x.y", **confirm("approve"))
+    finally:
+        runtime.use(None)
+    assert response.status_code == 503 and "not configured" in response.get_body().decode()
