@@ -26,6 +26,8 @@ from .errors import (
     ForgedTokenError, GoneTokenError, MalformedTokenError, TokenRefusedError,
 )
 from .records import STATE_OF_CHOICE, ApprovalRecord, Decided, Pending, View
+from .requests import ApprovalRequests, deadline_of
+from .settle import settle, settle_due
 from .tokens import CHOICES, Signer
 
 ROUTE = "approvals"  # the links are {public_url}/api/approvals/{token}
@@ -166,10 +168,6 @@ def approvals_for(settings, policy, store, clock: Callable[[], datetime] = _utc_
     return Approvals(store, settings.approval_secret, public_base(settings.public_url, env), clock, ttl, margin)
 
 
-from .requests import ApprovalRequests, deadline_of  # noqa: E402 - they use Approvals' records
-from .settle import settle, settle_due  # noqa: E402
-
-
 def approvals_of(pipeline) -> Approvals:
     """The Approvals a pipeline asks through (its ApprovalRequests listener); refused when the
     pipeline was built without approvals (no secret, and no rule that waits for a person)."""
@@ -177,6 +175,7 @@ def approvals_of(pipeline) -> Approvals:
         if isinstance(listener, ApprovalRequests):
             return listener.approvals
     raise ApprovalConfigError("approvals are not set up in this app (RESPONDER_APPROVAL_SECRET is not set)")
+
 
 __all__ = [
     "AlreadyDecidedError", "ApprovalConfigError", "ApprovalError", "ApprovalNotFoundError", "ApprovalRecord",
