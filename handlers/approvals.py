@@ -36,12 +36,11 @@ def approvals(req: func.HttpRequest) -> func.HttpResponse:
     try:
         pipeline = runtime.pipeline()  # approve mode without a secret refuses to build: 503 below
         service = approvals_of(pipeline)
-        if req.method.upper() != "POST":
-            view = service.view(token)
-            return html(200 if view.actionable else 410, view_page(view))
-        view = service.view(token)  # a bad token is refused before the form is read
+        view = service.view(token)  # a malformed or forged token is refused here (400, 403)
         if not view.actionable:
-            return html(410, view_page(view))
+            return html(410, view_page(view))  # expired or decided: the page says which, and by whom
+        if req.method.upper() != "POST":
+            return html(200, view_page(view))
         if _confirmed(req) != view.choice:
             return html(400, refusal_page(400, "Use the button on the approval page: a bare request decides nothing."))
         decided = service.decide(token, by=req.headers.get(PRINCIPAL_HEADER) or "someone with the link")
