@@ -112,6 +112,12 @@ var ledgerTableNames = [
   'responderSignals'
   'responderDecisions'
   'responderRejections'
+  'responderOperations'
+  'responderUnhealthyMarks'
+  'responderStorms'
+  'responderSwitches'
+  'responderApprovals'
+  'responderWaves'
 ]
 
 var subscriptionIds = empty(trim(monitoredSubscriptions)) ? [

@@ -18,6 +18,10 @@ from .logs import bound, log
 from .outcome import Outcome
 
 
+# Decision statuses that keep an incident's one action held.
+HOLDING_STATUSES = ("planned", "awaiting-approval", "started", "succeeded")
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -124,7 +128,8 @@ class Pipeline:
                 return self._report(signal, classification, decision, incident, opened=incident.new)
 
     def _one_action_per_incident(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int) -> Decision:
-        held = self.ledger.incident_action(incident.id)
+        # The hold is a conditional write: of many workers deciding at once, one holds the action.
+        held = self.ledger.hold_action(incident.id, decision.action, signal.delivery_key, self.clock(), status=decision.status)
         if held is not None:
             same = held["action"] == decision.action
             return decision.but(
@@ -132,9 +137,13 @@ class Pipeline:
                 reason=f"incident {incident.id} already has {held['action']} {held['status']}; one action per incident",
             )
         if self.remediator is not None:
-            return self.remediator.carry_out(signal, decision, incident, signal_id)
-        if decision.mode == "auto":
-            return decision.but(reason=decision.reason + " (no Azure connection in this run: nothing was started)")
+            decision = self.remediator.carry_out(signal, decision, incident, signal_id)
+        elif decision.mode == "auto":
+            decision = decision.but(reason=decision.reason + " (no Azure connection in this run: nothing was started)")
+        if decision.status in HOLDING_STATUSES:
+            self.ledger.update_hold(incident.id, decision.status)
+        else:  # refused by a brake or by verification: a later signal may try again
+            self.ledger.release_action(incident.id)
         return decision
 
     def tick(self) -> list[Outcome]:
@@ -148,6 +157,10 @@ class Pipeline:
             signal = self.ledger.signal(ended["signal_id"]) if ended.get("signal_id") else None
             decision = Decision(action=ended["action"], mode=ended["mode"], status=ended["state"], reason=ended["message"], rule="tick")
             self.ledger.record_decision(ended.get("signal_id"), ended["incident_id"], decision, now)
+            if ended["state"] == "skipped":  # the condition was gone when its turn came: nothing holds the incident
+                self.ledger.release_action(ended["incident_id"])
+            else:  # succeeded, or failed: a failed remediation is a person's to look at, not a loop's
+                self.ledger.update_hold(ended["incident_id"], ended["state"])
             with bound(incident=ended["incident_id"], resource_id=ended["resource_id"], event_id=(signal or {}).get("event_id")):
                 log("decision", action=decision.action, mode=decision.mode, status=decision.status, rule="tick", reason=decision.reason)
             outcome = Outcome(

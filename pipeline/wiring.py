@@ -32,7 +32,7 @@ def build_pipeline(
     policy = load_policy(settings.policy_path, catalog)
     engine = Engine(catalog, policy, mode_override=settings.mode)
     clock = clock or utc_now
-    store = ledger or open_ledger(settings.ledger)
+    store = ledger or open_ledger(settings.ledger, settings)
     connect = connect or connector(settings)
     safety = Safety(settings, policy, store, clock)
     remediator = Remediation(store, connect, clock, safety=safety) if connect else None
