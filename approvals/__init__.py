@@ -31,6 +31,7 @@ from .settle import settle, settle_due
 from .tokens import CHOICES, Signer
 
 ROUTE = "approvals"  # the links are {public_url}/api/approvals/{token}
+INTERRUPTED_AFTER = timedelta(minutes=1)
 _ID = re.compile(r"^APR-[0-9a-f]{16}$")
 
 
@@ -134,9 +135,12 @@ class Approvals:
         """Pending approvals whose time is up become expired; each is returned once, to settle."""
         return [ApprovalRecord.from_row(row) for row in self.store.expire_approvals(now or self.clock())]
 
-    def interrupted(self) -> list[ApprovalRecord]:
-        """Approved but never carried out (the worker stopped between the click and the act)."""
-        return [ApprovalRecord.from_row(row) for row in self.store.approvals("approved")]
+    def interrupted(self, now: datetime | None = None) -> list[ApprovalRecord]:
+        """Approved but not carried out a while later: the worker stopped between the click and
+        the act. (The grace leaves a worker that is just slow to finish its own request.)"""
+        cutoff = (now or self.clock()) - INTERRUPTED_AFTER
+        records = [ApprovalRecord.from_row(row) for row in self.store.approvals("approved")]
+        return [r for r in records if r.decided_at is None or r.decided_at <= cutoff]
 
     def pending(self) -> list[ApprovalRecord]:
         return [ApprovalRecord.from_row(row) for row in self.store.approvals("pending")]

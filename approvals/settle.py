@@ -53,7 +53,7 @@ def settle_due(pipeline, approvals, now: datetime | None = None) -> list[Outcome
     told), and approvals a stopped worker left approved are carried out."""
     outcomes = [settle(pipeline, Decided(record, "expire")) for record in approvals.expire(now)]
     if pipeline.remediator is not None:
-        outcomes += [settle(pipeline, Decided(record, "approve")) for record in approvals.interrupted()]
+        outcomes += [settle(pipeline, Decided(record, "approve")) for record in approvals.interrupted(now)]
     return outcomes
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -101,8 +102,9 @@ def test_an_approval_a_stopped_worker_left_is_carried_out_by_the_tick(acting, si
     service = with_approvals(pipeline)
     waiting_for_a_person(pipeline)
     (record,) = service.pending()
-    service.decide_by_id(record.id, "approve", by="ana")  # ... and the worker stopped here
-    (outcome,) = settle_due(pipeline, service)
+    decided = service.decide_by_id(record.id, "approve", by="ana")  # ... and the worker stopped here
+    assert settle_due(pipeline, service) == [], "a worker still finishing its own request is left alone"
+    (outcome,) = settle_due(pipeline, service, now=decided.record.decided_at + timedelta(minutes=1))
     assert outcome.status == "started" and len(accepted_writes(sim)) == 1
 
 
