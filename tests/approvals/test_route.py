@@ -114,6 +114,9 @@ def test_bad_links_are_refused_with_a_clear_status(route, waiting, sim, caplog, 
     page = response.get_body().decode()
     assert response.status_code == status and words in page and SECRET not in page
     assert pipeline.ledger.approval(pending.id)["state"] == "pending" and not accepted_writes(sim)
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "approval link refused" in logged and make_url(pending).rsplit("/", 1)[-1] not in logged
+    assert token_of(pending.approve_url) not in logged and SECRET not in logged
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
