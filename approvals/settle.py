@@ -44,6 +44,7 @@ def settle(pipeline, decided: Decided) -> Outcome:
         pipeline.ledger.settle_approval(record.id, status, reason, now)
         decision = Decision(action=record.action, mode=record.mode, status=status, reason=reason, rule=RULE)
         pipeline.ledger.record_decision(record.signal_id, record.incident_id, decision, now)
+        _hold(pipeline.ledger, record.incident_id, choice, status)
         log("decision", action=decision.action, mode=decision.mode, status=status, rule=RULE, reason=reason)
         return _outcome(pipeline, record, status, reason, decision)
 
@@ -55,6 +56,16 @@ def settle_due(pipeline, approvals, now: datetime | None = None) -> list[Outcome
     if pipeline.remediator is not None:
         outcomes += [settle(pipeline, Decided(record, "approve")) for record in approvals.interrupted(now)]
     return outcomes
+
+
+def _hold(ledger, incident_id: str, choice: str, status: str) -> None:
+    """The incident's one action after the decision, as the pipeline keeps it."""
+    if choice == "reject":
+        ledger.update_hold(incident_id, "rejected")  # a person said no: later signals of the incident do not ask again
+    elif status in ("started", "failed"):
+        ledger.update_hold(incident_id, status)  # the tick moves a started one on
+    else:  # nothing done (the condition was gone, a brake, or nobody answered): a later signal may ask again
+        ledger.release_action(incident_id)
 
 
 def _outcome(pipeline, record: ApprovalRecord, status: str, reason: str, decision: Decision | None = None) -> Outcome:

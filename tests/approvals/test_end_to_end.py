@@ -165,3 +165,40 @@ def test_no_token_or_secret_in_logs_or_ledger_rows(acting, sim, ledger, caplog):
     assert "approvals" in tables and not [t for t, text in zip(tables, stored) for s in secrets if s in text]
     for signature in {t.split(".")[1] for t in tokens}:  # nor a token's signature alone
         assert not [t for t, text in zip(tables, stored) if signature in text]
+
+
+def again(pipeline):
+    (outcome,) = pipeline.process(parse_delivery(b.body(b.annotated(target=DEGRADED_VM)), "test"))  # a new event id
+    return outcome
+
+
+def test_after_a_rejection_the_incident_does_not_ask_again(acting, sim, ledger):
+    pipeline = acting("approve", approval_secret=SECRET)
+    service = with_approvals(pipeline)
+    waiting_for_a_person(pipeline)
+    (record,) = service.pending()
+    settle(pipeline, service.decide_by_id(record.id, "reject", by="ben"))
+    outcome = again(pipeline)
+    assert outcome.status in ("duplicate", "skipped") and "redeploy rejected" in outcome.reason
+    assert service.pending() == [] and not accepted_writes(sim)
+
+
+@pytest.mark.parametrize("how", ["healed", "expired"])
+def test_when_nothing_was_done_a_later_signal_may_ask_again(acting, sim, ledger, how):
+    pipeline = acting("approve", approval_secret=SECRET)
+    service = with_approvals(pipeline)
+    first = waiting_for_a_person(pipeline)
+    (record,) = service.pending()
+    vm = sim.fleet.vm("vm-degraded-hw")
+    if how == "healed":
+        state = (vm.availability_state, vm.annotation)
+        vm.availability_state, vm.annotation = "Available", None
+        assert settle(pipeline, service.decide_by_id(record.id, "approve", by="ana")).status == "skipped"
+        vm.availability_state, vm.annotation = state  # ... and the host degrades again
+    else:
+        (expired,) = settle_due(pipeline, service, now=record.expires_at)
+        assert expired.status == "skipped"
+    outcome = again(pipeline)
+    assert (outcome.status, outcome.incident_id) == ("awaiting-approval", first.incident_id)
+    (second,) = service.pending()
+    assert second.id != record.id and not accepted_writes(sim)
