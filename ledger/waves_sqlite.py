@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS waves (
     active_group TEXT,
     activated_at TEXT,
     rest_until TEXT,
+    last_group TEXT,
     reason TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX IF NOT EXISTS waves_one_live_per_scope ON waves(scope) WHERE state IN ('open', 'stopped');
@@ -115,12 +116,12 @@ class SqliteWaves:
             return cursor.rowcount == 1
 
     def release_group(self, wave_id: str, group: str, at: datetime, rest_until: datetime | None) -> bool:
-        """The group is over; the next may start after `rest_until` (unchanged when None). Refused
+        """The group is over; another may start after `rest_until` (unchanged when None). Refused
         while a member of the group is still starting, running or recovering (in the same statement,
         so a member another worker just claimed keeps its group in progress)."""
         with self._lock:
             cursor = self._db.execute(
-                "UPDATE waves SET active_group = NULL, activated_at = NULL, updated_at = ?,"
+                "UPDATE waves SET active_group = NULL, activated_at = NULL, last_group = active_group, updated_at = ?,"
                 " rest_until = COALESCE(?, rest_until) WHERE id = ? AND active_group = ?"
                 " AND NOT EXISTS (SELECT 1 FROM wave_members WHERE wave_id = ? AND update_group = ?"
                 " AND state IN ('starting', 'running', 'recovering'))",

@@ -176,11 +176,13 @@ class Waves:
         """Start what may start now: only inside the maintenance window, after the rest, unpaused."""
         if wave["state"] != "open" or not self.policy.window.contains(now) or self._paused():
             return []
-        rest_until = _at(wave["rest_until"])
-        if wave["active_group"] is None and rest_until and now < rest_until:
-            return []
         startable = [m for m in self.ledger.wave_members(wave["id"])
                      if m["state"] == PENDING and self._window(m).open(now)]
+        rest_until = _at(wave["rest_until"])
+        if wave["active_group"] is None and rest_until and now < rest_until:
+            # Resting after an update domain: only members of that same update domain (held by a
+            # brake, or enrolled late) may go now; another update domain waits for the rest.
+            startable = [m for m in startable if m["update_group"] == wave["last_group"]]
         group = wave["active_group"]
         if group is None:
             group = next_group(m["update_group"] for m in startable)
