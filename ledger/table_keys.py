@@ -31,6 +31,9 @@ TABLES = {
     "switches": "Switches",  # one entity per switch (pause)
     "approvals": "Approvals",  # one partition per approval, one per incident and action pending
     "waves": "Waves",  # one partition per maintenance wave (the wave and its members)
+    "outbox": "OutboxMessages",  # the notification outbox: messages, their notices, windows (one partition)
+    "outbox_unsent": "OutboxUnsent",  # notices recorded and not sent, one partition per day
+    "outbox_sends": "OutboxSends",  # rate-limit slots, one partition per channel key
 }
 DEFAULT_PREFIX = "responder"
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,47}$")

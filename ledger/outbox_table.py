@@ -1,0 +1,511 @@
+"""The notification outbox on Azure Table Storage (notify.outbox.OutboxStore), shared by every
+Function instance; `outbox_for(ledger)` picks the outbox that lives beside a ledger.
+
+Everything a message's life depends on (the message, its notices, its digest window, the marker
+naming an incident's open message, and one index entity per message) is in ONE partition of
+`OutboxMessages`, so every move is an entity-group transaction guarded by the ETags read:
+
+- the claim replaces the message (pending -> sending) with its ETag and swaps its index entity in
+  the same transaction: of many workers, one commits; the others get 412, re-read, see `sending`
+  and move on;
+- a follow-up joins a pending message by replacing it (notices + 1) with its ETag and inserting
+  the notice in the same transaction, so a notice can never land on a message already rendered;
+- the digest rule's window is replaced with its ETag in the transaction that acts on it.
+
+The index entity says where a message is in its life and when, in its RowKey
+(`due-<next attempt>-<id>`, `lease-<lease until>-<id>`, `sent-<sent at>-<id>`, `failed-<at>-<id>`),
+so "due now", "leases run out" and "sent before" are RowKey ranges of that one partition, never a
+scan of the messages. Layout and limits: docs/ledger.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping, Sequence
+
+from notify.outbox import DIGEST, FAILED, INCIDENT, PENDING, SENDING, SENT, STATES, Entry, Message, Placement, Window
+
+from . import table_keys as keys
+from .errors import LedgerContentionError
+from .table_keys import clip
+from .table_service import ATTEMPTS, backoff, sdk_errors, service_client, setting
+
+PARTITION = "outbox"
+MESSAGE, NOTICE, WINDOW, OPEN = "message-", "notice-", "window-", "open-"
+INDEX = {PENDING: "due-", SENDING: "lease-", SENT: "sent-", FAILED: "failed-"}
+LAST_ID = "9" * 19  # the greatest id_key: `due-<now>-` + this bounds "due at or before now"
+
+# One transaction holds at most 100 entities and 4 MiB; an entry writes at most five.
+BATCH_ENTITIES, BATCH_CHARS = 90, 1_000_000
+PIECE = 30000  # characters per string property (64 KiB of UTF-16); longer texts are split
+
+
+def outbox_for(ledger: Any):
+    """The outbox beside a ledger: on its table service and prefix for Table Storage, else in its
+    SQLite file (in memory when the ledger is)."""
+    from .table import TableLedger
+
+    if isinstance(ledger, TableLedger):
+        return TableOutbox(ledger.service, ledger.prefix)
+    from .outbox_sqlite import SqliteOutbox
+
+    return SqliteOutbox(getattr(ledger, "path", None) or ":memory:")
+
+
+# -- entities <-> records ------------------------------------------------------------------------
+
+
+def _put_text(entity: dict[str, Any], name: str, text: str | None) -> None:
+    """Store text over as many properties as it needs (`name_0`, `name_1`, ...)."""
+    for key in [k for k in entity if k.startswith(name + "_")]:
+        del entity[key]
+    if text is None:
+        entity[name + "_parts"] = 0
+        return
+    pieces = [text[i:i + PIECE] for i in range(0, len(text), PIECE)] or [""]
+    entity[name + "_parts"] = len(pieces)
+    for i, piece in enumerate(pieces):
+        entity[f"{name}_{i}"] = piece
+
+
+def _get_text(entity: Mapping[str, Any], name: str) -> str | None:
+    parts = int(entity.get(name + "_parts") or 0)
+    return "".join(entity[f"{name}_{i}"] for i in range(parts)) if parts else None
+
+
+def _at(entity: Mapping[str, Any], name: str) -> datetime | None:
+    return keys.parse_stamp(entity[name]) if entity.get(name) else None
+
+
+def _index_row(message: Mapping[str, Any]) -> str:
+    moment = message["lease_until"] if message["state"] == SENDING else message["next_attempt_at"]
+    if message["state"] == SENT:
+        moment = message["sent_at"]
+    return f"{INDEX[message['state']]}{moment}-{message['id']}"
+
+
+def _index(message: Mapping[str, Any]) -> dict[str, Any]:
+    return {"PartitionKey": PARTITION, "RowKey": _index_row(message), "message": message["id"], "state": message["state"]}
+
+
+def _open(message: Mapping[str, Any] | None) -> bool:
+    """Still taking notices: pending and never claimed (a claimed message is sealed for good)."""
+    return message is not None and message["state"] == PENDING and not message.get("sealed")
+
+
+def _window(entity: Mapping[str, Any]) -> Window:
+    digest = entity.get("digest_message") or ""
+    return Window(
+        entity["destination"], entity["cause"], keys.parse_stamp(entity["opened_at"]), keys.parse_stamp(entity["closes_at"]),
+        tuple(json.loads(entity["individual"])), int(digest) if digest else None,
+    )
+
+
+def _window_entity(row: str, window: Window) -> dict[str, Any]:
+    return {
+        "PartitionKey": PARTITION, "RowKey": row, "destination": window.destination, "cause": window.cause,
+        "opened_at": keys.stamp(window.opened_at), "closes_at": keys.stamp(window.closes_at),
+        "individual": json.dumps(list(window.individual)),
+        "digest_message": keys.id_key(window.digest_message) if window.digest_message is not None else "",
+    }
+
+
+def _message(entity: Mapping[str, Any]) -> Message:
+    payload = _get_text(entity, "payload")
+    return Message(
+        id=int(entity["id"]), destination=entity["destination"], route=entity["route"], channel=entity["channel"],
+        target=entity["target"], kind=entity["kind"], incident_id=entity.get("incident_id") or None,
+        cause=entity["cause"], state=entity["state"], created_at=_at(entity, "created_at"),
+        due_at=_at(entity, "due_at"), next_attempt_at=_at(entity, "next_attempt_at"),
+        attempts=int(entity.get("attempts") or 0), uncertain=bool(entity.get("uncertain")),
+        last_error=entity.get("last_error") or None, payload=json.loads(payload) if payload else None,
+        sent_at=_at(entity, "sent_at"), note=entity.get("note") or None, notices=int(entity.get("notices") or 0),
+    )
+
+
+class TableOutbox:
+    """`notify.outbox.OutboxStore` on Table Storage. Safe to share across threads and processes."""
+
+    def __init__(self, service: Any, prefix: str | None = None, *, owns_service: bool = False) -> None:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+        from azure.data.tables import TableTransactionError, UpdateMode
+
+        self._exists, self._modified, self._missing = ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+        self._if_unchanged, self._replace = MatchConditions.IfNotModified, UpdateMode.REPLACE
+        self._transaction_error = TableTransactionError
+        self.service = service
+        self.prefix = keys.DEFAULT_PREFIX if prefix is None else prefix
+        self.tables = {role: name for role, name in keys.table_names(self.prefix).items() if role.startswith("outbox")}
+        self._owns_service = owns_service
+        self._clients: dict[str, Any] = {}
+        self._ids = keys.Ids()
+
+    @classmethod
+    def from_settings(cls, settings: Any = None, env: Mapping[str, str] | None = None, **client_options: Any) -> "TableOutbox":
+        """From the ledger's settings (`table_connection_string`, `table_endpoint`, `table_prefix`)."""
+        service = service_client(
+            connection_string=setting(settings, "table_connection_string", env),
+            endpoint=setting(settings, "table_endpoint", env),
+            **client_options,
+        )
+        return cls(service, setting(settings, "table_prefix", env) or None, owns_service=True)
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+        if self._owns_service and self.service is not None:
+            self.service.close()
+            self.service = None
+
+    # -- recording --------------------------------------------------------------------------
+
+    def enqueue(self, entries: Sequence[Entry], place: Callable[[Entry, Window | None], Placement]) -> list[int]:
+        """Record notices and attach each to a message. Atomic per transaction of up to ~18 entries
+        (Table Storage has no larger transaction); a chunk that loses a race is redone from fresh reads."""
+        ids: list[int] = []
+        chunk: list[Entry] = []
+        with sdk_errors("recording notifications"):
+            for entry in entries:
+                chunk.append(entry)
+                if len(chunk) * 5 >= BATCH_ENTITIES or sum(len(e.notice_json) for e in chunk) >= BATCH_CHARS:
+                    ids += self._enqueue_chunk(chunk, place)
+                    chunk = []
+            if chunk:
+                ids += self._enqueue_chunk(chunk, place)
+        return ids
+
+    def _enqueue_chunk(self, entries: Sequence[Entry], place: Callable[[Entry, Window | None], Placement]) -> list[int]:
+        for attempt in range(ATTEMPTS):
+            work = _Work(self)
+            ids = [self._enqueue_one(work, entry, place) for entry in entries]
+            if self._transact(work.operations(self)):
+                return ids
+            backoff(attempt)
+        raise LedgerContentionError(f"recording notifications: lost {ATTEMPTS} conditional writes in a row")
+
+    def _enqueue_one(self, work: "_Work", entry: Entry, place: Callable[[Entry, Window | None], Placement]) -> int:
+        dest = entry.destination
+        window_row = WINDOW + keys.hashed(f"{dest.key}\n{entry.cause}")
+        stored = work.get(window_row)
+        placement = place(entry, _window(stored) if stored else None)
+        window = placement.window
+        if placement.kind == DIGEST:
+            message = work.get(MESSAGE + keys.id_key(window.digest_message)) if window.digest_message is not None else None
+            if not _open(message):
+                message = self._new_message(work, entry, DIGEST, None, created=window.opened_at, due=window.closes_at)
+                window = replace(window, digest_message=int(message["id"]))
+        else:
+            marker_row = OPEN + keys.hashed(f"{dest.key}\n{entry.incident_id}")
+            marker = work.get(marker_row)
+            message = work.get(MESSAGE + marker["message"]) if marker else None
+            if not _open(message):
+                now = entry.submitted_at
+                message = self._new_message(work, entry, INCIDENT, entry.incident_id, created=now, due=now)
+                work.put({"PartitionKey": PARTITION, "RowKey": marker_row, "message": message["id"],
+                          "destination": dest.key, "incident_id": clip(entry.incident_id, 4000)})
+        work.put(_window_entity(window_row, window))
+        work.put({**message, "notices": int(message.get("notices") or 0) + 1})
+        notice = {
+            "PartitionKey": PARTITION, "RowKey": f"{NOTICE}{message['id']}-{keys.id_key(self._ids.next())}",
+            "message": message["id"], "destination": dest.key, "route": dest.route, "incident_id": clip(entry.incident_id, 4000),
+            "cause": clip(entry.cause, 4000), "submitted_at": keys.stamp(entry.submitted_at),
+        }
+        _put_text(notice, "body", entry.notice_json)
+        work.put(notice)
+        return int(message["id"])
+
+    def _new_message(self, work: "_Work", entry: Entry, kind: str, incident_id: str | None, *, created: datetime, due: datetime) -> dict[str, Any]:
+        dest = entry.destination
+        message_id = keys.id_key(self._ids.next())
+        message = {
+            "PartitionKey": PARTITION, "RowKey": MESSAGE + message_id, "id": message_id, "destination": dest.key,
+            "route": dest.route, "channel": dest.channel, "target": dest.target, "kind": kind,
+            "incident_id": incident_id or "", "cause": clip(entry.cause, 4000), "state": PENDING, "sealed": False,
+            "created_at": keys.stamp(created), "due_at": keys.stamp(due), "next_attempt_at": keys.stamp(due),
+            "attempts": 0, "uncertain": False, "notices": 0, "note": dest.note or "",
+        }
+        _put_text(message, "payload", None)
+        work.put(message)
+        work.put(_index(message))
+        return message
+
+    def record(self, unsent: Sequence[tuple[Entry, str, str]]) -> None:
+        """Notices recorded and not sent, with why: one partition per day, in transactions per day."""
+        by_day: dict[str, list[dict[str, Any]]] = {}
+        for entry, state, why in unsent:
+            entity = {
+                "PartitionKey": keys.day(entry.submitted_at), "RowKey": keys.id_key(self._ids.next()),
+                "destination": entry.destination.key if entry.destination else "",
+                "route": entry.destination.route if entry.destination else "", "incident_id": clip(entry.incident_id, 4000),
+                "cause": clip(entry.cause, 4000), "state": state, "why": clip(why), "submitted_at": keys.stamp(entry.submitted_at),
+            }
+            _put_text(entity, "body", entry.notice_json)
+            by_day.setdefault(entity["PartitionKey"], []).append(entity)
+        table = self._table("outbox_unsent")
+        with sdk_errors("recording unsent notifications"):
+            for rows in by_day.values():
+                for start in range(0, len(rows), BATCH_ENTITIES):
+                    table.submit_transaction([("create", row) for row in rows[start:start + BATCH_ENTITIES]])
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def due(self, now: datetime, limit: int = 100) -> list[Message]:
+        """One RowKey range of the one partition (the `due-` index up to now), then a point read
+        per message; a message claimed in between is left out."""
+        with sdk_errors("listing due notifications"):
+            index = self._range(INDEX[PENDING], f"{INDEX[PENDING]}{keys.stamp(now)}-{LAST_ID}", limit=limit)
+            found = [self._get(MESSAGE + row["message"]) for row in index]
+        return [_message(m) for m in found if m is not None and m["state"] == PENDING]
+
+    def next_due(self) -> datetime | None:
+        with sdk_errors("reading the next due notification"):
+            first = self._range(INDEX[PENDING], INDEX[PENDING][:-1] + ".", limit=1)
+        return keys.parse_stamp(first[0]["RowKey"][len(INDEX[PENDING]):-20]) if first else None
+
+    def claim(self, message_id: int, now: datetime, lease_until: datetime) -> Message | None:
+        at = keys.stamp(now)
+        claimed = self._move(
+            message_id, lambda m: m["state"] == PENDING and m["next_attempt_at"] <= at,
+            lambda m: {"state": SENDING, "sealed": True, "attempts": int(m.get("attempts") or 0) + 1,
+                       "lease_until": keys.stamp(lease_until)},
+            "claiming a notification",
+        )
+        return _message(claimed) if claimed is not None else None
+
+    def notices(self, message_id: int) -> list[str]:
+        prefix = f"{NOTICE}{keys.id_key(message_id)}-"
+        with sdk_errors("reading a notification's notices"):
+            rows = self._range(prefix, prefix[:-1] + ".")
+        return [_get_text(row, "body") or "" for row in rows]
+
+    def save_payload(self, message_id: int, payload: dict[str, Any]) -> None:
+        def change(message):
+            changed = dict(message)
+            _put_text(changed, "payload", json.dumps(payload, ensure_ascii=False))
+            return changed
+
+        self._move(message_id, lambda m: True, change, "storing a notification's rendering")
+
+    def mark_sent(self, message_id: int, now: datetime) -> None:
+        self._move(message_id, lambda m: True, lambda m: {"state": SENT, "sent_at": keys.stamp(now), "lease_until": None,
+                                                          "uncertain": False}, "marking a notification sent")
+
+    def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str, *, uncertain: bool) -> None:
+        self._move(message_id, lambda m: True, lambda m: {
+            "state": PENDING, "next_attempt_at": keys.stamp(next_attempt_at), "last_error": clip(error),
+            "uncertain": bool(uncertain), "lease_until": None,
+        }, "scheduling a notification's retry")
+
+    def mark_failed(self, message_id: int, now: datetime, error: str) -> None:
+        self._move(message_id, lambda m: True, lambda m: {
+            "state": FAILED, "last_error": clip(error), "lease_until": None, "next_attempt_at": keys.stamp(now),
+        }, "marking a notification failed")
+
+    def reserve(self, key: str, now: datetime, limit: int, period_seconds: float) -> float:
+        """A sliding window of `limit` sends per period, as `limit` slot entities per channel key:
+        a slot is free when its last send is a period old; taking it is a conditional write."""
+        table, partition = self._table("outbox_sends"), keys.hashed(key)
+        at, free_before = keys.stamp(now), keys.stamp(now - timedelta(seconds=period_seconds))
+        with sdk_errors("taking a send slot"):
+            for attempt in range(ATTEMPTS):
+                slots = {row["RowKey"]: row for row in table.query_entities("PartitionKey eq @pk", parameters={"pk": partition})}
+                taken = []
+                for number in range(limit):
+                    row = f"{number:05d}"
+                    slot = slots.get(row)
+                    if slot is not None and slot["at"] > free_before:
+                        taken.append(slot["at"])
+                        continue
+                    entity = {"PartitionKey": partition, "RowKey": row, "key": clip(key, 4000), "at": at}
+                    if self._take_slot(table, entity, slot):
+                        return 0.0
+                    break  # another worker took it first: read the slots again
+                else:
+                    wait = keys.parse_stamp(min(taken)) - now
+                    return max(0.001, wait.total_seconds() + period_seconds)
+                backoff(attempt)
+        raise LedgerContentionError(f"taking a send slot for {key}: lost {ATTEMPTS} conditional writes in a row")
+
+    def _take_slot(self, table: Any, entity: dict[str, Any], read: Any) -> bool:
+        try:
+            if read is None:
+                table.create_entity(entity)
+            else:
+                table.update_entity(entity, mode=self._replace, etag=read.metadata["etag"], match_condition=self._if_unchanged)
+        except (self._exists, self._modified, self._missing):
+            return False
+        return True
+
+    def recover(self, now: datetime) -> int:
+        """Messages whose lease ran out (`lease-` index before now) go back to pending, uncertain."""
+        at = keys.stamp(now)
+        with sdk_errors("listing expired notification leases"):
+            expired = self._range(INDEX[SENDING], INDEX[SENDING] + at)
+        moved = 0
+        for row in expired:
+            if self._move(
+                int(row["message"]), lambda m: m["state"] == SENDING and (m.get("lease_until") or "") < at,
+                lambda m: {"state": PENDING, "uncertain": True, "lease_until": None, "next_attempt_at": at,
+                           "last_error": m.get("last_error") or "worker stopped while sending"},
+                "recovering a notification",
+            ) is not None:
+                moved += 1
+        return moved
+
+    def purge(self, before: datetime) -> int:
+        """Forget messages sent before `before` (with their notices), notices recorded but not sent,
+        and closed windows; failed and pending messages stay. Each message goes in transactions of
+        its own (its notices first); a message another purge removed first is not counted."""
+        at = keys.stamp(before)
+        purged = 0
+        with sdk_errors("purging sent notifications"):
+            for row in self._range(INDEX[SENT], INDEX[SENT] + at):
+                purged += self._purge_message(row)
+            for window in self._range(WINDOW, WINDOW[:-1] + ".", where="closes_at lt @at", at=at):
+                self._transact([("delete", window, {"etag": window.metadata["etag"], "match_condition": self._if_unchanged})])
+            unsent = self._table("outbox_unsent")
+            old: dict[str, list] = {}
+            for row in unsent.query_entities("submitted_at lt @at", parameters={"at": at}, select=["PartitionKey", "RowKey"]):
+                old.setdefault(row["PartitionKey"], []).append(row)
+            for rows in old.values():
+                for start in range(0, len(rows), BATCH_ENTITIES):
+                    self._transact([("delete", r) for r in rows[start:start + BATCH_ENTITIES]], unsent)
+        return purged
+
+    def _purge_message(self, index: Mapping[str, Any]) -> int:
+        message = self._get(MESSAGE + index["message"])
+        if message is None or message["state"] != SENT:
+            return 0
+        prefix = f"{NOTICE}{message['id']}-"
+        notices = [("delete", row) for row in self._range(prefix, prefix[:-1] + ".", select=["PartitionKey", "RowKey"])]
+        for start in range(0, len(notices), BATCH_ENTITIES):
+            self._transact(notices[start:start + BATCH_ENTITIES])
+        last = [("delete", message, {"etag": message.metadata["etag"], "match_condition": self._if_unchanged}),
+                ("delete", {"PartitionKey": PARTITION, "RowKey": index["RowKey"]})]
+        if message.get("kind") == INCIDENT:
+            marker = self._get(OPEN + keys.hashed(f"{message['destination']}\n{message.get('incident_id') or ''}"))
+            if marker is not None and marker["message"] == message["id"]:
+                last.append(("delete", marker, {"etag": marker.metadata["etag"], "match_condition": self._if_unchanged}))
+        return 1 if self._transact(last) else 0
+
+    # -- looking ----------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        out = {state: 0 for state in STATES}
+        with sdk_errors("counting notifications"):
+            for row in self._range(MESSAGE, MESSAGE[:-1] + ".", select=["state"]):
+                out[row["state"]] = out.get(row["state"], 0) + 1
+            for row in self._table("outbox_unsent").list_entities(select=["state"]):
+                out[f"notices-{row['state']}"] = out.get(f"notices-{row['state']}", 0) + 1
+        return out
+
+    def messages(self, state: str | None = None, limit: int = 1000) -> list[Message]:
+        """Oldest first (ids grow with time). A read of the message rows, filtered by state in the service."""
+        with sdk_errors("listing notifications"):
+            if state is None:
+                rows = self._range(MESSAGE, MESSAGE[:-1] + ".", limit=limit)
+            else:
+                rows = self._range(MESSAGE, MESSAGE[:-1] + ".", limit=limit, where="state eq @state", state=state)
+        return [_message(row) for row in rows]
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _move(self, message_id: int, allowed: Callable[[Mapping[str, Any]], bool],
+              change: Callable[[Mapping[str, Any]], Mapping[str, Any]], doing: str) -> dict[str, Any] | None:
+        """Change a message if `allowed(message)` holds, its index entity following in the same
+        transaction, with the message's ETag: the message as written if this call did it, else None."""
+        row = MESSAGE + keys.id_key(message_id)
+        with sdk_errors(doing):
+            for attempt in range(ATTEMPTS):
+                message = self._get(row)
+                if message is None or not allowed(message):
+                    return None
+                changed = {**message, **change(message)}
+                changed = {name: value for name, value in changed.items() if value is not None}
+                operations = [("update", changed, {"mode": self._replace, "etag": message.metadata["etag"],
+                                                   "match_condition": self._if_unchanged})]
+                if _index_row(message) != _index_row(changed):
+                    operations += [("delete", {"PartitionKey": PARTITION, "RowKey": _index_row(message)}),
+                                   ("create", _index(changed))]
+                if self._transact(operations):
+                    return changed
+                backoff(attempt)
+        raise LedgerContentionError(f"{doing} {message_id}: lost {ATTEMPTS} conditional writes in a row")
+
+    def _transact(self, operations: list, table: Any = None) -> bool:
+        """True when committed; False when an ETag had moved, an insert found its entity or a
+        delete did not (another worker wrote first): the caller reads again."""
+        if not operations:
+            return True
+        try:
+            (table or self._table("outbox")).submit_transaction(operations)
+        except self._transaction_error as exc:
+            if exc.status_code in (404, 409, 412):
+                return False
+            raise
+        return True
+
+    def _get(self, row: str):
+        try:
+            return self._table("outbox").get_entity(PARTITION, row)
+        except self._missing:
+            return None
+
+    def _range(self, low: str, high: str, *, limit: int | None = None, where: str = "", select: list[str] | None = None,
+               **parameters: Any) -> list:
+        """Entities of the partition with low <= RowKey < high (one partition, a key range)."""
+        query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high" + (f" and {where}" if where else "")
+        rows = self._table("outbox").query_entities(
+            query, parameters={"pk": PARTITION, "low": low, "high": high, **parameters}, select=select,
+            results_per_page=min(limit, 1000) if limit else None,
+        )
+        found = []
+        for row in rows:
+            found.append(row)
+            if limit is not None and len(found) >= limit:
+                break
+        return found
+
+    def _table(self, role: str):
+        """The table client for a role, the table created on first use in this process."""
+        client = self._clients.get(role)
+        if client is None:
+            with sdk_errors(f"creating the table {self.tables[role]}"):
+                client = self._clients[role] = self.service.create_table_if_not_exists(self.tables[role])
+        return client
+
+
+class _Work:
+    """What one enqueue transaction read and will write: entities by RowKey. A later entry of the
+    chunk sees what an earlier one wrote; the commit writes each entity once, replacing what was
+    read with its ETag, or inserting what was absent (a 409 or 412 means a race: redo the chunk)."""
+
+    def __init__(self, outbox: TableOutbox) -> None:
+        self._outbox = outbox
+        self._read: dict[str, Any] = {}
+        self._written: dict[str, dict[str, Any]] = {}
+
+    def get(self, row: str) -> Mapping[str, Any] | None:
+        if row in self._written:
+            return self._written[row]
+        if row not in self._read:
+            self._read[row] = self._outbox._get(row)
+        return self._read[row]
+
+    def put(self, entity: dict[str, Any]) -> None:
+        self._written[entity["RowKey"]] = dict(entity)
+
+    def operations(self, outbox: TableOutbox) -> list[tuple]:
+        made: list[tuple] = []
+        for row, entity in self._written.items():
+            read = self._read.get(row)
+            if read is None:
+                made.append(("create", entity))
+            else:
+                made.append(("update", entity, {"mode": outbox._replace, "etag": read.metadata["etag"],
+                                                "match_condition": outbox._if_unchanged}))
+        return made

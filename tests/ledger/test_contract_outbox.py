@@ -1,0 +1,203 @@
+"""The notification outbox on both backends: the SQLite suite's cases (tests/notify/test_outbox_sqlite.py)
+run again over SQLite and Table Storage, and the rest of the port's contract: due order, retries,
+failures kept, renderings stored, digest windows, leases, and claims raced by many workers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from ledger.outbox_table import TableOutbox, outbox_for
+from notify.digest import DigestPolicy
+from notify.outbox import Entry
+from notify.routes import Destination
+from tests.ledger.conftest import fresh_prefix
+from tests.notify.conftest import T0, notice
+
+# The SQLite suite's cases that speak only through the port: collected here with this module's `store`.
+from tests.notify.test_outbox_sqlite import (  # noqa: F401
+    entry,
+    placer,
+    test_a_lease_that_runs_out_comes_back_uncertain,
+    test_counts_show_every_state,
+    test_follow_ups_join_the_open_message_until_it_is_claimed,
+    test_purge_forgets_old_sent_messages_and_keeps_failures,
+    test_send_slots_per_channel_key,
+)
+
+DEV = Destination("dev-teams", "teams", "dev")
+LEASE = timedelta(minutes=2)
+
+
+def table_outbox(connection: str, prefix: str) -> TableOutbox:
+    return TableOutbox.from_settings({"table_connection_string": connection, "table_prefix": prefix})
+
+
+def drop(outbox: TableOutbox) -> None:
+    for name in outbox.tables.values():
+        outbox.service.delete_table(name)
+
+
+@pytest.fixture(params=["sqlite", "table"])
+def store(request, tmp_path):
+    """A fresh, empty outbox of each kind: SQLite in a file, Table Storage under a new prefix."""
+    if request.param == "sqlite":
+        from ledger.outbox_sqlite import SqliteOutbox
+
+        outbox = SqliteOutbox(str(tmp_path / "ledger.sqlite"))
+        yield outbox
+        outbox.close()
+        return
+    outbox = table_outbox(request.getfixturevalue("azurite"), fresh_prefix())
+    yield outbox
+    drop(outbox)
+    outbox.close()
+
+
+def at(**delta):
+    return T0 + timedelta(**delta)
+
+
+def test_due_is_oldest_first_and_waits_for_its_time(store):
+    late = store.enqueue([entry("INC-2", at(seconds=30))], placer())[0]
+    early = store.enqueue([entry("INC-1", at(seconds=10))], placer())[0]
+    assert store.due(T0) == [] and store.next_due() == at(seconds=10)
+    assert [m.id for m in store.due(at(seconds=10))] == [early]
+    assert [m.id for m in store.due(at(minutes=1))] == [early, late]
+    assert [m.id for m in store.due(at(minutes=1), limit=1)] == [early]
+    (message,) = store.due(at(seconds=10))
+    assert (message.state, message.kind, message.incident_id, message.destination, message.channel, message.target) == (
+        "pending", "incident", "INC-1", "teams:ops", "teams", "ops",
+    )
+    assert (message.created_at, message.due_at, message.notices, message.attempts, message.uncertain) == (
+        at(seconds=10), at(seconds=10), 1, 0, False,
+    )
+
+
+@pytest.mark.parametrize(
+    "claim_at,first,second",
+    [
+        (at(seconds=0), True, False),  # due: one claim wins, a second finds it taken
+        (at(seconds=-1), False, False),  # not due yet: nobody gets it
+    ],
+)
+def test_a_claim_takes_a_due_message_once(store, claim_at, first, second):
+    (mid,) = store.enqueue([entry()], placer())
+    got = store.claim(mid, claim_at, claim_at + LEASE)
+    assert (got is not None) == first
+    if got is not None:
+        assert (got.state, got.attempts, got.id) == ("sending", 1, mid)
+        assert store.due(at(hours=1)) == []
+    assert (store.claim(mid, claim_at, claim_at + LEASE) is not None) == second
+
+
+def test_a_retry_comes_due_again_with_its_error_and_rendering(store):
+    (mid,) = store.enqueue([entry()], placer())
+    store.claim(mid, T0, T0 + LEASE)
+    store.save_payload(mid, {"body": {"text": "é" * 40000}, "summary": "s", "label": "INC-1"})
+    store.mark_retry(mid, at(seconds=30), "ThrottledError: 429", uncertain=True)
+    assert store.due(at(seconds=29)) == [] and store.next_due() == at(seconds=30)
+    (message,) = store.due(at(seconds=30))
+    assert (message.state, message.last_error, message.uncertain) == ("pending", "ThrottledError: 429", True)
+    assert message.payload == {"body": {"text": "é" * 40000}, "summary": "s", "label": "INC-1"}
+    again = store.claim(mid, at(seconds=30), at(seconds=30) + LEASE)
+    assert again.attempts == 2 and again.payload == message.payload
+    store.mark_sent(mid, at(seconds=31))
+    (sent,) = store.messages("sent")
+    assert (sent.sent_at, sent.uncertain, store.next_due()) == (at(seconds=31), False, None)
+
+
+def test_a_failed_message_is_kept_with_its_error_and_notices(store):
+    (mid,) = store.enqueue([entry()], placer())
+    store.claim(mid, T0, T0 + LEASE)
+    store.mark_failed(mid, T0, "RejectedError: 404")
+    (failed,) = store.messages("failed")
+    assert (failed.id, failed.last_error) == (mid, "RejectedError: 404")
+    assert store.due(at(days=1)) == [] and len(store.notices(mid)) == 1
+    assert store.purge(at(days=365)) == 0 and store.messages("failed")
+
+
+def test_past_the_individual_ones_a_window_gathers_a_digest_sent_when_it_closes(store):
+    policy = DigestPolicy(window=timedelta(minutes=5), individual=2)
+    ids = store.enqueue([entry(f"INC-{i}", at(seconds=i)) for i in range(5)], placer(policy))
+    first, second, digest = ids[0], ids[1], ids[2]
+    assert len(set(ids)) == 3 and ids[2:] == [digest] * 3
+    assert [m.id for m in store.due(at(seconds=10))] == [first, second]
+    (message,) = [m for m in store.messages() if m.id == digest]
+    assert (message.kind, message.incident_id, message.due_at, message.notices) == ("digest", None, at(minutes=5), 3)
+    assert [m.id for m in store.due(at(minutes=5))][-1] == digest
+    # The window closed: the next incident opens a new one and is told on its own.
+    (later,) = store.enqueue([entry("INC-9", at(minutes=6))], placer(policy))
+    assert later not in ids
+    assert store.notices(digest) == [notice(incident_id=f"INC-{i}").to_json() for i in (2, 3, 4)]
+
+
+def test_a_claimed_digest_takes_no_more_notices(store):
+    policy = DigestPolicy(individual=0)
+    (digest,) = set(store.enqueue([entry("INC-1"), entry("INC-2")], placer(policy)))
+    store.claim(digest, at(minutes=5), at(minutes=7))
+    (another,) = store.enqueue([entry("INC-3", at(minutes=1))], placer(policy))
+    assert another != digest and len(store.notices(digest)) == 2
+
+
+def test_destinations_keep_their_own_messages_and_windows(store):
+    a, b = store.enqueue([entry(), Entry(DEV, "sub|westeurope|sig", "INC-1", notice().to_json(), T0)], placer())
+    assert a != b and {m.destination for m in store.due(T0)} == {"teams:ops", "teams:dev"}
+
+
+def test_unsent_notices_are_counted_by_reason_and_purged(store):
+    store.record([(entry("INC-1"), "routine", "routine"), (entry("INC-2"), "unrouted", "dev-teams: no such webhook"),
+                  (entry("INC-3", at(days=2)), "routine", "routine")])
+    counts = store.counts()
+    assert (counts["notices-routine"], counts["notices-unrouted"]) == (2, 1)
+    store.purge(at(days=1))
+    assert store.counts().get("notices-routine") == 1 and "notices-unrouted" not in store.counts()
+
+
+def test_a_big_batch_lands_whole(store):
+    """More entries than one Table Storage transaction holds: every notice recorded once."""
+    ids = store.enqueue([entry(f"INC-{i % 7}", at(seconds=i)) for i in range(60)], placer(DigestPolicy(individual=100)))
+    assert len(set(ids)) == 7
+    assert sorted(m.notices for m in store.messages()) == [8, 8, 8, 9, 9, 9, 9]
+
+
+def test_only_one_worker_wins_a_claim_on_table_storage(azurite):
+    prefix = fresh_prefix()
+    workers = [table_outbox(azurite, prefix) for _ in range(8)]
+    ids = set(workers[0].enqueue([entry(f"INC-{i}") for i in range(3)], placer()))
+    wins: list[int] = []
+    lock = threading.Lock()
+
+    def work(outbox):
+        for message_id in ids:
+            if outbox.claim(message_id, T0, T0 + LEASE) is not None:
+                with lock:
+                    wins.append(message_id)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert sorted(wins) == sorted(ids)
+    finally:
+        drop(workers[0])
+        for w in workers:
+            w.close()
+
+
+def test_the_outbox_lives_beside_its_ledger(backend, tmp_path):
+    outbox = outbox_for(backend)
+    try:
+        if isinstance(outbox, TableOutbox):
+            assert outbox.service is backend.service and outbox.prefix == backend.prefix
+            assert set(outbox.tables.values()) <= set(backend.tables.values())
+        else:
+            assert outbox.path == backend.path
+        (mid,) = outbox.enqueue([entry()], placer())
+        assert [m.id for m in outbox.due(T0)] == [mid]
+    finally:
+        outbox.close()
