@@ -23,5 +23,9 @@ test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# Benchmarks print figures (ratios against a baseline measured in the same run); not part of test.
+bench: $(STAMP)
+	$(PY) -m bench.sweep_bench
+
 clean:
 	rm -rf $(VENV) .venv-tools node_modules .pytest_cache outbox

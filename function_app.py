@@ -26,6 +26,7 @@ app.register_functions(alerts.bp)
 # POST/OPTIONS /api/events: Event Grid webhook endpoint for subscriptions made by URL.
 app.register_functions(events.bp)
 
-# Timer (RESPONDER_TICK_SCHEDULE, every minute by default): follows started ARM operations to
-# their end and recovers any intent a crashed worker left behind.
+# Timers: the tick (RESPONDER_TICK_SCHEDULE, every minute) follows started ARM operations to
+# their end and recovers any intent a crashed worker left behind; the sweep
+# (RESPONDER_SWEEP_SCHEDULE, every 15 minutes) reads the scope for what no event announced.
 app.register_functions(timers.bp)

@@ -1,4 +1,5 @@
-"""Timer triggers. The tick (default every minute) follows started operations to their end.
+"""Timer triggers. The tick (default every minute) follows started operations to their end;
+the sweep (default every 15 minutes) reads the scope for what no event announced.
 
 Schedules are app settings (`%RESPONDER_TICK_SCHEDULE%`), resolved by the Functions host, so
 they change without a deployment. A timer may retry on failure; every step the tick takes is
@@ -18,3 +19,14 @@ bp = func.Blueprint()
 @bp.timer_trigger(arg_name="timer", schedule="%RESPONDER_TICK_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def tick(timer: func.TimerRequest) -> None:
     runtime.pipeline().tick()
+
+
+@bp.function_name("sweep")
+@bp.timer_trigger(arg_name="timer", schedule="%RESPONDER_SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def sweep(timer: func.TimerRequest) -> None:
+    from pipeline import Settings
+    from sweep import sweep_scope
+
+    pipeline = runtime.pipeline()
+    sweep_scope(pipeline, Settings.from_env())
+    pipeline.end_batch()  # tell people what the sweep found, in one outbox transaction

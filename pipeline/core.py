@@ -78,10 +78,10 @@ class Pipeline:
         """Every rejection and every signal of one delivery; one failing never stops the rest."""
         outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt) for r in delivery.rejections]
         outcomes += [self.handle(signal) for signal in delivery.signals]
-        self._batch_done()
+        self.end_batch()
         return outcomes
 
-    def _batch_done(self) -> None:
+    def end_batch(self) -> None:
         """Listeners that batch (notifications: one outbox transaction per delivery) flush now."""
         for listener in self.listeners:
             done = getattr(listener, "batch_done", None)
@@ -149,7 +149,7 @@ class Pipeline:
     def tick(self) -> list[Outcome]:
         """The timer's work: operations followed to their end, each recorded and reported."""
         if self.remediator is None:
-            self._batch_done()
+            self.end_batch()
             return []
         outcomes = []
         for ended in self.remediator.tick():
@@ -180,7 +180,7 @@ class Pipeline:
                 )
             outcomes.append(outcome)
             self._tell(Step(outcome, self._signal_of(signal) if signal else None, None, decision))
-        self._batch_done()
+        self.end_batch()
         return outcomes
 
     def _signal_of(self, row: Mapping[str, Any]) -> Signal:

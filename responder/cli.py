@@ -34,6 +34,11 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--state", metavar="PATH", help="SQLite ledger file to keep")
     demo.add_argument("--outbox", metavar="DIR", default="outbox", help="folder for a copy of each card and email (default: ./outbox)")
 
+    from responder import audit_command, sweep_command
+
+    sweep_command.add_arguments(commands.add_parser("sweep", help="sweep the scope through ARM list APIs into the pipeline"))
+    audit_command.add_arguments(commands.add_parser("audit", help="what happened to each resource, and why, from the ledger"))
+
     for name, what in (("pause", "stop all automation (signals are still recorded and told)"), ("resume", "let automation act again")):
         switch = commands.add_parser(name, help=what)
         switch.add_argument("--state", metavar="PATH", help="the SQLite ledger (default: RESPONDER_LEDGER)")
@@ -62,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
             from .replay import tick
 
             return tick(settings_for(None, args.state), args.json, azure=args.azure, fleet=args.fleet)
+        if args.command == "sweep":
+            from responder import sweep_command
+
+            return sweep_command.run(args, sys.stdout)
+        if args.command == "audit":
+            from responder import audit_command
+
+            return audit_command.run(args, sys.stdout)
         if args.command in ("pause", "resume"):
             from .switches import switch
 

@@ -4,7 +4,9 @@ The payloads in payloads/ are written for the demo fleet (fleet.json): a degrade
 an Accelerated Networking failure, a host that crashes twice, a customer restart, a VM that
 is healthy again by the time its event arrives, a scale set whose repairs were suspended,
 Service Health and Resource Health alerts, a scheduled event, a recovery and a truncated file.
-The first delivery arrives twice, as Event Grid may deliver it. Notifications go to a Teams
+The first delivery arrives twice, as Event Grid may deliver it. Then the sweep reads the fleet
+for what no event announced: open self-service windows, a scale set without automatic repairs,
+an instance that failed provisioning, a scale set whose probe is wrong. Notifications go to a Teams
 webhook and a Graph mailbox in the simulated Azure, and a copy of each to the outbox folder.
 """
 
@@ -25,6 +27,7 @@ from responder.replay import read_delivery, settings_for
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 FLEET = Path(__file__).resolve().parent / "fleet.json"
+DEMO_SUBSCRIPTION = "00000000-0000-0000-0000-00000000d3e0"
 MESSAGE_FILE = re.compile(r"^\d{5}-(teams|email)-.*\.(json|html|txt)$")
 
 
@@ -72,6 +75,8 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
         for path in scenario():
             show(read_delivery(str(path), pipeline, input_name=f"demo/{path.name}"))
         show(closing_tick(pipeline))
+        show(sweep_once(pipeline, session))
+        show(closing_tick(pipeline))
         messages = notifications_of(pipeline)
         messages.drain(2.0)
         if not as_json:
@@ -82,6 +87,18 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
     else:
         out.write("\n" + render.summary_text(totals) + "\n")
     return 0
+
+
+def sweep_once(pipeline, session) -> list[Outcome]:
+    """The sweep's pass over the demo subscription: what no event announced (an open
+    self-service window, repairs not enabled, an instance that failed provisioning, ...)."""
+    from sweep import Scope, Sweeper, sweep_into
+
+    sweeper = Sweeper(session.connect, Scope(subscriptions=(DEMO_SUBSCRIPTION,)), pipeline.clock)
+    found: list[Outcome] = []
+    sweep_into(pipeline, sweeper, on_outcome=found.append, keep_outcomes=False)
+    pipeline.end_batch()
+    return found
 
 
 def summary(outcomes: list[Outcome]) -> dict:

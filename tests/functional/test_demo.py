@@ -38,6 +38,11 @@ def lines_for(lines, resource_name, **match):
         ("vmss-web", "RepairsSuspended", "resume-automatic-repairs", "succeeded", "succeeded"),
         ("vm-user-restart", "VirtualMachineRebootInitiatedByControlPlane", "none", "noop", "nothing to remediate"),
         ("vm-healthy-again", "VirtualMachineScheduledForServiceHealing", "redeploy", "skipped", "already healthy"),
+        ("vmss-api", "InstanceProvisioningFailed", "replace-failed-instance", "succeeded", "capacity back to 4"),
+        ("vmss-batch", "RepairsNotEnabled", "enable-automatic-repairs", "succeeded", "succeeded"),
+        ("vm-maint-1", "SelfServiceWindowOpen", "perform-maintenance", "succeeded", "succeeded"),
+        ("vm-maint-avset", "SelfServiceWindowOpen", "perform-maintenance", "skipped", "not for availability sets"),
+        ("vmss-probe", "AllInstancesUnhealthy", "none", "noop", "the health probe or the application is wrong"),
     ],
 )
 def test_demo_case(demo, resource, signal, action, status, reason):
@@ -70,7 +75,9 @@ def test_summary_counts_one_write_per_action(demo):
     assert set(summary) >= {"signals", "actions", "statuses", "arm_reads", "arm_writes"}
     taken = sum(summary["actions"].values())
     assert summary["actions"]["redeploy"] == 3 and summary["actions"]["resume-automatic-repairs"] == 1
-    assert summary["arm_writes"] == taken
+    assert summary["actions"]["replace-failed-instance"] == 1 and summary["actions"]["enable-automatic-repairs"] == 1
+    # one write per action; replacing a failed instance is two (delete it, restore the capacity)
+    assert summary["arm_writes"] == taken + summary["actions"]["replace-failed-instance"]
     assert summary["statuses"]["succeeded"] == taken and "started" not in summary["statuses"]
     assert summary["arm_reads"] > 0
 
