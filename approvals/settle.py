@@ -89,7 +89,7 @@ def _outcome(pipeline, record: ApprovalRecord, status: str, reason: str, decisio
     if decision is not None:
         # Pipeline._tell is the pipeline's own: a listener's failure is logged, never raised.
         pipeline._tell(Step(outcome, signal, None, decision))
-        pipeline._batch_done()
+        pipeline.end_batch()
     return outcome
 
 
