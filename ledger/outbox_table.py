@@ -21,6 +21,8 @@ scan of the messages. Layout and limits: docs/ledger.md.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
@@ -29,18 +31,16 @@ from notify.outbox import DIGEST, FAILED, INCIDENT, PENDING, SENDING, SENT, STAT
 
 from . import table_keys as keys
 from .errors import LedgerContentionError
+from .outbox_table_rows import (
+    BATCH_CHARS, BATCH_ENTITIES, INDEX, LAST_ID, MESSAGE, NOTICE, OPEN, PARTITION, WINDOW, Work, get_text, index_entity,
+    index_row, is_open, message_of, put_text, window_entity, window_of,
+)
 from .table_keys import clip
 from .table_service import ATTEMPTS, backoff, sdk_errors, service_client, setting
 
-PARTITION = "outbox"
-MESSAGE, NOTICE, WINDOW, OPEN = "message-", "notice-", "window-", "open-"
-INDEX = {PENDING: "due-", SENDING: "lease-", SENT: "sent-", FAILED: "failed-"}
-LAST_ID = "9" * 19  # the greatest id_key: `due-<now>-` + this bounds "due at or before now"
-
-# One transaction holds at most 100 entities and 4 MiB; an entry writes at most five.
-BATCH_ENTITIES, BATCH_CHARS = 90, 1_000_000
-PIECE = 30000  # characters per string property (64 KiB of UTF-16); longer texts are split
-
+# Messages this process wrote last, with the ETag the store gave back: the next move of the same
+# message (claim -> rendering -> sent) starts from it instead of a read; a stale one costs a 412.
+RECENT = 256
 
 def outbox_for(ledger: Any):
     """The outbox beside a ledger: on its table service and prefix for Table Storage, else in its
@@ -52,77 +52,6 @@ def outbox_for(ledger: Any):
     from .outbox_sqlite import SqliteOutbox
 
     return SqliteOutbox(getattr(ledger, "path", None) or ":memory:")
-
-
-# -- entities <-> records ------------------------------------------------------------------------
-
-
-def _put_text(entity: dict[str, Any], name: str, text: str | None) -> None:
-    """Store text over as many properties as it needs (`name_0`, `name_1`, ...)."""
-    for key in [k for k in entity if k.startswith(name + "_")]:
-        del entity[key]
-    if text is None:
-        entity[name + "_parts"] = 0
-        return
-    pieces = [text[i:i + PIECE] for i in range(0, len(text), PIECE)] or [""]
-    entity[name + "_parts"] = len(pieces)
-    for i, piece in enumerate(pieces):
-        entity[f"{name}_{i}"] = piece
-
-
-def _get_text(entity: Mapping[str, Any], name: str) -> str | None:
-    parts = int(entity.get(name + "_parts") or 0)
-    return "".join(entity[f"{name}_{i}"] for i in range(parts)) if parts else None
-
-
-def _at(entity: Mapping[str, Any], name: str) -> datetime | None:
-    return keys.parse_stamp(entity[name]) if entity.get(name) else None
-
-
-def _index_row(message: Mapping[str, Any]) -> str:
-    moment = message["lease_until"] if message["state"] == SENDING else message["next_attempt_at"]
-    if message["state"] == SENT:
-        moment = message["sent_at"]
-    return f"{INDEX[message['state']]}{moment}-{message['id']}"
-
-
-def _index(message: Mapping[str, Any]) -> dict[str, Any]:
-    return {"PartitionKey": PARTITION, "RowKey": _index_row(message), "message": message["id"], "state": message["state"]}
-
-
-def _open(message: Mapping[str, Any] | None) -> bool:
-    """Still taking notices: pending and never claimed (a claimed message is sealed for good)."""
-    return message is not None and message["state"] == PENDING and not message.get("sealed")
-
-
-def _window(entity: Mapping[str, Any]) -> Window:
-    digest = entity.get("digest_message") or ""
-    return Window(
-        entity["destination"], entity["cause"], keys.parse_stamp(entity["opened_at"]), keys.parse_stamp(entity["closes_at"]),
-        tuple(json.loads(entity["individual"])), int(digest) if digest else None,
-    )
-
-
-def _window_entity(row: str, window: Window) -> dict[str, Any]:
-    return {
-        "PartitionKey": PARTITION, "RowKey": row, "destination": window.destination, "cause": window.cause,
-        "opened_at": keys.stamp(window.opened_at), "closes_at": keys.stamp(window.closes_at),
-        "individual": json.dumps(list(window.individual)),
-        "digest_message": keys.id_key(window.digest_message) if window.digest_message is not None else "",
-    }
-
-
-def _message(entity: Mapping[str, Any]) -> Message:
-    payload = _get_text(entity, "payload")
-    return Message(
-        id=int(entity["id"]), destination=entity["destination"], route=entity["route"], channel=entity["channel"],
-        target=entity["target"], kind=entity["kind"], incident_id=entity.get("incident_id") or None,
-        cause=entity["cause"], state=entity["state"], created_at=_at(entity, "created_at"),
-        due_at=_at(entity, "due_at"), next_attempt_at=_at(entity, "next_attempt_at"),
-        attempts=int(entity.get("attempts") or 0), uncertain=bool(entity.get("uncertain")),
-        last_error=entity.get("last_error") or None, payload=json.loads(payload) if payload else None,
-        sent_at=_at(entity, "sent_at"), note=entity.get("note") or None, notices=int(entity.get("notices") or 0),
-    )
 
 
 class TableOutbox:
@@ -142,6 +71,8 @@ class TableOutbox:
         self._owns_service = owns_service
         self._clients: dict[str, Any] = {}
         self._ids = keys.Ids()
+        self._recent: OrderedDict[str, tuple[dict[str, Any], str]] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Any = None, env: Mapping[str, str] | None = None, **client_options: Any) -> "TableOutbox":
@@ -180,45 +111,47 @@ class TableOutbox:
 
     def _enqueue_chunk(self, entries: Sequence[Entry], place: Callable[[Entry, Window | None], Placement]) -> list[int]:
         for attempt in range(ATTEMPTS):
-            work = _Work(self)
+            work = Work(self)
             ids = [self._enqueue_one(work, entry, place) for entry in entries]
-            if self._transact(work.operations(self)):
+            if self._transact(work.operations(self)) is not None:
                 return ids
             backoff(attempt)
         raise LedgerContentionError(f"recording notifications: lost {ATTEMPTS} conditional writes in a row")
 
-    def _enqueue_one(self, work: "_Work", entry: Entry, place: Callable[[Entry, Window | None], Placement]) -> int:
+    def _enqueue_one(self, work: "Work", entry: Entry, place: Callable[[Entry, Window | None], Placement]) -> int:
         dest = entry.destination
         window_row = WINDOW + keys.hashed(f"{dest.key}\n{entry.cause}")
         stored = work.get(window_row)
-        placement = place(entry, _window(stored) if stored else None)
+        placement = place(entry, window_of(stored) if stored else None)
         window = placement.window
         if placement.kind == DIGEST:
             message = work.get(MESSAGE + keys.id_key(window.digest_message)) if window.digest_message is not None else None
-            if not _open(message):
-                message = self._new_message(work, entry, DIGEST, None, created=window.opened_at, due=window.closes_at)
+            if not is_open(message):
+                message = self._newmessage_of(work, entry, DIGEST, None, created=window.opened_at, due=window.closes_at)
                 window = replace(window, digest_message=int(message["id"]))
         else:
             marker_row = OPEN + keys.hashed(f"{dest.key}\n{entry.incident_id}")
             marker = work.get(marker_row)
             message = work.get(MESSAGE + marker["message"]) if marker else None
-            if not _open(message):
+            if not is_open(message):
                 now = entry.submitted_at
-                message = self._new_message(work, entry, INCIDENT, entry.incident_id, created=now, due=now)
+                message = self._newmessage_of(work, entry, INCIDENT, entry.incident_id, created=now, due=now)
                 work.put({"PartitionKey": PARTITION, "RowKey": marker_row, "message": message["id"],
                           "destination": dest.key, "incident_id": clip(entry.incident_id, 4000)})
-        work.put(_window_entity(window_row, window))
-        work.put({**message, "notices": int(message.get("notices") or 0) + 1})
+        work.put(window_entity(window_row, window))
+        message = {**message, "notices": int(message.get("notices") or 0) + 1}
+        work.put(message)
+        work.put(index_entity(message), upsert=True)
         notice = {
             "PartitionKey": PARTITION, "RowKey": f"{NOTICE}{message['id']}-{keys.id_key(self._ids.next())}",
             "message": message["id"], "destination": dest.key, "route": dest.route, "incident_id": clip(entry.incident_id, 4000),
             "cause": clip(entry.cause, 4000), "submitted_at": keys.stamp(entry.submitted_at),
         }
-        _put_text(notice, "body", entry.notice_json)
+        put_text(notice, "body", entry.notice_json)
         work.put(notice)
         return int(message["id"])
 
-    def _new_message(self, work: "_Work", entry: Entry, kind: str, incident_id: str | None, *, created: datetime, due: datetime) -> dict[str, Any]:
+    def _newmessage_of(self, work: "Work", entry: Entry, kind: str, incident_id: str | None, *, created: datetime, due: datetime) -> dict[str, Any]:
         dest = entry.destination
         message_id = keys.id_key(self._ids.next())
         message = {
@@ -228,9 +161,8 @@ class TableOutbox:
             "created_at": keys.stamp(created), "due_at": keys.stamp(due), "next_attempt_at": keys.stamp(due),
             "attempts": 0, "uncertain": False, "notices": 0, "note": dest.note or "",
         }
-        _put_text(message, "payload", None)
+        put_text(message, "payload", None)
         work.put(message)
-        work.put(_index(message))
         return message
 
     def record(self, unsent: Sequence[tuple[Entry, str, str]]) -> None:
@@ -243,7 +175,7 @@ class TableOutbox:
                 "route": entry.destination.route if entry.destination else "", "incident_id": clip(entry.incident_id, 4000),
                 "cause": clip(entry.cause, 4000), "state": state, "why": clip(why), "submitted_at": keys.stamp(entry.submitted_at),
             }
-            _put_text(entity, "body", entry.notice_json)
+            put_text(entity, "body", entry.notice_json)
             by_day.setdefault(entity["PartitionKey"], []).append(entity)
         table = self._table("outbox_unsent")
         with sdk_errors("recording unsent notifications"):
@@ -254,12 +186,10 @@ class TableOutbox:
     # -- sending ----------------------------------------------------------------------------
 
     def due(self, now: datetime, limit: int = 100) -> list[Message]:
-        """One RowKey range of the one partition (the `due-` index up to now), then a point read
-        per message; a message claimed in between is left out."""
+        """One RowKey range of the one partition: the `due-` copies up to now, in due order."""
         with sdk_errors("listing due notifications"):
             index = self._range(INDEX[PENDING], f"{INDEX[PENDING]}{keys.stamp(now)}-{LAST_ID}", limit=limit)
-            found = [self._get(MESSAGE + row["message"]) for row in index]
-        return [_message(m) for m in found if m is not None and m["state"] == PENDING]
+        return [message_of(row) for row in index]
 
     def next_due(self) -> datetime | None:
         with sdk_errors("reading the next due notification"):
@@ -274,18 +204,18 @@ class TableOutbox:
                        "lease_until": keys.stamp(lease_until)},
             "claiming a notification",
         )
-        return _message(claimed) if claimed is not None else None
+        return message_of(claimed) if claimed is not None else None
 
     def notices(self, message_id: int) -> list[str]:
         prefix = f"{NOTICE}{keys.id_key(message_id)}-"
         with sdk_errors("reading a notification's notices"):
             rows = self._range(prefix, prefix[:-1] + ".")
-        return [_get_text(row, "body") or "" for row in rows]
+        return [get_text(row, "body") or "" for row in rows]
 
     def save_payload(self, message_id: int, payload: dict[str, Any]) -> None:
         def change(message):
             changed = dict(message)
-            _put_text(changed, "payload", json.dumps(payload, ensure_ascii=False))
+            put_text(changed, "payload", json.dumps(payload, ensure_ascii=False))
             return changed
 
         self._move(message_id, lambda m: True, change, "storing a notification's rendering")
@@ -312,7 +242,7 @@ class TableOutbox:
         at, free_before = keys.stamp(now), keys.stamp(now - timedelta(seconds=period_seconds))
         with sdk_errors("taking a send slot"):
             for attempt in range(ATTEMPTS):
-                slots = {row["RowKey"]: row for row in table.query_entities("PartitionKey eq @pk", parameters={"pk": partition})}
+                slots = {row["RowKey"]: row for row in table.query_entities("PartitionKey eq @pk", parameters={"pk": partition}, select=["RowKey", "at"])}
                 taken = []
                 for number in range(limit):
                     row = f"{number:05d}"
@@ -364,7 +294,7 @@ class TableOutbox:
         purged = 0
         with sdk_errors("purging sent notifications"):
             for row in self._range(INDEX[SENT], INDEX[SENT] + at):
-                purged += self._purge_message(row)
+                purged += self._purgemessage_of(row)
             for window in self._range(WINDOW, WINDOW[:-1] + ".", where="closes_at lt @at", at=at):
                 self._transact([("delete", window, {"etag": window.metadata["etag"], "match_condition": self._if_unchanged})])
             unsent = self._table("outbox_unsent")
@@ -376,7 +306,7 @@ class TableOutbox:
                     self._transact([("delete", r) for r in rows[start:start + BATCH_ENTITIES]], unsent)
         return purged
 
-    def _purge_message(self, index: Mapping[str, Any]) -> int:
+    def _purgemessage_of(self, index: Mapping[str, Any]) -> int:
         message = self._get(MESSAGE + index["message"])
         if message is None or message["state"] != SENT:
             return 0
@@ -390,7 +320,7 @@ class TableOutbox:
             marker = self._get(OPEN + keys.hashed(f"{message['destination']}\n{message.get('incident_id') or ''}"))
             if marker is not None and marker["message"] == message["id"]:
                 last.append(("delete", marker, {"etag": marker.metadata["etag"], "match_condition": self._if_unchanged}))
-        return 1 if self._transact(last) else 0
+        return 1 if self._transact(last) is not None else 0
 
     # -- looking ----------------------------------------------------------------------------
 
@@ -410,7 +340,7 @@ class TableOutbox:
                 rows = self._range(MESSAGE, MESSAGE[:-1] + ".", limit=limit)
             else:
                 rows = self._range(MESSAGE, MESSAGE[:-1] + ".", limit=limit, where="state eq @state", state=state)
-        return [_message(row) for row in rows]
+        return [message_of(row) for row in rows]
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -421,33 +351,57 @@ class TableOutbox:
         row = MESSAGE + keys.id_key(message_id)
         with sdk_errors(doing):
             for attempt in range(ATTEMPTS):
-                message = self._get(row)
-                if message is None or not allowed(message):
+                message, etag = self._recalled(row) if attempt == 0 else (None, None)
+                if message is None:
+                    message = self._get(row)
+                    if message is None:
+                        return None
+                    etag = message.metadata["etag"]
+                if not allowed(message):
+                    if attempt == 0 and self._recalled_once(row, message):
+                        continue  # what this worker remembered may be old: decide on a fresh read
                     return None
-                changed = {**message, **change(message)}
-                changed = {name: value for name, value in changed.items() if value is not None}
-                operations = [("update", changed, {"mode": self._replace, "etag": message.metadata["etag"],
-                                                   "match_condition": self._if_unchanged})]
-                if _index_row(message) != _index_row(changed):
-                    operations += [("delete", {"PartitionKey": PARTITION, "RowKey": _index_row(message)}),
-                                   ("create", _index(changed))]
-                if self._transact(operations):
+                changed = {name: value for name, value in {**message, **change(message)}.items() if value is not None}
+                operations = [("update", changed, {"mode": self._replace, "etag": etag, "match_condition": self._if_unchanged})]
+                if index_row(message) != index_row(changed):
+                    operations.append(("delete", {"PartitionKey": PARTITION, "RowKey": index_row(message)}))
+                operations.append(("upsert", index_entity(changed), {"mode": self._replace}))
+                done = self._transact(operations)
+                if done is not None:
+                    self._remember(row, changed, done[0].get("etag"))
                     return changed
                 backoff(attempt)
         raise LedgerContentionError(f"{doing} {message_id}: lost {ATTEMPTS} conditional writes in a row")
 
-    def _transact(self, operations: list, table: Any = None) -> bool:
-        """True when committed; False when an ETag had moved, an insert found its entity or a
-        delete did not (another worker wrote first): the caller reads again."""
+    def _recalled(self, row: str) -> tuple[dict[str, Any] | None, str | None]:
+        with self._recent_lock:
+            message, etag = self._recent.pop(row, (None, None))
+        return (message, etag) if etag else (None, None)
+
+    @staticmethod
+    def _recalled_once(row: str, message: Any) -> bool:
+        """True when `message` came from memory (no metadata), not from the store."""
+        return not hasattr(message, "metadata")
+
+    def _remember(self, row: str, message: dict[str, Any], etag: str | None) -> None:
+        if not etag:
+            return
+        with self._recent_lock:
+            self._recent[row] = (message, etag)
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+
+    def _transact(self, operations: list, table: Any = None) -> list | None:
+        """What the store answered per operation when committed; None when an ETag had moved, an
+        insert found its entity or a delete did not (another worker wrote first): read again."""
         if not operations:
-            return True
+            return []
         try:
-            (table or self._table("outbox")).submit_transaction(operations)
+            return (table or self._table("outbox")).submit_transaction(operations)
         except self._transaction_error as exc:
             if exc.status_code in (404, 409, 412):
-                return False
+                return None
             raise
-        return True
 
     def _get(self, row: str):
         try:
@@ -477,35 +431,3 @@ class TableOutbox:
             with sdk_errors(f"creating the table {self.tables[role]}"):
                 client = self._clients[role] = self.service.create_table_if_not_exists(self.tables[role])
         return client
-
-
-class _Work:
-    """What one enqueue transaction read and will write: entities by RowKey. A later entry of the
-    chunk sees what an earlier one wrote; the commit writes each entity once, replacing what was
-    read with its ETag, or inserting what was absent (a 409 or 412 means a race: redo the chunk)."""
-
-    def __init__(self, outbox: TableOutbox) -> None:
-        self._outbox = outbox
-        self._read: dict[str, Any] = {}
-        self._written: dict[str, dict[str, Any]] = {}
-
-    def get(self, row: str) -> Mapping[str, Any] | None:
-        if row in self._written:
-            return self._written[row]
-        if row not in self._read:
-            self._read[row] = self._outbox._get(row)
-        return self._read[row]
-
-    def put(self, entity: dict[str, Any]) -> None:
-        self._written[entity["RowKey"]] = dict(entity)
-
-    def operations(self, outbox: TableOutbox) -> list[tuple]:
-        made: list[tuple] = []
-        for row, entity in self._written.items():
-            read = self._read.get(row)
-            if read is None:
-                made.append(("create", entity))
-            else:
-                made.append(("update", entity, {"mode": outbox._replace, "etag": read.metadata["etag"],
-                                                "match_condition": outbox._if_unchanged}))
-        return made

@@ -1,0 +1,143 @@
+"""How the Table Storage outbox lays out its one partition: row keys, the entity of each record,
+and the working set of one enqueue transaction. The store that moves them is outbox_table.py.
+
+RowKeys of the partition `outbox` (docs/ledger.md has the full table):
+
+    message-<id>                       the message (every field; its rendering split over properties)
+    due-<next attempt>-<id>            pending: a copy of the message (so "due now" needs no second read)
+    lease-<lease until>-<id>           sending
+    sent-<sent at>-<id>                sent
+    failed-<at>-<id>                   failed
+    notice-<message id>-<notice id>    a notice attached to the message, in submission order
+    window-<sha256(destination, cause)>    the digest window
+    open-<sha256(destination, incident)>   which incident message still takes follow-ups
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Mapping
+
+from notify.outbox import FAILED, PENDING, SENDING, SENT, Message, Window
+
+from . import table_keys as keys
+
+PARTITION = "outbox"
+MESSAGE, NOTICE, WINDOW, OPEN = "message-", "notice-", "window-", "open-"
+INDEX = {PENDING: "due-", SENDING: "lease-", SENT: "sent-", FAILED: "failed-"}
+LAST_ID = "9" * 19  # the greatest id_key: `due-<now>-` + this bounds "due at or before now"
+
+# One transaction holds at most 100 entities and 4 MiB; an entry writes at most five.
+BATCH_ENTITIES, BATCH_CHARS = 90, 1_000_000
+PIECE = 30000  # characters per string property (64 KiB of UTF-16); longer texts are split
+
+
+def put_text(entity: dict[str, Any], name: str, text: str | None) -> None:
+    """Store text over as many properties as it needs (`name_0`, `name_1`, ...)."""
+    for key in [k for k in entity if k.startswith(name + "_")]:
+        del entity[key]
+    if text is None:
+        entity[name + "_parts"] = 0
+        return
+    pieces = [text[i:i + PIECE] for i in range(0, len(text), PIECE)] or [""]
+    entity[name + "_parts"] = len(pieces)
+    for i, piece in enumerate(pieces):
+        entity[f"{name}_{i}"] = piece
+
+
+def get_text(entity: Mapping[str, Any], name: str) -> str | None:
+    parts = int(entity.get(name + "_parts") or 0)
+    return "".join(entity[f"{name}_{i}"] for i in range(parts)) if parts else None
+
+
+def at_of(entity: Mapping[str, Any], name: str) -> datetime | None:
+    return keys.parse_stamp(entity[name]) if entity.get(name) else None
+
+
+def index_row(message: Mapping[str, Any]) -> str:
+    moment = message["lease_until"] if message["state"] == SENDING else message["next_attempt_at"]
+    if message["state"] == SENT:
+        moment = message["sent_at"]
+    return f"{INDEX[message['state']]}{moment}-{message['id']}"
+
+
+def index_entity(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A pending message's index entity is a whole copy of it, rewritten in every transaction that
+    writes the message, so `due` is one range query; the others name the message only."""
+    if message["state"] == PENDING:
+        return {**message, "PartitionKey": PARTITION, "RowKey": index_row(message), "message": message["id"]}
+    return {"PartitionKey": PARTITION, "RowKey": index_row(message), "message": message["id"], "state": message["state"]}
+
+
+def is_open(message: Mapping[str, Any] | None) -> bool:
+    """Still taking notices: pending and never claimed (a claimed message is sealed for good)."""
+    return message is not None and message["state"] == PENDING and not message.get("sealed")
+
+
+def window_of(entity: Mapping[str, Any]) -> Window:
+    digest = entity.get("digest_message") or ""
+    return Window(
+        entity["destination"], entity["cause"], keys.parse_stamp(entity["opened_at"]), keys.parse_stamp(entity["closes_at"]),
+        tuple(json.loads(entity["individual"])), int(digest) if digest else None,
+    )
+
+
+def window_entity(row: str, window: Window) -> dict[str, Any]:
+    return {
+        "PartitionKey": PARTITION, "RowKey": row, "destination": window.destination, "cause": window.cause,
+        "opened_at": keys.stamp(window.opened_at), "closes_at": keys.stamp(window.closes_at),
+        "individual": json.dumps(list(window.individual)),
+        "digest_message": keys.id_key(window.digest_message) if window.digest_message is not None else "",
+    }
+
+
+def message_of(entity: Mapping[str, Any]) -> Message:
+    payload = get_text(entity, "payload")
+    return Message(
+        id=int(entity["id"]), destination=entity["destination"], route=entity["route"], channel=entity["channel"],
+        target=entity["target"], kind=entity["kind"], incident_id=entity.get("incident_id") or None,
+        cause=entity["cause"], state=entity["state"], created_at=at_of(entity, "created_at"),
+        due_at=at_of(entity, "due_at"), next_attempt_at=at_of(entity, "next_attempt_at"),
+        attempts=int(entity.get("attempts") or 0), uncertain=bool(entity.get("uncertain")),
+        last_error=entity.get("last_error") or None, payload=json.loads(payload) if payload else None,
+        sent_at=at_of(entity, "sent_at"), note=entity.get("note") or None, notices=int(entity.get("notices") or 0),
+    )
+
+
+class Work:
+    """What one enqueue transaction read and will write: entities by RowKey. A later entry of the
+    chunk sees what an earlier one wrote; the commit writes each entity once, replacing what was
+    read with its ETag, or inserting what was absent (a 409 or 412 means a race: redo the chunk).
+    Index copies are upserted: the ETag of the message written beside them guards them."""
+
+    def __init__(self, outbox: Any) -> None:
+        self._outbox = outbox
+        self._read: dict[str, Any] = {}
+        self._written: dict[str, dict[str, Any]] = {}
+        self._upserts: set[str] = set()
+
+    def get(self, row: str) -> Mapping[str, Any] | None:
+        if row in self._written:
+            return self._written[row]
+        if row not in self._read:
+            self._read[row] = self._outbox._get(row)
+        return self._read[row]
+
+    def put(self, entity: dict[str, Any], *, upsert: bool = False) -> None:
+        self._written[entity["RowKey"]] = dict(entity)
+        if upsert:
+            self._upserts.add(entity["RowKey"])
+
+    def operations(self, outbox: Any) -> list[tuple]:
+        made: list[tuple] = []
+        for row, entity in self._written.items():
+            read = self._read.get(row)
+            if row in self._upserts:
+                made.append(("upsert", entity, {"mode": outbox._replace}))
+            elif read is None:
+                made.append(("create", entity))
+            else:
+                made.append(("update", entity, {"mode": outbox._replace, "etag": read.metadata["etag"],
+                                                "match_condition": outbox._if_unchanged}))
+        return made

@@ -1,0 +1,72 @@
+"""Four Function instances flushing one outbox on Table Storage: each message is claimed by one
+worker and sent exactly once, a throttled message is retried (by whichever worker finds it due)
+and still sent once, and every message ends `sent`.
+
+Workers are real processes (spawn, as the Functions host starts them), each with its own SDK
+client; only Azurite is shared.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from collections import Counter
+from datetime import datetime, timezone
+
+from ledger.outbox_table import TableOutbox
+from notify.digest import DigestPolicy
+from notify.outbox import Entry
+from notify.routes import Destination
+from tests.ledger.conftest import fresh_prefix
+from tests.ledger.outbox_workers import flush_outbox
+from tests.notify.conftest import notice
+from tests.notify.test_outbox_sqlite import placer
+
+WORKERS = 4
+WEBHOOKS = ("ops", "dev", "sre")
+INCIDENTS = 8  # per webhook: 24 messages
+
+
+def test_four_workers_flushing_one_outbox_send_each_message_once(azurite):
+    prefix, now = fresh_prefix(), datetime.now(timezone.utc)
+    outbox = TableOutbox.from_settings({"table_connection_string": azurite, "table_prefix": prefix})
+    try:
+        entries = [
+            Entry(Destination(f"{hook}-teams", "teams", hook), f"sub|westeurope|{hook}", f"INC-{i:04d}",
+                  notice(incident_id=f"INC-{i:04d}").to_json(), now)
+            for hook in WEBHOOKS for i in range(INCIDENTS)
+        ]
+        ids = set(outbox.enqueue(entries, placer(DigestPolicy(individual=INCIDENTS))))
+        assert len(ids) == len(WEBHOOKS) * INCIDENTS
+
+        spawn = multiprocessing.get_context("spawn")
+        start, results = spawn.Barrier(WORKERS), spawn.Queue()
+        workers = [spawn.Process(target=flush_outbox, args=(azurite, prefix, seed, start, results)) for seed in range(WORKERS)]
+        for worker in workers:
+            worker.start()
+        reports = []
+        try:
+            for _ in workers:
+                reports.append(results.get(timeout=120))
+        except queue.Empty:
+            raise AssertionError(f"only {len(reports)} of {WORKERS} workers reported within two minutes") from None
+        finally:
+            for worker in workers:
+                worker.join(timeout=30)
+                if worker.is_alive():
+                    worker.kill()
+        failures = [error for _, _, error in reports if error]
+        assert not failures, "a worker failed:\n" + "\n".join(failures)
+
+        sends = Counter(send for _, accepted, _ in reports for send in accepted)
+        expected = {(hook, f"INC-{i:04d}") for hook in WEBHOOKS for i in range(INCIDENTS)}
+        assert set(sends) == expected and set(sends.values()) == {1}, "every message sent exactly once"
+        assert sum(1 for _, accepted, _ in reports if accepted) > 1, "the work was shared"
+        messages = outbox.messages()
+        assert {m.state for m in messages} == {"sent"} and {m.id for m in messages} == ids
+        retried = [m for m in messages if m.incident_id.endswith("0")]
+        assert retried and all(m.attempts >= 2 and m.last_error for m in retried)
+    finally:
+        for name in outbox.tables.values():
+            outbox.service.delete_table(name)
+        outbox.close()
