@@ -201,3 +201,78 @@ def test_the_outbox_lives_beside_its_ledger(backend, tmp_path):
         assert [m.id for m in outbox.due(T0)] == [mid]
     finally:
         outbox.close()
+
+
+# -- many writers at once -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def writers(request, tmp_path):
+    """A factory of outboxes on one shared store, one per worker: SQLite connections on one file,
+    or Table Storage clients on one prefix."""
+    made: list = []
+    if "table" in request.node.callspec.params.get("kind", ""):
+        connection, prefix = request.getfixturevalue("azurite"), fresh_prefix()
+
+        def make():
+            made.append(table_outbox(connection, prefix))
+            return made[-1]
+    else:
+        from ledger.outbox_sqlite import SqliteOutbox
+
+        def make():
+            made.append(SqliteOutbox(str(tmp_path / "ledger.sqlite")))
+            return made[-1]
+    yield make
+    if made and isinstance(made[0], TableOutbox):
+        drop(made[0])
+    for outbox in made:
+        outbox.close()
+
+
+def race(workers, work) -> None:
+    start = threading.Barrier(len(workers))
+    errors: list[BaseException] = []
+
+    def run(outbox, number):
+        try:
+            start.wait()
+            work(outbox, number)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w, n)) for n, w in enumerate(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "table"])
+def test_workers_submitting_at_once_keep_the_digest_rule_and_every_notice(kind, writers):
+    """Six workers, six incidents of one cause each, at once: three told one by one, the rest in
+    one digest, whoever wrote first; follow-ups join their incident's message; nothing lost."""
+    policy, workers = DigestPolicy(individual=3), [writers() for _ in range(6)]
+    race(workers, lambda outbox, n: outbox.enqueue([entry(f"INC-{n}", at(seconds=1)), entry(f"INC-{n}", at(seconds=2))], placer(policy)))
+    messages = workers[0].messages()
+    kinds = sorted(m.kind for m in messages)
+    assert kinds == ["digest", "incident", "incident", "incident"]
+    assert sum(m.notices for m in messages) == 12
+    assert sum(len(workers[0].notices(m.id)) for m in messages) == 12
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "table"])
+def test_workers_share_the_send_slots_of_a_channel(kind, writers):
+    workers = [writers() for _ in range(6)]
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def take(outbox, _):
+        for _ in range(3):
+            wait = outbox.reserve("teams:ops", T0, 5, 1.0)
+            with lock:
+                waits.append(wait)
+
+    race(workers, take)
+    assert waits.count(0.0) == 5 and len(waits) == 18
