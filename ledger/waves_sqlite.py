@@ -4,7 +4,8 @@ Every move is a conditional update, so many workers advancing at once act once:
 
     wave:    open -> stopped -> closed            (stop_wave, close_wave: a person looked)
              open -> finished                     (finish_wave: nothing left to do)
-             active_group NULL -> g -> NULL        (claim_group / release_group: one update domain at a time)
+             active_group NULL -> g -> NULL        (claim_group / release_group: one update domain at a
+                                                   time in a scope, with the pause between them)
     member:  pending -> starting -> running -> recovering -> done
                      \\-> skipped     \\-> failed | skipped | pending (a brake that passes)
 
@@ -27,8 +28,6 @@ CREATE TABLE IF NOT EXISTS waves (
     updated_at TEXT NOT NULL,
     active_group TEXT,
     activated_at TEXT,
-    rest_until TEXT,
-    last_group TEXT,
     reason TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX IF NOT EXISTS waves_one_live_per_scope ON waves(scope) WHERE state IN ('open', 'stopped');
@@ -55,6 +54,7 @@ CREATE TABLE IF NOT EXISTS wave_members (
     PRIMARY KEY (wave_id, resource_key)
 );
 CREATE INDEX IF NOT EXISTS wave_members_by_resource ON wave_members(resource_key, state);
+CREATE INDEX IF NOT EXISTS wave_members_by_state ON wave_members(state, wave_id);
 """
 
 LIVE_WAVE_STATES = ("open", "stopped")
@@ -105,29 +105,54 @@ class SqliteWaves:
                                         states).fetchall()
         return [dict(r) for r in rows]
 
-    def claim_group(self, wave_id: str, group: str, at: datetime) -> bool:
-        """Make `group` the wave's update domain in progress, if none is and the wave is open."""
+    def claim_group(self, wave_id: str, group: str, at: datetime, rested_since: datetime) -> bool:
+        """Make `group` the wave's update domain in progress. Only if none is, the wave is open,
+        no member of any wave of the same scope is starting, running or recovering, and no member
+        of another update domain of the scope became Available again after `rested_since` (the
+        pause between update domains). One statement: two workers cannot both win."""
         with self._lock:
             cursor = self._db.execute(
                 "UPDATE waves SET active_group = ?, activated_at = ?, updated_at = ?"
-                " WHERE id = ? AND state = 'open' AND active_group IS NULL",
-                (group, _utc(at), _utc(at), wave_id),
+                " WHERE id = ? AND state = 'open' AND active_group IS NULL AND NOT EXISTS ("
+                "  SELECT 1 FROM wave_members m JOIN waves o ON o.id = m.wave_id WHERE o.scope = waves.scope"
+                "  AND (m.state IN ('starting', 'running', 'recovering')"
+                "       OR (m.state = 'done' AND m.update_group != ? AND m.available_at > ?)))",
+                (group, _utc(at), _utc(at), wave_id, group, _utc(rested_since)),
             )
             return cursor.rowcount == 1
 
-    def release_group(self, wave_id: str, group: str, at: datetime, rest_until: datetime | None) -> bool:
-        """The group is over; another may start after `rest_until` (unchanged when None). Refused
-        while a member of the group is still starting, running or recovering (in the same statement,
-        so a member another worker just claimed keeps its group in progress)."""
+    def resting_groups(self, scope: str, rested_since: datetime) -> dict[str, str]:
+        """Update domains of a scope with a member Available again after `rested_since`: group -> latest time."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT m.update_group, max(m.available_at) FROM wave_members m JOIN waves o ON o.id = m.wave_id"
+                " WHERE o.scope = ? AND m.state = 'done' AND m.available_at > ? GROUP BY m.update_group",
+                (scope, _utc(rested_since)),
+            ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    def release_group(self, wave_id: str, group: str, at: datetime) -> bool:
+        """The group is over. Refused while a member of the group is still starting, running or
+        recovering (in the same statement, so a member another worker just claimed keeps its
+        group in progress)."""
         with self._lock:
             cursor = self._db.execute(
-                "UPDATE waves SET active_group = NULL, activated_at = NULL, last_group = active_group, updated_at = ?,"
-                " rest_until = COALESCE(?, rest_until) WHERE id = ? AND active_group = ?"
-                " AND NOT EXISTS (SELECT 1 FROM wave_members WHERE wave_id = ? AND update_group = ?"
-                " AND state IN ('starting', 'running', 'recovering'))",
-                (_utc(at), _utc(rest_until) if rest_until else None, wave_id, group, wave_id, group),
+                "UPDATE waves SET active_group = NULL, activated_at = NULL, updated_at = ?"
+                " WHERE id = ? AND active_group = ? AND NOT EXISTS (SELECT 1 FROM wave_members WHERE wave_id = ?"
+                " AND update_group = ? AND state IN ('starting', 'running', 'recovering'))",
+                (_utc(at), wave_id, group, wave_id, group),
             )
             return cursor.rowcount == 1
+
+    def waves_in_progress(self) -> list[dict[str, Any]]:
+        """Open waves, and waves of any state with a member still starting, running or recovering."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM waves w WHERE state = 'open' OR EXISTS (SELECT 1 FROM wave_members m"
+                " WHERE m.wave_id = w.id AND m.state IN ('starting', 'running', 'recovering'))"
+                " ORDER BY created_at, id"
+            ).fetchall()
+        return [dict(r) for r in rows]
 
     def stop_wave(self, wave_id: str, at: datetime, reason: str) -> bool:
         with self._lock:

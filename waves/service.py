@@ -125,7 +125,7 @@ class Waves:
     def advance(self) -> list[Ended]:
         """One pass over every open wave; returns the members whose turn ended in it."""
         ended: list[Ended] = []
-        for wave in self.ledger.waves(("open",)):
+        for wave in self.ledger.waves_in_progress():
             with bound(wave=wave["id"]):
                 ended += self._advance(wave["id"])
         return ended
@@ -161,34 +161,29 @@ class Waves:
         if group is None:
             return wave
         members = [m for m in self.ledger.wave_members(wave["id"]) if m["update_group"] == group]
-        if any(m["state"] in IN_FLIGHT for m in members):
-            return wave
-        since = _at(wave["activated_at"])
-        maintained = [_at(m["available_at"]) for m in members if m["state"] == DONE and m["available_at"]
-                      and _at(m["available_at"]) >= since]
-        rest_until = max(maintained) + self.policy.pause_between_update_domains if maintained else None
-        if self.ledger.release_group(wave["id"], group, now, rest_until):
-            log("wave update domain finished", wave=wave["id"], update_domain=group,
-                rest_until=rest_until.isoformat() if rest_until else None)
+        if not any(m["state"] in IN_FLIGHT for m in members) and self.ledger.release_group(wave["id"], group, now):
+            log("wave update domain finished", wave=wave["id"], update_domain=group)
         return self.ledger.wave(wave["id"])
 
     def _take_turn(self, wave: Mapping[str, Any], now: datetime) -> list[Ended]:
-        """Start what may start now: only inside the maintenance window, after the rest, unpaused."""
+        """Start what may start now: only inside the maintenance window, unpaused, one update
+        domain at a time in the scope, and another only after the pause."""
         if wave["state"] != "open" or not self.policy.window.contains(now) or self._paused():
             return []
         startable = [m for m in self.ledger.wave_members(wave["id"])
                      if m["state"] == PENDING and self._window(m).open(now)]
-        rest_until = _at(wave["rest_until"])
-        if wave["active_group"] is None and rest_until and now < rest_until:
-            # Resting after an update domain: only members of that same update domain (held by a
-            # brake, or enrolled late) may go now; another update domain waits for the rest.
-            startable = [m for m in startable if m["update_group"] == wave["last_group"]]
         group = wave["active_group"]
         if group is None:
+            rested_since = now - self.policy.pause_between_update_domains
+            resting = set(self.ledger.resting_groups(wave["scope"], rested_since))
+            if resting:
+                # Resting after an update domain: only that same update domain (members held by
+                # a brake, or enrolled late) may go on; another waits for the pause to pass.
+                startable = [m for m in startable if {m["update_group"]} == resting]
             group = next_group(m["update_group"] for m in startable)
             if group is None:
                 return []
-            if not self.ledger.claim_group(wave["id"], group, now):
+            if not self.ledger.claim_group(wave["id"], group, now, rested_since):
                 group = (self.ledger.wave(wave["id"]) or {}).get("active_group")
                 if group is None:
                     return []
@@ -337,8 +332,10 @@ class Waves:
                  + (f" ({wave['reason']})" if wave["reason"] else "")]
         if wave["active_group"] is not None:
             lines.append(f"  in progress: {group_name(wave['active_group'])} since {wave['activated_at'][:16]}Z")
-        if wave["rest_until"]:
-            lines.append(f"  next update domain not before {wave['rest_until'][:16]}Z")
+        rested_since = self.clock() - self.policy.pause_between_update_domains
+        for group, at in sorted(self.ledger.resting_groups(wave["scope"], rested_since).items()):
+            until = (_at(at) + self.policy.pause_between_update_domains).isoformat()[:16]
+            lines.append(f"  {group_name(group)} finished at {at[:16]}Z: another update domain not before {until}Z")
         for member in sorted(self.ledger.wave_members(wave_id), key=lambda m: (group_order(m["update_group"]),
                                                                                  m["resource_key"])):
             lines.append(f"  {group_name(member['update_group']):<22} {_name(member['resource_id']):<24} "
