@@ -46,6 +46,11 @@ class Ended:
     action: str = ACTION
     mode: str = "auto"
 
+    def as_tick_end(self) -> dict[str, Any]:
+        """The shape Pipeline.tick reports an ended operation in (state, message, ...)."""
+        return {"incident_id": self.incident_id, "signal_id": self.signal_id, "resource_id": self.resource_id,
+                "action": self.action, "mode": self.mode, "state": self.status, "message": self.reason}
+
 
 def _name(resource_id: str) -> str:
     return resource_id.rstrip("/").rsplit("/", 1)[-1]

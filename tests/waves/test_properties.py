@@ -15,7 +15,7 @@ from tests.conftest import DEMO_SUBSCRIPTION, Clock, accepted_writes
 
 from .conftest import _waves_ledger_class, vm, window_from
 
-PAUSE = timedelta(minutes=30)
+PAUSE = timedelta(minutes=10)
 
 
 def fleet(domains: list[int], short_window: int | None) -> dict:
@@ -47,7 +47,7 @@ class Run:
         settings = Settings(mode="auto", azure="sim")
         connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
         self.pipeline = build_pipeline(settings, ledger=self.ledger, connect=connect, clock=self.clock, notifier=False)
-        self.policy = parse_maintenance({"window": policy_window, "pause_between_update_domains": "PT30M"})
+        self.policy = parse_maintenance({"window": policy_window, "pause_between_update_domains": "PT10M"})
         self.workers = [Waves(self.ledger, self.pipeline.remediator, self.policy, self.clock) for _ in range(2)]
         self.incidents: dict[str, str] = {}
         self.starts: list[tuple[str, datetime]] = []  # (vm, clock time) of each accepted write
@@ -101,8 +101,9 @@ STEP = st.one_of(
     st.tuples(st.just("tick"), st.just(0)),
     st.tuples(st.just("finish"), st.just(0)),
     st.tuples(st.just("clock"), st.integers(1, 90)),
-    st.tuples(st.just("round"), st.integers(0, 40)),  # the timer: operations, one worker's waves, time passing
-    st.tuples(st.just("round"), st.integers(0, 40)),
+    st.tuples(st.just("round"), st.integers(0, 60)),  # the timer: operations, one worker's waves, time passing
+    st.tuples(st.just("round"), st.integers(0, 60)),
+    st.tuples(st.just("round"), st.integers(0, 60)),
 )
 
 
@@ -111,9 +112,9 @@ STEP = st.one_of(
     domains=st.lists(st.integers(0, 2), min_size=2, max_size=6),
     short=st.one_of(st.none(), st.integers(0, 5)),
     window_in=st.sampled_from([0, 0, 0, 1, 3]),
-    window_hours=st.integers(1, 6),
+    window_hours=st.integers(2, 8),
     delay=st.sampled_from([0.0, 0.0, 3600.0]),
-    steps=st.lists(STEP, min_size=5, max_size=50),
+    steps=st.lists(STEP, min_size=10, max_size=60),
     data=st.data(),
 )
 def test_waves_stay_safe_whatever_the_order(domains, short, window_in, window_hours, delay, steps, data):

@@ -191,3 +191,72 @@ def test_a_brake_holds_a_member_until_it_passes(world):
     w.sim.finish_operations()
     assert started(w.tick()) == {held}, "the same update domain goes on at once: the rest is between update domains"
     assert sorted(maintained(w.sim)) == ["vm-maint-1", "vm-maint-2"]
+
+
+def _claim(w, name):
+    """A worker claims vm-maint-1's turn, as advance() does, and then dies."""
+    from waves.planning import resource_key
+
+    (wave,) = w.ledger.waves(("open",))
+    assert w.ledger.claim_group(wave["id"], "0", w.clock(), w.clock())
+    assert w.ledger.claim_wave_member(wave["id"], resource_key(vm_id(name)), w.clock())
+    return wave
+
+
+def vm_id(name):
+    from .conftest import vm
+
+    return vm(name)
+
+
+def test_a_worker_that_died_before_starting_leaves_the_member_queued_again(world):
+    w = world()
+    w.enroll("vm-maint-1")
+    _claim(w, "vm-maint-1")
+    assert w.tick() == [] and w.state("vm-maint-1") == "starting", "another worker may still be starting it"
+    w.clock.advance(minutes=11)
+    w.tick()
+    assert w.state("vm-maint-1") in ("pending", "running")
+    w.tick()
+    assert maintained(w.sim) == ["vm-maint-1"], "started once, by the next worker"
+
+
+def test_a_worker_that_died_after_starting_is_adopted_never_started_again(world):
+    w = world()
+    w.sim.operation_delay = 3600
+    w.enroll("vm-maint-1")
+    _claim(w, "vm-maint-1")
+    member = next(iter(w.ledger.wave_members(w.ledger.waves(("open",))[0]["id"])))
+    status, _, _ = w.pipeline.remediator.act(incident_id=member["incident_id"], signal_id=None,
+                                             action="perform-maintenance", resource_id=member["resource_id"],
+                                             mode="auto", params={})
+    assert status == "started"
+    w.clock.advance(minutes=11)
+    assert w.tick() == [] and w.state("vm-maint-1") == "running"
+    w.sim.finish_operations()
+    w.tick()
+    assert w.state("vm-maint-1") == "absent" and maintained(w.sim) == ["vm-maint-1"]
+
+
+def test_what_a_person_reads_of_a_wave(world):
+    w = world()
+    w.sim.operation_delay = 3600
+    for name in (*WAVE_VMS, "vm-maint-avset"):
+        w.enroll(name)
+    w.tick()
+    (wave,) = w.ledger.waves(("open",))
+    text = w.waves.describe(wave["id"])
+    assert text.splitlines()[0] == f"{wave['id']}  scope 00000000-0000-0000-0000-00000000d3e0:westeurope  open"
+    assert "in progress: update domain 0 since" in text
+    assert any(line.split()[:5] == ["update", "domain", "1", "vm-maint-3", "pending"] for line in text.splitlines()[1:]
+               if line.strip().startswith("update domain 1"))
+    assert "vm-maint-avset           skipped    in availability set avset-demo" in text
+
+
+def test_an_ended_turn_reads_like_an_ended_operation(world):
+    w = world()
+    w.enroll("vm-maint-1")
+    (ended,) = w.tick()
+    end = ended.as_tick_end()
+    assert end["state"] == "started" and end["action"] == "perform-maintenance" and end["mode"] == "auto"
+    assert end["incident_id"].startswith("INC-") and end["message"].startswith("wave WAVE-")
