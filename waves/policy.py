@@ -76,7 +76,7 @@ class MaintenanceWindow:
 
     def describe(self) -> str:
         end = "24:00" if self.end is None else self.end.strftime("%H:%M")
-        days = ", ".join(d for d in DAYS if d in self.days)
+        days = "every day" if set(self.days) == set(DAYS) else ", ".join(d for d in DAYS if d in self.days)
         return f"{days} {self.start.strftime('%H:%M')}–{end} {self.time_zone}"
 
 

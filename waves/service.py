@@ -335,7 +335,7 @@ class Waves:
             raise WaveNotFoundError(f"no wave {wave_id}")
         lines = [f"{wave['id']}  scope {wave['scope']}  {wave['state']}"
                  + (f" ({wave['reason']})" if wave["reason"] else "")]
-        if wave["active_group"] is not None:
+        if wave["active_group"] is not None and wave["state"] == "open":
             lines.append(f"  in progress: {group_name(wave['active_group'])} since {wave['activated_at'][:16]}Z")
         rested_since = self.clock() - self.policy.pause_between_update_domains
         for group, at in sorted(self.ledger.resting_groups(wave["scope"], rested_since).items()):

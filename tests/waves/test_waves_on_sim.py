@@ -104,7 +104,7 @@ def test_skip_tags_name_themselves(world, tags, skip_tags, status, named):
 def test_nothing_starts_outside_the_maintenance_window(world, now_clock):
     w = world(maintenance(window_from(now_clock(), timedelta(hours=2), timedelta(hours=2))))
     status, reason = w.enroll("vm-maint-1")
-    assert status == "planned" and "the maintenance window (Mon, Tue, Wed, Thu, Fri, Sat, Sun" in reason
+    assert status == "planned" and "the maintenance window (every day " in reason
     for _ in range(3):
         w.clock.advance(minutes=30)
         assert w.tick() == []
