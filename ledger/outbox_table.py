@@ -24,13 +24,14 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
 from notify.outbox import DIGEST, FAILED, INCIDENT, PENDING, SENDING, SENT, STATES, Entry, Message, Placement, Window
 
 from . import table_keys as keys
 from .errors import LedgerContentionError
+from .outbox_sends_table import TableSendSlots
 from .outbox_table_rows import (
     BATCH_CHARS, BATCH_ENTITIES, INDEX, LAST_ID, MESSAGE, NOTICE, OPEN, PARTITION, WINDOW, Work, get_text, index_entity,
     index_row, is_open, message_of, put_text, window_entity, window_of,
@@ -54,7 +55,7 @@ def outbox_for(ledger: Any):
     return SqliteOutbox(getattr(ledger, "path", None) or ":memory:")
 
 
-class TableOutbox:
+class TableOutbox(TableSendSlots):
     """`notify.outbox.OutboxStore` on Table Storage. Safe to share across threads and processes."""
 
     def __init__(self, service: Any, prefix: str | None = None, *, owns_service: bool = False) -> None:
@@ -127,7 +128,7 @@ class TableOutbox:
         if placement.kind == DIGEST:
             message = work.get(MESSAGE + keys.id_key(window.digest_message)) if window.digest_message is not None else None
             if not is_open(message):
-                message = self._newmessage_of(work, entry, DIGEST, None, created=window.opened_at, due=window.closes_at)
+                message = self._new_message(work, entry, DIGEST, None, created=window.opened_at, due=window.closes_at)
                 window = replace(window, digest_message=int(message["id"]))
         else:
             marker_row = OPEN + keys.hashed(f"{dest.key}\n{entry.incident_id}")
@@ -135,7 +136,7 @@ class TableOutbox:
             message = work.get(MESSAGE + marker["message"]) if marker else None
             if not is_open(message):
                 now = entry.submitted_at
-                message = self._newmessage_of(work, entry, INCIDENT, entry.incident_id, created=now, due=now)
+                message = self._new_message(work, entry, INCIDENT, entry.incident_id, created=now, due=now)
                 work.put({"PartitionKey": PARTITION, "RowKey": marker_row, "message": message["id"],
                           "destination": dest.key, "incident_id": clip(entry.incident_id, 4000)})
         work.put(window_entity(window_row, window))
@@ -151,7 +152,7 @@ class TableOutbox:
         work.put(notice)
         return int(message["id"])
 
-    def _newmessage_of(self, work: "Work", entry: Entry, kind: str, incident_id: str | None, *, created: datetime, due: datetime) -> dict[str, Any]:
+    def _new_message(self, work: "Work", entry: Entry, kind: str, incident_id: str | None, *, created: datetime, due: datetime) -> dict[str, Any]:
         dest = entry.destination
         message_id = keys.id_key(self._ids.next())
         message = {
@@ -234,41 +235,6 @@ class TableOutbox:
         self._move(message_id, lambda m: True, lambda m: {
             "state": FAILED, "last_error": clip(error), "lease_until": None, "next_attempt_at": keys.stamp(now),
         }, "marking a notification failed")
-
-    def reserve(self, key: str, now: datetime, limit: int, period_seconds: float) -> float:
-        """A sliding window of `limit` sends per period, as `limit` slot entities per channel key:
-        a slot is free when its last send is a period old; taking it is a conditional write."""
-        table, partition = self._table("outbox_sends"), keys.hashed(key)
-        at, free_before = keys.stamp(now), keys.stamp(now - timedelta(seconds=period_seconds))
-        with sdk_errors("taking a send slot"):
-            for attempt in range(ATTEMPTS):
-                slots = {row["RowKey"]: row for row in table.query_entities("PartitionKey eq @pk", parameters={"pk": partition}, select=["RowKey", "at"])}
-                taken = []
-                for number in range(limit):
-                    row = f"{number:05d}"
-                    slot = slots.get(row)
-                    if slot is not None and slot["at"] > free_before:
-                        taken.append(slot["at"])
-                        continue
-                    entity = {"PartitionKey": partition, "RowKey": row, "key": clip(key, 4000), "at": at}
-                    if self._take_slot(table, entity, slot):
-                        return 0.0
-                    break  # another worker took it first: read the slots again
-                else:
-                    wait = keys.parse_stamp(min(taken)) - now
-                    return max(0.001, wait.total_seconds() + period_seconds)
-                backoff(attempt)
-        raise LedgerContentionError(f"taking a send slot for {key}: lost {ATTEMPTS} conditional writes in a row")
-
-    def _take_slot(self, table: Any, entity: dict[str, Any], read: Any) -> bool:
-        try:
-            if read is None:
-                table.create_entity(entity)
-            else:
-                table.update_entity(entity, mode=self._replace, etag=read.metadata["etag"], match_condition=self._if_unchanged)
-        except (self._exists, self._modified, self._missing):
-            return False
-        return True
 
     def recover(self, now: datetime) -> int:
         """Messages whose lease ran out (`lease-` index before now) go back to pending, uncertain."""
