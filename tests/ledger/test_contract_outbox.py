@@ -161,6 +161,7 @@ def test_a_big_batch_lands_whole(store):
     ids = store.enqueue([entry(f"INC-{i % 7}", at(seconds=i)) for i in range(60)], placer(DigestPolicy(individual=100)))
     assert len(set(ids)) == 7
     assert sorted(m.notices for m in store.messages()) == [8, 8, 8, 9, 9, 9, 9]
+    assert sorted(m.notices for m in store.due(at(hours=1))) == [8, 8, 8, 9, 9, 9, 9]  # the due copies agree
 
 
 def test_only_one_worker_wins_a_claim_on_table_storage(azurite):
@@ -276,3 +277,17 @@ def test_workers_share_the_send_slots_of_a_channel(kind, writers):
 
     race(workers, take)
     assert waits.count(0.0) == 5 and len(waits) == 18
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "table"])
+def test_a_write_builds_on_what_another_worker_wrote_since(kind, writers):
+    """Worker one claims; worker two then schedules a retry; worker one's next write must start
+    from worker two's, not from what it wrote itself."""
+    one, two = writers(), writers()
+    (mid,) = one.enqueue([entry()], placer())
+    one.claim(mid, T0, T0 + LEASE)
+    two.mark_retry(mid, at(seconds=30), "UnavailableError: 503", uncertain=False)
+    one.save_payload(mid, {"body": {}, "summary": "s", "label": "INC-1"})
+    (message,) = two.due(at(seconds=30))
+    assert (message.state, message.last_error, message.payload["label"]) == ("pending", "UnavailableError: 503", "INC-1")
+    assert two.claim(mid, at(seconds=30), at(seconds=30) + LEASE).attempts == 2
