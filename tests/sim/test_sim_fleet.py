@@ -121,10 +121,16 @@ def test_generate_from_the_fleet_file_next_to_named_vms():
     assert sum(vm.availability_state == "Unavailable" for vm in fleet.vms) == 6
 
 
+STORM_SUB = "00000000-0000-0000-0000-00000000c0de"  # the demo's storm: twelve shop VMs down at once
+
+
 def test_the_demo_fleet_has_its_actors():
     fleet = Fleet.load(DEMO_FLEET)
     doc = json.loads(DEMO_FLEET.read_text())
-    assert {s["subscriptionId"] for s in doc["subscriptions"]} == {SUB, OTHER_SUB}
+    assert {s["subscriptionId"] for s in doc["subscriptions"]} == {SUB, OTHER_SUB, STORM_SUB}
+    assert fleet.vm("vm-approve").tags["responder-mode"] == "approve"
+    shop = fleet.vms_in(STORM_SUB)
+    assert len(shop) == 12 and all(vm.availability_state == "Unavailable" and vm.location == "northeurope" for vm in shop)
 
     def state(name):
         vm = fleet.vm(name)

