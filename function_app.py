@@ -7,7 +7,7 @@ pipeline (pipeline/); heavy SDKs are imported only when first needed.
 import azure.functions as func
 
 import telemetry
-from handlers import alerts, event_grid, events, timers
+from handlers import alerts, approvals, event_grid, events, timers
 
 # Azure Monitor export, only when APPLICATIONINSIGHTS_CONNECTION_STRING is set (lazy import).
 telemetry.configure()
@@ -30,3 +30,7 @@ app.register_functions(events.bp)
 # their end and recovers any intent a crashed worker left behind; the sweep
 # (RESPONDER_SWEEP_SCHEDULE, every 15 minutes) reads the scope for what no event announced.
 app.register_functions(timers.bp)
+
+# GET/POST /api/approvals/{token} (anonymous: the signed token is the credential): a person
+# following an Approve or Reject link from Teams or email. GET shows, POST decides once.
+app.register_functions(approvals.bp)

@@ -87,8 +87,8 @@ def _outcome(pipeline, record: ApprovalRecord, status: str, reason: str, decisio
         rule=RULE,
     )
     if decision is not None:
-        # Pipeline._tell is the pipeline's own: a listener's failure is logged, never raised.
-        pipeline._tell(Step(outcome, signal, None, decision))
+        # A listener's failure is logged by the pipeline, never raised here.
+        pipeline.report(Step(outcome, signal, None, decision))
         pipeline.end_batch()
     return outcome
 

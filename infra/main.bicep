@@ -118,6 +118,9 @@ var ledgerTableNames = [
   'responderSwitches'
   'responderApprovals'
   'responderWaves'
+  'responderOutboxMessages'
+  'responderOutboxUnsent'
+  'responderOutboxSends'
 ]
 
 var subscriptionIds = empty(trim(monitoredSubscriptions)) ? [

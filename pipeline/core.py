@@ -66,6 +66,10 @@ class Pipeline:
         self.listeners = list(listeners)
         self.safety = safety  # pipeline.safety.Safety: scope, pause, storm marks
 
+    def report(self, step: Step) -> None:
+        """Tell the listeners of a step taken outside `handle` and `tick` (an approval settled)."""
+        self._tell(step)
+
     def _tell(self, step: Step) -> None:
         # A listener's problem never stops the pipeline: the step is already recorded.
         for listener in self.listeners:
@@ -148,10 +152,14 @@ class Pipeline:
 
     def tick(self) -> list[Outcome]:
         """The timer's work: operations followed to their end, each recorded and reported."""
+        outcomes = []
+        for listener in self.listeners:  # listeners with timed work of their own (approvals expire)
+            due = getattr(listener, "tick", None)
+            if due is not None:
+                outcomes += due(self)
         if self.remediator is None:
             self.end_batch()
-            return []
-        outcomes = []
+            return outcomes
         for ended in self.remediator.tick():
             now = self.clock()
             signal = self.ledger.signal(ended["signal_id"]) if ended.get("signal_id") else None

@@ -29,8 +29,10 @@ PERSON_STILL_NEEDED = ("noop", "planned", "awaiting-approval", "skipped", "faile
 class Notifications:
     """A pipeline listener (and batch end) around one notify.Notifier."""
 
-    def __init__(self, notifier: Any, catalog: Catalog, clock: Callable[[], Any]):
+    def __init__(self, notifier: Any, catalog: Catalog, clock: Callable[[], Any],
+                 links: Callable[[Step], tuple[str, str] | None] | None = None):
         self.notifier = notifier
+        self.links = links  # (approve_url, reject_url) for a step that waits for a person
         self.catalog = catalog
         self.clock = clock
         self.pending: list = []
@@ -63,9 +65,10 @@ class Notifications:
             event = "resolved"
         elif decision is not None and decision.facts.get("storm_tripped"):
             event = "storm"  # the one message that says why automation paused in a scope
-        elif step.opened:
+        elif step.opened and outcome.status != "awaiting-approval":  # a person's links come with that event
             event = "opened"
         found = step.classification or self.catalog.classify(signal)
+        links = self.links(step) if self.links is not None and outcome.status == "awaiting-approval" else None
         return Notice(
             incident_id=outcome.incident_id,
             event=event,
@@ -83,6 +86,8 @@ class Notifications:
             reason=outcome.reason,
             brakes=tuple(decision.brakes) if decision else (),
             next_step=found.next_step if outcome.status in PERSON_STILL_NEEDED else None,
+            approve_url=links[0] if links else None,
+            reject_url=links[1] if links else None,
             location=str(signal.details.get("region") or "") or None,
             routes=tuple(decision.notify) if decision else (),
             routine=found.routine,

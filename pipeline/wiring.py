@@ -36,11 +36,16 @@ def build_pipeline(
     connect = connect or connector(settings)
     safety = Safety(settings, policy, store, clock)
     remediator = Remediation(store, connect, clock, safety=safety) if connect else None
-    listeners: list = [metrics.count]
+    from approvals import ApprovalRequests, approvals_for
+
+    # Approvals whenever a secret is set; approve mode without one refuses to build (ApprovalConfigError).
+    approvals = approvals_for(settings, policy, store, clock, os.environ if env is None else env)
+    requests = ApprovalRequests(approvals) if approvals else None
+    listeners: list = [metrics.count] + ([requests] if requests else [])
     if notifier is None:
         notifier = notifier_from_settings(settings, policy, store, clock, os.environ if env is None else env)
     if notifier:  # False: none wanted
-        listeners.append(Notifications(notifier, catalog, clock))
+        listeners.append(Notifications(notifier, catalog, clock, links=requests.links_for if requests else None))
     return Pipeline(store, engine, clock=clock, remediator=remediator, listeners=listeners, safety=safety)
 
 
@@ -52,11 +57,11 @@ def notifier_from_settings(settings: Settings, policy: Policy, store, clock, env
     )
     if not configured:
         return None
-    from ledger.outbox_sqlite import SqliteOutbox
+    from ledger.outbox_table import outbox_for
     from notify import Notifier
 
-    # The outbox lives beside the ledger: the same SQLite file (its tables are outbox_*).
-    outbox = SqliteOutbox(getattr(store, "path", None) or ":memory:")
+    # The outbox lives beside the ledger: its SQLite file, or its Table Storage service and prefix.
+    outbox = outbox_for(store)
     mapping = {**env, "notify_routes": policy.sections.get("notify_routes"), "notify_default_routes": policy.default_notify}
     return Notifier.from_settings(mapping, outbox, clock, **kwargs)
 

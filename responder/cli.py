@@ -44,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
         switch.add_argument("--state", metavar="PATH", help="the SQLite ledger (default: RESPONDER_LEDGER)")
         switch.add_argument("--by", default=None, help="who is asking (default: the login name)")
 
+    from .approve_command import add_arguments as approval_arguments
+
+    for name, what in (("approve", "approve a pending approval: verify the live state again, then act"),
+                       ("reject", "reject a pending approval"), ("approvals", "list pending approvals with their expiry")):
+        approval_arguments(commands.add_parser(name, help=what), name)
+
     sim = commands.add_parser("sim", help="serve the simulated Azure", add_help=False)
     sim.add_argument("rest", nargs=argparse.REMAINDER)
     root.add_argument("-v", "--verbose", action="store_true", help="log every decision to stderr")
@@ -79,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
             from .switches import switch
 
             return switch(args.command, args.state, args.by)
+        if args.command in ("approve", "reject", "approvals"):
+            from .approve_command import run as approvals_run
+
+            return approvals_run(args)
         if args.command == "demo":
             from .demo import run
 

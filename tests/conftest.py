@@ -54,7 +54,7 @@ def make_pipeline(ledger, clock):
     from pipeline import Settings, build_pipeline
 
     def make(mode: str | None = None, **settings):
-        return build_pipeline(Settings(mode=mode, **settings), ledger=ledger, clock=clock)
+        return build_pipeline(Settings(mode=mode, **{"approval_secret": TEST_APPROVAL_SECRET, **settings}), ledger=ledger, clock=clock)
 
     return make
 
@@ -75,6 +75,8 @@ def installed(pipeline):
 
 
 DEMO_FLEET = ROOT / "responder" / "demo" / "fleet.json"
+# Approve mode refuses to run without a signing secret; test pipelines get this one.
+TEST_APPROVAL_SECRET = "test-approval-secret-0123456789abcdef"
 DEMO_SUBSCRIPTION = "00000000-0000-0000-0000-00000000d3e0"
 
 
@@ -95,7 +97,7 @@ def acting(sim, ledger):
     from responder.sim.credential import SimCredential
 
     def make(mode: str | None = "auto", clock=None, **settings_values):
-        settings = Settings(mode=mode, azure="sim", **settings_values)
+        settings = Settings(mode=mode, azure="sim", **{"approval_secret": TEST_APPROVAL_SECRET, **settings_values})
         connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
         return build_pipeline(settings, ledger=ledger, connect=connect, clock=clock, notifier=False)
 

@@ -68,7 +68,8 @@ def test_a_bad_file_is_rejected_and_the_others_still_go_through(tmp_path):
 
 @pytest.mark.parametrize("mode,status", [("observe", "planned"), ("approve", "awaiting-approval"), ("auto", "planned")])
 def test_mode_flag(tmp_path, mode, status):
-    run = responder("replay", "--json", "--mode", mode, write(tmp_path, "a.json", [b.annotated("AccelnetUnhealthy")]))
+    run = responder("replay", "--json", "--mode", mode, write(tmp_path, "a.json", [b.annotated("AccelnetUnhealthy")]),
+                    env={"RESPONDER_APPROVAL_SECRET": "test-approval-secret-0123456789abcdef"})
     (line,) = json_lines(run)
     assert (line["mode"], line["status"]) == (mode, status)
 

@@ -55,7 +55,7 @@ def test_sweep_json_one_line_per_finding_then_the_summary(swept_twice):
     assert all(o["source"] == "sweep" and o["mode"] == "observe" for o in outcomes)
     assert summary["scope"]["subscriptions"] == [DEMO_SUB]
     assert summary["findings"]["SelfServiceWindowOpen"] == 4 and summary["findings"]["AllInstancesUnhealthy"] == 1
-    assert summary["arm_reads"] == 11 and summary["machines"] == 32 and summary["problem_count"] == 0
+    assert summary["arm_reads"] == 11 and summary["machines"] == 33 and summary["problem_count"] == 0
     assert first.stderr == ""  # no progress bar when stderr is not a terminal
 
 
@@ -75,7 +75,7 @@ def test_sweep_table_for_a_person(tmp_path):
     assert "PLANNED            vmss-web           RepairsSuspended -> resume-automatic-repairs" in text
     for heading in ("Findings", "Decisions", "ARM reads"):
         assert f"\n{heading}\n" in text
-    assert "11 reads (cost model at this page size: 11) for 32 machines" in text
+    assert "11 reads (cost model at this page size: 11) for 33 machines" in text
 
 
 def test_sweep_subscription_flag_and_scope_settings(tmp_path):
@@ -86,7 +86,7 @@ def test_sweep_subscription_flag_and_scope_settings(tmp_path):
     run = command("sweep", "--azure", "sim", "--json", "--state", str(tmp_path / "m.sqlite"),
                   env={"RESPONDER_SUBSCRIPTIONS": DEMO_SUB, "RESPONDER_RESOURCE_GROUPS_EXCLUDE": "rg-demo"})  # fmt: skip
     outcomes, summary = _lines(run)
-    assert outcomes == [] and summary["skipped"]["outside the resource-group scope"] == 14
+    assert outcomes == [] and summary["skipped"]["outside the resource-group scope"] == 15
 
 
 @pytest.mark.parametrize(

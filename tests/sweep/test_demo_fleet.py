@@ -96,7 +96,7 @@ def test_failed_provisioning_names_the_instances(demo_signals):
 
 def test_stats_count_reads_resources_and_findings(swept_demo):
     _, stats, sim_reads = swept_demo
-    assert stats.resources == {"vm": 10, "scale-set": 4, "scale-set-vm": 22}
+    assert stats.resources == {"vm": 11, "scale-set": 4, "scale-set-vm": 22}
     # one page per list (VMs, statuses, scale sets), then an instance view and an instance list per scale set
     assert dict(stats.reads) == {"vm-list": 1, "availability-list": 1, "scale-set-list": 1,
                                  "scale-set-instance-view": 4, "instance-list": 4}  # fmt: skip
