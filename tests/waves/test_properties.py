@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import DEMO_SUBSCRIPTION, Clock, accepted_writes
 
-from .conftest import _waves_ledger_class, vm, window_from
+from .conftest import _waves_ledger_class, detached, vm, window_from
 
 PAUSE = timedelta(minutes=10)
 
@@ -46,7 +46,8 @@ class Run:
         self.ledger = _waves_ledger_class()(":memory:")
         settings = Settings(mode="auto", azure="sim")
         connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
-        self.pipeline = build_pipeline(settings, ledger=self.ledger, connect=connect, clock=self.clock, notifier=False)
+        self.pipeline = detached(build_pipeline(settings, ledger=self.ledger, connect=connect, clock=self.clock,
+                                                notifier=False))
         self.policy = parse_maintenance({"window": policy_window, "pause_between_update_domains": "PT10M"})
         self.workers = [Waves(self.ledger, self.pipeline.remediator, self.policy, self.clock) for _ in range(2)]
         self.incidents: dict[str, str] = {}
@@ -156,7 +157,7 @@ def test_many_workers_at_once_start_each_member_once(sim, ledger, acting, now_cl
 
     from .conftest import ALWAYS, World
 
-    pipeline = acting("auto", clock=now_clock)
+    pipeline = detached(acting("auto", clock=now_clock))
     policy = parse_maintenance({"window": ALWAYS})
     world = World(sim, ledger, pipeline, Waves(ledger, pipeline.remediator, policy, now_clock), now_clock)
     sim.operation_delay = 3600
