@@ -3,10 +3,12 @@
 The payloads in payloads/ are written for the demo fleet (fleet.json): a degraded-hardware VM,
 an Accelerated Networking failure, a host that crashes twice, a customer restart, a VM that
 is healthy again by the time its event arrives, a scale set whose repairs were suspended,
-Service Health and Resource Health alerts, a scheduled event, a recovery and a truncated file.
-The first delivery arrives twice, as Event Grid may deliver it. Then the sweep reads the fleet
-for what no event announced: open self-service windows, a scale set without automatic repairs,
-an instance that failed provisioning, a scale set whose probe is wrong. Notifications go to a Teams
+Service Health and Resource Health alerts, a scheduled event, a recovery, a truncated file and
+a VM whose responder-mode tag asks for approval. The first delivery arrives twice, as Event
+Grid may deliver it. Then the sweep reads the fleet for what no event announced: open
+self-service windows, a scale set without automatic repairs, an instance that failed
+provisioning, a scale set whose probe is wrong. Then a person approves the pending action
+through the approval route, and a storm of unhealthy VMs trips the breaker. Notifications go to a Teams
 webhook and a Graph mailbox in the simulated Azure, and a copy of each to the outbox folder.
 """
 
@@ -14,7 +16,10 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import sys
+from dataclasses import replace
+from datetime import timedelta
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
@@ -23,7 +28,10 @@ from pipeline import Outcome, build_pipeline
 from pipeline.wiring import notifications_of, notifier_from_settings
 from responder import render
 from responder.azure_session import azure_session, closing_tick
+from handlers.deliveries import parse_delivery
 from responder.replay import read_delivery, settings_for
+
+from . import storm
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 FLEET = Path(__file__).resolve().parent / "fleet.json"
@@ -49,11 +57,16 @@ def fresh_outbox(directory: str) -> Path:
 def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.stdout,
         operation_delay: float = 0.5, outbox: str = "outbox") -> int:
     from notify.files import FileChannel
+    from notify.notifier import RateLimit
     from notify.tee import TeeChannel
     from responder.sim.credential import SimCredential
 
-    settings = settings_for(mode, state)
+    settings = replace(settings_for(mode, state), approval_secret=secrets.token_urlsafe(32))
     outcomes: list[Outcome] = []
+
+    def heading(title: str) -> None:
+        if not as_json:
+            out.write(f"\n-- {title}\n")
 
     def show(found: list[Outcome]) -> None:
         outcomes.extend(found)
@@ -71,14 +84,28 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
                                           session.plug_notifications(), credential=SimCredential())
         for name, channel in list(notifier.channels.items()):
             notifier.channels[name] = TeeChannel(channel, FileChannel(folder, name))
+        # The simulated mailbox is not Exchange Online: its 30-a-minute limit would hold the
+        # demo's messages for minutes. Teams keeps its real limit (4 a second).
+        notifier.rate_limits["email"] = RateLimit(20, 1.0)
         pipeline = build_pipeline(settings, ledger=pipeline.ledger, connect=session.connect, notifier=notifier)
+        heading("Deliveries: every source Azure sends")
         for path in scenario():
             show(read_delivery(str(path), pipeline, input_name=f"demo/{path.name}"))
         show(closing_tick(pipeline))
+        heading("The sweep: what no event announced")
         show(sweep_once(pipeline, session))
         show(closing_tick(pipeline))
+        heading("A person approves: POST /api/approvals/{token}, from the card's Approve link")
+        show(approve_pending(pipeline))
+        show(closing_tick(pipeline))
+        heading("A storm: twelve shop VMs down within a minute")
+        show(pipeline.process(parse_delivery(json.dumps(storm.delivery()), "demo/storm")))
         messages = notifications_of(pipeline)
-        messages.drain(2.0)
+        messages.drain(6.0)
+        # The demo does not wait out the 5-minute digest windows: it flushes once as the clock
+        # will stand when they close, so the digests are in the outbox folder too.
+        later = pipeline.clock() + notifier.digest.window + timedelta(seconds=1)
+        messages.lines += notifier.flush(later).lines
         if not as_json:
             out.write("\n" + "\n".join(f"MESSAGE            {line}" for line in messages.lines) + "\n")
         totals = {**summary(outcomes), **session.arm_counts(), "notifications": session.notifications_received()}
@@ -87,6 +114,31 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
     else:
         out.write("\n" + render.summary_text(totals) + "\n")
     return 0
+
+
+def approve_pending(pipeline) -> list[Outcome]:
+    """A person follows the Approve link of each pending approval: the real route, called the way
+    the Functions host calls it; the app verifies the live state again and acts."""
+    import azure.functions as func
+
+    from approvals import approvals_of
+    from function_app import app
+    from handlers import runtime
+
+    route = {fn.get_function_name(): fn for fn in app.get_functions()}["approvals"].get_user_function()
+    service, told = approvals_of(pipeline), []
+    pipeline.listeners.append(lambda step: told.append(step.outcome))
+    runtime.use(pipeline)
+    try:
+        for record in service.pending():
+            url = service.pending_of(record).approve_url
+            token = url.rsplit("/", 1)[-1]
+            route(func.HttpRequest("POST", url, headers={"content-type": "application/x-www-form-urlencoded"},
+                                   route_params={"token": token}, body=b"confirm=approve"))
+    finally:
+        runtime.use(None)
+        pipeline.listeners.pop()
+    return told
 
 
 def sweep_once(pipeline, session) -> list[Outcome]:

@@ -58,6 +58,21 @@ def test_first_host_crash_is_left_alone_and_the_second_redeployed(demo):
     assert [(l["action"], l["status"]) for l in crashes] == [("none", "noop"), ("redeploy", "started")]
 
 
+def test_an_approval_round_trip(demo):
+    lines, _ = demo
+    steps = [(l["status"], l["rule"]) for l in lines_for(lines, "vm-approve")]
+    assert steps[0] == ("awaiting-approval", "degraded-hardware")  # its responder-mode tag asks for a person
+    assert ("started", "approval") in steps and steps[-1] == ("succeeded", "tick")
+
+
+def test_a_storm_trips_the_breaker_and_says_why_once(demo, outbox):
+    lines, _ = demo
+    (tripped,) = [l for l in lines if l["status"] == "skipped" and l["reason"].startswith("storm breaker:")]
+    assert tripped["resource_id"].endswith("/vm-shop-000003") and "12 VMs of subscription" in tripped["reason"]
+    storm_cards = [p for p in outbox.glob("*-teams-*.json") if "storm breaker" in p.read_text()]
+    assert len(storm_cards) == 1
+
+
 def test_the_duplicate_delivery_is_ignored(demo):
     lines, _ = demo
     first = [l for l in lines if l["input"].endswith(sorted(DEMO_PAYLOADS.glob("*.json"))[0].name)]
@@ -74,7 +89,7 @@ def test_summary_counts_one_write_per_action(demo):
     lines, summary = demo
     assert set(summary) >= {"signals", "actions", "statuses", "arm_reads", "arm_writes"}
     taken = sum(summary["actions"].values())
-    assert summary["actions"]["redeploy"] == 3 and summary["actions"]["resume-automatic-repairs"] == 1
+    assert summary["actions"]["redeploy"] == 4 and summary["actions"]["resume-automatic-repairs"] == 1
     assert summary["actions"]["replace-failed-instance"] == 1 and summary["actions"]["enable-automatic-repairs"] == 1
     # one write per action; replacing a failed instance is two (delete it, restore the capacity)
     assert summary["arm_writes"] == taken + summary["actions"]["replace-failed-instance"]
@@ -96,4 +111,4 @@ def test_every_message_can_be_opened_in_the_outbox_folder(demo, outbox):
         assert card_problems(body) == [], path.name
     for path in emails:
         html = path.read_text()
-        assert "[INC-" in html and path.with_suffix(".txt").exists()
+        assert ("[INC-" in html or "[Digest]" in html) and path.with_suffix(".txt").exists()
