@@ -1,0 +1,48 @@
+"""Fixtures of the security suite: the registered functions, called as the host calls them, and
+one simulated Azure per module (a pipeline in auto mode acts against it, so any write shows)."""
+
+from __future__ import annotations
+
+import azure.functions as func
+import pytest
+
+from tests.conftest import DEMO_FLEET, TEST_APPROVAL_SECRET
+
+
+@pytest.fixture(scope="session")
+def functions():
+    from function_app import app
+
+    return {fn.get_function_name(): fn for fn in app.get_functions()}
+
+
+@pytest.fixture(scope="module")
+def module_sim():
+    from responder.sim import SimulatedAzure
+
+    with SimulatedAzure(fleet=DEMO_FLEET) as azure:
+        yield azure
+
+
+@pytest.fixture
+def auto_installed(module_sim, ledger):
+    """An auto-mode pipeline acting against the module's simulated Azure, behind the triggers."""
+    from handlers import runtime
+    from pipeline import Settings, build_pipeline
+    from pipeline.azure import connector
+    from responder.sim.credential import SimCredential
+
+    settings = Settings(mode="auto", azure="sim", approval_secret=TEST_APPROVAL_SECRET)
+    connect = connector(settings, base_url=module_sim.base_url, ca_bundle=module_sim.ca_bundle, credential=SimCredential())
+    pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
+    runtime.use(pipeline)
+    yield pipeline
+    runtime.use(None)
+
+
+def post(route: str, body: bytes, headers: dict | None = None) -> func.HttpRequest:
+    return func.HttpRequest("POST", f"https://app.example/api/{route}", headers=headers or {"content-type": "application/json"}, body=body)
+
+
+def call(functions, name, *args):
+    return functions[name].get_user_function()(*args)
