@@ -120,7 +120,8 @@ def run(events: int, vms_per_subscription: int, workdir: Path) -> dict:
                 latencies.append(w.time - handed[i])
         arm = [r.duration for r in requests if r.counter in ("reads", "writes", "polls")]
         received = session.notifications_received()
-        if DEBUG: print("\n".join(messages.lines), file=sys.stderr)
+        if DEBUG:  # every message line, to see which notices went out on their own
+            print("\n".join(messages.lines), file=sys.stderr)
         pipeline.ledger.close()
     return {
         "events": events,
