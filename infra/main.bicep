@@ -116,6 +116,7 @@ var ledgerTableNames = [
   'responderUnhealthyMarks'
   'responderStorms'
   'responderSwitches'
+  'responderSlots'
   'responderApprovals'
   'responderWaves'
   'responderOutboxMessages'

@@ -3,7 +3,7 @@ unhealthy resources per scope (the storm breaker's marks), open storms, and swit
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 SAFETY_SCHEMA = """
@@ -18,6 +18,13 @@ CREATE TABLE IF NOT EXISTS storms (
     tripped_at TEXT NOT NULL,
     last_over_at TEXT NOT NULL,
     reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS slots (
+    scope TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    holder TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (scope, slot)
 );
 CREATE TABLE IF NOT EXISTS switches (
     name TEXT PRIMARY KEY,
@@ -90,6 +97,26 @@ class SqliteSafety:
     def close_storm(self, scope: str) -> bool:
         with self._lock:
             return self._db.execute("DELETE FROM storms WHERE scope = ?", (scope,)).rowcount == 1
+
+    def claim_slot(self, scope: str, capacity: int, holder: str, at: datetime, ttl: timedelta) -> bool:
+        """One of `capacity` slots of a scope for `holder` (already holding one counts). A slot
+        whose holder never released it is free again once it expired (a worker died)."""
+        with self._lock, self._transaction():
+            if self._db.execute("SELECT 1 FROM slots WHERE scope = ? AND holder = ? AND expires_at > ?",
+                                (scope, holder, at.isoformat())).fetchone():
+                return True
+            self._db.execute("DELETE FROM slots WHERE scope = ? AND expires_at <= ?", (scope, at.isoformat()))
+            taken = {row[0] for row in self._db.execute("SELECT slot FROM slots WHERE scope = ?", (scope,))}
+            free = next((slot for slot in range(capacity) if slot not in taken), None)
+            if free is None:
+                return False
+            self._db.execute("INSERT INTO slots(scope, slot, holder, expires_at) VALUES (?, ?, ?, ?)",
+                             (scope, free, holder, (at + ttl).isoformat()))
+            return True
+
+    def release_slot(self, scope: str, holder: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM slots WHERE scope = ? AND holder = ?", (scope, holder))
 
     def set_switch(self, name: str, value: str, by: str, at: datetime) -> None:
         with self._lock:

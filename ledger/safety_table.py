@@ -9,7 +9,7 @@ many workers seeing one storm exactly one is told it tripped it, and exactly one
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from . import table_keys as keys
@@ -124,6 +124,40 @@ class TableSafety:
                     return True
                 backoff(attempt)
         raise LedgerContentionError(f"closing the storm of {scope}: lost {ATTEMPTS} conditional writes in a row")
+
+    # -- slots: the caps, race-free across workers ------------------------------------------
+
+    def claim_slot(self, scope: str, capacity: int, holder: str, at: datetime, ttl: timedelta) -> bool:
+        """One of `capacity` slots (RowKeys 0000..) of a scope: a conditional insert per slot, so
+        two workers never take the same one; an expired slot (its worker died) is taken over
+        with its ETag."""
+        slots, partition = self._table("slots"), keys.hashed(scope)
+        claimed = {"PartitionKey": partition, "scope": clip(scope, 4000), "holder": clip(holder, 1000),
+                   "expires_at": keys.stamp(at + ttl)}
+        with sdk_errors("claiming a slot"):
+            rows = {row["RowKey"]: row for row in slots.query_entities("PartitionKey eq @p", parameters={"p": partition})}
+            if any(row.get("holder") == claimed["holder"] and row.get("expires_at", "") > keys.stamp(at) for row in rows.values()):
+                return True
+            for slot in range(capacity):
+                row_key = f"{slot:04d}"
+                current = rows.get(row_key)
+                if current is None:
+                    if self._insert(slots, {**claimed, "RowKey": row_key}):
+                        return True
+                elif current.get("expires_at", "") <= keys.stamp(at):
+                    if self._replace_if_unchanged(slots, {**claimed, "RowKey": row_key}, current):
+                        return True
+        return False
+
+    def release_slot(self, scope: str, holder: str) -> None:
+        slots, partition = self._table("slots"), keys.hashed(scope)
+        with sdk_errors("releasing a slot"):
+            for row in slots.query_entities("PartitionKey eq @p", parameters={"p": partition}):
+                if row.get("holder") == clip(holder, 1000):
+                    try:
+                        slots.delete_entity(row["PartitionKey"], row["RowKey"], etag=row.metadata["etag"], match_condition=self._if_unchanged)
+                    except (self._modified, self._missing):
+                        pass  # someone took over an expired slot, or it is gone already
 
     # -- switches -----------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ TABLES = {
     "unhealthy": "UnhealthyMarks",  # one partition per scope: the storm breaker's marks by time
     "storms": "Storms",  # one entity per scope
     "switches": "Switches",  # one entity per switch (pause)
+    "slots": "Slots",  # one partition per capped scope: a row per slot (in-flight and hourly caps)
     "approvals": "Approvals",  # one partition per approval, one per incident and action pending
     "waves": "Waves",  # one partition per maintenance wave (the wave and its members)
     "outbox": "OutboxMessages",  # the notification outbox: messages, their notices, windows (one partition)

@@ -21,6 +21,7 @@ from .logs import bound, log
 TRANSIENT_STATUSES = (None, 408, 429, 500, 502, 503, 504)
 MAX_ATTEMPTS = 5
 FINAL = {"Succeeded": "succeeded", "Failed": "failed", "Canceled": "failed"}
+CAPS = ("in-flight cap", "hourly write cap")  # refusals of the write's reservation
 
 
 def subscription_of(resource_id: str) -> str:
@@ -78,7 +79,10 @@ class Remediation:
             return decision.but(reason=verified)
         if decision.mode == "approve":
             return decision.but(status="awaiting-approval", reason=verified)
-        status, message = self._record_and_start(incident.id, signal_id, executor, signal.resource_id, decision.mode, params, verdict.facts)
+        facts = {**verdict.facts, "capacity": decision.facts.get("capacity")}
+        status, message = self._record_and_start(incident.id, signal_id, executor, signal.resource_id, decision.mode, params, facts)
+        if status == "skipped" and message.split(":", 1)[0] in CAPS:
+            return decision.but(status="skipped", reason=message, brakes=(*decision.brakes, message))
         return decision.but(status=status, reason=f"{verified}; {message}")
 
     def act(self, *, incident_id: str, signal_id: int | None, action: str, resource_id: str, mode: str,
@@ -105,10 +109,17 @@ class Remediation:
             return "skipped", f"not acting: the live state could not be verified ({exc})", {}
         if not verdict.holds:
             return "skipped", f"verified against the live state: {verdict.reason}", verdict.facts
-        status, message = self._record_and_start(incident_id, signal_id, executor, resource_id, mode, params, verdict.facts)
+        facts = {**verdict.facts, "capacity": held.facts.get("capacity")}
+        status, message = self._record_and_start(incident_id, signal_id, executor, resource_id, mode, params, facts)
+        if status == "skipped" and message.split(":", 1)[0] in CAPS:
+            return status, message, facts
         return status, f"verified: {verdict.reason}; {message}", verdict.facts
 
     def _record_and_start(self, incident_id, signal_id, executor, resource_id, mode, params, facts) -> tuple[str, str]:
+        if self.safety is not None:
+            refusal = self.safety.reserve(resource_id, f"{incident_id}:{executor.name}", facts.get("capacity"))
+            if refusal:
+                return "skipped", refusal
         operation_id = self.ledger.record_intent(incident_id, signal_id, executor.name, resource_id, mode,
                                                  self._stored(params), facts, self.clock())
         state, message = self._start(operation_id, executor, resource_id, params)
@@ -143,6 +154,9 @@ class Remediation:
                 verdict = executor.verify(clients, resource_id, params)
                 if not verdict.holds:
                     return self._finish(op_id, "skipped", f"verified against the live state: {verdict.reason}")
+                refusal = self._reserve(operation, held.facts.get("capacity"))
+                if refusal:
+                    return self._finish(op_id, "skipped", refusal)
                 if not self.ledger.update_operation(op_id, self.clock(), state="intent", facts=verdict.facts, expect_state="verifying"):
                     return None  # another worker moved it on first
                 new_state, message = self._start(op_id, executor, resource_id, params)
@@ -161,6 +175,9 @@ class Remediation:
                 verdict = executor.verify(clients, resource_id, params)
                 if not verdict.holds:
                     return self._finish(op_id, "skipped", f"verified against the live state: {verdict.reason}")
+                refusal = self._reserve(operation, operation["facts"].get("capacity"))  # the same claim, kept
+                if refusal:
+                    return self._finish(op_id, "skipped", refusal)
                 new_state, message = self._start(op_id, executor, resource_id, params)
                 return (new_state, message) if new_state in ("failed", "skipped") else None
             status = executor.poll(clients, Operation(operation["action"], resource_id, operation["token"],
@@ -206,8 +223,17 @@ class Remediation:
         log("operation started", action=executor.name)
         return "running", f"{executor.name} started"
 
+    def _reserve(self, operation: Mapping[str, Any], capacity: int | None) -> str | None:
+        if self.safety is None:
+            return None
+        return self.safety.reserve(operation["resource_id"], f"{operation['incident_id']}:{operation['action']}", capacity)
+
     def _finish(self, op_id: int, state: str, message: str) -> tuple[str, str]:
         self.ledger.update_operation(op_id, self.clock(), state=state, message=message)
+        if self.safety is not None:
+            ended = self.ledger.operation(op_id)
+            if ended is not None:
+                self.safety.release(ended["resource_id"], f"{ended['incident_id']}:{ended['action']}")
         log("operation ended", state=state, reason=message)
         return state, message
 

@@ -3,9 +3,10 @@ a storm the platform (not the machine) is causing.
 
 Two stages. `admit` needs nothing but the signal: scope (subscriptions, resource groups) and
 the pause switch. `brake` runs once the resource has been read (its tags, region, capacity),
-before verification: the responder-mode tag, the storm breaker, the cooldown, the attempt cap,
-the in-flight caps and the hourly write cap. Every refusal is a `skipped` decision whose brake
-says which one and why, in a sentence a person reads.
+before verification: the responder-mode tag, the storm breaker, the cooldown and the attempt
+cap. `reserve` runs just before the write: the in-flight caps and the hourly write cap, as slots
+claimed by conditional writes, so many workers at once still keep them. Every refusal is a
+`skipped` decision whose brake says which one and why, in a sentence a person reads.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ UNHEALTHY_STATES = ("unavailable", "degraded")
 UNHEALTHY_IMPACTS = ("degraded", "downtime-reboot", "downtime-freeze")
 ACTING_MODES = ("approve", "auto")
 STALE_AFTER = timedelta(hours=24)
+# An in-flight slot outlives a worker that died before recording its operation this long at most.
+IN_FLIGHT_TTL = timedelta(hours=1)
 
 
 def _parts(resource_id: str) -> list[str]:
@@ -117,7 +120,7 @@ class Safety:
 
     def brake(self, resource_id: str, decision: Decision, info: Any) -> Decision:
         """`info` is actions.resource_info.ResourceInfo (tags, location, capacity)."""
-        facts = {**decision.facts, "tags": dict(info.tags), "location": info.location}
+        facts = {**decision.facts, "tags": dict(info.tags), "location": info.location, "capacity": info.capacity}
         decision = decision.but(facts=facts)
         tag = next((v for k, v in info.tags.items() if k.lower() == self.policy.mode_tag.lower()), None)
         mode, why = effective_mode(decision.mode, tag, decision.tag_may_raise_to)
@@ -128,7 +131,7 @@ class Safety:
             decision = decision.but(mode=mode, status=status, brakes=(*decision.brakes, f"mode tag: {why}"))
         if decision.mode not in ACTING_MODES:
             return decision
-        for check in (self._storm, self._cooldown, self._attempts, self._in_flight, self._hourly_writes):
+        for check in (self._storm, self._cooldown, self._attempts):
             refusal = check(resource_id, info)
             if refusal:
                 return self._skip(decision, *refusal)
@@ -189,27 +192,41 @@ class Safety:
             return ("attempt cap", f"{made} remediations of this resource in {hours} h already; a person should look at it")
         return None
 
-    def _in_flight(self, resource_id: str, info: Any):
-        from ledger.safety_sqlite import UNDER_WAY
+    # -- the caps: slots claimed just before the write, race-free across workers --------------
 
-        subscription = "/subscriptions/" + _parts(resource_id)[1]
-        running = self.ledger.count_operations(subscription + "/", states=UNDER_WAY)
-        if running >= self.brakes.in_flight_per_subscription:
-            return ("in-flight cap", f"{running} operations already under way in subscription {_parts(resource_id)[1]} "
-                    f"(cap {self.brakes.in_flight_per_subscription}); the next signal or sweep tries again")
+    def reserve(self, resource_id: str, holder: str, capacity: int | None) -> str | None:
+        """Claim the slots a write needs (in flight in the subscription and, for an instance, in
+        its scale set; this clock hour's writes in the subscription). A refusal says which cap.
+        `holder` (incident and action) claiming again is the same claim, so a retried start of
+        one operation takes no second slot."""
+        now, brakes = self.clock(), self.brakes
+        subscription = _parts(resource_id)[1].lower()
+        wanted = [(f"in-flight:/subscriptions/{subscription}", brakes.in_flight_per_subscription, IN_FLIGHT_TTL,
+                   f"in-flight cap: {brakes.in_flight_per_subscription} operations already under way in subscription "
+                   f"{subscription} (cap {brakes.in_flight_per_subscription}); the next signal or sweep tries again")]
         scale_set = scale_set_of(resource_id)
-        if scale_set and info.capacity:
-            cap = self.brakes.in_flight_for_scale_set(info.capacity)
-            under_way = self.ledger.count_operations(scale_set + "/virtualMachines/", states=UNDER_WAY)
-            if under_way >= cap:
-                return ("in-flight cap", f"{under_way} instances of scale set {scale_set.rsplit('/', 1)[-1]} already being "
-                        f"remediated (cap {cap}: 5% of {info.capacity}, at least 1)")
+        if scale_set and capacity:
+            cap = brakes.in_flight_for_scale_set(capacity)
+            wanted.append((f"in-flight:{scale_set.lower()}", cap, IN_FLIGHT_TTL,
+                           f"in-flight cap: {cap} instances of scale set {scale_set.rsplit('/', 1)[-1]} already being "
+                           f"remediated (cap {cap}: 5% of {capacity}, at least 1)"))
+        wanted.append((f"writes:/subscriptions/{subscription}:{now:%Y-%m-%dT%H}", brakes.hourly_writes_per_subscription,
+                       timedelta(hours=2), f"hourly write cap: {brakes.hourly_writes_per_subscription} ARM writes in "
+                       f"subscription {subscription} this hour (cap {brakes.hourly_writes_per_subscription})"))
+        taken: list[str] = []
+        for scope, cap, ttl, refusal in wanted:
+            if not self.ledger.claim_slot(scope, cap, holder, now, ttl):
+                for claimed in taken:
+                    if claimed.startswith("in-flight:"):
+                        self.ledger.release_slot(claimed, holder)
+                return refusal
+            taken.append(scope)
         return None
 
-    def _hourly_writes(self, resource_id: str, info: Any):
-        subscription = "/subscriptions/" + _parts(resource_id)[1]
-        made = self.ledger.count_operations(subscription + "/", self.clock() - timedelta(hours=1))
-        if made >= self.brakes.hourly_writes_per_subscription:
-            return ("hourly write cap", f"{made} ARM writes in subscription {_parts(resource_id)[1]} in the last hour "
-                    f"(cap {self.brakes.hourly_writes_per_subscription})")
-        return None
+    def release(self, resource_id: str, holder: str) -> None:
+        """The operation ended: its in-flight slots are free (its hourly write stays counted)."""
+        subscription = _parts(resource_id)[1].lower()
+        self.ledger.release_slot(f"in-flight:/subscriptions/{subscription}", holder)
+        scale_set = scale_set_of(resource_id)
+        if scale_set:
+            self.ledger.release_slot(f"in-flight:{scale_set.lower()}", holder)

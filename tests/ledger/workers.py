@@ -27,3 +27,28 @@ def process_deliveries(connection: str, prefix: str, bodies: list[bytes], order:
         results.put((seed, seen, None))
     except BaseException:  # noqa: BLE001 - the parent reports whatever went wrong in the child
         results.put((seed, [], traceback.format_exc()))
+
+
+def act_on_deliveries(connection: str, prefix: str, azure: tuple[str, str], policy_path: str, bodies: list[bytes],
+                      order: list[int], seed: int, start, results) -> None:
+    """As process_deliveries, in auto mode against a simulated Azure (its URL and CA bundle)."""
+    try:
+        from handlers.deliveries import parse_delivery
+        from ledger import open_ledger
+        from pipeline import Settings, build_pipeline
+        from pipeline.azure import connector
+        from responder.sim.credential import SimCredential
+
+        ledger = open_ledger("table", {"table_connection_string": connection, "table_prefix": prefix})
+        settings = Settings(mode="auto", azure="sim", policy_path=policy_path)
+        connect = connector(settings, base_url=azure[0], ca_bundle=azure[1], credential=SimCredential())
+        pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
+        start.wait(timeout=120)
+        seen = []
+        for index in order:
+            for outcome in pipeline.process(parse_delivery(bodies[index], f"delivery-{index}")):
+                seen.append((index, outcome.event_id, outcome.status, outcome.incident_id, outcome.action, outcome.reason))
+        ledger.close()
+        results.put((seed, seen, None))
+    except BaseException:  # noqa: BLE001 - the parent reports whatever went wrong in the child
+        results.put((seed, [], traceback.format_exc()))
