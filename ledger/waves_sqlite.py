@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS waves (
     updated_at TEXT NOT NULL,
     active_group TEXT,
     activated_at TEXT,
+    rest_until TEXT,
     reason TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX IF NOT EXISTS waves_one_live_per_scope ON waves(scope) WHERE state IN ('open', 'stopped');
@@ -105,11 +106,12 @@ class SqliteWaves:
                                         states).fetchall()
         return [dict(r) for r in rows]
 
-    def claim_group(self, wave_id: str, group: str, at: datetime, rested_since: datetime) -> bool:
+    def claim_group(self, wave_id: str, group: str, at: datetime, rested_since: datetime | None = None) -> bool:
         """Make `group` the wave's update domain in progress. Only if none is, the wave is open,
-        no member of any wave of the same scope is starting, running or recovering, and no member
-        of another update domain of the scope became Available again after `rested_since` (the
-        pause between update domains). One statement: two workers cannot both win."""
+        no member of any wave of the same scope is starting, running or recovering, and (given
+        `rested_since`) no member of another update domain of the scope became Available again
+        after it (the pause between update domains). One statement: two workers cannot both win."""
+        rested_since = rested_since or datetime.max.replace(tzinfo=timezone.utc)
         with self._lock:
             cursor = self._db.execute(
                 "UPDATE waves SET active_group = ?, activated_at = ?, updated_at = ?"
@@ -131,16 +133,18 @@ class SqliteWaves:
             ).fetchall()
         return {row[0]: row[1] for row in rows}
 
-    def release_group(self, wave_id: str, group: str, at: datetime) -> bool:
-        """The group is over. Refused while a member of the group is still starting, running or
-        recovering (in the same statement, so a member another worker just claimed keeps its
-        group in progress)."""
+    def release_group(self, wave_id: str, group: str, at: datetime, rest_until: datetime | None = None) -> bool:
+        """The group is over; `rest_until` (kept when None) says when another may start, for a
+        person (claim_group enforces the pause). Refused while a member of the group is still
+        starting, running or recovering (in the same statement, so a member another worker just
+        claimed keeps its group in progress)."""
         with self._lock:
             cursor = self._db.execute(
-                "UPDATE waves SET active_group = NULL, activated_at = NULL, updated_at = ?"
+                "UPDATE waves SET active_group = NULL, activated_at = NULL, updated_at = ?,"
+                " rest_until = COALESCE(?, rest_until)"
                 " WHERE id = ? AND active_group = ? AND NOT EXISTS (SELECT 1 FROM wave_members WHERE wave_id = ?"
                 " AND update_group = ? AND state IN ('starting', 'running', 'recovering'))",
-                (_utc(at), wave_id, group, wave_id, group),
+                (_utc(at), _utc(rest_until) if rest_until else None, wave_id, group, wave_id, group),
             )
             return cursor.rowcount == 1
 

@@ -166,7 +166,11 @@ class Waves:
         if group is None:
             return wave
         members = [m for m in self.ledger.wave_members(wave["id"]) if m["update_group"] == group]
-        if not any(m["state"] in IN_FLIGHT for m in members) and self.ledger.release_group(wave["id"], group, now):
+        if any(m["state"] in IN_FLIGHT for m in members):
+            return wave
+        maintained = [_at(m["available_at"]) for m in members if m["state"] == DONE and m["available_at"]]
+        rest_until = max(maintained) + self.policy.pause_between_update_domains if maintained else None
+        if self.ledger.release_group(wave["id"], group, now, rest_until):
             log("wave update domain finished", wave=wave["id"], update_domain=group)
         return self.ledger.wave(wave["id"])
 
