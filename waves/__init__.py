@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .errors import WaveLedgerError, WaveNotFoundError, WavePolicyError, WavesError
 from .policy import MaintenancePolicy, MaintenanceWindow, parse_maintenance
-from .service import ACTION, Ended, Waves
+from .service import ACTION, Ended, Waves, keeps_waves
 
 __all__ = [
     "ACTION",
@@ -25,5 +25,6 @@ __all__ = [
     "WavePolicyError",
     "Waves",
     "WavesError",
+    "keeps_waves",
     "parse_maintenance",
 ]

@@ -29,6 +29,17 @@ from .planning import (
 from .policy import MaintenancePolicy, parse_maintenance
 
 ACTION = "perform-maintenance"
+# What Waves needs of a ledger (ledger/waves_sqlite.py is the reference).
+LEDGER_METHODS = (
+    "live_wave", "wave", "waves", "waves_in_progress", "claim_group", "resting_groups", "release_group", "stop_wave",
+    "close_wave", "finish_wave", "add_wave_member", "wave_member", "wave_members", "live_membership",
+    "update_wave_member", "claim_wave_member", "last_operation_of", "operation",
+)
+
+
+def keeps_waves(ledger) -> bool:
+    """Whether a ledger backend has everything Waves uses."""
+    return all(hasattr(ledger, name) for name in LEDGER_METHODS)
 LEASE = timedelta(minutes=10)  # a member `starting` for longer than this lost its worker
 
 
@@ -67,8 +78,10 @@ def _at(value: Any) -> datetime | None:
 
 class Waves:
     def __init__(self, ledger, remediation, policy: Any, clock: Callable[[], datetime], lease: timedelta = LEASE):
-        if not hasattr(ledger, "live_wave"):
-            raise WaveLedgerError(f"the ledger ({type(ledger).__name__}) does not keep maintenance waves")
+        missing = [name for name in LEDGER_METHODS if not hasattr(ledger, name)]
+        if missing:
+            raise WaveLedgerError(f"the ledger ({type(ledger).__name__}) does not keep maintenance waves "
+                                  f"(it lacks {', '.join(missing)})")
         self.ledger = ledger
         self.remediation = remediation
         # A rules.Policy (its `maintenance:` section is read here) or a MaintenancePolicy.
