@@ -120,3 +120,26 @@ def policy_file(tmp_path, brakes: dict | None = None, rules: dict | None = None)
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
+
+
+def deliver(pipeline, payload):
+    """One delivery of one signal (a payload from tests/builders.py) through the pipeline."""
+    import json
+
+    from handlers.deliveries import parse_delivery
+
+    (outcome,) = pipeline.process(parse_delivery(json.dumps(payload).encode(), "test"))
+    return outcome
+
+
+def tick_until_done(pipeline, seconds: float = 20.0) -> list:
+    """Tick until no operation is open; the outcomes that ended. Fails when they do not end."""
+    import time
+
+    ended, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ended += pipeline.tick()
+        if not pipeline.ledger.open_operations():
+            return ended
+        time.sleep(0.05)
+    raise AssertionError(f"operations still open: {pipeline.ledger.open_operations()}")

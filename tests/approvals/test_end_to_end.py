@@ -15,7 +15,7 @@ from approvals import TokenRefusedError, settle, settle_due
 from handlers.deliveries import parse_delivery
 from tests import builders as b
 from tests.approvals.conftest import SECRET, token_of, with_approvals
-from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
+from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes, tick_until_done
 
 DEGRADED_VM = b.vm_id("vm-degraded-hw", rg="rg-demo", sub=DEMO_SUBSCRIPTION)
 
@@ -26,14 +26,6 @@ def waiting_for_a_person(pipeline):
     return outcome
 
 
-def tick_until_done(pipeline, seconds: float = 20.0):
-    ended, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ended += pipeline.tick()
-        if not pipeline.ledger.open_operations():
-            return ended
-        time.sleep(0.05)
-    raise AssertionError(f"operations still open: {pipeline.ledger.open_operations()}")
 
 
 def test_approved_it_is_verified_again_started_once_and_followed_to_success(acting, sim, ledger):

@@ -10,7 +10,7 @@ import pytest
 
 from handlers.deliveries import parse_delivery
 from tests import builders as b
-from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
+from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes, deliver, tick_until_done
 
 
 def demo_vm(name: str) -> str:
@@ -21,19 +21,8 @@ def demo_scale_set(name: str) -> str:
     return b.scale_set_id(name, rg="rg-demo", sub=DEMO_SUBSCRIPTION)
 
 
-def deliver(pipeline, payload):
-    (outcome,) = pipeline.process(parse_delivery(b.body(payload), "test"))
-    return outcome
 
 
-def tick_until_done(pipeline, seconds: float = 20.0):
-    ended, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ended += pipeline.tick()
-        if not pipeline.ledger.open_operations():
-            return ended
-        time.sleep(0.05)
-    raise AssertionError(f"operations still open: {pipeline.ledger.open_operations()}")
 
 
 DEGRADED = lambda: b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=demo_vm("vm-degraded-hw"))

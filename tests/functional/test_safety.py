@@ -12,7 +12,7 @@ import pytest
 
 from handlers.deliveries import parse_delivery
 from tests import builders as b
-from tests.conftest import DEMO_SUBSCRIPTION, ROOT, Clock, accepted_writes, policy_file
+from tests.conftest import DEMO_SUBSCRIPTION, ROOT, Clock, accepted_writes, deliver, policy_file
 
 OTHER_SUBSCRIPTION = "00000000-0000-0000-0000-0000000f0e19"
 
@@ -30,9 +30,6 @@ def recent() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
-def deliver(pipeline, payload):
-    (outcome,) = pipeline.process(parse_delivery(b.body(payload), "t"))
-    return outcome
 
 
 def settle(pipeline, seconds: float = 20):
