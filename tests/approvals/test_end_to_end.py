@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from datetime import timedelta
 
 import pytest
