@@ -141,6 +141,7 @@ def run(events: int, vms_per_subscription: int, workdir: Path) -> dict:
         "latency_median_ms": median(latencies) * 1000,
         "latency_p99_ms": percentile(latencies, 0.99) * 1000,
         "latency_samples": len(latencies),
+        "latencies_ms": sorted(round(v * 1000, 1) for v in latencies),
         "sim_answer_median_ms": median(arm) * 1000,
         "sim_requests": len(arm),
     }
