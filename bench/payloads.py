@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 from tests import builders
 
-# Five annotations the default policy acts on (redeploy or restart).
+# Five annotations the default policy has rules for: three redeploy at once, a host crash
+# redeploys the second time within 24 hours, a VM's provisioning timeout is a person's.
 ACTING_ANNOTATIONS = (
     "VirtualMachinePossiblyDegradedDueToHardwareFailure",
     "AccelnetUnhealthy",

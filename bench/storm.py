@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.storm [--events 10000] [--vms 3000] [--quick] [--json]
 
-10,000 annotation deliveries (five kinds the default policy acts on) over VMs of three
+10,000 annotation deliveries (five names the default policy has rules for) over VMs of three
 subscriptions, 20% of them a second delivery of an earlier one, shuffled, one event per
 delivery as the `event_grid` trigger receives them. Auto mode against the simulated Azure
 (a generated fleet of degraded VMs, so verification finds the condition; operations finish at
