@@ -59,7 +59,7 @@ class PerformMaintenance(Executor):
         SCALE_SET_VM: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/performMaintenance/action",
     }
     reads = (READ_VM, READ_VM_INSTANCE_VIEW, READ_SCALE_SET_VM_INSTANCE_VIEW)
-    defaults: ClassVar[dict[str, Any]] = {"now": None}
+    defaults: ClassVar[dict[str, Any]] = {"now": None, "availability_set_allowed": False}
 
     def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
         now = self.now(params)
@@ -85,7 +85,7 @@ class PerformMaintenance(Executor):
         if ref.provider_type == VM:
             availability_set = self._availability_set(clients, ref)
             facts["availability_set"] = availability_set
-            if availability_set:
+            if availability_set and not params.get("availability_set_allowed"):
                 return Verdict(False, "not for availability sets: Azure already maintains an availability set one "
                                "update domain at a time", facts)
         return Verdict(True, f"self-service window open until {m.window_end.isoformat()}", facts)

@@ -32,10 +32,17 @@ def settle(pipeline, decided: Decided) -> Outcome:
                                 f"approved by {record.decided_by}; no Azure connection in this run: the next tick carries it out")
             if not pipeline.ledger.consume_approval(record.id, now):
                 return _outcome(pipeline, record, "duplicate", f"approval {record.id} was already carried out")
-            status, reason, _facts = pipeline.remediator.act(
-                incident_id=record.incident_id, signal_id=record.signal_id, action=record.action,
-                resource_id=record.resource_id, mode=record.mode, params=record.params,
-            )
+            waves = getattr(pipeline.remediator, "waves", None)
+            if record.action == "perform-maintenance" and waves is not None:
+                # Approved maintenance still goes one update domain at a time: it joins its wave.
+                status, reason = waves.enroll(incident_id=record.incident_id, signal_id=record.signal_id,
+                                              resource_id=record.resource_id, mode=record.mode,
+                                              params=record.params, facts=record.facts)
+            else:
+                status, reason, _facts = pipeline.remediator.act(
+                    incident_id=record.incident_id, signal_id=record.signal_id, action=record.action,
+                    resource_id=record.resource_id, mode=record.mode, params=record.params,
+                )
             reason = f"approved by {record.decided_by}; {reason}"
         elif choice == "reject":
             status, reason = "skipped", f"rejected by {record.decided_by}"

@@ -20,6 +20,7 @@ from rules.ports import IncidentRef
 from .errors import LedgerError
 from .operations_sqlite import OPERATIONS_SCHEMA, SqliteOperations
 from .safety_sqlite import SAFETY_SCHEMA, SqliteSafety
+from .waves_sqlite import WAVES_SCHEMA, SqliteWaves
 from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals
 
 SCHEMA = """
@@ -91,7 +92,7 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
-class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals):
+class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves):
     def __init__(self, path: str | Path = ":memory:"):
         self.path = str(path)
         try:
@@ -101,7 +102,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals):
             self._db.row_factory = sqlite3.Row
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA + OPERATIONS_SCHEMA + SAFETY_SCHEMA + APPROVALS_SCHEMA)
+            self._db.executescript(SCHEMA + OPERATIONS_SCHEMA + SAFETY_SCHEMA + APPROVALS_SCHEMA + WAVES_SCHEMA)
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the SQLite ledger at {self.path}: {exc}") from exc
         self._lock = threading.RLock()

@@ -40,6 +40,7 @@ class Remediation:
         self.clock = clock
         self.registry = registry or default_registry
         self.safety = safety  # pipeline.safety.Safety: the brakes, applied once the resource is read
+        self.waves = None  # waves.Waves: perform-maintenance in auto mode joins its scope's wave
 
     def _guard(self, clients: Any, resource_id: str, decision: Decision) -> Decision:
         """The brakes, with the resource read (tags, region, capacity). Raises ActionError when
@@ -56,6 +57,8 @@ class Remediation:
         from actions.errors import ActionError, InvalidParameterError, InvalidResourceIdError, NotApplicableError, UnknownActionError
 
         params = self._params(signal, decision)
+        if decision.action == "perform-maintenance" and self.waves is not None:
+            params.update(self.waves.policy.action_params)
         try:
             executor = self.registry.get(decision.action)
             clients = self.connect(signal.subscription_id)
@@ -79,6 +82,12 @@ class Remediation:
             return decision.but(reason=verified)
         if decision.mode == "approve":
             return decision.but(status="awaiting-approval", reason=verified)
+        if decision.action == "perform-maintenance" and self.waves is not None:
+            # One update domain at a time: the wave starts it when its turn comes (the tick).
+            status, reason = self.waves.enroll(incident_id=incident.id, signal_id=signal_id, resource_id=signal.resource_id,
+                                               mode=decision.mode, params=self._stored(params),
+                                               facts={**decision.facts, **verdict.facts})
+            return decision.but(status=status, reason=f"{verified}; {reason}")
         facts = {**verdict.facts, "capacity": decision.facts.get("capacity")}
         status, message = self._record_and_start(incident.id, signal_id, executor, signal.resource_id, decision.mode, params, facts)
         if status == "skipped" and message.split(":", 1)[0] in CAPS:
@@ -135,6 +144,8 @@ class Remediation:
                 end = self._advance(operation)
             if end is not None:
                 finished.append({**operation, "state": end[0], "message": end[1]})
+        if self.waves is not None:  # after the operations moved: a wave reads their ends
+            finished += [ended.as_tick_end() for ended in self.waves.advance()]
         return finished
 
     def _advance(self, operation: Mapping[str, Any]) -> tuple[str, str] | None:

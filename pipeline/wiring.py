@@ -36,6 +36,11 @@ def build_pipeline(
     connect = connect or connector(settings)
     safety = Safety(settings, policy, store, clock)
     remediator = Remediation(store, connect, clock, safety=safety) if connect else None
+    from waves import Waves, keeps_waves, parse_maintenance
+
+    maintenance = parse_maintenance(policy.sections.get("maintenance"), f"{settings.policy_path}: maintenance")
+    if remediator is not None and keeps_waves(store):  # elsewhere perform-maintenance starts at once
+        remediator.waves = Waves(store, remediator, maintenance, clock)
     from approvals import ApprovalRequests, approvals_for
 
     # Approvals whenever a secret is set; approve mode without one refuses to build (ApprovalConfigError).

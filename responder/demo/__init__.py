@@ -6,8 +6,8 @@ is healthy again by the time its event arrives, a scale set whose repairs were s
 Service Health and Resource Health alerts, a scheduled event, a recovery, a truncated file and
 a VM whose responder-mode tag asks for approval. The first delivery arrives twice, as Event
 Grid may deliver it. Then the sweep reads the fleet for what no event announced: open
-self-service windows, a scale set without automatic repairs, an instance that failed
-provisioning, a scale set whose probe is wrong. Then a person approves the pending action
+self-service windows (maintained in a wave, one update domain at a time), a scale set without
+automatic repairs, an instance that failed provisioning, a scale set whose probe is wrong. Then a person approves the pending action
 through the approval route, and a storm of unhealthy VMs trips the breaker. Notifications go to a Teams
 webhook and a Graph mailbox in the simulated Azure, and a copy of each to the outbox folder.
 """
@@ -18,8 +18,9 @@ import json
 import re
 import secrets
 import sys
+import tempfile
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
@@ -61,7 +62,9 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
     from notify.tee import TeeChannel
     from responder.sim.credential import SimCredential
 
-    settings = replace(settings_for(mode, state), approval_secret=secrets.token_urlsafe(32))
+    workdir = tempfile.mkdtemp(prefix="responder-demo-")
+    settings = replace(settings_for(mode, state), approval_secret=secrets.token_urlsafe(32), policy_path=demo_policy(workdir))
+    clock = DemoClock()
     outcomes: list[Outcome] = []
 
     def heading(title: str) -> None:
@@ -79,7 +82,7 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
         if not as_json:
             out.write(f"Resource Health Responder demo: mode {mode}, simulated Azure at {session.sim.base_url}\n")
             out.write(f"messages: Teams and email in the simulated Azure, a copy of each in {folder}/\n\n")
-        pipeline = build_pipeline(settings, connect=session.connect, notifier=False)
+        pipeline = build_pipeline(settings, connect=session.connect, notifier=False, clock=clock)
         notifier = notifier_from_settings(settings, pipeline.engine.policy, pipeline.ledger, pipeline.clock,
                                           session.plug_notifications(), credential=SimCredential())
         for name, channel in list(notifier.channels.items()):
@@ -87,13 +90,16 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
         # The simulated mailbox is not Exchange Online: its 30-a-minute limit would hold the
         # demo's messages for minutes. Teams keeps its real limit (4 a second).
         notifier.rate_limits["email"] = RateLimit(20, 1.0)
-        pipeline = build_pipeline(settings, ledger=pipeline.ledger, connect=session.connect, notifier=notifier)
+        pipeline = build_pipeline(settings, ledger=pipeline.ledger, connect=session.connect, notifier=notifier, clock=clock)
         heading("Deliveries: every source Azure sends")
         for path in scenario():
             show(read_delivery(str(path), pipeline, input_name=f"demo/{path.name}"))
         show(closing_tick(pipeline))
-        heading("The sweep: what no event announced")
+        heading("The sweep: what no event announced; maintenance joins a wave, update domain 0 first")
         show(sweep_once(pipeline, session))
+        show(closing_tick(pipeline))
+        heading("30 minutes later: update domain 0 is done and Available again, so update domain 1 goes")
+        clock.advance(pipeline.remediator.waves.policy.pause_between_update_domains + timedelta(minutes=1))
         show(closing_tick(pipeline))
         heading("A person approves: POST /api/approvals/{token}, from the card's Approve link")
         show(approve_pending(pipeline))
@@ -114,6 +120,33 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
     else:
         out.write("\n" + render.summary_text(totals) + "\n")
     return 0
+
+
+class DemoClock:
+    """The wall clock, moved forward when the demo says time passes (a wave's pause between
+    update domains) instead of making a person wait."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+    def advance(self, by: timedelta) -> None:
+        self.offset += by
+
+
+def demo_policy(folder: str) -> Path:
+    """The default policy with an owner maintenance window that is always open, so the demo's
+    wave runs whatever the day and hour (the default window is weekend nights)."""
+    import yaml
+
+    document = yaml.safe_load((Path(__file__).resolve().parents[2] / "rules" / "policy.yaml").read_text())
+    document["maintenance"]["window"] = {"days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+                                         "start": "00:00", "end": "24:00", "time_zone": "UTC"}
+    path = Path(folder) / "policy.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
 
 
 def approve_pending(pipeline) -> list[Outcome]:
@@ -154,9 +187,14 @@ def sweep_once(pipeline, session) -> list[Outcome]:
 
 
 def summary(outcomes: list[Outcome]) -> dict:
-    """Counts by final status (a started action counts as how it ended) and actions taken."""
-    ended = {(o.incident_id, o.action): o.status for o in outcomes if o.input == "tick"}
-    final = [o for o in outcomes if o.input != "tick"]
-    statuses = Counter(ended.get((o.incident_id, o.action), o.status) if o.status == "started" else o.status for o in final)
-    actions = Counter(o.action for o in final if o.status in ("started", "succeeded", "failed"))
-    return {"signals": sum(1 for o in final if o.status != "rejected"), "actions": dict(actions), "statuses": dict(statuses)}
+    """Counts of each decision's last word (a queued or approved action counts as how it ended)
+    and of the actions started, whether by a signal, a wave's turn or an approval."""
+    last: dict = {}
+    for index, outcome in enumerate(outcomes):
+        follows = outcome.action != "none" and outcome.incident_id and outcome.status != "duplicate"
+        last[(outcome.incident_id, outcome.action) if follows else index] = outcome.status
+    return {
+        "signals": sum(1 for o in outcomes if o.input not in ("tick",) and o.rule != "approval" and o.status != "rejected"),
+        "actions": dict(Counter(o.action for o in outcomes if o.status == "started")),
+        "statuses": dict(Counter(last.values())),
+    }

@@ -73,6 +73,18 @@ def test_a_storm_trips_the_breaker_and_says_why_once(demo, outbox):
     assert len(storm_cards) == 1
 
 
+def test_a_maintenance_wave_goes_one_update_domain_at_a_time(demo):
+    lines, _ = demo
+    steps = [(l["resource_id"].rsplit("/", 1)[-1], l["status"]) for l in lines
+             if l["name"] == "SelfServiceWindowOpen" and l["status"] in ("planned", "started", "succeeded")]
+    queued = [name for name, status in steps if status == "planned"]
+    assert sorted(queued) == ["vm-maint-1", "vm-maint-2", "vm-maint-3"]  # the sweep enrols them in one wave
+    order = [name for name, status in steps if status in ("started", "succeeded")]
+    assert order.index(("vm-maint-3")) > max(i for i, name in enumerate(order) if name in ("vm-maint-1", "vm-maint-2"))
+    started_3 = next(l for l in lines if l["resource_id"].endswith("/vm-maint-3") and l["status"] == "started")
+    assert "update domain 1" in started_3["reason"]
+
+
 def test_the_duplicate_delivery_is_ignored(demo):
     lines, _ = demo
     first = [l for l in lines if l["input"].endswith(sorted(DEMO_PAYLOADS.glob("*.json"))[0].name)]
@@ -94,6 +106,7 @@ def test_summary_counts_one_write_per_action(demo):
     # one write per action; replacing a failed instance is two (delete it, restore the capacity)
     assert summary["arm_writes"] == taken + summary["actions"]["replace-failed-instance"]
     assert summary["statuses"]["succeeded"] == taken and "started" not in summary["statuses"]
+    assert summary["actions"]["perform-maintenance"] == 3
     assert summary["arm_reads"] > 0
 
 
