@@ -113,11 +113,14 @@ def run(events: int, vms_per_subscription: int, workdir: Path) -> dict:
         writes = [r for r in requests if r.counter == "writes"]
         accepted = [r for r in writes if r.status and 200 <= r.status < 300]
         per_subscription = Counter(r.path.split("/")[2].lower() for r in writes if r.path.startswith("/subscriptions/"))
-        latencies = []
-        for w in accepted:
+        latencies, per_write = [], []
+        for w in sorted(accepted, key=lambda r: r.time):
             i = bisect.bisect_right(handed, w.time) - 1
             if i >= 0:
                 latencies.append(w.time - handed[i])
+                # the reads the app made for it, between the handover and the write
+                reads = [r for r in requests if r.counter == "reads" and handed[i] <= r.time < w.time]
+                per_write.append({"ms": round((w.time - handed[i]) * 1000, 1), "path": w.path, "delivery": i, "reads": len(reads)})
         arm = [r.duration for r in requests if r.counter in ("reads", "writes", "polls")]
         received = session.notifications_received()
         if DEBUG:  # every message line, to see which notices went out on their own
@@ -142,6 +145,7 @@ def run(events: int, vms_per_subscription: int, workdir: Path) -> dict:
         "latency_p99_ms": percentile(latencies, 0.99) * 1000,
         "latency_samples": len(latencies),
         "latencies_ms": sorted(round(v * 1000, 1) for v in latencies),
+        "writes": per_write,  # in the order they started
         "sim_answer_median_ms": median(arm) * 1000,
         "sim_requests": len(arm),
     }
