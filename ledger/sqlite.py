@@ -102,6 +102,9 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
             self._db.row_factory = sqlite3.Row
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
+                # With WAL, NORMAL never corrupts the file; only the last commits may be lost on a
+                # power cut (the next delivery or sweep brings them back). FULL syncs every commit.
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA + OPERATIONS_SCHEMA + SAFETY_SCHEMA + APPROVALS_SCHEMA + WAVES_SCHEMA)
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the SQLite ledger at {self.path}: {exc}") from exc

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
+from .documents import load_yaml
 from .errors import CatalogError
 from .signals import Signal
 from .vocabulary import ACTIONS, IMPACTS, INITIATORS
@@ -117,7 +118,7 @@ def _load(path: str) -> Catalog:
     import yaml
 
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        document = load_yaml(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogError(f"{path}: cannot read the catalog: {exc}") from exc
     try:

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from .brakes import Brakes, parse_brakes, parse_mode_tag
 from .catalog import Catalog, Classification
 from .durations import parse_duration
+from .documents import load_yaml
 from .errors import PolicyError
 from .matchers import MATCHER_SCHEMAS, MATCHERS, History
 from .signals import Signal
@@ -105,7 +106,7 @@ def _load(path: str, catalog: Catalog | None) -> Policy:
     import yaml
 
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        document = load_yaml(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise PolicyError(f"{path}: cannot read the policy: {exc}") from exc
     return parse_policy(document, where=path, catalog=catalog)
