@@ -1,16 +1,27 @@
-"""Maintenance waves in the Table Storage ledger (mixed into TableLedger): one wave entity and its
-members in one partition, so a move that depends on both is one entity-group transaction.
+"""Maintenance waves in the Table Storage ledger (mixed into TableLedger): all of a scope's waves,
+their members and one scope entity in one partition, so every move that depends on the scope is one
+entity-group transaction.
 
-The same states as the SQLite ledger (ledger/waves_sqlite.py). Every move is a replace with the
-ETag that was read; a move that makes a member pending or in flight (enrolling, claiming,
-starting, recovering) also rewrites the wave entity with the wave's ETag, in the same transaction.
-So the wave's ETag changes whenever the set of members still to do changes, and the moves that
-must see "no member in flight" (release_group, finish_wave) are conditional on it: a member
-claimed a moment before makes them read again, as the SQLite ledger's single statement would.
+The same states and answers as the SQLite ledger (ledger/waves_sqlite.py). Every write to a
+scope's partition (opening a wave, adding, claiming or moving a member, claiming or releasing an
+update domain, stopping, closing or finishing a wave) is a transaction that also rewrites the
+scope entity with the ETag read before the decision. So a decision reads the scope entity first,
+then what it depends on (the wave, its members, every member of the scope), and commits only if
+nothing in the scope moved meanwhile: a 412 means another worker moved first, and the decision is
+made again on a fresh read. This is what makes `claim_group`'s scope-wide rule (no member of any
+wave of the scope starting, running or recovering, and the pause passed since the last update
+domain of the scope ended) as race-free as the SQLite ledger's single statement.
 
-Per scope, a `live` marker names the open (or stopped) wave; per resource, index entities name
-the waves it was enrolled in (written before the member, so a crash leaves an index that points
-to nothing, never a member no index finds).
+    PartitionKey                      RowKey                       holds
+    scope- + sha256(scope)            scope                        the scope; `wave_id`: its open or stopped wave
+    scope- + sha256(scope)            wave- + sha256(wave id)       a wave
+    scope- + sha256(scope)            member- + sha256(wave id) + - + sha256(resource key)   a member
+    the wave id (or its sha256)       partition                    which scope partition the wave is in
+    resource- + sha256(resource key)  sha256(wave id)              a wave the resource was enrolled in
+
+The wave pointer and the resource index are written before the transaction that creates what
+they point to (and never change), so a crash leaves a pointer to nothing, never a wave or a
+member nothing finds.
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ MEMBER_FIELDS = (
     "window_start", "window_end", "state", "reason", "operation_id", "enrolled_at", "claimed_at", "started_at",
     "available_at", "updated_at",
 )
-WAVE_ROW, LIVE_ROW = "wave", "live"
+SCOPE_ROW, POINTER_ROW = "scope", "partition"
 JSON_LIMIT = 30000
 
 
@@ -63,12 +74,28 @@ def _member_row(entity: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _wave_partition(wave_id: str) -> str:
-    return keys.incident_partition(wave_id)
+def _scope_partition(scope: str) -> str:
+    return "scope-" + keys.hashed(scope)
 
 
-def _member_row_key(resource_key: str) -> str:
-    return "member-" + keys.hashed(resource_key)
+def _wave_row_key(wave_id: str) -> str:
+    return "wave-" + keys.hashed(wave_id)
+
+
+def _member_prefix(wave_id: str) -> str:
+    return "member-" + keys.hashed(wave_id) + "-"
+
+
+def _member_row_key(wave_id: str, resource_key: str) -> str:
+    return _member_prefix(wave_id) + keys.hashed(resource_key)
+
+
+def _after(prefix: str) -> str:
+    """The first key after every key that starts with `prefix` (which ends with '-')."""
+    return prefix[:-1] + "."
+
+
+REFUSED = object()  # a decision's answer: the move is not allowed now
 
 
 class TableWaves:
@@ -78,89 +105,143 @@ class TableWaves:
 
     def live_wave(self, scope: str, new_id: str, at: datetime) -> dict[str, Any]:
         """The open (or stopped) wave of a scope; a new open one with `new_id` if there is none."""
-        table = self._table("waves")
-        marker = {
-            "PartitionKey": "live-" + keys.hashed(scope), "RowKey": LIVE_ROW, "scope": clip(scope, 4000), "wave_id": new_id,
-        }
+        table, partition = self._table("waves"), _scope_partition(scope)
         wave = {
-            "PartitionKey": _wave_partition(new_id), "RowKey": WAVE_ROW, "id": new_id, "scope": clip(scope, 4000),
+            "PartitionKey": partition, "RowKey": _wave_row_key(new_id), "id": new_id, "scope": clip(scope, 4000),
             "state": "open", "created_at": keys.stamp(at), "updated_at": keys.stamp(at), "reason": "",
         }
         with sdk_errors("opening a wave"):
+            pointer_written = False
             for attempt in range(ATTEMPTS):
-                current = self._get(table, marker["PartitionKey"], LIVE_ROW)
-                named = self._get(table, _wave_partition(current["wave_id"]), WAVE_ROW) if current else None
-                if named is not None and named.get("state") in LIVE_WAVE_STATES:
-                    return _wave_row(named)
-                self._insert(table, wave)  # ours, or already ours from an earlier round
-                won = self._insert(table, marker) if current is None else self._replace_if_unchanged(table, marker, current)
-                if won:
+                current = self._get(table, partition, SCOPE_ROW)
+                if current is not None and current.get("wave_id"):
+                    named = self._get(table, partition, _wave_row_key(current["wave_id"]))
+                    if named is not None and named.get("state") in LIVE_WAVE_STATES:
+                        return _wave_row(named)
+                if not pointer_written:
+                    table.upsert_entity({"PartitionKey": keys.incident_partition(new_id), "RowKey": POINTER_ROW,
+                                         "wave_id": new_id, "scope_partition": partition})
+                    pointer_written = True
+                marker = {"PartitionKey": partition, "RowKey": SCOPE_ROW, "scope": clip(scope, 4000),
+                          "wave_id": new_id, "updated_at": keys.stamp(at)}
+                marker_op = ("create", marker) if current is None else self._replace_op(marker, current)
+                if self._transact(table, [("create", wave), marker_op]) == "done":
+                    self._remember_partition(new_id, partition)
                     return _wave_row(wave)
-                table.delete_entity(wave["PartitionKey"], WAVE_ROW)  # never seen: the winner's wave stands
                 backoff(attempt)
         raise LedgerContentionError(f"opening the wave of {scope}: lost {ATTEMPTS} conditional writes in a row")
 
     def wave(self, wave_id: str) -> dict[str, Any] | None:
         with sdk_errors("reading a wave"):
-            entity = self._get(self._table("waves"), _wave_partition(wave_id), WAVE_ROW)
+            partition = self._partition_of(wave_id)
+            entity = self._get(self._table("waves"), partition, _wave_row_key(wave_id)) if partition else None
         return _wave_row(entity) if entity is not None else None
 
     def waves(self, states: Iterable[str] | None = None) -> list[dict[str, Any]]:
         wanted = None if states is None else set(states)
         with sdk_errors("listing waves"):
-            rows = [_wave_row(e) for e in self._table("waves").query_entities(f"RowKey eq '{WAVE_ROW}'")]
+            rows = [_wave_row(e) for e in self._table("waves").query_entities(
+                "RowKey ge 'wave-' and RowKey lt 'wave.'")]
         rows = [r for r in rows if wanted is None or r["state"] in wanted]
         return sorted(rows, key=lambda r: (r["created_at"], r["id"]))
 
-    def claim_group(self, wave_id: str, group: str, at: datetime) -> bool:
-        """Make `group` the wave's update domain in progress, if none is and the wave is open."""
-        changes = {"active_group": group, "activated_at": keys.stamp(at), "updated_at": keys.stamp(at)}
-        return self._move_wave(wave_id, lambda w, members: w.get("state") == "open" and not w.get("active_group"), changes)
+    def waves_in_progress(self) -> list[dict[str, Any]]:
+        """Open waves, and waves of any state with a member still starting, running or recovering."""
+        flight = " or ".join(f"state eq '{state}'" for state in IN_FLIGHT)
+        with sdk_errors("listing waves in progress"):
+            busy = {e.get("wave_id") for e in self._table("waves").query_entities(
+                f"RowKey ge 'member-' and RowKey lt 'member.' and ({flight})", select=["wave_id"])}
+        return [w for w in self.waves() if w["state"] == "open" or w["id"] in busy]
 
-    def release_group(self, wave_id: str, group: str, at: datetime, rest_until: datetime | None) -> bool:
-        """The group is over; refused while one of its members is starting, running or recovering."""
+    def claim_group(self, wave_id: str, group: str, at: datetime, rested_since: datetime | None = None) -> bool:
+        """Make `group` the wave's update domain in progress. Only if none is, the wave is open,
+        no member of any wave of the same scope is starting, running or recovering, and (given
+        `rested_since`) no member of another update domain of the scope became Available again
+        after it (the pause between update domains). Decided on one read of the scope and
+        committed with the scope entity's ETag: two workers cannot both win."""
+        since = keys.stamp(rested_since) if rested_since is not None else None
 
-        def allowed(wave, members):
-            busy = [m for m in members() if m.get("update_group") == group and m.get("state") in IN_FLIGHT]
-            return wave.get("active_group") == group and not busy
+        def decide(table, partition, scope):
+            wave = self._get(table, partition, _wave_row_key(wave_id))
+            if wave is None or wave.get("state") != "open" or wave.get("active_group"):
+                return REFUSED
+            for member in self._scope_members(table, partition):
+                if member.get("state") in IN_FLIGHT:
+                    return REFUSED
+                if (since is not None and member.get("state") == "done" and member.get("update_group") != group
+                        and (member.get("available_at") or "") > since):
+                    return REFUSED
+            moved = {**wave, "active_group": group, "activated_at": keys.stamp(at), "updated_at": keys.stamp(at)}
+            return [self._replace_op(moved, wave)]
 
-        changes = {"active_group": None, "activated_at": None, "updated_at": keys.stamp(at)}
-        if rest_until is not None:
-            changes["rest_until"] = keys.stamp(rest_until)
-        return self._move_wave(wave_id, allowed, changes)
+        return self._in_scope(wave_id, "claiming an update domain", decide)
+
+    def resting_groups(self, scope: str, rested_since: datetime) -> dict[str, str]:
+        """Update domains of a scope with a member Available again after `rested_since`: group -> latest time."""
+        since, latest = keys.stamp(rested_since), {}
+        with sdk_errors("reading the update domains at rest"):
+            for member in self._scope_members(self._table("waves"), _scope_partition(scope)):
+                available = member.get("available_at") or ""
+                if member.get("state") == "done" and available > since:
+                    group = member.get("update_group")
+                    latest[group] = max(latest.get(group, ""), available)
+        return latest
+
+    def release_group(self, wave_id: str, group: str, at: datetime, rest_until: datetime | None = None) -> bool:
+        """The group is over; `rest_until` (kept when None) says when another may start, for a
+        person (claim_group enforces the pause). Refused while a member of the group is still
+        starting, running or recovering (decided on the same read of the scope)."""
+
+        def decide(table, partition, scope):
+            wave = self._get(table, partition, _wave_row_key(wave_id))
+            if wave is None or wave.get("active_group") != group:
+                return REFUSED
+            if any(m.get("update_group") == group and m.get("state") in IN_FLIGHT
+                   for m in self._wave_members_of(table, partition, wave_id)):
+                return REFUSED
+            moved = {k: v for k, v in wave.items() if k not in ("active_group", "activated_at")}
+            moved["updated_at"] = keys.stamp(at)
+            if rest_until is not None:
+                moved["rest_until"] = keys.stamp(rest_until)
+            return [self._replace_op(moved, wave)]
+
+        return self._in_scope(wave_id, "releasing an update domain", decide)
 
     def stop_wave(self, wave_id: str, at: datetime, reason: str) -> bool:
-        changes = {"state": "stopped", "reason": clip(reason), "updated_at": keys.stamp(at)}
-        return self._move_wave(wave_id, lambda w, members: w.get("state") == "open", changes)
+        return self._move_wave(wave_id, lambda w: w.get("state") == "open",
+                               lambda w: {"state": "stopped", "reason": clip(reason), "updated_at": keys.stamp(at)})
 
     def close_wave(self, wave_id: str, at: datetime, reason: str) -> bool:
         """A stopped wave a person has looked at: the scope's next enrolment opens a new wave."""
         return self._move_wave(
-            wave_id, lambda w, members: w.get("state") == "stopped",
+            wave_id, lambda w: w.get("state") == "stopped",
             lambda w: {"state": "closed", "reason": clip(f"{w.get('reason') or ''}; {reason}"),
                        "updated_at": keys.stamp(at)},
         )
 
     def finish_wave(self, wave_id: str, at: datetime) -> bool:
-        """Finished when open with nothing left to start or follow."""
+        """Finished when open with nothing left to start or follow (decided on one read of the scope)."""
 
-        def allowed(wave, members):
-            return wave.get("state") == "open" and not wave.get("active_group") and not any(
-                m.get("state") in TO_DO for m in members()
-            )
+        def decide(table, partition, scope):
+            wave = self._get(table, partition, _wave_row_key(wave_id))
+            if wave is None or wave.get("state") != "open" or wave.get("active_group"):
+                return REFUSED
+            if any(m.get("state") in TO_DO for m in self._wave_members_of(table, partition, wave_id)):
+                return REFUSED
+            return [self._replace_op({**wave, "state": "finished", "updated_at": keys.stamp(at)}, wave)]
 
-        return self._move_wave(wave_id, allowed, {"state": "finished", "updated_at": keys.stamp(at)})
+        return self._in_scope(wave_id, "finishing a wave", decide)
 
     # -- members --------------------------------------------------------------------------------
 
     def add_wave_member(self, member: Mapping[str, Any]) -> bool:
         """Add a member to a wave that is still open; False when the resource is already in it
-        or the wave is no longer open."""
-        table, partition = self._table("waves"), _wave_partition(member["wave_id"])
+        or the wave is no longer open (finished or stopped meanwhile)."""
+        wave_id, resource_key = member["wave_id"], member["resource_key"]
         at = keys.stamp(member["enrolled_at"])
         entity = {
-            "PartitionKey": partition, "RowKey": _member_row_key(member["resource_key"]),
-            "wave_id": member["wave_id"], "resource_key": clip(member["resource_key"], 4000),
+            "RowKey": _member_row_key(wave_id, resource_key),
+            "wave_id": wave_id, "resource_key": clip(resource_key, 4000),
             "resource_id": clip(member["resource_id"], 4000), "incident_id": member["incident_id"],
             "signal_id": keys.id_key(member["signal_id"]) if member.get("signal_id") is not None else "",
             "mode": member["mode"], "params": _json(member.get("params")), "facts": _json(member.get("facts")),
@@ -168,31 +249,37 @@ class TableWaves:
             "window_end": _value(member.get("window_end")), "state": member["state"],
             "reason": clip(member.get("reason", "")), "enrolled_at": at, "updated_at": at,
         }
-        index = {
-            "PartitionKey": "resource-" + keys.hashed(member["resource_key"]), "RowKey": partition,
-            "wave_id": member["wave_id"], "resource_key": entity["resource_key"],
-        }
-        with sdk_errors("adding a wave member"):
-            for attempt in range(ATTEMPTS):
-                wave = self._get(table, partition, WAVE_ROW)
-                if wave is None or wave.get("state") != "open":
-                    return False
-                table.upsert_entity(index)
-                created = ("create", {k: v for k, v in entity.items() if v is not None})
-                outcome = self._transact(table, [created, self._touch(wave)])
-                if outcome is not None:
-                    return outcome == "done"
-                backoff(attempt)
-        raise LedgerContentionError(f"adding a member to {member['wave_id']}: lost {ATTEMPTS} conditional writes in a row")
+        indexed = []
+
+        def decide(table, partition, scope):
+            wave = self._get(table, partition, _wave_row_key(wave_id))
+            if wave is None or wave.get("state") != "open":
+                return REFUSED
+            if self._get(table, partition, entity["RowKey"]) is not None:
+                return REFUSED
+            if not indexed:  # before the member: a crash leaves an index to nothing, never a member unindexed
+                table.upsert_entity({
+                    "PartitionKey": "resource-" + keys.hashed(resource_key), "RowKey": keys.hashed(wave_id),
+                    "wave_id": wave_id, "scope_partition": partition, "resource_key": entity["resource_key"],
+                })
+                indexed.append(True)
+            created = {k: v for k, v in {**entity, "PartitionKey": partition}.items() if v is not None}
+            return [("create", created)]
+
+        return self._in_scope(wave_id, "adding a wave member", decide)
 
     def wave_member(self, wave_id: str, resource_key: str) -> dict[str, Any] | None:
         with sdk_errors("reading a wave member"):
-            entity = self._get(self._table("waves"), _wave_partition(wave_id), _member_row_key(resource_key))
+            partition = self._partition_of(wave_id)
+            entity = (self._get(self._table("waves"), partition, _member_row_key(wave_id, resource_key))
+                      if partition else None)
         return _member_row(entity) if entity is not None else None
 
     def wave_members(self, wave_id: str) -> list[dict[str, Any]]:
         with sdk_errors("listing wave members"):
-            rows = [_member_row(e) for e in self._members(self._table("waves"), _wave_partition(wave_id))]
+            partition = self._partition_of(wave_id)
+            rows = [_member_row(e) for e in self._wave_members_of(self._table("waves"), partition, wave_id)] \
+                if partition else []
         return sorted(rows, key=lambda r: (r["enrolled_at"], r["resource_key"]))
 
     def live_membership(self, resource_key: str) -> dict[str, Any] | None:
@@ -201,9 +288,10 @@ class TableWaves:
         with sdk_errors("finding a live wave membership"):
             indexes = table.query_entities("PartitionKey eq @pk", parameters={"pk": "resource-" + keys.hashed(resource_key)})
             for index in indexes:
-                wave = self._get(table, index["RowKey"], WAVE_ROW)
+                partition, wave_id = index["scope_partition"], index["wave_id"]
+                wave = self._get(table, partition, _wave_row_key(wave_id))
                 if wave is not None and wave.get("state") in LIVE_WAVE_STATES:
-                    member = self._get(table, index["RowKey"], _member_row_key(resource_key))
+                    member = self._get(table, partition, _member_row_key(wave_id, resource_key))
                     if member is not None:
                         return _member_row(member)
         return None
@@ -219,41 +307,30 @@ class TableWaves:
             stored["operation_id"] = str(stored["operation_id"])  # ids pass 32 bits: kept as text
         if "reason" in stored:
             stored["reason"] = clip(stored["reason"])
-        table, partition = self._table("waves"), _wave_partition(wave_id)
-        with sdk_errors("updating a wave member"):
-            for attempt in range(ATTEMPTS):
-                member = self._get(table, partition, _member_row_key(resource_key))
-                if member is None or (expect_state is not None and member.get("state") != expect_state):
-                    return False
-                moved = {**member, **stored, "updated_at": keys.stamp(at)}
-                wave = self._get(table, partition, WAVE_ROW) if stored.get("state") in TO_DO else None
-                if wave is not None:
-                    # Still to do or in flight: the wave's ETag must change with it (see the module's doc).
-                    done = self._transact(table, [self._replace_op(moved, member), self._touch(wave)]) == "done"
-                else:
-                    done = self._replace_if_unchanged(table, moved, member)
-                if done:
-                    return True
-                backoff(attempt)
-        raise LedgerContentionError(f"updating a member of {wave_id}: lost {ATTEMPTS} conditional writes in a row")
+
+        def decide(table, partition, scope):
+            member = self._get(table, partition, _member_row_key(wave_id, resource_key))
+            if member is None or (expect_state is not None and member.get("state") != expect_state):
+                return REFUSED
+            return [self._replace_op({**member, **stored, "updated_at": keys.stamp(at)}, member)]
+
+        return self._in_scope(wave_id, "updating a wave member", decide)
 
     def claim_wave_member(self, wave_id: str, resource_key: str, at: datetime) -> bool:
         """pending -> starting, only while the wave is open with the member's update domain in
-        progress: one transaction over the member and its wave, each with the ETag read."""
-        table, partition = self._table("waves"), _wave_partition(wave_id)
-        with sdk_errors("claiming a wave member"):
-            for attempt in range(ATTEMPTS):
-                wave = self._get(table, partition, WAVE_ROW)
-                member = self._get(table, partition, _member_row_key(resource_key))
-                if wave is None or member is None or member.get("state") != "pending":
-                    return False
-                if wave.get("state") != "open" or wave.get("active_group") != member.get("update_group"):
-                    return False
-                claimed = {**member, "state": "starting", "claimed_at": keys.stamp(at), "updated_at": keys.stamp(at)}
-                if self._transact(table, [self._replace_op(claimed, member), self._touch(wave)]) == "done":
-                    return True
-                backoff(attempt)
-        raise LedgerContentionError(f"claiming a member of {wave_id}: lost {ATTEMPTS} conditional writes in a row")
+        progress: the one worker that wins starts it, and never beside another update domain."""
+
+        def decide(table, partition, scope):
+            wave = self._get(table, partition, _wave_row_key(wave_id))
+            member = self._get(table, partition, _member_row_key(wave_id, resource_key))
+            if wave is None or member is None or member.get("state") != "pending":
+                return REFUSED
+            if wave.get("state") != "open" or wave.get("active_group") != member.get("update_group"):
+                return REFUSED
+            claimed = {**member, "state": "starting", "claimed_at": keys.stamp(at), "updated_at": keys.stamp(at)}
+            return [self._replace_op(claimed, member)]
+
+        return self._in_scope(wave_id, "claiming a wave member", decide)
 
     def last_operation_of(self, incident_id: str, resource_key: str, action: str) -> Mapping[str, Any] | None:
         """The newest operation of an action on a resource within an incident (the one a wave started)."""
@@ -270,34 +347,84 @@ class TableWaves:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def _move_wave(self, wave_id: str, allowed, changes) -> bool:
-        """Apply `changes` (a mapping, or a function of the wave) if `allowed(wave, members)`, with
-        the wave's ETag: True if this call moved it. `members()` reads the members when asked."""
-        table, partition = self._table("waves"), _wave_partition(wave_id)
-        with sdk_errors("moving a wave"):
+    def _in_scope(self, wave_id: str, what: str, decide) -> bool:
+        """Read the wave's scope entity, let `decide(table, partition, scope)` read what it needs and
+        answer REFUSED or the operations to commit, and commit them with the scope entity rewritten
+        under the ETag read first: True if this call moved; after a 412 (another worker wrote in the
+        scope meanwhile) decided again on a fresh read."""
+        table = self._table("waves")
+        with sdk_errors(what):
+            partition = self._partition_of(wave_id)
+            if partition is None:
+                return False
             for attempt in range(ATTEMPTS):
-                wave = self._get(table, partition, WAVE_ROW)
-                if wave is None or not allowed(wave, lambda: list(self._members(table, partition))):
+                scope = self._get(table, partition, SCOPE_ROW)
+                if scope is None:
                     return False
-                moved = {**wave, **(changes(wave) if callable(changes) else changes)}
-                if self._replace_if_unchanged(table, {k: v for k, v in moved.items() if v is not None}, wave):
+                operations = decide(table, partition, scope)
+                if operations is REFUSED:
+                    return False
+                outcome = self._transact(table, [*operations, self._touch(scope)])
+                if outcome == "done":
                     return True
+                if outcome == "exists":
+                    return False  # a member created meanwhile by another worker
                 backoff(attempt)
-        raise LedgerContentionError(f"moving wave {wave_id}: lost {ATTEMPTS} conditional writes in a row")
+        raise LedgerContentionError(f"{what} in {wave_id}: lost {ATTEMPTS} conditional writes in a row")
+
+    def _move_wave(self, wave_id: str, allowed, changes) -> bool:
+        """Apply `changes(wave)` if `allowed(wave)`, in the scope's transaction."""
+
+        def decide(table, partition, scope):
+            wave = self._get(table, partition, _wave_row_key(wave_id))
+            if wave is None or not allowed(wave):
+                return REFUSED
+            return [self._replace_op({**wave, **changes(wave)}, wave)]
+
+        return self._in_scope(wave_id, "moving a wave", decide)
+
+    def _partition_of(self, wave_id: str) -> str | None:
+        """The scope partition a wave is in (its pointer never changes once the wave exists)."""
+        known = getattr(self, "_wave_partitions", None)
+        if known is None:
+            known = self._wave_partitions = {}
+        if wave_id in known:
+            return known[wave_id]
+        pointer = self._get(self._table("waves"), keys.incident_partition(wave_id), POINTER_ROW)
+        if pointer is None:
+            return None
+        partition = pointer["scope_partition"]
+        if self._get(self._table("waves"), partition, _wave_row_key(wave_id)) is not None:
+            known[wave_id] = partition  # only a wave that exists: a pointer a loser wrote may be reused
+        return partition
+
+    def _remember_partition(self, wave_id: str, partition: str) -> None:
+        if getattr(self, "_wave_partitions", None) is None:
+            self._wave_partitions = {}
+        self._wave_partitions[wave_id] = partition
 
     @staticmethod
-    def _members(table: Any, partition: str):
+    def _scope_members(table: Any, partition: str):
+        """Every member of every wave of the scope."""
         return table.query_entities(
             "PartitionKey eq @pk and RowKey ge 'member-' and RowKey lt 'member.'", parameters={"pk": partition}
         )
 
+    @staticmethod
+    def _wave_members_of(table: Any, partition: str, wave_id: str):
+        prefix = _member_prefix(wave_id)
+        return table.query_entities(
+            "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
+            parameters={"pk": partition, "low": prefix, "high": _after(prefix)},
+        )
+
     def _replace_op(self, entity: Mapping[str, Any], read: Any) -> tuple:
         condition = {"mode": self._replace, "etag": read.metadata["etag"], "match_condition": self._if_unchanged}
-        return ("update", dict(entity), condition)
+        return ("update", {k: v for k, v in dict(entity).items() if v is not None}, condition)
 
-    def _touch(self, wave: Any) -> tuple:
-        """Rewrite the wave as it was read, only if unchanged since: its ETag moves on."""
-        return self._replace_op(wave, wave)
+    def _touch(self, entity: Any) -> tuple:
+        """Rewrite an entity as it was read, only if unchanged since: its ETag moves on."""
+        return self._replace_op(entity, entity)
 
     def _transact(self, table: Any, operations: list) -> str | None:
         """"done"; "exists" when an insert found its entity; None when an ETag had moved (read again)."""
