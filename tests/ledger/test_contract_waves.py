@@ -151,3 +151,128 @@ def test_many_workers_enrolling_one_machine_enrol_it_once(store):
     store.live_wave(SCOPE, "WAVE-1", T0)
     assert sorted(race(store, lambda ledger: enrol(ledger, "WAVE-1", "vm1"))) == [False] * 7 + [True]
     assert len(store.wave_members("WAVE-1")) == 1
+
+
+def finish_member(store, wave_id, vm, available_at):
+    """A member started and seen Available again at `available_at`."""
+    store.update_wave_member(wave_id, key(vm), available_at, state="done", available_at=available_at)
+
+
+def test_resting_groups_name_the_update_domains_available_again_since(store):
+    store.live_wave(SCOPE, "WAVE-1", T0)
+    for vm, group in (("vm1", "0"), ("vm2", "0"), ("vm3", "1"), ("vm4", "2")):
+        enrol(store, "WAVE-1", vm, group=group)
+    finish_member(store, "WAVE-1", "vm1", T0 + timedelta(minutes=5))
+    finish_member(store, "WAVE-1", "vm2", T0 + timedelta(minutes=10))
+    finish_member(store, "WAVE-1", "vm3", T0 + timedelta(minutes=1))
+    store.update_wave_member("WAVE-1", key("vm4"), T0, state="skipped", available_at=T0 + timedelta(minutes=9))
+    resting = store.resting_groups(SCOPE, T0 + timedelta(minutes=2))
+    assert set(resting) == {"0"} and when(resting["0"]) == T0 + timedelta(minutes=10)
+    assert set(store.resting_groups(SCOPE, T0)) == {"0", "1"}
+    assert store.resting_groups(SCOPE, T0 + timedelta(minutes=10)) == {}
+    assert store.resting_groups("other", T0) == {}
+
+
+def test_waves_in_progress_are_the_open_ones_and_those_still_following_a_member(store):
+    store.live_wave(SCOPE, "WAVE-1", T0)
+    enrol(store, "WAVE-1", "vm1")
+    enrol(store, "WAVE-1", "vm2")
+    store.claim_group("WAVE-1", "0", T0)
+    store.claim_wave_member("WAVE-1", key("vm1"), T0)
+    store.update_wave_member("WAVE-1", key("vm1"), T0, state="running")
+    store.stop_wave("WAVE-1", T0, "vm2 failed")
+    store.live_wave("other", "WAVE-2", T0 + timedelta(seconds=1))
+    store.live_wave("third", "WAVE-3", T0 + timedelta(seconds=2))
+    store.finish_wave("WAVE-3", T0)
+    assert [w["id"] for w in store.waves_in_progress()] == ["WAVE-1", "WAVE-2"], "stopped, but vm1 is running"
+    store.update_wave_member("WAVE-1", key("vm1"), T0, expect_state="running", state="recovering")
+    assert [w["id"] for w in store.waves_in_progress()] == ["WAVE-1", "WAVE-2"]
+    store.update_wave_member("WAVE-1", key("vm1"), T0, expect_state="recovering", state="done", available_at=T0)
+    assert [w["id"] for w in store.waves_in_progress()] == ["WAVE-2"]
+    assert store.waves_in_progress()[0]["scope"] == "other"
+
+
+def test_claim_group_waits_for_the_pause_after_another_update_domain_of_the_scope(store):
+    pause = timedelta(minutes=30)
+    store.live_wave(SCOPE, "WAVE-1", T0)
+    enrol(store, "WAVE-1", "vm1", group="0")
+    enrol(store, "WAVE-1", "vm2", group="0")
+    enrol(store, "WAVE-1", "vm3", group="1")
+    assert store.claim_group("WAVE-1", "0", T0, T0 - pause)
+    store.claim_wave_member("WAVE-1", key("vm1"), T0)
+    finish_member(store, "WAVE-1", "vm1", T0 + timedelta(minutes=10))
+    assert store.release_group("WAVE-1", "0", T0 + timedelta(minutes=10), T0 + timedelta(minutes=40))
+    now = T0 + timedelta(minutes=20)
+    assert store.claim_group("WAVE-1", "1", now, now - pause) is False, "update domain 0 ended 10 min ago"
+    assert store.wave("WAVE-1")["active_group"] is None
+    assert store.claim_group("WAVE-1", "0", now, now - pause) is True, "the pause is between update domains"
+    assert store.release_group("WAVE-1", "0", now, None) and when(store.wave("WAVE-1")["rest_until"]) == T0 + timedelta(minutes=40)
+    assert store.claim_group("WAVE-1", "1", now, None) is True, "without rested_since no pause is asked"
+    store.release_group("WAVE-1", "1", now, None)
+    later = T0 + timedelta(minutes=41)
+    assert store.claim_group("WAVE-1", "1", later, later - pause) is True
+    assert when(store.wave("WAVE-1")["activated_at"]) == later
+
+
+def test_two_waves_of_one_scope_are_never_in_flight_at_once(store):
+    pause = timedelta(minutes=30)
+    store.live_wave(SCOPE, "WAVE-1", T0)
+    enrol(store, "WAVE-1", "vm1", group="0")
+    store.claim_group("WAVE-1", "0", T0)
+    store.claim_wave_member("WAVE-1", key("vm1"), T0)
+    store.update_wave_member("WAVE-1", key("vm1"), T0, state="running")
+    store.stop_wave("WAVE-1", T0, "another member failed")
+    store.close_wave("WAVE-1", T0, "looked at")
+    assert store.live_wave(SCOPE, "WAVE-2", T0)["id"] == "WAVE-2"
+    enrol(store, "WAVE-2", "vm2", group="1")
+    store.live_wave("other", "WAVE-3", T0)
+    enrol(store, "WAVE-3", "vm3", group="1")
+    assert store.claim_group("WAVE-3", "1", T0) is True, "another scope is not held back"
+    for state in ("running", "recovering"):
+        store.update_wave_member("WAVE-1", key("vm1"), T0, state=state)
+        assert store.claim_group("WAVE-2", "1", T0) is False, f"vm1 of WAVE-1 is {state}"
+    later = T0 + timedelta(minutes=5)
+    finish_member(store, "WAVE-1", "vm1", later)
+    assert store.claim_group("WAVE-2", "1", later, later - pause) is False, "the pause after WAVE-1's update domain 0"
+    assert store.claim_group("WAVE-2", "1", later + pause, later) is True
+    assert store.claim_wave_member("WAVE-2", key("vm2"), later + pause)
+
+
+def test_many_workers_claiming_one_update_domain_one_wins(store):
+    store.live_wave(SCOPE, "WAVE-1", T0)
+    enrol(store, "WAVE-1", "vm1", group="0")
+    enrol(store, "WAVE-1", "vm2", group="1")
+    assert sorted(race(store, lambda ledger: ledger.claim_group("WAVE-1", "0", T0, T0))) == [False] * 7 + [True]
+    assert store.wave("WAVE-1")["active_group"] == "0"
+
+
+def test_many_workers_claiming_different_update_domains_one_wins(store):
+    store.live_wave(SCOPE, "WAVE-1", T0)
+    for n in range(4):
+        enrol(store, "WAVE-1", f"vm{n}", group=str(n))
+    groups = iter(str(n % 4) for n in range(8))
+    claims = [next(groups) for _ in range(8)]
+    won = race(store, lambda ledger: ledger.claim_group("WAVE-1", claims.pop(), T0, T0))
+    assert sorted(won) == [False] * 7 + [True] and store.wave("WAVE-1")["active_group"] in {"0", "1", "2", "3"}
+
+
+def test_a_member_claimed_meanwhile_keeps_its_update_domain_in_progress(store):
+    store.live_wave(SCOPE, "WAVE-1", T0)
+    enrol(store, "WAVE-1", "vm1", group="0")
+    store.claim_group("WAVE-1", "0", T0)
+
+    def claim_or_release(ledger, turn=iter(range(8))):
+        n = next(turn)
+        if n % 2:
+            return ("claim", ledger.claim_wave_member("WAVE-1", key("vm1"), T0))
+        return ("release", ledger.release_group("WAVE-1", "0", T0, None))
+
+    results = race(store, claim_or_release)
+    claimed = [ok for what, ok in results if what == "claim" and ok]
+    released = [ok for what, ok in results if what == "release" and ok]
+    member, wave = store.wave_member("WAVE-1", key("vm1")), store.wave("WAVE-1")
+    assert len(claimed) <= 1 and len(released) <= 1
+    if member["state"] == "starting":
+        assert wave["active_group"] == "0", "a member in flight with its update domain released"
+    else:
+        assert released and wave["active_group"] is None
