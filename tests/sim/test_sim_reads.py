@@ -198,11 +198,14 @@ def test_fifty_thousand_vms_page_through_next_link():
     with SimulatedAzure(fleet=fleet) as sim, requests.Session() as http:
         url = f"{sim.base_url}/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"
         params: dict | None = {"api-version": "2026-04-01", "statusOnly": "true"}
-        seen = with_maintenance = 0
+        seen = with_maintenance = pages = 0
         while url:
             page = http.get(url, params=params, verify=sim.ca_bundle, timeout=30).json()
+            pages += 1
             seen += len(page["value"])
             with_maintenance += sum("maintenanceRedeployStatus" in vm["properties"]["instanceView"] for vm in page["value"])
             url, params = page.get("nextLink"), None
         assert seen == 50_000 and with_maintenance == 1_000
-        assert len(list(sim.requests)) == 50  # one request per 1000-VM page; speed is bench/'s to measure
+        # one request per 1000-VM page (counted here: the server logs a request after answering it);
+        # speed is bench/'s to measure
+        assert pages == 50
