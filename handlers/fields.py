@@ -41,6 +41,15 @@ def text(obj: Any, key: str, where: str, default: Any = _MISSING, limit: int = 4
     value = str(value)
     if len(value) > limit:
         raise PayloadError(f"{where}.{key}", f"is {len(value)} characters long, more than {limit}")
+    return unicode_text(value, f"{where}.{key}" if where else key)
+
+
+def unicode_text(value: str, where: str) -> str:
+    """JSON may escape a lone UTF-16 surrogate (\\ud800) that no UTF-8 store can hold: refuse it here."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PayloadError(where, "holds a lone surrogate, which is not a Unicode character") from None
     return value
 
 

@@ -15,6 +15,7 @@ in RESPONDER_TEAMS_WEBHOOKS and chosen by policy routes. Teams' answers, read in
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from typing import Any, Mapping
 
@@ -23,6 +24,10 @@ from .retry import parse_retry_after
 from .tls import verify_arg
 
 DEFAULT_THROTTLE_WAIT = 5.0  # seconds, when Teams throttles inside a 200 without Retry-After
+
+# httpx logs every request's full URL at INFO, and a Workflows webhook's `sig` query parameter is
+# its credential: keep those lines out of the Functions logs and Application Insights.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def encode(payload: dict) -> bytes:

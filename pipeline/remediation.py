@@ -70,6 +70,8 @@ class Remediation:
         except (UnknownActionError, NotApplicableError, InvalidParameterError, InvalidResourceIdError) as exc:
             return decision.but(status="skipped", reason=f"not acting: {exc}")
         except ActionError as exc:
+            if getattr(exc, "status", None) == 404:  # ARM says it does not exist: nothing to wait for
+                return decision.but(status="skipped", reason=f"not acting: ARM knows no such resource ({exc})")
             if decision.mode != "auto":
                 return decision.but(reason=f"{decision.reason} (the live state could not be read: {exc})")
             self.ledger.record_intent(incident.id, signal_id, decision.action, signal.resource_id, decision.mode,
@@ -199,6 +201,8 @@ class Remediation:
                 return self._finish(op_id, FINAL[status.state], status.message)
             return None
         except ActionError as exc:
+            if getattr(exc, "status", None) == 404 and operation["state"] == "verifying":
+                return self._finish(op_id, "skipped", f"not acting: ARM knows no such resource ({exc})")
             attempts = int(operation.get("attempts") or 0) + 1
             if attempts >= MAX_ATTEMPTS:
                 return self._finish(op_id, "failed", f"gave up after {attempts} attempts: {exc}")

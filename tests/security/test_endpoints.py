@@ -200,10 +200,6 @@ def test_no_secret_in_any_log_record_of_the_app(demo_run):
             assert secret not in line, line[:300]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the Teams Workflows webhook URL, whose `sig` query parameter is the credential, is logged at INFO by the "
-    "'httpx' logger ('HTTP Request: POST https://.../invoke?...&sig=...') on every card posted by notify/teams.py; "
-    "the app leaves that logger at the root level, so the signature reaches the Functions logs and Application Insights"))
 def test_no_webhook_signature_in_any_log_record(demo_run):
     records, _, _ = demo_run
     assert not [line for line in records if WEBHOOK_SIG in line]

@@ -50,11 +50,6 @@ def test_the_http_routes_answer_400_and_record_it(case, functions, auto_installe
     assert len(ledger.rejections()) >= len(answer.get("rejected", []))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a lone UTF-16 surrogate (JSON escape \\ud800) in an accepted field (annotationName, targetResourceId, alertId, "
-    "trackingId, title, ...) passes parsing, then SqliteLedger.record_signal raises UnicodeEncodeError "
-    "('surrogates not allowed'): the HTTP function raises (the host answers 500, the Event Grid trigger retries a "
-    "poison event) and the signal is neither recorded nor rejected"))
 def test_a_lone_surrogate_in_an_accepted_field_is_answered_not_raised(functions, auto_installed):
     assert len(SURROGATE_CASES) >= 5
     crashed = []

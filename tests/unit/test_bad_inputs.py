@@ -73,6 +73,7 @@ CORPUS = [
     ("legacy unknown source", json.dumps(_set("data.context.activityLog.eventSource", "Autoscale", b.legacy())), "eventSource", "unsupported event source"),
     ("deep nesting", "[" * 100000 + "]" * 100000, "body", "not valid JSON"),
     ("unicode garbage", b"\xff\xfe\x00garbage", "body", "not valid JSON"),
+    ("lone surrogate", json.dumps(_set("data.resourceInfo.properties.annotationName", "\ud800x", EVENT)), "annotationName", "lone surrogate"),
 ]
 
 
