@@ -424,29 +424,9 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         response, counter, fault_kind = sim.handle(request)
-        status = None
-        kept = None
-        if response is None:  # a dropped connection: no answer at all
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        else:
-            status = response.status
-            data, out_headers = response.encode()
-            self.send_response(status)
-            names = {k.lower() for k in out_headers}
-            if "x-ms-request-id" not in names:
-                out_headers["x-ms-request-id"] = str(uuid.uuid4())
-            for name, value in out_headers.items():
-                self.send_header(name, str(value))
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD" and data:
-                self.wfile.write(data)
-            if sim.keep_response_bodies:
-                kept = response.body
+        status = response.status if response is not None else None
+        # Logged before the answer goes out (or the connection is dropped): a client that has
+        # seen the answer must find its request in the log. `duration` is the handling time.
         sim.record(
             RecordedRequest(
                 method=request.method,
@@ -459,8 +439,26 @@ class _Handler(BaseHTTPRequestHandler):
                 counter=counter,
                 fault=fault_kind,
                 headers=headers,
-                response=kept,
+                response=response.body if response is not None and sim.keep_response_bodies else None,
             )
         )
+        if response is None:  # a dropped connection: no answer at all
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        data, out_headers = response.encode()
+        self.send_response(response.status)
+        names = {k.lower() for k in out_headers}
+        if "x-ms-request-id" not in names:
+            out_headers["x-ms-request-id"] = str(uuid.uuid4())
+        for name, value in out_headers.items():
+            self.send_header(name, str(value))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD" and data:
+            self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
