@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from rules import Decision, Signal
+from rules.signals import subscription_of
 from rules.ports import IncidentRef
 
 from .logs import bound, log
@@ -22,11 +23,6 @@ TRANSIENT_STATUSES = (None, 408, 429, 500, 502, 503, 504)
 MAX_ATTEMPTS = 5
 FINAL = {"Succeeded": "succeeded", "Failed": "failed", "Canceled": "failed"}
 CAPS = ("in-flight cap", "hourly write cap")  # refusals of the write's reservation
-
-
-def subscription_of(resource_id: str) -> str:
-    parts = resource_id.strip("/").split("/")
-    return parts[1] if len(parts) > 1 else ""
 
 
 class Remediation:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from rules import Classification, Decision, Policy, Signal
+from rules.signals import resource_group_of, scale_set_of, subscription_of
 from rules.brakes import effective_mode
 
 from .settings import Settings
@@ -26,24 +27,6 @@ ACTING_MODES = ("approve", "auto")
 STALE_AFTER = timedelta(hours=24)
 # An in-flight slot outlives a worker that died before recording its operation this long at most.
 IN_FLIGHT_TTL = timedelta(hours=1)
-
-
-def _parts(resource_id: str) -> list[str]:
-    return resource_id.strip("/").split("/")
-
-
-def resource_group_of(resource_id: str) -> str:
-    parts = [p.lower() for p in _parts(resource_id)]
-    return parts[parts.index("resourcegroups") + 1] if "resourcegroups" in parts[:-1] else ""
-
-
-def scale_set_of(resource_id: str) -> str | None:
-    """The scale set's id for one of its instances, else None."""
-    parts = _parts(resource_id)
-    lowered = [p.lower() for p in parts]
-    if "virtualmachinescalesets" in lowered and lowered[-2:-1] == ["virtualmachines"]:
-        return "/" + "/".join(parts[:-2])
-    return None
 
 
 class Safety:
@@ -69,8 +52,7 @@ class Safety:
         return decision
 
     def out_of_scope(self, resource_id: str) -> str | None:
-        parts = _parts(resource_id)
-        subscription = parts[1].lower() if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
+        subscription = subscription_of(resource_id)
         if self.settings.subscriptions and subscription not in self.settings.subscriptions:
             return f"subscription {subscription or '?'} is not in RESPONDER_SUBSCRIPTIONS"
         group = resource_group_of(resource_id)
@@ -154,7 +136,7 @@ class Safety:
                     f"{minutes} min (more than {brakes.storm_scale_set_share:.0%}): the health probe or the application "
                     "is more likely wrong than the machines")
         else:
-            subscription = _parts(resource_id)[1].lower()
+            subscription = subscription_of(resource_id)
             scope = f"vm:{subscription}:{info.location}"
             # VMs whose region was not known when they turned unhealthy count in every region.
             count = self.ledger.count_unhealthy(scope, since) + self.ledger.count_unhealthy(f"vm:{subscription}:", since)
@@ -200,7 +182,7 @@ class Safety:
         `holder` (incident and action) claiming again is the same claim, so a retried start of
         one operation takes no second slot."""
         now, brakes = self.clock(), self.brakes
-        subscription = _parts(resource_id)[1].lower()
+        subscription = subscription_of(resource_id)
         wanted = [(f"in-flight:/subscriptions/{subscription}", brakes.in_flight_per_subscription, IN_FLIGHT_TTL,
                    f"in-flight cap: {brakes.in_flight_per_subscription} operations already under way in subscription "
                    f"{subscription} (cap {brakes.in_flight_per_subscription}); the next signal or sweep tries again")]
@@ -225,7 +207,7 @@ class Safety:
 
     def release(self, resource_id: str, holder: str) -> None:
         """The operation ended: its in-flight slots are free (its hourly write stays counted)."""
-        subscription = _parts(resource_id)[1].lower()
+        subscription = subscription_of(resource_id)
         self.ledger.release_slot(f"in-flight:/subscriptions/{subscription}", holder)
         scale_set = scale_set_of(resource_id)
         if scale_set:

@@ -17,6 +17,27 @@ def resource_key(resource_id: str) -> str:
     return resource_id.strip().rstrip("/").lower()
 
 
+def subscription_of(resource_id: str) -> str:
+    """The subscription id of an ARM id (lower case), or "" when it names none."""
+    parts = resource_id.strip("/").split("/")
+    return parts[1].lower() if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
+
+
+def resource_group_of(resource_id: str) -> str:
+    """The resource group of an ARM id (lower case), or ""."""
+    parts = [p.lower() for p in resource_id.strip("/").split("/")]
+    return parts[parts.index("resourcegroups") + 1] if "resourcegroups" in parts[:-1] else ""
+
+
+def scale_set_of(resource_id: str) -> str | None:
+    """The scale set's id for one of its instances (casing kept), else None."""
+    parts = resource_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    if "virtualmachinescalesets" in lowered and lowered[-2:-1] == ["virtualmachines"]:
+        return "/" + "/".join(parts[:-2])
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Signal:
     source: str  # event-grid | cloud-event | common-alert | legacy-alert | sweep
@@ -41,8 +62,7 @@ class Signal:
 
     @property
     def subscription_id(self) -> str:
-        parts = self.resource_id.strip("/").split("/")
-        return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
+        return subscription_of(self.resource_id)
 
     @property
     def incident_key(self) -> str:
