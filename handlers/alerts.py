@@ -10,7 +10,7 @@ import azure.functions as func
 
 from . import runtime
 from .deliveries import MAX_BODY_BYTES, parse_delivery
-from .http import declared_too_large, json_response, problem
+from .http import declared_too_large, deferred, json_response, problem
 
 bp = func.Blueprint()
 
@@ -27,6 +27,8 @@ def alerts(req: func.HttpRequest) -> func.HttpResponse:
         outcome = pipeline.reject("POST /api/alerts", "body", "is an Event Grid delivery; post it to /api/events")
         return problem(400, "body", "is an Event Grid delivery; post it to /api/events")
     outcomes = pipeline.process(delivery)
+    if (busy := deferred(outcomes)) is not None:
+        return busy
     if delivery.rejections:
         first = delivery.rejections[0]
         return problem(400, first.where, first.problem, recorded=True)

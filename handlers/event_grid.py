@@ -2,12 +2,15 @@
 
 The Functions host answers the validation handshake and unwraps the delivery; each invocation
 carries one event. A bad event is recorded as rejected and the invocation ends normally:
-retrying a malformed event cannot help.
+retrying a malformed event cannot help. An event another attempt is still deciding fails the
+invocation (DeliveryDeferred), so Event Grid delivers it again later.
 """
 
 from __future__ import annotations
 
 import azure.functions as func
+
+from pipeline import DEFERRED, DeliveryDeferred
 
 from . import runtime
 from .deliveries import parse_delivery
@@ -42,4 +45,7 @@ def envelope_of(event: func.EventGridEvent) -> dict:
 @bp.event_grid_trigger(arg_name="event")
 def event_grid(event: func.EventGridEvent) -> None:
     delivery = parse_delivery(envelope_of(event), input_name=f"event-grid:{event.id}")
-    runtime.pipeline().process(delivery)
+    outcomes = runtime.pipeline().process(delivery)
+    deferred = [o.event_id for o in outcomes if o.status == DEFERRED]
+    if deferred:
+        raise DeliveryDeferred(deferred)

@@ -12,7 +12,7 @@ import azure.functions as func
 
 from . import runtime
 from .deliveries import MAX_BODY_BYTES, parse_delivery
-from .http import declared_too_large, json_response, problem
+from .http import declared_too_large, deferred, json_response, problem
 
 bp = func.Blueprint()
 
@@ -33,6 +33,8 @@ def events(req: func.HttpRequest) -> func.HttpResponse:
         outcome = pipeline.reject("POST /api/events", "body", "is an alert payload; post it to /api/alerts")
         return problem(400, "body", "is an alert payload; post it to /api/alerts", recorded=True)
     outcomes = pipeline.process(delivery)
+    if (busy := deferred(outcomes)) is not None:
+        return busy
     rejected = [{"field": r.where, "problem": r.problem} for r in delivery.rejections]
     if not delivery.signals:
         first = delivery.rejections[0]

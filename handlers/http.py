@@ -23,3 +23,20 @@ def declared_too_large(req: func.HttpRequest) -> bool:
         return int(req.headers.get("content-length") or 0) > MAX_BODY_BYTES
     except ValueError:
         return False
+
+
+# Long enough for the attempt holding the claim to finish; action groups and Event Grid retry a 503.
+RETRY_DEFERRED_AFTER = "60"
+
+
+def deferred(outcomes) -> func.HttpResponse | None:
+    """503 when another attempt still holds some of the delivery's events: the sender delivers
+    again later, and the events decided now read as duplicates then."""
+    from pipeline import DEFERRED
+
+    held = [o.event_id for o in outcomes if o.status == DEFERRED]
+    if not held:
+        return None
+    return json_response(503, {"error": {"field": "delivery", "problem": f"{len(held)} event(s) are being decided by "
+                               "another attempt; deliver again later"}, "deferred": held[:100]},
+                         headers={"Retry-After": RETRY_DEFERRED_AFTER})

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 from rules import Decision, Signal
 from rules.ports import IncidentRef
 
+from .claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
 from .errors import LedgerError
 from .operations_sqlite import OPERATIONS_SCHEMA, SqliteOperations
 from .safety_sqlite import SAFETY_SCHEMA, SqliteSafety
@@ -26,7 +27,10 @@ from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     key TEXT PRIMARY KEY,
-    first_seen TEXT NOT NULL
+    first_seen TEXT NOT NULL,
+    holder TEXT,
+    lease_until TEXT,
+    decided_at TEXT
 );
 CREATE TABLE IF NOT EXISTS incidents (
     id TEXT PRIMARY KEY,
@@ -106,16 +110,58 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
                 # power cut (the next delivery or sweep brings them back). FULL syncs every commit.
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA + OPERATIONS_SCHEMA + SAFETY_SCHEMA + APPROVALS_SCHEMA + WAVES_SCHEMA)
+            self._add_claim_columns()
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the SQLite ledger at {self.path}: {exc}") from exc
         self._lock = threading.RLock()
+        self._claims = ClaimBook()
+
+    def _add_claim_columns(self) -> None:
+        """A ledger file written before claims had leases: its deliveries were all decided."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(deliveries)")}
+        if "decided_at" in columns:
+            return
+        for column in ("holder", "lease_until", "decided_at"):
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE deliveries ADD COLUMN {column} TEXT")  # nosec B608 - fixed names
+        self._db.execute("UPDATE deliveries SET decided_at = first_seen WHERE decided_at IS NULL")
+
+    # -- deliveries: claimed under a lease, settled once decided ----------------------------------
+
+    def claim_delivery(self, key: str, at: datetime, lease: timedelta) -> str:
+        holder, until = self._claims.new_holder(), _iso(at + lease)
+        with self._lock, self._transaction():
+            row = self._db.execute("SELECT holder, lease_until, decided_at FROM deliveries WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO deliveries(key, first_seen, holder, lease_until) VALUES (?, ?, ?, ?)",
+                                 (key, _iso(at), holder, until))
+            elif row["decided_at"] is not None:
+                return DECIDED
+            elif self._claims.may_retake(key, row["holder"]) or datetime.fromisoformat(row["lease_until"]) < at:
+                self._db.execute("UPDATE deliveries SET holder = ?, lease_until = ? WHERE key = ?", (holder, until, key))
+            else:
+                return IN_FLIGHT
+        self._claims.held(key, holder)
+        return CLAIMED
+
+    def settle_delivery(self, key: str, at: datetime) -> None:
+        with self._lock:
+            self._db.execute("UPDATE deliveries SET decided_at = ? WHERE key = ? AND decided_at IS NULL", (_iso(at), key))
+        self._claims.done(key)
+
+    def release_delivery(self, key: str) -> None:
+        holder = self._claims.holder(key)
+        if holder is None:
+            return
+        try:
+            with self._lock:
+                self._db.execute("DELETE FROM deliveries WHERE key = ? AND holder = ? AND decided_at IS NULL", (key, holder))
+        except sqlite3.Error:
+            self._claims.unsure(key, holder)  # the next attempt in this process may take it back
+            raise
+        self._claims.done(key)
 
     # -- writes -------------------------------------------------------------------------------
-
-    def claim_delivery(self, key: str, at: datetime) -> bool:
-        with self._lock:
-            cursor = self._db.execute("INSERT OR IGNORE INTO deliveries(key, first_seen) VALUES (?, ?)", (key, _iso(at)))
-            return cursor.rowcount == 1
 
     def open_incident(self, key: str, resource_id: str, at: datetime, ttl: timedelta) -> IncidentRef:
         with self._lock, self._transaction():

@@ -20,13 +20,15 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from rules import Decision, Signal
 
 from . import table_keys as keys
 from .approvals_table import TableApprovals
+from .claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
+from .errors import LedgerError
 from .incidents_table import TableIncidents
 from .operations_table import TableOperations
 from .safety_table import TableSafety
@@ -56,6 +58,7 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._ids = keys.Ids()
+        self._claims = ClaimBook()
         # The signal a decision is about was almost always recorded by this worker a moment ago;
         # keeping the last few spares a cross-partition lookup when the decision is written.
         self._recent: OrderedDict[int, dict[str, Any]] = OrderedDict()
@@ -73,14 +76,61 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
 
     # -- deliveries ----------------------------------------------------------------------------
 
-    def claim_delivery(self, key: str, at: datetime) -> bool:
-        entity = {"PartitionKey": keys.hashed(key), "RowKey": "", "key": clip(key, 4000), "first_seen": keys.stamp(at)}
-        with sdk_errors("claiming a delivery"):
-            try:
-                self._table("deliveries").create_entity(entity)
-            except self._exists:
-                return False
-            return True
+    def claim_delivery(self, key: str, at: datetime, lease: timedelta) -> str:
+        holder = self._claims.new_holder()
+        entity = {"PartitionKey": keys.hashed(key), "RowKey": "", "key": clip(key, 4000), "first_seen": keys.stamp(at),
+                  "holder": holder, "lease_until": keys.stamp(at + lease), "decided": False}
+        deliveries = self._table("deliveries")
+        try:
+            with sdk_errors("claiming a delivery"):
+                if self._insert(deliveries, entity):
+                    self._claims.held(key, holder)
+                    return CLAIMED
+                current = self._get(deliveries, entity["PartitionKey"], "")
+                if current is None:  # given back between the two calls: ask again
+                    return self.claim_delivery(key, at, lease)
+                # An entity without `decided` was written before claims had leases: it was decided.
+                if current.get("decided", True):
+                    return DECIDED
+                ours = current.get("holder") == holder  # the SDK retried a create whose answer was lost
+                expired = keys.parse_stamp(current.get("lease_until", "")) < at if current.get("lease_until") else True
+                if not (ours or expired or self._claims.may_retake(key, current.get("holder"))):
+                    return IN_FLIGHT
+                if not ours and not self._replace_if_unchanged(deliveries, {**entity, "first_seen": current["first_seen"]}, current):
+                    # Lost to another worker, or the SDK retried a takeover whose answer was lost
+                    # and the retry found its own write: the holder tells which.
+                    now_held = self._get(deliveries, entity["PartitionKey"], "")
+                    if now_held is None or now_held.get("holder") != holder:
+                        return IN_FLIGHT
+        except LedgerError:
+            self._claims.unsure(key, holder)  # the store may hold this claim: this instance may retake it
+            raise
+        self._claims.held(key, holder)
+        return CLAIMED
+
+    def settle_delivery(self, key: str, at: datetime) -> None:
+        entity = {"PartitionKey": keys.hashed(key), "RowKey": "", "decided": True, "decided_at": keys.stamp(at)}
+        with sdk_errors("settling a delivery"):
+            self._table("deliveries").update_entity(entity, mode=self._merge)
+        self._claims.done(key)
+
+    def release_delivery(self, key: str) -> None:
+        holder = self._claims.holder(key)
+        if holder is None:
+            return
+        deliveries, partition = self._table("deliveries"), keys.hashed(key)
+        try:
+            with sdk_errors("giving a delivery back"):
+                current = self._get(deliveries, partition, "")
+                if current is not None and current.get("holder") == holder and not current.get("decided", True):
+                    try:
+                        deliveries.delete_entity(partition, "", etag=current.metadata["etag"], match_condition=self._if_unchanged)
+                    except (self._modified, self._missing):
+                        pass  # another attempt took the claim over: it is no longer ours to give back
+        except LedgerError:
+            self._claims.unsure(key, holder)  # the claim's lease frees it later; this instance may retake it sooner
+            raise
+        self._claims.done(key)
 
     # -- signals -------------------------------------------------------------------------------
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from rules import Classification, Decision, Engine, Signal
-from rules.ports import IncidentRef, Ledger
+from rules.ports import DECIDED, IN_FLIGHT, IncidentRef, Ledger
 
 from .logs import bound, log
 from .outcome import Outcome
@@ -20,6 +20,14 @@ from .outcome import Outcome
 
 # Decision statuses that keep an incident's one action held.
 HOLDING_STATUSES = ("planned", "awaiting-approval", "started", "succeeded")
+
+# How long a delivery's claim keeps other attempts away while it is being decided. Longer than
+# host.json's functionTimeout (10 minutes), so an invocation still running is never overtaken; a
+# claim whose worker died is taken again by the sender's next retry after this.
+CLAIM_LEASE = timedelta(minutes=15)
+
+# The outcome status of a delivery another attempt is still deciding: the sender must retry.
+DEFERRED = "deferred"
 
 
 def utc_now() -> datetime:
@@ -107,33 +115,73 @@ class Pipeline:
         now = self.clock()
         with bound(event_id=signal.event_id, resource_id=signal.resource_id, kind=signal.kind, name=signal.name):
             classification = self.engine.classify(signal)
-            if not self.ledger.claim_delivery(signal.delivery_key, now):
-                decision = Decision(
-                    action="none",
-                    mode=self.engine.mode_override or self.engine.policy.default_mode,
-                    status="duplicate",
-                    reason=f"event {signal.event_id} was already received; a second delivery is recorded, not acted on",
-                    rule="dedupe",
-                )
-                self.ledger.record_decision(None, None, decision, now)
-                return self._report(signal, classification, decision, None, notify=False)
-            incident = self.ledger.open_incident(signal.incident_key, signal.resource_id, now, self.engine.policy.incident_ttl)
+            claim = self.ledger.claim_delivery(signal.delivery_key, now, CLAIM_LEASE)
+            if claim == DECIDED:
+                return self._duplicate(signal, classification, now)
+            if claim == IN_FLIGHT:
+                return self._deferred(signal, classification, now)
+            try:
+                decision, incident = self._decide(signal, classification, now)
+            except BaseException:
+                self._give_back(signal.delivery_key)
+                raise
+            # Settled only once the decision is recorded: if this worker dies before, the claim's
+            # lease runs out and the sender's retry decides the delivery again.
+            self.ledger.settle_delivery(signal.delivery_key, now)
             with bound(incident=incident.id):
-                signal_id = self.ledger.record_signal(signal, incident.id, now)
-                decision = self.engine.decide(signal, classification, self.ledger)
-                if self.safety is not None:
-                    self.safety.observe(signal, classification)
-                    decision = self.safety.admit(signal, decision)
-                if signal.resolved:
-                    self.ledger.close_incident(incident.id, now, decision.reason)
-                elif decision.action != "none" and decision.status != "skipped":
-                    decision = self._one_action_per_incident(signal, decision, incident, signal_id)
-                self.ledger.record_decision(signal_id, incident.id, decision, now)
                 return self._report(signal, classification, decision, incident, opened=incident.new)
+
+    def _decide(self, signal: Signal, classification: Classification, now: datetime) -> tuple[Decision, IncidentRef]:
+        incident = self.ledger.open_incident(signal.incident_key, signal.resource_id, now, self.engine.policy.incident_ttl)
+        with bound(incident=incident.id):
+            signal_id = self.ledger.record_signal(signal, incident.id, now)
+            decision = self.engine.decide(signal, classification, self.ledger)
+            if self.safety is not None:
+                self.safety.observe(signal, classification)
+                decision = self.safety.admit(signal, decision)
+            if signal.resolved:
+                self.ledger.close_incident(incident.id, now, decision.reason)
+            elif decision.action != "none" and decision.status != "skipped":
+                decision = self._one_action_per_incident(signal, decision, incident, signal_id)
+            self.ledger.record_decision(signal_id, incident.id, decision, now)
+        return decision, incident
+
+    def _give_back(self, delivery_key: str) -> None:
+        """The delivery could not be decided: free its claim so the sender's retry is not a duplicate."""
+        try:
+            self.ledger.release_delivery(delivery_key)
+        except Exception as exc:  # noqa: BLE001 - the lease frees the claim later; the first error is the one to raise
+            log("claim not given back", level=logging.WARNING, error=f"{type(exc).__name__}: {exc}")
+
+    def _duplicate(self, signal: Signal, classification: Classification, now: datetime) -> Outcome:
+        decision = Decision(
+            action="none",
+            mode=self.engine.mode_override or self.engine.policy.default_mode,
+            status="duplicate",
+            reason=f"event {signal.event_id} was already received; a second delivery is recorded, not acted on",
+            rule="dedupe",
+        )
+        self.ledger.record_decision(None, None, decision, now)
+        return self._report(signal, classification, decision, None, notify=False)
+
+    def _deferred(self, signal: Signal, classification: Classification, now: datetime) -> Outcome:
+        decision = Decision(
+            action="none",
+            mode=self.engine.mode_override or self.engine.policy.default_mode,
+            status=DEFERRED,
+            reason=(f"event {signal.event_id} is being decided by another attempt that holds its claim; "
+                    f"the sender is asked to deliver it again (a claim left by a stopped worker lapses after "
+                    f"{int(CLAIM_LEASE.total_seconds() // 60)} minutes)"),
+            rule="dedupe",
+        )
+        self.ledger.record_decision(None, None, decision, now)
+        return self._report(signal, classification, decision, None, notify=False)
 
     def _one_action_per_incident(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int) -> Decision:
         # The hold is a conditional write: of many workers deciding at once, one holds the action.
         held = self.ledger.hold_action(incident.id, decision.action, signal.delivery_key, self.clock(), status=decision.status)
+        if held is not None and self._left_by_an_earlier_attempt(held, signal, incident):
+            held = None
         if held is not None:
             same = held["action"] == decision.action
             return decision.but(
@@ -149,6 +197,18 @@ class Pipeline:
         else:  # refused by a brake or by verification: a later signal may try again
             self.ledger.release_action(incident.id)
         return decision
+
+    def _left_by_an_earlier_attempt(self, held: Mapping[str, Any], signal: Signal, incident: IncidentRef) -> bool:
+        """The hold was taken for this very delivery by an attempt that stopped before acting.
+
+        Only the holder of the delivery's claim decides it, so that attempt is over (it failed, or
+        its worker died). It never moved the hold on (that happens once an action is started or
+        refused) and recorded no operation, so nothing was done: deciding again is safe, and
+        leaving the hold would keep the incident from ever being remediated."""
+        if held.get("decision_ref") != signal.delivery_key or held.get("status") in HOLDING_STATUSES[1:]:
+            return False
+        operations = getattr(self.ledger, "operations", None)
+        return operations is None or not operations(incident.id)
 
     def tick(self) -> list[Outcome]:
         """The timer's work: operations followed to their end, each recorded and reported."""

@@ -7,3 +7,15 @@ class PipelineError(Exception):
 
 class SettingsError(PipelineError):
     """An app setting has a value the app cannot use; the message names the setting."""
+
+
+class DeliveryDeferred(PipelineError):
+    """Some events of a delivery are still being decided by another attempt: the sender must retry.
+
+    Raised by a trigger (never by the pipeline itself) after every other event of the delivery has
+    been handled, so the host answers with a failure and Event Grid or the action group delivers
+    the whole delivery again; the events already decided then read as duplicates."""
+
+    def __init__(self, event_ids: list[str]):
+        super().__init__(f"{len(event_ids)} event(s) held by another attempt, deliver again later: {', '.join(event_ids[:10])}")
+        self.event_ids = event_ids

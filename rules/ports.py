@@ -19,11 +19,26 @@ class IncidentRef:
     new: bool
 
 
+# What claim_delivery answers.
+CLAIMED = "claimed"      # the caller holds the delivery: decide it, then settle it
+DECIDED = "decided"      # a duplicate: the delivery's decision is already recorded
+IN_FLIGHT = "in-flight"  # another attempt holds it, undecided, within its lease: deliver it again later
+
+
 class Ledger(Protocol):
     """State behind one port. Every method is safe to call from many workers at once."""
 
-    def claim_delivery(self, key: str, at: datetime) -> bool:
-        """True for the first delivery with this key, False for every later one (the lock)."""
+    def claim_delivery(self, key: str, at: datetime, lease: timedelta) -> str:
+        """CLAIMED for the first delivery with this key, DECIDED once its decision is recorded,
+        IN_FLIGHT while another attempt holds it. A conditional write, so of many workers asking at
+        once one gets CLAIMED. A claim left unsettled past its lease (its worker died) is CLAIMED
+        again by the next asker, so a crash between the claim and the decision loses nothing."""
+
+    def settle_delivery(self, key: str, at: datetime) -> None:
+        """The delivery's decision is recorded: every later delivery with this key is DECIDED."""
+
+    def release_delivery(self, key: str) -> None:
+        """Give back a claim this caller holds and could not decide, so a redelivery can take it."""
 
     def open_incident(self, key: str, resource_id: str, at: datetime, ttl: timedelta) -> IncidentRef:
         """The open incident for this key, or a new one; an incident quiet for `ttl` is over."""

@@ -10,6 +10,7 @@ import pytest
 
 from handlers.fields import timestamp
 from tests import builders as b
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +177,49 @@ def test_tick_trigger_follows_operations_to_their_end(functions, acting, sim, le
         assert [op["state"] for op in ledger.operations()] == ["succeeded"]
     finally:
         runtime.use(None)
+
+
+# -- a delivery another attempt is still deciding: the sender is asked to deliver it again --------
+
+
+def held_elsewhere(installed, ledger, body) -> str:
+    """Claim the delivery's one event as another worker would, and leave it undecided."""
+    from handlers.deliveries import parse_delivery
+    from pipeline import CLAIM_LEASE
+
+    (signal,) = parse_delivery(body, "test").signals
+    assert ledger.claim_delivery(signal.delivery_key, installed.clock(), CLAIM_LEASE) == "claimed"
+    return signal.delivery_key
+
+
+def test_event_grid_trigger_fails_so_event_grid_retries_an_event_held_elsewhere(functions, installed, ledger):
+    from pipeline import DeliveryDeferred
+
+    event = b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", event_id="held-1")
+    key = held_elsewhere(installed, ledger, json.dumps([event]).encode())
+    with pytest.raises(DeliveryDeferred, match="held-1"):
+        call(functions, "event_grid", grid_event(event))
+    assert [row["status"] for row in ledger.history()] == ["deferred"]
+    ledger.settle_delivery(key, installed.clock())  # the other attempt finished
+    call(functions, "event_grid", grid_event(event))
+    assert [row["status"] for row in ledger.history()] == ["deferred", "duplicate"]
+
+
+@pytest.mark.parametrize("route, payload", [
+    ("events", lambda: [b.annotated("AccelnetUnhealthy", event_id="held-2")]),
+    ("alerts", lambda: b.resource_health("Unavailable")),
+])
+def test_http_routes_answer_503_with_retry_after_for_events_held_elsewhere(functions, installed, ledger, route, payload):
+    body = json.dumps(payload()).encode()
+    held_elsewhere(installed, ledger, body)
+    response = call(functions, route, post(route, body))
+    assert response.status_code == 503 and response.headers["Retry-After"] == "60"
+    answer = json.loads(response.get_body())
+    assert answer["error"]["field"] == "delivery" and len(answer["deferred"]) == 1
+
+
+def test_host_timeout_is_shorter_than_the_claim_lease():
+    from pipeline import CLAIM_LEASE
+
+    hours, minutes, seconds = map(int, json.loads((ROOT / "host.json").read_text())["functionTimeout"].split(":"))
+    assert hours * 3600 + minutes * 60 + seconds < CLAIM_LEASE.total_seconds()

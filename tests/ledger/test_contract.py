@@ -15,11 +15,13 @@ import pytest
 
 from handlers.deliveries import parse_delivery
 from rules import Decision, Signal
+from rules.ports import CLAIMED, DECIDED, IN_FLIGHT
 from tests import builders as b
 from tests.conftest import Clock
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 TTL = timedelta(days=1)
+LEASE = timedelta(minutes=15)
 VM1 = b.vm_id("vm1")
 KEY1 = "resource:" + VM1.lower()
 
@@ -83,13 +85,55 @@ def race(backend, call, workers=8):
     ],
 )
 def test_a_delivery_is_claimed_once_whatever_its_key_holds(backend, key):
-    assert backend.claim_delivery(key, T0) is True
-    assert backend.claim_delivery(key, T0 + timedelta(minutes=5)) is False
-    assert backend.claim_delivery(key + "-other", T0) is True
+    assert backend.claim_delivery(key, T0, LEASE) == CLAIMED
+    backend.settle_delivery(key, T0)
+    assert backend.claim_delivery(key, T0 + timedelta(minutes=5), LEASE) == DECIDED
+    assert backend.claim_delivery(key, T0 + 10 * LEASE, LEASE) == DECIDED, "a decided delivery never lapses"
+    assert backend.claim_delivery(key + "-other", T0, LEASE) == CLAIMED
 
 
 def test_many_workers_claiming_one_delivery_one_wins(backend):
-    assert sorted(race(backend, lambda ledger: ledger.claim_delivery("grid:raced", T0))) == [False] * 7 + [True]
+    results = race(backend, lambda ledger: ledger.claim_delivery("grid:raced", T0, LEASE))
+    assert sorted(results) == [CLAIMED] + [IN_FLIGHT] * 7
+
+
+# (seconds after the first claim, what another worker gets) for a claim nobody settled.
+UNSETTLED = [(0, IN_FLIGHT), (LEASE.total_seconds() - 1, IN_FLIGHT), (LEASE.total_seconds() + 1, CLAIMED)]
+
+
+@pytest.mark.parametrize("later, answer", UNSETTLED)
+def test_an_unsettled_claim_is_in_flight_until_its_lease_lapses(backend, later, answer):
+    assert backend.claim_delivery("grid:stalled", T0, LEASE) == CLAIMED  # its worker dies here
+    assert other_worker(backend).claim_delivery("grid:stalled", T0 + timedelta(seconds=later), LEASE) == answer
+
+
+def test_many_workers_taking_over_a_lapsed_claim_one_wins(backend):
+    assert backend.claim_delivery("grid:lapsed", T0, LEASE) == CLAIMED
+    results = race(backend, lambda ledger: ledger.claim_delivery("grid:lapsed", T0 + 2 * LEASE, LEASE))
+    assert sorted(results) == [CLAIMED] + [IN_FLIGHT] * 7
+
+
+def test_a_claim_taken_over_belongs_to_its_new_holder(backend):
+    first, second = backend, other_worker(backend)
+    assert first.claim_delivery("grid:slow", T0, LEASE) == CLAIMED
+    assert second.claim_delivery("grid:slow", T0 + 2 * LEASE, LEASE) == CLAIMED
+    assert first.claim_delivery("grid:slow", T0 + 2 * LEASE, LEASE) == IN_FLIGHT, "the new lease keeps the old holder out"
+    second.settle_delivery("grid:slow", T0 + 2 * LEASE)
+    assert first.claim_delivery("grid:slow", T0 + 5 * LEASE, LEASE) == DECIDED
+
+
+def test_a_claim_given_back_is_claimed_again_at_once(backend):
+    assert backend.claim_delivery("grid:failed", T0, LEASE) == CLAIMED
+    backend.release_delivery("grid:failed")
+    assert other_worker(backend).claim_delivery("grid:failed", T0 + timedelta(seconds=1), LEASE) == CLAIMED
+
+
+def test_giving_back_a_claim_this_worker_does_not_hold_changes_nothing(backend):
+    assert backend.claim_delivery("grid:theirs", T0, LEASE) == CLAIMED
+    backend.settle_delivery("grid:theirs", T0)
+    backend.release_delivery("grid:theirs")
+    backend.release_delivery("grid:never-claimed")
+    assert backend.claim_delivery("grid:theirs", T0, LEASE) == DECIDED
 
 
 # -- incidents ----------------------------------------------------------------------------------
@@ -355,7 +399,7 @@ def test_many_workers_holding_one_incident_one_wins(backend):
 
 
 def test_close_is_allowed(backend):
-    backend.claim_delivery("grid:x", T0)
+    backend.claim_delivery("grid:x", T0, LEASE)
     backend.close()
 
 

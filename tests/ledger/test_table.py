@@ -24,6 +24,7 @@ from tests.conftest import ROOT
 from tests.ledger.conftest import ACCOUNT_KEY, connection_string, drop_tables, fresh_prefix, free_port
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+LEASE = timedelta(minutes=15)
 TABLE_ENV = ("RESPONDER_TABLE_CONNECTION_STRING", "RESPONDER_TABLE_ENDPOINT", "RESPONDER_TABLE_PREFIX")
 
 
@@ -71,7 +72,7 @@ def test_the_environment_fills_what_settings_leave_empty(no_table_env, azurite):
     for settings in (None, Settings(), {"table_endpoint": ""}):
         ledger = open_ledger("table", settings)
         assert ledger.tables["deliveries"] == prefix + "Deliveries"
-        ledger.claim_delivery("grid:env", T0)
+        ledger.claim_delivery("grid:env", T0, LEASE)
         ledger.close()
     drop_tables(azurite, ledger)
 
@@ -82,7 +83,7 @@ def test_tables_are_created_on_first_use_under_their_prefix(azurite):
     first = open_ledger("table", {"table_connection_string": azurite, "table_prefix": fresh_prefix()})
     second = open_ledger("table", {"table_connection_string": azurite, "table_prefix": fresh_prefix()})
     try:
-        assert first.claim_delivery("grid:same", T0) and second.claim_delivery("grid:same", T0), "prefixes isolate"
+        assert first.claim_delivery("grid:same", T0, LEASE) == second.claim_delivery("grid:same", T0, LEASE) == "claimed", "prefixes isolate"
         with TableServiceClient.from_connection_string(azurite) as service:
             names = {t.name for t in service.list_tables()}
         assert first.tables["deliveries"] in names and second.tables["deliveries"] in names
@@ -160,7 +161,7 @@ def test_store_answers_become_ledger_errors_a_caller_can_tell_apart(answering, s
 
     ledger = TableLedger.from_settings({"table_connection_string": answering(status)}, retry_total=0)
     with pytest.raises(error) as raised:
-        ledger.claim_delivery("grid:x", T0)
+        ledger.claim_delivery("grid:x", T0, LEASE)
     assert type(raised.value) is error, "exactly this kind, not a broader or narrower one"
     assert f"HTTP {status}" in str(raised.value) and raised.value.__cause__ is not None
 
@@ -170,7 +171,7 @@ def test_a_store_that_does_not_answer_is_unavailable():
 
     ledger = TableLedger.from_settings({"table_connection_string": connection_string(free_port())}, retry_total=0)
     with pytest.raises(LedgerUnavailableError, match="could not be reached"):
-        ledger.claim_delivery("grid:x", T0)
+        ledger.claim_delivery("grid:x", T0, LEASE)
 
 
 def test_a_wrong_account_key_is_refused_access(azurite):
@@ -179,7 +180,7 @@ def test_a_wrong_account_key_is_refused_access(azurite):
     wrong = azurite.replace(ACCOUNT_KEY, "A" * 86 + "==")
     ledger = TableLedger.from_settings({"table_connection_string": wrong, "table_prefix": fresh_prefix()}, retry_total=0)
     with pytest.raises(LedgerAccessError, match="403"):
-        ledger.claim_delivery("grid:x", T0)
+        ledger.claim_delivery("grid:x", T0, LEASE)
 
 
 # -- keys, times and ids ------------------------------------------------------------------------

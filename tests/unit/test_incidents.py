@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from handlers.deliveries import parse_delivery
 from tests import builders as b
 
@@ -90,3 +92,40 @@ def test_the_sqlite_ledger_keeps_state_across_processes(tmp_path, clock):
     assert run(first, event).status == "planned"
     second = build_pipeline(Settings(), ledger=open_ledger(f"sqlite:{path}"), clock=clock)
     assert run(second, event).status == "duplicate"
+
+
+# -- an attempt that fails mid-decision loses nothing ------------------------------------------
+
+# (the ledger call that fails once, in the middle of deciding a redeploy)
+FAILING_STEPS = ["open_incident", "record_signal", "hold_action", "update_hold", "record_decision"]
+
+
+@pytest.mark.parametrize("step", FAILING_STEPS)
+def test_a_delivery_whose_decision_failed_is_decided_when_delivered_again(ledger, clock, step):
+    from ledger.errors import LedgerUnavailableError
+    from pipeline import Settings, build_pipeline
+
+    original, failures = getattr(ledger, step), []
+
+    def fail_once(*args, **kwargs):
+        if not failures:
+            failures.append(step)
+            raise LedgerUnavailableError(f"the store did not answer while {step}")
+        return original(*args, **kwargs)
+
+    setattr(ledger, step, fail_once)
+    pipeline = build_pipeline(Settings(), ledger=ledger, clock=clock)
+    event = b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure")
+    with pytest.raises(LedgerUnavailableError):
+        run(pipeline, event)  # the host answers 500: Event Grid delivers it again
+    again = run(pipeline, event)
+    assert (again.status, again.action) == ("planned", "redeploy"), again.reason
+    assert run(pipeline, event).status == "duplicate"
+    assert ledger.hold_action(again.incident_id, "redeploy", "someone else", clock())["status"] == "planned"
+
+
+def test_a_hold_of_another_delivery_is_never_taken_over(pipeline, ledger):
+    first = run(pipeline, b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", event_id="a"))
+    ledger.update_hold(first.incident_id, "held")  # as if its attempt had stopped before acting
+    second = run(pipeline, b.annotated("VirtualMachineScheduledForServiceHealing", event_id="b"))
+    assert second.status == "duplicate" and "one action per incident" in second.reason
