@@ -123,7 +123,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
             return
         for column in ("holder", "lease_until", "decided_at"):
             if column not in columns:
-                self._db.execute(f"ALTER TABLE deliveries ADD COLUMN {column} TEXT")  # nosec B608 - fixed names
+                self._db.execute(f"ALTER TABLE deliveries ADD COLUMN {column} TEXT")
         self._db.execute("UPDATE deliveries SET decided_at = first_seen WHERE decided_at IS NULL")
 
     # -- deliveries: claimed under a lease, settled once decided ----------------------------------
