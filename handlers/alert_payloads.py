@@ -9,7 +9,8 @@ Administrative operation `setOrchestrationServiceState`.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rules import Signal
 

@@ -8,8 +8,9 @@ event in an array is rejected on its own; the others still go through.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from rules import Signal
 

@@ -7,7 +7,8 @@ or scale set in the resource info id ahead of `/providers/microsoft.maintenance/
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rules import Signal
 

@@ -14,6 +14,7 @@ so a duplicate delivery racing on another thread waits for the first like any ot
 
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
 from collections import OrderedDict
@@ -31,9 +32,12 @@ class ClaimBook:
         self._held: OrderedDict[str, str] = OrderedDict()
         self._unsure: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
+        # Unique across workers by the random part, across this worker's claims by the count.
+        self._worker = uuid.uuid4().hex[:16]
+        self._count = itertools.count(1)
 
     def new_holder(self) -> str:
-        return uuid.uuid4().hex
+        return f"{self._worker}-{next(self._count)}"
 
     def may_retake(self, key: str, holder: str | None) -> bool:
         """The stored claim is one of this instance's earlier, finished attempts."""

@@ -10,9 +10,10 @@ import json
 import sqlite3
 import threading
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from rules import Decision, Signal
 from rules.ports import IncidentRef
@@ -114,6 +115,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the SQLite ledger at {self.path}: {exc}") from exc
         self._lock = threading.RLock()
+        self._in_transaction = False
         self._claims = ClaimBook()
 
     def _add_claim_columns(self) -> None:
@@ -131,10 +133,12 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
     def claim_delivery(self, key: str, at: datetime, lease: timedelta) -> str:
         holder, until = self._claims.new_holder(), _iso(at + lease)
         with self._lock, self._transaction():
-            row = self._db.execute("SELECT holder, lease_until, decided_at FROM deliveries WHERE key = ?", (key,)).fetchone()
-            if row is None:
-                self._db.execute("INSERT INTO deliveries(key, first_seen, holder, lease_until) VALUES (?, ?, ?, ?)",
-                                 (key, _iso(at), holder, until))
+            inserted = self._db.execute("INSERT OR IGNORE INTO deliveries(key, first_seen, holder, lease_until) VALUES (?, ?, ?, ?)",
+                                        (key, _iso(at), holder, until)).rowcount == 1
+            row = None if inserted else self._db.execute(
+                "SELECT holder, lease_until, decided_at FROM deliveries WHERE key = ?", (key,)).fetchone()
+            if inserted:
+                pass
             elif row["decided_at"] is not None:
                 return DECIDED
             elif self._claims.may_retake(key, row["holder"]) or datetime.fromisoformat(row["lease_until"]) < at:
@@ -300,14 +304,24 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
 
     # -- plumbing -----------------------------------------------------------------------------
 
+    @contextmanager
+    def atomically(self) -> Iterator[None]:
+        """Everything inside is one transaction: a signal's writes cost one commit, and a worker
+        stopped half-way leaves none of them. Nested calls join the transaction under way."""
+        with self._lock:
+            if self._in_transaction:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._in_transaction = True
+            try:
+                yield
+            except BaseException:
+                self._in_transaction = False
+                self._db.execute("ROLLBACK")
+                raise
+            self._in_transaction = False
+            self._db.execute("COMMIT")
+
     def _transaction(self):
-        db = self._db
-
-        class _Tx:
-            def __enter__(self):
-                db.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, kind, value, tb):
-                db.execute("COMMIT" if kind is None else "ROLLBACK")
-
-        return _Tx()
+        return self.atomically()

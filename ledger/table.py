@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from contextlib import nullcontext
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, ContextManager, Iterable, Mapping
 
 from rules import Decision, Signal
 
@@ -73,6 +74,11 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
             **client_options,
         )
         return cls(service, setting(settings, "table_prefix", env) or None)
+
+    def atomically(self) -> ContextManager[None]:
+        """Table Storage has no transaction across partitions: each write stands on its own, and
+        the claims' leases and conditional writes make a half-done decision safe to redo."""
+        return nullcontext()
 
     # -- deliveries ----------------------------------------------------------------------------
 

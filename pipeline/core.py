@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from rules import Classification, Decision, Engine, Signal
-from rules.ports import DECIDED, IN_FLIGHT, IncidentRef, Ledger
+from rules.ports import CLAIMED, DECIDED, IncidentRef, Ledger
 
 from .logs import bound, log
 from .outcome import Outcome
@@ -115,23 +115,34 @@ class Pipeline:
         now = self.clock()
         with bound(event_id=signal.event_id, resource_id=signal.resource_id, kind=signal.kind, name=signal.name):
             classification = self.engine.classify(signal)
-            claim = self.ledger.claim_delivery(signal.delivery_key, now, CLAIM_LEASE)
-            if claim == DECIDED:
-                return self._duplicate(signal, classification, now)
-            if claim == IN_FLIGHT:
-                return self._deferred(signal, classification, now)
+            claimed = False
             try:
-                decision, incident = self._decide(signal, classification, now)
+                # One transaction (on SQLite) from the claim to the decision, or to the moment
+                # before anything is asked of Azure: one commit per signal, all or nothing.
+                with self.ledger.atomically():
+                    claim = self.ledger.claim_delivery(signal.delivery_key, now, CLAIM_LEASE)
+                    claimed = claim == CLAIMED
+                    if not claimed:
+                        decision = self._unclaimed(signal, claim)
+                        self.ledger.record_decision(None, None, decision, now)
+                        return self._report(signal, classification, decision, None, notify=False)
+                    incident, signal_id, decision, acting = self._decide(signal, classification, now)
+                    if not acting:
+                        self._conclude(signal, incident, signal_id, decision, now)
+                if acting:  # outside the transaction: Azure is asked, which takes time
+                    decision = self.remediator.carry_out(signal, decision, incident, signal_id)
+                    with self.ledger.atomically():
+                        self._move_hold(incident, decision)
+                        self._conclude(signal, incident, signal_id, decision, now)
             except BaseException:
-                self._give_back(signal.delivery_key)
+                if claimed:
+                    self._give_back(signal.delivery_key)
                 raise
-            # Settled only once the decision is recorded: if this worker dies before, the claim's
-            # lease runs out and the sender's retry decides the delivery again.
-            self.ledger.settle_delivery(signal.delivery_key, now)
             with bound(incident=incident.id):
                 return self._report(signal, classification, decision, incident, opened=incident.new)
 
-    def _decide(self, signal: Signal, classification: Classification, now: datetime) -> tuple[Decision, IncidentRef]:
+    def _decide(self, signal: Signal, classification: Classification, now: datetime) -> tuple[IncidentRef, int, Decision, bool]:
+        """Record the signal and decide; True when the decision is an action to carry out now."""
         incident = self.ledger.open_incident(signal.incident_key, signal.resource_id, now, self.engine.policy.incident_ttl)
         with bound(incident=incident.id):
             signal_id = self.ledger.record_signal(signal, incident.id, now)
@@ -141,10 +152,25 @@ class Pipeline:
                 decision = self.safety.admit(signal, decision)
             if signal.resolved:
                 self.ledger.close_incident(incident.id, now, decision.reason)
-            elif decision.action != "none" and decision.status != "skipped":
-                decision = self._one_action_per_incident(signal, decision, incident, signal_id)
-            self.ledger.record_decision(signal_id, incident.id, decision, now)
-        return decision, incident
+                return incident, signal_id, decision, False
+            if decision.action == "none" or decision.status == "skipped":
+                return incident, signal_id, decision, False
+            decision, held = self._hold(signal, decision, incident)
+            if not held:
+                return incident, signal_id, decision, False
+            if self.remediator is not None:
+                return incident, signal_id, decision, True
+            if decision.mode == "auto":
+                decision = decision.but(reason=decision.reason + " (no Azure connection in this run: nothing was started)")
+            self._move_hold(incident, decision)
+            return incident, signal_id, decision, False
+
+    def _conclude(self, signal: Signal, incident: IncidentRef, signal_id: int, decision: Decision, now: datetime) -> None:
+        """Record the decision and settle the claim: every later delivery of the event is a duplicate.
+        Settled only with the decision: a worker that dies before leaves a claim whose lease
+        runs out, and the sender's retry decides the delivery again."""
+        self.ledger.record_decision(signal_id, incident.id, decision, now)
+        self.ledger.settle_delivery(signal.delivery_key, now)
 
     def _give_back(self, delivery_key: str) -> None:
         """The delivery could not be decided: free its claim so the sender's retry is not a duplicate."""
@@ -153,50 +179,36 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - the lease frees the claim later; the first error is the one to raise
             log("claim not given back", level=logging.WARNING, error=f"{type(exc).__name__}: {exc}")
 
-    def _duplicate(self, signal: Signal, classification: Classification, now: datetime) -> Outcome:
-        decision = Decision(
-            action="none",
-            mode=self.engine.mode_override or self.engine.policy.default_mode,
-            status="duplicate",
-            reason=f"event {signal.event_id} was already received; a second delivery is recorded, not acted on",
-            rule="dedupe",
-        )
-        self.ledger.record_decision(None, None, decision, now)
-        return self._report(signal, classification, decision, None, notify=False)
+    def _unclaimed(self, signal: Signal, claim: str) -> Decision:
+        """The decision for a delivery this attempt may not decide: decided before, or held by another."""
+        mode = self.engine.mode_override or self.engine.policy.default_mode
+        if claim == DECIDED:
+            return Decision(action="none", mode=mode, status="duplicate", rule="dedupe",
+                            reason=f"event {signal.event_id} was already received; a second delivery is recorded, not acted on")
+        return Decision(action="none", mode=mode, status=DEFERRED, rule="dedupe",
+                        reason=(f"event {signal.event_id} is being decided by another attempt that holds its claim; "
+                                f"the sender is asked to deliver it again (a claim left by a stopped worker lapses after "
+                                f"{int(CLAIM_LEASE.total_seconds() // 60)} minutes)"))
 
-    def _deferred(self, signal: Signal, classification: Classification, now: datetime) -> Outcome:
-        decision = Decision(
-            action="none",
-            mode=self.engine.mode_override or self.engine.policy.default_mode,
-            status=DEFERRED,
-            reason=(f"event {signal.event_id} is being decided by another attempt that holds its claim; "
-                    f"the sender is asked to deliver it again (a claim left by a stopped worker lapses after "
-                    f"{int(CLAIM_LEASE.total_seconds() // 60)} minutes)"),
-            rule="dedupe",
-        )
-        self.ledger.record_decision(None, None, decision, now)
-        return self._report(signal, classification, decision, None, notify=False)
-
-    def _one_action_per_incident(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int) -> Decision:
-        # The hold is a conditional write: of many workers deciding at once, one holds the action.
+    def _hold(self, signal: Signal, decision: Decision, incident: IncidentRef) -> tuple[Decision, bool]:
+        """Take the incident's one action. The hold is a conditional write: of many workers
+        deciding at once, one holds it; the others' decisions say who has it."""
         held = self.ledger.hold_action(incident.id, decision.action, signal.delivery_key, self.clock(), status=decision.status)
         if held is not None and self._left_by_an_earlier_attempt(held, signal, incident):
             held = None
-        if held is not None:
-            same = held["action"] == decision.action
-            return decision.but(
-                status="duplicate" if same else "skipped",
-                reason=f"incident {incident.id} already has {held['action']} {held['status']}; one action per incident",
-            )
-        if self.remediator is not None:
-            decision = self.remediator.carry_out(signal, decision, incident, signal_id)
-        elif decision.mode == "auto":
-            decision = decision.but(reason=decision.reason + " (no Azure connection in this run: nothing was started)")
+        if held is None:
+            return decision, True
+        same = held["action"] == decision.action
+        return decision.but(
+            status="duplicate" if same else "skipped",
+            reason=f"incident {incident.id} already has {held['action']} {held['status']}; one action per incident",
+        ), False
+
+    def _move_hold(self, incident: IncidentRef, decision: Decision) -> None:
         if decision.status in HOLDING_STATUSES:
             self.ledger.update_hold(incident.id, decision.status)
         else:  # refused by a brake or by verification: a later signal may try again
             self.ledger.release_action(incident.id)
-        return decision
 
     def _left_by_an_earlier_attempt(self, held: Mapping[str, Any], signal: Signal, incident: IncidentRef) -> bool:
         """The hold was taken for this very delivery by an attempt that stopped before acting.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Any, ContextManager, Iterable, Mapping, Protocol
 
 from .engine import Decision
 from .signals import Signal
@@ -39,6 +39,10 @@ class Ledger(Protocol):
 
     def release_delivery(self, key: str) -> None:
         """Give back a claim this caller holds and could not decide, so a redelivery can take it."""
+
+    def atomically(self) -> ContextManager[None]:
+        """The writes inside as one transaction where the store has them (SQLite); otherwise each
+        write stands alone (Table Storage) and the claim's lease covers a half-done decision."""
 
     def open_incident(self, key: str, resource_id: str, at: datetime, ttl: timedelta) -> IncidentRef:
         """The open incident for this key, or a new one; an incident quiet for `ttl` is over."""
