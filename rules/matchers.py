@@ -8,6 +8,7 @@ from this table, so a key that is not here fails the load.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Callable, Protocol
 
 from .catalog import Classification
@@ -24,9 +25,18 @@ class History(Protocol):
 Matcher = Callable[[Any, Signal, Classification, History], bool]
 
 
-def _one_of(value: Any) -> set[str]:
-    values = value if isinstance(value, list) else [value]
-    return {str(v).lower() for v in values}
+def _one_of(value: Any) -> frozenset[str]:
+    values = tuple(value) if isinstance(value, list) else (value,)
+    try:
+        return _lowered(values)
+    except TypeError:  # an unhashable value: the schema refuses those, so this is only defence
+        return frozenset(str(v).lower() for v in values)
+
+
+@lru_cache(maxsize=4096)
+def _lowered(values: tuple) -> frozenset[str]:
+    """A rule's values, lower-cased once: every signal is matched against every rule."""
+    return frozenset(str(v).lower() for v in values)
 
 
 def _field(getter: Callable[[Signal, Classification], Any]) -> Matcher:
