@@ -10,4 +10,4 @@ def load_yaml(text: str) -> Any:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader, C or Python
+    return yaml.load(text, Loader=loader)  # nosec B506 - a safe loader, C or Python
