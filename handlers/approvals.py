@@ -13,8 +13,6 @@ from urllib.parse import parse_qs
 
 import azure.functions as func
 
-from approvals import ApprovalConfigError, ApprovalNotFoundError, TokenRefusedError, approvals_of, settle
-from approvals.page import CONFIRM_FIELD, HEADERS, outcome_page, refusal_page, view_page
 from pipeline.logs import log
 
 from . import runtime
@@ -27,13 +25,22 @@ PRINCIPAL_HEADER = "x-ms-client-principal-name"
 MAX_FORM_BYTES = 1024
 
 
+# The approvals package is imported by the first approval request, not with the app: most workers
+# never serve one, and the cold start of the ones that handle events should not pay for it.
+
+
 def html(status: int, page: str) -> func.HttpResponse:
+    from approvals.page import HEADERS
+
     return func.HttpResponse(page, status_code=status, mimetype="text/html", charset="utf-8", headers=dict(HEADERS))
 
 
 @bp.function_name("approvals")
 @bp.route(route="approvals/{token}", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def approvals(req: func.HttpRequest) -> func.HttpResponse:
+    from approvals import ApprovalConfigError, ApprovalNotFoundError, TokenRefusedError, approvals_of, settle
+    from approvals.page import outcome_page, refusal_page, view_page
+
     token = req.route_params.get("token")
     try:
         pipeline = runtime.pipeline()  # approve mode without a secret refuses to build: 503 below
@@ -61,6 +68,8 @@ def approvals(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def _confirmed(req: func.HttpRequest) -> str:
+    from approvals.page import CONFIRM_FIELD
+
     body = req.get_body() or b""  # at most MAX_FORM_BYTES: larger was refused with 413
     values = parse_qs(body.decode("utf-8", "replace")).get(CONFIRM_FIELD) or [""]
     return values[0]
