@@ -63,6 +63,4 @@ def public_base(url: str | None, env: Mapping[str, str]) -> str:
 
 def approval_needed(mode_override: str | None, policy) -> bool:
     """Whether any decision can wait for a person under these settings and this policy."""
-    if mode_override is not None:
-        return mode_override == "approve"
-    return policy.default_mode == "approve" or any(rule.mode == "approve" for rule in policy.rules)
+    return policy.waits_for_a_person(mode_override)

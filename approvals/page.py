@@ -81,6 +81,6 @@ def outcome_page(choice: str, outcome) -> str:
 
 def refusal_page(status: int, message: str) -> str:
     titles = {400: "This is not an approval link", 403: "This approval link is not genuine",
-              404: "No such approval", 410: "This approval link can no longer be used",
+              404: "No such approval", 410: "This approval link can no longer be used", 413: "This request is too large",
               503: "Approvals are not available"}
     return _document(titles.get(status, "Approval refused"), f"<p>{escape(message)}</p>")

@@ -15,7 +15,7 @@ from typing import Any
 from rules import Signal
 
 from .errors import PayloadError
-from .fields import child, initiator, json_list, looks_like_resource_id, resource_type_of, text, timestamp
+from .fields import child, initiator, json_list, looks_like_resource_id, resource_type_of, text, timestamp, unicode_text
 
 COMMON_SCHEMA = "azuremonitorcommonalertschema"
 LEGACY_SCHEMA = "microsoft.insights/activitylogs"
@@ -197,9 +197,9 @@ def _scale_set_of(resource_id: str) -> str:
 
 
 def _first_resource(targets: list, where: str) -> str:
-    for target in targets:
+    for index, target in enumerate(targets):
         if isinstance(target, str) and looks_like_resource_id(target):
-            return target
+            return unicode_text(target, f"{where}[{index}]")
     raise PayloadError(where, "names no ARM resource id")
 
 
@@ -207,7 +207,7 @@ def _subscription_target(targets: list, alert_id: str) -> str:
     for candidate in [*[t for t in targets if isinstance(t, str)], alert_id]:
         parts = candidate.strip("/").split("/")
         if len(parts) >= 2 and parts[0].lower() == "subscriptions":
-            return f"/subscriptions/{parts[1]}"
+            return unicode_text(f"/subscriptions/{parts[1]}", "data.essentials.alertTargetIDs")
     raise PayloadError("data.essentials.alertTargetIDs", "names no subscription")
 
 

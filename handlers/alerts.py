@@ -10,7 +10,7 @@ import azure.functions as func
 
 from . import runtime
 from .deliveries import MAX_BODY_BYTES, parse_delivery
-from .http import declared_too_large, deferred, json_response, problem
+from .http import deferred, json_response, problem, too_large
 
 bp = func.Blueprint()
 
@@ -19,7 +19,7 @@ bp = func.Blueprint()
 @bp.route(route="alerts", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def alerts(req: func.HttpRequest) -> func.HttpResponse:
     pipeline = runtime.pipeline()
-    if declared_too_large(req):
+    if too_large(req):
         outcome = pipeline.reject("POST /api/alerts", "body", f"is larger than the {MAX_BODY_BYTES} bytes allowed")
         return problem(413, "body", outcome.reason)
     delivery = parse_delivery(req.get_body(), input_name="POST /api/alerts")

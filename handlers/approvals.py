@@ -3,7 +3,8 @@
 Anonymous: the signed token is the credential (a person clicks it from Teams or email). GET
 shows what would happen and never acts, because mail scanners follow links; POST (the page's
 button) decides once and carries the decision out. 400 malformed, 403 forged or foreign,
-404 unknown approval, 410 expired or already decided; no answer carries a token or the secret.
+404 unknown approval, 410 expired or already decided, 413 a body larger than the form needs
+(recorded as a rejection, as on the delivery routes); no answer carries a token or the secret.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from urllib.parse import parse_qs
 
 import azure.functions as func
 
-from approvals import ApprovalConfigError, ApprovalNotFoundError, TokenRefusedError, approvals_of, settle
-from approvals.page import CONFIRM_FIELD, HEADERS, outcome_page, refusal_page, view_page
 from pipeline.logs import log
 
 from . import runtime
+from .http import too_large
 
 bp = func.Blueprint()
 
@@ -25,16 +25,29 @@ PRINCIPAL_HEADER = "x-ms-client-principal-name"
 MAX_FORM_BYTES = 1024
 
 
+# The approvals package is imported by the first approval request, not with the app: most workers
+# never serve one, and the cold start of the ones that handle events should not pay for it.
+
+
 def html(status: int, page: str) -> func.HttpResponse:
+    from approvals.page import HEADERS
+
     return func.HttpResponse(page, status_code=status, mimetype="text/html", charset="utf-8", headers=dict(HEADERS))
 
 
 @bp.function_name("approvals")
 @bp.route(route="approvals/{token}", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def approvals(req: func.HttpRequest) -> func.HttpResponse:
+    from approvals import ApprovalConfigError, ApprovalNotFoundError, TokenRefusedError, approvals_of, settle
+    from approvals.page import outcome_page, refusal_page, view_page
+
     token = req.route_params.get("token")
     try:
         pipeline = runtime.pipeline()  # approve mode without a secret refuses to build: 503 below
+        if too_large(req, MAX_FORM_BYTES):
+            problem = f"is larger than the {MAX_FORM_BYTES} bytes an approval form needs"
+            pipeline.reject(f"{req.method.upper()} /api/approvals", "body", problem)
+            return html(413, refusal_page(413, f"The request body {problem}."))
         service = approvals_of(pipeline)
         view = service.view(token)  # a malformed or forged token is refused here (400, 403)
         if not view.actionable:
@@ -55,8 +68,8 @@ def approvals(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def _confirmed(req: func.HttpRequest) -> str:
-    body = req.get_body() or b""
-    if len(body) > MAX_FORM_BYTES:
-        return ""
+    from approvals.page import CONFIRM_FIELD
+
+    body = req.get_body() or b""  # at most MAX_FORM_BYTES: larger was refused with 413
     values = parse_qs(body.decode("utf-8", "replace")).get(CONFIRM_FIELD) or [""]
     return values[0]

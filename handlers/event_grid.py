@@ -23,6 +23,9 @@ EVENT_TYPES = (
     "Microsoft.ResourceNotifications.MaintenanceResources.ScheduledEventEmitted",
 )
 
+# Event Grid ids are GUIDs or short strings; the parser refuses one over 256 characters.
+ID_SHOWN = 256
+
 
 def envelope_of(event: func.EventGridEvent) -> dict:
     """The EventGridEvent the host handed over, as the JSON Event Grid sent."""
@@ -41,10 +44,17 @@ def envelope_of(event: func.EventGridEvent) -> dict:
     }
 
 
+def input_name_of(event: func.EventGridEvent) -> str:
+    """How the ledger and the logs name this delivery. The id is the sender's: cut short and with
+    what UTF-8 cannot hold escaped, so a hostile id is rejected by the parser, not by the ledger."""
+    shown = str(event.id)[:ID_SHOWN].encode("utf-8", "backslashreplace").decode("utf-8")
+    return f"event-grid:{shown}"
+
+
 @bp.function_name("event_grid")
 @bp.event_grid_trigger(arg_name="event")
 def event_grid(event: func.EventGridEvent) -> None:
-    delivery = parse_delivery(envelope_of(event), input_name=f"event-grid:{event.id}")
+    delivery = parse_delivery(envelope_of(event), input_name=input_name_of(event))
     outcomes = runtime.pipeline().process(delivery)
     deferred = [o.event_id for o in outcomes if o.status == DEFERRED]
     if deferred:

@@ -13,7 +13,7 @@ from typing import Any
 from rules import Signal
 
 from .errors import PayloadError
-from .fields import any_key, azure_category, child, impact_type, initiator, looks_like_resource_id, resource_type_of, text, timestamp
+from .fields import any_key, azure_category, child, impact_type, initiator, looks_like_resource_id, loose_text, resource_type_of, text, text_value, timestamp
 
 ANNOTATED = "microsoft.resourcenotifications.healthresources.resourceannotated"
 AVAILABILITY = "microsoft.resourcenotifications.healthresources.availabilitystatuschanged"
@@ -25,17 +25,17 @@ SUPPORTED = (ANNOTATED, AVAILABILITY, SCHEDULED)
 class Envelope:
     """The parts of either envelope the app reads."""
 
-    __slots__ = ("schema", "id", "type", "subject", "time", "data")
+    __slots__ = ("schema", "id", "type", "type_field", "subject", "time", "data")
 
     def __init__(self, event: Any, where: str):
         if not isinstance(event, Mapping):
             raise PayloadError(where or "event", "expected an event object")
         if "specversion" in event:
-            self.schema = "cloud-event"
+            self.schema, self.type_field = "cloud-event", "type"
             self.type = text(event, "type", where, limit=256)
             self.time = event.get("time")
         elif "eventType" in event:
-            self.schema = "event-grid"
+            self.schema, self.type_field = "event-grid", "eventType"
             self.type = text(event, "eventType", where, limit=256)
             self.time = event.get("eventTime")
         else:
@@ -48,10 +48,11 @@ class Envelope:
 def parse_event(event: Any, where: str = "", input_name: str = "") -> Signal:
     envelope = Envelope(event, where)
     kind = envelope.type.lower()
+    type_at = f"{where}.{envelope.type_field}" if where else envelope.type_field
     if kind == VALIDATION:
-        raise PayloadError(f"{where}.eventType" if where else "eventType", "a subscription validation event is answered by the webhook, not processed")
+        raise PayloadError(type_at, "a subscription validation event is answered by the webhook, not processed")
     if kind not in SUPPORTED:
-        raise PayloadError(f"{where}.type" if where else "type", f"unsupported event type {envelope.type!r}")
+        raise PayloadError(type_at, f"unsupported event type {envelope.type!r}")
     at = f"{where}.data" if where else "data"
     resource_info = child(child(event, "data", where), "resourceInfo", at)
     properties = child(resource_info, "properties", f"{at}.resourceInfo")
@@ -74,19 +75,23 @@ def parse_event(event: Any, where: str = "", input_name: str = "") -> Signal:
             kind="annotation",
             name=text(properties, "annotationName", props_at, limit=256),
             initiator=initiator(properties.get("context")),
-            azure_category=azure_category(properties.get("category")),
-            impact_type=impact_type(properties.get("impactType")),
+            azure_category=azure_category(loose_text(properties.get("category"), f"{props_at}.category")),
+            impact_type=impact_type(loose_text(properties.get("impactType"), f"{props_at}.impactType")),
             summary=text(properties, "summary", props_at, default="") or text(properties, "reason", props_at, default=""),
-            details={"reason": str(properties.get("reason") or ""), "context": str(properties.get("context") or "")},
+            details={
+                "reason": loose_text(properties.get("reason"), f"{props_at}.reason"),
+                "context": loose_text(properties.get("context"), f"{props_at}.context"),
+            },
             **base,
         )
     state = text(properties, "availabilityState", props_at, limit=64)
+    previous = loose_text(properties.get("previousAvailabilityState"), f"{props_at}.previousAvailabilityState")
     return Signal(
         kind="availability",
         name=state,
         resolved=state.lower() == "available",
-        details={"previous_state": str(properties.get("previousAvailabilityState") or "")},
-        summary=f"{properties.get('previousAvailabilityState') or '?'} -> {state}",
+        details={"previous_state": previous},
+        summary=f"{previous or '?'} -> {state}",
         **base,
     )
 
@@ -108,15 +113,13 @@ def _scheduled(envelope: Envelope, resource_info: Mapping, properties: Mapping, 
     target = info_id[:cut] if cut > 0 else info_id
     if not looks_like_resource_id(target):
         raise PayloadError(f"{where[: -len('.properties')]}.id", f"{info_id[:80]!r} names no ARM resource")
-    event_type = any_key(properties, "EventType")
-    if not isinstance(event_type, str) or not event_type:
-        raise PayloadError(f"{where}.EventType", "is missing")
+    event_type = text_value(any_key(properties, "EventType"), f"{where}.EventType", limit=256)
     resources = any_key(properties, "Resources") or []
     if not isinstance(resources, list):
         raise PayloadError(f"{where}.Resources", "expected an array of VM names")
-    status = str(any_key(properties, "EventStatus") or "")
+    status = loose_text(any_key(properties, "EventStatus"), f"{where}.EventStatus")
     not_before = any_key(properties, "NotBefore")
-    source = str(any_key(properties, "EventSource") or "")
+    source = loose_text(any_key(properties, "EventSource"), f"{where}.EventSource")
     return Signal(
         kind="scheduled-event",
         name=event_type,
@@ -124,12 +127,12 @@ def _scheduled(envelope: Envelope, resource_info: Mapping, properties: Mapping, 
         resource_type=resource_type_of(target),
         occurred=timestamp(envelope.time, "eventTime") if envelope.time else timestamp(not_before, f"{where}.NotBefore"),
         initiator={"platform": "platform", "user": "customer"}.get(source.lower(), ""),
-        summary=str(any_key(properties, "Description") or ""),
+        summary=loose_text(any_key(properties, "Description"), f"{where}.Description"),
         details={
-            "scheduled_event_id": str(any_key(properties, "EventId") or ""),
+            "scheduled_event_id": loose_text(any_key(properties, "EventId"), f"{where}.EventId"),
             "event_status": status,
             "not_before": timestamp(not_before, f"{where}.NotBefore").isoformat() if not_before else "",
-            "resources": [str(r) for r in resources][:1000],
+            "resources": [loose_text(r, f"{where}.Resources[{i}]") for i, r in enumerate(resources[:1000])],
             "duration_seconds": any_key(properties, "DurationInSeconds"),
         },
         **common,

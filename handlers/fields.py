@@ -39,10 +39,28 @@ def text(obj: Any, key: str, where: str, default: Any = _MISSING, limit: int = 4
     value = child(obj, key, where, (str, int, float), default)
     if value is default and default is not _MISSING:
         return value
-    value = str(value)
+    return _bounded(str(value), f"{where}.{key}" if where else key, limit)
+
+
+def text_value(value: Any, where: str, limit: int = 4096) -> str:
+    """As `text`, for a value already found (under one of several spellings, say)."""
+    if value is None or value == "":
+        raise PayloadError(where, "is missing")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise PayloadError(where, f"expected a string, got {_type_name(value)}")
+    return _bounded(str(value), where, limit)
+
+
+def _bounded(value: str, where: str, limit: int) -> str:
     if len(value) > limit:
-        raise PayloadError(f"{where}.{key}", f"is {len(value)} characters long, more than {limit}")
-    return unicode_text(value, f"{where}.{key}" if where else key)
+        raise PayloadError(where, f"is {len(value)} characters long, more than {limit}")
+    return unicode_text(value, where)
+
+
+def loose_text(value: Any, where: str) -> str:
+    """An optional field read leniently as text, whatever JSON type it came as (Azure is not
+    consistent about them); only what no store can hold is refused, naming the field."""
+    return unicode_text(str(value or ""), where)
 
 
 def unicode_text(value: str, where: str) -> str:

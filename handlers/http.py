@@ -17,12 +17,17 @@ def problem(status: int, where: str, problem_text: str, **extra: object) -> func
     return json_response(status, {"error": {"field": where, "problem": problem_text}, **extra})
 
 
-def declared_too_large(req: func.HttpRequest) -> bool:
-    """Refuse on the declared length before touching the body."""
+def too_large(req: func.HttpRequest, limit: int = MAX_BODY_BYTES) -> bool:
+    """Over `limit` by the declared Content-Length or, when none is declared (a chunked upload)
+    or it understates, by the body's own length: either way refused before the body is parsed."""
+    return _declared_length(req) > limit or len(req.get_body() or b"") > limit
+
+
+def _declared_length(req: func.HttpRequest) -> int:
     try:
-        return int(req.headers.get("content-length") or 0) > MAX_BODY_BYTES
+        return int(req.headers.get("content-length") or 0)
     except ValueError:
-        return False
+        return 0
 
 
 # Long enough for the attempt holding the claim to finish; action groups and Event Grid retry a 503.

@@ -100,7 +100,7 @@ class SqliteOperations:
             where += " AND state = ?"
             tail.append(expect_state)
         with self._lock:
-            cursor = self._db.execute(f"UPDATE operations SET {', '.join(sets)} WHERE {where}", (*values, *tail))
+            cursor = self._db.execute(f"UPDATE operations SET {', '.join(sets)} WHERE {where}", (*values, *tail))  # nosec B608 - fixed column names, values bound to ? marks
             return cursor.rowcount == 1
 
     def operation(self, operation_id: int) -> Mapping[str, Any] | None:
@@ -111,7 +111,7 @@ class SqliteOperations:
     def open_operations(self) -> list[Mapping[str, Any]]:
         marks = ",".join("?" * len(OPEN_STATES))
         with self._lock:
-            rows = self._db.execute(f"SELECT * FROM operations WHERE state IN ({marks}) ORDER BY id", OPEN_STATES).fetchall()
+            rows = self._db.execute(f"SELECT * FROM operations WHERE state IN ({marks}) ORDER BY id", OPEN_STATES).fetchall()  # nosec B608 - IN (?, ...) marks only, values bound
         return [_row(r) for r in rows]
 
     def operations(self, incident_id: str | None = None) -> list[Mapping[str, Any]]:

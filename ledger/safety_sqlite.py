@@ -51,7 +51,7 @@ class SqliteSafety:
             where, values = "substr(lower(resource_id), 1, ?) = ?", [len(key), key]
         else:
             where, values = "lower(resource_id) = ?", [key]
-        sql = f"SELECT count(*) FROM operations WHERE {where} AND state IN ({marks})"
+        sql = f"SELECT count(*) FROM operations WHERE {where} AND state IN ({marks})"  # nosec B608 - WHERE is one of two fixed clauses, values bound
         values += list(states)
         if since is not None:
             sql += " AND created_at >= ?"
@@ -63,7 +63,7 @@ class SqliteSafety:
         marks = ",".join("?" * len(states))
         with self._lock:
             row = self._db.execute(
-                f"SELECT action, state, created_at FROM operations WHERE lower(resource_id) = ? AND state IN ({marks})"
+                f"SELECT action, state, created_at FROM operations WHERE lower(resource_id) = ? AND state IN ({marks})"  # nosec B608 - IN (?, ...) marks only, values bound
                 " ORDER BY created_at DESC LIMIT 1",
                 (resource_key, *states),
             ).fetchone()

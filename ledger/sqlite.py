@@ -266,7 +266,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
         marks = ",".join("?" * len(HOLDING_STATUSES))
         with self._lock:
             row = self._db.execute(
-                f"SELECT action, status, at, id FROM decisions WHERE incident_id = ? AND action != 'none'"
+                f"SELECT action, status, at, id FROM decisions WHERE incident_id = ? AND action != 'none'"  # nosec B608 - IN (?, ...) marks only, values bound
                 f" AND status IN ({marks}) ORDER BY id LIMIT 1",
                 (incident_id, *HOLDING_STATUSES),
             ).fetchone()
@@ -288,7 +288,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         with self._lock:
             rows = self._db.execute(
-                "SELECT d.*, s.kind, s.name, s.resource_id, s.event_id, s.source, s.input, s.occurred"
+                "SELECT d.*, s.kind, s.name, s.resource_id, s.event_id, s.source, s.input, s.occurred"  # nosec B608 - WHERE joins fixed clauses, values bound
                 f" FROM decisions d LEFT JOIN signals s ON s.id = d.signal_id {where} ORDER BY d.id",
                 values,
             ).fetchall()

@@ -31,7 +31,7 @@ ATTEMPTS = 25
 
 def backoff(attempt: int) -> None:
     """Losers of a conditional write wait a little, with jitter, so they do not collide again."""
-    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # nosec B311 - back-off jitter, not a secret
 
 
 def setting(settings: Any, name: str, env: Mapping[str, str] | None = None) -> str:

@@ -102,7 +102,7 @@ class SqliteWaves:
             else:
                 states = tuple(states)
                 marks = ",".join("?" * len(states))
-                rows = self._db.execute(f"SELECT * FROM waves WHERE state IN ({marks}) ORDER BY created_at, id",
+                rows = self._db.execute(f"SELECT * FROM waves WHERE state IN ({marks}) ORDER BY created_at, id",  # nosec B608 - IN (?, ...) marks only, values bound
                                         states).fetchall()
         return [dict(r) for r in rows]
 
@@ -246,7 +246,7 @@ class SqliteWaves:
             where += " AND state = ?"
             tail.append(expect_state)
         with self._lock:
-            cursor = self._db.execute(f"UPDATE wave_members SET {', '.join(sets)} WHERE {where}", (*values, *tail))
+            cursor = self._db.execute(f"UPDATE wave_members SET {', '.join(sets)} WHERE {where}", (*values, *tail))  # nosec B608 - column names checked against _MEMBER_COLUMNS, values bound
             return cursor.rowcount == 1
 
     def claim_wave_member(self, wave_id: str, resource_key: str, at: datetime) -> bool:

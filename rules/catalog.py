@@ -7,9 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from .documents import load_yaml
+from .documents import read_document
 from .errors import CatalogError
 from .signals import Signal
+from .validation import check
 from .vocabulary import ACTIONS, IMPACTS, INITIATORS
 
 DEFAULT_PATH = Path(__file__).with_name("annotations.yaml")
@@ -114,16 +115,7 @@ def load_catalog(path: str | Path = DEFAULT_PATH) -> Catalog:
 
 @lru_cache(maxsize=8)
 def _load(path: str) -> Catalog:
-    import jsonschema
-    import yaml
-
-    try:
-        document = load_yaml(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(f"{path}: cannot read the catalog: {exc}") from exc
-    try:
-        jsonschema.validate(document, SCHEMA)
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(top)"
-        raise CatalogError(f"{path}: {where}: {exc.message}") from exc
+    document, checked_in_tests = read_document(path, CatalogError, "catalog")
+    if not checked_in_tests:
+        check(document, SCHEMA, CatalogError, path)
     return Catalog(document)

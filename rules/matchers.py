@@ -13,6 +13,7 @@ from typing import Any, Callable, Protocol
 
 from .catalog import Classification
 from .durations import parse_duration
+from .errors import RulesError
 from .signals import Signal
 from .vocabulary import INITIATORS, KINDS, RESOURCE_TYPES
 
@@ -103,4 +104,7 @@ MATCHER_SCHEMAS: dict[str, dict] = {
     },
 }
 
-assert MATCHERS.keys() == MATCHER_SCHEMAS.keys()
+# Checked on import, not asserted: `python -O` strips asserts, and a matcher without a schema
+# (or the reverse) would make the policy schema accept a key nothing can match.
+if MATCHERS.keys() != MATCHER_SCHEMAS.keys():
+    raise RulesError(f"matchers and their schemas differ: {sorted(MATCHERS.keys() ^ MATCHER_SCHEMAS.keys())}")

@@ -11,10 +11,11 @@ from typing import Any, Mapping
 from .brakes import Brakes, parse_brakes, parse_mode_tag
 from .catalog import Catalog, Classification
 from .durations import parse_duration
-from .documents import load_yaml
+from .documents import read_document
 from .errors import PolicyError
 from .matchers import MATCHER_SCHEMAS, MATCHERS, History
 from .signals import Signal
+from .validation import check
 from .vocabulary import ACTIONS, MODES
 
 DEFAULT_PATH = Path(__file__).with_name("policy.yaml")
@@ -92,9 +93,18 @@ class Policy:
     sections: Mapping[str, Any] = field(default_factory=dict)
     brakes: Brakes = field(default_factory=Brakes)
     mode_tag: str = "responder-mode"
+    # Read from a file the tests checked in full (rules/validation.py): the sections other
+    # packages read (maintenance) need no second check against their schemas either.
+    checked_in_tests: bool = False
 
     def first_match(self, signal: Signal, classification: Classification, history: History) -> Rule | None:
         return next((r for r in self.rules if r.matches(signal, classification, history)), None)
+
+    def waits_for_a_person(self, mode_override: str | None = None) -> bool:
+        """Whether any decision can wait for a person under this policy and the app's mode, if set."""
+        if mode_override is not None:
+            return mode_override == "approve"
+        return self.default_mode == "approve" or any(rule.mode == "approve" for rule in self.rules)
 
 
 def load_policy(path: str | Path = DEFAULT_PATH, catalog: Catalog | None = None) -> Policy:
@@ -103,23 +113,16 @@ def load_policy(path: str | Path = DEFAULT_PATH, catalog: Catalog | None = None)
 
 @lru_cache(maxsize=8)
 def _load(path: str, catalog: Catalog | None) -> Policy:
-    import yaml
-
-    try:
-        document = load_yaml(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise PolicyError(f"{path}: cannot read the policy: {exc}") from exc
-    return parse_policy(document, where=path, catalog=catalog)
+    document, checked_in_tests = read_document(path, PolicyError, "policy")
+    return parse_policy(document, where=path, catalog=catalog, checked_in_tests=checked_in_tests)
 
 
-def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None = None) -> Policy:
-    import jsonschema
-
-    try:
-        jsonschema.validate(document, SCHEMA)
-    except jsonschema.ValidationError as exc:
-        at = "/".join(str(p) for p in exc.absolute_path) or "(top)"
-        raise PolicyError(f"{where}: {at}: {exc.message}") from exc
+def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None = None, checked_in_tests: bool = False) -> Policy:
+    """The policy a document describes; PolicyError naming the place of the first mistake.
+    `checked_in_tests` skips the schemas (never the checks against the catalog) for a document
+    rules/validation.py knows the tests checked."""
+    if not checked_in_tests:
+        check(document, SCHEMA, PolicyError, where)
     defaults = document.get("defaults") or {}
     default_mode = defaults.get("mode", "observe")
     rules = []
@@ -156,6 +159,7 @@ def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None =
         incident_ttl=parse_duration(defaults.get("incident_ttl", "P1D"), f"{where}: defaults.incident_ttl"),
         default_notify=tuple(defaults.get("notify", ())),
         sections={k: v for k, v in document.items() if k not in ("version", "defaults", "rules")},
-        brakes=parse_brakes(document.get("brakes"), f"{where}: brakes"),
-        mode_tag=parse_mode_tag(document.get("tags"), f"{where}: tags"),
+        brakes=parse_brakes(document.get("brakes"), f"{where}: brakes", checked_in_tests),
+        mode_tag=parse_mode_tag(document.get("tags"), f"{where}: tags", checked_in_tests),
+        checked_in_tests=checked_in_tests,
     )

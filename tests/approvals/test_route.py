@@ -94,6 +94,19 @@ def test_a_bare_post_decides_nothing(route, waiting, sim):
     assert pipeline.ledger.approval(pending.id)["state"] == "pending" and not accepted_writes(sim)
 
 
+@pytest.mark.parametrize("body,headers", [
+    (b"confirm=approve&" + b"x" * 2000, {"content-type": "application/x-www-form-urlencoded"}),
+    (b"confirm=approve", {"content-type": "application/x-www-form-urlencoded", "content-length": "5000000"}),
+], ids=["undeclared", "declared"])
+def test_an_oversize_form_is_413_recorded_and_decides_nothing(route, waiting, sim, body, headers):
+    pipeline, pending = waiting
+    response = call(route, "POST", pending.approve_url, body=body, headers=headers)
+    assert response.status_code == 413 and token_of(pending.approve_url) not in response.get_body().decode()
+    (row,) = pipeline.ledger.rejections()
+    assert (row["input"], row["location"]) == ("POST /api/approvals", "body")
+    assert pipeline.ledger.approval(pending.id)["state"] == "pending" and not accepted_writes(sim)
+
+
 def _forged(url: str) -> str:
     payload, mac = url.rsplit("/", 1)[-1].split(".")
     return url.rsplit("/", 1)[0] + "/" + payload + "." + ("B" if mac[0] == "A" else "A") + mac[1:]

@@ -137,10 +137,12 @@ def test_times_from_the_policy(section, ttl, margin, error):
     ],
 )
 def test_when_approvals_are_needed(override, default, rule_modes, needed):
-    from types import SimpleNamespace
+    from rules import Policy, Rule
 
-    policy = SimpleNamespace(default_mode=default, rules=[SimpleNamespace(mode=m) for m in rule_modes])
+    rules = tuple(Rule(name=f"rule-{i}", when={"kind": "annotation"}, action="redeploy", mode=m) for i, m in enumerate(rule_modes))
+    policy = Policy(rules=rules, default_mode=default)
     assert approval_needed(override, policy) is needed
+    assert policy.waits_for_a_person(override) is needed  # what the wiring asks before importing approvals
 
 
 def test_approve_mode_refuses_to_build_without_a_secret(ledger, clock):

@@ -25,6 +25,7 @@ class Case:
     route: str  # events | alerts
     body: bytes
     must_reject: bool
+    field: tuple = ()  # the path of the field the case broke, when it broke one
 
 
 def kinds() -> dict[str, tuple[str, object]]:
@@ -103,20 +104,20 @@ def build() -> list[Case]:
         # A wrong type, and null, at every field path.
         for path, value in paths(document):
             dotted = ".".join(map(str, path))
-            cases.append(Case(f"{kind}-wrong-type-{dotted}", route, _dump(replaced(document, path, wrong_type(value))), False))
-            cases.append(Case(f"{kind}-null-{dotted}", route, _dump(replaced(document, path, None)), False))
+            cases.append(Case(f"{kind}-wrong-type-{dotted}", route, _dump(replaced(document, path, wrong_type(value))), False, path))
+            cases.append(Case(f"{kind}-null-{dotted}", route, _dump(replaced(document, path, None)), False, path))
         # Huge strings and odd unicode in every string field.
         for path, value in paths(document):
             if isinstance(value, str):
                 dotted = ".".join(map(str, path))
-                cases.append(Case(f"{kind}-huge-{dotted}", route, _dump(replaced(document, path, "A" * 300_000)), False))
+                cases.append(Case(f"{kind}-huge-{dotted}", route, _dump(replaced(document, path, "A" * 300_000)), False, path))
                 for name, text in ODD_TEXT.items():
-                    cases.append(Case(f"{kind}-{name}-{dotted}", route, _dump(replaced(document, path, value + text)), False))
+                    cases.append(Case(f"{kind}-{name}-{dotted}", route, _dump(replaced(document, path, value + text)), False, path))
         # Deep nesting in the body and inside the data.
         cases.append(Case(f"{kind}-deep-body", route, b"[" * 50_000 + b"]" * 50_000, True))
         inner = path_of_data(document)
         deep = json.loads("[" * 900 + "]" * 900)
-        cases.append(Case(f"{kind}-deep-data", route, _dump(replaced(document, inner, deep)), True))
+        cases.append(Case(f"{kind}-deep-data", route, _dump(replaced(document, inner, deep)), True, inner))
         # Invalid encodings.
         cases.append(Case(f"{kind}-invalid-utf8", route, b"\xff\xfe" + raw, True))
         cases.append(Case(f"{kind}-latin1", route, raw.replace(b"vm-degraded-hw", "vm-d\xe9grad\xe9".encode("latin-1")), False))
@@ -148,3 +149,36 @@ def path_of_data(document) -> tuple:
 
 
 CASES = build()
+
+
+def event_grid_event(case: Case):
+    """The case as the Functions worker hands it to an Event Grid trigger, or None when it cannot be
+    one: a subscription delivers one event at a time, in the Event Grid schema (infra's
+    eventDeliverySchema), and the worker builds the func.EventGridEvent itself, failing before the
+    function runs on a body that is not JSON or an eventTime that is not a date."""
+    from azure.functions import meta
+    from azure.functions.eventgrid import EventGridEventInConverter
+
+    if case.route != "events":
+        return None
+    try:
+        document = json.loads(case.body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(document, list) or len(document) != 1:
+        return None
+    (event,) = document
+    if not isinstance(event, dict) or "specversion" in event or "eventType" not in event:
+        return None
+    try:
+        return EventGridEventInConverter.decode(meta.Datum(json.dumps(event), "json"), trigger_metadata={})
+    except (TypeError, ValueError):
+        return None
+
+
+def field_name(path: tuple) -> str:
+    """A field path as the parser names it in a rejection: `data.resourceInfo.properties.Resources[0]`."""
+    return "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path).lstrip(".")
+
+
+EVENT_GRID_CASES = [case for case in CASES if event_grid_event(case) is not None]

@@ -2,7 +2,8 @@
 bytes, arbitrary JSON and well-formed payloads with one field replaced by anything: never an
 exception, an answer the caller can read, and every delivery accounted for in the ledger.
 
-Text excludes lone surrogates: that crash is its own xfail in test_hostile_inputs.py."""
+Text excludes lone surrogates: every corpus case holding one goes through the HTTP routes
+(test_hostile_inputs.py) and the Event Grid trigger (test_event_grid_inputs.py)."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ CORPUS = [
     ("an object that is nothing", '{"hello": "world"}', "body", "neither an Event Grid event"),
     ("array of a string", '["x"]', "[0]", "expected an event object"),
     ("no envelope", json.dumps([{"id": "1", "data": {}}]), "[0]", "neither an EventGridEvent"),
-    ("unknown event type", json.dumps(_set("eventType", "Microsoft.Storage.BlobCreated", EVENT)), "[0].type", "unsupported event type"),
+    ("unknown event type", json.dumps(_set("eventType", "Microsoft.Storage.BlobCreated", EVENT)), "[0].eventType", "unsupported event type"),
     ("missing data", json.dumps(_without("data", EVENT)), "[0].data", "is missing"),
     ("missing resourceInfo", json.dumps(_without("data.resourceInfo", EVENT)), "[0].data.resourceInfo", "is missing"),
     ("missing properties", json.dumps(_without("data.resourceInfo.properties", EVENT)), "[0].data.resourceInfo.properties", "is missing"),
