@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from .links import stand_ins
 from .notice import Notice
 from .resource import ResourceRef, parse_resource
 
@@ -179,7 +180,7 @@ class IncidentView:
     @property
     def next_step(self) -> str | None:
         n = self.latest
-        if n.event == "awaiting-approval" and n.approve_url:
+        if n.event == "awaiting-approval" and n.approval_id:
             base = "Approve or reject with the links below."
             return f"{base} {n.next_step}" if n.next_step else base
         return n.next_step
@@ -289,6 +290,8 @@ def digest_view(notices: list[Notice], opened: datetime, closed: datetime, liste
 
 
 def _approval(n: Notice) -> tuple[str, str] | None:
-    if n.event == "awaiting-approval" and n.status == "awaiting-approval" and n.approve_url and n.reject_url:
-        return (n.approve_url, n.reject_url)
+    """Stand-ins for the Approve and Reject links while a person may still decide; the notifier
+    signs them when the message is sent."""
+    if n.event == "awaiting-approval" and n.status == "awaiting-approval":
+        return stand_ins(n.approval_id)
     return None

@@ -21,6 +21,7 @@ from .channel import Channel
 from .compose import compose
 from .digest import ALWAYS_INDIVIDUAL, DigestPolicy, cause_of, place
 from .errors import ChannelError, NotifyError, UncertainDeliveryError
+from .links import Signer, sign
 from .notice import Notice
 from .outbox import Entry, Message, OutboxStore, Placement, Window
 from .retry import RATE_LIMITS, Backoff, RateLimit
@@ -94,6 +95,7 @@ class Notifier:
         mail_sender: str | None = None,
         lease: timedelta = timedelta(minutes=2),
         batch: int = 200,
+        approval_links: Signer | None = None,
     ) -> None:
         self.router = router
         self.store = store
@@ -106,6 +108,7 @@ class Notifier:
         self.mail_sender = mail_sender
         self.lease = lease
         self.batch = batch
+        self.approval_links = approval_links
 
     # -- building ---------------------------------------------------------------------------
 
@@ -124,6 +127,11 @@ class Notifier:
         Raises NotifyConfigError for settings that cannot work, so a typo fails at start."""
         parts = read_settings(settings, credential=credential, channels=channels, outbox_dir=outbox_dir)
         return cls(store=store, clock=clock or SystemClock(), **parts)
+
+    def sign_links_with(self, signer: Signer) -> None:
+        """Who signs approval links at send time (the wiring's Approvals.link_for): the outbox
+        keeps stand-ins only, so this is needed by every worker that sends."""
+        self.approval_links = signer
 
     # -- recording --------------------------------------------------------------------------
 
@@ -258,7 +266,8 @@ class Notifier:
             if stored is None:  # first attempt: render once, record, then send
                 stored = self._render(message)
                 self.store.save_payload(message.id, stored)
-            body, what = stored["body"], stored["summary"]
+            # Signed now, never stored: the outbox keeps the stand-ins (notify/links.py).
+            body, what = sign(stored["body"], self.approval_links), stored["summary"]
             if uncertain:
                 verdict = channel.confirm(message.target, body)
                 if verdict is True:

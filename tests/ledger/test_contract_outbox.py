@@ -164,6 +164,29 @@ def test_a_big_batch_lands_whole(store):
     assert sorted(m.notices for m in store.due(at(hours=1))) == [8, 8, 8, 9, 9, 9, 9]  # the due copies agree
 
 
+def test_approval_links_are_signed_as_sent_and_never_kept(store, tmp_path):
+    """Whatever the backend, the outbox holds the approval's id; the signed links are only in
+    what went out, and a second notifier (a restart) signs the same ones."""
+    from notify import Notifier
+    from notify.links import stand_in
+    from tests.notify.conftest import APPROVAL, signed_link
+
+    out = tmp_path / "out"
+    first = Notifier.from_settings({}, store, lambda: T0, outbox_dir=str(out))
+    first.submit(notice(approval_id=APPROVAL, event="awaiting-approval", status="awaiting-approval", routes=("ops-teams",)))
+    (message,) = store.due(T0)
+    assert first.flush(T0).failed == 1  # no signer here: failed visibly, not sent without its links
+    restarted = Notifier.from_settings({}, store, lambda: T0, outbox_dir=str(out))
+    restarted.sign_links_with(signed_link)
+    restarted.submit(notice(incident_id="INC-2", approval_id=APPROVAL, event="awaiting-approval", status="awaiting-approval", routes=("ops-teams",)))
+    assert restarted.flush(T0).sent == 1
+    (sent,) = store.messages("sent")
+    kept = str(sent.payload) + " ".join(store.notices(sent.id) + store.notices(message.id))
+    assert stand_in(APPROVAL, "approve") in kept and signed_link(APPROVAL, "approve") not in kept
+    (posted,) = out.glob("*INC-2.json")
+    assert signed_link(APPROVAL, "approve") in posted.read_text() and signed_link(APPROVAL, "reject") in posted.read_text()
+
+
 def test_only_one_worker_wins_a_claim_on_table_storage(azurite):
     prefix = fresh_prefix()
     workers = [table_outbox(azurite, prefix) for _ in range(8)]

@@ -120,3 +120,14 @@ def make_notifier(azure, store, ticker):
     yield make
     for n in made:
         n.close()
+
+
+APPROVAL = "APR-00000000000000a1"  # a pending approval's id, as notices carry it
+
+
+def signed_link(approval_id: str, choice: str) -> str:
+    """The link a notifier signs at send time, signed as approvals/ signs it (a fixed expiry)."""
+    from approvals.tokens import Signer
+
+    token = Signer("notify-tests-secret-0123456789abcdef").sign(approval_id, choice, T0 + timedelta(hours=4))
+    return f"https://responder.example/api/approvals/{token}"

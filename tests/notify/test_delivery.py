@@ -12,7 +12,9 @@ from ledger.outbox_sqlite import SqliteOutbox
 from notify import Notifier
 from notify.card_schema import card_problems
 
-from .conftest import T0, follow_up, notice, vm
+from notify.links import sign, stand_ins
+
+from .conftest import APPROVAL, T0, follow_up, notice, signed_link, vm
 
 # msgraph's generated request builders warn about their own deprecated classes on import.
 pytestmark = [
@@ -26,16 +28,38 @@ EMAIL = ("ops-email",)
 
 def test_a_card_reaches_teams_as_recorded(make_notifier, azure, store):
     n = make_notifier()
+    n.sign_links_with(signed_link)
     first = notice(routes=TEAMS)
     n.submit(first)
-    n.submit(follow_up(first, "awaiting-approval", "awaiting-approval", approve_url="https://r.example/a", reject_url="https://r.example/r"))
+    n.submit(follow_up(first, "awaiting-approval", "awaiting-approval", approval_id=APPROVAL))
     summary = n.flush(T0)
     assert summary.sent == 1 and summary.errors == []
     (posted,) = azure.hooks.received("ops")
     (message,) = store.messages()
-    assert posted == message.payload["body"]  # what was recorded is what was posted
+    # What was recorded is what was posted, but for the approval links, signed only as it went out.
+    assert posted == sign(message.payload["body"], signed_link) != message.payload["body"]
     assert card_problems(posted) == []
-    assert [a["title"] for a in posted["attachments"][0]["content"]["actions"]] == ["Approve", "Reject", "Open in Azure portal"]
+    actions = posted["attachments"][0]["content"]["actions"]
+    assert [a["title"] for a in actions] == ["Approve", "Reject", "Open in Azure portal"]
+    assert [a["url"] for a in actions[:2]] == [signed_link(APPROVAL, "approve"), signed_link(APPROVAL, "reject")]
+    recorded = json.dumps(message.payload) + " ".join(store.notices(message.id))
+    assert all(stand_in in recorded for stand_in in stand_ins(APPROVAL))
+    assert signed_link(APPROVAL, "approve").rsplit("/", 1)[1] not in recorded
+
+
+@pytest.mark.parametrize("signer,why", [
+    (None, "cannot sign them"),
+    (lambda approval_id, choice: (_ for _ in ()).throw(LookupError(f"no approval {approval_id}")), "no approval APR-"),
+])
+def test_approval_links_that_cannot_be_signed_fail_the_message_visibly(make_notifier, azure, store, signer, why):
+    n = make_notifier()
+    if signer is not None:
+        n.sign_links_with(signer)
+    n.submit(notice(routes=TEAMS, event="awaiting-approval", status="awaiting-approval", approval_id=APPROVAL))
+    summary = n.flush(T0)
+    assert (summary.sent, summary.failed) == (0, 1) and azure.hooks.received("ops") == []
+    (failed,) = store.messages("failed")
+    assert "ApprovalLinkError" in failed.last_error and why in failed.last_error
 
 
 @pytest.mark.parametrize(
