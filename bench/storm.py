@@ -155,15 +155,28 @@ def run(events: int, vms_per_subscription: int, workdir: Path) -> dict:
 
 def message_kinds(store) -> dict[str, int]:
     """Messages sent, by what they told: a digest, or an incident message named by its latest
-    notice's event (opened, started, succeeded, storm, ...), to see where a storm's messages go."""
+    notice's event (opened, started, succeeded, storm, ...), to see where a storm's messages go;
+    and, per channel, how many incidents the sent messages cover of all those queued for it, and
+    how many messages were still unsent at the end (nothing may be lost)."""
     from notify.notice import Notice
     from notify.outbox import DIGEST, SENT
 
     kinds: Counter = Counter()
-    for message in store.messages(SENT, limit=100_000):
+    covered: dict[str, set] = {}
+    queued: dict[str, set] = {}
+    for message in store.messages(None, limit=1_000_000):
         texts = store.notices(message.id)
+        incidents = {Notice.from_json(t).incident_id for t in texts}
+        queued.setdefault(message.channel, set()).update(incidents)
+        if message.state != SENT:
+            kinds[f"{message.channel}:unsent"] += 1
+            continue
+        covered.setdefault(message.channel, set()).update(incidents)
         event = "digest" if message.kind == DIGEST else Notice.from_json(texts[-1]).event if texts else "empty"
         kinds[f"{message.channel}:{event}"] += 1
+    for channel, incidents in queued.items():
+        kinds[f"{channel}:incidents covered"] = len(covered.get(channel, ()))
+        kinds[f"{channel}:incidents queued"] = len(incidents)
     return dict(sorted(kinds.items()))
 
 

@@ -122,8 +122,8 @@ def digest_card(view: DigestView, *, lines: int | None = None, text_limit: int |
             "bleed": True,
             "items": [
                 _text(f"Digest: {view.headline}", text_limit, size="large", weight="bolder", style="heading"),
-                _text(f"{view.meaning}", text_limit),
-                _text(f"Between {when(view.opened)} and {when(view.closed)}; {view.notices} updates folded into this message.", None, isSubtle=True),
+                _text(view.meaning or f"Signals: {view.signal_counts}", text_limit),
+                _text(view.covers, None, isSubtle=True),
             ],
         },
         _heading("Where things stand"),

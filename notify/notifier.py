@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .channel import Channel
 from .compose import compose
-from .digest import ALWAYS_INDIVIDUAL, DigestPolicy, cause_of, place
+from .digest import STORM, DigestPolicy, place, scope_of
 from .errors import ChannelError, NotifyError, UncertainDeliveryError
 from .links import Signer, sign
 from .notice import Notice
@@ -155,7 +155,7 @@ class Notifier:
             now = _now_of(self.clock)
             for notice, result in zip(notices, results):
                 try:
-                    text, cause = notice.to_json(now), cause_of(notice)
+                    text, cause = notice.to_json(now), scope_of(notice)
                     if notice.routine and not self.send_routine:
                         result.recorded = "routine"
                         unsent.append((Entry(None, cause, notice.incident_id, text, now), "routine", "routine event: recorded, not sent (policy does not ask)"))
@@ -164,9 +164,11 @@ class Notifier:
                     for miss in missing:
                         result.unrouted.append(f"{miss.route}: {miss.why}")
                         unsent.append((Entry(None, cause, notice.incident_id, text, now), "unrouted", f"{miss.route}: {miss.why}"))
-                    force = notice.event in ALWAYS_INDIVIDUAL
+                    storm = notice.event == STORM
                     for dest in destinations:
-                        entries.append(Entry(dest, cause, notice.incident_id, text, now, force_individual=force))
+                        entries.append(Entry(dest, cause, notice.incident_id, text, now, trips_storm=storm))
+                        if storm:  # and heads the storm's digest, which then says why it is one
+                            entries.append(Entry(dest, cause, notice.incident_id, text, now))
                     result.queued = len(destinations)
                 except Exception as exc:  # a malformed notice must not stop the others
                     log.exception("notification for %s not recorded", getattr(notice, "incident_id", "?"))
@@ -189,7 +191,7 @@ class Notifier:
             incident_id=entry.incident_id,
             now=entry.submitted_at,
             policy=self.digest,
-            force_individual=entry.force_individual,
+            trips_storm=entry.trips_storm,
         )
 
     # -- sending ----------------------------------------------------------------------------

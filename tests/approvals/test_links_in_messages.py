@@ -53,7 +53,8 @@ def test_a_message_sent_after_a_restart_carries_links_that_approve(sim, approval
 
     path = str(tmp_path / "ledger.sqlite")
     session = AzureSession("sim", None, sim)
-    env = session.plug_notifications()
+    # Told at once: these tests follow each step to its message; the hold has tests in tests/notify.
+    env = {**session.plug_notifications(), "RESPONDER_NOTIFY_HOLD": "0"}
     # The first worker records and renders the message, but Teams throttles it: it stays in the outbox.
     session.teams.fail("429", times=1, retry_after=30)
     first_ledger = approvals_ledger(path)

@@ -81,7 +81,7 @@ def test_graphs_own_retry_would_send_twice_so_the_channel_turns_it_off(azure):
 
 def test_the_outbox_dir_holds_cards_as_posted_and_emails_as_html(tmp_path):
     store = SqliteOutbox(":memory:")
-    n = Notifier.from_settings({}, store, lambda: T0, outbox_dir=str(tmp_path / "out"))
+    n = Notifier.from_settings({"RESPONDER_NOTIFY_HOLD": "0"}, store, lambda: T0, outbox_dir=str(tmp_path / "out"))
     n.sign_links_with(signed_link)
     n.submit(notice(approval_id=APPROVAL, event="awaiting-approval", status="awaiting-approval"))
     summary = n.flush(T0)
