@@ -97,6 +97,13 @@ class Approvals:
     def link(self, record: ApprovalRecord, choice: str) -> str:
         return f"{self.public_url}/api/{ROUTE}/{self.signer.sign(record.id, choice, record.expires_at)}"
 
+    def link_for(self, approval_id: str, choice: str) -> str:
+        """The signed link of an approval in the ledger: what a notifier puts in a message as it
+        sends it (the same link every time, since tokens are deterministic)."""
+        if choice not in CHOICES:
+            raise ValueError(f"choice {choice!r}: expected approve or reject")
+        return self.link(self.get(approval_id), choice)
+
     # -- looking and deciding -----------------------------------------------------------------
 
     def view(self, token: str | None) -> View:

@@ -1,7 +1,7 @@
 """From the pipeline to a person: an awaiting-approval step becomes a pending approval.
 
 `ApprovalRequests` is a pipeline listener (placed before Notifications) and the source of the
-links the notice carries (`links_for`). Both ask the ledger for the incident's pending
+approval id the notice carries (`approval_id_for`; the notifier signs the links as it sends). Both ask the ledger for the incident's pending
 approval, creating it the first time, so the order listeners run in does not matter and a
 step seen twice asks once.
 """
@@ -55,10 +55,11 @@ class ApprovalRequests:
 
         return settle_due(pipeline, self.approvals)
 
-    def links_for(self, step) -> tuple[str, str] | None:
-        """(approve_url, reject_url) for a notice about this step, when it waits for a person."""
+    def approval_id_for(self, step) -> str | None:
+        """The approval a notice about this step names, when it waits for a person. Only the id:
+        the notifier signs the links when it sends (the outbox must never hold them)."""
         pending = self.for_step(step)
-        return (pending.approve_url, pending.reject_url) if pending else None
+        return pending.id if pending else None
 
     def for_step(self, step) -> Pending | None:
         outcome, signal, decision = step.outcome, step.signal, step.decision

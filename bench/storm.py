@@ -123,6 +123,7 @@ def run(events: int, vms_per_subscription: int, workdir: Path) -> dict:
                 per_write.append({"ms": round((w.time - handed[i]) * 1000, 1), "path": w.path, "delivery": i, "reads": len(reads)})
         arm = [r.duration for r in requests if r.counter in ("reads", "writes", "polls")]
         received = session.notifications_received()
+        kinds = message_kinds(notifier.store)
         if DEBUG:  # every message line, to see which notices went out on their own
             print("\n".join(messages.lines), file=sys.stderr)
         pipeline.ledger.close()
@@ -137,6 +138,7 @@ def run(events: int, vms_per_subscription: int, workdir: Path) -> dict:
         "arm_reads": sim.counters.get("reads", 0),
         "messages": received["teams"] + received["email"],
         "teams": received["teams"],
+        "message_kinds": kinds,
         "email": received["email"],
         "wall_seconds": wall,
         "ticks": ticks,
@@ -149,6 +151,33 @@ def run(events: int, vms_per_subscription: int, workdir: Path) -> dict:
         "sim_answer_median_ms": median(arm) * 1000,
         "sim_requests": len(arm),
     }
+
+
+def message_kinds(store) -> dict[str, int]:
+    """Messages sent, by what they told: a digest, or an incident message named by its latest
+    notice's event (opened, started, succeeded, storm, ...), to see where a storm's messages go;
+    and, per channel, how many incidents the sent messages cover of all those queued for it, and
+    how many messages were still unsent at the end (nothing may be lost)."""
+    from notify.notice import Notice
+    from notify.outbox import DIGEST, SENT
+
+    kinds: Counter = Counter()
+    covered: dict[str, set] = {}
+    queued: dict[str, set] = {}
+    for message in store.messages(None, limit=1_000_000):
+        texts = store.notices(message.id)
+        incidents = {Notice.from_json(t).incident_id for t in texts}
+        queued.setdefault(message.channel, set()).update(incidents)
+        if message.state != SENT:
+            kinds[f"{message.channel}:unsent"] += 1
+            continue
+        covered.setdefault(message.channel, set()).update(incidents)
+        event = "digest" if message.kind == DIGEST else Notice.from_json(texts[-1]).event if texts else "empty"
+        kinds[f"{message.channel}:{event}"] += 1
+    for channel, incidents in queued.items():
+        kinds[f"{channel}:incidents covered"] = len(covered.get(channel, ()))
+        kinds[f"{channel}:incidents queued"] = len(incidents)
+    return dict(sorted(kinds.items()))
 
 
 def figures(row: dict) -> list[Figure]:
@@ -176,6 +205,7 @@ def figures(row: dict) -> list[Figure]:
         ratio="-",
         target=f"<= {MESSAGES_TARGET}",
         met=row["messages"] <= MESSAGES_TARGET,
+        notes=["by kind: " + ", ".join(f"{k} {v}" for k, v in row["message_kinds"].items())],
     )
     ratio_median = row["latency_median_ms"] / row["sim_answer_median_ms"]
     latency = Figure(

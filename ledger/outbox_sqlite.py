@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS outbox_messages (
 );
 CREATE INDEX IF NOT EXISTS outbox_messages_due ON outbox_messages (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_messages_open ON outbox_messages (destination, incident_id, sealed, state);
+CREATE INDEX IF NOT EXISTS outbox_messages_scope ON outbox_messages (destination, cause, state);
 CREATE TABLE IF NOT EXISTS outbox_notices (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     message_id INTEGER,
@@ -67,6 +68,7 @@ CREATE TABLE IF NOT EXISTS outbox_windows (
     closes_at REAL NOT NULL,
     individual TEXT NOT NULL,
     digest_message INTEGER,
+    storm INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (destination, cause)
 );
 CREATE TABLE IF NOT EXISTS outbox_sends (
@@ -101,6 +103,9 @@ class SqliteOutbox:
             self._conn.row_factory = sqlite3.Row
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._conn.executescript(SCHEMA)
+            columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(outbox_windows)")}
+            if "storm" not in columns:  # a ledger made before windows knew about storms
+                self._conn.execute("ALTER TABLE outbox_windows ADD COLUMN storm INTEGER NOT NULL DEFAULT 0")
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot prepare the outbox tables in {self.path}: {exc}") from exc
 
@@ -154,31 +159,27 @@ class SqliteOutbox:
         if row is not None:
             window = Window(
                 row["destination"], row["cause"], _dt(row["opened_at"]), _dt(row["closes_at"]),
-                tuple(json.loads(row["individual"])), row["digest_message"],
+                tuple(json.loads(row["individual"])), row["digest_message"], bool(row["storm"]),
             )
         placement = place(entry, window)
         window = placement.window
         if placement.kind == DIGEST:
-            message_id = window.digest_message
-            if message_id is not None:
-                open_row = db.execute(
-                    "SELECT id FROM outbox_messages WHERE id = ? AND sealed = 0 AND state = ?", (message_id, PENDING)
-                ).fetchone()
-                message_id = open_row["id"] if open_row else None
-            if message_id is None:
-                message_id = self._new_message(db, entry, DIGEST, None, created=_ts(window.opened_at), due=_ts(window.closes_at))
-                window = replace(window, digest_message=message_id)
+            message_id, window = self._digest(db, entry, window)
         else:
-            open_row = db.execute(
+            open_row = None if placement.alone else db.execute(
                 "SELECT id FROM outbox_messages WHERE destination = ? AND incident_id = ? AND kind = 'incident'"
                 " AND sealed = 0 AND state = ? ORDER BY id DESC LIMIT 1",
                 (dest.key, entry.incident_id, PENDING),
             ).fetchone()
-            message_id = open_row["id"] if open_row else self._new_message(db, entry, "incident", entry.incident_id, created=now, due=now)
+            due = _ts(placement.due_at) if placement.due_at is not None else now
+            message_id = open_row["id"] if open_row else self._new_message(db, entry, "incident", entry.incident_id, created=now, due=due)
+        if placement.fold:
+            window = self._fold(db, entry, window, keep=message_id)
         db.execute(
-            "INSERT OR REPLACE INTO outbox_windows (destination, cause, opened_at, closes_at, individual, digest_message)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (window.destination, window.cause, _ts(window.opened_at), _ts(window.closes_at), json.dumps(list(window.individual)), window.digest_message),
+            "INSERT OR REPLACE INTO outbox_windows (destination, cause, opened_at, closes_at, individual, digest_message, storm)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (window.destination, window.cause, _ts(window.opened_at), _ts(window.closes_at), json.dumps(list(window.individual)),
+             window.digest_message, int(window.storm)),
         )
         db.execute("UPDATE outbox_messages SET notices = notices + 1 WHERE id = ?", (message_id,))
         db.execute(
@@ -187,6 +188,38 @@ class SqliteOutbox:
             (message_id, dest.key, dest.route, entry.incident_id, entry.cause, entry.notice_json, now),
         )
         return message_id
+
+    def _digest(self, db: sqlite3.Connection, entry: Entry, window: Window) -> tuple[int, Window]:
+        """The window's digest message while it still takes notices, else a new one."""
+        message_id = window.digest_message
+        if message_id is not None:
+            open_row = db.execute(
+                "SELECT id FROM outbox_messages WHERE id = ? AND sealed = 0 AND state = ?", (message_id, PENDING)
+            ).fetchone()
+            message_id = open_row["id"] if open_row else None
+        if message_id is None:
+            message_id = self._new_message(db, entry, DIGEST, None, created=_ts(window.opened_at), due=_ts(window.closes_at))
+            window = replace(window, digest_message=message_id)
+        return message_id, window
+
+    def _fold(self, db: sqlite3.Connection, entry: Entry, window: Window, *, keep: int) -> Window:
+        """Move the notices of the window's incident messages not yet claimed into its digest
+        (those of the incidents it told one by one, as the Table Storage outbox finds them)."""
+        told = list(window.individual)
+        if not told:
+            return window
+        held = [r["id"] for r in db.execute(
+            "SELECT id FROM outbox_messages WHERE destination = ? AND cause = ? AND kind = 'incident' AND sealed = 0"
+            f" AND state = ? AND id != ? AND incident_id IN ({','.join('?' * len(told))})",  # nosec B608 - placeholders only
+            (entry.destination.key, entry.cause, PENDING, keep, *told))]
+        if not held:
+            return window
+        digest, window = self._digest(db, entry, window)
+        marks = ",".join("?" * len(held))
+        moved = db.execute(f"UPDATE outbox_notices SET message_id = ? WHERE message_id IN ({marks})", (digest, *held)).rowcount  # nosec B608 - placeholders only
+        db.execute(f"DELETE FROM outbox_messages WHERE id IN ({marks})", held)  # nosec B608 - placeholders only
+        db.execute("UPDATE outbox_messages SET notices = notices + ? WHERE id = ?", (moved, digest))
+        return window
 
     def _new_message(self, db: sqlite3.Connection, entry: Entry, kind: str, incident_id: str | None, *, created: float, due: float) -> int:
         dest = entry.destination

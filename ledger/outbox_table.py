@@ -115,6 +115,8 @@ class TableOutbox(TableSendSlots):
             work = Work(self)
             ids = [self._enqueue_one(work, entry, place) for entry in entries]
             if self._transact(work.operations(self)) is not None:
+                for entry, keep in work.folds:
+                    self._fold(entry, keep)
                 return ids
             backoff(attempt)
         raise LedgerContentionError(f"recording notifications: lost {ATTEMPTS} conditional writes in a row")
@@ -130,15 +132,20 @@ class TableOutbox(TableSendSlots):
             if not is_open(message):
                 message = self._new_message(work, entry, DIGEST, None, created=window.opened_at, due=window.closes_at)
                 window = replace(window, digest_message=int(message["id"]))
+        elif placement.alone:  # the storm notice: a message of its own, which no follow-up joins
+            now = entry.submitted_at
+            message = self._new_message(work, entry, INCIDENT, entry.incident_id, created=now, due=placement.due_at or now)
         else:
             marker_row = OPEN + keys.hashed(f"{dest.key}\n{entry.incident_id}")
             marker = work.get(marker_row)
             message = work.get(MESSAGE + marker["message"]) if marker else None
             if not is_open(message):
                 now = entry.submitted_at
-                message = self._new_message(work, entry, INCIDENT, entry.incident_id, created=now, due=now)
+                message = self._new_message(work, entry, INCIDENT, entry.incident_id, created=now, due=placement.due_at or now)
                 work.put({"PartitionKey": PARTITION, "RowKey": marker_row, "message": message["id"],
                           "destination": dest.key, "incident_id": clip(entry.incident_id, 4000)})
+        if placement.fold:
+            work.folds.append((entry, int(message["id"])))
         work.put(window_entity(window_row, window))
         message = {**message, "notices": int(message.get("notices") or 0) + 1}
         work.put(message)
@@ -151,6 +158,44 @@ class TableOutbox(TableSendSlots):
         put_text(notice, "body", entry.notice_json)
         work.put(notice)
         return int(message["id"])
+
+    def _fold(self, entry: Entry, keep: int) -> None:
+        """Move the window's incident messages not yet claimed into its digest: one transaction
+        per message (its notices, copied under the digest and deleted, the message, its index
+        entity and its marker deleted, the digest and window written), guarded by the ETags read.
+        A message claimed meanwhile, or too big for one transaction, is left to go out alone."""
+        dest = entry.destination
+        window_row = WINDOW + keys.hashed(f"{dest.key}\n{entry.cause}")
+        stored = self._get(window_row)
+        for incident in window_of(stored).individual if stored else ():
+            for attempt in range(ATTEMPTS):
+                work = Work(self)
+                window = window_of(work.get(window_row))
+                marker_row = OPEN + keys.hashed(f"{dest.key}\n{incident}")
+                marker = work.get(marker_row)
+                message = work.get(MESSAGE + marker["message"]) if marker else None
+                if not is_open(message) or int(message["id"]) == keep or message.get("cause") != clip(entry.cause, 4000):
+                    break
+                prefix = f"{NOTICE}{message['id']}-"
+                notices = self._range(prefix, prefix[:-1] + ".")
+                if len(notices) * 2 + 8 > BATCH_ENTITIES:
+                    break
+                digest = work.get(MESSAGE + keys.id_key(window.digest_message)) if window.digest_message is not None else None
+                if not is_open(digest):
+                    digest = self._new_message(work, entry, DIGEST, None, created=window.opened_at, due=window.closes_at)
+                    window = replace(window, digest_message=int(digest["id"]))
+                for notice in notices:
+                    work.put({**notice, "RowKey": f"{NOTICE}{digest['id']}-{notice['RowKey'][len(prefix):]}", "message": digest["id"]})
+                    work.delete(notice["RowKey"])
+                digest = {**digest, "notices": int(digest.get("notices") or 0) + len(notices)}
+                work.put(digest)
+                work.put(index_entity(digest), upsert=True)
+                for row in (MESSAGE + message["id"], index_row(message), marker_row):
+                    work.delete(row)
+                work.put(window_entity(window_row, window))
+                if self._transact(work.operations(self)) is not None:
+                    break
+                backoff(attempt)
 
     def _new_message(self, work: "Work", entry: Entry, kind: str, incident_id: str | None, *, created: datetime, due: datetime) -> dict[str, Any]:
         dest = entry.destination

@@ -79,7 +79,7 @@ def window_of(entity: Mapping[str, Any]) -> Window:
     digest = entity.get("digest_message") or ""
     return Window(
         entity["destination"], entity["cause"], keys.parse_stamp(entity["opened_at"]), keys.parse_stamp(entity["closes_at"]),
-        tuple(json.loads(entity["individual"])), int(digest) if digest else None,
+        tuple(json.loads(entity["individual"])), int(digest) if digest else None, bool(entity.get("storm")),
     )
 
 
@@ -89,6 +89,7 @@ def window_entity(row: str, window: Window) -> dict[str, Any]:
         "opened_at": keys.stamp(window.opened_at), "closes_at": keys.stamp(window.closes_at),
         "individual": json.dumps(list(window.individual)),
         "digest_message": keys.id_key(window.digest_message) if window.digest_message is not None else "",
+        "storm": window.storm,
     }
 
 
@@ -109,13 +110,16 @@ class Work:
     """What one enqueue transaction read and will write: entities by RowKey. A later entry of the
     chunk sees what an earlier one wrote; the commit writes each entity once, replacing what was
     read with its ETag, or inserting what was absent (a 409 or 412 means a race: redo the chunk).
-    Index copies are upserted: the ETag of the message written beside them guards them."""
+    Index copies are upserted: the ETag of the message written beside them guards them. A fold
+    deletes what it moves, with the ETag it read (or unconditionally, for an index entity)."""
 
     def __init__(self, outbox: Any) -> None:
         self._outbox = outbox
         self._read: dict[str, Any] = {}
         self._written: dict[str, dict[str, Any]] = {}
         self._upserts: set[str] = set()
+        self._deletes: dict[str, dict[str, Any]] = {}
+        self.folds: list[tuple[Any, int]] = []  # (entry, message kept) whose window folds after the commit
 
     def get(self, row: str) -> Mapping[str, Any] | None:
         if row in self._written:
@@ -129,8 +133,18 @@ class Work:
         if upsert:
             self._upserts.add(entity["RowKey"])
 
+    def delete(self, row: str) -> None:
+        self._written.pop(row, None)
+        self._deletes[row] = {"PartitionKey": PARTITION, "RowKey": row}
+
     def operations(self, outbox: Any) -> list[tuple]:
         made: list[tuple] = []
+        for row, entity in self._deletes.items():
+            read = self._read.get(row)
+            if read is not None:
+                made.append(("delete", read, {"etag": read.metadata["etag"], "match_condition": outbox._if_unchanged}))
+            else:
+                made.append(("delete", entity))
         for row, entity in self._written.items():
             read = self._read.get(row)
             if row in self._upserts:

@@ -7,11 +7,13 @@ webhook card. Every card is fitted under Teams' 28 KB by shortening lists, then 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .card_schema import CARD_CONTENT_TYPE, MAX_BYTES, VERSION, card_problems, payload_bytes
 from .content import DigestView, IncidentView, STATUS_WORDS, when
 from .errors import CardError
+from . import links as approval_links
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 # Teams adds some bytes of its own around a posted message; keep a margin under the limit.
@@ -120,8 +122,8 @@ def digest_card(view: DigestView, *, lines: int | None = None, text_limit: int |
             "bleed": True,
             "items": [
                 _text(f"Digest: {view.headline}", text_limit, size="large", weight="bolder", style="heading"),
-                _text(f"{view.meaning}", text_limit),
-                _text(f"Between {when(view.opened)} and {when(view.closed)}; {view.notices} updates folded into this message.", None, isSubtle=True),
+                _text(view.meaning or f"Signals: {view.signal_counts}", text_limit),
+                _text(view.covers, None, isSubtle=True),
             ],
         },
         _heading("Where things stand"),
@@ -177,7 +179,7 @@ def fit(render, total: int, *, budget: int = BUDGET) -> dict:
         count = total
         while True:
             payload = render(count, text_limit)
-            if payload_bytes(payload) <= budget:
+            if signed_size(payload) <= budget:
                 problems = card_problems(payload)
                 if problems:
                     raise CardError("card Teams would not render: " + "; ".join(problems[:5]))
@@ -186,6 +188,11 @@ def fit(render, total: int, *, budget: int = BUDGET) -> dict:
                 break
             count //= 2
     raise CardError(f"card does not fit in {budget} bytes even with no list entries and short texts")
+
+
+def signed_size(payload: dict) -> int:
+    """Bytes as posted once its approval links are signed (they are stand-ins until the send)."""
+    return payload_bytes(payload) + approval_links.ROOM_PER_LINK * approval_links.count(json.dumps(payload))
 
 
 def render_incident(view: IncidentView) -> dict:

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from .links import stand_ins
 from .notice import Notice
 from .resource import ResourceRef, parse_resource
 
@@ -179,7 +180,7 @@ class IncidentView:
     @property
     def next_step(self) -> str | None:
         n = self.latest
-        if n.event == "awaiting-approval" and n.approve_url:
+        if n.event == "awaiting-approval" and n.approval_id:
             base = "Approve or reject with the links below."
             return f"{base} {n.next_step}" if n.next_step else base
         return n.next_step
@@ -219,28 +220,37 @@ class DigestLine:
 
 @dataclass(frozen=True)
 class DigestView:
-    signal_name: str
-    meaning: str
+    signals: tuple[tuple[str, int], ...]  # signal names, each with how many incidents, most first
+    meaning: str  # the catalog's meaning when one signal name; else empty
     subscription: str | None
     location: str | None
     opened: datetime
     closed: datetime
-    lines: tuple[DigestLine, ...]  # the first N incidents, latest step of each
+    lines: tuple[DigestLine, ...]  # the first N incidents, those a person must act on first
     incidents: int  # how many incidents in all
+    actions: int  # how many of them the app acted on (started, succeeded or failed)
     notices: int  # how many notices were folded in
     by_status: tuple[tuple[str, int], ...]
     by_action: tuple[tuple[str, int], ...]
     brakes: tuple[str, ...]
     next_step: str | None
+    storm: bool = False  # the storm breaker tripped in this scope
 
     @property
     def more(self) -> int:
         return self.incidents - len(self.lines)
 
     @property
+    def signal_name(self) -> str:
+        if len(self.signals) == 1:
+            return self.signals[0][0]
+        return f"{len(self.signals)} signals"
+
+    @property
     def subject(self) -> str:
         where = f" in {self.location}" if self.location else ""
-        return f"[Digest] {self.incidents} resources: {self.signal_name}{where} ({when(self.opened)})"
+        storm = "Storm, " if self.storm else ""
+        return f"[Digest] {storm}{self.incidents} resources: {self.signal_name}{where} ({when(self.opened)})"
 
     @property
     def headline(self) -> str:
@@ -248,21 +258,38 @@ class DigestView:
         sub = f", subscription {self.subscription}" if self.subscription else ""
         return f"{self.incidents} resources reported {self.signal_name}{where}{sub}"
 
+    @property
+    def covers(self) -> str:
+        """What this one message stands for, so a reader knows nothing else will come for it."""
+        storm = "Storm: automation is paused in this scope (its own message says why). " if self.storm else ""
+        return (f"{storm}This digest covers {self.incidents} incidents, {self.actions} with an action taken, "
+                f"and {self.notices} updates between {when(self.opened)} and {when(self.closed)}.")
+
+    @property
+    def signal_counts(self) -> str:
+        return ", ".join(f"{name} ({count})" for name, count in self.signals)
+
+
+# Which incidents a digest lists first: those waiting for a person, then failures, then actions.
+LIST_ORDER = {"awaiting-approval": 0, "failed": 1, "started": 2, "succeeded": 2}
+
 
 def digest_view(notices: list[Notice], opened: datetime, closed: datetime, listed: int = 10) -> DigestView:
-    """Fold many notices sharing a cause into one view: latest step per incident, first N listed."""
+    """Fold many notices of one scope into one view: latest step per incident, the first N listed."""
     if not notices:
         raise ValueError("a digest needs at least one notice")
     latest: dict[str, Notice] = {}
     for n in notices:  # keeps each incident where it first appeared, with its latest step
         latest[n.incident_id] = n
+    ranked = sorted(latest.values(), key=lambda n: -1 if n.event == "storm" else LIST_ORDER.get(n.status, 3))
     lines = tuple(
         DigestLine(n.incident_id, parse_resource(n.resource_id), n.event, n.status, headline(n), _approval(n))
-        for n in list(latest.values())[:listed]
+        for n in ranked[:listed]
     )
     first = notices[0]
     by_status = Counter(STATUS_WORDS.get(n.status, (n.status, ""))[0] for n in latest.values())
     by_action = Counter(n.action for n in latest.values())
+    signals = Counter(n.signal_name for n in latest.values())
     brakes: dict[str, None] = {}
     steps: dict[str, None] = {}
     for n in latest.values():
@@ -270,25 +297,36 @@ def digest_view(notices: list[Notice], opened: datetime, closed: datetime, liste
             brakes.setdefault(b, None)
         if n.next_step:
             steps.setdefault(n.next_step, None)
+    storm = any(n.event == "storm" or any(b.startswith(STORM_BRAKE) for b in n.brakes) for n in notices)
+    if storm:  # said once, in the storm's own message; repeated for every resource it is noise
+        brakes = {b: None for b in brakes if not b.startswith(STORM_BRAKE)}
     ref = parse_resource(first.resource_id)
     return DigestView(
-        signal_name=first.signal_name,
-        meaning=first.meaning,
+        signals=tuple(signals.most_common()),
+        meaning=first.meaning if len(signals) == 1 else "",
         subscription=ref.subscription,
         location=first.location,
         opened=opened,
         closed=closed,
         lines=lines,
         incidents=len(latest),
+        actions=sum(1 for n in latest.values() if n.action != "none" and n.status in ACTED),
         notices=len(notices),
         by_status=tuple(by_status.most_common()),
         by_action=tuple(by_action.most_common()),
         brakes=tuple(list(brakes)[:5]),
         next_step=next(iter(steps), None),
+        storm=storm,
     )
 
 
+ACTED = ("started", "succeeded", "failed")
+STORM_BRAKE = "storm breaker"  # how the pipeline names the brake (pipeline/safety.py)
+
+
 def _approval(n: Notice) -> tuple[str, str] | None:
-    if n.event == "awaiting-approval" and n.status == "awaiting-approval" and n.approve_url and n.reject_url:
-        return (n.approve_url, n.reject_url)
+    """Stand-ins for the Approve and Reject links while a person may still decide; the notifier
+    signs them when the message is sent."""
+    if n.event == "awaiting-approval" and n.status == "awaiting-approval":
+        return stand_ins(n.approval_id)
     return None

@@ -1,10 +1,22 @@
-"""The digest rule: when notices sharing a cause become one message.
+"""The digest rule: when the notices of one scope become one message.
 
-A cause is (subscription, region, signal name). Per destination and cause, a window opens at
-the first notice and lasts `window`. The first `individual` incidents of a window are told
-one by one, promptly; any further incident in that window goes into one digest message, sent
-when the window closes, listing the first `listed` resources and counting the rest. So a storm
-of 10,000 resources sends `individual + 1` messages per destination and window, not 10,000.
+A scope is where the storm breaker counts (pipeline/safety.py): a scale set, or a
+subscription's VMs in one region. Per destination and scope, a window opens at the first
+notice and lasts `window`.
+
+- Quiet: the first `individual` incidents of a window are told one by one, each in a message
+  of its own that its follow-ups join; every further incident goes into one digest, sent when
+  the window closes. An incident's message waits `hold` before it goes out.
+- Storm: the `storm` notice (the breaker tripped in the scope) goes out at once, alone, and
+  turns the window stormy: every later notice of the scope, follow-ups of incidents told one
+  by one included, goes into the digest, and the incident messages still held are folded into
+  it. A stormy window hands the storm on to the next while notices keep coming.
+
+The hold is what lets a storm fold the incidents that came just before the breaker tripped
+(a storm's first VMs arrive seconds apart; the breaker trips at the eleventh): without it,
+each scope would send its first incidents one by one and a storm over three subscriptions
+would still be dozens of messages. So a storm sends, per destination and scope, one storm
+message and one digest per window.
 """
 
 from __future__ import annotations
@@ -14,29 +26,43 @@ from datetime import datetime, timedelta
 
 from .notice import Notice
 from .outbox import DIGEST, INCIDENT, Placement, Window
-from .resource import parse_resource
+from .resource import parse_resource, scale_set_id
 
-# Never folded into a digest: a person must see these on their own.
-ALWAYS_INDIVIDUAL = ("storm",)
+# The notice that says the storm breaker tripped: told on its own, and it turns the scope stormy.
+STORM = "storm"
 
 
 @dataclass(frozen=True)
 class DigestPolicy:
     window: timedelta = timedelta(minutes=5)
     listed: int = 10
-    individual: int = 3
+    # Incidents per scope and window told one by one: the storm breaker's default threshold
+    # (10 VMs per region), so whatever the breaker lets through is still told incident by incident.
+    individual: int = 10
+    hold: timedelta = timedelta(seconds=60)
 
 
-def cause_of(notice: Notice) -> str:
-    ref = parse_resource(notice.resource_id)
-    return "|".join(((ref.subscription or "").lower(), (notice.location or "").lower(), notice.signal_name.lower()))
+def scope_of(notice: Notice) -> str:
+    """The storm breaker's scope of a notice's resource: its scale set, else subscription and region."""
+    scale_set = scale_set_id(notice.resource_id)
+    if scale_set:
+        return f"ss:{scale_set.lower()}"
+    subscription = (parse_resource(notice.resource_id).subscription or "").lower()
+    return f"vm:{subscription}:{(notice.location or '').lower()}"
 
 
-def place(window: Window | None, *, destination: str, cause: str, incident_id: str, now: datetime, policy: DigestPolicy, force_individual: bool = False) -> Placement:
+def place(window: Window | None, *, destination: str, cause: str, incident_id: str, now: datetime,
+          policy: DigestPolicy, trips_storm: bool = False) -> Placement:
     if window is None or now >= window.closes_at:
-        window = Window(destination, cause, now, now + policy.window)
-    if force_individual or incident_id in window.individual:
-        return Placement(window, INCIDENT)
+        storm_goes_on = window is not None and window.storm and now < window.closes_at + policy.window
+        window = Window(destination, cause, now, now + policy.window, storm=storm_goes_on)
+    if trips_storm:
+        return Placement(replace(window, storm=True), INCIDENT, due_at=now, alone=True, fold=True)
+    if window.storm:
+        return Placement(window, DIGEST)
+    held = now + policy.hold
+    if incident_id in window.individual:
+        return Placement(window, INCIDENT, due_at=held)
     if len(window.individual) < policy.individual:
-        return Placement(replace(window, individual=window.individual + (incident_id,)), INCIDENT)
+        return Placement(replace(window, individual=window.individual + (incident_id,)), INCIDENT, due_at=held)
     return Placement(window, DIGEST)

@@ -20,6 +20,12 @@ class CardError(NotifyError):
     """A card that Teams would not render, or that cannot be made to fit the size limit."""
 
 
+class ApprovalLinkError(NotifyError):
+    """A message carries approval links that cannot be signed at send time (no secret, or the
+    approval is no longer in the ledger): sending it without them would leave a person no way
+    to decide from it, so it fails visibly."""
+
+
 class OutboxError(NotifyError):
     """The outbox store failed (disk, lock, schema)."""
 

@@ -93,8 +93,8 @@ def digest_html(view: DigestView) -> str:
     )
     parts = [
         f'<h2 style="margin:0">Digest: {escape(view.headline)}</h2>',
-        f"<p>{escape(view.meaning)}</p>",
-        f'<p style="color:#605e5c">Between {escape(when(view.opened))} and {escape(when(view.closed))}; {view.notices} updates folded into this message.</p>',
+        f"<p>{escape(view.meaning or 'Signals: ' + view.signal_counts)}</p>",
+        f'<p style="color:#605e5c">{escape(view.covers)}</p>',
     ]
     if view.next_step:
         parts.append(f'<p style="background:#fff4ce;padding:8px"><b>Next step for you:</b> {escape(view.next_step)}</p>')
@@ -118,7 +118,7 @@ def _approval_links(approval: tuple[str, str] | None) -> str:
 
 
 def digest_text(view: DigestView) -> str:
-    lines = [view.subject, view.headline, view.meaning, ""]
+    lines = [view.subject, view.headline, view.meaning or f"Signals: {view.signal_counts}", view.covers, ""]
     if view.next_step:
         lines += [f"NEXT STEP: {view.next_step}", ""]
     lines += [f"  {k}: {v}" for k, v in view.by_status] + [""]

@@ -42,8 +42,9 @@ class Notice:
     reason: str  # why, for a person
     brakes: tuple[str, ...] = ()  # brakes that applied, each a readable sentence
     next_step: str | None = None  # what a person should do, if anything
-    approve_url: str | None = None
-    reject_url: str | None = None
+    # The pending approval a person decides (APR-...). Only the id: the signed Approve/Reject links
+    # are a credential, drawn at send time (notify/links.py), never stored in the outbox.
+    approval_id: str | None = None
     location: str | None = None  # Azure region when known
     routes: tuple[str, ...] = ()  # policy notification routes, e.g. ("ops-teams", "owner-email")
     owner_emails: tuple[str, ...] = ()  # from the resource's owner tag, resolved by the pipeline

@@ -19,8 +19,9 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .channel import Channel
 from .compose import compose
-from .digest import ALWAYS_INDIVIDUAL, DigestPolicy, cause_of, place
+from .digest import STORM, DigestPolicy, place, scope_of
 from .errors import ChannelError, NotifyError, UncertainDeliveryError
+from .links import Signer, sign
 from .notice import Notice
 from .outbox import Entry, Message, OutboxStore, Placement, Window
 from .retry import RATE_LIMITS, Backoff, RateLimit
@@ -94,6 +95,7 @@ class Notifier:
         mail_sender: str | None = None,
         lease: timedelta = timedelta(minutes=2),
         batch: int = 200,
+        approval_links: Signer | None = None,
     ) -> None:
         self.router = router
         self.store = store
@@ -106,6 +108,7 @@ class Notifier:
         self.mail_sender = mail_sender
         self.lease = lease
         self.batch = batch
+        self.approval_links = approval_links
 
     # -- building ---------------------------------------------------------------------------
 
@@ -124,6 +127,11 @@ class Notifier:
         Raises NotifyConfigError for settings that cannot work, so a typo fails at start."""
         parts = read_settings(settings, credential=credential, channels=channels, outbox_dir=outbox_dir)
         return cls(store=store, clock=clock or SystemClock(), **parts)
+
+    def sign_links_with(self, signer: Signer) -> None:
+        """Who signs approval links at send time (the wiring's Approvals.link_for): the outbox
+        keeps stand-ins only, so this is needed by every worker that sends."""
+        self.approval_links = signer
 
     # -- recording --------------------------------------------------------------------------
 
@@ -147,7 +155,7 @@ class Notifier:
             now = _now_of(self.clock)
             for notice, result in zip(notices, results):
                 try:
-                    text, cause = notice.to_json(now), cause_of(notice)
+                    text, cause = notice.to_json(now), scope_of(notice)
                     if notice.routine and not self.send_routine:
                         result.recorded = "routine"
                         unsent.append((Entry(None, cause, notice.incident_id, text, now), "routine", "routine event: recorded, not sent (policy does not ask)"))
@@ -156,9 +164,11 @@ class Notifier:
                     for miss in missing:
                         result.unrouted.append(f"{miss.route}: {miss.why}")
                         unsent.append((Entry(None, cause, notice.incident_id, text, now), "unrouted", f"{miss.route}: {miss.why}"))
-                    force = notice.event in ALWAYS_INDIVIDUAL
+                    storm = notice.event == STORM
                     for dest in destinations:
-                        entries.append(Entry(dest, cause, notice.incident_id, text, now, force_individual=force))
+                        entries.append(Entry(dest, cause, notice.incident_id, text, now, trips_storm=storm))
+                        if storm:  # and heads the storm's digest, which then says why it is one
+                            entries.append(Entry(dest, cause, notice.incident_id, text, now))
                     result.queued = len(destinations)
                 except Exception as exc:  # a malformed notice must not stop the others
                     log.exception("notification for %s not recorded", getattr(notice, "incident_id", "?"))
@@ -181,7 +191,7 @@ class Notifier:
             incident_id=entry.incident_id,
             now=entry.submitted_at,
             policy=self.digest,
-            force_individual=entry.force_individual,
+            trips_storm=entry.trips_storm,
         )
 
     # -- sending ----------------------------------------------------------------------------
@@ -258,7 +268,8 @@ class Notifier:
             if stored is None:  # first attempt: render once, record, then send
                 stored = self._render(message)
                 self.store.save_payload(message.id, stored)
-            body, what = stored["body"], stored["summary"]
+            # Signed now, never stored: the outbox keeps the stand-ins (notify/links.py).
+            body, what = sign(stored["body"], self.approval_links), stored["summary"]
             if uncertain:
                 verdict = channel.confirm(message.target, body)
                 if verdict is True:

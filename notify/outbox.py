@@ -31,7 +31,7 @@ INCIDENT, DIGEST = "incident", "digest"
 
 @dataclass(frozen=True)
 class Window:
-    """A digest window of one destination and one cause (subscription, region, signal name)."""
+    """A digest window of one destination and one cause: the storm scope (notify/digest.py)."""
 
     destination: str
     cause: str
@@ -39,6 +39,7 @@ class Window:
     closes_at: datetime
     individual: tuple[str, ...] = ()  # incidents told one by one in this window
     digest_message: int | None = None
+    storm: bool = False  # the storm breaker tripped in the scope: everything goes into the digest
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class Placement:
 
     window: Window
     kind: str  # INCIDENT | DIGEST
+    due_at: datetime | None = None  # when a new incident message becomes due (after the hold)
+    alone: bool = False  # a message of its own, joining no open one (the storm notice)
+    fold: bool = False  # fold the window's held incident messages into its digest
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class Entry:
     incident_id: str
     notice_json: str
     submitted_at: datetime
-    force_individual: bool = False
+    trips_storm: bool = False  # the storm notice: told alone, at once, and the scope turns stormy
 
 
 @dataclass
@@ -88,7 +92,9 @@ class Message:
 class OutboxStore(Protocol):
     def enqueue(self, entries: Sequence[Entry], place: Callable[[Entry, Window | None], Placement]) -> list[int]:
         """Record notices and attach each to a message, atomically (one transaction for the
-        batch); `place` is the digest rule, given the entry and its window as stored."""
+        batch); `place` is the digest rule, given the entry and its window as stored. A placement
+        that folds moves the window's incident messages not yet claimed (but the one it made)
+        into the window's digest, notices and all."""
 
     def record(self, unsent: Sequence[tuple[Entry, str, str]]) -> None:
         """Record notices that are not sent, each with a state ("routine", "unrouted") and why."""

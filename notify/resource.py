@@ -54,3 +54,13 @@ def parse_resource(resource_id: str) -> ResourceRef:
     else:
         name = names[-1] if names else parts[-1]
     return ResourceRef(rid, sub, group, kind, name)
+
+
+def scale_set_id(resource_id: str) -> str | None:
+    """The scale set's ARM id for a scale set or one of its instances; None for anything else."""
+    parts = resource_id.strip().strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    if "virtualmachinescalesets" not in lowered:
+        return None
+    at = lowered.index("virtualmachinescalesets")
+    return "/" + "/".join(parts[: at + 2]) if len(parts) > at + 1 else None

@@ -1,7 +1,7 @@
 """Reading the notification settings: app settings (os.environ-like) and policy keys.
 
 App settings: RESPONDER_TEAMS_WEBHOOKS, RESPONDER_MAIL_SENDER, RESPONDER_MAIL_TO,
-RESPONDER_NOTIFY_* (routes, default routes, routine, digest window/after/list, max attempts),
+RESPONDER_NOTIFY_* (routes, default routes, routine, digest window/after/list, hold, max attempts),
 RESPONDER_MAIL_CONFIRM, RESPONDER_OUTBOX_DIR, and for the simulated Azure RESPONDER_GRAPH_URL
 and RESPONDER_CA_BUNDLE. Policy keys, passed in the same mapping: notify_routes,
 notify_default_routes, notify_routine. docs/notifications.md has the table.
@@ -57,7 +57,8 @@ def read_settings(
         digest = DigestPolicy(
             window=timedelta(seconds=float(s.get("RESPONDER_NOTIFY_DIGEST_WINDOW") or 300)),
             listed=int(s.get("RESPONDER_NOTIFY_DIGEST_LIST") or 10),
-            individual=int(s.get("RESPONDER_NOTIFY_DIGEST_AFTER") or 3),
+            individual=int(s.get("RESPONDER_NOTIFY_DIGEST_AFTER") or DigestPolicy.individual),
+            hold=timedelta(seconds=float(s.get("RESPONDER_NOTIFY_HOLD") or DigestPolicy.hold.total_seconds())),
         )
         backoff = Backoff(max_attempts=int(s.get("RESPONDER_NOTIFY_MAX_ATTEMPTS") or 8))
     except ValueError as exc:

@@ -30,9 +30,9 @@ class Notifications:
     """A pipeline listener (and batch end) around one notify.Notifier."""
 
     def __init__(self, notifier: Any, catalog: Catalog, clock: Callable[[], Any],
-                 links: Callable[[Step], tuple[str, str] | None] | None = None):
+                 approval_of: Callable[[Step], str | None] | None = None):
         self.notifier = notifier
-        self.links = links  # (approve_url, reject_url) for a step that waits for a person
+        self.approval_of = approval_of  # the approval id of a step that waits for a person
         self.catalog = catalog
         self.clock = clock
         self.pending: list = []
@@ -68,7 +68,7 @@ class Notifications:
         elif step.opened and outcome.status != "awaiting-approval":  # a person's links come with that event
             event = "opened"
         found = step.classification or self.catalog.classify(signal)
-        links = self.links(step) if self.links is not None and outcome.status == "awaiting-approval" else None
+        approval_id = self.approval_of(step) if self.approval_of is not None and outcome.status == "awaiting-approval" else None
         return Notice(
             incident_id=outcome.incident_id,
             event=event,
@@ -86,8 +86,7 @@ class Notifications:
             reason=outcome.reason,
             brakes=tuple(decision.brakes) if decision else (),
             next_step=found.next_step if outcome.status in PERSON_STILL_NEEDED else None,
-            approve_url=links[0] if links else None,
-            reject_url=links[1] if links else None,
+            approval_id=approval_id,
             location=str(signal.details.get("region") or "") or None,
             routes=tuple(decision.notify) if decision else (),
             routine=found.routine,

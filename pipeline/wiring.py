@@ -57,7 +57,9 @@ def build_pipeline(
     if notifier is None:
         notifier = notifier_from_settings(settings, policy, store, clock, os.environ if env is None else env)
     if notifier:  # False: none wanted
-        listeners.append(Notifications(notifier, catalog, clock, links=requests.links_for if requests else None))
+        if approvals is not None:
+            notifier.sign_links_with(approvals.link_for)
+        listeners.append(Notifications(notifier, catalog, clock, approval_of=requests.approval_id_for if requests else None))
     return Pipeline(store, engine, clock=clock, remediator=remediator, listeners=listeners, safety=safety)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from ledger.outbox_table import TableOutbox
 from notify.digest import DigestPolicy
@@ -36,7 +36,7 @@ def test_four_workers_flushing_one_outbox_send_each_message_once(azurite):
                   notice(incident_id=f"INC-{i:04d}").to_json(), now)
             for hook in WEBHOOKS for i in range(INCIDENTS)
         ]
-        ids = set(outbox.enqueue(entries, placer(DigestPolicy(individual=INCIDENTS))))
+        ids = set(outbox.enqueue(entries, placer(DigestPolicy(individual=INCIDENTS, hold=timedelta(0)))))
         assert len(ids) == len(WEBHOOKS) * INCIDENTS
 
         spawn = multiprocessing.get_context("spawn")

@@ -11,6 +11,7 @@ import pytest
 
 from ledger.outbox_table import TableOutbox, outbox_for
 from notify.digest import DigestPolicy
+from notify.notice import Notice
 from notify.outbox import Entry
 from notify.routes import Destination
 from tests.ledger.conftest import fresh_prefix
@@ -18,6 +19,7 @@ from tests.notify.conftest import T0, notice
 
 # The SQLite suite's cases that speak only through the port: collected here with this module's `store`.
 from tests.notify.test_outbox_sqlite import (  # noqa: F401
+    DEST,
     entry,
     placer,
     test_a_lease_that_runs_out_comes_back_uncertain,
@@ -120,7 +122,7 @@ def test_a_failed_message_is_kept_with_its_error_and_notices(store):
 
 
 def test_past_the_individual_ones_a_window_gathers_a_digest_sent_when_it_closes(store):
-    policy = DigestPolicy(window=timedelta(minutes=5), individual=2)
+    policy = DigestPolicy(window=timedelta(minutes=5), individual=2, hold=timedelta(0))
     ids = store.enqueue([entry(f"INC-{i}", at(seconds=i)) for i in range(5)], placer(policy))
     first, second, digest = ids[0], ids[1], ids[2]
     assert len(set(ids)) == 3 and ids[2:] == [digest] * 3
@@ -132,6 +134,32 @@ def test_past_the_individual_ones_a_window_gathers_a_digest_sent_when_it_closes(
     (later,) = store.enqueue([entry("INC-9", at(minutes=6))], placer(policy))
     assert later not in ids
     assert store.notices(digest) == [notice(incident_id=f"INC-{i}").to_json() for i in (2, 3, 4)]
+
+
+def storm_entry(incident: str, at_=T0) -> Entry:
+    return Entry(DEST, "sub|westeurope|sig", incident, notice(incident_id=incident, event="storm").to_json(), at_, trips_storm=True)
+
+
+@pytest.mark.parametrize("claimed_first", [False, True])
+def test_a_storm_folds_the_held_incident_messages_into_the_digest(store, claimed_first):
+    """Held incident messages (not yet claimed) move into the window's digest, notices and all;
+    one already claimed goes out as it is; the storm notice itself goes alone and at once."""
+    policy = DigestPolicy(window=timedelta(minutes=5), individual=5, hold=timedelta(seconds=60))
+    held = store.enqueue([entry("INC-1", T0), entry("INC-2", at(seconds=1)), entry("INC-1", at(seconds=2))], placer(policy))
+    assert held[0] == held[2] != held[1] and store.due(at(seconds=59)) == []
+    if claimed_first:
+        assert store.claim(held[1], at(seconds=61), at(seconds=61) + LEASE) is not None
+    (storm,) = store.enqueue([storm_entry("INC-9", at(seconds=10))], placer(policy))
+    later = store.enqueue([entry("INC-3", at(seconds=20)), entry("INC-1", at(seconds=21))], placer(policy))
+    assert storm not in held and [m.id for m in store.due(at(seconds=10))] == [storm]
+    (digest,) = set(later)
+    messages = {m.id: m for m in store.messages()}
+    assert messages[digest].kind == "digest" and messages[digest].due_at == at(minutes=5)
+    assert held[0] not in messages and (held[1] in messages) == claimed_first
+    moved = ["INC-1", "INC-1"] + ([] if claimed_first else ["INC-2"])
+    folded = [Notice.from_json(text).incident_id for text in store.notices(digest)]
+    assert sorted(folded) == sorted(moved + ["INC-3", "INC-1"])
+    assert messages[digest].notices == len(folded)
 
 
 def test_a_claimed_digest_takes_no_more_notices(store):
@@ -162,6 +190,30 @@ def test_a_big_batch_lands_whole(store):
     assert len(set(ids)) == 7
     assert sorted(m.notices for m in store.messages()) == [8, 8, 8, 9, 9, 9, 9]
     assert sorted(m.notices for m in store.due(at(hours=1))) == [8, 8, 8, 9, 9, 9, 9]  # the due copies agree
+
+
+def test_approval_links_are_signed_as_sent_and_never_kept(store, tmp_path):
+    """Whatever the backend, the outbox holds the approval's id; the signed links are only in
+    what went out, and a second notifier (a restart) signs the same ones."""
+    from notify import Notifier
+    from notify.links import stand_in
+    from tests.notify.conftest import APPROVAL, signed_link
+
+    out = tmp_path / "out"
+    at_once = {"RESPONDER_NOTIFY_HOLD": "0"}
+    first = Notifier.from_settings(at_once, store, lambda: T0, outbox_dir=str(out))
+    first.submit(notice(approval_id=APPROVAL, event="awaiting-approval", status="awaiting-approval", routes=("ops-teams",)))
+    (message,) = store.due(T0)
+    assert first.flush(T0).failed == 1  # no signer here: failed visibly, not sent without its links
+    restarted = Notifier.from_settings(at_once, store, lambda: T0, outbox_dir=str(out))
+    restarted.sign_links_with(signed_link)
+    restarted.submit(notice(incident_id="INC-2", approval_id=APPROVAL, event="awaiting-approval", status="awaiting-approval", routes=("ops-teams",)))
+    assert restarted.flush(T0).sent == 1
+    (sent,) = store.messages("sent")
+    kept = str(sent.payload) + " ".join(store.notices(sent.id) + store.notices(message.id))
+    assert stand_in(APPROVAL, "approve") in kept and signed_link(APPROVAL, "approve") not in kept
+    (posted,) = out.glob("*INC-2.json")
+    assert signed_link(APPROVAL, "approve") in posted.read_text() and signed_link(APPROVAL, "reject") in posted.read_text()
 
 
 def test_only_one_worker_wins_a_claim_on_table_storage(azurite):

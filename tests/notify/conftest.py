@@ -101,6 +101,9 @@ def sim_settings(azure, **extra) -> dict:
         "RESPONDER_MAIL_TO": "ops@contoso.com",
         "RESPONDER_CA_BUNDLE": azure.ca_bundle,
         "RESPONDER_GRAPH_URL": f"{azure.base_url}/v1.0",
+        # These tests are about delivery (retries, limits, confirmations), told at once; the hold
+        # that lets a storm fold what came before it has tests of its own (test_delivery.py).
+        "RESPONDER_NOTIFY_HOLD": "0",
     }
     settings.update(extra)
     return settings
@@ -120,3 +123,14 @@ def make_notifier(azure, store, ticker):
     yield make
     for n in made:
         n.close()
+
+
+APPROVAL = "APR-00000000000000a1"  # a pending approval's id, as notices carry it
+
+
+def signed_link(approval_id: str, choice: str) -> str:
+    """The link a notifier signs at send time, signed as approvals/ signs it (a fixed expiry)."""
+    from approvals.tokens import Signer
+
+    token = Signer("notify-tests-secret-0123456789abcdef").sign(approval_id, choice, T0 + timedelta(hours=4))
+    return f"https://responder.example/api/approvals/{token}"

@@ -13,7 +13,9 @@ from notify.errors import CardError
 from notify.notice import EVENTS
 from rules.vocabulary import STATUSES
 
-from .conftest import T0, follow_up, notice, vm
+from notify.links import sign, stand_in
+
+from .conftest import APPROVAL, T0, follow_up, notice, signed_link, vm
 
 CATALOG = Path(__file__).resolve().parents[2] / "rules" / "annotations.yaml"
 SECTIONS = {
@@ -53,7 +55,7 @@ def assert_renders(payload: dict) -> None:
 @pytest.mark.parametrize("status", STATUSES)
 @pytest.mark.parametrize("event", EVENTS)
 def test_a_card_renders_for_every_event_and_status(event, status):
-    n = notice(event=event, status=status, approve_url="https://responder.example/approve?t=a", reject_url="https://responder.example/reject?t=a", brakes=("Cooldown: redeployed 3 h ago.",), next_step="Check the app.")
+    n = notice(event=event, status=status, approval_id=APPROVAL, brakes=("Cooldown: redeployed 3 h ago.",), next_step="Check the app.")
     payload = render_incident(incident_view([n]))
     assert_renders(payload)
     actions = payload["attachments"][0]["content"]["actions"]
@@ -163,15 +165,30 @@ def test_a_digest_keeps_approval_links_for_the_resources_it_lists():
     from notify.mail import digest_html, digest_text
 
     waiting = [
-        notice(incident_id=f"INC-{i}", resource_id=vm(f"vm-{i}"), event="awaiting-approval", status="awaiting-approval", approve_url=f"https://r.example/a/{i}", reject_url=f"https://r.example/r/{i}")
+        notice(incident_id=f"INC-{i}", resource_id=vm(f"vm-{i}"), event="awaiting-approval", status="awaiting-approval", approval_id=f"APR-{i:016x}")
         for i in range(12)
     ]
     view = digest_view(waiting, opened=T0, closed=T0, listed=10)
     payload = render_digest(view)
     assert_renders(payload)
     text = str(payload)
-    assert "https://r.example/a/9" in text and "https://r.example/a/10" not in text
-    assert "https://r.example/r/0" in digest_html(view) and "https://r.example/r/0" in digest_text(view)
+    assert stand_in(f"APR-{9:016x}", "approve") in text and stand_in(f"APR-{10:016x}", "approve") not in text
+    assert stand_in(f"APR-{0:016x}", "reject") in digest_html(view) and stand_in(f"APR-{0:016x}", "reject") in digest_text(view)
+    assert_renders(sign(payload, signed_link))  # still fits once every listed link is signed
+
+
+def test_a_card_is_fitted_with_room_for_its_links_to_be_signed():
+    from notify.cards import fit, incident_card
+    from notify.links import ROOM_PER_LINK
+
+    first = notice()
+    steps = [first] + [follow_up(first, "started", "started", reason=f"step {i}") for i in range(8)]
+    view = incident_view(steps + [follow_up(first, "awaiting-approval", "awaiting-approval", approval_id=APPROVAL)])
+    budget = payload_bytes(incident_card(view)) + 100  # the stand-ins fit; the signed links would not
+
+    payload = fit(lambda n, t: incident_card(view, steps=n, text_limit=t), len(view.steps), budget=budget)
+    longest = lambda approval_id, choice: stand_in(approval_id, choice) + "x" * ROOM_PER_LINK  # noqa: E731
+    assert payload_bytes(sign(payload, longest)) <= budget < payload_bytes(sign(incident_card(view), longest))
 
 
 @pytest.mark.parametrize(

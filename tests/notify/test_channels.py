@@ -17,7 +17,9 @@ from notify.errors import UncertainDeliveryError
 from notify.retry import parse_retry_after
 from notify.teams import looks_like_error
 
-from .conftest import T0, notice
+from notify.links import sign, stand_in
+
+from .conftest import APPROVAL, T0, notice, signed_link
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
@@ -79,8 +81,9 @@ def test_graphs_own_retry_would_send_twice_so_the_channel_turns_it_off(azure):
 
 def test_the_outbox_dir_holds_cards_as_posted_and_emails_as_html(tmp_path):
     store = SqliteOutbox(":memory:")
-    n = Notifier.from_settings({}, store, lambda: T0, outbox_dir=str(tmp_path / "out"))
-    n.submit(notice(approve_url="https://r.example/a", reject_url="https://r.example/r", event="awaiting-approval", status="awaiting-approval"))
+    n = Notifier.from_settings({"RESPONDER_NOTIFY_HOLD": "0"}, store, lambda: T0, outbox_dir=str(tmp_path / "out"))
+    n.sign_links_with(signed_link)
+    n.submit(notice(approval_id=APPROVAL, event="awaiting-approval", status="awaiting-approval"))
     summary = n.flush(T0)
     assert summary.sent == 2 and len(summary.lines) == 2
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
@@ -88,8 +91,10 @@ def test_the_outbox_dir_holds_cards_as_posted_and_emails_as_html(tmp_path):
     from notify.teams import encode
 
     teams_message = next(m for m in store.messages() if m.channel == "teams")
-    assert (tmp_path / "out" / files[0]).read_bytes() == encode(teams_message.payload["body"])
-    assert "Approve" in (tmp_path / "out" / files[1]).read_text()
+    # Written as it would be posted: with the signed links the outbox itself never holds.
+    assert (tmp_path / "out" / files[0]).read_bytes() == encode(sign(teams_message.payload["body"], signed_link))
+    assert stand_in(APPROVAL, "approve") in json.dumps(teams_message.payload)
+    assert signed_link(APPROVAL, "approve") in (tmp_path / "out" / files[1]).read_text()
     assert all("[INC-3f2a9c1b]" in line for line in summary.lines)
 
 

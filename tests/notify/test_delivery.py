@@ -12,7 +12,9 @@ from ledger.outbox_sqlite import SqliteOutbox
 from notify import Notifier
 from notify.card_schema import card_problems
 
-from .conftest import T0, follow_up, notice, vm
+from notify.links import sign, stand_ins
+
+from .conftest import APPROVAL, T0, follow_up, notice, signed_link, vm
 
 # msgraph's generated request builders warn about their own deprecated classes on import.
 pytestmark = [
@@ -26,16 +28,38 @@ EMAIL = ("ops-email",)
 
 def test_a_card_reaches_teams_as_recorded(make_notifier, azure, store):
     n = make_notifier()
+    n.sign_links_with(signed_link)
     first = notice(routes=TEAMS)
     n.submit(first)
-    n.submit(follow_up(first, "awaiting-approval", "awaiting-approval", approve_url="https://r.example/a", reject_url="https://r.example/r"))
+    n.submit(follow_up(first, "awaiting-approval", "awaiting-approval", approval_id=APPROVAL))
     summary = n.flush(T0)
     assert summary.sent == 1 and summary.errors == []
     (posted,) = azure.hooks.received("ops")
     (message,) = store.messages()
-    assert posted == message.payload["body"]  # what was recorded is what was posted
+    # What was recorded is what was posted, but for the approval links, signed only as it went out.
+    assert posted == sign(message.payload["body"], signed_link) != message.payload["body"]
     assert card_problems(posted) == []
-    assert [a["title"] for a in posted["attachments"][0]["content"]["actions"]] == ["Approve", "Reject", "Open in Azure portal"]
+    actions = posted["attachments"][0]["content"]["actions"]
+    assert [a["title"] for a in actions] == ["Approve", "Reject", "Open in Azure portal"]
+    assert [a["url"] for a in actions[:2]] == [signed_link(APPROVAL, "approve"), signed_link(APPROVAL, "reject")]
+    recorded = json.dumps(message.payload) + " ".join(store.notices(message.id))
+    assert all(stand_in in recorded for stand_in in stand_ins(APPROVAL))
+    assert signed_link(APPROVAL, "approve").rsplit("/", 1)[1] not in recorded
+
+
+@pytest.mark.parametrize("signer,why", [
+    (None, "cannot sign them"),
+    (lambda approval_id, choice: (_ for _ in ()).throw(LookupError(f"no approval {approval_id}")), "no approval APR-"),
+])
+def test_approval_links_that_cannot_be_signed_fail_the_message_visibly(make_notifier, azure, store, signer, why):
+    n = make_notifier()
+    if signer is not None:
+        n.sign_links_with(signer)
+    n.submit(notice(routes=TEAMS, event="awaiting-approval", status="awaiting-approval", approval_id=APPROVAL))
+    summary = n.flush(T0)
+    assert (summary.sent, summary.failed) == (0, 1) and azure.hooks.received("ops") == []
+    (failed,) = store.messages("failed")
+    assert "ApprovalLinkError" in failed.last_error and why in failed.last_error
 
 
 @pytest.mark.parametrize(
@@ -143,35 +167,67 @@ def test_rate_limits_per_webhook_and_per_mailbox(make_notifier, azure, store):
     assert len(azure.mail.sent) == 40
 
 
-def test_a_storm_of_ten_thousand_sends_a_few_messages(make_notifier, azure, store, ticker):
-    n = make_notifier()
-    notices = [
-        notice(incident_id=f"INC-{i:08x}", resource_id=vm(f"vm-{i:05d}", rg=f"rg-{i % 7}"), routes=("ops-teams", "ops-email"))
+@pytest.mark.parametrize("tripped,after,most", [
+    (False, "3", 30),  # a flood the breaker never called a storm: 3 told one by one + 1 digest per window
+    (True, "10", 8),  # the breaker tripped first: one storm message, then one digest per window
+])
+def test_ten_thousand_notices_send_a_few_messages(make_notifier, azure, store, ticker, tripped, after, most):
+    n = make_notifier(RESPONDER_NOTIFY_DIGEST_AFTER=after)
+    braked = ("storm breaker: holding since 03:00Z (12 VMs turned unhealthy within 15 min)",) if tripped else ()
+    notices = [  # once the breaker has tripped, the pipeline's notices of the scope say it held them
+        notice(incident_id=f"INC-{i:08x}", resource_id=vm(f"vm-{i:05d}", rg=f"rg-{i % 7}"), routes=("ops-teams", "ops-email"),
+               brakes=braked)
         for i in range(10_000)
     ]
-    for start in range(0, 10_000, 1000):  # ten deliveries over 20 minutes
+    if tripped:
+        notices.insert(0, notice(incident_id="INC-storm", event="storm", status="skipped", routes=("ops-teams", "ops-email")))
+    for start in range(0, len(notices), 1000):  # ten deliveries over 20 minutes
         n.submit_many(notices[start : start + 1000])
         n.flush(ticker.now)
         ticker.advance(minutes=2)
     for _ in range(5):
         n.flush(ticker.advance(minutes=5))
     posts, mails = azure.hooks.received("ops"), azure.mail.sent
-    print(f"10,000 notices -> {len(posts)} Teams posts, {len(mails)} emails")
-    assert 0 < len(posts) <= 30 and 0 < len(mails) <= 30
+    print(f"{len(notices):,} notices -> {len(posts)} Teams posts, {len(mails)} emails")
+    assert 0 < len(posts) <= most and 0 < len(mails) <= most
     counts = store.counts()
     assert counts["pending"] == 0 and counts["failed"] == 0
     digests = [p for p in posts if "Digest:" in json.dumps(p)]
-    assert digests
+    assert digests and all(("Storm: automation is paused" in json.dumps(p)) == tripped for p in digests)
     for p in digests:  # each lists at most 10 resources (links to the portal) and counts the rest
         assert json.dumps(p).count("portal.azure.com") <= 10
-        assert "more resources not listed" in json.dumps(p)
+        assert "more resources not listed" in json.dumps(p) and "This digest covers" in json.dumps(p)
     # every incident is accounted for: told on its own, or counted in a digest
     told = sum(1 for p in posts if "Digest:" not in json.dumps(p))
     counted = 0
     for p in digests:
         text = p["attachments"][0]["content"]["body"][0]["items"][0]["text"]
         counted += int(text.split("Digest: ")[1].split(" resources")[0])
-    assert told + counted == 10_000
+    assert told + counted == len(notices) + tripped  # the storm's incident heads its digest too
+
+
+@pytest.mark.parametrize("tripped_after,messages", [
+    (timedelta(seconds=30), 2),  # within the hold: the three incidents fold into the digest; storm + digest
+    (timedelta(seconds=90), 5),  # after it: they went out one by one; three + storm + digest
+])
+def test_a_storm_folds_the_incidents_still_held_when_it_trips(make_notifier, azure, store, ticker, tripped_after, messages):
+    n = make_notifier(RESPONDER_NOTIFY_HOLD="60")
+    first = [notice(incident_id=f"INC-{i}", resource_id=vm(f"vm-{i}"), routes=TEAMS) for i in range(3)]
+    n.submit_many(first)
+    assert n.flush(ticker.now).sent == 0  # held
+    n.flush(ticker.advance(seconds=tripped_after.total_seconds()))
+    n.submit(notice(incident_id="INC-storm", resource_id=vm("vm-9"), event="storm", status="skipped", routes=TEAMS))
+    n.submit(follow_up(first[0], "succeeded", "succeeded"))  # a follow-up in a storm goes into the digest
+    n.submit(notice(incident_id="INC-5", resource_id=vm("vm-5"), status="skipped", routes=TEAMS,
+                    brakes=("storm breaker: 12 VMs of the subscription turned unhealthy within 15 min",)))
+    assert n.flush(ticker.now).sent >= 1  # the storm message goes at once
+    n.flush(ticker.advance(minutes=6))
+    posts = azure.hooks.received("ops")
+    assert len(posts) == messages and store.counts()["pending"] == 0
+    (digest,) = [json.dumps(p) for p in posts if "Digest:" in json.dumps(p)]
+    assert "Storm: automation is paused in this scope" in digest and "storm breaker" not in digest  # said once
+    folded = 5 if tripped_after < timedelta(seconds=60) else 3  # with the storm's, the follow-up's and INC-5
+    assert f"This digest covers {folded} incidents" in digest
 
 
 def test_routine_events_are_recorded_not_sent_unless_policy_asks(make_notifier, azure, store):
@@ -195,7 +251,7 @@ def test_an_outage_never_reaches_the_caller(tmp_path, ticker):
     from responder.sim.credential import SimCredential
 
     store = SqliteOutbox(str(tmp_path / "l.sqlite"))
-    n = Notifier.from_settings(settings, store, ticker, credential=SimCredential())
+    n = Notifier.from_settings({**settings, "RESPONDER_NOTIFY_HOLD": "0"}, store, ticker, credential=SimCredential())
     assert n.submit(notice()).error is None
     summary = n.flush(T0)
     assert summary.errors == [] and summary.retrying == 2 and summary.sent == 0

@@ -22,8 +22,9 @@ def entry(incident="INC-1", at=T0) -> Entry:
     return Entry(DEST, "sub|westeurope|sig", incident, notice(incident_id=incident).to_json(), at)
 
 
-def placer(policy=DigestPolicy()):
-    return lambda e, w: place(w, destination=e.destination.key, cause=e.cause, incident_id=e.incident_id, now=e.submitted_at, policy=policy)
+def placer(policy=DigestPolicy(hold=timedelta(0))):  # the store's mechanics: messages due at once
+    return lambda e, w: place(w, destination=e.destination.key, cause=e.cause, incident_id=e.incident_id, now=e.submitted_at,
+                              policy=policy, trips_storm=e.trips_storm)
 
 
 def test_tables_live_beside_the_ledgers_in_one_file(tmp_path):

@@ -99,8 +99,10 @@ def main() -> int:
         pipeline.tick()
         time.sleep(0.1)
     notifier = notifications_of(pipeline).notifier
-    for _ in range(20):  # the per-channel rate limits let a few through per flush
-        notifier.flush(pipeline.clock() + timedelta(minutes=10))
+    for attempt in range(20):  # the per-channel rate limits let a few through per flush
+        # Later each time, past the 2-minute lease a killed run may have taken in its own last
+        # flush (held messages first go out there), so the restart recovers and resends it.
+        notifier.flush(pipeline.clock() + timedelta(minutes=10 + 3 * attempt))
         pending = pipeline.ledger._db.execute("SELECT count(*) FROM outbox_messages WHERE state != 'sent'").fetchone()[0]
         if not pending:
             break
