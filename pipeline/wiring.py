@@ -47,7 +47,7 @@ def build_pipeline(
             remediator.waves = Waves(store, remediator, maintenance, clock)
     # Approvals whenever a secret is set; approve mode without one refuses to build (ApprovalConfigError).
     # Neither: the approvals package is not imported (cold start).
-    requests = None
+    approvals = requests = None
     if settings.approval_secret or policy.waits_for_a_person(settings.mode):
         from approvals import ApprovalRequests, approvals_for
 
