@@ -1,6 +1,8 @@
 """A fault-injecting proxy in front of Azurite: the Table Storage ledger talks to it as to the
 table service. A fault answers 503 without forwarding, or forwards and then drops the connection
-(the write happened, its answer was lost): what Table Storage does on a bad day."""
+(the write happened, its answer was lost): what Table Storage does on a bad day. A `412` fault
+answers a conditional write (one with an `If-Match` ETag) as the service does when another
+writer got there first, without forwarding it: only such writes can meet a 412 in Azure."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class TableFault:
     method: str
     path: str  # regex searched in the path
-    kind: str  # "503" | "drop-after"
+    kind: str  # "503" | "drop-after" | "412"
     times: int = 1
     hits: int = 0
 
@@ -35,7 +37,17 @@ class TableProxy:
 
             def _any(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                fault = proxy.take(self.command, self.path)
+                fault = proxy.take(self.command, self.path, self.headers.get("If-Match"))
+                if fault is not None and fault.kind == "412":
+                    error = (b'{"odata.error":{"code":"UpdateConditionNotSatisfied","message":{"lang":"en-US",'
+                             b'"value":"The update condition specified in the request was not satisfied."}}}')
+                    self.send_response(412, "Precondition Failed")
+                    self.send_header("Content-Type", "application/json;odata=minimalmetadata")
+                    self.send_header("x-ms-error-code", "UpdateConditionNotSatisfied")
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    self.wfile.write(error)
+                    return
                 if fault is not None and fault.kind == "503":
                     self.send_response(503, "Server Busy")
                     self.send_header("Content-Length", "0")
@@ -66,9 +78,12 @@ class TableProxy:
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def take(self, method: str, path: str) -> TableFault | None:
+    def take(self, method: str, path: str, if_match: str | None = None) -> TableFault | None:
+        conditional = bool(if_match) and if_match.strip() != "*"
         with self.lock:
             for fault in self.faults:
+                if fault.kind == "412" and not conditional:
+                    continue
                 if fault.hits < fault.times and fault.method in ("*", method) and re.search(fault.path, path):
                     fault.hits += 1
                     return fault
