@@ -74,6 +74,11 @@ def notifier_from_settings(settings: Settings, policy: Policy, store, clock, env
     from ledger.outbox_table import outbox_for
     from notify import Notifier
 
+    if settings.azure == "sim" and kwargs.get("credential") is None:
+        # The simulated Azure's Graph takes the simulated token, as its ARM does (pipeline/azure.py).
+        from responder.sim.credential import SimCredential
+
+        kwargs["credential"] = SimCredential()
     # The outbox lives beside the ledger: its SQLite file, or its Table Storage service and prefix.
     outbox = outbox_for(store)
     mapping = {**env, "notify_routes": policy.sections.get("notify_routes"), "notify_default_routes": policy.default_notify}

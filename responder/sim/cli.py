@@ -26,6 +26,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-after", type=int, default=1, metavar="S", help="Retry-After on 202s and polls (default: 1)")
     p.add_argument("--page-size", type=int, default=1000, metavar="N", help="items per list page (default: 1000)")
     p.add_argument("--log", action="store_true", help="print each request as it is answered")
+    p.add_argument("--notifications", action="store_true",
+                   help="also serve a Teams Workflows webhook and a Graph mailbox (sendMail, Sent Items)")
     return p
 
 
@@ -54,6 +56,13 @@ def main(argv: list[str]) -> int:
     with sim:
         print(f"simulated Azure: {sim.base_url}", flush=True)
         print(f"CA bundle:       {sim.ca_bundle}", flush=True)
+        if args.notifications:
+            from . import graph, teams
+
+            webhook = teams.install(sim).url("ops")
+            graph.install(sim)
+            print(f"Teams webhook:   {webhook}", flush=True)
+            print(f"Graph:           {sim.base_url}/v1.0", flush=True)
         print(f"fleet:           {os.path.abspath(args.fleet)} ({len(sim.fleet.vms)} VMs, {len(sim.fleet.scale_sets)} scale sets)")
         print("Ctrl-C to stop.", flush=True)
         seen = 0

@@ -7,7 +7,7 @@ in another process, and SIGKILLs itself at a named step when CRASH_AT says so.
 Steps: claim (a delivery claimed), signal (its signal recorded), intent (an intent recorded),
 arm-call (the ARM write answered, its operation not yet recorded), recorded (the operation
 recorded), decision (a `started` decision recorded), notify (a message written, not yet marked
-sent), ended (an operation recorded succeeded). Without CRASH_AT it runs to the end: every
+sent), mail-accepted (an email Graph accepted, not yet marked sent), ended (an operation recorded succeeded). Without CRASH_AT it runs to the end: every
 delivery again (Event Grid redelivers what was not acknowledged), at once and then as Event
 Grid's later retry will, once the claim lease of a killed worker has lapsed; ticks until nothing
 is open, and flushes the outbox as the clock will stand once leases and digest windows have
@@ -56,6 +56,7 @@ def before(cls, name: str, when) -> None:
 def arm(step: str) -> None:
     from ledger import SqliteLedger
     from notify.files import FileChannel
+    from notify.graph_mail import GraphMailChannel
 
     hooks = {
         "claim": lambda: after(SqliteLedger, "claim_delivery", lambda a, k, r: r == "claimed"),
@@ -65,6 +66,7 @@ def arm(step: str) -> None:
         "recorded": lambda: after(SqliteLedger, "update_operation", lambda a, k, r: k.get("state") == "running"),
         "decision": lambda: after(SqliteLedger, "record_decision", lambda a, k, r: a[2].status == "started"),
         "notify": lambda: after(FileChannel, "send"),
+        "mail-accepted": lambda: after(GraphMailChannel, "send"),
         "ended": lambda: after(SqliteLedger, "update_operation", lambda a, k, r: k.get("state") == "succeeded"),
     }
     hooks[step]()

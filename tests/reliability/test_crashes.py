@@ -38,17 +38,19 @@ ACTION_PATH = re.compile(r"^(2\d\d) (POST|PATCH|PUT|DELETE) (\S+)")
 class SimProcess:
     """`python -m responder sim --log`, its URL and CA bundle read from what it prints."""
 
-    def __init__(self):
-        self.process = subprocess.Popen([sys.executable, "-m", "responder", "sim", "--fleet", str(DEMO_FLEET), "--log"],
+    def __init__(self, *options: str):
+        self.process = subprocess.Popen([sys.executable, "-m", "responder", "sim", "--fleet", str(DEMO_FLEET), "--log", *options],
                                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
-        self.url = self.ca_bundle = None
+        self.url = self.ca_bundle = self.graph = None
         for line in self.process.stdout:
             self.lines.append(line.strip())
             if line.startswith("simulated Azure:"):
                 self.url = line.split(":", 1)[1].strip()
             if line.startswith("CA bundle:"):
                 self.ca_bundle = line.split(":", 1)[1].strip()
+            if line.startswith("Graph:"):
+                self.graph = line.split(":", 1)[1].strip()
             if line.startswith("Ctrl-C"):
                 break
         assert self.url and self.ca_bundle, self.lines
@@ -74,11 +76,16 @@ def sim_process():
     sim.stop()
 
 
-def worker(sim: SimProcess, state: Path, outbox: Path, crash_at: str | None = None) -> subprocess.CompletedProcess:
+def worker(sim: SimProcess, state: Path, outbox: Path | None, crash_at: str | None = None) -> subprocess.CompletedProcess:
+    """A worker writing its messages to `outbox` (a folder), or, without one, emailing them
+    through the simulated Graph mailbox (`sim` started with --notifications)."""
     env = {**os.environ, "RESPONDER_AZURE": "sim", "RESPONDER_ARM_ENDPOINT": sim.url, "RESPONDER_CA_BUNDLE": sim.ca_bundle,
-           "RESPONDER_LEDGER": f"sqlite:{state}", "RESPONDER_MODE": "auto", "RESPONDER_OUTBOX_DIR": str(outbox),
-           "RESPONDER_TEAMS_WEBHOOKS": json.dumps({"ops": "https://teams.invalid/ops"}), "RESPONDER_MAIL_TO": "ops@contoso.example",
+           "RESPONDER_LEDGER": f"sqlite:{state}", "RESPONDER_MODE": "auto", "RESPONDER_MAIL_TO": "ops@contoso.example",
            "RESPONDER_MAIL_SENDER": "responder@contoso.example"}
+    if outbox is not None:
+        env.update({"RESPONDER_OUTBOX_DIR": str(outbox), "RESPONDER_TEAMS_WEBHOOKS": json.dumps({"ops": "https://teams.invalid/ops"})})
+    else:
+        env.update({"RESPONDER_GRAPH_URL": sim.graph, "RESPONDER_TEAMS_WEBHOOKS": "{}"})
     env.pop("CRASH_AT", None)
     if crash_at:
         env["CRASH_AT"] = crash_at
@@ -112,3 +119,33 @@ def test_a_worker_killed_at_each_step_loses_nothing_and_writes_once(sim_process,
     assert set(states) == {"sent"}, states
     written = messages_written(outbox)
     assert states["sent"] <= len(written) <= states["sent"] + (1 if step == "notify" else 0), (states, written)
+
+
+@pytest.fixture
+def sim_with_mail():
+    sim = SimProcess("--notifications")
+    yield sim
+    sim.stop()
+
+
+SEND_MAIL = re.compile(r"^(2\d\d) POST /v1\.0/users/[^/]+/sendMail")
+
+
+@pytest.mark.parametrize("step", ["mail-accepted", "decision"])
+def test_a_worker_killed_while_emailing_sends_each_email_once(sim_with_mail, tmp_path, step):
+    """Email can be read back: the restarted worker finds the email Graph accepted in Sent Items
+    and marks it sent, so no message goes out twice (a Teams card in that spot may; see above)."""
+    state = tmp_path / "ledger.sqlite"
+    crashed = worker(sim_with_mail, state, None, crash_at=step)
+    assert crashed.returncode == -signal.SIGKILL, f"the worker did not reach {step}: {crashed.stderr[-2000:]}"
+    restarted = worker(sim_with_mail, state, None)
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    writes = sim_with_mail.accepted_writes()
+    assert Counter(path.split("/")[8] for path in writes if "/users/" not in path) == Counter({name: 1 for name in ACTED}), writes
+    db = sqlite3.connect(state)
+    states = Counter(row[0] for row in db.execute("SELECT state FROM outbox_messages"))
+    assert set(states) == {"sent"}, states
+    accepted = [line for line in list(sim_with_mail.lines) if SEND_MAIL.match(line)]
+    assert len(accepted) == states["sent"], (len(accepted), states)
+    looked_up = any("/mailFolders/sentitems/messages" in line for line in list(sim_with_mail.lines))
+    assert looked_up == (step == "mail-accepted"), "the email in doubt, and only it, is looked for in Sent Items"
