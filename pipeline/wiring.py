@@ -47,6 +47,8 @@ def build_pipeline(
     approvals = approvals_for(settings, policy, store, clock, os.environ if env is None else env)
     requests = ApprovalRequests(approvals) if approvals else None
     listeners: list = [metrics.count] + ([requests] if requests else [])
+    if remediator is not None:  # its kept reads are dropped when the pipeline ends a batch
+        listeners.append(remediator.reads)
     if notifier is None:
         notifier = notifier_from_settings(settings, policy, store, clock, os.environ if env is None else env)
     if notifier:  # False: none wanted
