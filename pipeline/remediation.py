@@ -9,8 +9,10 @@ write. No step waits for Azure: the tick moves long operations on.
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from rules import Decision, Signal
 from rules.signals import subscription_of
@@ -42,6 +44,26 @@ class Remediation:
         self.waves = None  # waves.Waves: perform-maintenance in auto mode joins its scope's wave
         # The brakes' reads of a resource, kept until the pipeline ends the batch (a listener).
         self.reads = BatchReads(read_resource)
+
+    def warm_up(self, subscriptions: Iterable[str] = ()) -> threading.Thread:
+        """Start, in the background, what a worker's first action would otherwise wait for: the
+        SDKs' imports, the HTTP session, the clients of the subscriptions in scope, a token
+        (0.3 to 0.5 s on a small worker, the p99 of the storm's remediation latency). Nothing is
+        sent to ARM. A failure here is only logged: the first action meets and reports it."""
+        wanted = list(subscriptions) or [""]  # "": the worker's clients, no subscription's in particular
+
+        def warm() -> None:
+            for subscription in wanted:
+                try:
+                    clients = self.connect(subscription)
+                    if hasattr(clients, "warm"):
+                        clients.warm(subscription or None)
+                except Exception as exc:  # noqa: BLE001 - warming is an optimisation, never an error
+                    log("warm-up failed", level=logging.INFO, error=f"{type(exc).__name__}: {exc}")
+
+        thread = threading.Thread(target=warm, name="remediation-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def _guard(self, clients: Any, resource_id: str, decision: Decision) -> Decision:
         """The brakes: first those the ledger alone can answer, so a signal that cannot lead to

@@ -36,6 +36,8 @@ def build_pipeline(
     connect = connect or connector(settings)
     safety = Safety(settings, policy, store, clock)
     remediator = Remediation(store, connect, clock, safety=safety) if connect else None
+    if remediator is not None:  # a worker that acts: its first action should not build the ARM clients
+        remediator.warm_up(settings.subscriptions)
     from waves import Waves, keeps_waves, parse_maintenance
 
     maintenance = parse_maintenance(policy.sections.get("maintenance"), f"{settings.policy_path}: maintenance")
