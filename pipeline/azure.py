@@ -1,6 +1,7 @@
 """How the app reaches Azure Resource Manager: live (DefaultAzureCredential, a managed identity
 in Azure), or the simulated Azure (its URL, its certificate, a static token). One function
-from a subscription id to that subscription's cached clients."""
+from a subscription id to the worker's cached clients: one AzureClients for every subscription,
+so that all of them share one HTTP session (one TLS connection pool) to ARM."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def connector(settings: Settings, base_url: str | None = None, ca_bundle: str | 
             credential = SimCredential()
 
     def connect(subscription_id: str) -> Any:
-        return AzureClients.build(subscription_id=subscription_id, base_url=base_url, connection_verify=verify,
-                                  credential=credential, polling_interval=0)
+        # Every caller names the subscription of each client it asks for (clients.compute(sub)).
+        return AzureClients.build(base_url=base_url, connection_verify=verify, credential=credential, polling_interval=0)
 
     return connect

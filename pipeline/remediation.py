@@ -9,8 +9,10 @@ write. No step waits for Azure: the tick moves long operations on.
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from rules import Decision, Signal
 from rules.signals import subscription_of
@@ -30,6 +32,9 @@ class Remediation:
 
     def __init__(self, ledger, connect: Callable[[str], Any], clock: Callable[[], datetime], registry=None, safety=None):
         from actions import registry as default_registry  # light: executors import the SDK on first use
+        from actions.resource_info import read_resource
+
+        from .batch_reads import BatchReads
 
         self.ledger = ledger
         self.connect = connect
@@ -37,15 +42,40 @@ class Remediation:
         self.registry = registry or default_registry
         self.safety = safety  # pipeline.safety.Safety: the brakes, applied once the resource is read
         self.waves = None  # waves.Waves: perform-maintenance in auto mode joins its scope's wave
+        # The brakes' reads of a resource, kept until the pipeline ends the batch (a listener).
+        self.reads = BatchReads(read_resource)
+
+    def warm_up(self, subscriptions: Iterable[str] = ()) -> threading.Thread:
+        """Start, in the background, what a worker's first action would otherwise wait for: the
+        SDKs' imports, the HTTP session, the clients of the subscriptions in scope, a token
+        (0.3 to 0.5 s on a small worker, the p99 of the storm's remediation latency). Nothing is
+        sent to ARM. A failure here is only logged: the first action meets and reports it."""
+        wanted = list(subscriptions) or [""]  # "": the worker's clients, no subscription's in particular
+
+        def warm() -> None:
+            for subscription in wanted:
+                try:
+                    clients = self.connect(subscription)
+                    if hasattr(clients, "warm"):
+                        clients.warm(subscription or None)
+                except Exception as exc:  # noqa: BLE001 - warming is an optimisation, never an error
+                    log("warm-up failed", level=logging.INFO, error=f"{type(exc).__name__}: {exc}")
+
+        thread = threading.Thread(target=warm, name="remediation-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def _guard(self, clients: Any, resource_id: str, decision: Decision) -> Decision:
-        """The brakes, with the resource read (tags, region, capacity). Raises ActionError when
-        the resource cannot be read: nothing is done on a resource that could not be looked at."""
+        """The brakes: first those the ledger alone can answer, so a signal that cannot lead to
+        an action (a storm breaker open for its scope, a cooldown) costs no ARM read; then, with
+        the resource read (tags, region, capacity), all of them. Raises ActionError when the
+        resource cannot be read: nothing is done on a resource that could not be looked at."""
         if self.safety is None:
             return decision
-        from actions.resource_info import read_resource
-
-        return self.safety.brake(resource_id, decision, read_resource(clients, resource_id))
+        decision = self.safety.brake_before_read(resource_id, decision)
+        if decision.status == "skipped":
+            return decision
+        return self.safety.brake(resource_id, decision, self.reads.info(clients, resource_id))
 
     # -- on a decision ------------------------------------------------------------------------
 

@@ -1,12 +1,16 @@
 """The brakes: what keeps an unattended tool from acting outside its scope, too often, or into
 a storm the platform (not the machine) is causing.
 
-Two stages. `admit` needs nothing but the signal: scope (subscriptions, resource groups) and
-the pause switch. `brake` runs once the resource has been read (its tags, region, capacity),
-before verification: the responder-mode tag, the storm breaker, the cooldown and the attempt
-cap. `reserve` runs just before the write: the in-flight caps and the hourly write cap, as slots
-claimed by conditional writes, so many workers at once still keep them. Every refusal is a
-`skipped` decision whose brake says which one and why, in a sentence a person reads.
+Three stages. `admit` needs nothing but the signal: scope (subscriptions, resource groups) and
+the pause switch. `brake_before_read` needs only the ledger: a storm breaker already open for
+the resource's scope (or tripped by marks that count in every region), the cooldown, the attempt
+cap and an hourly write cap seen full; it runs before the resource is read, so a signal that can
+no longer lead to an action costs no ARM read. `brake` runs once the resource has been read (its
+tags, region, capacity), before verification: the responder-mode tag and every brake again, with
+the region and capacity now known. `reserve` runs just before the write: the in-flight caps and
+the hourly write cap, as slots claimed by conditional writes, so many workers at once still keep
+them. Every refusal is a `skipped` decision whose brake says which one and why, in a sentence a
+person reads.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class Safety:
         self.brakes = policy.brakes
         self.ledger = ledger
         self.clock = clock
+        self._full_hours: dict[str, str] = {}  # hourly write cap scope -> its refusal, once seen full
 
     # -- stage one: before anything is read --------------------------------------------------
 
@@ -98,7 +103,23 @@ class Safety:
             return classification.initiator == "platform" and classification.impact in UNHEALTHY_IMPACTS
         return False
 
-    # -- stage two: with the resource read ----------------------------------------------------
+    # -- stage two: from the ledger alone, before the resource is read ------------------------
+
+    def brake_before_read(self, resource_id: str, decision: Decision) -> Decision:
+        """The brakes that can refuse without the live state, for a decision that would act.
+
+        A refusal here is final whatever the resource's tags say (a tag can lower the mode, and
+        an acting mode is already refused), so nothing is read. A decision that passes is
+        braked again, fully, once the resource is read."""
+        if decision.mode not in ACTING_MODES:
+            return decision  # observe reads and verifies; a tag may still raise it, then `brake` applies
+        for check in (self._storm, self._cooldown, self._attempts, self._hour_full):
+            refusal = check(resource_id, None)
+            if refusal:
+                return self._skip(decision, *refusal)
+        return decision
+
+    # -- stage three: with the resource read --------------------------------------------------
 
     def brake(self, resource_id: str, decision: Decision, info: Any) -> Decision:
         """`info` is actions.resource_info.ResourceInfo (tags, location, capacity)."""
@@ -123,39 +144,67 @@ class Safety:
         return decision.but(status="skipped", reason=f"{brake}: {why}", brakes=(*decision.brakes, f"{brake}: {why}"),
                             facts={**decision.facts, **(facts or {})})
 
+    # -- the storm breaker ----------------------------------------------------------------------
+
     def _storm(self, resource_id: str, info: Any):
-        now, brakes = self.clock(), self.brakes
-        since = now - brakes.storm_window
-        minutes = int(brakes.storm_window.total_seconds() // 60)
+        """`info` None: before the read, so without the VM's region or the scale set's capacity."""
         scale_set = scale_set_of(resource_id)
         if scale_set:
-            scope = f"ss:{scale_set.lower()}"
-            count, capacity = self.ledger.count_unhealthy(scope, since), max(1, info.capacity or 1)
-            over = count > brakes.storm_scale_set_share * capacity
-            what = (f"{count} of {capacity} instances of scale set {scale_set.rsplit('/', 1)[-1]} turned unhealthy within "
-                    f"{minutes} min (more than {brakes.storm_scale_set_share:.0%}): the health probe or the application "
-                    "is more likely wrong than the machines")
-        else:
-            subscription = subscription_of(resource_id)
-            scope = f"vm:{subscription}:{info.location}"
-            # VMs whose region was not known when they turned unhealthy count in every region.
-            count = self.ledger.count_unhealthy(scope, since) + self.ledger.count_unhealthy(f"vm:{subscription}:", since)
-            over = count > brakes.storm_vms_per_region
-            what = (f"{count} VMs of subscription {subscription} in {info.location or 'this region'} turned unhealthy within "
-                    f"{minutes} min (more than {brakes.storm_vms_per_region}): a platform incident is more likely than "
-                    "a broken machine")
+            return self._scale_set_storm(scale_set, None if info is None else max(1, info.capacity or 1))
+        subscription = subscription_of(resource_id)
+        # Marks whose region was not known count in every region: on their own they decide for
+        # the whole subscription, which needs no read. The VM's own region needs its location.
+        refusal = self._vm_storm(subscription, "")
+        if refusal is None and info is not None and info.location:
+            refusal = self._vm_storm(subscription, info.location)
+        return refusal
+
+    def _scale_set_storm(self, scale_set: str, capacity: int | None):
+        brakes, scope = self.brakes, f"ss:{scale_set.lower()}"
+        if capacity is None:  # the share needs the capacity: only a breaker already holding refuses
+            return self._holding(scope, close=False)
+        count = self.ledger.count_unhealthy(scope, self.clock() - brakes.storm_window)
+        what = (f"{count} of {capacity} instances of scale set {scale_set.rsplit('/', 1)[-1]} turned unhealthy within "
+                f"{self._minutes(brakes.storm_window)} min (more than {brakes.storm_scale_set_share:.0%}): the health "
+                "probe or the application is more likely wrong than the machines")
+        return self._trip(scope, what) if count > brakes.storm_scale_set_share * capacity else self._holding(scope)
+
+    def _vm_storm(self, subscription: str, region: str):
+        brakes, since = self.brakes, self.clock() - self.brakes.storm_window
+        anywhere = f"vm:{subscription}:"
+        scope = f"vm:{subscription}:{region}"
+        count = self.ledger.count_unhealthy(anywhere, since)
+        if region:
+            count += self.ledger.count_unhealthy(scope, since)
+        what = (f"{count} VMs of subscription {subscription} in {region or 'any of its regions'} turned unhealthy within "
+                f"{self._minutes(brakes.storm_window)} min (more than {brakes.storm_vms_per_region}): a platform "
+                "incident is more likely than a broken machine")
+        return self._trip(scope, what) if count > brakes.storm_vms_per_region else self._holding(scope)
+
+    def _trip(self, scope: str, what: str):
+        tripped = self.ledger.open_storm(scope, self.clock(), what)
+        return ("storm breaker", f"{what}; automation in this scope pauses until it stays under the threshold for "
+                f"{self._minutes(self.brakes.storm_cooldown)} min", *([{"storm_tripped": True}] if tripped else []))
+
+    def _holding(self, scope: str, close: bool = True):
+        """An open breaker holds until its scope stayed under the threshold for the cooldown.
+        Only a caller that counted (and found the scope under it) may close it."""
         storm = self.ledger.storm(scope)
-        if over:
-            tripped = self.ledger.open_storm(scope, now, what)
-            return ("storm breaker", f"{what}; automation in this scope pauses until it stays under the threshold for "
-                    f"{int(brakes.storm_cooldown.total_seconds() // 60)} min", *([{"storm_tripped": True}] if tripped else []))
-        if storm is not None:
-            calm_since = datetime.fromisoformat(storm["last_over_at"])
-            if now - calm_since < brakes.storm_cooldown:
-                resume = calm_since + brakes.storm_cooldown
-                return ("storm breaker", f"holding since {storm['tripped_at'][:16]}Z ({storm['reason']}); resumes at {resume.isoformat()[:16]}Z if calm")
+        if storm is None:
+            return None
+        calm_since = datetime.fromisoformat(storm["last_over_at"])
+        if self.clock() - calm_since < self.brakes.storm_cooldown:
+            resume = calm_since + self.brakes.storm_cooldown
+            return ("storm breaker", f"holding since {storm['tripped_at'][:16]}Z ({storm['reason']}); resumes at {resume.isoformat()[:16]}Z if calm")
+        if close:
             self.ledger.close_storm(scope)
         return None
+
+    @staticmethod
+    def _minutes(span: timedelta) -> int:
+        return int(span.total_seconds() // 60)
+
+    # -- per resource ---------------------------------------------------------------------------
 
     def _cooldown(self, resource_id: str, info: Any):
         last = self.ledger.last_operation(resource_id.strip().rstrip("/").lower())
@@ -173,6 +222,20 @@ class Safety:
             hours = int(self.brakes.attempts_within.total_seconds() // 3600)
             return ("attempt cap", f"{made} remediations of this resource in {hours} h already; a person should look at it")
         return None
+
+    def _hour_full(self, resource_id: str, info: Any):
+        """The hourly write cap of the resource's subscription, when this worker already saw it
+        full this hour. Its slots are never given back within the hour (a write made stays
+        counted), so once full it stays full until the hour turns, whatever other workers do."""
+        scope = self._hourly_scope(subscription_of(resource_id))
+        refusal = self._full_hours.get(scope)
+        if refusal is None:
+            return None
+        brake, why = refusal.split(": ", 1)
+        return brake, why
+
+    def _hourly_scope(self, subscription: str) -> str:
+        return f"writes:/subscriptions/{subscription}:{self.clock():%Y-%m-%dT%H}"
 
     # -- the caps: slots claimed just before the write, race-free across workers --------------
 
@@ -192,18 +255,26 @@ class Safety:
             wanted.append((f"in-flight:{scale_set.lower()}", cap, IN_FLIGHT_TTL,
                            f"in-flight cap: {cap} instances of scale set {scale_set.rsplit('/', 1)[-1]} already being "
                            f"remediated (cap {cap}: 5% of {capacity}, at least 1)"))
-        wanted.append((f"writes:/subscriptions/{subscription}:{now:%Y-%m-%dT%H}", brakes.hourly_writes_per_subscription,
+        wanted.append((self._hourly_scope(subscription), brakes.hourly_writes_per_subscription,
                        timedelta(hours=2), f"hourly write cap: {brakes.hourly_writes_per_subscription} ARM writes in "
                        f"subscription {subscription} this hour (cap {brakes.hourly_writes_per_subscription})"))
         taken: list[str] = []
         for scope, cap, ttl, refusal in wanted:
             if not self.ledger.claim_slot(scope, cap, holder, now, ttl):
+                if scope.startswith("writes:"):
+                    self._saw_hour_full(scope, refusal)
                 for claimed in taken:
                     if claimed.startswith("in-flight:"):
                         self.ledger.release_slot(claimed, holder)
                 return refusal
             taken.append(scope)
         return None
+
+    def _saw_hour_full(self, scope: str, refusal: str) -> None:
+        hour = scope.rsplit(":", 1)[-1]
+        # Past hours' entries can never match again: keep this hour's only (one per subscription).
+        kept = {seen: why for seen, why in self._full_hours.items() if seen.endswith(hour)}
+        self._full_hours = {**kept, scope: refusal}
 
     def release(self, resource_id: str, holder: str) -> None:
         """The operation ended: its in-flight slots are free (its hourly write stays counted)."""

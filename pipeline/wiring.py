@@ -36,6 +36,8 @@ def build_pipeline(
     connect = connect or connector(settings)
     safety = Safety(settings, policy, store, clock)
     remediator = Remediation(store, connect, clock, safety=safety) if connect else None
+    if remediator is not None:  # a worker that acts: its first action should not build the ARM clients
+        remediator.warm_up(settings.subscriptions)
     # Waves only act through a remediator. Without one, the maintenance section is still checked
     # when the policy is an operator's (a mistake shows at start-up), not when it is the shipped
     # one the tests checked: then the waves package is not even imported (cold start).
@@ -54,6 +56,8 @@ def build_pipeline(
         approvals = approvals_for(settings, policy, store, clock, os.environ if env is None else env)
         requests = ApprovalRequests(approvals) if approvals else None
     listeners: list = [metrics.count] + ([requests] if requests else [])
+    if remediator is not None:  # its kept reads are dropped when the pipeline ends a batch
+        listeners.append(remediator.reads)
     if notifier is None:
         notifier = notifier_from_settings(settings, policy, store, clock, os.environ if env is None else env)
     if notifier:  # False: none wanted

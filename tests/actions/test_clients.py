@@ -46,3 +46,32 @@ def test_no_subscription_is_a_clear_error(monkeypatch):
     clients = AzureClients(credential=object())
     with pytest.raises(NoSubscriptionError):
         clients.compute()
+
+
+def test_every_subscription_shares_one_connection(sim, clients):
+    """One HTTP session for all clients: reading through three subscriptions' compute clients and
+    a Resource Health client opens one TLS connection, not one per client."""
+    from actions.errors import ActionError
+    from actions.lro import azure_errors
+
+    for subscription in (None, "00000000-0000-0000-0000-0000000000b2", "00000000-0000-0000-0000-0000000000b3"):
+        try:
+            with azure_errors("listing", write=False):
+                list(clients.compute(subscription).virtual_machines.list_all())
+        except ActionError:
+            pass  # a subscription the simulated Azure does not know: still an answer on the connection
+    list(clients.health().availability_statuses.list_by_subscription_id())
+    assert len([r for r in sim.requests if r.method == "GET"]) == 4
+    pools = clients._session.transport().session.get_adapter(sim.base_url).poolmanager.pools
+    assert sum(pools[key].num_connections for key in pools.keys()) == 1
+
+
+def test_waits_are_bounded(clients):
+    """The SDK's defaults wait 300 s to connect and for an answer; a trigger has 10 minutes."""
+    config = clients.compute()._client._pipeline._transport.connection_config
+    assert (config.timeout, config.read_timeout) == (10, 30)
+
+
+def test_warming_up_sends_nothing_to_arm(sim, clients):
+    clients.warm()
+    assert [r for r in sim.requests if r.counter] == []

@@ -113,6 +113,20 @@ def test_throttled_or_unavailable_once_is_retried_per_retry_after_with_one_write
     assert outcome.status == "started" and len(accepted_writes(sim)) == 1
 
 
+@pytest.mark.parametrize("kind", ["429", "503"])
+def test_a_long_retry_after_is_left_to_the_tick_not_slept_through(acting, sim, ledger, kind):
+    """The SDK would sleep for any Retry-After; a trigger has 10 minutes for its whole delivery."""
+    sim.faults.add(method="POST", path=r"/redeploy$", kind=kind, times=1, retry_after=30)  # over the 10 s a call waits
+    pipeline = acting("auto")
+    began = time.monotonic()
+    outcome = deliver(pipeline, DEGRADED())
+    assert time.monotonic() - began < 10
+    assert outcome.status == "started" and "the next tick reads the state" in outcome.reason
+    assert not accepted_writes(sim) and ledger.open_operations()[0]["state"] == "intent"
+    (ended,) = tick_until_done(pipeline)
+    assert ended.status == "succeeded" and len(accepted_writes(sim)) == 1
+
+
 def test_azure_refusing_for_long_leaves_an_intent_the_tick_retries_once_the_state_is_read(acting, sim, ledger):
     fault = sim.faults.add(method="POST", path=r"/redeploy$", kind="503", times=None, retry_after=0)
     pipeline = acting("auto")
