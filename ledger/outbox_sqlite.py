@@ -209,8 +209,8 @@ class SqliteOutbox:
         if not told:
             return window
         held = [r["id"] for r in db.execute(
-            "SELECT id FROM outbox_messages WHERE destination = ? AND cause = ? AND kind = 'incident' AND sealed = 0"
-            f" AND state = ? AND id != ? AND incident_id IN ({','.join('?' * len(told))})",  # nosec B608 - placeholders only
+            "SELECT id FROM outbox_messages WHERE destination = ? AND cause = ? AND kind = 'incident' AND sealed = 0"  # nosec B608 - placeholders only
+            f" AND state = ? AND id != ? AND incident_id IN ({','.join('?' * len(told))})",
             (entry.destination.key, entry.cause, PENDING, keep, *told))]
         if not held:
             return window
