@@ -7,10 +7,14 @@ pipeline (pipeline/); heavy SDKs are imported only when first needed.
 import azure.functions as func
 
 import telemetry
-from handlers import alerts, approvals, event_grid, events, timers
+from handlers import alerts, approvals, event_grid, events, runtime, timers
 
 # Azure Monitor export, only when APPLICATIONINSIGHTS_CONNECTION_STRING is set (lazy import).
 telemetry.configure()
+
+# A worker that acts on Azure (RESPONDER_AZURE set) builds its pipeline and warms its ARM clients
+# in the background while the host starts, so its first remediation does not wait for them.
+runtime.prepare_in_background()
 
 app = func.FunctionApp()
 
