@@ -21,7 +21,7 @@ _MISSING = object()
 def child(obj: Any, key: str, where: str, kind: type | tuple = dict, default: Any = _MISSING) -> Any:
     """obj[key], checked to be of `kind`; PayloadError naming `where.key` otherwise."""
     path = f"{where}.{key}" if where else key
-    if not isinstance(obj, Mapping):
+    if type(obj) is not dict and not isinstance(obj, Mapping):  # JSON gives dicts: skip the ABC check for them
         raise PayloadError(where or "body", f"expected an object, got {_type_name(obj)}")
     value = obj.get(key, _MISSING)
     if value is _MISSING or value is None:

@@ -22,6 +22,7 @@ from .claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
 from .errors import LedgerError
 from .operations_sqlite import OPERATIONS_SCHEMA, SqliteOperations
 from .safety_sqlite import SAFETY_SCHEMA, SqliteSafety
+from .sqlite_checkpoint import Checkpointer
 from .waves_sqlite import WAVES_SCHEMA, SqliteWaves
 from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals
 
@@ -89,12 +90,24 @@ CREATE TABLE IF NOT EXISTS rejections (
 );
 """
 
+# SQLite checkpoints inside a commit only if the log grows this long (pages; its default is 1,000).
+BACKSTOP_CHECKPOINT_PAGES = 10_000
+
 # Decisions that hold an incident's one action: a later signal for the incident is a duplicate.
 HOLDING_STATUSES = ("planned", "awaiting-approval", "started", "succeeded")
 
 
+_last_iso: tuple[datetime | None, str] = (None, "")
+
+
 def _iso(at: datetime) -> str:
-    return at.isoformat()
+    """ISO text of a time; a signal writes the same `now` into several rows, so the last is kept."""
+    global _last_iso
+    if _last_iso[0] is at:
+        return _last_iso[1]
+    text = at.isoformat()
+    _last_iso = (at, text)
+    return text
 
 
 class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves):
@@ -110,6 +123,9 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
                 # With WAL, NORMAL never corrupts the file; only the last commits may be lost on a
                 # power cut (the next delivery or sweep brings them back). FULL syncs every commit.
                 self._db.execute("PRAGMA synchronous=NORMAL")
+                # Checkpoints run in a thread of their own (ledger/sqlite_checkpoint.py); SQLite's
+                # own stays as a backstop, far enough off that it seldom runs in a commit.
+                self._db.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
             self._db.executescript(SCHEMA + OPERATIONS_SCHEMA + SAFETY_SCHEMA + APPROVALS_SCHEMA + WAVES_SCHEMA)
             self._add_claim_columns()
         except sqlite3.Error as exc:
@@ -117,6 +133,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
         self._lock = threading.RLock()
         self._in_transaction = False
         self._claims = ClaimBook()
+        self._checkpointer = Checkpointer(self.path) if self.path != ":memory:" else None
 
     def _add_claim_columns(self) -> None:
         """A ledger file written before claims had leases: its deliveries were all decided."""
@@ -299,6 +316,8 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
             return [dict(r) for r in self._db.execute("SELECT * FROM rejections ORDER BY id").fetchall()]
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             self._db.close()
 
@@ -322,6 +341,8 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
                 raise
             self._in_transaction = False
             self._db.execute("COMMIT")
+            if self._checkpointer is not None:
+                self._checkpointer.committed()
 
     def _transaction(self):
         return self.atomically()

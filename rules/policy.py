@@ -83,6 +83,15 @@ class Rule:
     def matches(self, signal: Signal, classification: Classification, history: History) -> bool:
         return all(MATCHERS[key](value, signal, classification, history) for key, value in self.when.items())
 
+    def kinds(self) -> frozenset[str] | None:
+        """The signal kinds this rule can match, from its `kind` or `annotation` key; None: any."""
+        if "annotation" in self.when:
+            return frozenset({"annotation"})
+        if "kind" in self.when:
+            kind = self.when["kind"]
+            return frozenset(str(k).lower() for k in (kind if isinstance(kind, list) else [kind]))
+        return None
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -97,8 +106,18 @@ class Policy:
     # packages read (maintenance) need no second check against their schemas either.
     checked_in_tests: bool = False
 
+    def __post_init__(self) -> None:
+        # The rules that can match each kind of signal, in policy order: a signal is matched
+        # against those only (every signal is matched, so this is on the hot path).
+        kinds = [rule.kinds() for rule in self.rules]
+        by_kind = {kind: tuple(r for r, ks in zip(self.rules, kinds) if ks is None or kind in ks)
+                   for kind in {k for ks in kinds for k in (ks or ())}}
+        object.__setattr__(self, "_by_kind", by_kind)
+        object.__setattr__(self, "_any_kind", tuple(r for r, ks in zip(self.rules, kinds) if ks is None))
+
     def first_match(self, signal: Signal, classification: Classification, history: History) -> Rule | None:
-        return next((r for r in self.rules if r.matches(signal, classification, history)), None)
+        candidates = self._by_kind.get(signal.kind.lower(), self._any_kind)
+        return next((r for r in candidates if r.matches(signal, classification, history)), None)
 
     def waits_for_a_person(self, mode_override: str | None = None) -> bool:
         """Whether any decision can wait for a person under this policy and the app's mode, if set."""

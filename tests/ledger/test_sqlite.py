@@ -26,3 +26,76 @@ def test_a_ledger_file_from_before_claim_leases_keeps_its_deliveries_decided(tmp
     finally:
         ledger.close()
     assert SqliteLedger(path).claim_delivery("grid:new", T0 + 2 * LEASE, LEASE) == CLAIMED, "unsettled: lapsed, taken again"
+
+
+def _claims(ledger: SqliteLedger, count: int, start: int = 0) -> None:
+    for n in range(start, start + count):
+        with ledger.atomically():
+            ledger.claim_delivery(f"grid:e-{n}", T0, LEASE)
+            ledger.settle_delivery(f"grid:e-{n}", T0)
+
+
+def _wait_for(predicate, seconds: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_checkpoints_run_in_the_ledgers_own_thread_not_in_a_commit(tmp_path):
+    from ledger.sqlite import BACKSTOP_CHECKPOINT_PAGES
+
+    ledger = SqliteLedger(tmp_path / "wal.sqlite")
+    try:
+        (pages,) = ledger._db.execute("PRAGMA wal_autocheckpoint").fetchone()
+        assert pages == BACKSTOP_CHECKPOINT_PAGES, "SQLite's own checkpoint is only the backstop"
+        every = ledger._checkpointer.every
+        _claims(ledger, every - 1)
+        assert ledger._checkpointer.checkpoints == 0
+        _claims(ledger, 1, start=every - 1)
+        assert _wait_for(lambda: ledger._checkpointer.checkpoints == 1), "the commit that made it due nudged the thread"
+        # What was checkpointed is in the database file itself: a reader that ignores the log sees it.
+        assert _wait_for(lambda: _rows_in_the_file_alone(tmp_path / "wal.sqlite") >= every)
+    finally:
+        ledger.close()
+    assert SqliteLedger(tmp_path / "wal.sqlite").claim_delivery("grid:e-0", T0, LEASE) == DECIDED
+
+
+def _rows_in_the_file_alone(path) -> int:
+    """Rows of `deliveries` in a copy of the database file without its -wal: what checkpoints copied."""
+    import shutil
+
+    copy = path.with_name("copy-" + path.name)
+    shutil.copyfile(path, copy)
+    db = sqlite3.connect(copy)
+    try:
+        return db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+    except sqlite3.DatabaseError:
+        return 0
+    finally:
+        db.close()
+        copy.unlink()
+
+
+def test_a_checkpointer_that_cannot_connect_leaves_the_ledger_working(tmp_path, caplog, monkeypatch):
+    import ledger.sqlite_checkpoint as checkpoint
+
+    def refused(path):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(checkpoint, "connect", refused)
+    ledger = SqliteLedger(tmp_path / "alone.sqlite")
+    try:
+        assert _wait_for(lambda: "ledger checkpoints left to SQLite" in caplog.text)
+        _claims(ledger, ledger._checkpointer.every * 2)
+        assert ledger.claim_delivery("grid:e-1", T0, LEASE) == DECIDED
+    finally:
+        ledger.close()
+
+
+def test_a_memory_ledger_has_no_checkpoint_thread():
+    ledger = SqliteLedger(":memory:")
+    assert ledger._checkpointer is None
+    ledger.close()

@@ -61,3 +61,21 @@ def test_metrics_count_signals_and_decisions(pipeline):
     decisions = {k: v for k, v in points.items() if "decision" in k[0]}
     assert sum(signals.values()) == 2 and sum(decisions.values()) == 3
     assert any("rejected" in dict(attrs).values() for (_, attrs) in decisions)
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise AssertionError("rendered a line no handler would write")
+
+
+def test_a_line_below_the_level_is_never_built(caplog):
+    from pipeline.logs import bound, log
+
+    caplog.set_level(logging.WARNING, logger="responder")
+    with bound(event_id=Unprintable()):
+        log("decision", reason=Unprintable())  # INFO: not built, so nothing is rendered
+    caplog.set_level(logging.INFO, logger="responder")
+    with bound(event_id="ev-7", incident="", resource_id=None):
+        log("decision", status="noop")
+    (record,) = caplog.records
+    assert record.getMessage() == "decision event_id=ev-7 status=noop", "empty and None context values are left out"
