@@ -39,17 +39,21 @@ class Checkpointer:
         self._commits = 0
         self._due = threading.Event()
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="ledger-checkpoint", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None  # started at the first checkpoint due
 
     def committed(self) -> None:
         """Called after each commit on the ledger's connection (under the ledger's lock)."""
         self._commits += 1
         if self._commits >= self.every:
             self._commits = 0
+            if self._thread is None:  # a ledger that commits a few times (a command) never needs one
+                self._thread = threading.Thread(target=self._run, name="ledger-checkpoint", daemon=True)
+                self._thread.start()
             self._due.set()
 
     def stop(self) -> None:
+        if self._thread is None:
+            return
         self._stopping = True
         self._due.set()
         self._thread.join(timeout=10)

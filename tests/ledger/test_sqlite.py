@@ -53,7 +53,7 @@ def test_checkpoints_run_in_the_ledgers_own_thread_not_in_a_commit(tmp_path):
         assert pages == BACKSTOP_CHECKPOINT_PAGES, "SQLite's own checkpoint is only the backstop"
         every = ledger._checkpointer.every
         _claims(ledger, every - 1)
-        assert ledger._checkpointer.checkpoints == 0
+        assert ledger._checkpointer.checkpoints == 0 and ledger._checkpointer._thread is None, "no thread until one is due"
         _claims(ledger, 1, start=every - 1)
         assert _wait_for(lambda: ledger._checkpointer.checkpoints == 1), "the commit that made it due nudged the thread"
         # What was checkpointed is in the database file itself: a reader that ignores the log sees it.
@@ -88,8 +88,9 @@ def test_a_checkpointer_that_cannot_connect_leaves_the_ledger_working(tmp_path, 
     monkeypatch.setattr(checkpoint, "connect", refused)
     ledger = SqliteLedger(tmp_path / "alone.sqlite")
     try:
+        _claims(ledger, ledger._checkpointer.every)
         assert _wait_for(lambda: "ledger checkpoints left to SQLite" in caplog.text)
-        _claims(ledger, ledger._checkpointer.every * 2)
+        _claims(ledger, ledger._checkpointer.every * 2, start=ledger._checkpointer.every)
         assert ledger.claim_delivery("grid:e-1", T0, LEASE) == DECIDED
     finally:
         ledger.close()
