@@ -104,6 +104,26 @@ def acting(sim, ledger):
     return make
 
 
+@pytest.fixture
+def told(sim, ledger):
+    """A pipeline acting against `sim` in auto mode, telling the simulated Teams and mailbox."""
+    from pipeline import Settings, build_pipeline
+    from pipeline.azure import connector
+    from pipeline.wiring import notifications_of, notifier_from_settings
+    from responder.azure_session import AzureSession
+    from responder.sim.credential import SimCredential
+
+    session = AzureSession("sim", None, sim)
+    # Told at once: these tests follow each step to its message; the hold has tests in tests/notify.
+    env = {**session.plug_notifications(), "RESPONDER_NOTIFY_HOLD": "0"}
+    settings = Settings(mode="auto", azure="sim")
+    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+    bare = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
+    notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=SimCredential())
+    pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=notifier)
+    return pipeline, session, notifications_of(pipeline)
+
+
 def accepted_writes(sim, path_fragment: str = "") -> list:
     """Writes the simulated Azure took (answered 2xx), optionally on one path."""
     return [r for r in sim.requests if r.counter == "writes" and r.status and 200 <= r.status < 300 and path_fragment in r.path]

@@ -10,7 +10,6 @@ import json
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 from tests.conftest import accepted_writes
 
@@ -20,25 +19,6 @@ from .test_faults import KINDS, RETRY_AFTER, ROUTES, settle_and_account, storm_t
 TEAMS_FAULTS = ("429", "500", "502", "503", "200-error")
 GRAPH_FAULTS = ("429", "500", "503", "504", "503-after-accepting")
 FAILING_VM = "vm-accelnet"  # its redeploy is accepted, then the operation fails
-
-
-@pytest.fixture
-def told(sim, ledger):
-    """A pipeline acting against `sim` in auto mode, telling the simulated Teams and mailbox."""
-    from pipeline import Settings, build_pipeline
-    from pipeline.azure import connector
-    from pipeline.wiring import notifications_of, notifier_from_settings
-    from responder.azure_session import AzureSession
-    from responder.sim.credential import SimCredential
-
-    session = AzureSession("sim", None, sim)
-    env = {**session.plug_notifications(), "RESPONDER_NOTIFY_HOLD": "0"}
-    settings = Settings(mode="auto", azure="sim")
-    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
-    bare = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
-    notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=SimCredential())
-    pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=notifier)
-    return pipeline, session, notifier
 
 
 def send_everything(notifier, hours: int = 24) -> None:
@@ -55,7 +35,8 @@ def send_everything(notifier, hours: int = 24) -> None:
 
 
 def test_a_storm_under_arm_teams_and_graph_faults_tells_a_person_of_every_failure(told, sim, ledger):
-    pipeline, session, notifier = told
+    pipeline, session, notifications = told
+    notifier = notifications.notifier
     for index, (method, path) in enumerate(ROUTES.values()):
         sim.faults.add(method=method, path=path, kind=KINDS[index % len(KINDS)], times=1, retry_after=RETRY_AFTER, delay=0.2)
     sim.faults.add(method="POST", path=rf"/{FAILING_VM}/redeploy$", kind="fail-operation", times=None, message="Allocation failed")
