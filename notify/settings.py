@@ -2,7 +2,7 @@
 
 App settings: RESPONDER_TEAMS_WEBHOOKS, RESPONDER_MAIL_SENDER, RESPONDER_MAIL_TO,
 RESPONDER_NOTIFY_* (routes, default routes, routine, digest window/after/list, hold, max attempts),
-RESPONDER_MAIL_CONFIRM, RESPONDER_OUTBOX_DIR, and for the simulated Azure RESPONDER_GRAPH_URL
+RESPONDER_MAIL_CONFIRM, RESPONDER_TEAMS_WHEN_UNSURE, RESPONDER_OUTBOX_DIR, and for the simulated Azure RESPONDER_GRAPH_URL
 and RESPONDER_CA_BUNDLE. Policy keys, passed in the same mapping: notify_routes,
 notify_default_routes, notify_routine. docs/notifications.md has the table.
 """
@@ -17,6 +17,11 @@ from .digest import DigestPolicy
 from .errors import NotifyConfigError
 from .retry import Backoff
 from .routes import DEFAULT_ROUTE_NAMES, Router, parse_routes, split_addresses
+
+
+# After a Teams post whose answer was lost: post again (a rare duplicate card), or keep the
+# message failed, visible, for a person (never a duplicate). A webhook cannot be read back.
+TEAMS_WHEN_UNSURE = ("resend", "keep")
 
 
 def _truthy(value: Any) -> bool:
@@ -63,6 +68,9 @@ def read_settings(
         backoff = Backoff(max_attempts=int(s.get("RESPONDER_NOTIFY_MAX_ATTEMPTS") or 8))
     except ValueError as exc:
         raise NotifyConfigError(f"notification digest/retry settings: {exc}") from exc
+    when_unsure = (s.get("RESPONDER_TEAMS_WHEN_UNSURE") or "resend").strip().lower()
+    if when_unsure not in TEAMS_WHEN_UNSURE:
+        raise NotifyConfigError(f"RESPONDER_TEAMS_WHEN_UNSURE is {when_unsure!r}; expected one of {', '.join(TEAMS_WHEN_UNSURE)}")
     outbox_dir = outbox_dir or s.get("RESPONDER_OUTBOX_DIR")
     verify: Any = s.get("RESPONDER_CA_BUNDLE") or True
     if channels is None:
@@ -80,7 +88,7 @@ def read_settings(
 
             channels = {}
             if webhooks:
-                channels["teams"] = TeamsWebhookChannel(webhooks, verify=verify)
+                channels["teams"] = TeamsWebhookChannel(webhooks, verify=verify, resend_when_unsure=when_unsure == "resend")
             if sender:
                 channels["email"] = GraphMailChannel(
                     sender,

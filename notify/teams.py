@@ -45,9 +45,12 @@ def looks_like_error(text: str) -> bool:
 
 class TeamsWebhookChannel:
     channel = "teams"
-    resend_when_unsure = True  # no way to read a webhook post back
 
-    def __init__(self, webhooks: Mapping[str, str], *, verify: Any = True, timeout: float = 15.0) -> None:
+    def __init__(self, webhooks: Mapping[str, str], *, verify: Any = True, timeout: float = 15.0,
+                 resend_when_unsure: bool = True) -> None:
+        # A webhook post cannot be read back: after a lost answer, post again (a rare duplicate
+        # card) or keep the message failed for a person (never a duplicate, maybe a missing card).
+        self.resend_when_unsure = resend_when_unsure
         self.webhooks = dict(webhooks)
         self.verify = verify
         self.timeout = timeout

@@ -153,3 +153,43 @@ def test_flush_works_when_called_from_async_code(make_notifier, azure):
 
     summary = asyncio.run(handler())
     assert summary.sent == 2 and len(azure.mail.sent) == 1
+
+
+FILE_MESSAGES = [
+    # channel, a message, another message
+    ("teams", {"type": "message", "attachments": [{"content": {"body": [{"text": "INC-1 opened"}]}}]},
+     {"type": "message", "attachments": [{"content": {"body": [{"text": "INC-2 opened"}]}}]}),
+    ("email", {"html": "<p>INC-1 opened</p>", "text": "INC-1 opened"}, {"html": "<p>INC-2 opened</p>", "text": "INC-2 opened"}),
+]
+
+
+@pytest.mark.parametrize("channel,message,other", FILE_MESSAGES)
+def test_the_outbox_dir_knows_what_it_wrote_so_a_message_in_doubt_is_not_written_twice(tmp_path, channel, message, other):
+    from notify.files import FileChannel
+
+    folder = FileChannel(tmp_path / "out", channel)
+    assert folder.confirm("", message) is False, "nothing written yet (not even the folder)"
+    folder.send("", message, label="INC-1")
+    assert folder.confirm("", message) is True
+    assert folder.confirm("", other) is False
+    # A file cut short by a stopped worker is not the message: it was never renamed into place.
+    suffix = ".json" if channel == "teams" else ".html"
+    (tmp_path / "out" / f"00009-{channel}-INC-2{suffix}.partial").write_bytes(b"{")
+    assert folder.confirm("", other) is False
+    assert not list((tmp_path / "out").glob(f"0000[1-8]*.partial")), "a finished write leaves no partial file"
+
+
+def test_a_message_in_doubt_that_reached_the_outbox_dir_is_marked_sent_not_written_again(tmp_path):
+    store = SqliteOutbox(":memory:")
+    n = Notifier.from_settings({"RESPONDER_NOTIFY_HOLD": "0"}, store, lambda: T0, outbox_dir=str(tmp_path / "out"))
+    n.submit(notice())
+    assert n.flush(T0).sent == 2
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    # As a worker stopped after writing and before recording it: the lease lapses, the message is in doubt.
+    for message in store.messages():
+        store._update("UPDATE outbox_messages SET state = 'sending', sent_at = NULL, lease_until = ? WHERE id = ?",
+                      ((T0 + timedelta(minutes=2)).timestamp(), message.id))
+    summary = n.flush(T0 + timedelta(minutes=5))
+    assert summary.confirmed == 2 and summary.sent == 0, summary.lines
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == written
+    assert {m.state for m in store.messages()} == {"sent"}

@@ -351,3 +351,25 @@ def test_email_still_goes_out_if_graph_refuses_our_message_id(make_notifier, azu
     n.flush(T0 + timedelta(minutes=5))
     assert len(azure.mail.received("ops@contoso.com")) == 2
     assert [m.state for m in store.messages()] == ["sent", "failed"]
+
+
+@pytest.mark.parametrize("when_unsure, cards, state", [("resend", 1, "sent"), ("keep", 0, "failed")])
+def test_a_teams_post_whose_answer_was_lost_is_posted_again_or_kept_as_the_setting_says(make_notifier, azure, store, when_unsure, cards, state):
+    n = make_notifier(RESPONDER_TEAMS_WHEN_UNSURE=when_unsure)
+    azure.faults.add(method="POST", path=r"/workflows/ops/", kind="drop", times=1)
+    n.submit(notice(routes=TEAMS))
+    assert n.flush(T0).retrying == 1  # no answer: in doubt, tried again after the uncertain wait
+    n.flush(T0 + timedelta(minutes=5))
+    (message,) = store.messages()
+    assert (message.state, len(azure.hooks.received("ops"))) == (state, cards)
+    if state == "failed":
+        assert "not sent again to avoid a duplicate" in message.last_error, message.last_error
+
+
+def test_an_unknown_teams_when_unsure_setting_is_refused_by_name(azure, store, ticker):
+    from notify.errors import NotifyConfigError
+
+    from .conftest import sim_settings
+
+    with pytest.raises(NotifyConfigError, match="RESPONDER_TEAMS_WHEN_UNSURE is 'never'"):
+        Notifier.from_settings(sim_settings(azure, RESPONDER_TEAMS_WHEN_UNSURE="never"), store, ticker)

@@ -1,8 +1,8 @@
 """A worker SIGKILLed at each step of the pipeline, then restarted: the simulated Azure in its own
 process, the ledger a SQLite file, the outbox a folder. After the restart and its ticks: exactly
 one ARM write per remediated incident, every signal decided, nothing left open, every message
-delivered (a file channel cannot be read back, so the one message in flight at the kill may be
-written twice: the documented Teams trade-off; email asks Sent Items first)."""
+delivered once: the outbox folder is read back for the message in flight at the kill, as email
+asks Sent Items first (a real Teams webhook cannot be read back: docs/notifications.md)."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def test_a_worker_killed_at_each_step_loses_nothing_and_writes_once(sim_process,
     states = Counter(row[0] for row in db.execute("SELECT state FROM outbox_messages"))
     assert set(states) == {"sent"}, states
     written = messages_written(outbox)
-    assert states["sent"] <= len(written) <= states["sent"] + (1 if step == "notify" else 0), (states, written)
+    assert len(written) == states["sent"], (states, written)
 
 
 @pytest.fixture
@@ -134,7 +134,7 @@ SEND_MAIL = re.compile(r"^(2\d\d) POST /v1\.0/users/[^/]+/sendMail")
 @pytest.mark.parametrize("step", ["mail-accepted", "decision"])
 def test_a_worker_killed_while_emailing_sends_each_email_once(sim_with_mail, tmp_path, step):
     """Email can be read back: the restarted worker finds the email Graph accepted in Sent Items
-    and marks it sent, so no message goes out twice (a Teams card in that spot may; see above)."""
+    and marks it sent, so no message goes out twice."""
     state = tmp_path / "ledger.sqlite"
     crashed = worker(sim_with_mail, state, None, crash_at=step)
     assert crashed.returncode == -signal.SIGKILL, f"the worker did not reach {step}: {crashed.stderr[-2000:]}"
