@@ -69,10 +69,17 @@ def main(argv: list[str]) -> int:
         try:
             while not stop.wait(0.2):
                 if args.log:
-                    for r in sim.requests[seen:]:
-                        print(f"{r.status or 'drop'} {r.method} {r.path} {r.fault or ''}".rstrip(), flush=True)
-                    seen = len(sim.requests)
+                    seen = print_requests(sim.requests, seen)
         except KeyboardInterrupt:
             pass
         print(f"stopped; counters {sim.counters}", flush=True)
     return 0
+
+
+def print_requests(requests: list, seen: int, out=None) -> int:
+    """Print the requests logged since `seen`; how many are printed now. Counted from what was
+    printed, not from the log's length after: one logged while printing comes next round."""
+    fresh = requests[seen:]
+    for r in fresh:
+        print(f"{r.status or 'drop'} {r.method} {r.path} {r.fault or ''}".rstrip(), file=out or sys.stdout, flush=True)
+    return seen + len(fresh)

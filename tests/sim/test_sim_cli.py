@@ -52,3 +52,29 @@ def test_a_bad_fleet_file_is_an_error(tmp_path, capsys):
     bad.write_text('{"vms": [{"name": "x"}]}')
     assert main(["--fleet", str(bad)]) == 1
     assert "missing" in capsys.readouterr().err
+
+
+def test_the_request_log_prints_every_request_also_those_answered_while_it_prints():
+    from types import SimpleNamespace
+
+    from responder.sim.cli import print_requests
+
+    logged = [SimpleNamespace(status=200, method="GET", path=f"/r{n}", fault=None) for n in range(3)]
+
+    class Out:
+        lines: list[str] = []
+
+        def write(self, text: str) -> None:
+            if text.strip():
+                self.lines.append(text.strip())
+                if len(logged) < 6:  # the server answers another request while this one is printed
+                    logged.append(SimpleNamespace(status=None, method="POST", path=f"/r{len(logged)}", fault="drop"))
+
+        def flush(self) -> None:
+            pass
+
+    out = Out()
+    seen = print_requests(logged, 0, out)
+    seen = print_requests(logged, seen, out)
+    assert seen == len(logged) == 6
+    assert out.lines == ["200 GET /r0", "200 GET /r1", "200 GET /r2", "drop POST /r3 drop", "drop POST /r4 drop", "drop POST /r5 drop"]
