@@ -18,8 +18,6 @@ from .errors import LedgerContentionError
 from .table_keys import clip
 from .table_service import ATTEMPTS, backoff, sdk_errors
 
-# Decisions that hold an incident's one action (same list as the SQLite ledger).
-HOLDING_STATUSES = ("planned", "awaiting-approval", "started", "succeeded")
 INCIDENT_FIELDS = ("id", "key", "resource_id", "opened_at", "last_signal_at", "closed_at", "close_reason")
 TTL_REASON = "quiet for longer than the incident time-to-live"
 
@@ -144,14 +142,3 @@ class TableIncidents:
     def release_action(self, incident_id: str) -> None:
         with sdk_errors("releasing an incident's action"):
             self._table("incidents").delete_entity(keys.incident_partition(incident_id), keys.HOLD_ROW)
-
-    def incident_action(self, incident_id: str) -> Mapping[str, Any] | None:
-        with sdk_errors("reading an incident's decisions"):
-            rows = self._table("decisions").query_entities(
-                "PartitionKey eq @pk and action ne 'none'", parameters={"pk": keys.incident_partition(incident_id)}
-            )
-            held = [row for row in rows if row.get("status") in HOLDING_STATUSES]
-        if not held:
-            return None
-        first = min(held, key=lambda row: row["RowKey"])
-        return {"action": first["action"], "status": first["status"], "at": first["at"], "id": int(first["id"])}

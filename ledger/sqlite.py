@@ -93,9 +93,6 @@ CREATE TABLE IF NOT EXISTS rejections (
 # SQLite checkpoints inside a commit only if the log grows this long (pages; its default is 1,000).
 BACKSTOP_CHECKPOINT_PAGES = 10_000
 
-# Decisions that hold an incident's one action: a later signal for the incident is a duplicate.
-HOLDING_STATUSES = ("planned", "awaiting-approval", "started", "succeeded")
-
 
 _last_iso: tuple[datetime | None, str] = (None, "")
 
@@ -278,16 +275,6 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
                 (resource_key, name, _iso(since)),
             ).fetchone()
             return int(row[0])
-
-    def incident_action(self, incident_id: str) -> Mapping[str, Any] | None:
-        marks = ",".join("?" * len(HOLDING_STATUSES))
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT action, status, at, id FROM decisions WHERE incident_id = ? AND action != 'none'"  # nosec B608 - IN (?, ...) marks only, values bound
-                f" AND status IN ({marks}) ORDER BY id LIMIT 1",
-                (incident_id, *HOLDING_STATUSES),
-            ).fetchone()
-            return dict(row) if row else None
 
     def incident(self, incident_id: str) -> Mapping[str, Any] | None:
         with self._lock:

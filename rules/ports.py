@@ -54,9 +54,6 @@ class Ledger(Protocol):
     def count_signals(self, resource_key: str, name: str, since: datetime) -> int:
         """Distinct recorded signals with this name on this resource that occurred since a time."""
 
-    def incident_action(self, incident_id: str) -> Mapping[str, Any] | None:
-        """The action already decided for this incident (not none, not refused), if any."""
-
     def hold_action(
         self, incident_id: str, action: str, decision_ref: str, at: datetime, status: str = "held"
     ) -> Mapping[str, Any] | None:
