@@ -18,22 +18,15 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
+from .scripted import ScriptedFailures
 from .server import Request, Response
 
 SEND = r"/v1\.0/users/(?P<user>[^/]+)/sendMail"
 LIST = r"/v1\.0/users/(?P<user>[^/]+)/mailFolders/(?P<folder>[^/]+)/messages"
 KINDS = ("429", "503", "500", "504", "503-after-accepting", "400", "403")
 _MESSAGE_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
-
-
-@dataclass
-class _Failure:
-    kind: str
-    times: int
-    retry_after: float | None
 
 
 def _get(mapping: dict, name: str, default: Any = None) -> Any:
@@ -56,14 +49,11 @@ class GraphMail:
         self.lookups = 0
         self.deny_lookup = False
         self.refuse_message_id = False  # a tenant whose Graph will not take a client-set internetMessageId
-        self._failures: list[_Failure] = []
+        self._failures = ScriptedFailures("Graph", KINDS)
         self._lock = threading.Lock()
 
     def fail(self, kind: str, *, times: int = 1, retry_after: float | None = 1) -> None:
-        if kind not in KINDS:
-            raise ValueError(f"unknown Graph failure {kind!r}; expected one of {KINDS}")
-        with self._lock:
-            self._failures.append(_Failure(kind, times, retry_after))
+        self._failures.add(kind, times, retry_after)
 
     def received(self, address: str) -> list[dict]:
         """Messages delivered to one recipient."""
@@ -74,14 +64,6 @@ class GraphMail:
                 for s in self.sent
                 if any(_get(_get(r, "emailAddress", {}), "address", "").lower() == wanted for r in _get(s["message"], "toRecipients", []))
             ]
-
-    def _take_failure(self) -> _Failure | None:
-        with self._lock:
-            for failure in self._failures:
-                if failure.times > 0:
-                    failure.times -= 1
-                    return failure
-        return None
 
     def send_mail(self, request: Request) -> Response:
         user = request.match.group("user")
@@ -98,7 +80,7 @@ class GraphMail:
             return _error(400, "ErrorInvalidProperty", "The property 'InternetMessageId' cannot be set on this message.")
         if mid is not None and not _MESSAGE_ID.match(mid):
             return _error(400, "ErrorInvalidInternetMessageHeader", "The internet message id must look like <local@domain>.")
-        failure = self._take_failure()
+        failure = self._failures.take()
         headers = {"Retry-After": str(int(failure.retry_after))} if failure and failure.retry_after is not None else {}
         if failure is not None and failure.kind != "503-after-accepting":
             status = int(failure.kind)

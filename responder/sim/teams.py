@@ -14,21 +14,13 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from typing import Any
 
+from .scripted import ScriptedFailures
 from .server import Request, Response
 
 PATH = r"/workflows/(?P<name>[^/]+)/triggers/manual/paths/invoke"
 KINDS = ("429", "200-error", "500", "502", "503", "400", "404", "302")
-
-
-@dataclass
-class _Failure:
-    kind: str
-    times: int
-    retry_after: float | None
-    text: str | None
 
 
 class TeamsWebhooks:
@@ -36,7 +28,7 @@ class TeamsWebhooks:
         self.base_url = base_url
         self.posts: dict[str, list[Any]] = {}
         self.attempts: dict[str, int] = {}
-        self._failures: list[_Failure] = []
+        self._failures = ScriptedFailures("webhook", KINDS)
         self._lock = threading.Lock()
 
     def url(self, name: str = "ops") -> str:
@@ -46,22 +38,11 @@ class TeamsWebhooks:
         )
 
     def fail(self, kind: str, *, times: int = 1, retry_after: float | None = None, text: str | None = None) -> None:
-        if kind not in KINDS:
-            raise ValueError(f"unknown webhook failure {kind!r}; expected one of {KINDS}")
-        with self._lock:
-            self._failures.append(_Failure(kind, times, retry_after, text))
+        self._failures.add(kind, times, retry_after, text)
 
     def received(self, name: str = "ops") -> list[Any]:
         with self._lock:
             return list(self.posts.get(name, []))
-
-    def _take_failure(self) -> _Failure | None:
-        with self._lock:
-            for failure in self._failures:
-                if failure.times > 0:
-                    failure.times -= 1
-                    return failure
-        return None
 
     def handle(self, request: Request) -> Response:
         name = request.match.group("name") if request.match else "ops"
@@ -71,7 +52,7 @@ class TeamsWebhooks:
             body = json.loads(request.raw_body or b"")
         except ValueError:
             return Response(400, {"error": {"code": "InvalidRequestContent", "message": "The request content is not valid JSON."}})
-        failure = self._take_failure()
+        failure = self._failures.take()
         if failure is not None:
             headers = {"Retry-After": _seconds(failure.retry_after)} if failure.retry_after is not None else {}
             if failure.kind == "200-error":
