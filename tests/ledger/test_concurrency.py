@@ -9,14 +9,13 @@ SDK client; only Azurite is shared.
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
 import random
 from collections import Counter, defaultdict
 
 from ledger import open_ledger
 from tests import builders as b
 from tests.ledger.conftest import fresh_prefix
+from tests.ledger.spawned import run_spawned
 from tests.ledger.workers import process_deliveries
 
 WORKERS = 4
@@ -72,28 +71,8 @@ def orders(groups: list[list[int]], rest: list[int]) -> list[list[int]]:
     return made
 
 
-def run_workers(connection: str, prefix: str, bodies: list[bytes], per_worker: list[list[int]]) -> list[tuple]:
-    spawn = multiprocessing.get_context("spawn")
-    start, results = spawn.Barrier(WORKERS), spawn.Queue()
-    workers = [
-        spawn.Process(target=process_deliveries, args=(connection, prefix, bodies, order, seed, start, results))
-        for seed, order in enumerate(per_worker)
-    ]
-    for worker in workers:
-        worker.start()
-    reports = []
-    try:
-        for _ in workers:
-            reports.append(results.get(timeout=120))
-    except queue.Empty:
-        raise AssertionError(f"only {len(reports)} of {WORKERS} workers reported within two minutes") from None
-    finally:
-        for worker in workers:
-            worker.join(timeout=30)
-            if worker.is_alive():
-                worker.kill()
-    failures = [error for _, _, error in reports if error]
-    assert not failures, "a worker failed:\n" + "\n".join(failures)
+def run_workers(connection: str, prefix: str, bodies: list[bytes], per_worker: list[list[int]]) -> list[list]:
+    reports = run_spawned(process_deliveries, [(connection, prefix, bodies, order, seed) for seed, order in enumerate(per_worker)])
     return [seen for _, seen, _ in reports]
 
 

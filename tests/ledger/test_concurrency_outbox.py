@@ -8,8 +8,6 @@ client; only Azurite is shared.
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -18,6 +16,7 @@ from notify.digest import DigestPolicy
 from notify.outbox import Entry
 from notify.routes import Destination
 from tests.ledger.conftest import fresh_prefix
+from tests.ledger.spawned import run_spawned
 from tests.ledger.outbox_workers import flush_outbox
 from tests.notify.conftest import notice
 from tests.notify.test_outbox_sqlite import placer
@@ -39,24 +38,7 @@ def test_four_workers_flushing_one_outbox_send_each_message_once(azurite):
         ids = set(outbox.enqueue(entries, placer(DigestPolicy(individual=INCIDENTS, hold=timedelta(0)))))
         assert len(ids) == len(WEBHOOKS) * INCIDENTS
 
-        spawn = multiprocessing.get_context("spawn")
-        start, results = spawn.Barrier(WORKERS), spawn.Queue()
-        workers = [spawn.Process(target=flush_outbox, args=(azurite, prefix, seed, start, results)) for seed in range(WORKERS)]
-        for worker in workers:
-            worker.start()
-        reports = []
-        try:
-            for _ in workers:
-                reports.append(results.get(timeout=120))
-        except queue.Empty:
-            raise AssertionError(f"only {len(reports)} of {WORKERS} workers reported within two minutes") from None
-        finally:
-            for worker in workers:
-                worker.join(timeout=30)
-                if worker.is_alive():
-                    worker.kill()
-        failures = [error for _, _, error in reports if error]
-        assert not failures, "a worker failed:\n" + "\n".join(failures)
+        reports = run_spawned(flush_outbox, [(azurite, prefix, seed) for seed in range(WORKERS)])
 
         sends = Counter(send for _, accepted, _ in reports for send in accepted)
         expected = {(hook, f"INC-{i:04d}") for hook in WEBHOOKS for i in range(INCIDENTS)}
