@@ -72,7 +72,9 @@ CREATE TABLE IF NOT EXISTS decisions (
     reason TEXT NOT NULL,
     brakes TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS decisions_by_incident ON decisions(incident_id, action);
+-- No index on decisions: every signal writes one, and no query reads them by incident (each
+-- index is one more page in every signal's commit). Files from before lose the old one.
+DROP INDEX IF EXISTS decisions_by_incident;
 CREATE TABLE IF NOT EXISTS action_holds (
     incident_id TEXT PRIMARY KEY,
     action TEXT NOT NULL,

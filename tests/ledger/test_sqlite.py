@@ -100,3 +100,19 @@ def test_a_memory_ledger_has_no_checkpoint_thread():
     ledger = SqliteLedger(":memory:")
     assert ledger._checkpointer is None
     ledger.close()
+
+
+def test_decisions_carry_no_index_a_signal_would_pay_for_in_every_commit(tmp_path):
+    path = tmp_path / "indexed.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE decisions (id INTEGER PRIMARY KEY AUTOINCREMENT, signal_id INTEGER, incident_id TEXT, at TEXT NOT NULL,"
+                " rule TEXT NOT NULL, action TEXT NOT NULL, mode TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, brakes TEXT NOT NULL)")
+    old.execute("CREATE INDEX decisions_by_incident ON decisions(incident_id, action)")  # as files written before had
+    old.commit()
+    old.close()
+    ledger = SqliteLedger(path)
+    try:
+        indexes = [row[0] for row in ledger._db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'decisions'")]
+        assert indexes == []
+    finally:
+        ledger.close()
