@@ -26,6 +26,9 @@ from .sqlite_checkpoint import Checkpointer
 from .waves_sqlite import WAVES_SCHEMA, SqliteWaves
 from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals
 
+# signals, decisions and rejections are never deleted, so a plain INTEGER PRIMARY KEY numbers
+# them as AUTOINCREMENT would, without writing sqlite_sequence in every signal's commit (files
+# made before keep their AUTOINCREMENT: the same numbers, one page more).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     key TEXT PRIMARY KEY,
@@ -45,7 +48,7 @@ CREATE TABLE IF NOT EXISTS incidents (
 );
 CREATE INDEX IF NOT EXISTS incidents_by_key ON incidents(key, closed_at);
 CREATE TABLE IF NOT EXISTS signals (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     delivery_key TEXT NOT NULL,
     incident_id TEXT,
     source TEXT NOT NULL,
@@ -61,7 +64,7 @@ CREATE TABLE IF NOT EXISTS signals (
 );
 CREATE INDEX IF NOT EXISTS signals_by_resource ON signals(resource_key, name, occurred);
 CREATE TABLE IF NOT EXISTS decisions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     signal_id INTEGER,
     incident_id TEXT,
     at TEXT NOT NULL,
@@ -83,7 +86,7 @@ CREATE TABLE IF NOT EXISTS action_holds (
     at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rejections (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
     input TEXT NOT NULL,
     location TEXT NOT NULL,

@@ -102,6 +102,21 @@ def test_a_memory_ledger_has_no_checkpoint_thread():
     ledger.close()
 
 
+def test_a_signal_s_rows_write_no_sequence_table_in_its_commit(tmp_path):
+    from rules import Decision
+
+    ledger = SqliteLedger(tmp_path / "new.sqlite")
+    try:
+        ids = [ledger.record_decision(None, None, Decision("none", "observe", "duplicate", "again"), T0) for _ in range(3)]
+        ledger.record_rejection("t", "body", "is empty", "", T0)
+        assert ids == [1, 2, 3], "numbered in order, as before"
+        tables = {row[0] for row in ledger._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        sequenced = {row[0] for row in ledger._db.execute("SELECT name FROM sqlite_sequence")} if "sqlite_sequence" in tables else set()
+        assert not sequenced & {"signals", "decisions", "rejections"}
+    finally:
+        ledger.close()
+
+
 def test_decisions_carry_no_index_a_signal_would_pay_for_in_every_commit(tmp_path):
     path = tmp_path / "indexed.sqlite"
     old = sqlite3.connect(path)
