@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
+# unhealthy_marks is written by most signals: WITHOUT ROWID keeps it one B-tree (see ledger/sqlite.py).
 SAFETY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS unhealthy_marks (
     scope TEXT NOT NULL,
     resource_key TEXT NOT NULL,
     at TEXT NOT NULL,
     PRIMARY KEY (scope, resource_key, at)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS storms (
     scope TEXT PRIMARY KEY,
     tripped_at TEXT NOT NULL,

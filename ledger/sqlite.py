@@ -26,9 +26,11 @@ from .sqlite_checkpoint import Checkpointer
 from .waves_sqlite import WAVES_SCHEMA, SqliteWaves
 from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals
 
-# signals, decisions and rejections are never deleted, so a plain INTEGER PRIMARY KEY numbers
-# them as AUTOINCREMENT would, without writing sqlite_sequence in every signal's commit (files
-# made before keep their AUTOINCREMENT: the same numbers, one page more).
+# Every signal's commit writes the pages its rows touch, about 5 us each (docs/performance.md),
+# so: signals, decisions and rejections are never deleted, and a plain INTEGER PRIMARY KEY
+# numbers them as AUTOINCREMENT would without writing sqlite_sequence each time; deliveries are
+# keyed by their text key alone (WITHOUT ROWID: one B-tree, not a table and its index). Files
+# made before keep their tables as they are: the same answers, a page or two more a commit.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     key TEXT PRIMARY KEY,
@@ -36,7 +38,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     holder TEXT,
     lease_until TEXT,
     decided_at TEXT
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS incidents (
     id TEXT PRIMARY KEY,
     key TEXT NOT NULL,
