@@ -101,17 +101,8 @@ CREATE TABLE IF NOT EXISTS rejections (
 BACKSTOP_CHECKPOINT_PAGES = 10_000
 
 
-_last_iso: tuple[datetime | None, str] = (None, "")
-
-
 def _iso(at: datetime) -> str:
-    """ISO text of a time; a signal writes the same `now` into several rows, so the last is kept."""
-    global _last_iso
-    if _last_iso[0] is at:
-        return _last_iso[1]
-    text = at.isoformat()
-    _last_iso = (at, text)
-    return text
+    return at.isoformat()
 
 
 class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves):

@@ -78,6 +78,17 @@ MATCHERS: dict[str, Matcher] = {
 
 _STRINGS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
 
+def kinds_matched(when: dict) -> frozenset[str] | None:
+    """The signal kinds a rule's `when` can match, read off the matchers that test the kind
+    (`annotation` matches annotations only, `kind` its values); None: any kind. Lets a policy
+    try each signal against the rules that can match it (rules/policy.py)."""
+    if "annotation" in when:
+        return frozenset({"annotation"})
+    if "kind" in when:
+        return _one_of(when["kind"])
+    return None
+
+
 # JSON schema of each matcher's value; the policy schema is assembled from these.
 MATCHER_SCHEMAS: dict[str, dict] = {
     "kind": {"anyOf": [{"enum": list(KINDS)}, {"type": "array", "items": {"enum": list(KINDS)}, "minItems": 1}]},

@@ -13,7 +13,7 @@ from .catalog import Catalog, Classification
 from .durations import parse_duration
 from .documents import read_document
 from .errors import PolicyError
-from .matchers import MATCHER_SCHEMAS, MATCHERS, History
+from .matchers import MATCHER_SCHEMAS, MATCHERS, History, kinds_matched
 from .signals import Signal
 from .validation import check
 from .vocabulary import ACTIONS, MODES
@@ -83,15 +83,6 @@ class Rule:
     def matches(self, signal: Signal, classification: Classification, history: History) -> bool:
         return all(MATCHERS[key](value, signal, classification, history) for key, value in self.when.items())
 
-    def kinds(self) -> frozenset[str] | None:
-        """The signal kinds this rule can match, from its `kind` or `annotation` key; None: any."""
-        if "annotation" in self.when:
-            return frozenset({"annotation"})
-        if "kind" in self.when:
-            kind = self.when["kind"]
-            return frozenset(str(k).lower() for k in (kind if isinstance(kind, list) else [kind]))
-        return None
-
 
 @dataclass(frozen=True)
 class Policy:
@@ -109,7 +100,7 @@ class Policy:
     def __post_init__(self) -> None:
         # The rules that can match each kind of signal, in policy order: a signal is matched
         # against those only (every signal is matched, so this is on the hot path).
-        kinds = [rule.kinds() for rule in self.rules]
+        kinds = [kinds_matched(rule.when) for rule in self.rules]
         by_kind = {kind: tuple(r for r, ks in zip(self.rules, kinds) if ks is None or kind in ks)
                    for kind in {k for ks in kinds for k in (ks or ())}}
         object.__setattr__(self, "_by_kind", by_kind)

@@ -1,6 +1,7 @@
 """A storm of signals against the demo fleet and the checks that nothing was lost or done twice.
 
-Shared by the fault tests (in process) and the crash tests (in a worker process)."""
+Shared by the fault tests (in process) and the crash tests (in a worker process), with the ARM
+routes the fault tests break and how they run the storm through a pipeline and account for it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,27 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 
+from handlers.deliveries import parse_delivery
 from tests import builders as b
-from tests.conftest import DEMO_SUBSCRIPTION
+from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
 
 ACTING_VMS = ("vm-degraded-hw", "vm-accelnet", "vm-host-crash")
+
+# Every route the app reads or writes for the storm's actions (the sim's paths).
+ROUTES = {
+    "vm": ("GET", r"/virtualMachines/vm-[a-z0-9-]+$"),
+    "instance-view": ("GET", r"/instanceView$"),
+    "resource-health": ("GET", r"/availabilityStatuses/current$"),
+    "scale-set": ("GET", r"/virtualMachineScaleSets/[a-z0-9-]+$"),
+    "scale-set-instances": ("GET", r"/virtualMachineScaleSets/[a-z0-9-]+/virtualMachines$"),
+    "redeploy": ("POST", r"/redeploy$"),
+    "orchestration": ("POST", r"/setOrchestrationServiceState$"),
+    "operation-poll": ("GET", r"/operations/"),
+}
+WRITES = ("redeploy", "orchestration")
+KINDS = ("429", "500", "503", "drop", "slow")
+# Retry-After of a tenth of a second keeps the suites fast; test_faults.py honours a whole second once.
+RETRY_AFTER = 0.1
 
 
 def vm(name: str) -> str:
@@ -100,3 +118,21 @@ def account(db, write_paths: list[str]) -> dict:
         "open": [o for o in operations if o["state"] not in ("succeeded", "failed", "skipped", "canceled")],
         "states": Counter(o["state"] for o in operations), "broken": broken,
     }
+
+
+def storm_through(pipeline) -> int:
+    delivered = 0
+    for body in bodies():
+        delivery = parse_delivery(body, "storm")
+        delivered += len(delivery.signals) + len(delivery.rejections)
+        outcomes = pipeline.process(delivery)
+        assert len(outcomes) == len(delivery.signals) + len(delivery.rejections)
+    return delivered
+
+
+def settle_and_account(pipeline, sim, ledger) -> dict:
+    tick_until_settled(pipeline)
+    writes = [r.path for r in accepted_writes(sim)]
+    report = account(ledger._db, writes)
+    assert not report["broken"], report["broken"]
+    return report

@@ -9,24 +9,7 @@ import pytest
 from handlers.deliveries import parse_delivery
 from tests.conftest import accepted_writes
 
-from .storm import account, bodies, tick_until_settled
-
-# Every route the app reads or writes for the storm's actions (the sim's paths).
-ROUTES = {
-    "vm": ("GET", r"/virtualMachines/vm-[a-z0-9-]+$"),
-    "instance-view": ("GET", r"/instanceView$"),
-    "resource-health": ("GET", r"/availabilityStatuses/current$"),
-    "scale-set": ("GET", r"/virtualMachineScaleSets/[a-z0-9-]+$"),
-    "scale-set-instances": ("GET", r"/virtualMachineScaleSets/[a-z0-9-]+/virtualMachines$"),
-    "redeploy": ("POST", r"/redeploy$"),
-    "orchestration": ("POST", r"/setOrchestrationServiceState$"),
-    "operation-poll": ("GET", r"/operations/"),
-}
-WRITES = ("redeploy", "orchestration")
-KINDS = ("429", "500", "503", "drop", "slow")
-# Retry-After of a tenth of a second keeps the suite fast; one test below honours a whole second.
-RETRY_AFTER = 0.1
-
+from .storm import KINDS, RETRY_AFTER, ROUTES, WRITES, settle_and_account, storm_through, tick_until_settled
 
 # What the storm must end in: one successful remediation each (the host crash is a first one: noop).
 ACTED = {"vm-degraded-hw", "vm-accelnet", "vmss-web"}
@@ -34,24 +17,6 @@ ACTED = {"vm-degraded-hw", "vm-accelnet", "vmss-web"}
 
 def remediated(ledger) -> set[str]:
     return {o["resource_id"].rsplit("/", 1)[-1] for o in ledger.operations() if o["state"] == "succeeded"}
-
-
-def storm_through(pipeline) -> int:
-    delivered = 0
-    for body in bodies():
-        delivery = parse_delivery(body, "storm")
-        delivered += len(delivery.signals) + len(delivery.rejections)
-        outcomes = pipeline.process(delivery)
-        assert len(outcomes) == len(delivery.signals) + len(delivery.rejections)
-    return delivered
-
-
-def settle_and_account(pipeline, sim, ledger) -> dict:
-    tick_until_settled(pipeline)
-    writes = [r.path for r in accepted_writes(sim)]
-    report = account(ledger._db, writes)
-    assert not report["broken"], report["broken"]
-    return report
 
 
 def injected(sim) -> int:
