@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from .errors import AzureCallError, InvalidOperationTokenError, InvalidParameterError, NotApplicableError
 from .live_state import READ_OPERATION, parse_time
+from .permits import spend
 from .resource_ids import KIND_NAMES, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
 
@@ -57,11 +58,22 @@ class Executor:
                 return Verdict(False, f"not found: the {ref.kind} no longer exists ({exc})", {"status": 404})
             raise
 
-    def start(self, clients: Any, resource_id: str, params: dict[str, Any] | None = None) -> Operation:
-        """Send the operation and return at once with a token to store."""
+    def start(self, clients: Any, resource_id: str, params: dict[str, Any] | None = None, *, permit: object) -> Operation:
+        """Send the operation and return at once with a token to store.
+
+        Only with the gate's permit for this action on this resource (actions/permits.py):
+        without one, UnpermittedWriteError and nothing is sent."""
         ref = self.resolve(resource_id)
+        spend(permit, self.name, ref.id)
         state = self._start(clients, ref, self.parameters(params))
         return Operation(self.name, ref.id, self.encode(state), utcnow())
+
+    def proceed(self, clients: Any, operation: Operation, *, permit: object) -> OperationStatus:
+        """The next write of a multi-step operation whose poll said `wants_write`, with the
+        gate's permit for it."""
+        ref = self.resolve(operation.resource_id)
+        spend(permit, self.name, ref.id)
+        return self._proceed(clients, ref, self.decode(operation.token))
 
     def poll(self, clients: Any, operation: Operation) -> OperationStatus:
         """One look at the operation: InProgress, Succeeded, Failed or Canceled."""
@@ -158,6 +170,9 @@ class Executor:
 
     def _observe(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
         raise NotImplementedError
+
+    def _proceed(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
+        raise NotImplementedError(f"{self.name} has no second write")
 
     def _recover(
         self, clients: Any, ref: ResourceRef, params: dict[str, Any], since: datetime, intent: dict[str, Any]

@@ -8,6 +8,7 @@
     ├── ConditionGoneError        start() found nothing left to do (the state moved on)
     ├── InvalidOperationTokenError a stored token this version cannot read
     ├── NoSubscriptionError       no subscription id given nor in AZURE_SUBSCRIPTION_ID
+    ├── UnpermittedWriteError     a write without a permit the gate issued for it
     └── AzureCallError            ARM refused or failed a call (SDK error wrapped `from exc`)
         └── OutcomeUnknownError   a write was sent but its answer was lost: use recover()
 
@@ -61,6 +62,14 @@ class InvalidOperationTokenError(ActionError, ValueError):
 
 class NoSubscriptionError(ActionError, ValueError):
     """Clients were asked for without a subscription id, and AZURE_SUBSCRIPTION_ID is not set."""
+
+
+class UnpermittedWriteError(ActionError):
+    """An executor was asked to write without a permit the gate issued for that very write.
+
+    Only pipeline/gate.py issues permits, each for one action on one resource, once: a road to
+    ARM that does not pass the gate cannot write, whatever it calls.
+    """
 
 
 class AzureCallError(ActionError):

@@ -97,7 +97,9 @@ class ReplaceFailedInstance(Executor):
         return OperationStatus(result, message or f"restoring capacity to {state['capacity']}")
 
     def _restore(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
-        """Second step: PATCH sku.capacity back, unless the live capacity is already there."""
+        """Second step: PATCH sku.capacity back, unless the live capacity is already there. The
+        PATCH is a write of its own: this says it is wanted, and `proceed` sends it with the
+        gate's permit (so a pause or a scope change since the delete holds it back)."""
         ids = ", ".join(state["instance_ids"])
         target = state.get("capacity")
         ss = read_scale_set(clients, ref)
@@ -105,6 +107,15 @@ class ReplaceFailedInstance(Executor):
             return OperationStatus("Succeeded", f"deleted failed instances {ids}; capacity is {ss.capacity} "
                                    "(the capacity before is unknown: check it)")
         if ss.capacity >= target:
+            return OperationStatus("Succeeded", f"deleted failed instances {ids}; capacity is {ss.capacity}")
+        return OperationStatus("InProgress", f"deleted failed instances {ids}; capacity {ss.capacity} is below "
+                               f"{target}: restoring it", wants_write=True)
+
+    def _proceed(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
+        ids = ", ".join(state["instance_ids"])
+        target = state.get("capacity")
+        ss = read_scale_set(clients, ref)
+        if target is None or ss.capacity >= target:  # restored meanwhile: never scale twice
             return OperationStatus("Succeeded", f"deleted failed instances {ids}; capacity is {ss.capacity}")
         compute = clients.compute(ref.subscription)
         token = lro.start(

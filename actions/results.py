@@ -47,12 +47,15 @@ class OperationStatus:
     """Where an operation stands.
 
     `operation` is set when a multi-step action moved on to its next step: the caller stores
-    it in place of the one it polled (its token carries the new step).
+    it in place of the one it polled (its token carries the new step). `wants_write` says the
+    next step is a write of its own (a scale set's capacity restored after deleting instances):
+    the caller passes the gate again and calls `executor.proceed` with the permit it gets.
     """
 
     state: OperationState
     message: str = ""
     operation: Operation | None = None
+    wants_write: bool = False
 
     @property
     def finished(self) -> bool:

@@ -75,6 +75,13 @@ class SqliteSafety:
             self._db.execute("INSERT OR IGNORE INTO unhealthy_marks(scope, resource_key, at) VALUES (?, ?, ?)",
                              (scope, resource_key, at.isoformat()))
 
+    def unmark_unhealthy(self, scope: str, resource_key: str, since: datetime) -> None:
+        """The resource's marks since a time were its owner's doing after all (a deallocation's
+        annotation came after its Unavailable): the storm breaker no longer counts them."""
+        with self._lock:
+            self._db.execute("DELETE FROM unhealthy_marks WHERE scope = ? AND resource_key = ? AND at >= ?",
+                             (scope, resource_key, since.isoformat()))
+
     def count_unhealthy(self, scope: str, since: datetime) -> int:
         with self._lock:
             row = self._db.execute("SELECT count(DISTINCT resource_key) FROM unhealthy_marks WHERE scope = ? AND at >= ?",

@@ -74,6 +74,18 @@ class TableSafety:
         with sdk_errors("marking a resource unhealthy"):
             self._table("unhealthy").upsert_entity(entity)  # the same mark twice is one mark
 
+    def unmark_unhealthy(self, scope: str, resource_key: str, since: datetime) -> None:
+        """The resource's marks since a time were its owner's doing after all: no longer counted."""
+        table = self._table("unhealthy")
+        with sdk_errors("unmarking a resource"):
+            rows = table.query_entities(
+                "PartitionKey eq @pk and RowKey ge @since and resource_key eq @key",
+                parameters={"pk": keys.hashed(scope), "since": keys.stamp(since), "key": clip(resource_key, 4000)},
+                select=["PartitionKey", "RowKey"],
+            )
+            for row in list(rows):
+                table.delete_entity(row["PartitionKey"], row["RowKey"])
+
     def count_unhealthy(self, scope: str, since: datetime) -> int:
         with sdk_errors("counting unhealthy resources"):
             rows = self._table("unhealthy").query_entities(

@@ -266,11 +266,12 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
 
     # -- reads --------------------------------------------------------------------------------
 
-    def count_signals(self, resource_key: str, name: str, since: datetime) -> int:
+    def count_occurrences(self, resource_key: str, name: str, since: datetime, until: datetime) -> int:
         with self._lock:
             row = self._db.execute(
-                "SELECT count(DISTINCT delivery_key) FROM signals WHERE resource_key = ? AND name = ? AND occurred >= ?",
-                (resource_key, name, _iso(since)),
+                "SELECT count(DISTINCT occurred) FROM signals WHERE resource_key = ? AND name = ? AND occurred >= ?"
+                " AND occurred <= ?",
+                (resource_key, name, _iso(since), _iso(until)),
             ).fetchone()
             return int(row[0])
 

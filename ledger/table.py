@@ -162,14 +162,16 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
                 self._recent.popitem(last=False)
         return signal_id
 
-    def count_signals(self, resource_key: str, name: str, since: datetime) -> int:
-        with sdk_errors("counting signals"):
+    def count_occurrences(self, resource_key: str, name: str, since: datetime, until: datetime) -> int:
+        with sdk_errors("counting occurrences"):
             rows = self._table("signals").query_entities(
-                "PartitionKey eq @pk and RowKey ge @since and name eq @name",
-                parameters={"pk": keys.resource_partition(resource_key), "since": keys.stamp(since), "name": name},
-                select=["delivery_key"],
+                "PartitionKey eq @pk and RowKey ge @since and RowKey lt @until and name eq @name",
+                parameters={"pk": keys.resource_partition(resource_key), "since": keys.stamp(since),
+                            "until": keys.stamp(until) + "|~", "name": name},
+                select=["RowKey"],
             )
-            return len({row["delivery_key"] for row in rows})
+            # RowKey is "<occurred>|<id>": one occurrence delivered twice has two ids, one time.
+            return len({row["RowKey"].split("|", 1)[0] for row in rows})
 
     def _signal(self, signal_id: int) -> Mapping[str, Any] | None:
         with self._recent_lock:

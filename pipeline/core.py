@@ -1,7 +1,11 @@
 """The flow every signal takes, in every host (Functions, command line, tests):
 
-dedupe -> incident -> classify -> decide -> hold one action per incident -> record -> log.
-Rejected inputs are recorded too, so nothing that arrived is lost.
+dedupe -> incident -> classify -> decide -> admit (gate) -> hold one action per incident
+-> remediate (gate, permit, write) -> record -> tell.
+
+Decisions that come after their signal (an approval settled, an operation or a wave turn the
+tick ended) share one tail, `settle_later`: record, move the incident's hold, tell. Rejected
+inputs are recorded too, so nothing that arrived is lost.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from rules import Classification, Decision, Engine, Signal
+from rules.evidence import FUTURE_SKEW
 from rules.ports import CLAIMED, DECIDED, IncidentRef, Ledger
+
+from .gate import Gate, request_for
 
 from .logs import bound, log
 from .outcome import Outcome
@@ -28,6 +35,8 @@ CLAIM_LEASE = timedelta(minutes=15)
 
 # The outcome status of a delivery another attempt is still deciding: the sender must retry.
 DEFERRED = "deferred"
+# settle_later's `hold`: free the incident's one action, so a later signal may try again.
+RELEASE = "release"
 
 
 def utc_now() -> datetime:
@@ -37,7 +46,8 @@ def utc_now() -> datetime:
 class Remediator(Protocol):
     """What acts on a decision (actions/ against ARM). Absent: decisions stay `planned`."""
 
-    def carry_out(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int | None = None) -> Decision: ...
+    def carry_out(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int | None = None,
+                  received: datetime | None = None, category: str = "") -> Decision: ...
 
     def tick(self) -> list[Mapping[str, Any]]:
         """Move open operations on; return those that ended, with `state` and `message`."""
@@ -66,6 +76,7 @@ class Pipeline:
         remediator: Remediator | None = None,
         listeners: Iterable[Listener] = (),
         safety: Any = None,
+        gate: Gate | None = None,
     ):
         self.ledger = ledger
         self.engine = engine
@@ -73,6 +84,8 @@ class Pipeline:
         self.remediator = remediator
         self.listeners = list(listeners)
         self.safety = safety  # pipeline.safety.Safety: scope, pause, storm marks
+        # The one gate of every write; without Azure, it still admits (pause, scope, age).
+        self.gate = gate or getattr(remediator, "gate", None) or (Gate.admitting(safety, clock) if safety else None)
 
     def report(self, step: Step) -> None:
         """Tell the listeners of a step taken outside `handle` and `tick` (an approval settled)."""
@@ -113,6 +126,11 @@ class Pipeline:
 
     def handle(self, signal: Signal) -> Outcome:
         now = self.clock()
+        if signal.source != "sweep" and signal.occurred - now > FUTURE_SKEW:
+            # A clock can be seconds off, not minutes: an event dated later is not believed.
+            return self.reject(signal.input or signal.event_id, "occurredTime",
+                               f"{signal.occurred.isoformat()} is {_span(signal.occurred - now)} in the future; "
+                               "an event from the future is not believed")
         with bound(event_id=signal.event_id, resource_id=signal.resource_id, kind=signal.kind, name=signal.name):
             classification = self.engine.classify(signal)
             claimed = False
@@ -130,7 +148,8 @@ class Pipeline:
                     if not acting:
                         self._conclude(signal, incident, signal_id, decision, now)
                 if acting:  # outside the transaction: Azure is asked, which takes time
-                    decision = self.remediator.carry_out(signal, decision, incident, signal_id)
+                    decision = self.remediator.carry_out(signal, decision, incident, signal_id, received=now,
+                                                         category=classification.category)
                     with self.ledger.atomically():
                         self._move_hold(incident, decision)
                         self._conclude(signal, incident, signal_id, decision, now)
@@ -146,10 +165,14 @@ class Pipeline:
         incident = self.ledger.open_incident(signal.incident_key, signal.resource_id, now, self.engine.policy.incident_ttl)
         with bound(incident=incident.id):
             signal_id = self.ledger.record_signal(signal, incident.id, now)
-            decision = self.engine.decide(signal, classification, self.ledger)
+            decision = self.engine.decide(signal, classification, Recent(self.ledger, now))
             if self.safety is not None:
                 self.safety.observe(signal, classification)
-                decision = self.safety.admit(signal, decision)
+            if self.gate is not None and not signal.resolved:
+                refused = self.gate.admit(request_for(signal, decision, incident.id, signal_id, now,
+                                                      classification.category))
+                if refused is not None:
+                    decision = decision.but(status="skipped", reason=refused.reason, brakes=refused.brakes)
             if signal.resolved:
                 self.ledger.close_incident(incident.id, now, decision.reason)
                 return incident, signal_id, decision, False
@@ -233,35 +256,57 @@ class Pipeline:
             self.end_batch()
             return outcomes
         for ended in self.remediator.tick():
-            now = self.clock()
-            signal = self.ledger.signal(ended["signal_id"]) if ended.get("signal_id") else None
-            decision = Decision(action=ended["action"], mode=ended["mode"], status=ended["state"], reason=ended["message"], rule="tick")
-            self.ledger.record_decision(ended.get("signal_id"), ended["incident_id"], decision, now)
-            if ended["state"] == "skipped":  # the condition was gone when its turn came: nothing holds the incident
-                self.ledger.release_action(ended["incident_id"])
-            else:  # succeeded, or failed: a failed remediation is a person's to look at, not a loop's
-                self.ledger.update_hold(ended["incident_id"], ended["state"])
-            with bound(incident=ended["incident_id"], resource_id=ended["resource_id"], event_id=(signal or {}).get("event_id")):
-                log("decision", action=decision.action, mode=decision.mode, status=decision.status, rule="tick", reason=decision.reason)
-            outcome = Outcome(
-                    input="tick",
-                    event_id=(signal or {}).get("event_id", ""),
-                    source=(signal or {}).get("source", ""),
-                    kind=(signal or {}).get("kind", ""),
-                    resource_id=ended["resource_id"],
-                    name=(signal or {}).get("name", ""),
-                    category=self._category((signal or {}).get("kind", ""), (signal or {}).get("name", "")),
-                    action=decision.action,
-                    mode=decision.mode,
-                    status=decision.status,
-                    reason=decision.reason,
-                    incident_id=ended["incident_id"],
-                    rule="tick",
-                )
-            outcomes.append(outcome)
-            self._tell(Step(outcome, self._signal_of(signal) if signal else None, None, decision))
+            decision = Decision(action=ended["action"], mode=ended["mode"], status=ended["state"], reason=ended["message"],
+                                rule="tick")
+            # Skipped: the condition was gone when its turn came, nothing holds the incident. Succeeded
+            # or failed: kept (a failed remediation is a person's to look at, not a loop's).
+            hold = RELEASE if ended["state"] == "skipped" else ended["state"]
+            outcomes.append(self.settle_later("tick", ended["incident_id"], ended.get("signal_id"), ended["resource_id"],
+                                              decision, hold))
         self.end_batch()
         return outcomes
+
+    # -- the one tail of decisions that come after their signal -------------------------------
+
+    def settle_later(self, input_name: str, incident_id: str, signal_id: int | None, resource_id: str,
+                     decision: Decision, hold: str | None) -> Outcome:
+        """Record a decision made after its signal (an approval, an operation or wave turn the
+        tick ended), move the incident's one action (`hold`: a status to keep it at, RELEASE to
+        free it for a later signal, None to leave it), and tell the listeners."""
+        now = self.clock()
+        self.ledger.record_decision(signal_id, incident_id, decision, now)
+        if hold == RELEASE:
+            self.ledger.release_action(incident_id)
+        elif hold:
+            self.ledger.update_hold(incident_id, hold)
+        outcome, signal = self.outcome_later(input_name, incident_id, signal_id, resource_id, decision)
+        with bound(incident=incident_id, resource_id=resource_id, event_id=outcome.event_id):
+            log("decision", action=decision.action, mode=decision.mode, status=decision.status, rule=decision.rule,
+                reason=decision.reason)
+        self._tell(Step(outcome, signal, None, decision))
+        return outcome
+
+    def outcome_later(self, input_name: str, incident_id: str, signal_id: int | None, resource_id: str,
+                      decision: Decision) -> tuple[Outcome, Signal | None]:
+        """The outcome of a later decision, told in terms of the signal that started it."""
+        row = self.ledger.signal(signal_id) if signal_id else None
+        signal = self._signal_of(row) if row else None
+        outcome = Outcome(
+            input=input_name,
+            event_id=(row or {}).get("event_id", ""),
+            source=(row or {}).get("source", ""),
+            kind=(row or {}).get("kind", ""),
+            resource_id=resource_id,
+            name=(row or {}).get("name", ""),
+            category=self._category((row or {}).get("kind", ""), (row or {}).get("name", "")),
+            action=decision.action,
+            mode=decision.mode,
+            status=decision.status,
+            reason=decision.reason,
+            incident_id=incident_id,
+            rule=decision.rule,
+        )
+        return outcome, signal
 
     def _signal_of(self, row: Mapping[str, Any]) -> Signal:
         """A recorded signal, enough of it for a follow-up message."""
@@ -296,6 +341,23 @@ class Pipeline:
         if notify:
             self._tell(Step(outcome, signal, classification, decision, opened))
         return outcome
+
+
+class Recent:
+    """The ledger as a repeat rule's history, seen from now: occurrences within a window before
+    now, and none after it (plus a clock's skew), so an event dated 2099 or one delivered days
+    late is never a repeat."""
+
+    def __init__(self, ledger: Ledger, now: datetime):
+        self.ledger, self.now = ledger, now
+
+    def count_occurrences(self, resource_key: str, name: str, within: timedelta) -> int:
+        return self.ledger.count_occurrences(resource_key, name, self.now - within, self.now + FUTURE_SKEW)
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def process_all(pipeline: Pipeline, deliveries: Iterable) -> list[Outcome]:

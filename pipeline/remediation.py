@@ -1,36 +1,46 @@
-"""Acting on a decision: verify the live state, record the intent, start the ARM operation,
-record it; and the tick that follows operations to their end.
+"""Acting on a decision: through the gate, record the intent, start the ARM operation, record
+it; and the tick that follows operations to their end.
 
-The event is a hint, the live state is the truth: nothing is started unless `verify` finds
-the condition still there. The intent is written before the call and the operation after it,
-so a crash in between is recovered by reading the state (`recover`), never by a second blind
-write. No step waits for Azure: the tick moves long operations on.
+Every road to a write passes the gate (pipeline/gate.py) at the moment of the write: a fresh
+signal (`carry_out`), an approval or a wave's turn (`act`), the tick's deferred and recovered
+operations and an operation's second write (`_advance`). The executor refuses to write without
+the gate's permit. The intent is written before the call and the operation after it, so a
+crash in between is recovered by reading the state (`recover`) and passing the gate again,
+never by a second blind write. No step waits for Azure: the tick moves long operations on.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 
+from actions.errors import InvalidParameterError, InvalidResourceIdError, NotApplicableError, UnknownActionError
 from rules import Decision, Signal
 from rules.signals import subscription_of
 from rules.ports import IncidentRef
 
+from .gate import (
+    APPROVAL, CONTINUATION, DEFERRED, GATE_KEY, RECOVERED, Clearance, Gate, WriteRequest, platform_owner_of, request_for,
+)
 from .logs import bound, log
 
 # ARM answers after which a write may be tried again later (after reading the state first).
 TRANSIENT_STATUSES = (None, 408, 429, 500, 502, 503, 504)
 MAX_ATTEMPTS = 5
 FINAL = {"Succeeded": "succeeded", "Failed": "failed", "Canceled": "failed"}
-CAPS = ("in-flight cap", "hourly write cap")  # refusals of the write's reservation
+# Errors that say the action cannot apply here: not acting, with the reason; nothing to wait for.
+NOT_ACTING = (UnknownActionError, NotApplicableError, InvalidParameterError, InvalidResourceIdError)
 
 
 class Remediation:
     """The Remediator the pipeline calls; `connect(subscription)` gives actions.AzureClients."""
 
-    def __init__(self, ledger, connect: Callable[[str], Any], clock: Callable[[], datetime], registry=None, safety=None):
+    def __init__(self, ledger, connect: Callable[[str], Any], clock: Callable[[], datetime], registry=None, safety=None,
+                 owner_of: Callable[[Any, str], str | None] | None = None, ceiling: str | None = None,
+                 approvals_configured: bool = True):
         from actions import registry as default_registry  # light: executors import the SDK on first use
         from actions.resource_info import read_resource
 
@@ -40,10 +50,13 @@ class Remediation:
         self.connect = connect
         self.clock = clock
         self.registry = registry or default_registry
-        self.safety = safety  # pipeline.safety.Safety: the brakes, applied once the resource is read
+        self.safety = safety  # pipeline.safety.Safety: pause, scope, the brakes and the caps
         self.waves = None  # waves.Waves: perform-maintenance in auto mode joins its scope's wave
-        # The brakes' reads of a resource, kept until the pipeline ends the batch (a listener).
+        # The gate's reads of a resource, kept until the pipeline ends the batch (a listener).
         self.reads = BatchReads(read_resource)
+        self.gate = Gate(safety, self.registry, self.reads, clock, owner_of=owner_of or platform_owner_of(safety.policy),
+                         ceiling=ceiling, temp_disk_tags=safety.policy.temp_disk_tags,
+                         approvals_configured=approvals_configured)
 
     def warm_up(self, subscriptions: Iterable[str] = ()) -> threading.Thread:
         """Start, in the background, what a worker's first action would otherwise wait for: the
@@ -65,101 +78,75 @@ class Remediation:
         thread.start()
         return thread
 
-    def _guard(self, clients: Any, resource_id: str, decision: Decision) -> Decision:
-        """The brakes: first those the ledger alone can answer, so a signal that cannot lead to
-        an action (a storm breaker open for its scope, a cooldown) costs no ARM read; then, with
-        the resource read (tags, region, capacity), all of them. Raises ActionError when the
-        resource cannot be read: nothing is done on a resource that could not be looked at."""
-        if self.safety is None:
-            return decision
-        decision = self.safety.brake_before_read(resource_id, decision)
-        if decision.status == "skipped":
-            return decision
-        return self.safety.brake(resource_id, decision, self.reads.info(clients, resource_id))
-
     # -- on a decision ------------------------------------------------------------------------
 
-    def carry_out(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int | None = None) -> Decision:
-        from actions.errors import ActionError, InvalidParameterError, InvalidResourceIdError, NotApplicableError, UnknownActionError
+    def carry_out(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int | None = None,
+                  received: datetime | None = None, category: str = "") -> Decision:
+        """A fresh signal's road to a write: through the gate, then enrolled in a wave
+        (maintenance), started (auto, cleared), or left planned / awaiting approval."""
+        from actions.errors import ActionError
 
-        params = self._params(signal, decision)
-        if decision.action == "perform-maintenance" and self.waves is not None:
-            params.update(self.waves.policy.action_params)
+        request = request_for(signal, decision, incident.id, signal_id, received or self.clock(), category)
+        waves_maintenance = decision.action == "perform-maintenance" and self.waves is not None
+        if waves_maintenance:
+            request = replace(request, params={**request.params, **self.waves.policy.action_params})
         try:
-            executor = self.registry.get(decision.action)
             clients = self.connect(signal.subscription_id)
-            executor.resolve(signal.resource_id)  # an action that does not apply is refused before any read
-            decision = self._guard(clients, signal.resource_id, decision)
-            if decision.status == "skipped":
-                return decision
-            verdict = executor.verify(clients, signal.resource_id, params)
-        except (UnknownActionError, NotApplicableError, InvalidParameterError, InvalidResourceIdError) as exc:
+            clearance = self.gate.clear(request, clients, issue=not waves_maintenance)
+        except NOT_ACTING as exc:
             return decision.but(status="skipped", reason=f"not acting: {exc}")
         except ActionError as exc:
             if getattr(exc, "status", None) == 404:  # ARM says it does not exist: nothing to wait for
                 return decision.but(status="skipped", reason=f"not acting: ARM knows no such resource ({exc})")
             if decision.mode != "auto":
                 return decision.but(reason=f"{decision.reason} (the live state could not be read: {exc})")
+            # Deferred: the tick passes the gate again, with the state read then.
             self.ledger.record_intent(incident.id, signal_id, decision.action, signal.resource_id, decision.mode,
-                                      self._stored(params), {}, self.clock(), state="verifying")
+                                      request.stored_params(), {}, self.clock(), state="verifying")
             return decision.but(reason=f"{decision.reason}; the live state could not be read ({exc}): the next tick verifies again")
-        if not verdict.holds:
-            return decision.but(status="skipped", reason=f"verified against the live state: {verdict.reason}")
-        verified = f"{decision.reason}; verified: {verdict.reason}"
-        if decision.mode == "observe":
-            return decision.but(reason=verified)
-        if decision.mode == "approve":
-            return decision.but(status="awaiting-approval", reason=verified)
-        if decision.action == "perform-maintenance" and self.waves is not None:
-            # One update domain at a time: the wave starts it when its turn comes (the tick).
+        decision = decision.but(mode=clearance.mode, brakes=clearance.brakes,
+                                facts={**decision.facts, **clearance.facts})
+        if clearance.status == "skipped":
+            return decision.but(status="skipped", reason=clearance.reason)
+        verified = f"{decision.reason}; {clearance.reason}"
+        if clearance.status in ("planned", "awaiting-approval"):
+            return decision.but(status=clearance.status, reason=verified,
+                                params={**decision.params, GATE_KEY: request.stored_params()[GATE_KEY]})
+        if waves_maintenance:
+            # One update domain at a time: the wave passes the gate again when its turn comes.
             status, reason = self.waves.enroll(incident_id=incident.id, signal_id=signal_id, resource_id=signal.resource_id,
-                                               mode=decision.mode, params=self._stored(params),
-                                               facts={**decision.facts, **verdict.facts})
+                                               mode=clearance.mode, params=request.stored_params(),
+                                               facts=dict(clearance.facts))
             return decision.but(status=status, reason=f"{verified}; {reason}")
-        facts = {**verdict.facts, "capacity": decision.facts.get("capacity")}
-        status, message = self._record_and_start(incident.id, signal_id, executor, signal.resource_id, decision.mode, params, facts)
-        if status == "skipped" and message.split(":", 1)[0] in CAPS:
-            return decision.but(status="skipped", reason=message, brakes=(*decision.brakes, message))
+        status, message = self._record_and_start(request, clearance)
         return decision.but(status=status, reason=f"{verified}; {message}")
 
     def act(self, *, incident_id: str, signal_id: int | None, action: str, resource_id: str, mode: str,
-            params: Mapping[str, Any]) -> tuple[str, str, dict]:
-        """Verify now and, when the condition still holds, record the intent and start.
-
-        For an action whose moment comes later than its signal: an approval given, a
-        maintenance wave's turn. Returns (status, reason, verified facts); status is started,
-        failed or skipped.
-        """
+            params: Mapping[str, Any], road: str = APPROVAL, approved_by: str | None = None) -> tuple[str, str, dict]:
+        """A write whose moment comes later than its signal (an approval given, a wave's turn):
+        through the gate now, with the live state read now. Returns (status, reason, facts);
+        status is started, failed or skipped."""
         from actions.errors import ActionError
 
-        params = {**params, "now": self.clock()}
+        request = WriteRequest.from_stored(road, action=action, resource_id=resource_id, incident_id=incident_id,
+                                           signal_id=signal_id, mode=mode, params=params, approved_by=approved_by)
         try:
-            executor = self.registry.get(action)
-            clients = self.connect(subscription_of(resource_id))
-            held = self._guard(clients, resource_id, Decision(action=action, mode=mode, status="planned", reason=""))
-            if held.status == "skipped":
-                return "skipped", held.reason, dict(held.facts)
-            if held.mode not in ("approve", "auto"):
-                return "skipped", f"not acting: {held.brakes[-1] if held.brakes else 'the mode is ' + held.mode}", dict(held.facts)
-            verdict = executor.verify(clients, resource_id, params)
+            clearance = self.gate.clear(request, self.connect(subscription_of(resource_id)))
+        except NOT_ACTING as exc:
+            return "skipped", f"not acting: {exc}", {}
         except ActionError as exc:
             return "skipped", f"not acting: the live state could not be verified ({exc})", {}
-        if not verdict.holds:
-            return "skipped", f"verified against the live state: {verdict.reason}", verdict.facts
-        facts = {**verdict.facts, "capacity": held.facts.get("capacity")}
-        status, message = self._record_and_start(incident_id, signal_id, executor, resource_id, mode, params, facts)
-        if status == "skipped" and message.split(":", 1)[0] in CAPS:
-            return status, message, facts
-        return status, f"verified: {verdict.reason}; {message}", verdict.facts
+        if not clearance.acts:
+            reason = clearance.reason if clearance.status == "skipped" else f"not acting now: {clearance.reason}"
+            return "skipped", reason, dict(clearance.facts)
+        status, message = self._record_and_start(request, clearance)
+        return status, f"{clearance.reason}; {message}", dict(clearance.facts)
 
-    def _record_and_start(self, incident_id, signal_id, executor, resource_id, mode, params, facts) -> tuple[str, str]:
-        if self.safety is not None:
-            refusal = self.safety.reserve(resource_id, f"{incident_id}:{executor.name}", facts.get("capacity"))
-            if refusal:
-                return "skipped", refusal
-        operation_id = self.ledger.record_intent(incident_id, signal_id, executor.name, resource_id, mode,
-                                                 self._stored(params), facts, self.clock())
-        state, message = self._start(operation_id, executor, resource_id, params)
+    def _record_and_start(self, request: WriteRequest, clearance: Clearance) -> tuple[str, str]:
+        operation_id = self.ledger.record_intent(request.incident_id, request.signal_id, request.action,
+                                                 request.resource_id, clearance.mode, request.stored_params(),
+                                                 dict(clearance.facts), self.clock())
+        state, message = self._start(operation_id, request, clearance)
         return {"running": "started", "intent": "started", "failed": "failed", "skipped": "skipped"}[state], message
 
     # -- the tick -----------------------------------------------------------------------------
@@ -181,46 +168,42 @@ class Remediation:
         from actions.errors import ActionError
 
         op_id, resource_id, state = operation["id"], operation["resource_id"], operation["state"]
-        params = {**operation["params"], "now": self.clock()}
         try:
             executor = self.registry.get(operation["action"])
             clients = self.connect(subscription_of(resource_id))
-            if state == "verifying":
-                held = self._guard(clients, resource_id, Decision(action=operation["action"], mode=operation["mode"],
-                                                                   status="planned", reason=""))
-                if held.status == "skipped":
-                    return self._finish(op_id, "skipped", held.reason)
-                verdict = executor.verify(clients, resource_id, params)
-                if not verdict.holds:
-                    return self._finish(op_id, "skipped", f"verified against the live state: {verdict.reason}")
-                refusal = self._reserve(operation, held.facts.get("capacity"))
-                if refusal:
-                    return self._finish(op_id, "skipped", refusal)
-                if not self.ledger.update_operation(op_id, self.clock(), state="intent", facts=verdict.facts, expect_state="verifying"):
+            if state == "verifying":  # deferred: the state could not be read when it was decided
+                clearance = self.gate.clear(self._request(DEFERRED, operation), clients)
+                if not clearance.acts:
+                    return self._finish(op_id, "skipped", self._not_acting(clearance))
+                if not self.ledger.update_operation(op_id, self.clock(), state="intent", facts=dict(clearance.facts),
+                                                    expect_state="verifying"):
+                    self.gate.unused(clearance)
                     return None  # another worker moved it on first
-                new_state, message = self._start(op_id, executor, resource_id, params)
+                new_state, message = self._start(op_id, self._request(DEFERRED, operation), clearance)
                 return (new_state, message) if new_state in ("failed", "skipped") else None
             if state == "intent":
                 since = datetime.fromisoformat(operation["created_at"])
-                recovery = executor.recover(clients, resource_id, params, since, operation["facts"])
+                recovery = executor.recover(clients, resource_id, self._action_params(operation), since,
+                                            operation["facts"])
                 if recovery.state == "done":
                     return self._finish(op_id, "succeeded", f"found done in the live state: {recovery.reason}")
                 if recovery.state == "in-progress":
                     self.ledger.update_operation(op_id, self.clock(), state="running", token=recovery.operation.token,
                                                  message=recovery.reason, expect_state="intent")
                     return None
-                # Not started: the worker died before the write. The condition may have gone
-                # while it was down, so verify again before the one write.
-                verdict = executor.verify(clients, resource_id, params)
-                if not verdict.holds:
-                    return self._finish(op_id, "skipped", f"verified against the live state: {verdict.reason}")
-                refusal = self._reserve(operation, operation["facts"].get("capacity"))  # the same claim, kept
-                if refusal:
-                    return self._finish(op_id, "skipped", refusal)
-                new_state, message = self._start(op_id, executor, resource_id, params)
+                # Not started: the worker died before the write. The gate verifies again (the
+                # condition may have gone, a pause or a scope change may have come) before the
+                # one write; its slots and attempt are the ones the intent already took.
+                clearance = self.gate.clear(self._request(RECOVERED, operation), clients)
+                if not clearance.acts:
+                    return self._finish(op_id, "skipped", self._not_acting(clearance))
+                new_state, message = self._start(op_id, self._request(RECOVERED, operation), clearance)
                 return (new_state, message) if new_state in ("failed", "skipped") else None
-            status = executor.poll(clients, Operation(operation["action"], resource_id, operation["token"],
-                                                      datetime.fromisoformat(operation["created_at"])))
+            current = Operation(operation["action"], resource_id, operation["token"],
+                                datetime.fromisoformat(operation["created_at"]))
+            status = executor.poll(clients, current)
+            if status.wants_write:  # the operation's next step is a write of its own
+                return self._proceed(operation, executor, clients, current, status)
             if status.operation is not None:
                 self.ledger.update_operation(op_id, self.clock(), token=status.operation.token, message=status.message)
             if status.finished:
@@ -229,6 +212,8 @@ class Remediation:
         except ActionError as exc:
             if getattr(exc, "status", None) == 404 and operation["state"] == "verifying":
                 return self._finish(op_id, "skipped", f"not acting: ARM knows no such resource ({exc})")
+            if isinstance(exc, NOT_ACTING) and operation["state"] in ("verifying", "intent"):
+                return self._finish(op_id, "skipped", f"not acting: {exc}")
             attempts = int(operation.get("attempts") or 0) + 1
             if attempts >= MAX_ATTEMPTS:
                 return self._finish(op_id, "failed", f"gave up after {attempts} attempts: {exc}")
@@ -236,14 +221,52 @@ class Remediation:
             log("operation retried", attempts=attempts, reason=str(exc))
             return None
 
+    def _proceed(self, operation, executor, clients, current, status) -> tuple[str, str] | None:
+        """The next write of an operation already under way (a scale set's capacity restored):
+        the gate is passed again. Paused, it waits for the next tick; refused otherwise (out of
+        scope now, left alone, its tag off), it ends failed: a person finishes it."""
+        op_id = operation["id"]
+        clearance = self.gate.clear(self._request(CONTINUATION, operation), clients)
+        if not clearance.acts:
+            if any(brake.startswith("pause:") for brake in clearance.brakes):
+                self.ledger.update_operation(op_id, self.clock(), message=f"{status.message}; held: {clearance.reason}")
+                return None
+            return self._finish(op_id, "failed", f"{status.message}; not continued: {clearance.reason}")
+        after = executor.proceed(clients, current, permit=clearance.permit)
+        if after.operation is not None:
+            self.ledger.update_operation(op_id, self.clock(), token=after.operation.token, message=after.message)
+        if after.finished:
+            return self._finish(op_id, FINAL[after.state], after.message)
+        return None
+
     # -- shared -------------------------------------------------------------------------------
 
-    def _start(self, op_id: int, executor, resource_id: str, params: dict) -> tuple[str, str]:
+    def _request(self, road: str, operation: Mapping[str, Any]) -> WriteRequest:
+        approved = "an earlier approval" if operation["mode"] == "approve" or road == RECOVERED else None
+        return WriteRequest.from_stored(road, action=operation["action"], resource_id=operation["resource_id"],
+                                        incident_id=operation["incident_id"], signal_id=operation.get("signal_id"),
+                                        mode=operation["mode"], params=operation["params"], approved_by=approved,
+                                        facts=operation.get("facts") or {})
+
+    @staticmethod
+    def _action_params(operation: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in (operation["params"] or {}).items() if k != GATE_KEY}
+
+    @staticmethod
+    def _not_acting(clearance: Clearance) -> str:
+        if clearance.status == "skipped":
+            return clearance.reason
+        return f"not acting now: {clearance.reason}"
+
+    def _start(self, op_id: int, request: WriteRequest, clearance: Clearance) -> tuple[str, str]:
+        """The write itself, with the gate's permit."""
         from actions.errors import ActionError, AzureCallError, ConditionGoneError, OutcomeUnknownError
 
-        clients = self.connect(subscription_of(resource_id))
+        executor = self.registry.get(request.action)
+        clients = self.connect(subscription_of(request.resource_id))
+        params = {**{k: v for k, v in request.params.items() if k != GATE_KEY}, "now": self.clock()}
         try:
-            operation = executor.start(clients, resource_id, params)
+            operation = executor.start(clients, request.resource_id, params, permit=clearance.permit)
         except ConditionGoneError as exc:
             self._finish(op_id, "skipped", f"nothing left to do: {exc}")
             return "skipped", f"nothing left to do: {exc}"
@@ -264,11 +287,6 @@ class Remediation:
         log("operation started", action=executor.name)
         return "running", f"{executor.name} started"
 
-    def _reserve(self, operation: Mapping[str, Any], capacity: int | None) -> str | None:
-        if self.safety is None:
-            return None
-        return self.safety.reserve(operation["resource_id"], f"{operation['incident_id']}:{operation['action']}", capacity)
-
     def _finish(self, op_id: int, state: str, message: str) -> tuple[str, str]:
         self.ledger.update_operation(op_id, self.clock(), state=state, message=message)
         if self.safety is not None:
@@ -277,14 +295,3 @@ class Remediation:
                 self.safety.release(ended["resource_id"], f"{ended['incident_id']}:{ended['action']}")
         log("operation ended", state=state, reason=message)
         return state, message
-
-    def _params(self, signal: Signal, decision: Decision) -> dict[str, Any]:
-        params = dict(decision.params)
-        if signal.kind == "annotation":
-            params.setdefault("signal_annotation", signal.name)
-        params["now"] = self.clock()
-        return params
-
-    @staticmethod
-    def _stored(params: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in params.items() if k != "now"}

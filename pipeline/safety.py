@@ -1,16 +1,16 @@
-"""The brakes: what keeps an unattended tool from acting outside its scope, too often, or into
-a storm the platform (not the machine) is causing.
+"""The brakes and switches behind the gate (pipeline/gate.py): what keeps an unattended tool
+from acting outside its scope, too often, or into a storm the platform (not the machine) is
+causing.
 
-Three stages. `admit` needs nothing but the signal: scope (subscriptions, resource groups) and
-the pause switch. `brake_before_read` needs only the ledger: a storm breaker already open for
-the resource's scope (or tripped by marks that count in every region), the cooldown, the attempt
-cap and an hourly write cap seen full; it runs before the resource is read, so a signal that can
-no longer lead to an action costs no ARM read. `brake` runs once the resource has been read (its
-tags, region, capacity), before verification: the responder-mode tag and every brake again, with
-the region and capacity now known. `reserve` runs just before the write: the in-flight caps and
-the hourly write cap, as slots claimed by conditional writes, so many workers at once still keep
-them. Every refusal is a `skipped` decision whose brake says which one and why, in a sentence a
-person reads.
+The gate asks, in its order: `paused` and `out_of_scope` (nothing read); `ledger_brakes` (the
+ledger alone: a storm breaker already open for the resource's scope, or tripped by marks that
+count in every region; the cooldown; the attempt cap; an hourly write cap seen full), so a
+signal that can no longer lead to an action costs no ARM read; `resource_brakes` once the
+resource has been read (region and capacity now known); and `reserve` just before the write:
+the in-flight caps and the hourly write cap, as slots claimed by conditional writes, so many
+workers at once still keep them. Every refusal says which brake and why, in a sentence a
+person reads. `observe` marks what the storm breaker counts: unhealthy states the platform
+caused, never the owner's own deallocations, stops or Spot evictions.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from rules import Classification, Decision, Policy, Signal
+from rules import Classification, Policy, Signal
 from rules.signals import resource_group_of, scale_set_of, subscription_of
-from rules.brakes import effective_mode
 
 from .settings import Settings
 
@@ -29,6 +28,10 @@ UNHEALTHY_STATES = ("unavailable", "degraded")
 UNHEALTHY_IMPACTS = ("degraded", "downtime-reboot", "downtime-freeze")
 ACTING_MODES = ("approve", "auto")
 STALE_AFTER = timedelta(hours=24)
+# How far apart an owner's annotation and the Unavailable it explains may arrive.
+OWNER_PAIRING = timedelta(minutes=30)
+# Catalog categories of annotations that say the owner's side made the machine unavailable.
+OWNER_CATEGORIES = ("customer-initiated", "spot-eviction")
 # An in-flight slot outlives a worker that died before recording its operation this long at most.
 IN_FLIGHT_TTL = timedelta(hours=1)
 
@@ -42,19 +45,7 @@ class Safety:
         self.clock = clock
         self._full_hours: dict[str, str] = {}  # hourly write cap scope -> its refusal, once seen full
 
-    # -- stage one: before anything is read --------------------------------------------------
-
-    def admit(self, signal: Signal, decision: Decision) -> Decision:
-        outside = self.out_of_scope(signal.resource_id)
-        if outside:
-            return decision.but(status="skipped", reason=f"out of scope: {outside}; nothing is read or written",
-                                brakes=(*decision.brakes, f"scope: {outside}"))
-        if decision.action != "none" and decision.mode in ACTING_MODES:
-            paused = self.paused()
-            if paused:
-                return decision.but(status="skipped", reason=f"automation is paused ({paused}); nothing is written",
-                                    brakes=(*decision.brakes, f"pause: {paused}"))
-        return decision
+    # -- nothing read: scope and the pause switch ---------------------------------------------
 
     def out_of_scope(self, resource_id: str) -> str | None:
         subscription = subscription_of(resource_id)
@@ -84,16 +75,36 @@ class Safety:
     # -- what the storm breaker counts --------------------------------------------------------
 
     def observe(self, signal: Signal, classification: Classification) -> None:
-        """Mark a resource that turned unhealthy, in its storm scope."""
-        if signal.resolved or not self._unhealthy(signal, classification):
-            return
+        """Mark a resource that turned unhealthy, in its storm scope; but not what its owner did.
+
+        An AvailabilityStatusChanged event says nothing of who caused it. The annotation that
+        pairs with it does (VirtualMachineDeallocationInitiated, ...StopInitiated, a Spot
+        eviction), arriving just before or just after: an owner's annotation is remembered for
+        the resource, an Unavailable that follows it is not counted, and one counted just before
+        it is taken back."""
         now = self.clock()
         if now - signal.occurred > STALE_AFTER:
             return  # a replayed or long-delayed event says nothing about a storm now
         scale_set = scale_set_of(signal.resource_id)
         scope = f"ss:{scale_set.lower()}" if scale_set else f"vm:{signal.subscription_id.lower()}:"
+        owners = f"owner:{signal.resource_key}"
+        if self._owner_caused(signal, classification):
+            self.ledger.mark_unhealthy(owners, signal.resource_key, now)
+            self.ledger.unmark_unhealthy(scope, signal.resource_key, now - OWNER_PAIRING)
+            return
+        if signal.resolved or not self._unhealthy(signal, classification):
+            return
+        if self.ledger.count_unhealthy(owners, now - OWNER_PAIRING):
+            return  # its owner stopped or deallocated it (or Azure evicted a Spot VM it owns)
         # Counted when it arrives: a storm is what is arriving now, whatever each event's clock says.
         self.ledger.mark_unhealthy(scope, signal.resource_key, now)
+
+    @staticmethod
+    def _owner_caused(signal: Signal, classification: Classification) -> bool:
+        """An annotation or alert that says the owner (or the owner's Spot bargain) made it unhealthy."""
+        if signal.kind not in ("annotation", "resource-health") or signal.resolved:
+            return False
+        return classification.initiator in ("customer", "vm") or classification.category in OWNER_CATEGORIES
 
     @staticmethod
     def _unhealthy(signal: Signal, classification: Classification) -> bool:
@@ -103,46 +114,29 @@ class Safety:
             return classification.initiator == "platform" and classification.impact in UNHEALTHY_IMPACTS
         return False
 
-    # -- stage two: from the ledger alone, before the resource is read ------------------------
+    # -- the brakes ----------------------------------------------------------------------------
 
-    def brake_before_read(self, resource_id: str, decision: Decision) -> Decision:
-        """The brakes that can refuse without the live state, for a decision that would act.
-
-        A refusal here is final whatever the resource's tags say (a tag can lower the mode, and
-        an acting mode is already refused), so nothing is read. A decision that passes is
-        braked again, fully, once the resource is read."""
-        if decision.mode not in ACTING_MODES:
-            return decision  # observe reads and verifies; a tag may still raise it, then `brake` applies
+    def ledger_brakes(self, resource_id: str):
+        """The brakes the ledger alone answers, before the resource is read: (brake, why[, facts])
+        or None. Without the region or capacity, a storm refuses only when its breaker already
+        holds, or when marks that count in every region are enough."""
         for check in (self._storm, self._cooldown, self._attempts, self._hour_full):
             refusal = check(resource_id, None)
             if refusal:
-                return self._skip(decision, *refusal)
-        return decision
+                return refusal
+        return None
 
-    # -- stage three: with the resource read --------------------------------------------------
-
-    def brake(self, resource_id: str, decision: Decision, info: Any) -> Decision:
-        """`info` is actions.resource_info.ResourceInfo (tags, location, capacity)."""
-        facts = {**decision.facts, "tags": dict(info.tags), "location": info.location, "capacity": info.capacity}
-        decision = decision.but(facts=facts)
-        tag = next((v for k, v in info.tags.items() if k.lower() == self.policy.mode_tag.lower()), None)
-        mode, why = effective_mode(decision.mode, tag, decision.tag_may_raise_to)
-        if mode == "off":
-            return self._skip(decision, "mode tag", why)
-        if mode != decision.mode:
-            status = {"observe": "planned", "approve": "awaiting-approval", "auto": "planned"}[mode]
-            decision = decision.but(mode=mode, status=status, brakes=(*decision.brakes, f"mode tag: {why}"))
-        if decision.mode not in ACTING_MODES:
-            return decision
+    def resource_brakes(self, resource_id: str, info: Any):
+        """Every brake again, with the resource read (`info`: actions.resource_info.ResourceInfo)."""
         for check in (self._storm, self._cooldown, self._attempts):
             refusal = check(resource_id, info)
             if refusal:
-                return self._skip(decision, *refusal)
-        return decision
+                return refusal
+        return None
 
-    def _skip(self, decision: Decision, brake: str, why: str, facts: dict | None = None) -> Decision:
-        return decision.but(status="skipped", reason=f"{brake}: {why}", brakes=(*decision.brakes, f"{brake}: {why}"),
-                            facts={**decision.facts, **(facts or {})})
+    def occurrences(self, resource_id: str, name: str, since: datetime, until: datetime) -> int:
+        """Distinct occurrences of `name` on the resource between two times (repeat rules' evidence)."""
+        return self.ledger.count_occurrences(resource_id.strip().rstrip("/").lower(), name, since, until)
 
     # -- the storm breaker ----------------------------------------------------------------------
 

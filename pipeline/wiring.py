@@ -13,6 +13,7 @@ from .core import Pipeline, utc_now
 from .notifications import Notifications
 from .remediation import Remediation
 from .safety import Safety
+from .errors import SettingsError
 from .settings import Settings
 
 
@@ -35,7 +36,9 @@ def build_pipeline(
     store = ledger or open_ledger(settings.ledger, settings)
     connect = connect or connector(settings)
     safety = Safety(settings, policy, store, clock)
-    remediator = Remediation(store, connect, clock, safety=safety) if connect else None
+    if connect:
+        require_scope_to_act(settings, policy)
+    remediator = Remediation(store, connect, clock, safety=safety, ceiling=settings.mode) if connect else None
     if remediator is not None:  # a worker that acts: its first action should not build the ARM clients
         remediator.warm_up(settings.subscriptions)
     # Waves only act through a remediator. Without one, the maintenance section is still checked
@@ -55,6 +58,8 @@ def build_pipeline(
 
         approvals = approvals_for(settings, policy, store, clock, os.environ if env is None else env)
         requests = ApprovalRequests(approvals) if approvals else None
+    if remediator is not None:  # a write that needs a person (the temporary disk) has nobody to ask without them
+        remediator.gate.approvals_configured = approvals is not None
     listeners: list = [metrics.count] + ([requests] if requests else [])
     if remediator is not None:  # its kept reads are dropped when the pipeline ends a batch
         listeners.append(remediator.reads)
@@ -65,6 +70,22 @@ def build_pipeline(
             notifier.sign_links_with(approvals.link_for)
         listeners.append(Notifications(notifier, catalog, clock, approval_of=requests.approval_id_for if requests else None))
     return Pipeline(store, engine, clock=clock, remediator=remediator, listeners=listeners, safety=safety)
+
+
+def require_scope_to_act(settings: Settings, policy: Policy) -> None:
+    """The acting modes need a subscription scope: without one they would act wherever the
+    identity can reach. Observe (which never writes) runs without one."""
+    if settings.subscriptions:
+        return
+    acting = ("approve", "auto")
+    if settings.mode is not None:
+        can_act = settings.mode in acting
+    else:
+        can_act = (policy.default_mode in acting or any(rule.mode in acting or rule.tag_may_raise_to in acting
+                                                         for rule in policy.rules if rule.action != "none"))
+    if can_act:
+        raise SettingsError("RESPONDER_SUBSCRIPTIONS is empty: approve and auto modes act only in the subscriptions "
+                            "it names (a comma-separated list of subscription ids); set it, or run in observe mode")
 
 
 def notifier_from_settings(settings: Settings, policy: Policy, store, clock, env: Mapping[str, str], **kwargs: Any):

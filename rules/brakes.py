@@ -103,21 +103,32 @@ def parse_mode_tag(section: Mapping[str, Any] | None, where: str = "policy: tags
     return (section or {}).get("mode", "responder-mode")
 
 
-def effective_mode(rule_mode: str, tag: str | None, may_raise_to: str | None) -> tuple[str, str]:
+def effective_mode(rule_mode: str, tag: str | None, may_raise_to: str | None, ceiling: str | None = None,
+                   paused: bool = False) -> tuple[str, str]:
     """The mode after a resource's `responder-mode` tag: it may lower the rule's mode (or turn
-    it `off`), and raise it only up to what the rule allows. Returns (mode or 'off', why)."""
-    if not tag:
+    it `off`), and raise it only up to what the rule allows, never above `ceiling`
+    (RESPONDER_MODE, when set) and not at all while automation is paused. A value the app does
+    not understand fails closed: `off`. Returns (mode or 'off', why)."""
+    if tag is None:
         return rule_mode, ""
     wanted = tag.strip().lower()
     if wanted == "off":
         return "off", "the resource's responder-mode tag is off"
     if wanted not in MODES:
-        return rule_mode, f"the responder-mode tag value {tag!r} is not off, observe, approve or auto; ignored"
+        return "off", (f"the resource's responder-mode tag value {tag!r} is not off, observe, approve or auto; "
+                       "a value the app does not understand means off")
     rank = MODES.index
     if rank(wanted) <= rank(rule_mode):
         return wanted, f"the resource's responder-mode tag lowers the mode to {wanted}" if wanted != rule_mode else ""
-    ceiling = may_raise_to if may_raise_to in MODES else rule_mode
-    granted = MODES[min(rank(wanted), max(rank(ceiling), rank(rule_mode)))]
+    if paused:
+        return rule_mode, f"the responder-mode tag asks for {wanted}; nothing raises a mode while automation is paused"
+    allowed = may_raise_to if may_raise_to in MODES else rule_mode
+    top = max(rank(allowed), rank(rule_mode))
+    if ceiling in MODES:  # RESPONDER_MODE: no tag lifts a rule above it
+        top = max(min(top, rank(ceiling)), rank(rule_mode))
+    granted = MODES[min(rank(wanted), top)]
     if granted == rule_mode:
-        return rule_mode, f"the responder-mode tag asks for {wanted}; the policy does not let a tag raise this rule"
+        limit = (f"RESPONDER_MODE={ceiling} is the ceiling" if ceiling in MODES and rank(ceiling) < rank(wanted)
+                 else "the policy does not let a tag raise this rule")
+        return rule_mode, f"the responder-mode tag asks for {wanted}; {limit}"
     return granted, f"the resource's responder-mode tag raises the mode to {granted}, as the policy allows"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any, Mapping
 
 from .catalog import Catalog, Classification
+from .evidence import DEFAULT_MAX_EVENT_AGE
 from .matchers import History
 from .policy import Policy
 from .signals import Signal
@@ -26,6 +28,9 @@ class Decision:
     brakes: tuple[str, ...] = ()  # brakes that applied, each a readable sentence
     tag_may_raise_to: str | None = None  # from the rule: how far a responder-mode tag may raise the mode
     facts: Mapping[str, Any] = field(default_factory=dict)  # what was read of the resource (tags, location, ...)
+    evidence: tuple[str, ...] = ()  # what the action needs in the live state (rules/evidence.py); () default
+    max_event_age: timedelta = DEFAULT_MAX_EVENT_AGE
+    repeat: Mapping[str, Any] | None = None  # the rule's `when.repeat`, when it is a repeat rule
 
     def but(self, **changes: Any) -> "Decision":
         return replace(self, **changes)
@@ -56,15 +61,17 @@ class Engine:
             reason = rule.reason or classification.meaning
             params, notify = rule.params, rule.notify or self.policy.default_notify
             may_raise = rule.tag_may_raise_to
+            evidence, max_age, repeat = rule.evidence, rule.max_event_age, rule.when.get("repeat")
         else:
             action, mode, name = classification.default_action, self.policy.default_mode, "catalog"
             reason = ("catalog default: " if classification.known else "") + classification.meaning
             params, notify = {}, self.policy.default_notify
             may_raise = None
+            evidence, max_age, repeat = (), DEFAULT_MAX_EVENT_AGE, None
         mode = self._mode(mode)
         status = "noop" if action == "none" else _STATUS_BY_MODE[mode]
         return Decision(action=action, mode=mode, status=status, reason=reason, rule=name, params=params, notify=notify,
-                        tag_may_raise_to=may_raise)
+                        tag_may_raise_to=may_raise, evidence=evidence, max_event_age=max_age, repeat=repeat)
 
     def _mode(self, mode: str) -> str:
         return self.mode_override or mode

@@ -7,7 +7,7 @@ from this table, so a key that is not here fails the load.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Callable, Protocol
 
@@ -19,8 +19,10 @@ from .vocabulary import INITIATORS, KINDS, RESOURCE_TYPES
 
 
 class History(Protocol):
-    def count_signals(self, resource_key: str, name: str, since: datetime) -> int:
-        """Distinct signals with this name on this resource since a time (this one included)."""
+    def count_occurrences(self, resource_key: str, name: str, within: timedelta) -> int:
+        """Distinct occurrences (occurred times) of this name on this resource within `within`
+        before now, and not after now: a second delivery of one occurrence, an event dated in
+        the future or one delivered days late is not a repeat."""
 
 
 Matcher = Callable[[Any, Signal, Classification, History], bool]
@@ -57,8 +59,8 @@ def _annotation(value: Any, signal: Signal, classification: Classification, hist
 
 
 def _repeat(value: Any, signal: Signal, classification: Classification, history: History) -> bool:
-    since = signal.occurred - parse_duration(value["within"], "when.repeat.within")
-    return history.count_signals(signal.resource_key, signal.name, since) >= int(value["count"])
+    within = parse_duration(value["within"], "when.repeat.within")
+    return history.count_occurrences(signal.resource_key, signal.name, within) >= int(value["count"])
 
 
 MATCHERS: dict[str, Matcher] = {

@@ -13,6 +13,7 @@ from .catalog import Catalog, Classification
 from .durations import parse_duration
 from .documents import read_document
 from .errors import PolicyError
+from .evidence import DEFAULT_MAX_EVENT_AGE, EVIDENCE
 from .matchers import MATCHER_SCHEMAS, MATCHERS, History, kinds_matched
 from .signals import Signal
 from .validation import check
@@ -38,6 +39,10 @@ _RULE = {
         "params": {"type": "object"},
         "notify": {"type": "array", "items": {"type": "string"}},
         "tag_may_raise_to": {"enum": list(MODES)},
+        # What the action needs to find in the live state (any one of them); default: by action.
+        "evidence": {"type": "array", "minItems": 1, "items": {"enum": sorted(EVIDENCE)}},
+        # An event older than this when it arrives is recorded and told, never acted on.
+        "max_event_age": {"type": "string"},
     },
 }
 
@@ -65,6 +70,13 @@ SCHEMA = {
         "maintenance": {"type": "object"},
         "tags": {"type": "object"},
         "approvals": {"type": "object"},
+        # Tags that say a VM keeps data on its temporary disk: redeploy and reimage lose it, so
+        # they wait for a person even in auto mode.
+        "temp_disk": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"tags": {"type": "array", "items": {"type": "string", "minLength": 1}}},
+        },
     },
 }
 
@@ -79,6 +91,8 @@ class Rule:
     params: Mapping[str, Any] = field(default_factory=dict)
     notify: tuple[str, ...] = ()
     tag_may_raise_to: str | None = None  # how far a resource's responder-mode tag may raise the mode
+    evidence: tuple[str, ...] = ()  # what the action needs in the live state; () for its default
+    max_event_age: timedelta = DEFAULT_MAX_EVENT_AGE
 
     def matches(self, signal: Signal, classification: Classification, history: History) -> bool:
         return all(MATCHERS[key](value, signal, classification, history) for key, value in self.when.items())
@@ -93,6 +107,7 @@ class Policy:
     sections: Mapping[str, Any] = field(default_factory=dict)
     brakes: Brakes = field(default_factory=Brakes)
     mode_tag: str = "responder-mode"
+    temp_disk_tags: tuple[str, ...] = ("large-temp-disk",)
     # Read from a file the tests checked in full (rules/validation.py): the sections other
     # packages read (maintenance) need no second check against their schemas either.
     checked_in_tests: bool = False
@@ -161,6 +176,9 @@ def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None =
                 params=raw.get("params", {}),
                 notify=tuple(raw.get("notify", defaults.get("notify", ()))),
                 tag_may_raise_to=raw.get("tag_may_raise_to"),
+                evidence=tuple(raw.get("evidence", ())),
+                max_event_age=(parse_duration(raw["max_event_age"], f"{at}: max_event_age")
+                               if "max_event_age" in raw else DEFAULT_MAX_EVENT_AGE),
             )
         )
     return Policy(
@@ -171,5 +189,6 @@ def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None =
         sections={k: v for k, v in document.items() if k not in ("version", "defaults", "rules")},
         brakes=parse_brakes(document.get("brakes"), f"{where}: brakes", checked_in_tests),
         mode_tag=parse_mode_tag(document.get("tags"), f"{where}: tags", checked_in_tests),
+        temp_disk_tags=tuple((document.get("temp_disk") or {}).get("tags", ("large-temp-disk",))),
         checked_in_tests=checked_in_tests,
     )

@@ -51,8 +51,9 @@ class Ledger(Protocol):
 
     def record_signal(self, signal: Signal, incident_id: str | None, at: datetime) -> int: ...
 
-    def count_signals(self, resource_key: str, name: str, since: datetime) -> int:
-        """Distinct recorded signals with this name on this resource that occurred since a time."""
+    def count_occurrences(self, resource_key: str, name: str, since: datetime, until: datetime) -> int:
+        """Distinct occurrences (occurred times) of recorded signals with this name on this
+        resource, occurred between two times (both included)."""
 
     def hold_action(
         self, incident_id: str, action: str, decision_ref: str, at: datetime, status: str = "held"

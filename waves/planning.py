@@ -140,6 +140,7 @@ def next_group(candidates: Iterable[str]) -> str | None:
 # the window closed, the mode tag says off). The first keep the member queued; the second end
 # its turn. The brakes' reasons start with the brake's name (pipeline/safety.py).
 WAIT_PREFIXES = (
+    "automation is paused",
     "storm breaker:",
     "cooldown:",
     "in-flight cap:",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
+from pipeline.gate import WAVE
 from pipeline.logs import bound, log
 
 from .errors import WaveLedgerError, WaveNotFoundError, WavesError
@@ -224,9 +225,12 @@ class Waves:
         before = self.ledger.last_operation_of(member["incident_id"], key, ACTION)
         with bound(resource_id=member["resource_id"], incident=member["incident_id"]):
             try:
+                # The wave's turn is a road to a write of its own: it passes the gate (pause,
+                # scope, ownership, mode, brakes, the live state) now, not when it was enrolled.
                 status, reason, _facts = self.remediation.act(
                     incident_id=member["incident_id"], signal_id=member["signal_id"], action=ACTION,
-                    resource_id=member["resource_id"], mode=member["mode"], params=member["params"])
+                    resource_id=member["resource_id"], mode=member["mode"], params=member["params"], road=WAVE,
+                    approved_by="approved before it joined the wave" if member["mode"] == "approve" else None)
             except Exception as exc:  # noqa: BLE001 - left `starting`: the lease decides after reading the ledger
                 log("wave start failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
                 return []
