@@ -14,6 +14,7 @@ from .durations import parse_duration
 from .documents import read_document
 from .errors import PolicyError
 from .matchers import MATCHER_SCHEMAS, MATCHERS, History, kinds_matched
+from .ownership import LeaveAlone, parse_leave_alone
 from .signals import Signal
 from .validation import check
 from .vocabulary import ACTIONS, MODES
@@ -57,14 +58,15 @@ SCHEMA = {
             },
         },
         "rules": {"type": "array", "items": _RULE},
-        # Sections read by other parts of the app (notifications, brakes, scope, maintenance);
-        # each of those validates its own section when it reads it.
+        # Sections read by other parts of the app (notifications, brakes, scope, maintenance,
+        # leave_alone); each of those validates its own section when it reads it.
         "notify_routes": {"type": "object"},
         "brakes": {"type": "object"},
         "scope": {"type": "object"},
         "maintenance": {"type": "object"},
         "tags": {"type": "object"},
         "approvals": {"type": "object"},
+        "leave_alone": {"type": "object"},
     },
 }
 
@@ -93,6 +95,9 @@ class Policy:
     sections: Mapping[str, Any] = field(default_factory=dict)
     brakes: Brakes = field(default_factory=Brakes)
     mode_tag: str = "responder-mode"
+    # Machines a platform manages are left alone; this section adds the owner's markers and
+    # may lift a built-in platform (rules/ownership.py).
+    leave_alone: LeaveAlone = field(default_factory=LeaveAlone)
     # Read from a file the tests checked in full (rules/validation.py): the sections other
     # packages read (maintenance) need no second check against their schemas either.
     checked_in_tests: bool = False
@@ -171,5 +176,6 @@ def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None =
         sections={k: v for k, v in document.items() if k not in ("version", "defaults", "rules")},
         brakes=parse_brakes(document.get("brakes"), f"{where}: brakes", checked_in_tests),
         mode_tag=parse_mode_tag(document.get("tags"), f"{where}: tags", checked_in_tests),
+        leave_alone=parse_leave_alone(document.get("leave_alone"), f"{where}: leave_alone", checked_in_tests),
         checked_in_tests=checked_in_tests,
     )
