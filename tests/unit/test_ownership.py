@@ -176,3 +176,4 @@ def test_the_policy_carries_its_section_and_names_the_file_in_a_mistake():
     assert parse_policy({"version": 1, "rules": []}).leave_alone == LeaveAlone()
     with pytest.raises(PolicyError, match=r"^ops.yaml: leave_alone: markers/0: give exactly one of"):
         parse_policy({**document, "leave_alone": {"markers": [{"platform": "x"}]}}, "ops.yaml")
+
