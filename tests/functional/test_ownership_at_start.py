@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+
 @pytest.mark.parametrize("lift,warned", [([], []), (["databricks"], ["'databricks'"]), (["aks", "managed-by"], ["'aks'", "'managed-by'"])])
 def test_a_worker_warns_at_start_for_each_lifted_built_in(tmp_path, caplog, lift, warned):
     import logging
