@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Mapping
 
@@ -10,6 +11,7 @@ from rules import Engine, Policy, load_catalog, load_policy
 from . import metrics
 from .azure import Connect, connector
 from .core import Pipeline, utc_now
+from .logs import log
 from .notifications import Notifications
 from .remediation import Remediation
 from .safety import Safety
@@ -31,6 +33,8 @@ def build_pipeline(
 
     catalog = load_catalog(settings.catalog_path)
     policy = load_policy(settings.policy_path, catalog)
+    for warning in policy.leave_alone.warnings():  # every start says so: lifting one is a choice to revisit
+        log(warning, level=logging.WARNING, policy=str(settings.policy_path))
     engine = Engine(catalog, policy, mode_override=settings.mode)
     clock = clock or utc_now
     store = ledger or open_ledger(settings.ledger, settings)

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return replay(args.files, settings_for(args.mode, args.state), args.json, azure=args.azure, fleet=args.fleet)
         if args.command == "tick":
-            from .replay import tick
+            from .replay import settings_for, tick
 
             return tick(settings_for(None, args.state), args.json, azure=args.azure, fleet=args.fleet)
         if args.command == "sweep":

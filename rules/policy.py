@@ -15,6 +15,7 @@ from .documents import read_document
 from .errors import PolicyError
 from .evidence import DEFAULT_MAX_EVENT_AGE, EVIDENCE
 from .matchers import MATCHER_SCHEMAS, MATCHERS, History, kinds_matched
+from .ownership import LeaveAlone, parse_leave_alone
 from .signals import Signal
 from .validation import check
 from .vocabulary import ACTIONS, MODES
@@ -62,8 +63,8 @@ SCHEMA = {
             },
         },
         "rules": {"type": "array", "items": _RULE},
-        # Sections read by other parts of the app (notifications, brakes, scope, maintenance);
-        # each of those validates its own section when it reads it.
+        # Sections read by other parts of the app (notifications, brakes, scope, maintenance,
+        # leave_alone); each of those validates its own section when it reads it.
         "notify_routes": {"type": "object"},
         "brakes": {"type": "object"},
         "scope": {"type": "object"},
@@ -77,6 +78,7 @@ SCHEMA = {
             "additionalProperties": False,
             "properties": {"tags": {"type": "array", "items": {"type": "string", "minLength": 1}}},
         },
+        "leave_alone": {"type": "object"},
     },
 }
 
@@ -108,6 +110,9 @@ class Policy:
     brakes: Brakes = field(default_factory=Brakes)
     mode_tag: str = "responder-mode"
     temp_disk_tags: tuple[str, ...] = ("large-temp-disk",)
+    # Machines a platform manages are left alone; this section adds the owner's markers and
+    # may lift a built-in platform (rules/ownership.py).
+    leave_alone: LeaveAlone = field(default_factory=LeaveAlone)
     # Read from a file the tests checked in full (rules/validation.py): the sections other
     # packages read (maintenance) need no second check against their schemas either.
     checked_in_tests: bool = False
@@ -190,5 +195,6 @@ def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None =
         brakes=parse_brakes(document.get("brakes"), f"{where}: brakes", checked_in_tests),
         mode_tag=parse_mode_tag(document.get("tags"), f"{where}: tags", checked_in_tests),
         temp_disk_tags=tuple((document.get("temp_disk") or {}).get("tags", ("large-temp-disk",))),
+        leave_alone=parse_leave_alone(document.get("leave_alone"), f"{where}: leave_alone", checked_in_tests),
         checked_in_tests=checked_in_tests,
     )

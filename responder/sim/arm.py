@@ -59,6 +59,7 @@ class ArmApi:
     def register(self, server: SimServer) -> None:
         r = functools.partial(self._route, server)
         r("GET", SUB, self.get_subscription)
+        r("GET", RG, self.get_resource_group)
         r("GET", SUB + COMPUTE + r"/virtualMachines", self.list_vms)
         r("GET", RG + COMPUTE + r"/virtualMachines", self.list_vms)
         r("GET", VM, self.get_vm)
@@ -175,6 +176,13 @@ class ArmApi:
             "displayName": info["displayName"],
             "state": info["state"],
         }
+
+    def get_resource_group(self, request: Request) -> Any:
+        sub = self._subscription(request)
+        group = self.fleet.resource_group(sub, request.match["rg"])
+        if group is None:
+            raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{request.match['rg']}' could not be found.")
+        return shapes.resource_group(group)
 
     # -- virtual machines -------------------------------------------------------------------
 

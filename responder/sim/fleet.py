@@ -21,11 +21,12 @@ from .fleet_file import (  # FleetError, iso, resolve_time, utcnow: imported fro
     instance_from_spec,
     iso,
     resolve_time,
+    resource_group_from_spec,
     scale_set_from_spec,
     utcnow,
     vm_from_spec,
 )
-from .resources import Resource, ScaleSet, ScaleSetInstance, VirtualMachine
+from .resources import Resource, ResourceGroup, ScaleSet, ScaleSetInstance, VirtualMachine
 
 __all__ = ["Fleet", "FleetError", "iso", "resolve_time", "utcnow"]
 
@@ -41,6 +42,7 @@ class Fleet:
         self._vms_by_sub: dict[str, list[VirtualMachine]] = {}
         self._sets_by_sub: dict[str, list[ScaleSet]] = {}
         self._by_name: dict[str, list[Resource]] = {}
+        self._groups: dict[tuple[str, str], ResourceGroup] = {}  # (subscription, name), lower-cased: the groups listed
         self.history: list[dict[str, Any]] = []  # what the operations changed, in order
 
     # -- loading ----------------------------------------------------------------------------
@@ -72,7 +74,8 @@ class Fleet:
 
     def extend(self, data: dict[str, Any]) -> "Fleet":
         """Add what a fleet document describes to this fleet."""
-        check_keys("fleet", data, ("$schema", "description", "defaults", "subscriptions", "vms", "scaleSets", "generate"))
+        check_keys("fleet", data, ("$schema", "description", "defaults", "subscriptions", "resourceGroups", "vms", "scaleSets",
+                                   "generate"))
         defaults = dict(data.get("defaults") or {})
         check_keys("fleet.defaults", defaults, ("subscriptionId", "resourceGroup", "location"))
         for i, sub in enumerate(data.get("subscriptions") or []):
@@ -80,6 +83,9 @@ class Fleet:
                 sub = {"subscriptionId": sub}
             check_keys(f"subscriptions[{i}]", sub, ("subscriptionId", "displayName", "state"))
             self.add_subscription(sub["subscriptionId"], sub.get("displayName"), sub.get("state", "Enabled"))
+        for i, spec in enumerate(data.get("resourceGroups") or []):
+            group = {k: v for k, v in {**defaults, **spec}.items() if k != "resourceGroup"}
+            self.add_resource_group(resource_group_from_spec(group, where=f"resourceGroups[{i}]"))
         for i, spec in enumerate(data.get("vms") or []):
             self.add_vm_spec({**defaults, **spec}, where=f"vms[{i}]")
         for i, spec in enumerate(data.get("scaleSets") or []):
@@ -95,6 +101,16 @@ class Fleet:
                 subscription_id.lower(),
                 {"subscriptionId": subscription_id, "displayName": display_name or subscription_id, "state": state},
             )
+
+    def add_resource_group(self, group: ResourceGroup) -> ResourceGroup:
+        """List a resource group (its managedBy, tags); a group only implied by its resources has neither."""
+        with self.lock:
+            key = (group.subscription_id.lower(), group.name.lower())
+            if key in self._groups:
+                raise FleetError(f"{group.id} is in the fleet twice")
+            self.add_subscription(group.subscription_id)
+            self._groups[key] = group
+            return group
 
     def add_vm_spec(self, spec: dict[str, Any], *, where: str = "vm") -> VirtualMachine:
         """Add a VM from its fleet-file fields."""
@@ -219,8 +235,19 @@ class Fleet:
         rg = resource_group.lower()
         return [ss for ss in sets if ss.resource_group.lower() == rg]
 
+    def resource_group(self, subscription_id: str, resource_group: str) -> ResourceGroup | None:
+        """The group as listed in the fleet file, or one its resources imply (no managedBy, no tags)."""
+        listed = self._groups.get((subscription_id.lower(), resource_group.lower()))
+        if listed is not None:
+            return listed
+        rg = resource_group.lower()
+        member = next((r for r in [*self.vms_in(subscription_id), *self.scale_sets_in(subscription_id)] if r.resource_group.lower() == rg), None)
+        return None if member is None else ResourceGroup(subscription_id, member.resource_group, member.location)
+
     def has_resource_group(self, subscription_id: str, resource_group: str) -> bool:
         rg = resource_group.lower()
+        if (subscription_id.lower(), rg) in self._groups:
+            return True
         return any(r.resource_group.lower() == rg for r in self.vms_in(subscription_id)) or any(
             r.resource_group.lower() == rg for r in self.scale_sets_in(subscription_id)
         )

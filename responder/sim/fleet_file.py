@@ -12,9 +12,12 @@ from typing import Any, Iterable
 
 from .resources import (
     AVAILABILITY_STATES,
+    EVICTION_POLICIES,
     HEALTH_STATES,
     ORCHESTRATION_STATES,
     POWER_STATES,
+    PRIORITIES,
+    ResourceGroup,
     ScaleSet,
     ScaleSetInstance,
     VirtualMachine,
@@ -100,11 +103,15 @@ def _annotation(where: str, data: Any, now: dt.datetime) -> dict[str, Any] | Non
     return out
 
 
+# Who manages a machine, and how it is billed: on VMs and scale sets alike.
+OWNERSHIP_KEYS = ("managedBy", "priority", "evictionPolicy", "extensions")
+EXTENSION_KEYS = ("name", "publisher", "type", "typeHandlerVersion")
+RESOURCE_GROUP_KEYS = ("name", "subscriptionId", "location", "managedBy", "tags")
 VM_KEYS = (
     "name", "subscriptionId", "resourceGroup", "location", "tags", "availabilitySet", "zones",
     "updateDomain", "faultDomain", "powerState", "provisioningState", "availabilityState",
     "annotation", "maintenance", "hostId", "vmSize", "osType", "osName", "osVersion", "vmId",
-    "timeCreated", "stateChanged",
+    "timeCreated", "stateChanged", *OWNERSHIP_KEYS,
 )  # fmt: skip
 INSTANCE_KEYS = (
     "instanceId", "provisioningState", "provisioningError", "healthState", "powerState",
@@ -115,6 +122,7 @@ SCALE_SET_KEYS = (
     "name", "subscriptionId", "resourceGroup", "location", "tags", "sku", "capacity", "zones",
     "automaticRepairsPolicy", "orchestrationServiceState", "healthProbeBroken", "instances",
     "instanceDefaults", "availabilityState", "annotation", "upgradeMode", "timeCreated",
+    *OWNERSHIP_KEYS,
 )  # fmt: skip
 
 
@@ -122,6 +130,42 @@ def _require(where: str, spec: dict[str, Any], *keys: str) -> None:
     missing = [k for k in keys if not spec.get(k)]
     if missing:
         raise FleetError(f"{where}: missing {missing} (give them, or set them in 'defaults')")
+
+
+def _extensions(where: str, data: Any) -> list[dict[str, Any]]:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise FleetError(f"{where}.extensions: a list of {{publisher, type[, name, typeHandlerVersion]}}")
+    out = []
+    for i, ext in enumerate(data):
+        at = f"{where}.extensions[{i}]"
+        if not isinstance(ext, dict):
+            raise FleetError(f"{at}: an object with publisher and type")
+        check_keys(at, ext, EXTENSION_KEYS)
+        _require(at, ext, "publisher", "type")
+        out.append({"name": ext.get("name") or ext["type"], "publisher": ext["publisher"], "type": ext["type"],
+                    "typeHandlerVersion": ext.get("typeHandlerVersion", "1.0")})
+    return out
+
+
+def _ownership(where: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The managedBy, Spot priority and extensions of a VM or scale set entry, as resource fields."""
+    priority, eviction = spec.get("priority"), spec.get("evictionPolicy")
+    return {
+        "managed_by": spec.get("managedBy") or None,
+        "priority": None if priority is None else _one_of(where + ".priority", priority, PRIORITIES),
+        "eviction_policy": None if eviction is None else _one_of(where + ".evictionPolicy", eviction, EVICTION_POLICIES),
+        "extensions": _extensions(where, spec.get("extensions")),
+    }
+
+
+def resource_group_from_spec(spec: dict[str, Any], *, where: str) -> ResourceGroup:
+    """A resource group from its fleet-file entry: where a platform's group says who manages it."""
+    check_keys(where, spec, RESOURCE_GROUP_KEYS)
+    _require(where, spec, "name", "subscriptionId")
+    return ResourceGroup(subscription_id=spec["subscriptionId"], name=spec["name"], location=spec.get("location", "westeurope"),
+                         managed_by=spec.get("managedBy") or None, tags=dict(spec.get("tags") or {}))
 
 
 def vm_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> VirtualMachine:
@@ -151,6 +195,7 @@ def vm_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> Virtu
         os_version=spec.get("osVersion", "22.04"),
         time_created=resolve_time(spec.get("timeCreated", "-30d"), now),
         state_changed=resolve_time(spec.get("stateChanged", "-10m"), now),
+        **_ownership(where, spec),
     )
     if spec.get("hostId"):
         vm.host_id = spec["hostId"]
@@ -197,6 +242,7 @@ def scale_set_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -
         upgrade_mode=spec.get("upgradeMode", "Manual"),
         time_created=resolve_time(spec.get("timeCreated", "-30d"), now),
         state_changed=iso(now - dt.timedelta(minutes=10)),
+        **_ownership(where, spec),
     )
     check_keys(where + ".instanceDefaults", ss.instance_defaults, INSTANCE_KEYS)
     for i, ispec in enumerate(spec.get("instances") or []):

@@ -14,6 +14,8 @@ AVAILABILITY_STATES = ("Available", "Unavailable", "Degraded", "Unknown")
 POWER_STATES = ("running", "deallocated", "stopped", "starting", "stopping", "deallocating")
 HEALTH_STATES = ("Healthy", "Unhealthy", "Unknown")
 ORCHESTRATION_STATES = ("Running", "Suspended", "NotRunning")
+PRIORITIES = ("Regular", "Low", "Spot")
+EVICTION_POLICIES = ("Deallocate", "Delete")
 
 COMPUTE = "/providers/Microsoft.Compute"
 
@@ -46,6 +48,10 @@ class VirtualMachine:
     vm_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time_created: str = ""
     state_changed: str = ""  # when availability last changed (Resource Health occuredTime)
+    managed_by: str | None = None  # another resource that manages this one (a Flexible scale set, say)
+    priority: str | None = None  # Regular | Low | Spot; None: not set, as ARM omits it
+    eviction_policy: str | None = None  # Deallocate | Delete, for Spot
+    extensions: list[dict[str, Any]] = field(default_factory=list)  # {name, publisher, type, typeHandlerVersion}
 
     type = "Microsoft.Compute/virtualMachines"
     kind = "vm"
@@ -151,6 +157,10 @@ class ScaleSet:
     state_changed: str = ""
     instances: dict[str, ScaleSetInstance] = field(default_factory=dict)  # instance id -> instance, in order
     next_instance_id: int = 0
+    managed_by: str | None = None
+    priority: str | None = None  # of the instances' profile
+    eviction_policy: str | None = None
+    extensions: list[dict[str, Any]] = field(default_factory=list)  # in the model, beside the health extension
 
     type = "Microsoft.Compute/virtualMachineScaleSets"
     kind = "scale-set"
@@ -171,6 +181,21 @@ class ScaleSet:
         iid = str(self.next_instance_id)
         self.next_instance_id += 1
         return iid
+
+
+@dataclass(eq=False)
+class ResourceGroup:
+    """A resource group as ARM answers for it: a platform's own group carries `managedBy`."""
+
+    subscription_id: str
+    name: str
+    location: str = "westeurope"
+    managed_by: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.name}"
 
 
 Resource = VirtualMachine | ScaleSet | ScaleSetInstance

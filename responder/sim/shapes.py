@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .fleet import iso, utcnow
-from .resources import ScaleSet, ScaleSetInstance, VirtualMachine
+from .resources import ResourceGroup, ScaleSet, ScaleSetInstance, VirtualMachine
 
 POWER_DISPLAY = {
     "running": "VM running",
@@ -136,6 +136,7 @@ def vm_model(vm: VirtualMachine, *, instance_view: bool = False) -> dict[str, An
     }
     if vm.availability_set_id:
         props["availabilitySet"] = {"id": vm.availability_set_id}
+    props.update(_priority(vm.priority, vm.eviction_policy))
     if instance_view:
         props["instanceView"] = vm_instance_view(vm)
     out: dict[str, Any] = {
@@ -146,8 +147,49 @@ def vm_model(vm: VirtualMachine, *, instance_view: bool = False) -> dict[str, An
         "tags": dict(vm.tags),
         "properties": props,
     }
+    if vm.managed_by:
+        out["managedBy"] = vm.managed_by
+    if vm.extensions:  # a VM's GET lists its extensions as child resources
+        out["resources"] = [
+            {"name": ext["name"], "id": f"{vm.id}/extensions/{ext['name']}", "type": "Microsoft.Compute/virtualMachines/extensions",
+             "location": vm.location, "properties": {**_extension_properties(ext), "provisioningState": "Succeeded"}}
+            for ext in vm.extensions
+        ]
     if vm.zones:
         out["zones"] = list(vm.zones)
+    return out
+
+
+def _priority(priority: str | None, eviction_policy: str | None) -> dict[str, Any]:
+    """A Spot machine's billing fields, as a VM's properties and a scale set's profile carry them."""
+    out: dict[str, Any] = {}
+    if priority:
+        out["priority"] = priority
+    if eviction_policy:
+        out["evictionPolicy"] = eviction_policy
+    if priority == "Spot":
+        out["billingProfile"] = {"maxPrice": -1}
+    return out
+
+
+def _extension_properties(ext: dict[str, Any]) -> dict[str, Any]:
+    return {"publisher": ext["publisher"], "type": ext["type"], "typeHandlerVersion": ext["typeHandlerVersion"],
+            "autoUpgradeMinorVersion": True}
+
+
+def resource_group(group: ResourceGroup) -> dict[str, Any]:
+    """ResourceGroups_Get: managedBy only when a resource manages the group."""
+    out: dict[str, Any] = {
+        "id": group.id,
+        "name": group.name,
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": group.location,
+        "properties": {"provisioningState": "Succeeded"},
+    }
+    if group.managed_by:
+        out["managedBy"] = group.managed_by
+    if group.tags:
+        out["tags"] = dict(group.tags)
     return out
 
 
@@ -196,9 +238,11 @@ def scale_set_model(ss: ScaleSet) -> dict[str, Any]:
                             "autoUpgradeMinorVersion": True,
                             "settings": {"protocol": "http", "port": 80, "requestPath": "/health"},
                         },
-                    }
+                    },
+                    *({"name": ext["name"], "properties": _extension_properties(ext)} for ext in ss.extensions),
                 ]
             },
+            **_priority(ss.priority, ss.eviction_policy),
         },
         "provisioningState": ss.provisioning_state,
         "overprovision": False,
@@ -216,6 +260,8 @@ def scale_set_model(ss: ScaleSet) -> dict[str, Any]:
         "sku": {"name": ss.sku_name, "tier": ss.sku_tier, "capacity": ss.capacity},
         "properties": props,
     }
+    if ss.managed_by:
+        out["managedBy"] = ss.managed_by
     if ss.zones:
         out["zones"] = list(ss.zones)
     return out

@@ -44,6 +44,7 @@ EXPECTED_PERMISSIONS = [
     "Microsoft.Compute/virtualMachines/reimage/action",
     "Microsoft.Compute/virtualMachines/restart/action",
     "Microsoft.ResourceHealth/availabilityStatuses/read",
+    "Microsoft.Resources/subscriptions/resourceGroups/read",  # who manages the resource (its group's managedBy, tags)
 ]
 
 

@@ -20,7 +20,7 @@ import yaml
 from jsonschema import validators
 
 from rules import CatalogError, PolicyError, load_catalog, load_policy, parse_policy
-from rules import brakes, catalog, policy
+from rules import brakes, catalog, ownership, policy
 from rules.validation import RECORD, check, checked_document, digest
 from waves import WavePolicyError, parse_maintenance
 from waves import policy as waves_policy
@@ -28,8 +28,9 @@ from waves import policy as waves_policy
 SHIPPED = (catalog.DEFAULT_PATH, policy.DEFAULT_PATH)
 
 
-@pytest.mark.parametrize("schema", [catalog.SCHEMA, policy.SCHEMA, brakes.SCHEMA, brakes.TAGS_SCHEMA, waves_policy.SCHEMA],
-                         ids=["catalog", "policy", "brakes", "tags", "maintenance"])
+@pytest.mark.parametrize("schema", [catalog.SCHEMA, policy.SCHEMA, brakes.SCHEMA, brakes.TAGS_SCHEMA, waves_policy.SCHEMA,
+                                    ownership.SCHEMA],
+                         ids=["catalog", "policy", "brakes", "tags", "maintenance", "leave_alone"])
 def test_each_schema_is_a_valid_schema(schema):
     """`jsonschema.validate` checked this on every call; check() leaves it to this test."""
     validators.validator_for(schema).check_schema(schema)
@@ -66,6 +67,7 @@ def test_the_shipped_policy_read_from_the_record_means_what_its_yaml_says():
     assert shipped.checked_in_tests
     in_full = parse_policy(yaml.safe_load(policy.DEFAULT_PATH.read_text(encoding="utf-8")), str(policy.DEFAULT_PATH), load_catalog())
     assert shipped.rules == in_full.rules and shipped.brakes == in_full.brakes and shipped.mode_tag == in_full.mode_tag
+    assert shipped.leave_alone == in_full.leave_alone
     assert shipped.sections == in_full.sections and shipped.incident_ttl == in_full.incident_ttl
 
 
@@ -89,8 +91,9 @@ def _set(section: str, key: str, value):
     (policy.DEFAULT_PATH, lambda d: d.__setitem__("version", 2), PolicyError, "version"),
     (policy.DEFAULT_PATH, _set("brakes", "colour", "blue"), PolicyError, "brakes: (top)"),
     (policy.DEFAULT_PATH, _set("tags", "colour", "blue"), PolicyError, "tags: (top)"),
+    (policy.DEFAULT_PATH, _set("leave_alone", "lift", ["kubernetes"]), PolicyError, "leave_alone: lift/0"),
     (catalog.DEFAULT_PATH, lambda d: d.__setitem__("unexpected", {}), CatalogError, "(top)"),
-], ids=["rule action", "version", "brakes", "tags", "catalog"])
+], ids=["rule action", "version", "brakes", "tags", "leave_alone", "catalog"])
 def test_any_other_file_is_checked_in_full_naming_the_place(tmp_path, source, change, error, where):
     path = changed_copy(tmp_path, source, change)
     with pytest.raises(error) as raised:
