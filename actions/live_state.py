@@ -133,7 +133,9 @@ class Machine:
     @property
     def busy(self) -> bool:
         """An operation is under way on it (ARM says updating/creating/deleting, or power is moving)."""
-        return (self.provisioning_state or "succeeded") not in ("succeeded", "failed", "canceled") or (
+        # "failed/<errorCode>" is failed, not busy: Azure writes ProvisioningState/failed/<code>.
+        state = (self.provisioning_state or "succeeded").split("/", 1)[0]
+        return state not in ("succeeded", "failed", "canceled") or (
             self.power_state in ("starting", "stopping", "deallocating")
         )
 

@@ -1,8 +1,8 @@
 """redeploy, restart and reimage: one POST on a VM or a scale-set VM, one family.
 
-They answer the same condition (a running machine that Resource Health still shows
-Unavailable or Degraded, or that still carries the annotation the signal named), differ only
-in the POST they send, and are recovered the same way: ARM stamps the time an operation on a
+They answer the same kind of condition (a machine its owner did not stop, with no operation
+under way, that the live state still shows ill in the way the signal claimed: the gate judges
+that evidence, rules/evidence.py), differ only in the POST they send, and are recovered the same way: ARM stamps the time an operation on a
 machine ended on its ProvisioningState status.
 """
 
@@ -54,9 +54,14 @@ class MachineAction(Executor):
     method: ClassVar[str]  # begin_redeploy, begin_restart, begin_reimage
 
     def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
+        """Whether the machine can take the action now (its owner did not stop it, no operation
+        is under way), with what the gate weighs as evidence of the signal's claim: Resource
+        Health's state and reason, whether the annotation is still active, the provisioning
+        state with its error code."""
         machine = read_machine(clients, ref)
         facts = machine_facts(machine)
-        if machine.power_state in _NOT_RUNNING:
+        failed = (machine.provisioning_state or "").split("/", 1)[0] == "failed"
+        if machine.power_state in _NOT_RUNNING and not failed:
             return Verdict(False, f"not acting: {_NOT_RUNNING[machine.power_state]}; its owner stopped it", facts)
         if machine.busy:
             return Verdict(
@@ -64,16 +69,14 @@ class MachineAction(Executor):
             )
         health = read_availability(clients, ref)
         annotation = params.get("signal_annotation")
-        facts.update(availability_state=health.state, availability_summary=health.summary)
-        if health.state.lower() in _UNHEALTHY:
-            return Verdict(True, f"Resource Health still shows it {health.state}: {health.summary}".rstrip(": "), facts)
-        if annotation and health.mentions(annotation):
+        facts.update(availability_state=health.state, availability_summary=health.summary,
+                     availability_reason_type=health.reason_type)
+        if annotation:
             facts["annotation"] = annotation
-            return Verdict(True, f"Resource Health still carries {annotation}", facts)
-        if health.state.lower() == "unknown":
+            facts["annotation_active"] = health.mentions(annotation)
+        if health.state.lower() == "unknown" and not failed and not facts.get("annotation_active"):
             return Verdict(False, "not acting: Resource Health does not know its state (Unknown)", facts)
-        named = f" and no longer carries {annotation}" if annotation else ""
-        return Verdict(False, f"already healthy: Resource Health shows it {health.state}{named}", facts)
+        return Verdict(True, "", facts)
 
     def _start(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> dict[str, Any]:
         begin, args = self._begin(clients, ref)
@@ -89,7 +92,7 @@ class MachineAction(Executor):
         machine = read_machine(clients, ref)
         if machine.busy:
             return OperationStatus("InProgress", f"{self.name} under way ({machine.provisioning_state})")
-        if machine.provisioning_state == "failed":
+        if (machine.provisioning_state or "").split("/", 1)[0] == "failed":
             return OperationStatus("Failed", f"{self.name}: the machine's provisioning state is failed")
         return OperationStatus("Succeeded", f"{self.name} ended; the machine is {machine.power_state}")
 

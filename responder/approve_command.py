@@ -75,7 +75,7 @@ def _decide(args: argparse.Namespace, out: TextIO) -> int:
             raise SettingsError("--fleet is for --azure sim")
     who = args.by or f"{getpass.getuser()}@command-line"
     with azure_session(kind, replace(settings, azure=kind), getattr(args, "fleet", None)) as session:
-        pipeline = build_pipeline(settings, connect=session.connect, notifier=None)
+        pipeline = build_pipeline(session.scoped(settings), connect=session.connect, notifier=None)
         service = _service(pipeline, settings)
         decided = service.decide_by_id(args.id, args.command, by=who)
         outcomes = [settle(pipeline, decided)]

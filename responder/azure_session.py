@@ -24,6 +24,16 @@ class AzureSession:
     teams: Any = None  # the simulated Teams webhooks, when plugged in
     mailbox: Any = None  # the simulated Graph mailbox, when plugged in
 
+    def scoped(self, settings: Settings) -> Settings:
+        """The settings a run acts under. The simulated Azure is a tenant of its own: with no
+        RESPONDER_SUBSCRIPTIONS, its fleet's subscriptions are the scope (the acting modes need
+        one). Against live Azure, the scope is only ever what the operator set."""
+        if self.kind != "sim" or settings.subscriptions or self.sim is None:
+            return settings
+        from dataclasses import replace
+
+        return replace(settings, subscriptions=tuple(sorted(self.sim.fleet.subscriptions)))
+
     def plug_notifications(self) -> dict[str, str]:
         """Plug a Teams webhook and Graph sendMail into the simulated Azure; the settings that reach them."""
         from responder.sim import graph, teams

@@ -30,7 +30,7 @@ def read_delivery(path: str, pipeline: Pipeline, input_name: str | None = None) 
 
 def replay(files: list[str], settings: Settings, as_json: bool, out: TextIO = sys.stdout, azure: str = "none", fleet: str | None = None) -> int:
     with azure_session(azure, settings, fleet) as session:
-        pipeline = build_pipeline(settings, connect=session.connect)
+        pipeline = build_pipeline(session.scoped(settings), connect=session.connect)
         outcomes: list[Outcome] = []
         for path in files:
             found = read_delivery(path, pipeline)
@@ -59,7 +59,7 @@ def settings_for(mode: str | None, state: str | None, base: Settings | None = No
 def tick(settings: Settings, as_json: bool, out: TextIO = sys.stdout, azure: str = "live", fleet: str | None = None) -> int:
     """One tick over the operations a ledger holds (the timer trigger's work, from a shell)."""
     with azure_session(azure, settings, fleet) as session:
-        ended = build_pipeline(settings, connect=session.connect).tick()
+        ended = build_pipeline(session.scoped(settings), connect=session.connect).tick()
     for outcome in ended:
         out.write((render.json_line(outcome) if as_json else render.line(outcome)) + "\n")
     return 0

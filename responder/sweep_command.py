@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             raise SettingsError("--fleet is for --azure sim")
         with azure_session(kind, replace(settings, azure=kind), args.fleet) as session:
             scope = Scope.from_settings(settings, tuple(args.subscription or ()) or _default_subscriptions(settings, session))
-            pipeline = build_pipeline(settings, connect=session.connect)
+            pipeline = build_pipeline(session.scoped(settings), connect=session.connect)
             bar = ProgressBar.for_stream(err)
             page_size = session.sim.page_size if session.sim is not None else None
             sweeper = Sweeper(session.connect, scope, pipeline.clock, page_size=page_size, progress=bar)

@@ -131,4 +131,6 @@ def judge(evidence: tuple[str, ...], facts: Mapping[str, Any], claim: Mapping[st
     if found:
         return True, f"{found[0].said} (evidence: {found[0].name})"
     missing = "; ".join(f"{f.said}" for f in findings)
-    return False, f"the live state does not show what the signal claims: {missing} (needs {' or '.join(evidence)})"
+    healthy = "already healthy: " if _state(facts) == "available" else ""
+    return False, (f"{healthy}the live state does not show what the signal claims: {missing} "
+                   f"(needs {' or '.join(evidence)})")

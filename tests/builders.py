@@ -7,10 +7,30 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import datetime, timezone
 
 SUB = "11111111-2222-3333-4444-555555555555"
 _ids = itertools.count(1)
 
+
+
+# The fixed times below are the payloads' own. A test against the real clock (the simulated
+# Azure's fleet is relative to now) sets EVENTS_AT: every fixed time then moves by the same
+# span, so events are as fresh as the test's clock and keep their order and spacing.
+FIXED_AT = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+EVENTS_AT: datetime | None = None
+
+
+def _at(fixed: str) -> str:
+    if EVENTS_AT is None:
+        return fixed
+    text = fixed.replace("Z", "+00:00")
+    head, _, rest = text.partition(".")
+    if rest:  # up to seven fractional digits, as Azure writes them; Python reads six
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        text = f"{head}.{digits[:6]:0<6}{rest[len(digits):]}"
+    moved = datetime.fromisoformat(text) + (EVENTS_AT - FIXED_AT)
+    return moved.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 def vm_id(name: str = "vm1", rg: str = "rg-app", sub: str = SUB) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}"
@@ -57,11 +77,12 @@ def annotated(
     target: str | None = None,
     context: str = "Platform Initiated",
     category: str = "Unplanned",
-    when: str = "2026-11-20T08:00:00.1234567Z",
+    when: str | None = None,
     schema: str = "grid",
     event_id: str | None = None,
     **extra,
 ) -> dict:
+    when = when or _at("2026-11-20T08:00:00.1234567Z")
     props = {"annotationName": annotation, "reason": "reason", "summary": f"{annotation} summary", "context": context, "category": category, **extra}
     target = target or vm_id()
     return _envelope(
@@ -69,7 +90,8 @@ def annotated(
     )
 
 
-def availability(state: str = "Unavailable", previous: str = "Available", target: str | None = None, when: str = "2026-11-20T08:00:00Z", schema: str = "grid", event_id: str | None = None) -> dict:
+def availability(state: str = "Unavailable", previous: str = "Available", target: str | None = None, when: str | None = None, schema: str = "grid", event_id: str | None = None) -> dict:
+    when = when or _at("2026-11-20T08:00:00Z")
     target = target or vm_id()
     props = {"previousAvailabilityState": previous, "availabilityState": state}
     return _envelope(
@@ -90,14 +112,14 @@ def scheduled(event_type: str = "Reboot", status: str = "Scheduled", target: str
         },
         "apiVersion": "2024-07-01",
     }
-    return _envelope("Microsoft.ResourceNotifications.MaintenanceResources.ScheduledEventEmitted", info_id, data, "2026-11-20T08:07:00Z", schema, event_id)
+    return _envelope("Microsoft.ResourceNotifications.MaintenanceResources.ScheduledEventEmitted", info_id, data, _at("2026-11-20T08:07:00Z"), schema, event_id)
 
 
 def _essentials(service: str, targets: list[str], condition: str = "Fired", alert_id: str | None = None) -> dict:
     return {
         "alertId": alert_id or f"/subscriptions/{SUB}/providers/Microsoft.AlertsManagement/alerts/{_next_id()}",
         "alertRule": "rule", "severity": "Sev3", "signalType": "Activity Log", "monitorCondition": condition,
-        "monitoringService": service, "alertTargetIDs": targets, "firedDateTime": "2026-11-20T08:00:05.000Z",
+        "monitoringService": service, "alertTargetIDs": targets, "firedDateTime": _at("2026-11-20T08:00:05.000Z"),
         "essentialsVersion": "1.0", "alertContextVersion": "1.0",
     }
 
@@ -109,7 +131,7 @@ def service_health(incident_type: str = "Maintenance", stage: str = "Planned", i
         "data": {
             "essentials": _essentials("ServiceHealth", [f"/subscriptions/{SUB}"], condition),
             "alertContext": {
-                "channels": 1, "eventSource": 2, "level": 3, "eventTimestamp": "2026-11-20T08:00:00.0312699+00:00",
+                "channels": 1, "eventSource": 2, "level": 3, "eventTimestamp": _at("2026-11-20T08:00:00.0312699+00:00"),
                 "operationName": f"Microsoft.ServiceHealth/{'maintenance' if incident_type == 'Maintenance' else 'incident'}/action",
                 "properties": {
                     "title": "Virtual Machines - West Europe", "service": "Virtual Machines", "region": "West Europe",
@@ -123,7 +145,8 @@ def service_health(incident_type: str = "Maintenance", stage: str = "Planned", i
     }
 
 
-def resource_health(current: str = "Unavailable", previous: str = "Available", target: str | None = None, cause: str = "PlatformInitiated", condition: str = "Fired", alert_id: str | None = None, when: str = "2026-11-20T08:00:00.000Z") -> dict:
+def resource_health(current: str = "Unavailable", previous: str = "Available", target: str | None = None, cause: str = "PlatformInitiated", condition: str = "Fired", alert_id: str | None = None, when: str | None = None) -> dict:
+    when = when or _at("2026-11-20T08:00:00.000Z")
     return {
         "schemaId": "azureMonitorCommonAlertSchema",
         "data": {
@@ -148,7 +171,7 @@ def orchestration_changed(target: str | None = None, request_action: str | None 
             "essentials": _essentials("Activity Log - Administrative", [(target or scale_set_id()).lower()]),
             "alertContext": {
                 "caller": "ops@example.com" if request_action else "Microsoft.Compute", "eventSource": "Administrative",
-                "eventTimestamp": "2026-11-20T08:05:00.000Z", "eventDataId": _next_id(), "level": "Informational",
+                "eventTimestamp": _at("2026-11-20T08:05:00.000Z"), "eventDataId": _next_id(), "level": "Informational",
                 "operationName": "Microsoft.Compute/virtualMachineScaleSets/setOrchestrationServiceState/action",
                 "properties": properties, "status": "Succeeded",
             },
@@ -158,7 +181,7 @@ def orchestration_changed(target: str | None = None, request_action: str | None 
 
 def legacy(event_source: str = "ResourceHealth", status: str = "Activated", target: str | None = None, current: str = "Unavailable") -> dict:
     log = {
-        "channels": "Admin, Operation", "eventSource": event_source, "eventTimestamp": "2026-11-20T08:00:00.343+00:00",
+        "channels": "Admin, Operation", "eventSource": event_source, "eventTimestamp": _at("2026-11-20T08:00:00.343+00:00"),
         "eventDataId": _next_id(), "level": "Informational", "subscriptionId": SUB,
         "operationName": "Microsoft.Resourcehealth/healthevent/Activated/action", "status": "Active",
     }

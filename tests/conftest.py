@@ -83,10 +83,18 @@ DEMO_SUBSCRIPTION = "00000000-0000-0000-0000-00000000d3e0"
 @pytest.fixture
 def sim():
     """The simulated Azure with the demo fleet, fresh for each test (faults and state mutate)."""
-    from responder.sim import SimulatedAzure
+    from datetime import timedelta
 
-    with SimulatedAzure(fleet=DEMO_FLEET) as azure:
-        yield azure
+    from responder.sim import SimulatedAzure
+    from tests import builders
+
+    # The fleet is relative to now, and so are the events a test sends it: fresh, not days old.
+    builders.EVENTS_AT = datetime.now(timezone.utc) - timedelta(minutes=1)
+    try:
+        with SimulatedAzure(fleet=DEMO_FLEET) as azure:
+            yield azure
+    finally:
+        builders.EVENTS_AT = None
 
 
 @pytest.fixture
@@ -97,6 +105,8 @@ def acting(sim, ledger):
     from responder.sim.credential import SimCredential
 
     def make(mode: str | None = "auto", clock=None, **settings_values):
+        # The acting modes act only in the subscriptions named: the demo fleet's, unless a test says.
+        settings_values.setdefault("subscriptions", (DEMO_SUBSCRIPTION,))
         settings = Settings(mode=mode, azure="sim", **{"approval_secret": TEST_APPROVAL_SECRET, **settings_values})
         connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
         return build_pipeline(settings, ledger=ledger, connect=connect, clock=clock, notifier=False)
@@ -116,7 +126,7 @@ def told(sim, ledger):
     session = AzureSession("sim", None, sim)
     # Told at once: these tests follow each step to its message; the hold has tests in tests/notify.
     env = {**session.plug_notifications(), "RESPONDER_NOTIFY_HOLD": "0"}
-    settings = Settings(mode="auto", azure="sim")
+    settings = Settings(mode="auto", azure="sim", subscriptions=(DEMO_SUBSCRIPTION,))
     connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
     bare = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
     notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=SimCredential())

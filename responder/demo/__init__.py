@@ -82,6 +82,7 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
         if not as_json:
             out.write(f"Resource Health Responder demo: mode {mode}, simulated Azure at {session.sim.base_url}\n")
             out.write(f"messages: Teams and email in the simulated Azure, a copy of each in {folder}/\n\n")
+        settings = session.scoped(settings)
         pipeline = build_pipeline(settings, connect=session.connect, notifier=False, clock=clock)
         notifier = notifier_from_settings(settings, pipeline.engine.policy, pipeline.ledger, pipeline.clock,
                                           session.plug_notifications(), credential=SimCredential())

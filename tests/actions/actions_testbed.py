@@ -97,3 +97,32 @@ def calls(sim, since: int = 0) -> list[tuple[str, str, str | None, Any]]:
 
 def is_poll(call: tuple) -> bool:
     return call[0] == "GET" and bool(OPERATION_PATH.search(call[1]))
+
+
+# The gate is the only issuer of permits in the product; these tests drive executors directly,
+# so they hold an office of their own (one write each, as the gate's permits are).
+_OFFICE = None
+
+
+def permit(executor, resource_id: str):
+    """A permit for one write of `executor` on `resource_id`, as the gate would issue it."""
+    global _OFFICE
+    from actions.permits import PermitOffice
+
+    _OFFICE = _OFFICE or PermitOffice()
+    return _OFFICE.issue(executor.name, resource_id, "test", "a test drives the executor directly")
+
+
+def judged(executor, clients, resource_id: str, params: dict):
+    """What the gate makes of an executor's verification with the action's default evidence
+    (rules/evidence.py): (holds, reason). The executor says whether the machine can take the
+    action; the evidence says whether the live state shows what the signal claimed."""
+    from rules.evidence import default_evidence, judge
+
+    verdict = executor.verify(clients, resource_id, params)
+    if not verdict.holds:
+        return False, verdict.reason, verdict.facts
+    annotation = params.get("signal_annotation") or ""
+    evidence = default_evidence(executor.name, "annotation" if annotation else "availability", "")
+    holds, said = judge(evidence, verdict.facts, {"annotation": annotation})
+    return holds, "; ".join(part for part in (verdict.reason, said) if part), verdict.facts

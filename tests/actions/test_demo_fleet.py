@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from actions import AzureClients, registry
+from actions_testbed import judged
 
 DEMO = Path(__file__).resolve().parents[2] / "responder" / "demo" / "fleet.json"
 SUB = "00000000-0000-0000-0000-00000000d3e0"
@@ -31,7 +32,7 @@ def demo():
     "action, resource, params, holds, reason",
     [
         ("redeploy", "virtualMachines/vm-degraded-hw", {}, True, "Degraded"),
-        ("redeploy", "virtualMachines/vm-accelnet", {"signal_annotation": "AccelnetUnhealthy"}, True, "Degraded"),
+        ("redeploy", "virtualMachines/vm-accelnet", {"signal_annotation": "AccelnetUnhealthy"}, True, "AccelnetUnhealthy is still active"),
         ("redeploy", "virtualMachines/vm-host-crash", {}, True, "Unavailable"),
         ("redeploy", "virtualMachines/vm-healthy-again", {"signal_annotation": "VirtualMachineHostCrashed"}, False,
          "already healthy"),
@@ -51,6 +52,6 @@ def demo():
     ],
 )  # fmt: skip
 def test_demo_verdicts(demo, action, resource, params, holds, reason):
-    verdict = registry.get(action).verify(demo, f"{P}/{resource}", params)
-    assert verdict.holds is holds, verdict.reason
-    assert reason in verdict.reason, verdict.reason
+    found, said, _facts = judged(registry.get(action), demo, f"{P}/{resource}", params)
+    assert found is holds, said
+    assert reason in said, said

@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from actions_testbed import calls, is_poll, ss_id, ssvm_id, vm_id
+from actions_testbed import judged, permit, calls, is_poll, ss_id, ssvm_id, vm_id
 
 from actions import registry
 from actions.errors import AzureCallError, ConditionGoneError, InvalidOperationTokenError, OutcomeUnknownError
@@ -27,6 +27,8 @@ def follow(executor, clients, op, limit: int = 5):
     """Poll to the end, storing the next step's operation when a poll hands one back."""
     for _ in range(limit):
         status = executor.poll(clients, op)
+        if status.wants_write:  # the next step is a write of its own: the gate's permit, then proceed
+            status = executor.proceed(clients, op, permit=permit(executor, op.resource_id))
         if status.finished:
             return status
         op = status.operation or op
@@ -47,23 +49,23 @@ def follow(executor, clients, op, limit: int = 5):
 def test_in_progress_then_succeeded(slow_sim, slow_clients, action, rid, params):
     executor = registry.get(action)
     started = time.monotonic()
-    op = executor.start(slow_clients, rid, params)
+    op = executor.start(slow_clients, rid, params, permit=permit(executor, rid))
     first = executor.poll(slow_clients, op)
     assert time.monotonic() - started < 5  # start and poll return at once, they do not wait
     assert first.state == "InProgress" and not first.finished
     assert slow_sim.finish_operations() >= 1
     last = executor.poll(slow_clients, op)
     assert last.state == "Succeeded" and last.finished
-    assert executor.verify(slow_clients, rid, params).holds is False  # the condition is gone now
+    assert judged(executor, slow_clients, rid, params)[0] is False  # the condition is gone now
     assert len(accepted_writes(slow_sim)) == 1
 
 
 def test_redeploy_heals_the_vm(sim, clients):
     executor = registry.get("redeploy")
-    op = executor.start(clients, vm_id("vm-degraded"), {})
+    op = executor.start(clients, vm_id("vm-degraded"), {}, permit=permit(executor, vm_id("vm-degraded")))
     assert executor.poll(clients, op).state == "Succeeded"
-    verdict = executor.verify(clients, vm_id("vm-degraded"), {})
-    assert not verdict.holds and "already healthy" in verdict.reason
+    holds, said, _facts = judged(executor, clients, vm_id("vm-degraded"), {})
+    assert not holds and "already healthy" in said
 
 
 @pytest.mark.parametrize(
@@ -81,7 +83,7 @@ def test_failed_operation_reports_azure_message(sim, clients, action, rid, path)
     sim.faults.add(method="*", path=path, kind="fail-operation", code="InternalExecutionError",
                    message="An internal execution error occurred (simulated).")  # fmt: skip
     executor = registry.get(action)
-    op = executor.start(clients, rid, {})
+    op = executor.start(clients, rid, {}, permit=permit(executor, rid))
     status = executor.poll(clients, op)
     assert status.state == "Failed"
     assert "InternalExecutionError" in status.message and "internal execution error" in status.message
@@ -103,7 +105,7 @@ def test_throttled_write_is_retried_after_retry_after_and_sent_once(sim, clients
     sim.faults.add(method=method, path=path, kind=kind, times=1, retry_after=0.4)
     executor = registry.get(action)
     started = time.monotonic()
-    op = executor.start(clients, rid, {})
+    op = executor.start(clients, rid, {}, permit=permit(executor, rid))
     assert time.monotonic() - started >= 0.4  # the SDK waited as Retry-After said
     writes = all_writes(sim)
     assert [w[2] for w in writes][0] == int(kind) and len(writes) == 2  # one refused, one accepted
@@ -117,7 +119,7 @@ def test_throttled_reads_and_polls_are_retried(sim, clients, kind):
     sim.faults.add(method="GET", path=r"/operations/", kind=kind, times=1, retry_after=0.3)
     executor = registry.get("redeploy")
     assert executor.verify(clients, vm_id("vm-degraded"), {}).holds
-    op = executor.start(clients, vm_id("vm-degraded"), {})
+    op = executor.start(clients, vm_id("vm-degraded"), {}, permit=permit(executor, vm_id("vm-degraded")))
     assert executor.poll(clients, op).state == "Succeeded"
     polls = [c for c in calls(sim) if is_poll(c)]
     assert len(polls) == 2  # the throttled one and its retry
@@ -127,7 +129,7 @@ def test_lost_answer_to_a_write_is_not_resent(sim, clients):
     sim.faults.add(method="POST", path=r"/redeploy$", kind="drop", times=1)
     executor = registry.get("redeploy")
     with pytest.raises(OutcomeUnknownError):
-        executor.start(clients, vm_id("vm-degraded"), {})
+        executor.start(clients, vm_id("vm-degraded"), {}, permit=permit(executor, vm_id("vm-degraded")))
     # The server logs a request once it has answered (here: dropped) it, which may come just
     # after the client saw the drop: give the log a moment, then count.
     deadline = time.monotonic() + 2.0
@@ -140,16 +142,19 @@ def test_lost_answer_to_a_write_is_not_resent(sim, clients):
 def test_refused_write_is_an_azure_call_error(sim, clients):
     # ARM itself refuses maintenance outside the window: the error carries its status and code.
     with pytest.raises(AzureCallError) as caught:
-        registry.get("perform-maintenance").start(clients, vm_id("vm-maint-future"), {})
+        registry.get("perform-maintenance").start(clients, vm_id("vm-maint-future"), {}, permit=permit(registry.get("perform-maintenance"), vm_id("vm-maint-future")))
     assert caught.value.status == 409
     assert isinstance(caught.value.__cause__, Exception)
 
 
 def test_replace_failed_restores_capacity_in_two_steps(sim, clients):
     executor = registry.get("replace-failed-instance")
-    op = executor.start(clients, ss_id("ss-two-failed"), {})
+    op = executor.start(clients, ss_id("ss-two-failed"), {}, permit=permit(executor, ss_id("ss-two-failed")))
     assert json.loads(op.token)["step"] == "delete"
-    status = executor.poll(clients, op)
+    wanted = executor.poll(clients, op)
+    assert wanted.wants_write and "capacity 3 is below 5: restoring it" in wanted.message
+    assert not [c for c in calls(sim) if c[0] == "PATCH"], "the poll itself never writes"
+    status = executor.proceed(clients, op, permit=permit(executor, ss_id("ss-two-failed")))
     assert status.state == "InProgress" and "restoring capacity from 3 to 5" in status.message
     step2 = status.operation
     assert json.loads(step2.token)["step"] == "resize" and json.loads(step2.token)["capacity"] == 5
@@ -160,10 +165,24 @@ def test_replace_failed_restores_capacity_in_two_steps(sim, clients):
     assert executor.verify(clients, ss_id("ss-two-failed"), {}).holds is False
 
 
+def test_the_capacity_restore_needs_a_permit_of_its_own(sim, clients):
+    from actions.errors import UnpermittedWriteError
+
+    executor = registry.get("replace-failed-instance")
+    used = permit(executor, ss_id("ss-two-failed"))
+    op = executor.start(clients, ss_id("ss-two-failed"), {}, permit=used)
+    assert executor.poll(clients, op).wants_write
+    for wrong in (None, used, permit(executor, ss_id("ss-api")), permit(registry.get("redeploy"), ss_id("ss-two-failed"))):
+        with pytest.raises(UnpermittedWriteError):
+            executor.proceed(clients, op, permit=wrong)
+    assert not [c for c in calls(sim) if c[0] == "PATCH"]
+
+
 def test_replace_failed_polled_again_with_the_old_token_does_not_scale_twice(sim, clients):
     executor = registry.get("replace-failed-instance")
-    op = executor.start(clients, ss_id("ss-api"), {})
-    step2 = executor.poll(clients, op).operation
+    op = executor.start(clients, ss_id("ss-api"), {}, permit=permit(executor, ss_id("ss-api")))
+    assert executor.poll(clients, op).wants_write
+    step2 = executor.proceed(clients, op, permit=permit(executor, ss_id("ss-api"))).operation
     assert executor.poll(clients, step2).state == "Succeeded"
     # A crash lost step2: the pipeline polls the first token again; the capacity is back already.
     mark = len(sim.requests)
@@ -174,7 +193,7 @@ def test_replace_failed_polled_again_with_the_old_token_does_not_scale_twice(sim
 
 def test_replace_failed_start_refuses_when_nothing_failed_any_more(sim, clients):
     with pytest.raises(ConditionGoneError):
-        registry.get("replace-failed-instance").start(clients, ss_id("ss-off"), {})
+        registry.get("replace-failed-instance").start(clients, ss_id("ss-off"), {}, permit=permit(registry.get("replace-failed-instance"), ss_id("ss-off")))
     assert all_writes(sim) == []
 
 

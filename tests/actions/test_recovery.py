@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from actions_testbed import ss_id, ssvm_id, vm_id
+from actions_testbed import permit, ss_id, ssvm_id, vm_id
 
 from actions import registry
 from actions.errors import OutcomeUnknownError
@@ -54,8 +54,13 @@ def test_not_started(sim, clients, action, rid, visible):
 def test_done(sim, clients, action, rid, visible):
     executor = registry.get(action)
     since, facts = intent_for(clients, action, rid)
-    op = executor.start(clients, rid, {})
-    while (status := executor.poll(clients, op)).operation is not None:  # the crash comes after the work
+    op = executor.start(clients, rid, {}, permit=permit(executor, rid))
+    while True:  # the crash comes after the work
+        status = executor.poll(clients, op)
+        if status.wants_write:
+            status = executor.proceed(clients, op, permit=permit(executor, rid))
+        if status.operation is None:
+            break
         op = status.operation
     assert status.state == "Succeeded"
     del op  # the token is lost
@@ -70,7 +75,7 @@ def test_done(sim, clients, action, rid, visible):
 def test_in_progress_then_followed_from_the_state(slow_sim, slow_clients, action, rid, visible):
     executor = registry.get(action)
     since, facts = intent_for(slow_clients, action, rid)
-    executor.start(slow_clients, rid, {})  # the token is lost
+    executor.start(slow_clients, rid, {}, permit=permit(executor, rid))  # the token is lost
     mark = len(slow_sim.requests)
     recovery = executor.recover(slow_clients, rid, {}, since, facts)
     assert recovery.state == "in-progress", recovery.reason
@@ -81,6 +86,8 @@ def test_in_progress_then_followed_from_the_state(slow_sim, slow_clients, action
     for _ in range(4):
         slow_sim.finish_operations()
         status = executor.poll(slow_clients, op)
+        if status.wants_write:
+            status = executor.proceed(slow_clients, op, permit=permit(executor, rid))
         if status.finished:
             break
         op = status.operation or op
@@ -93,7 +100,7 @@ def test_resume_recovered_while_running_reads_as_not_started(slow_sim, slow_clie
     # refuses a second one while the first runs, so "not-started" cannot resume twice.
     executor = registry.get("resume-automatic-repairs")
     since, facts = intent_for(slow_clients, "resume-automatic-repairs", ss_id("ss-web"))
-    executor.start(slow_clients, ss_id("ss-web"), {})
+    executor.start(slow_clients, ss_id("ss-web"), {}, permit=permit(executor, ss_id("ss-web")))
     assert executor.recover(slow_clients, ss_id("ss-web"), {}, since, facts).state == "not-started"
 
 
@@ -101,11 +108,12 @@ def test_replace_failed_after_delete_before_resize(slow_sim, slow_clients):
     """Crash after the delete finished and before the capacity PATCH was sent."""
     executor = registry.get("replace-failed-instance")
     since, facts = intent_for(slow_clients, "replace-failed-instance", ss_id("ss-two-failed"))
-    executor.start(slow_clients, ss_id("ss-two-failed"), {})
+    executor.start(slow_clients, ss_id("ss-two-failed"), {}, permit=permit(executor, ss_id("ss-two-failed")))
     slow_sim.finish_operations()  # the delete ends: capacity 3
     recovery = executor.recover(slow_clients, ss_id("ss-two-failed"), {}, since, facts)
     assert recovery.state == "in-progress" and "below 5" in recovery.reason
-    status = executor.poll(slow_clients, recovery.operation)  # sends the PATCH, once
+    assert executor.poll(slow_clients, recovery.operation).wants_write  # the PATCH waits for the gate
+    status = executor.proceed(slow_clients, recovery.operation, permit=permit(executor, ss_id("ss-two-failed")))
     assert status.state == "InProgress" and status.operation is not None
     slow_sim.finish_operations()
     assert executor.poll(slow_clients, status.operation).state == "Succeeded"
@@ -118,8 +126,8 @@ def test_lost_answer_then_recover(sim, clients):
     since, facts = intent_for(clients, "redeploy", vm_id("vm-degraded"))
     sim.faults.add(method="POST", path=r"/redeploy$", kind="drop", times=1)
     with pytest.raises(OutcomeUnknownError):
-        executor.start(clients, vm_id("vm-degraded"), {})
+        executor.start(clients, vm_id("vm-degraded"), {}, permit=permit(executor, vm_id("vm-degraded")))
     recovery = executor.recover(clients, vm_id("vm-degraded"), {}, since, facts)
     assert recovery.state == "not-started"  # the dropped request never reached ARM
-    op = executor.start(clients, vm_id("vm-degraded"), {})
+    op = executor.start(clients, vm_id("vm-degraded"), {}, permit=permit(executor, vm_id("vm-degraded")))
     assert executor.poll(clients, op).state == "Succeeded"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from actions_testbed import COMPUTE_API, HEALTH_API, calls, is_poll, ss_id, ssvm_id, vm_id
+from actions_testbed import permit, COMPUTE_API, HEALTH_API, calls, is_poll, ss_id, ssvm_id, vm_id
 
 from actions import registry
 
@@ -59,7 +59,7 @@ def test_exact_calls(sim, clients, action, rid, params, verify_calls, start_call
     assert calls(sim) == verify_calls
 
     mark = len(sim.requests)
-    op = executor.start(clients, rid, params)
+    op = executor.start(clients, rid, params, permit=permit(executor, rid))
     assert isinstance(op.token, str) and op.action == action
     assert calls(sim, mark) == start_calls
 
@@ -67,10 +67,14 @@ def test_exact_calls(sim, clients, action, rid, params, verify_calls, start_call
     status = executor.poll(clients, op)
     polled = calls(sim, mark)
     if action == "replace-failed-instance":
-        assert status.state == "InProgress" and status.operation is not None  # moved on to step 2
+        assert status.wants_write and status.operation is None  # step 2 is a write of its own
         assert polled[0][0] == "GET" and is_poll(polled[0])
-        assert polled[1:] == [("GET", rid, COMPUTE_API, None),
-                              ("PATCH", rid, COMPUTE_API, {"sku": {"capacity": 4}})]  # fmt: skip
+        assert polled[1:] == [("GET", rid, COMPUTE_API, None)]
+        mark = len(sim.requests)
+        status = executor.proceed(clients, op, permit=permit(executor, rid))
+        assert status.state == "InProgress" and status.operation is not None  # moved on to step 2
+        assert calls(sim, mark) == [("GET", rid, COMPUTE_API, None),
+                                    ("PATCH", rid, COMPUTE_API, {"sku": {"capacity": 4}})]  # fmt: skip
         mark = len(sim.requests)
         status = executor.poll(clients, status.operation)
         polled = calls(sim, mark)

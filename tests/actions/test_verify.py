@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from actions_testbed import ss_id, ssvm_id, vm_id
+from actions_testbed import judged, ss_id, ssvm_id, vm_id
 
 from actions import registry
 from actions.errors import InvalidParameterError, NotApplicableError
 
 HOLDS = [
-    ("redeploy", vm_id("vm-degraded"), {}, "still shows it Degraded"),
-    ("redeploy", vm_id("vm-unavailable"), {}, "still shows it Unavailable"),
-    ("redeploy", vm_id("vm-accelnet"), {"signal_annotation": "AccelnetUnhealthy"}, "still carries AccelnetUnhealthy"),
-    ("redeploy", vm_id("vm-accelnet"), {"signal_annotation": "accelnetunhealthy"}, "still carries"),
+    ("redeploy", vm_id("vm-degraded"), {}, "shows it Degraded for a platform cause (evidence: platform-unhealthy)"),
+    ("redeploy", vm_id("vm-unavailable"), {}, "shows it Unavailable for a platform cause"),
+    ("redeploy", vm_id("vm-accelnet"), {"signal_annotation": "AccelnetUnhealthy"},
+     "AccelnetUnhealthy is still active on it (evidence: annotation-active)"),
+    ("redeploy", vm_id("vm-accelnet"), {"signal_annotation": "accelnetunhealthy"}, "still active on it"),
     ("restart", ssvm_id("ss-web", 1), {}, "Degraded"),
-    ("reimage", ssvm_id("ss-web", 1), {"signal_annotation": "AccelnetUnhealthy"}, "Degraded"),
+    ("reimage", ssvm_id("ss-web", 1), {"signal_annotation": "AccelnetUnhealthy"}, "AccelnetUnhealthy is still active"),
     ("perform-maintenance", vm_id("vm-maint"), {}, "self-service window open until"),
     ("perform-maintenance", ssvm_id("ss-web", 2), {}, "self-service window open"),
     ("resume-automatic-repairs", ss_id("ss-web"), {}, "1 of 10 instances unhealthy (10%, under 20%)"),
@@ -30,7 +31,7 @@ HOLDS = [
 REFUSALS = [
     ("redeploy", vm_id("vm-healthy"), {}, "already healthy"),
     ("redeploy", vm_id("vm-accelnet"), {}, "already healthy"),
-    ("redeploy", vm_id("vm-healthy"), {"signal_annotation": "AccelnetUnhealthy"}, "no longer carries AccelnetUnhealthy"),
+    ("redeploy", vm_id("vm-healthy"), {"signal_annotation": "AccelnetUnhealthy"}, "AccelnetUnhealthy is no longer active on it"),
     ("restart", vm_id("vm-unknown"), {}, "Unknown"),
     ("redeploy", vm_id("vm-deallocated"), {}, "deallocated"),
     ("restart", vm_id("vm-stopped"), {}, "stopped"),
@@ -65,16 +66,16 @@ REFUSALS = [
 
 @pytest.mark.parametrize("action, rid, params, reason", HOLDS)
 def test_holds(sim, clients, action, rid, params, reason):
-    verdict = registry.get(action).verify(clients, rid, params)
-    assert verdict.holds, verdict.reason
-    assert reason in verdict.reason
+    holds, said, _facts = judged(registry.get(action), clients, rid, params)
+    assert holds, said
+    assert reason in said
 
 
 @pytest.mark.parametrize("action, rid, params, reason", REFUSALS)
 def test_refuses(sim, clients, action, rid, params, reason):
-    verdict = registry.get(action).verify(clients, rid, params)
-    assert not verdict.holds
-    assert reason in verdict.reason, verdict.reason
+    holds, said, _facts = judged(registry.get(action), clients, rid, params)
+    assert not holds
+    assert reason in said, said
     assert not any(r.method in ("POST", "PATCH", "PUT", "DELETE") for r in sim.requests)  # verify only reads
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from handlers.deliveries import parse_delivery
 from tests import builders as b
+from tests.actions.actions_testbed import permit
 from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes, deliver, tick_until_done
 
 
@@ -160,7 +161,7 @@ def _crash_after_intent(pipeline, ledger, incident_id: str, write_happened: bool
     ledger.record_intent(incident_id, None, "redeploy", resource, "auto", {}, verdict.facts, pipeline.clock())
     if write_happened:
         time.sleep(0.01)
-        registry.get("redeploy").start(clients, resource, {})  # its token is lost with the worker
+        registry.get("redeploy").start(clients, resource, {}, permit=permit(registry.get("redeploy"), resource))  # its token is lost with the worker
 
 
 @pytest.mark.parametrize("write_happened,writes", [(False, 1), (True, 1)])

@@ -71,7 +71,7 @@ def test_a_resolved_alert_closes_its_incident(pipeline, ledger):
 def test_a_quiet_incident_expires(pipeline, clock):
     first = run(pipeline, b.annotated("AccelnetUnhealthy"))
     clock.advance(days=2)
-    second = run(pipeline, b.annotated("AccelnetUnhealthy"))
+    second = run(pipeline, b.annotated("AccelnetUnhealthy", when=clock.now.isoformat()))
     assert second.incident_id != first.incident_id and second.status == "planned"
 
 

@@ -17,7 +17,7 @@ WHEN = datetime(2026, 11, 20, tzinfo=timezone.utc)
 
 
 class NoHistory:
-    def count_signals(self, resource_key, name, since):
+    def count_occurrences(self, resource_key, name, within):
         return 1
 
 
