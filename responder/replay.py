@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, TextIO
 
 from handlers.deliveries import MAX_BODY_BYTES, parse_delivery
 from pipeline import Outcome, Pipeline, Settings, build_pipeline
@@ -15,8 +15,10 @@ from . import render
 from .azure_session import azure_session, closing_tick
 
 
-def read_delivery(path: str, pipeline: Pipeline, input_name: str | None = None) -> list[Outcome]:
-    """One file through the pipeline; a file that cannot be read is a rejection, not a crash."""
+def read_delivery(path: str, pipeline: Pipeline, input_name: str | None = None,
+                  shift: Callable[[bytes], bytes] | None = None) -> list[Outcome]:
+    """One file through the pipeline; a file that cannot be read is a rejection, not a crash.
+    `shift` rewrites the body first (the demo moves its payloads' times to now)."""
     name = input_name or path
     try:
         size = Path(path).stat().st_size
@@ -25,7 +27,7 @@ def read_delivery(path: str, pipeline: Pipeline, input_name: str | None = None) 
         body = Path(path).read_bytes()
     except OSError as exc:
         return [pipeline.reject(name, "file", f"cannot be read: {exc.strerror or exc}")]
-    return pipeline.process(parse_delivery(body, input_name=name))
+    return pipeline.process(parse_delivery(shift(body) if shift else body, input_name=name))
 
 
 def replay(files: list[str], settings: Settings, as_json: bool, out: TextIO = sys.stdout, azure: str = "none", fleet: str | None = None) -> int:

@@ -81,20 +81,28 @@ DEMO_SUBSCRIPTION = "00000000-0000-0000-0000-00000000d3e0"
 
 
 @pytest.fixture
-def sim():
-    """The simulated Azure with the demo fleet, fresh for each test (faults and state mutate)."""
+def fresh_events():
+    """Events built by tests/builders.py dated a quarter of an hour ago, not on their fixed day: for tests on
+    the real clock (an event hours old when it arrives is never acted on)."""
     from datetime import timedelta
 
-    from responder.sim import SimulatedAzure
     from tests import builders
 
-    # The fleet is relative to now, and so are the events a test sends it: fresh, not days old.
-    builders.EVENTS_AT = datetime.now(timezone.utc) - timedelta(minutes=1)
+    builders.EVENTS_AT = datetime.now(timezone.utc) - timedelta(minutes=15)
     try:
-        with SimulatedAzure(fleet=DEMO_FLEET) as azure:
-            yield azure
+        yield builders.EVENTS_AT
     finally:
         builders.EVENTS_AT = None
+
+
+@pytest.fixture
+def sim(fresh_events):
+    """The simulated Azure with the demo fleet, fresh for each test (faults and state mutate).
+    Its fleet is relative to now, and so are the events a test sends it."""
+    from responder.sim import SimulatedAzure
+
+    with SimulatedAzure(fleet=DEMO_FLEET) as azure:
+        yield azure
 
 
 @pytest.fixture

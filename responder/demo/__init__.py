@@ -30,6 +30,7 @@ from pipeline.wiring import notifications_of, notifier_from_settings
 from responder import render
 from responder.azure_session import azure_session, closing_tick
 from handlers.deliveries import parse_delivery
+from responder.demo.timing import as_of
 from responder.replay import read_delivery, settings_for
 
 from . import storm
@@ -94,7 +95,7 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
         pipeline = build_pipeline(settings, ledger=pipeline.ledger, connect=session.connect, notifier=notifier, clock=clock)
         heading("Deliveries: every source Azure sends")
         for path in scenario():
-            show(read_delivery(str(path), pipeline, input_name=f"demo/{path.name}"))
+            show(read_delivery(str(path), pipeline, input_name=f"demo/{path.name}", shift=as_of(clock())))
         show(closing_tick(pipeline))
         heading("The sweep: what no event announced; maintenance joins a wave, update domain 0 first")
         show(sweep_once(pipeline, session))

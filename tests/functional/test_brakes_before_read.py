@@ -92,7 +92,7 @@ def hour_seen_full(pipeline, sim, clock):
 @pytest.mark.parametrize(
     "brakes,setup,target,reason",
     [
-        ({"storm": {"vms_per_region": 3}}, vms_gone(4), "vm-degraded-hw", "storm breaker: 4 VMs of subscription"),
+        ({"storm": {"vms_per_region": 3}}, vms_gone(4), "vm-degraded-hw", "storm breaker: 5 VMs of subscription"),
         ({"storm": {"vms_per_region": 3, "window": "PT15M", "cooldown": "PT30M"}}, storm_then_calm_marks, "vm-degraded-hw",
          "storm breaker: holding since"),
         ({}, scale_set_storm, "instance 1", "storm breaker: holding since"),

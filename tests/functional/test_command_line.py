@@ -11,6 +11,9 @@ import pytest
 from tests import builders as b
 from tests.conftest import ROOT
 
+# Events dated minutes ago: a file replayed hours after its event is told, never acted on.
+pytestmark = pytest.mark.usefixtures("fresh_events")
+
 KEYS = {"input", "event_id", "source", "kind", "resource_id", "name", "category", "action", "mode", "status", "reason"}
 
 

@@ -52,7 +52,8 @@ def test_auto_mode_verifies_starts_and_follows_to_success(acting, sim, ledger, p
 
 def test_observe_mode_verifies_but_never_writes(acting, sim):
     outcome = deliver(acting("observe"), DEGRADED())
-    assert outcome.status == "planned" and "verified: Resource Health still shows it Degraded" in outcome.reason
+    assert outcome.status == "planned" and "would redeploy now:" in outcome.reason, outcome.reason
+    assert "(evidence: " in outcome.reason
     assert not accepted_writes(sim)
     assert any(r.counter == "reads" for r in sim.requests)
 

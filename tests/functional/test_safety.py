@@ -91,7 +91,7 @@ def test_pause_and_resume_from_the_command_line(acting, sim, tmp_path):
     run = lambda *args: subprocess.run([sys.executable, "-m", "responder", *args, "--state", str(state), "--by", "alice"],
                                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run("pause").returncode == 0
-    settings = Settings(mode="auto", azure="sim")
+    settings = Settings(mode="auto", azure="sim", subscriptions=(DEMO_SUBSCRIPTION,))
     connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
     pipeline = build_pipeline(settings, ledger=SqliteLedger(state), connect=connect, notifier=False)
     paused = deliver(pipeline, b.annotated("AccelnetUnhealthy", target=vm("vm-accelnet")))
@@ -112,7 +112,7 @@ def test_pause_and_resume_from_the_command_line(acting, sim, tmp_path):
         ("observe", None, "auto", "planned", 0),
         ("observe", "auto", "auto", "started", 1),
         ("observe", "approve", "auto", "awaiting-approval", 0),
-        ("auto", None, "nonsense", "started", 1),
+        ("auto", None, "nonsense", "skipped", 0),  # a value the app does not understand fails closed: off
     ],
 )
 def test_the_mode_tag_lowers_and_raises_only_where_policy_allows(acting, sim, tmp_path, rule_mode, may_raise, tag, status, writes):
@@ -137,8 +137,8 @@ def test_cooldown_after_a_remediation(acting, sim, now_clock):
     assert first.status == "started" and again.status == "skipped"
     assert again.reason.startswith("cooldown: redeploy of this resource at") and "may start after" in again.reason
     now_clock.advance(hours=5)
-    later = deliver(pipeline, b.annotated("AccelnetUnhealthy", target=vm("vm-accelnet")))
-    assert later.status == "started"
+    later = deliver(pipeline, b.annotated("AccelnetUnhealthy", target=vm("vm-accelnet"), when=now_clock.now.isoformat()))
+    assert later.status == "started", later.reason
 
 
 def test_attempt_cap_asks_a_person(acting, sim, tmp_path, now_clock):
@@ -162,7 +162,9 @@ def test_in_flight_cap_per_subscription(acting, sim, tmp_path):
     pipeline = acting("auto", policy_path=policy_file(tmp_path, brakes={"in_flight": {"per_subscription": 2}}))
     outcomes = [deliver(pipeline, b.annotated(name, target=vm(target))) for name, target in
                 [("AccelnetUnhealthy", "vm-accelnet"), ("VirtualMachinePossiblyDegradedDueToHardwareFailure", "vm-degraded-hw"),
-                 ("VirtualMachineHostCrashed", "vm-host-crash"), ("VirtualMachineHostCrashed", "vm-host-crash")]]
+                 ("VirtualMachineHostCrashed", "vm-host-crash")]]
+    # The host's second crash: another occurrence (a second delivery of the first would not repeat).
+    outcomes.append(deliver(pipeline, b.annotated("VirtualMachineHostCrashed", target=vm("vm-host-crash"), when=recent())))
     assert [o.status for o in outcomes[:2]] == ["started", "started"]
     assert outcomes[3].status == "skipped" and outcomes[3].reason.startswith("in-flight cap: 2 operations already under way")
     assert len(accepted_writes(sim)) == 2
@@ -182,8 +184,9 @@ def test_in_flight_cap_per_scale_set_is_five_percent_of_capacity(acting, sim):
 
 def test_hourly_write_cap_per_subscription(acting, sim, tmp_path):
     pipeline = acting("auto", policy_path=policy_file(tmp_path, brakes={"hourly_writes_per_subscription": 2}))
-    outcomes = [deliver(pipeline, b.annotated("AccelnetUnhealthy", target=vm(name))) for name in ("vm-accelnet", "vm-degraded-hw", "vm-host-crash")]
-    assert [o.status for o in outcomes] == ["started", "started", "skipped"]
+    outcomes = [deliver(pipeline, b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=vm(name)))
+                for name in ("vm-accelnet", "vm-degraded-hw", "vm-host-crash")]
+    assert [o.status for o in outcomes] == ["started", "started", "skipped"], [o.reason for o in outcomes]
     assert outcomes[2].reason.startswith("hourly write cap: 2 ARM writes in subscription")
 
 
@@ -194,16 +197,19 @@ def test_many_vms_unhealthy_in_one_region_trip_the_breaker_and_it_resumes_when_c
     for index in range(4):  # four VMs of the subscription go unavailable at once
         deliver(pipeline, b.availability("Unavailable", target=vm(f"vm-gone-{index}"), when=recent()))
     tripped = deliver(pipeline, b.annotated("AccelnetUnhealthy", target=vm("vm-accelnet")))
-    assert tripped.status == "skipped" and tripped.reason.startswith("storm breaker: 4 VMs of subscription")
+    # Four went unavailable, and the Accelnet VM itself makes five.
+    assert tripped.status == "skipped" and tripped.reason.startswith("storm breaker: 5 VMs of subscription")
     assert "a platform incident is more likely" in tripped.reason
     assert pipeline.ledger.history()[-1]["brakes"]
     now_clock.advance(minutes=20)  # the marks left the window, but the breaker waits out its cooldown
     holding = deliver(pipeline, b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=vm("vm-degraded-hw")))
     assert holding.status == "skipped" and "storm breaker: holding since" in holding.reason
     now_clock.advance(minutes=31)
-    resumed = deliver(pipeline, b.annotated("VirtualMachineHostCrashed", target=vm("vm-host-crash")))
-    resumed = deliver(pipeline, b.annotated("VirtualMachineHostCrashed", target=vm("vm-host-crash")))
-    assert resumed.status == "started"
+    crashes = [now_clock.now - timedelta(hours=2), now_clock.now - timedelta(minutes=1)]  # two crashes of its host
+    for crashed in crashes:
+        resumed = deliver(pipeline, b.annotated("VirtualMachineHostCrashed", target=vm("vm-host-crash"),
+                                                when=crashed.isoformat()))
+    assert resumed.status == "started", resumed.reason
     assert not accepted_writes(sim, "vm-accelnet") and not accepted_writes(sim, "vm-degraded-hw")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from handlers import runtime
+from tests.conftest import DEMO_SUBSCRIPTION
 
 
 @pytest.fixture
@@ -17,7 +18,8 @@ def fresh_runtime():
 
 def test_a_worker_acting_on_azure_prepares_its_pipeline_at_start_up(sim, tmp_path, monkeypatch, fresh_runtime):
     env = {"RESPONDER_AZURE": "sim", "RESPONDER_ARM_ENDPOINT": sim.base_url, "RESPONDER_CA_BUNDLE": sim.ca_bundle,
-           "RESPONDER_LEDGER": f"sqlite:{tmp_path / 'ledger.sqlite'}", "RESPONDER_MODE": "auto"}
+           "RESPONDER_LEDGER": f"sqlite:{tmp_path / 'ledger.sqlite'}", "RESPONDER_MODE": "auto",
+           "RESPONDER_SUBSCRIPTIONS": DEMO_SUBSCRIPTION}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     thread = runtime.prepare_in_background()
