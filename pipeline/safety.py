@@ -48,13 +48,17 @@ class Safety:
     # -- nothing read: scope and the pause switch ---------------------------------------------
 
     def out_of_scope(self, resource_id: str) -> str | None:
+        """Why the resource is outside the scope, or None. ARM ids are case-insensitive, and so
+        is every comparison here, whatever case the settings were written in."""
+        settings = self.settings
         subscription = subscription_of(resource_id)
-        if self.settings.subscriptions and subscription not in self.settings.subscriptions:
+        if settings.subscriptions and subscription not in {s.strip().lower() for s in settings.subscriptions}:
             return f"subscription {subscription or '?'} is not in RESPONDER_SUBSCRIPTIONS"
         group = resource_group_of(resource_id)
-        if group and self.settings.resource_groups_include and group not in self.settings.resource_groups_include:
+        include = {g.strip().lower() for g in settings.resource_groups_include}
+        if group and include and group not in include:
             return f"resource group {group} is not in RESPONDER_RESOURCE_GROUPS_INCLUDE"
-        if group and group in self.settings.resource_groups_exclude:
+        if group and group in {g.strip().lower() for g in settings.resource_groups_exclude}:
             return f"resource group {group} is in RESPONDER_RESOURCE_GROUPS_EXCLUDE"
         return None
 
