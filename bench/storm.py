@@ -70,7 +70,7 @@ def run(events: int, vms_per_subscription: int, workdir: Path) -> dict:
 
     logging.disable(logging.CRITICAL)
     bodies = annotation_storm(events, vms_per_subscription)
-    settings = Settings(mode="auto", azure="sim", ledger=f"sqlite:{workdir / 'storm.sqlite'}")
+    settings = Settings(mode="auto", azure="sim", ledger=f"sqlite:{workdir / 'storm.sqlite'}", subscriptions=tuple(SUBSCRIPTIONS))
     with SimulatedAzure(fleet=build_fleet(vms_per_subscription), operation_delay=0.0) as sim:
         session = AzureSession("sim", connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential()), sim)
         # Wired as the demo wires it: a first pipeline for its ledger and policy, the notifier

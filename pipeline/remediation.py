@@ -137,8 +137,7 @@ class Remediation:
         except ActionError as exc:
             return "skipped", f"not acting: the live state could not be verified ({exc})", {}
         if not clearance.acts:
-            reason = clearance.reason if clearance.status == "skipped" else f"not acting now: {clearance.reason}"
-            return "skipped", reason, dict(clearance.facts)
+            return "skipped", self._not_acting(clearance), dict(clearance.facts)
         status, message = self._record_and_start(request, clearance)
         return status, f"{clearance.reason}; {message}", dict(clearance.facts)
 
@@ -254,9 +253,13 @@ class Remediation:
 
     @staticmethod
     def _not_acting(clearance: Clearance) -> str:
+        """Why a later road did not write: the gate's refusal, or a mode in force that does not
+        act now (observe; approve without an approval)."""
         if clearance.status == "skipped":
             return clearance.reason
-        return f"not acting now: {clearance.reason}"
+        if clearance.status == "awaiting-approval":
+            return f"not acting: it needs a person's approval now; {clearance.reason}"
+        return f"not acting: the mode in force is {clearance.mode}; {clearance.reason}"
 
     def _start(self, op_id: int, request: WriteRequest, clearance: Clearance) -> tuple[str, str]:
         """The write itself, with the gate's permit."""

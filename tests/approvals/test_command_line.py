@@ -43,7 +43,8 @@ def state(tmp_path, sim, monkeypatch):
     for name in ("RESPONDER_MODE", "RESPONDER_AZURE", "RESPONDER_PUBLIC_URL", "RESPONDER_TEAMS_WEBHOOKS", "RESPONDER_MAIL_SENDER", "RESPONDER_OUTBOX_DIR"):
         monkeypatch.delenv(name, raising=False)
     path = tmp_path / "ledger.sqlite"
-    settings = Settings(mode="approve", azure="sim", ledger=f"sqlite:{path}", approval_secret=SECRET)
+    settings = Settings(mode="approve", azure="sim", ledger=f"sqlite:{path}", approval_secret=SECRET,
+                        subscriptions=(DEMO_SUBSCRIPTION,))
     connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
     pipeline = build_pipeline(settings, connect=connect, notifier=False)
     service = with_approvals(pipeline)

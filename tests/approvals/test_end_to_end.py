@@ -38,7 +38,7 @@ def test_approved_it_is_verified_again_started_once_and_followed_to_success(acti
 
     outcome = settle(pipeline, service.decide(token_of(service.pending_of(record).approve_url), by="ana@contoso.com"))
     assert (outcome.status, outcome.rule, outcome.incident_id) == ("started", "approval", waiting.incident_id)
-    assert outcome.reason.startswith("approved by ana@contoso.com; verified: Resource Health still shows it Degraded")
+    assert outcome.reason.startswith("approved by ana@contoso.com; verified: ") and "(evidence: " in outcome.reason
     assert len(accepted_writes(sim)) == 1 == len(accepted_writes(sim, "/virtualMachines/vm-degraded-hw/redeploy"))
 
     (ended,) = tick_until_done(pipeline)
@@ -111,7 +111,7 @@ def told(sim, ledger):
     session = AzureSession("sim", None, sim)
     # Told at once: these tests follow each step to its message; the hold has tests in tests/notify.
     env = {**session.plug_notifications(), "RESPONDER_NOTIFY_HOLD": "0"}
-    settings = Settings(mode="approve", azure="sim", approval_secret=SECRET)
+    settings = Settings(mode="approve", azure="sim", approval_secret=SECRET, subscriptions=(DEMO_SUBSCRIPTION,))
     connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
     bare = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
     notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=SimCredential())

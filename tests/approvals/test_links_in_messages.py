@@ -11,7 +11,7 @@ from datetime import timedelta
 from approvals import approvals_of, settle
 from tests.approvals.conftest import SECRET, token_of
 from tests.approvals.test_end_to_end import told, waiting_for_a_person  # noqa: F401 - the fixture
-from tests.conftest import accepted_writes
+from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
 
 
 def test_the_card_and_the_email_carry_approve_and_reject(told, sim):
@@ -34,7 +34,7 @@ def worker(sim, ledger, env):
     from pipeline.wiring import notifier_from_settings
     from responder.sim.credential import SimCredential
 
-    settings = Settings(mode="approve", azure="sim", approval_secret=SECRET)
+    settings = Settings(mode="approve", azure="sim", approval_secret=SECRET, subscriptions=(DEMO_SUBSCRIPTION,))
     connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
     bare = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
     notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=SimCredential())

@@ -12,11 +12,16 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 
+import pytest
+
 from ledger import open_ledger
 from tests import builders as b
 from tests.ledger.conftest import fresh_prefix
 from tests.ledger.spawned import run_spawned
 from tests.ledger.workers import process_deliveries
+
+# The workers decide on the real clock: the events are minutes old, not days.
+pytestmark = pytest.mark.usefixtures("fresh_events")
 
 WORKERS = 4
 HOLDING = ("planned", "awaiting-approval", "started", "succeeded")

@@ -9,10 +9,15 @@ import queue
 import random
 from collections import Counter
 
+import pytest
+
 from tests import builders as b
 from tests.conftest import DEMO_FLEET, DEMO_SUBSCRIPTION, policy_file
 from tests.ledger.conftest import fresh_prefix
 from tests.ledger.workers import act_on_deliveries
+
+# The workers decide on the real clock: the events are minutes old, not days.
+pytestmark = pytest.mark.usefixtures("fresh_events")
 
 WORKERS = 4
 VMS = [f"vm-race-{n:06d}" for n in range(4)]

@@ -222,12 +222,14 @@ def test_many_workers_opening_one_incident_agree_on_one_id(backend, at):
 # -- signals ------------------------------------------------------------------------------------
 
 
-def test_count_signals_counts_distinct_deliveries_by_resource_name_and_time(backend):
+def test_count_occurrences_counts_distinct_occurred_times_by_resource_and_name_between_two_times(backend):
     rows = [
         ("d-1", "VirtualMachineHostCrashed", VM1, T0 - timedelta(hours=30)),
         ("d-2", "VirtualMachineHostCrashed", VM1, T0 - timedelta(hours=2)),
         ("d-3", "VirtualMachineHostCrashed", VM1.upper(), T0 - timedelta(hours=1)),
         ("d-3", "VirtualMachineHostCrashed", VM1, T0 - timedelta(hours=1)),  # the same delivery twice
+        ("d-6", "VirtualMachineHostCrashed", VM1, T0 - timedelta(hours=1)),  # the same occurrence, another event id
+        ("d-7", "VirtualMachineHostCrashed", VM1, T0 + timedelta(days=365)),  # dated a year ahead
         ("d-4", "AccelnetUnhealthy", VM1, T0),
         ("d-5", "VirtualMachineHostCrashed", b.vm_id("vm2"), T0),
     ]
@@ -235,16 +237,19 @@ def test_count_signals_counts_distinct_deliveries_by_resource_name_and_time(back
         assert isinstance(backend.record_signal(signal(name, resource, delivery, occurred), None, T0), int)
     key = VM1.lower()
     cases = [
-        ("VirtualMachineHostCrashed", T0 - timedelta(hours=24), 2),
-        ("VirtualMachineHostCrashed", T0 - timedelta(hours=2), 2),  # the boundary counts
-        ("VirtualMachineHostCrashed", T0 - timedelta(hours=2) + timedelta(microseconds=1), 1),
-        ("VirtualMachineHostCrashed", T0 - timedelta(days=7), 3),
-        ("AccelnetUnhealthy", T0 - timedelta(days=7), 1),
-        ("VirtualMachineHostCrashed", T0 + timedelta(seconds=1), 0),
-        ("Unknown", T0 - timedelta(days=7), 0),
+        ("VirtualMachineHostCrashed", T0 - timedelta(hours=24), T0, 2),
+        ("VirtualMachineHostCrashed", T0 - timedelta(hours=2), T0, 2),  # the lower boundary counts
+        ("VirtualMachineHostCrashed", T0 - timedelta(hours=2) + timedelta(microseconds=1), T0, 1),
+        ("VirtualMachineHostCrashed", T0 - timedelta(days=7), T0, 3),
+        ("VirtualMachineHostCrashed", T0 - timedelta(days=7), T0 - timedelta(hours=1), 3),  # the upper one too
+        ("VirtualMachineHostCrashed", T0 - timedelta(days=7), T0 - timedelta(hours=1, microseconds=1), 2),
+        ("VirtualMachineHostCrashed", T0 - timedelta(days=7), T0 + timedelta(days=400), 4),
+        ("AccelnetUnhealthy", T0 - timedelta(days=7), T0, 1),
+        ("VirtualMachineHostCrashed", T0 + timedelta(seconds=1), T0 + timedelta(hours=1), 0),
+        ("Unknown", T0 - timedelta(days=7), T0, 0),
     ]
-    assert [backend.count_signals(key, name, since) for name, since, _ in cases] == [n for _, _, n in cases]
-    assert backend.count_signals(b.vm_id("vm2").lower(), "VirtualMachineHostCrashed", T0 - timedelta(days=1)) == 1
+    assert [backend.count_occurrences(key, name, since, until) for name, since, until, _ in cases] == [n for *_, n in cases]
+    assert backend.count_occurrences(b.vm_id("vm2").lower(), "VirtualMachineHostCrashed", T0 - timedelta(days=1), T0) == 1
 
 
 def test_signal_ids_are_distinct(backend):

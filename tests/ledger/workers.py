@@ -40,7 +40,8 @@ def act_on_deliveries(connection: str, prefix: str, azure: tuple[str, str], poli
         from responder.sim.credential import SimCredential
 
         ledger = open_ledger("table", {"table_connection_string": connection, "table_prefix": prefix})
-        settings = Settings(mode="auto", azure="sim", policy_path=policy_path)
+        settings = Settings(mode="auto", azure="sim", policy_path=policy_path,
+                            subscriptions=("00000000-0000-0000-0000-00000000d3e0",))  # the demo fleet's
         connect = connector(settings, base_url=azure[0], ca_bundle=azure[1], credential=SimCredential())
         pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
         start.wait(timeout=120)

@@ -93,6 +93,7 @@ def worker(sim: SimProcess, state: Path, outbox: Path | None, crash_at: str | No
     through the simulated Graph mailbox (`sim` started with --notifications)."""
     env = {**os.environ, "RESPONDER_AZURE": "sim", "RESPONDER_ARM_ENDPOINT": sim.url, "RESPONDER_CA_BUNDLE": sim.ca_bundle,
            "RESPONDER_LEDGER": f"sqlite:{state}", "RESPONDER_MODE": "auto", "RESPONDER_MAIL_TO": "ops@contoso.example",
+           "RESPONDER_SUBSCRIPTIONS": "00000000-0000-0000-0000-00000000d3e0",  # the demo fleet's
            "RESPONDER_MAIL_SENDER": "responder@contoso.example"}
     if outbox is not None:
         env.update({"RESPONDER_OUTBOX_DIR": str(outbox), "RESPONDER_TEAMS_WEBHOOKS": json.dumps({"ops": "https://teams.invalid/ops"})})

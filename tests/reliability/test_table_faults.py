@@ -10,7 +10,7 @@ import re
 import pytest
 
 from handlers.deliveries import parse_delivery
-from tests.conftest import accepted_writes
+from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
 from tests.ledger.conftest import azurite, connection_string, fresh_prefix  # noqa: F401 - the session's Azurite
 
 from .storm import bodies, tick_until_settled
@@ -76,7 +76,7 @@ def test_a_storm_survives_table_storage_faults(acting, sim, table_ledger, kind, 
     from tests.conftest import TEST_APPROVAL_SECRET
 
     ledger, proxy = table_ledger
-    settings = Settings(mode="auto", azure="sim", approval_secret=TEST_APPROVAL_SECRET)
+    settings = Settings(mode="auto", azure="sim", approval_secret=TEST_APPROVAL_SECRET, subscriptions=(DEMO_SUBSCRIPTION,))
     connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
     pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
     ledger.history()  # the tables exist before the faults start

@@ -6,7 +6,7 @@ from __future__ import annotations
 import azure.functions as func
 import pytest
 
-from tests.conftest import DEMO_FLEET, TEST_APPROVAL_SECRET
+from tests.conftest import DEMO_FLEET, DEMO_SUBSCRIPTION, TEST_APPROVAL_SECRET
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +37,7 @@ def auto_installed(module_sim, ledger):
     from pipeline.azure import connector
     from responder.sim.credential import SimCredential
 
-    settings = Settings(mode="auto", azure="sim", approval_secret=TEST_APPROVAL_SECRET)
+    settings = Settings(mode="auto", azure="sim", approval_secret=TEST_APPROVAL_SECRET, subscriptions=(DEMO_SUBSCRIPTION,))
     connect = connector(settings, base_url=module_sim.base_url, ca_bundle=module_sim.ca_bundle, credential=SimCredential())
     pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
     runtime.use(pipeline)

@@ -49,7 +49,7 @@ FORGED = [
     # (id, settings, payload, status, reason fragment)
     ("vm-outside-the-scope", SCOPE, lambda: b.annotated(target=vm("vm-out-of-scope", "rg-other", OTHER_SUBSCRIPTION)), "skipped", "out of scope:"),
     ("in-scope-name-in-another-subscription", SCOPE, lambda: b.annotated(target=vm("vm-degraded-hw", sub=OTHER_SUBSCRIPTION)), "skipped", "out of scope:"),
-    ("unknown-subscription-scope-open", {}, lambda: b.annotated(target=vm("vm-degraded-hw", sub=UNKNOWN_SUBSCRIPTION)), "skipped", "ARM knows no such resource"),
+    ("unknown-subscription", {}, lambda: b.annotated(target=vm("vm-degraded-hw", sub=UNKNOWN_SUBSCRIPTION)), "skipped", "out of scope: subscription 99999999"),
     ("alert-outside-the-scope", SCOPE, lambda: b.resource_health("Unavailable", target=vm("vm-out-of-scope", "rg-other", OTHER_SUBSCRIPTION)), None, "out of scope"),
     ("healthy-vm-annotated-degraded", SCOPE, lambda: b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=vm("vm-healthy-again")), "skipped", "verified against the live state"),
     ("healthy-vm-annotated-accelnet", SCOPE, lambda: b.annotated("AccelnetUnhealthy", target=vm("vm-healthy-again")), "skipped", "verified against the live state"),
@@ -91,12 +91,12 @@ def test_an_event_replayed_days_later_does_not_act_again(acting, sim, ledger):
 
 
 def test_an_old_event_under_a_new_id_meets_the_live_state(acting, sim, ledger):
-    """A stale copy (new id, days-old time) about a machine that has healed since: verified, skipped."""
+    """A stale copy (new id, days-old time) about a machine that has healed since: told, never acted on."""
     clock = Clock(datetime.now(timezone.utc))
     pipeline = acting("auto", clock=clock, **SCOPE)
     old = (clock.now - timedelta(days=4)).isoformat()
     outcome = deliver(pipeline, b.annotated("AccelnetUnhealthy", target=vm("vm-healthy-again"), when=old))
-    assert outcome.status == "skipped" and "verified against the live state" in outcome.reason
+    assert outcome.status == "skipped" and "max_event_age 6 h" in outcome.reason and "never acted on" in outcome.reason
     recorded(ledger, outcome)
     assert not accepted_writes(sim)
 

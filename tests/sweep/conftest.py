@@ -90,7 +90,8 @@ def sweep_pipeline(now_clock):
     def make(sim=None, mode="observe", ledger=None):
         store = ledger or SqliteLedger(":memory:")
         ledgers.append(store)
-        return build_pipeline(Settings(mode=mode), ledger=store, clock=now_clock, connect=connector(sim) if sim else None)
+        return build_pipeline(Settings(mode=mode, subscriptions=(DEMO_SUB, OTHER_SUB)), ledger=store, clock=now_clock,
+                              connect=connector(sim) if sim else None)
 
     yield make
     for store in ledgers:

@@ -97,7 +97,9 @@ def test_an_incident_an_event_opened_absorbs_the_sweep_finding(demo_sim, sweep_p
     from handlers.deliveries import parse_delivery
 
     pipeline = sweep_pipeline(demo_sim)
-    body = (PAYLOADS / "07-repairs-suspended.common-alert.json").read_bytes()
+    from responder.demo.timing import as_of
+
+    body = as_of(pipeline.clock())((PAYLOADS / "07-repairs-suspended.common-alert.json").read_bytes())  # sent now
     (from_alert,) = pipeline.process(parse_delivery(body, "07-repairs-suspended"))
     assert (from_alert.action, from_alert.status) == ("resume-automatic-repairs", "planned")
 

@@ -44,7 +44,7 @@ class Run:
         sim.operation_delay = delay
         self.clock = Clock(datetime.now(timezone.utc))
         self.ledger = _waves_ledger_class()(":memory:")
-        settings = Settings(mode="auto", azure="sim")
+        settings = Settings(mode="auto", azure="sim", subscriptions=(DEMO_SUBSCRIPTION,))
         connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
         self.pipeline = detached(build_pipeline(settings, ledger=self.ledger, connect=connect, clock=self.clock,
                                                 notifier=False))

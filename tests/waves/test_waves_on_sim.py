@@ -167,7 +167,7 @@ def test_observe_mode_members_are_never_started(world):
     w = world()
     w.enroll("vm-maint-1", mode="observe")
     ended = w.tick()
-    assert [e.status for e in ended] == ["skipped"] and "the mode is observe" in ended[0].reason
+    assert [e.status for e in ended] == ["skipped"] and "the mode in force is observe" in ended[0].reason
     assert not accepted_writes(w.sim)
 
 
