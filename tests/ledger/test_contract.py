@@ -449,7 +449,7 @@ def test_pipeline_resolution_closes_and_the_next_signal_opens_a_new_incident(run
 def test_pipeline_a_quiet_incident_expires(run):
     first = run(b.annotated("AccelnetUnhealthy"))
     run.clock.advance(days=2)
-    second = run(b.annotated("AccelnetUnhealthy"))
+    second = run(b.annotated("AccelnetUnhealthy", when=run.clock.now.isoformat()))
     assert second.incident_id != first.incident_id and second.status == "planned"
 
 

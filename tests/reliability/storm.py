@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from handlers.deliveries import parse_delivery
 from tests import builders as b
@@ -43,8 +43,16 @@ def scale_set(name: str) -> str:
 
 def storm() -> list[list[dict] | dict]:
     """About three dozen deliveries: the actionable ones, each delivered twice (at-least-once), a
-    second road to the same fact, and noise that must be decided without acting."""
-    now = datetime.now(timezone.utc).isoformat()
+    second road to the same fact, and noise that must be decided without acting. Dated now: it
+    is sent to workers on the real clock (an event hours old when it arrives is never acted on)."""
+    previous, b.EVENTS_AT = b.EVENTS_AT, datetime.now(timezone.utc) - timedelta(minutes=15)
+    try:
+        return _storm(datetime.now(timezone.utc).isoformat())
+    finally:
+        b.EVENTS_AT = previous
+
+
+def _storm(now: str) -> list[list[dict] | dict]:
     grid = [
         b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=vm("vm-degraded-hw"), when=now, event_id="storm-degraded"),
         b.annotated("AccelnetUnhealthy", target=vm("vm-accelnet"), when=now, event_id="storm-accelnet", schema="cloud"),
