@@ -40,8 +40,8 @@ def _healthy(res: Machine) -> None:
         res.state_changed = _now()
     res.availability_state = "Available"
     res.annotation = None
+    res.provisioning_error = None
     if isinstance(res, ScaleSetInstance):
-        res.provisioning_error = None
         if res.health_state is not None:
             res.health_state = "Unhealthy" if res.scale_set.health_probe_broken else "Healthy"
 

@@ -12,9 +12,11 @@ from typing import Any, Iterable
 
 from .resources import (
     AVAILABILITY_STATES,
+    EVICTION_POLICIES,
     HEALTH_STATES,
     ORCHESTRATION_STATES,
     POWER_STATES,
+    PRIORITIES,
     ScaleSet,
     ScaleSetInstance,
     VirtualMachine,
@@ -104,7 +106,7 @@ VM_KEYS = (
     "name", "subscriptionId", "resourceGroup", "location", "tags", "availabilitySet", "zones",
     "updateDomain", "faultDomain", "powerState", "provisioningState", "availabilityState",
     "annotation", "maintenance", "hostId", "vmSize", "osType", "osName", "osVersion", "vmId",
-    "timeCreated", "stateChanged",
+    "timeCreated", "stateChanged", "provisioningError", "priority", "evictionPolicy",
 )  # fmt: skip
 INSTANCE_KEYS = (
     "instanceId", "provisioningState", "provisioningError", "healthState", "powerState",
@@ -124,6 +126,16 @@ def _require(where: str, spec: dict[str, Any], *keys: str) -> None:
         raise FleetError(f"{where}: missing {missing} (give them, or set them in 'defaults')")
 
 
+def _eviction_policy(where: str, spec: dict[str, Any]) -> str | None:
+    """Azure sets an eviction policy only on Spot (and Low) priority VMs; Deallocate by default."""
+    policy = spec.get("evictionPolicy")
+    if str(spec.get("priority", "Regular")) == "Regular":
+        if policy is not None:
+            raise FleetError(f"{where}: evictionPolicy is only for Spot VMs (priority: Spot)")
+        return None
+    return _one_of(where + ".evictionPolicy", policy or "Deallocate", EVICTION_POLICIES)
+
+
 def vm_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> VirtualMachine:
     """A VM from its fleet-file entry (with `defaults` merged in)."""
     check_keys(where, spec, VM_KEYS)
@@ -140,6 +152,9 @@ def vm_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> Virtu
         fault_domain=int(spec.get("faultDomain", 0)),
         power_state=_one_of(where + ".powerState", spec.get("powerState", "running"), POWER_STATES),
         provisioning_state=spec.get("provisioningState", "Succeeded"),
+        provisioning_error=spec.get("provisioningError"),
+        priority=_one_of(where + ".priority", spec.get("priority", "Regular"), PRIORITIES),
+        eviction_policy=_eviction_policy(where, spec),
         availability_state=_one_of(
             where + ".availabilityState", spec.get("availabilityState", "Available"), AVAILABILITY_STATES
         ),

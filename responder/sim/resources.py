@@ -14,6 +14,8 @@ AVAILABILITY_STATES = ("Available", "Unavailable", "Degraded", "Unknown")
 POWER_STATES = ("running", "deallocated", "stopped", "starting", "stopping", "deallocating")
 HEALTH_STATES = ("Healthy", "Unhealthy", "Unknown")
 ORCHESTRATION_STATES = ("Running", "Suspended", "NotRunning")
+PRIORITIES = ("Regular", "Spot", "Low")  # VirtualMachinePriorityTypes
+EVICTION_POLICIES = ("Deallocate", "Delete")  # VirtualMachineEvictionPolicyTypes
 
 COMPUTE = "/providers/Microsoft.Compute"
 
@@ -35,6 +37,9 @@ class VirtualMachine:
     fault_domain: int = 0
     power_state: str = "running"
     provisioning_state: str = "Succeeded"
+    provisioning_error: str | None = None  # e.g. VMExtensionProvisioningError: ProvisioningState/failed/<code>
+    priority: str = "Regular"  # Regular | Spot | Low
+    eviction_policy: str | None = None  # Spot only: Deallocate | Delete
     availability_state: str = "Available"
     annotation: dict[str, Any] | None = None  # current Resource Health annotation: name, reason, summary, ...
     maintenance: dict[str, Any] | None = None  # maintenanceRedeployStatus, or None when none is planned

@@ -41,7 +41,7 @@ def power_status(state: str) -> dict[str, Any]:
 
 
 def _statuses(res: VirtualMachine | ScaleSetInstance) -> list[dict[str, Any]]:
-    error = res.provisioning_error if isinstance(res, ScaleSetInstance) else None
+    error = res.provisioning_error
     return [provisioning_status(res.provisioning_state, error, res.state_changed), power_status(res.power_state)]
 
 
@@ -136,6 +136,10 @@ def vm_model(vm: VirtualMachine, *, instance_view: bool = False) -> dict[str, An
     }
     if vm.availability_set_id:
         props["availabilitySet"] = {"id": vm.availability_set_id}
+    if vm.priority != "Regular":  # Azure writes priority and evictionPolicy on Spot/Low VMs
+        props["priority"] = vm.priority
+        props["evictionPolicy"] = vm.eviction_policy
+        props["billingProfile"] = {"maxPrice": -1}
     if instance_view:
         props["instanceView"] = vm_instance_view(vm)
     out: dict[str, Any] = {
