@@ -16,6 +16,7 @@ from typing import Any
 from .errors import NotApplicableError
 from .lro import azure_errors
 from .resource_ids import SCALE_SET_VM, VM, ResourceRef
+from .statuses import HEALTH, POWER, PROVISIONING, StatusCode, find_status, status_code
 
 READ_AVAILABILITY = "Microsoft.ResourceHealth/availabilityStatuses/read"
 READ_VM_INSTANCE_VIEW = "Microsoft.Compute/virtualMachines/instanceView/read"
@@ -45,13 +46,11 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _status(statuses: list[dict[str, Any]] | None, prefix: str) -> tuple[str | None, datetime | None]:
-    """The value after `prefix/` in the first status code that has it, and that status' time."""
-    for status in statuses or []:
-        code = status.get("code") or ""
-        if code.lower().startswith(prefix.lower() + "/"):
-            return code.split("/", 1)[1].lower(), parse_time(status.get("time"))
-    return None, None
+def _health(vm_health: Any) -> str | None:
+    """The Application Health extension's state from an instance view's vmHealth
+    (`HealthState/healthy`), lower-cased; None when it reports nothing."""
+    parsed = status_code(((vm_health or {}).get("status") or {}).get("code"))
+    return parsed.state if parsed is not None and parsed.kind == HEALTH else None
 
 
 # -- Resource Health --------------------------------------------------------------------------
@@ -122,20 +121,33 @@ class Machine:
     """The instance view of a VM or a scale-set VM, reduced to what the actions decide on."""
 
     power_state: str | None  # running, deallocated, stopped, starting, stopping, deallocating
-    provisioning_state: str | None  # succeeded, updating, failed, ...
+    provisioning_state: str | None  # succeeded, updating, failed, ... (the state alone, lower case)
     provisioning_time: datetime | None  # when the last operation on it ended
     update_domain: int | None
     fault_domain: int | None
     health: str | None  # application health: healthy | unhealthy | initializing | unknown
     host: str | None
     maintenance: Maintenance | None
+    provisioning_error: str | None = None  # the code of ProvisioningState/failed/<code>
 
     @property
     def busy(self) -> bool:
-        """An operation is under way on it (ARM says updating/creating/deleting, or power is moving)."""
-        return (self.provisioning_state or "succeeded") not in ("succeeded", "failed", "canceled") or (
-            self.power_state in ("starting", "stopping", "deallocating")
-        )
+        """An operation is under way on it: creating, updating, deleting, migrating, or power moving.
+
+        A failed state (with or without an error code) is settled, not busy."""
+        provisioning = StatusCode(PROVISIONING, self.provisioning_state) if self.provisioning_state else None
+        power = StatusCode(POWER, self.power_state) if self.power_state else None
+        return bool((provisioning and provisioning.busy) or (power and power.busy))
+
+    @property
+    def provisioning_failed(self) -> bool:
+        return self.provisioning_state == "failed"
+
+    @property
+    def provisioning_text(self) -> str:
+        """For messages: "updating", "failed (OSProvisioningTimedOut)"."""
+        state = self.provisioning_state or "unknown"
+        return f"{state} ({self.provisioning_error})" if self.provisioning_error else state
 
 
 def read_machine(clients: Any, ref: ResourceRef) -> Machine:
@@ -151,10 +163,9 @@ def read_machine(clients: Any, ref: ResourceRef) -> Machine:
             raise NotApplicableError("reading a machine", ref.kind, ("VM", "scale-set VM"))
     data = view.as_dict() or {}
     statuses = data.get("statuses") or []
-    power, _ = _status(statuses, "PowerState")
-    provisioning, provisioned_at = _status(statuses, "ProvisioningState")
-    health_code = ((data.get("vmHealth") or {}).get("status") or {}).get("code")
-    health = health_code.split("/", 1)[1].lower() if health_code and "/" in health_code else None
+    power, _ = find_status(statuses, POWER)
+    provisioning, provisioned_at = find_status(statuses, PROVISIONING)
+    health = _health(data.get("vmHealth"))
     m = data.get("maintenanceRedeployStatus")
     maintenance = None
     if m:
@@ -169,9 +180,10 @@ def read_machine(clients: Any, ref: ResourceRef) -> Machine:
         )
     host = data.get("assignedHost")
     return Machine(
-        power_state=power,
-        provisioning_state=provisioning,
-        provisioning_time=provisioned_at,
+        power_state=power.state if power else None,
+        provisioning_state=provisioning.state if provisioning else None,
+        provisioning_error=provisioning.error if provisioning else None,
+        provisioning_time=parse_time(provisioned_at),
         update_domain=data.get("platformUpdateDomain"),
         fault_domain=data.get("platformFaultDomain"),
         health=health,
@@ -286,13 +298,13 @@ def read_instances(clients: Any, ref: ResourceRef, *, with_health: bool = False)
         view = props.get("instanceView") or {}
         provisioning = props.get("provisioningState")
         if not provisioning:
-            provisioning = (_status(view.get("statuses"), "ProvisioningState")[0] or "succeeded").capitalize()
-        code = ((view.get("vmHealth") or {}).get("status") or {}).get("code")
+            found, _ = find_status(view.get("statuses"), PROVISIONING)
+            provisioning = (found.state if found else "succeeded").capitalize()
         instances.append(
             Instance(
                 instance_id=str(data.get("instanceId") or str(data.get("name", "")).rsplit("_", 1)[-1]),
                 provisioning_state=str(provisioning),
-                health=code.split("/", 1)[1].lower() if code and "/" in code else None,
+                health=_health(view.get("vmHealth")),
             )
         )
     return instances

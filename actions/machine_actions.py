@@ -39,6 +39,7 @@ def machine_facts(machine: Machine) -> dict[str, Any]:
     return {
         "power_state": machine.power_state,
         "provisioning_state": machine.provisioning_state,
+        "provisioning_error": machine.provisioning_error,
         "update_domain": machine.update_domain,
         "fault_domain": machine.fault_domain,
         "host": machine.host,
@@ -52,6 +53,10 @@ class MachineAction(Executor):
     reads = (READ_AVAILABILITY, READ_VM_INSTANCE_VIEW, READ_SCALE_SET_VM_INSTANCE_VIEW)
     defaults: ClassVar[dict[str, Any]] = {"signal_annotation": None}
     method: ClassVar[str]  # begin_redeploy, begin_restart, begin_reimage
+    # Whether a failed provisioning (ProvisioningState/failed/<code>) is itself the condition this
+    # action answers: reimaging starts the machine again from its image, so it is; a redeploy or a
+    # restart does not fix a failed extension or OS provisioning, so for them it is only a fact.
+    answers_failed_provisioning: ClassVar[bool] = False
 
     def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
         machine = read_machine(clients, ref)
@@ -60,8 +65,10 @@ class MachineAction(Executor):
             return Verdict(False, f"not acting: {_NOT_RUNNING[machine.power_state]}; its owner stopped it", facts)
         if machine.busy:
             return Verdict(
-                False, f"not acting: an operation is already under way on it ({machine.provisioning_state})", facts
+                False, f"not acting: an operation is already under way on it ({machine.provisioning_text})", facts
             )
+        if self.answers_failed_provisioning and machine.provisioning_failed:
+            return Verdict(True, f"its provisioning failed ({machine.provisioning_error or 'no error code'})", facts)
         health = read_availability(clients, ref)
         annotation = params.get("signal_annotation")
         facts.update(availability_state=health.state, availability_summary=health.summary)
@@ -88,9 +95,9 @@ class MachineAction(Executor):
     def _observe(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
         machine = read_machine(clients, ref)
         if machine.busy:
-            return OperationStatus("InProgress", f"{self.name} under way ({machine.provisioning_state})")
-        if machine.provisioning_state == "failed":
-            return OperationStatus("Failed", f"{self.name}: the machine's provisioning state is failed")
+            return OperationStatus("InProgress", f"{self.name} under way ({machine.provisioning_text})")
+        if machine.provisioning_failed:
+            return OperationStatus("Failed", f"{self.name}: the machine's provisioning state is {machine.provisioning_text}")
         return OperationStatus("Succeeded", f"{self.name} ended; the machine is {machine.power_state}")
 
     def _recover(
@@ -100,7 +107,7 @@ class MachineAction(Executor):
         facts = machine_facts(machine)
         facts["last_operation_ended"] = machine.provisioning_time.isoformat() if machine.provisioning_time else None
         if machine.busy:
-            return Recovery("in-progress", f"an operation is under way on it ({machine.provisioning_state})",
+            return Recovery("in-progress", f"an operation is under way on it ({machine.provisioning_text})",
                             self.observing(ref), facts)
         if machine.provisioning_time and machine.provisioning_time >= since:
             return Recovery("done", f"an operation on it ended at {machine.provisioning_time.isoformat()}, "
@@ -152,6 +159,7 @@ class Reimage(MachineAction):
 
     name = "reimage"
     method = "begin_reimage"
+    answers_failed_provisioning = True
     writes = {
         VM: "Microsoft.Compute/virtualMachines/reimage/action",
         SCALE_SET_VM: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/reimage/action",

@@ -25,6 +25,7 @@ from .live_state import (
     read_scale_set_view,
 )
 from .registry import registry
+from .statuses import provisioning_busy
 from .resource_ids import SCALE_SET, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
 
@@ -177,7 +178,7 @@ class EnableAutomaticRepairs(RepairsAction):
         facts = {"repairs_enabled": ss.repairs_enabled, "provisioning_state": ss.provisioning_state}
         if ss.repairs_enabled:
             return Recovery("done", "automatic repairs are enabled", None, facts)
-        if (ss.provisioning_state or "").lower() in ("updating", "creating"):
+        if provisioning_busy(ss.provisioning_state):
             return Recovery("in-progress", f"the scale set is {ss.provisioning_state}", self.observing(ref), facts)
         return Recovery("not-started", "automatic repairs are still not enabled", None, facts)
 

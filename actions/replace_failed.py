@@ -18,12 +18,12 @@ from .base import Executor, utcnow
 from .errors import ConditionGoneError
 from .live_state import READ_SCALE_SET, READ_SCALE_SET_VMS, Instance, ScaleSet, read_instances, read_scale_set
 from .registry import registry
+from .statuses import provisioning_busy
 from .resource_ids import SCALE_SET, SCALE_SET_VM, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
 
 DELETE = "delete"
 RESIZE = "resize"
-_BUSY = ("updating", "creating", "deleting")
 
 
 @registry.register
@@ -61,7 +61,7 @@ class ReplaceFailedInstance(Executor):
             return Verdict(False, "no failed instances: none is in ProvisioningState/failed", facts), [], None
         ss = read_scale_set(clients, ref)
         facts["capacity"] = ss.capacity
-        if (ss.provisioning_state or "").lower() in _BUSY:
+        if provisioning_busy(ss.provisioning_state):
             return Verdict(False, f"the scale set is {ss.provisioning_state}: an operation is under way", facts), [], ss
         return Verdict(True, f"{len(failed)} failed instance(s) to replace: {', '.join(failed)}", facts), failed, ss
 

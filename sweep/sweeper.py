@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
+from actions.statuses import HEALTH, PROVISIONING, find_status, status_code
 from rules import Signal
 
 from .arm_reads import ArmReads
@@ -200,23 +201,15 @@ def _availability_set(vm: Any) -> str | None:
     return getattr(subresource, "id", None) if subresource is not None else None
 
 
-def _status(statuses: Any, prefix: str) -> tuple[str | None, datetime | None]:
-    for status in statuses or []:
-        code = text(status.code)
-        if code.lower().startswith(prefix):
-            return code.split("/", 2)[1].lower(), status.time
-    return None, None
-
-
 def _health(view: Any) -> tuple[str | None, datetime | None]:
     status = getattr(getattr(view, "vm_health", None), "status", None) if view is not None else None
-    code = text(getattr(status, "code", None))
-    if "/" not in code:
+    parsed = status_code(getattr(status, "code", None))
+    if parsed is None or parsed.kind != HEALTH:
         return None, None
-    return code.split("/", 1)[1].lower(), status.time
+    return parsed.state, status.time
 
 
 def _failed_provisioning(instance: Any, view: Any) -> tuple[bool, datetime | None]:
-    state, at = _status(getattr(view, "statuses", None), "provisioningstate/")
+    found, at = find_status(getattr(view, "statuses", None), PROVISIONING)
     model_state = text(instance.provisioning_state).lower()
-    return (model_state == "failed" or state == "failed"), at
+    return (model_state == "failed" or bool(found and found.failed)), at
