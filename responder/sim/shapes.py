@@ -317,7 +317,9 @@ def availability_status(res: Any, *, expand_actions: bool = True) -> dict[str, A
     note = res.annotation or {}
     props: dict[str, Any] = {
         "availabilityState": state,
-        "title": note.get("name") or state,
+        # Azure's title is the state ("Available", "Unavailable"); no field names the annotation
+        # (that is in Resource Graph's HealthResources, responder/sim/resource_graph.py).
+        "title": state,
         "summary": note.get("summary") or SUMMARIES.get(state, state),
         "detailedStatus": note.get("reason") or SUMMARIES.get(state, state),
         "reasonType": note.get("reasonType") or ("Unplanned" if state != "Available" else ""),
