@@ -4,6 +4,9 @@ Each reader makes one ARM GET through the SDK and hands back a small value read 
 wire names of ARM's JSON (the names AZURE-FACTS and Azure's docs use), so the rules in the
 executors read like the documentation.
 
+Which annotations are still active on a resource is read from Resource Graph, not from the
+availability status (which never names one): `active_annotations`, from active_annotations.py.
+
 RBAC: every reader lists the action it needs in READS; executors declare the readers they use.
 """
 
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .active_annotations import READ_RESOURCE_GRAPH, ActiveAnnotation, active_annotations  # noqa: F401
 from .errors import NotApplicableError
 from .lro import azure_errors
 from .resource_ids import SCALE_SET_VM, VM, ResourceRef
@@ -58,28 +62,16 @@ def _health(vm_health: Any) -> str | None:
 
 @dataclass(frozen=True)
 class Availability:
-    """The current availability status of one resource (availabilityStatuses/current)."""
+    """The current availability status of one resource (availabilityStatuses/current).
+
+    `title` is the state again ("Available"); no field names an annotation (see active_annotations).
+    """
 
     state: str  # Available | Unavailable | Degraded | Unknown
     summary: str = ""
     reason_type: str = ""
     occurred: datetime | None = None
     properties: dict[str, Any] = field(default_factory=dict)
-
-    def mentions(self, annotation: str) -> bool:
-        """Whether the status still names the annotation a signal carried.
-
-        Resource Health puts the annotation's name in annotationName or healthEventType (and
-        sometimes only in the title or reason); any of them counts, case-insensitively.
-        """
-        wanted = annotation.strip().lower()
-        if not wanted:
-            return False
-        for key in ("annotationName", "healthEventType", "healthEventId", "reasonType", "title", "healthEventCause"):
-            value = self.properties.get(key)
-            if isinstance(value, str) and value.strip().lower() == wanted:
-                return True
-        return False
 
 
 def read_availability(clients: Any, ref: ResourceRef) -> Availability:

@@ -15,9 +15,11 @@ from . import lro
 from .base import Executor
 from .live_state import (
     READ_AVAILABILITY,
+    READ_RESOURCE_GRAPH,
     READ_SCALE_SET_VM_INSTANCE_VIEW,
     READ_VM_INSTANCE_VIEW,
     Machine,
+    active_annotations,
     read_availability,
     read_machine,
 )
@@ -35,6 +37,10 @@ _NOT_RUNNING = {
 _UNHEALTHY = ("unavailable", "degraded")
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
 def machine_facts(machine: Machine) -> dict[str, Any]:
     return {
         "power_state": machine.power_state,
@@ -50,7 +56,7 @@ class MachineAction(Executor):
     """A POST on one machine; subclasses name the SDK method."""
 
     applies_to = (VM, SCALE_SET_VM)
-    reads = (READ_AVAILABILITY, READ_VM_INSTANCE_VIEW, READ_SCALE_SET_VM_INSTANCE_VIEW)
+    reads = (READ_AVAILABILITY, READ_VM_INSTANCE_VIEW, READ_SCALE_SET_VM_INSTANCE_VIEW, READ_RESOURCE_GRAPH)
     defaults: ClassVar[dict[str, Any]] = {"signal_annotation": None}
     method: ClassVar[str]  # begin_redeploy, begin_restart, begin_reimage
     # Whether a failed provisioning (ProvisioningState/failed/<code>) is itself the condition this
@@ -74,9 +80,13 @@ class MachineAction(Executor):
         facts.update(availability_state=health.state, availability_summary=health.summary)
         if health.state.lower() in _UNHEALTHY:
             return Verdict(True, f"Resource Health still shows it {health.state}: {health.summary}".rstrip(": "), facts)
-        if annotation and health.mentions(annotation):
-            facts["annotation"] = annotation
-            return Verdict(True, f"Resource Health still carries {annotation}", facts)
+        if annotation:
+            # Only Resource Graph says which annotation is active; the availability status does not.
+            active = next((a for a in active_annotations(clients, ref.id) if a.is_named(annotation)), None)
+            if active is not None:
+                facts.update(annotation=active.name, annotation_occurred=_iso(active.occurred))
+                return Verdict(True, f"Resource Health still carries {active.name} (Resource Graph, since "
+                               f"{_iso(active.occurred) or 'an unknown time'})", facts)
         if health.state.lower() == "unknown":
             return Verdict(False, "not acting: Resource Health does not know its state (Unknown)", facts)
         named = f" and no longer carries {annotation}" if annotation else ""
