@@ -273,7 +273,12 @@ def update_scale_set(fleet: Fleet, ss: ScaleSet, change: dict[str, Any]) -> None
     if "tags" in change:
         ss.tags = change["tags"]
     if "capacity" in change:
-        scale_to(fleet, ss, change["capacity"])
+        if ss.orchestration_mode == "Flexible":
+            from . import flexible  # flexible imports this module's ArmError
+
+            flexible.scale_to(fleet, ss, change["capacity"])
+        else:
+            scale_to(fleet, ss, change["capacity"])
     ss.provisioning_state = "Succeeded"
 
 

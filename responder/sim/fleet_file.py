@@ -116,7 +116,7 @@ INSTANCE_KEYS = (
 SCALE_SET_KEYS = (
     "name", "subscriptionId", "resourceGroup", "location", "tags", "sku", "capacity", "zones",
     "automaticRepairsPolicy", "orchestrationServiceState", "healthProbeBroken", "instances",
-    "instanceDefaults", "availabilityState", "annotation", "upgradeMode", "timeCreated",
+    "instanceDefaults", "availabilityState", "annotation", "upgradeMode", "timeCreated", "orchestrationMode",
 )  # fmt: skip
 
 
@@ -210,9 +210,17 @@ def scale_set_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -
         ),
         annotation=_annotation(where, spec.get("annotation"), now),
         upgrade_mode=spec.get("upgradeMode", "Manual"),
+        orchestration_mode=_one_of(where + ".orchestrationMode", spec.get("orchestrationMode", "Uniform"),
+                                   ("Uniform", "Flexible")),
         time_created=resolve_time(spec.get("timeCreated", "-30d"), now),
         state_changed=iso(now - dt.timedelta(minutes=10)),
     )
+    if ss.orchestration_mode == "Flexible":  # its machines are VMs: the fleet adds them (flexible.py)
+        listed = len(spec.get("instances") or [])
+        ss.capacity = int(spec.get("capacity", listed))
+        if ss.capacity < listed:
+            raise FleetError(f"{where}: capacity {ss.capacity} is less than the {listed} instances listed")
+        return ss
     check_keys(where + ".instanceDefaults", ss.instance_defaults, INSTANCE_KEYS)
     for i, ispec in enumerate(spec.get("instances") or []):
         instance_from_spec(ss, ispec, where=f"{where}.instances[{i}]", now=now)

@@ -40,6 +40,7 @@ class VirtualMachine:
     provisioning_error: str | None = None  # e.g. VMExtensionProvisioningError: ProvisioningState/failed/<code>
     priority: str = "Regular"  # Regular | Spot | Low
     eviction_policy: str | None = None  # Spot only: Deallocate | Delete
+    scale_set_id: str | None = None  # a Flexible scale set's VM names its set (virtualMachineScaleSet.id)
     availability_state: str = "Available"
     annotation: dict[str, Any] | None = None  # current Resource Health annotation: name, reason, summary, ...
     maintenance: dict[str, Any] | None = None  # maintenanceRedeployStatus, or None when none is planned
@@ -151,6 +152,7 @@ class ScaleSet:
     availability_state: str = "Available"
     annotation: dict[str, Any] | None = None
     upgrade_mode: str = "Manual"
+    orchestration_mode: str = "Uniform"  # Uniform | Flexible (Flexible: its machines are VMs, see flexible.py)
     unique_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time_created: str = ""
     state_changed: str = ""

@@ -136,6 +136,8 @@ def vm_model(vm: VirtualMachine, *, instance_view: bool = False) -> dict[str, An
     }
     if vm.availability_set_id:
         props["availabilitySet"] = {"id": vm.availability_set_id}
+    if vm.scale_set_id:  # a Flexible scale set's VM
+        props["virtualMachineScaleSet"] = {"id": vm.scale_set_id}
     if vm.priority != "Regular":  # Azure writes priority and evictionPolicy on Spot/Low VMs
         props["priority"] = vm.priority
         props["evictionPolicy"] = vm.eviction_policy
@@ -181,7 +183,7 @@ def orchestration_services(ss: ScaleSet) -> list[dict[str, Any]]:
 def scale_set_model(ss: ScaleSet) -> dict[str, Any]:
     props: dict[str, Any] = {
         "singlePlacementGroup": False,
-        "orchestrationMode": "Uniform",
+        "orchestrationMode": ss.orchestration_mode,
         "upgradePolicy": {"mode": ss.upgrade_mode},
         "virtualMachineProfile": {
             "osProfile": {"computerNamePrefix": ss.name.replace("-", "")[:9], "adminUsername": "azureuser"},
