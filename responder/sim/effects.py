@@ -44,6 +44,8 @@ def _healthy(res: Machine) -> None:
     if isinstance(res, ScaleSetInstance):
         if res.health_state is not None:
             res.health_state = "Unhealthy" if res.scale_set.health_probe_broken else "Healthy"
+    elif res.health_state is not None:  # a VM with the Application Health extension (a Flexible set's)
+        res.health_state = "Healthy"
 
 
 # -- machines (VMs and scale-set instances) --------------------------------------------------

@@ -106,7 +106,7 @@ VM_KEYS = (
     "name", "subscriptionId", "resourceGroup", "location", "tags", "availabilitySet", "zones",
     "updateDomain", "faultDomain", "powerState", "provisioningState", "availabilityState",
     "annotation", "maintenance", "hostId", "vmSize", "osType", "osName", "osVersion", "vmId",
-    "timeCreated", "stateChanged", "provisioningError", "priority", "evictionPolicy",
+    "timeCreated", "stateChanged", "provisioningError", "priority", "evictionPolicy", "healthState",
 )  # fmt: skip
 INSTANCE_KEYS = (
     "instanceId", "provisioningState", "provisioningError", "healthState", "powerState",
@@ -154,6 +154,8 @@ def vm_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> Virtu
         provisioning_state=spec.get("provisioningState", "Succeeded"),
         provisioning_error=spec.get("provisioningError"),
         priority=_one_of(where + ".priority", spec.get("priority", "Regular"), PRIORITIES),
+        health_state=None if spec.get("healthState") is None else _one_of(
+            where + ".healthState", spec["healthState"], HEALTH_STATES),
         eviction_policy=_eviction_policy(where, spec),
         availability_state=_one_of(
             where + ".availabilityState", spec.get("availabilityState", "Available"), AVAILABILITY_STATES

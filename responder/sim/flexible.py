@@ -51,8 +51,13 @@ def member_specs(ss: ScaleSet, spec: dict[str, Any]) -> list[dict[str, Any]]:
     while len(out) < ss.capacity:
         out.append({"name": machine_name(ss, n)})
         n += 1
+    # Flexible sets that use automatic repairs run the Application Health extension on their VMs.
     base = {"subscriptionId": ss.subscription_id, "resourceGroup": ss.resource_group, "location": ss.location,
-            "tags": dict(ss.tags), "zones": list(ss.zones)}  # fmt: skip
+            "tags": dict(ss.tags), "zones": list(ss.zones), "healthState": "Healthy"}  # fmt: skip
+    if ss.health_probe_broken:
+        base["healthState"] = "Unhealthy"
+        for s in out:
+            s["healthState"] = "Unhealthy"
     return [{**base, **s} for s in out]
 
 

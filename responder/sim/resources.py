@@ -41,6 +41,7 @@ class VirtualMachine:
     priority: str = "Regular"  # Regular | Spot | Low
     eviction_policy: str | None = None  # Spot only: Deallocate | Delete
     scale_set_id: str | None = None  # a Flexible scale set's VM names its set (virtualMachineScaleSet.id)
+    health_state: str | None = None  # Application Health extension: Healthy | Unhealthy | Unknown; None: none
     availability_state: str = "Available"
     annotation: dict[str, Any] | None = None  # current Resource Health annotation: name, reason, summary, ...
     maintenance: dict[str, Any] | None = None  # maintenanceRedeployStatus, or None when none is planned

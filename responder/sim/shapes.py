@@ -72,6 +72,13 @@ def maintenance_status(m: dict[str, Any] | None) -> dict[str, Any] | None:
     return dict(m) if m else None
 
 
+def _vm_health(res: VirtualMachine | ScaleSetInstance) -> dict[str, Any]:
+    """The Application Health extension's report in an instance view (vmHealth)."""
+    level = "Info" if res.health_state == "Healthy" else "Warning"
+    return {"status": {"code": f"HealthState/{res.health_state.lower()}", "level": level,
+                       "displayStatus": HEALTH_DISPLAY[res.health_state], "time": res.state_changed}}  # fmt: skip
+
+
 def vm_instance_view(vm: VirtualMachine) -> dict[str, Any]:
     view: dict[str, Any] = {
         "platformUpdateDomain": vm.update_domain,
@@ -84,6 +91,8 @@ def vm_instance_view(vm: VirtualMachine) -> dict[str, Any]:
         "hyperVGeneration": "V2",
         "statuses": _statuses(vm),
     }
+    if vm.health_state:
+        view["vmHealth"] = _vm_health(vm)
     if vm.maintenance:
         view["maintenanceRedeployStatus"] = maintenance_status(vm.maintenance)
     return view
