@@ -28,6 +28,8 @@ READ_SCALE_SET_VM_INSTANCE_VIEW = "Microsoft.Compute/virtualMachineScaleSets/vir
 READ_SCALE_SET_INSTANCE_VIEW = "Microsoft.Compute/virtualMachineScaleSets/instanceView/read"
 READ_SCALE_SET = "Microsoft.Compute/virtualMachineScaleSets/read"
 READ_SCALE_SET_VMS = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read"
+READ_VMS = "Microsoft.Compute/virtualMachines/read"  # a Flexible scale set's machines are VMs
+FLEXIBLE = "flexible"
 READ_OPERATION = "Microsoft.Compute/locations/operations/read"
 
 
@@ -240,6 +242,11 @@ class ScaleSet:
     repairs_grace_period: str | None
     repairs_action: str | None
     has_health_monitor: bool  # an application health extension or a load-balancer health probe
+    orchestration_mode: str = "Uniform"  # Uniform | Flexible (Flexible: its machines are plain VMs)
+
+    @property
+    def flexible(self) -> bool:
+        return self.orchestration_mode.lower() == FLEXIBLE
 
 
 def read_scale_set(clients: Any, ref: ResourceRef) -> ScaleSet:
@@ -262,23 +269,36 @@ def read_scale_set(clients: Any, ref: ResourceRef) -> ScaleSet:
         repairs_grace_period=policy.get("gracePeriod"),
         repairs_action=policy.get("repairAction"),
         has_health_monitor=has_extension or has_probe,
+        orchestration_mode=str(props.get("orchestrationMode") or "Uniform"),
     )
 
 
 @dataclass(frozen=True)
 class Instance:
-    """One scale-set VM as listed: its id, ARM provisioning state, application health."""
+    """One machine of a scale set as listed: its id, ARM provisioning state, application health.
+
+    A Uniform set's instance is known by its instance id ("3"); a Flexible set's machine is a VM,
+    known by its name (which the set's batch delete takes as its instance id)."""
 
     instance_id: str
     provisioning_state: str  # Succeeded | Failed | Creating | Updating | Deleting ...
     health: str | None  # healthy | unhealthy | initializing | unknown (None: not reported)
+    resource_id: str = ""  # the scale-set VM's or (Flexible) the VM's ARM id
 
     @property
     def failed(self) -> bool:
         return self.provisioning_state.lower() == "failed"
 
 
-def read_instances(clients: Any, ref: ResourceRef, *, with_health: bool = False) -> list[Instance]:
+def read_instances(
+    clients: Any, ref: ResourceRef, *, with_health: bool = False, flexible: bool | None = None
+) -> list[Instance]:
+    """The machines of a scale set. `flexible` says the set's orchestration mode when the caller
+    knows it; None reads the set's model first (one GET)."""
+    if flexible is None:
+        flexible = read_scale_set(clients, ref).flexible
+    if flexible:
+        return _flexible_machines(clients, ref)
     compute = clients.compute(ref.subscription)
     kwargs = {"expand": "instanceView"} if with_health else {}
     with azure_errors(f"listing the instances of scale set {ref.scale_set_id}", write=False):
@@ -297,6 +317,28 @@ def read_instances(clients: Any, ref: ResourceRef, *, with_health: bool = False)
                 instance_id=str(data.get("instanceId") or str(data.get("name", "")).rsplit("_", 1)[-1]),
                 provisioning_state=str(provisioning),
                 health=_health(view.get("vmHealth")),
+                resource_id=str(data.get("id") or ""),
             )
         )
     return instances
+
+
+def _flexible_machines(clients: Any, ref: ResourceRef) -> list[Instance]:
+    """A Flexible set has no scale-set VM list: its VMs are listed by the VM list, filtered on
+    virtualMachineScaleSet/id, with their instance views (health, failed provisioning)."""
+    compute = clients.compute(ref.subscription)
+    with azure_errors(f"listing the VMs of Flexible scale set {ref.scale_set_id}", write=False):
+        listed = list(compute.virtual_machines.list(
+            ref.resource_group, filter=f"'virtualMachineScaleSet/id' eq '{ref.scale_set_id}'", expand="instanceView"))
+    machines = []
+    for vm in listed:
+        data = vm.as_dict() or {}
+        props = data.get("properties") or {}
+        view = props.get("instanceView") or {}
+        found, _ = find_status(view.get("statuses"), PROVISIONING)
+        state = str(props.get("provisioningState") or (found.state if found else "succeeded").capitalize())
+        if found is not None and found.failed:
+            state = "Failed"
+        machines.append(Instance(instance_id=str(data.get("name") or ""), provisioning_state=state,
+                                 health=_health(view.get("vmHealth")), resource_id=str(data.get("id") or "")))  # fmt: skip
+    return machines
