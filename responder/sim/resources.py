@@ -14,7 +14,7 @@ AVAILABILITY_STATES = ("Available", "Unavailable", "Degraded", "Unknown")
 POWER_STATES = ("running", "deallocated", "stopped", "starting", "stopping", "deallocating")
 HEALTH_STATES = ("Healthy", "Unhealthy", "Unknown")
 ORCHESTRATION_STATES = ("Running", "Suspended", "NotRunning")
-PRIORITIES = ("Regular", "Spot", "Low")  # VirtualMachinePriorityTypes
+PRIORITIES = ("Regular", "Spot", "SpotPlus", "Low")  # VirtualMachinePriorityTypes (SpotPlus: 2026-04-01)
 EVICTION_POLICIES = ("Deallocate", "Delete")  # VirtualMachineEvictionPolicyTypes
 
 COMPUTE = "/providers/Microsoft.Compute"
