@@ -114,16 +114,18 @@ def _query(clients: Any, ref: ResourceRef, query: str) -> list[dict[str, Any]]:
 
 
 def _within_quota(graph: Any, request: Any, ref: ResourceRef) -> Any:
-    for attempt in (1, 2):
-        try:
-            with azure_errors(f"reading the annotations of {ref.id} in Resource Graph", write=False):
-                return graph.resources(request)
-        except AzureCallError as exc:
-            wait = _quota_wait(exc)
-            if exc.status != 429 or attempt == 2 or wait is None:
-                raise
-            time.sleep(wait)
-    raise AssertionError("unreachable")
+    """One query; refused for the caller's quota (429), waited out once when the wait is short."""
+    what = f"reading the annotations of {ref.id} in Resource Graph"
+    try:
+        with azure_errors(what, write=False):
+            return graph.resources(request)
+    except AzureCallError as exc:
+        wait = _quota_wait(exc) if exc.status == 429 else None
+        if wait is None:
+            raise
+    time.sleep(wait)
+    with azure_errors(what, write=False):
+        return graph.resources(request)
 
 
 def _quota_wait(exc: AzureCallError) -> float | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
 from actions_testbed import SUB, vm_id
 
 from actions import registry
@@ -129,3 +130,14 @@ def test_an_available_vm_whose_annotation_resource_graph_no_longer_holds_is_left
     verdict = registry.get("redeploy").verify(clients, vm_id("vm-accelnet"), {"signal_annotation": "AccelnetUnhealthy"})
     assert not verdict.holds
     assert "no longer carries AccelnetUnhealthy" in verdict.reason
+
+
+def test_a_long_quota_wait_is_left_to_the_caller(sim, clients):
+    from actions.errors import AzureCallError
+
+    throttled = Response(429, {"error": {"code": "RateLimiting", "message": "Client application has been throttled"}},
+                         {"x-ms-user-quota-remaining": "0", "x-ms-user-quota-resets-after": "00:01:00"})  # fmt: skip
+    sim.add_route("POST", GRAPH_PATH, lambda request: throttled)
+    with pytest.raises(AzureCallError) as caught:
+        active_annotations(clients, vm_id("vm-healthy"))
+    assert caught.value.status == 429
