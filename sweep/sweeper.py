@@ -186,7 +186,8 @@ class Sweeper:
             group, filter=f"'virtualMachineScaleSet/id' eq '{scale_set.id}'", expand="instanceView")
         for page in reads.pages(f"listing the VMs of Flexible scale set {scale_set.id}", "flexible-vm-list", paged):
             for vm in page:
-                self.stats.resources["scale-set-vm"] += 1
+                # Already a machine of the VM pass: counted apart, so `machines` counts it once.
+                self.stats.resources["flexible-scale-set-vm"] += 1
                 view = vm.instance_view
                 failed, failed_at = _failed_provisioning(vm, view)
                 health_code, health_at = _health(view)

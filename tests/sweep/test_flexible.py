@@ -36,6 +36,8 @@ def test_flexible_sets_are_swept_through_their_vms(flex_sim):
     sweeper = make_sweeper(flex_sim, subscriptions=(SUB,))
     signals = list(sweeper)
     assert sweeper.stats.problems == []
+    assert sweeper.stats.machines == 7  # each Flexible VM once, though two passes read it
+    assert sweeper.stats.resources["flexible-scale-set-vm"] == 7
     assert found(signals) == {
         ("flex-failed", "InstanceProvisioningFailed"),
         ("flex-probe", "AllInstancesUnhealthy"),
