@@ -7,6 +7,7 @@ Azure Resource Graph's `HealthResources` table, rows of type
 (Azure's "VM availability information in Azure Resource Graph" page).
 
     active_annotations(clients, resource_id) -> list[ActiveAnnotation]
+    annotation_active(clients, resource_id, name) -> ActiveAnnotation | None   (the one named, if active)
 
 One Resource Graph query (followed through `$skipToken` when Azure pages it), scoped to the
 resource's subscription; an empty list when Resource Graph has no annotation for it. Resource
@@ -93,6 +94,12 @@ def active_annotations(clients: Any, resource_id: str) -> list[ActiveAnnotation]
             )
         )
     return found
+
+
+def annotation_active(clients: Any, resource_id: str, annotation: str) -> ActiveAnnotation | None:
+    """The annotation named `annotation` (any casing) if Resource Graph still holds it for the
+    resource, else None: the "does it still carry <annotation>?" of verification."""
+    return next((a for a in active_annotations(clients, resource_id) if a.is_named(annotation)), None)
 
 
 def _query(clients: Any, ref: ResourceRef, query: str) -> list[dict[str, Any]]:

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .active_annotations import READ_RESOURCE_GRAPH, ActiveAnnotation, active_annotations  # noqa: F401
+from .active_annotations import (  # noqa: F401  (the annotations still active: read here too)
+    READ_RESOURCE_GRAPH,
+    ActiveAnnotation,
+    active_annotations,
+    annotation_active,
+)
 from .errors import NotApplicableError
 from .lro import azure_errors
 from .resource_ids import SCALE_SET_VM, VM, ResourceRef

@@ -19,7 +19,7 @@ from .live_state import (
     READ_SCALE_SET_VM_INSTANCE_VIEW,
     READ_VM_INSTANCE_VIEW,
     Machine,
-    active_annotations,
+    annotation_active,
     read_availability,
     read_machine,
 )
@@ -45,7 +45,7 @@ def machine_facts(machine: Machine) -> dict[str, Any]:
     return {
         "power_state": machine.power_state,
         "provisioning_state": machine.provisioning_state,
-        "provisioning_error": machine.provisioning_error,
+        "provisioning_code": machine.provisioning_error,  # the <code> of ProvisioningState/failed/<code>
         "update_domain": machine.update_domain,
         "fault_domain": machine.fault_domain,
         "host": machine.host,
@@ -82,7 +82,8 @@ class MachineAction(Executor):
             return Verdict(True, f"Resource Health still shows it {health.state}: {health.summary}".rstrip(": "), facts)
         if annotation:
             # Only Resource Graph says which annotation is active; the availability status does not.
-            active = next((a for a in active_annotations(clients, ref.id) if a.is_named(annotation)), None)
+            active = annotation_active(clients, ref.id, annotation)
+            facts["annotation_active"] = active is not None
             if active is not None:
                 facts.update(annotation=active.name, annotation_occurred=_iso(active.occurred))
                 return Verdict(True, f"Resource Health still carries {active.name} (Resource Graph, since "

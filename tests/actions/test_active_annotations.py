@@ -19,7 +19,7 @@ import pytest
 from actions_testbed import SUB, vm_id
 
 from actions import registry
-from actions.live_state import active_annotations
+from actions.live_state import active_annotations, annotation_active
 from responder.sim.server import Response
 
 GRAPH_PATH = r"/providers/Microsoft\.ResourceGraph/resources"
@@ -67,6 +67,8 @@ def test_the_simulated_resource_graph_holds_the_fleet_annotations(sim, clients):
     assert found[0].resource_id.lower() == vm_id("vm-accelnet").lower()
     assert found[0].occurred is not None
     assert active_annotations(clients, vm_id("vm-healthy")) == []
+    assert annotation_active(clients, vm_id("vm-accelnet"), "accelnetunhealthy").name == "AccelnetUnhealthy"
+    assert annotation_active(clients, vm_id("vm-accelnet"), "VirtualMachineHostCrashed") is None
 
 
 def test_the_query_is_a_resource_graph_query_request(sim, clients):

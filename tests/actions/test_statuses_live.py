@@ -23,7 +23,7 @@ def test_failed_extension_on_degraded_hardware_is_redeployed(sim, clients):
     assert verdict.holds, verdict.reason
     assert "Degraded" in verdict.reason
     assert verdict.facts["provisioning_state"] == "failed"
-    assert verdict.facts["provisioning_error"] == "VMExtensionProvisioningError"
+    assert verdict.facts["provisioning_code"] == "VMExtensionProvisioningError"
 
 
 def test_provisioning_timed_out_instance_can_be_reimaged(sim, clients):
@@ -69,4 +69,4 @@ def test_azure_published_instance_view_with_a_failed_code(sim, clients, shared_e
     sim.add_route("GET", r".*/virtualMachines/vm-degraded/instanceView", lambda request: body)
     verdict = registry.get("redeploy").verify(clients, vm_id("vm-degraded"), {})
     assert verdict.holds, verdict.reason
-    assert verdict.facts["provisioning_error"] == "InternalOperationError"
+    assert verdict.facts["provisioning_code"] == "InternalOperationError"
