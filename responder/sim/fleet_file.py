@@ -12,11 +12,9 @@ from typing import Any, Iterable
 
 from .resources import (
     AVAILABILITY_STATES,
-    EVICTION_POLICIES,
     HEALTH_STATES,
     ORCHESTRATION_STATES,
     POWER_STATES,
-    PRIORITIES,
     ScaleSet,
     ScaleSetInstance,
     VirtualMachine,
@@ -106,7 +104,7 @@ VM_KEYS = (
     "name", "subscriptionId", "resourceGroup", "location", "tags", "availabilitySet", "zones",
     "updateDomain", "faultDomain", "powerState", "provisioningState", "availabilityState",
     "annotation", "maintenance", "hostId", "vmSize", "osType", "osName", "osVersion", "vmId",
-    "timeCreated", "stateChanged", "provisioningError", "priority", "evictionPolicy", "healthState",
+    "timeCreated", "stateChanged", "provisioningError", "healthState",
 )  # fmt: skip
 INSTANCE_KEYS = (
     "instanceId", "provisioningState", "provisioningError", "healthState", "powerState",
@@ -126,16 +124,6 @@ def _require(where: str, spec: dict[str, Any], *keys: str) -> None:
         raise FleetError(f"{where}: missing {missing} (give them, or set them in 'defaults')")
 
 
-def _eviction_policy(where: str, spec: dict[str, Any]) -> str | None:
-    """Azure sets an eviction policy only on Spot (and Low) priority VMs; Deallocate by default."""
-    policy = spec.get("evictionPolicy")
-    if str(spec.get("priority", "Regular")) == "Regular":
-        if policy is not None:
-            raise FleetError(f"{where}: evictionPolicy is only for Spot VMs (priority: Spot)")
-        return None
-    return _one_of(where + ".evictionPolicy", policy or "Deallocate", EVICTION_POLICIES)
-
-
 def vm_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> VirtualMachine:
     """A VM from its fleet-file entry (with `defaults` merged in)."""
     check_keys(where, spec, VM_KEYS)
@@ -153,10 +141,8 @@ def vm_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> Virtu
         power_state=_one_of(where + ".powerState", spec.get("powerState", "running"), POWER_STATES),
         provisioning_state=spec.get("provisioningState", "Succeeded"),
         provisioning_error=spec.get("provisioningError"),
-        priority=_one_of(where + ".priority", spec.get("priority", "Regular"), PRIORITIES),
         health_state=None if spec.get("healthState") is None else _one_of(
             where + ".healthState", spec["healthState"], HEALTH_STATES),
-        eviction_policy=_eviction_policy(where, spec),
         availability_state=_one_of(
             where + ".availabilityState", spec.get("availabilityState", "Available"), AVAILABILITY_STATES
         ),

@@ -14,8 +14,6 @@ AVAILABILITY_STATES = ("Available", "Unavailable", "Degraded", "Unknown")
 POWER_STATES = ("running", "deallocated", "stopped", "starting", "stopping", "deallocating")
 HEALTH_STATES = ("Healthy", "Unhealthy", "Unknown")
 ORCHESTRATION_STATES = ("Running", "Suspended", "NotRunning")
-PRIORITIES = ("Regular", "Spot", "SpotPlus", "Low")  # VirtualMachinePriorityTypes (SpotPlus: 2026-04-01)
-EVICTION_POLICIES = ("Deallocate", "Delete")  # VirtualMachineEvictionPolicyTypes
 
 COMPUTE = "/providers/Microsoft.Compute"
 
@@ -38,8 +36,6 @@ class VirtualMachine:
     power_state: str = "running"
     provisioning_state: str = "Succeeded"
     provisioning_error: str | None = None  # e.g. VMExtensionProvisioningError: ProvisioningState/failed/<code>
-    priority: str = "Regular"  # Regular | Spot | Low
-    eviction_policy: str | None = None  # Spot only: Deallocate | Delete
     scale_set_id: str | None = None  # a Flexible scale set's VM names its set (virtualMachineScaleSet.id)
     health_state: str | None = None  # Application Health extension: Healthy | Unhealthy | Unknown; None: none
     availability_state: str = "Available"

@@ -147,10 +147,6 @@ def vm_model(vm: VirtualMachine, *, instance_view: bool = False) -> dict[str, An
         props["availabilitySet"] = {"id": vm.availability_set_id}
     if vm.scale_set_id:  # a Flexible scale set's VM
         props["virtualMachineScaleSet"] = {"id": vm.scale_set_id}
-    if vm.priority != "Regular":  # Azure writes priority and evictionPolicy on Spot/Low VMs
-        props["priority"] = vm.priority
-        props["evictionPolicy"] = vm.eviction_policy
-        props["billingProfile"] = {"maxPrice": -1}
     if instance_view:
         props["instanceView"] = vm_instance_view(vm)
     out: dict[str, Any] = {

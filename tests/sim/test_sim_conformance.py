@@ -8,7 +8,7 @@ VirtualMachineScaleSetVM_Get_InstanceView*, VirtualMachineScaleSetVM_List; Resou
 2025-05-01 AvailabilityStatuses_*; Subscriptions_Get; Resource Graph 2021-03-01
 ResourcesBasicQuery; the Compute async-operation and ARM error contracts), not from the
 simulator: names and casing, JSON types, enum spellings (`ProvisioningState/failed/<code>`,
-`HealthState/unhealthy`, serviceState, lastOperationResultCode, priority...), `title` being the
+`HealthState/unhealthy`, serviceState, lastOperationResultCode, Spot priority...), `title` being the
 state, and `nextLink` paging. tests/sim/test_sim_shapes.py compares key paths with the shared
 examples read in place; this module checks values and covers every route, including those the
 shared examples do not show.
@@ -36,8 +36,6 @@ FLEET = {
     "subscriptions": [{"subscriptionId": SUB, "displayName": "Conformance"}],
     "vms": [
         {"name": "vm-ok"},
-        {"name": "vm-spot", "priority": "Spot", "evictionPolicy": "Delete"},
-        {"name": "vm-spotplus", "priority": "SpotPlus"},
         {"name": "vm-avset", "availabilitySet": "avset-1", "maintenance": {
             "isCustomerInitiatedMaintenanceAllowed": True, "preMaintenanceWindowStartTime": "-1h",
             "preMaintenanceWindowEndTime": "+1d", "maintenanceWindowStartTime": "+2d",
@@ -263,7 +261,7 @@ CASES = [
     Case("vm list of a group", "GET", f"{BASE}/virtualMachines", COMPUTE_API, paged(VM_MODEL)),
     Case("vm list of a Flexible set", "GET", f"{BASE}/virtualMachines", COMPUTE_API, paged(VM_MODEL),
          query=(("$filter", f"'virtualMachineScaleSet/id' eq '{SS}/ss-flex'"), ("$expand", "instanceView"))),
-    Case("vm get (Spot)", "GET", f"{BASE}/virtualMachines/vm-spot", COMPUTE_API, VM_MODEL),
+    Case("vm get", "GET", f"{BASE}/virtualMachines/vm-ok", COMPUTE_API, VM_MODEL),
     Case("vm get, instance view expanded", "GET", f"{BASE}/virtualMachines/vm-avset", COMPUTE_API, VM_MODEL,
          query=(("$expand", "instanceView"),)),
     Case("vm instance view (failed extension)", "GET", f"{BASE}/virtualMachines/vm-failed-ext/instanceView",
@@ -382,15 +380,6 @@ def test_availability_title_is_the_state_and_no_field_names_the_annotation(azure
         props = status["properties"]
         assert props["title"] == props["availabilityState"]
         assert "VirtualMachinePossiblyDegradedDueToHardwareFailure" not in str(props)
-
-
-def test_spot_vms_say_priority_and_eviction_policy(azure):
-    spot = get(azure, f"{BASE}/virtualMachines/vm-spot")["properties"]
-    assert (spot["priority"], spot["evictionPolicy"], spot["billingProfile"]["maxPrice"]) == ("Spot", "Delete", -1)
-    plus = get(azure, f"{BASE}/virtualMachines/vm-spotplus")["properties"]
-    assert (plus["priority"], plus["evictionPolicy"]) == ("SpotPlus", "Deallocate")
-    regular = get(azure, f"{BASE}/virtualMachines/vm-ok")["properties"]
-    assert "priority" not in regular and "evictionPolicy" not in regular
 
 
 LISTS = [
