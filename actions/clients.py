@@ -23,7 +23,8 @@ ARM_SCOPE = "https://management.azure.com/.default"
 
 
 class AzureClients:
-    """One ComputeManagementClient and one ResourceHealthMgmtClient per subscription.
+    """One ComputeManagementClient and one ResourceHealthMgmtClient per subscription, and one
+    ResourceGraphClient (the annotations still active, actions/active_annotations.py).
 
     `base_url` and `connection_verify` point the same code at the simulated Azure;
     `credential` defaults to DefaultAzureCredential (a user-assigned identity is chosen by
@@ -53,6 +54,7 @@ class AzureClients:
         self._client_kwargs = client_kwargs
         self._compute: dict[str, Any] = {}
         self._health: dict[str, Any] = {}
+        self._graph: Any = None  # one ResourceGraphClient: its queries name their subscriptions
         self._session: Any = None  # actions.transport.SharedSession, with the first client
         self._lock = threading.Lock()
 
@@ -125,6 +127,18 @@ class AzureClients:
                 client = self._health[sub.lower()] = ResourceHealthMgmtClient(credential, sub, **self._kwargs())
             return client
 
+    def graph(self) -> Any:
+        """The ResourceGraphClient (Resource Graph is tenant-wide: a query names its subscriptions)."""
+        credential = self.credential
+        with self._lock:
+            if self._graph is None:
+                from azure.mgmt.resourcegraph import ResourceGraphClient
+
+                kwargs = self._kwargs()
+                kwargs.pop("polling_interval", None)  # no long-running operations here
+                self._graph = ResourceGraphClient(credential, **kwargs)
+            return self._graph
+
     def warm(self, subscription_id: str | None = None) -> None:
         """Do now what the first action would otherwise wait for: import the SDKs and the HTTP
         stack (about 0.4 s on a small worker), open the shared session and, for a subscription
@@ -144,8 +158,11 @@ class AzureClients:
     def close(self) -> None:
         with self._lock:
             clients = list(self._compute.values()) + list(self._health.values())
+            if self._graph is not None:
+                clients.append(self._graph)
             self._compute.clear()
             self._health.clear()
+            self._graph = None
             session, self._session = self._session, None
         for client in clients:
             client.close()

@@ -4,6 +4,9 @@ Each reader makes one ARM GET through the SDK and hands back a small value read 
 wire names of ARM's JSON (the names AZURE-FACTS and Azure's docs use), so the rules in the
 executors read like the documentation.
 
+Which annotations are still active on a resource is read from Resource Graph, not from the
+availability status (which never names one): `active_annotations`, from active_annotations.py.
+
 RBAC: every reader lists the action it needs in READS; executors declare the readers they use.
 """
 
@@ -13,9 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .active_annotations import (  # noqa: F401  (the annotations still active: read here too)
+    READ_RESOURCE_GRAPH,
+    ActiveAnnotation,
+    active_annotations,
+    annotation_active,
+)
 from .errors import NotApplicableError
 from .lro import azure_errors
 from .resource_ids import SCALE_SET_VM, VM, ResourceRef
+from .statuses import HEALTH, POWER, PROVISIONING, StatusCode, find_status, status_code
 
 READ_AVAILABILITY = "Microsoft.ResourceHealth/availabilityStatuses/read"
 READ_VM_INSTANCE_VIEW = "Microsoft.Compute/virtualMachines/instanceView/read"
@@ -23,6 +33,8 @@ READ_SCALE_SET_VM_INSTANCE_VIEW = "Microsoft.Compute/virtualMachineScaleSets/vir
 READ_SCALE_SET_INSTANCE_VIEW = "Microsoft.Compute/virtualMachineScaleSets/instanceView/read"
 READ_SCALE_SET = "Microsoft.Compute/virtualMachineScaleSets/read"
 READ_SCALE_SET_VMS = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read"
+READ_VMS = "Microsoft.Compute/virtualMachines/read"  # a Flexible scale set's machines are VMs
+FLEXIBLE = "flexible"
 READ_OPERATION = "Microsoft.Compute/locations/operations/read"
 
 
@@ -45,13 +57,11 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _status(statuses: list[dict[str, Any]] | None, prefix: str) -> tuple[str | None, datetime | None]:
-    """The value after `prefix/` in the first status code that has it, and that status' time."""
-    for status in statuses or []:
-        code = status.get("code") or ""
-        if code.lower().startswith(prefix.lower() + "/"):
-            return code.split("/", 1)[1].lower(), parse_time(status.get("time"))
-    return None, None
+def _health(vm_health: Any) -> str | None:
+    """The Application Health extension's state from an instance view's vmHealth
+    (`HealthState/healthy`), lower-cased; None when it reports nothing."""
+    parsed = status_code(((vm_health or {}).get("status") or {}).get("code"))
+    return parsed.state if parsed is not None and parsed.kind == HEALTH else None
 
 
 # -- Resource Health --------------------------------------------------------------------------
@@ -59,28 +69,16 @@ def _status(statuses: list[dict[str, Any]] | None, prefix: str) -> tuple[str | N
 
 @dataclass(frozen=True)
 class Availability:
-    """The current availability status of one resource (availabilityStatuses/current)."""
+    """The current availability status of one resource (availabilityStatuses/current).
+
+    `title` is the state again ("Available"); no field names an annotation (see active_annotations).
+    """
 
     state: str  # Available | Unavailable | Degraded | Unknown
     summary: str = ""
     reason_type: str = ""
     occurred: datetime | None = None
     properties: dict[str, Any] = field(default_factory=dict)
-
-    def mentions(self, annotation: str) -> bool:
-        """Whether the status still names the annotation a signal carried.
-
-        Resource Health puts the annotation's name in annotationName or healthEventType (and
-        sometimes only in the title or reason); any of them counts, case-insensitively.
-        """
-        wanted = annotation.strip().lower()
-        if not wanted:
-            return False
-        for key in ("annotationName", "healthEventType", "healthEventId", "reasonType", "title", "healthEventCause"):
-            value = self.properties.get(key)
-            if isinstance(value, str) and value.strip().lower() == wanted:
-                return True
-        return False
 
 
 def read_availability(clients: Any, ref: ResourceRef) -> Availability:
@@ -122,22 +120,33 @@ class Machine:
     """The instance view of a VM or a scale-set VM, reduced to what the actions decide on."""
 
     power_state: str | None  # running, deallocated, stopped, starting, stopping, deallocating
-    provisioning_state: str | None  # succeeded, updating, failed, ...
+    provisioning_state: str | None  # succeeded, updating, failed, ... (the state alone, lower case)
     provisioning_time: datetime | None  # when the last operation on it ended
     update_domain: int | None
     fault_domain: int | None
     health: str | None  # application health: healthy | unhealthy | initializing | unknown
     host: str | None
     maintenance: Maintenance | None
+    provisioning_error: str | None = None  # the code of ProvisioningState/failed/<code>
 
     @property
     def busy(self) -> bool:
-        """An operation is under way on it (ARM says updating/creating/deleting, or power is moving)."""
-        # "failed/<errorCode>" is failed, not busy: Azure writes ProvisioningState/failed/<code>.
-        state = (self.provisioning_state or "succeeded").split("/", 1)[0]
-        return state not in ("succeeded", "failed", "canceled") or (
-            self.power_state in ("starting", "stopping", "deallocating")
-        )
+        """An operation is under way on it: creating, updating, deleting, migrating, or power moving.
+
+        A failed state (with or without an error code) is settled, not busy."""
+        provisioning = StatusCode(PROVISIONING, self.provisioning_state) if self.provisioning_state else None
+        power = StatusCode(POWER, self.power_state) if self.power_state else None
+        return bool((provisioning and provisioning.busy) or (power and power.busy))
+
+    @property
+    def provisioning_failed(self) -> bool:
+        return self.provisioning_state == "failed"
+
+    @property
+    def provisioning_text(self) -> str:
+        """For messages: "updating", "failed (OSProvisioningTimedOut)"."""
+        state = self.provisioning_state or "unknown"
+        return f"{state} ({self.provisioning_error})" if self.provisioning_error else state
 
 
 def read_machine(clients: Any, ref: ResourceRef) -> Machine:
@@ -153,10 +162,9 @@ def read_machine(clients: Any, ref: ResourceRef) -> Machine:
             raise NotApplicableError("reading a machine", ref.kind, ("VM", "scale-set VM"))
     data = view.as_dict() or {}
     statuses = data.get("statuses") or []
-    power, _ = _status(statuses, "PowerState")
-    provisioning, provisioned_at = _status(statuses, "ProvisioningState")
-    health_code = ((data.get("vmHealth") or {}).get("status") or {}).get("code")
-    health = health_code.split("/", 1)[1].lower() if health_code and "/" in health_code else None
+    power, _ = find_status(statuses, POWER)
+    provisioning, provisioned_at = find_status(statuses, PROVISIONING)
+    health = _health(data.get("vmHealth"))
     m = data.get("maintenanceRedeployStatus")
     maintenance = None
     if m:
@@ -171,9 +179,10 @@ def read_machine(clients: Any, ref: ResourceRef) -> Machine:
         )
     host = data.get("assignedHost")
     return Machine(
-        power_state=power,
-        provisioning_state=provisioning,
-        provisioning_time=provisioned_at,
+        power_state=power.state if power else None,
+        provisioning_state=provisioning.state if provisioning else None,
+        provisioning_error=provisioning.error if provisioning else None,
+        provisioning_time=parse_time(provisioned_at),
         update_domain=data.get("platformUpdateDomain"),
         fault_domain=data.get("platformFaultDomain"),
         health=health,
@@ -238,6 +247,11 @@ class ScaleSet:
     repairs_grace_period: str | None
     repairs_action: str | None
     has_health_monitor: bool  # an application health extension or a load-balancer health probe
+    orchestration_mode: str = "Uniform"  # Uniform | Flexible (Flexible: its machines are plain VMs)
+
+    @property
+    def flexible(self) -> bool:
+        return self.orchestration_mode.lower() == FLEXIBLE
 
 
 def read_scale_set(clients: Any, ref: ResourceRef) -> ScaleSet:
@@ -260,23 +274,36 @@ def read_scale_set(clients: Any, ref: ResourceRef) -> ScaleSet:
         repairs_grace_period=policy.get("gracePeriod"),
         repairs_action=policy.get("repairAction"),
         has_health_monitor=has_extension or has_probe,
+        orchestration_mode=str(props.get("orchestrationMode") or "Uniform"),
     )
 
 
 @dataclass(frozen=True)
 class Instance:
-    """One scale-set VM as listed: its id, ARM provisioning state, application health."""
+    """One machine of a scale set as listed: its id, ARM provisioning state, application health.
+
+    A Uniform set's instance is known by its instance id ("3"); a Flexible set's machine is a VM,
+    known by its name (which the set's batch delete takes as its instance id)."""
 
     instance_id: str
     provisioning_state: str  # Succeeded | Failed | Creating | Updating | Deleting ...
     health: str | None  # healthy | unhealthy | initializing | unknown (None: not reported)
+    resource_id: str = ""  # the scale-set VM's or (Flexible) the VM's ARM id
 
     @property
     def failed(self) -> bool:
         return self.provisioning_state.lower() == "failed"
 
 
-def read_instances(clients: Any, ref: ResourceRef, *, with_health: bool = False) -> list[Instance]:
+def read_instances(
+    clients: Any, ref: ResourceRef, *, with_health: bool = False, flexible: bool | None = None
+) -> list[Instance]:
+    """The machines of a scale set. `flexible` says the set's orchestration mode when the caller
+    knows it; None reads the set's model first (one GET)."""
+    if flexible is None:
+        flexible = read_scale_set(clients, ref).flexible
+    if flexible:
+        return _flexible_machines(clients, ref)
     compute = clients.compute(ref.subscription)
     kwargs = {"expand": "instanceView"} if with_health else {}
     with azure_errors(f"listing the instances of scale set {ref.scale_set_id}", write=False):
@@ -288,13 +315,35 @@ def read_instances(clients: Any, ref: ResourceRef, *, with_health: bool = False)
         view = props.get("instanceView") or {}
         provisioning = props.get("provisioningState")
         if not provisioning:
-            provisioning = (_status(view.get("statuses"), "ProvisioningState")[0] or "succeeded").capitalize()
-        code = ((view.get("vmHealth") or {}).get("status") or {}).get("code")
+            found, _ = find_status(view.get("statuses"), PROVISIONING)
+            provisioning = (found.state if found else "succeeded").capitalize()
         instances.append(
             Instance(
                 instance_id=str(data.get("instanceId") or str(data.get("name", "")).rsplit("_", 1)[-1]),
                 provisioning_state=str(provisioning),
-                health=code.split("/", 1)[1].lower() if code and "/" in code else None,
+                health=_health(view.get("vmHealth")),
+                resource_id=str(data.get("id") or ""),
             )
         )
     return instances
+
+
+def _flexible_machines(clients: Any, ref: ResourceRef) -> list[Instance]:
+    """A Flexible set has no scale-set VM list: its VMs are listed by the VM list, filtered on
+    virtualMachineScaleSet/id, with their instance views (health, failed provisioning)."""
+    compute = clients.compute(ref.subscription)
+    with azure_errors(f"listing the VMs of Flexible scale set {ref.scale_set_id}", write=False):
+        listed = list(compute.virtual_machines.list(
+            ref.resource_group, filter=f"'virtualMachineScaleSet/id' eq '{ref.scale_set_id}'", expand="instanceView"))
+    machines = []
+    for vm in listed:
+        data = vm.as_dict() or {}
+        props = data.get("properties") or {}
+        view = props.get("instanceView") or {}
+        found, _ = find_status(view.get("statuses"), PROVISIONING)
+        state = str(props.get("provisioningState") or (found.state if found else "succeeded").capitalize())
+        if found is not None and found.failed:
+            state = "Failed"
+        machines.append(Instance(instance_id=str(data.get("name") or ""), provisioning_state=state,
+                                 health=_health(view.get("vmHealth")), resource_id=str(data.get("id") or "")))  # fmt: skip
+    return machines

@@ -1,8 +1,8 @@
 """redeploy, restart and reimage: one POST on a VM or a scale-set VM, one family.
 
-They answer the same kind of condition (a machine its owner did not stop, with no operation
-under way, that the live state still shows ill in the way the signal claimed: the gate judges
-that evidence, rules/evidence.py), differ only in the POST they send, and are recovered the same way: ARM stamps the time an operation on a
+They answer the same condition (a running machine that Resource Health still shows
+Unavailable or Degraded, or that still carries the annotation the signal named), differ only
+in the POST they send, and are recovered the same way: ARM stamps the time an operation on a
 machine ended on its ProvisioningState status.
 """
 
@@ -15,9 +15,11 @@ from . import lro
 from .base import Executor
 from .live_state import (
     READ_AVAILABILITY,
+    READ_RESOURCE_GRAPH,
     READ_SCALE_SET_VM_INSTANCE_VIEW,
     READ_VM_INSTANCE_VIEW,
     Machine,
+    annotation_active,
     read_availability,
     read_machine,
 )
@@ -35,10 +37,15 @@ _NOT_RUNNING = {
 _UNHEALTHY = ("unavailable", "degraded")
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
 def machine_facts(machine: Machine) -> dict[str, Any]:
     return {
         "power_state": machine.power_state,
         "provisioning_state": machine.provisioning_state,
+        "provisioning_code": machine.provisioning_error,  # the <code> of ProvisioningState/failed/<code>
         "update_domain": machine.update_domain,
         "fault_domain": machine.fault_domain,
         "host": machine.host,
@@ -49,31 +56,39 @@ class MachineAction(Executor):
     """A POST on one machine; subclasses name the SDK method."""
 
     applies_to = (VM, SCALE_SET_VM)
-    reads = (READ_AVAILABILITY, READ_VM_INSTANCE_VIEW, READ_SCALE_SET_VM_INSTANCE_VIEW)
+    reads = (READ_AVAILABILITY, READ_VM_INSTANCE_VIEW, READ_SCALE_SET_VM_INSTANCE_VIEW, READ_RESOURCE_GRAPH)
     defaults: ClassVar[dict[str, Any]] = {"signal_annotation": None}
     method: ClassVar[str]  # begin_redeploy, begin_restart, begin_reimage
+    # Whether a failed provisioning (ProvisioningState/failed/<code>) is itself the condition this
+    # action answers: reimaging starts the machine again from its image, so it is; a redeploy or a
+    # restart does not fix a failed extension or OS provisioning, so for them it is only a fact.
+    answers_failed_provisioning: ClassVar[bool] = False
 
     def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
         """Whether the machine can take the action now (its owner did not stop it, no operation
-        is under way), with what the gate weighs as evidence of the signal's claim: Resource
-        Health's state and reason, whether the annotation is still active, the provisioning
-        state with its error code."""
+        is under way), with what the gate weighs as evidence of the signal's claim
+        (rules/evidence.py): Resource Health's state and reason, whether the annotation is still
+        active (Resource Graph), the provisioning state with its error code."""
         machine = read_machine(clients, ref)
         facts = machine_facts(machine)
-        failed = (machine.provisioning_state or "").split("/", 1)[0] == "failed"
+        failed = machine.provisioning_failed and self.answers_failed_provisioning
         if machine.power_state in _NOT_RUNNING and not failed:
             return Verdict(False, f"not acting: {_NOT_RUNNING[machine.power_state]}; its owner stopped it", facts)
         if machine.busy:
             return Verdict(
-                False, f"not acting: an operation is already under way on it ({machine.provisioning_state})", facts
+                False, f"not acting: an operation is already under way on it ({machine.provisioning_text})", facts
             )
         health = read_availability(clients, ref)
-        annotation = params.get("signal_annotation")
         facts.update(availability_state=health.state, availability_summary=health.summary,
                      availability_reason_type=health.reason_type)
+        annotation = params.get("signal_annotation")
         if annotation:
-            facts["annotation"] = annotation
-            facts["annotation_active"] = health.mentions(annotation)
+            # Only Resource Graph says which annotation is active; the availability status does not.
+            active = annotation_active(clients, ref.id, annotation)
+            facts["annotation_active"] = active is not None
+            facts["annotation"] = active.name if active is not None else annotation
+            if active is not None:
+                facts["annotation_occurred"] = _iso(active.occurred)
         if health.state.lower() == "unknown" and not failed and not facts.get("annotation_active"):
             return Verdict(False, "not acting: Resource Health does not know its state (Unknown)", facts)
         return Verdict(True, "", facts)
@@ -91,9 +106,9 @@ class MachineAction(Executor):
     def _observe(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
         machine = read_machine(clients, ref)
         if machine.busy:
-            return OperationStatus("InProgress", f"{self.name} under way ({machine.provisioning_state})")
-        if (machine.provisioning_state or "").split("/", 1)[0] == "failed":
-            return OperationStatus("Failed", f"{self.name}: the machine's provisioning state is failed")
+            return OperationStatus("InProgress", f"{self.name} under way ({machine.provisioning_text})")
+        if machine.provisioning_failed:
+            return OperationStatus("Failed", f"{self.name}: the machine's provisioning state is {machine.provisioning_text}")
         return OperationStatus("Succeeded", f"{self.name} ended; the machine is {machine.power_state}")
 
     def _recover(
@@ -103,7 +118,7 @@ class MachineAction(Executor):
         facts = machine_facts(machine)
         facts["last_operation_ended"] = machine.provisioning_time.isoformat() if machine.provisioning_time else None
         if machine.busy:
-            return Recovery("in-progress", f"an operation is under way on it ({machine.provisioning_state})",
+            return Recovery("in-progress", f"an operation is under way on it ({machine.provisioning_text})",
                             self.observing(ref), facts)
         if machine.provisioning_time and machine.provisioning_time >= since:
             return Recovery("done", f"an operation on it ended at {machine.provisioning_time.isoformat()}, "
@@ -155,6 +170,7 @@ class Reimage(MachineAction):
 
     name = "reimage"
     method = "begin_reimage"
+    answers_failed_provisioning = True
     writes = {
         VM: "Microsoft.Compute/virtualMachines/reimage/action",
         SCALE_SET_VM: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/reimage/action",

@@ -81,7 +81,7 @@ class PerformMaintenance(Executor):
         if not m.window_open(now):
             return Verdict(False, "self-service window not open: the instance view gives no window", facts)
         if machine.busy:
-            return Verdict(False, f"an operation is already under way on it ({machine.provisioning_state})", facts)
+            return Verdict(False, f"an operation is already under way on it ({machine.provisioning_text})", facts)
         if ref.provider_type == VM:
             availability_set = self._availability_set(clients, ref)
             facts["availability_set"] = availability_set
@@ -102,7 +102,7 @@ class PerformMaintenance(Executor):
     def _observe(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
         machine = read_machine(clients, ref)
         if machine.busy:
-            return OperationStatus("InProgress", f"maintenance under way ({machine.provisioning_state})")
+            return OperationStatus("InProgress", f"maintenance under way ({machine.provisioning_text})")
         m = machine.maintenance
         if m is None or (m.last_result or "").lower() == COMPLETED:
             return OperationStatus("Succeeded", "maintenance completed")
@@ -114,7 +114,7 @@ class PerformMaintenance(Executor):
         machine = read_machine(clients, ref)
         facts = maintenance_facts(machine)
         if machine.busy:
-            return Recovery("in-progress", f"an operation is under way on it ({machine.provisioning_state})",
+            return Recovery("in-progress", f"an operation is under way on it ({machine.provisioning_text})",
                             self.observing(ref), facts)
         m = machine.maintenance
         if m is not None and (m.last_result or "").lower() == COMPLETED:

@@ -14,17 +14,19 @@ from typing import Any, ClassVar
 
 from . import lro
 from .base import Executor
-from .errors import InvalidParameterError
+from .errors import AzureCallError, InvalidParameterError
 from .live_state import (
     READ_SCALE_SET,
     READ_SCALE_SET_INSTANCE_VIEW,
     READ_SCALE_SET_VMS,
+    READ_VMS,
     Instance,
     read_instances,
     read_scale_set,
     read_scale_set_view,
 )
 from .registry import registry
+from .statuses import provisioning_busy
 from .resource_ids import SCALE_SET, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
 
@@ -80,12 +82,20 @@ class ResumeAutomaticRepairs(RepairsAction):
 
     name = "resume-automatic-repairs"
     writes = {SCALE_SET: "Microsoft.Compute/virtualMachineScaleSets/setOrchestrationServiceState/action"}
-    reads = (READ_SCALE_SET_INSTANCE_VIEW, READ_SCALE_SET_VMS)
+    reads = (READ_SCALE_SET_INSTANCE_VIEW, READ_SCALE_SET_VMS, READ_SCALE_SET)
     defaults: ClassVar[dict[str, Any]] = {"max_unhealthy_share": 0.20}
 
     def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
         limit = self.share(params, "max_unhealthy_share")
-        view = read_scale_set_view(clients, ref)
+        try:
+            view = read_scale_set_view(clients, ref)
+        except AzureCallError as exc:
+            if exc.status != 400 or not read_scale_set(clients, ref).flexible:
+                raise
+            # Azure: a Flexible set has neither an instance view nor setOrchestrationServiceState.
+            return Verdict(False, "a Flexible scale set has no orchestration service state to resume: Azure "
+                           "offers setOrchestrationServiceState only in Uniform orchestration; a person checks "
+                           "its repairs in the portal", {"orchestration_mode": "Flexible"})
         state = view.repairs_state or "NotRunning"
         facts: dict[str, Any] = {"repairs_state": state}
         if state == "Running":
@@ -93,7 +103,7 @@ class ResumeAutomaticRepairs(RepairsAction):
         if state != "Suspended":
             return Verdict(False, f"automatic repairs are not enabled (serviceState {state}); "
                            "enable-automatic-repairs is the action for that", facts)
-        unhealthy, total, share = unhealthy_facts(read_instances(clients, ref, with_health=True))
+        unhealthy, total, share = unhealthy_facts(read_instances(clients, ref, with_health=True, flexible=False))
         facts.update(unhealthy=unhealthy, instances=total, unhealthy_share=round(share, 4))
         refusal = too_unhealthy(unhealthy, total, share, limit)
         if refusal:
@@ -132,7 +142,7 @@ class EnableAutomaticRepairs(RepairsAction):
 
     name = "enable-automatic-repairs"
     writes = {SCALE_SET: "Microsoft.Compute/virtualMachineScaleSets/write"}
-    reads = (READ_SCALE_SET, READ_SCALE_SET_VMS)
+    reads = (READ_SCALE_SET, READ_SCALE_SET_VMS, READ_VMS)
     defaults: ClassVar[dict[str, Any]] = {"grace_period": "PT30M", "max_unhealthy_share": 0.20}
 
     def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
@@ -149,7 +159,7 @@ class EnableAutomaticRepairs(RepairsAction):
         if not ss.has_health_monitor:
             return Verdict(False, "no application health extension or load-balancer health probe: Azure cannot "
                            "enable automatic repairs without one; add one first", facts)
-        unhealthy, total, share = unhealthy_facts(read_instances(clients, ref, with_health=True))
+        unhealthy, total, share = unhealthy_facts(read_instances(clients, ref, with_health=True, flexible=ss.flexible))
         facts.update(unhealthy=unhealthy, instances=total, unhealthy_share=round(share, 4))
         refusal = too_unhealthy(unhealthy, total, share, limit)
         if refusal:
@@ -177,7 +187,7 @@ class EnableAutomaticRepairs(RepairsAction):
         facts = {"repairs_enabled": ss.repairs_enabled, "provisioning_state": ss.provisioning_state}
         if ss.repairs_enabled:
             return Recovery("done", "automatic repairs are enabled", None, facts)
-        if (ss.provisioning_state or "").lower() in ("updating", "creating"):
+        if provisioning_busy(ss.provisioning_state):
             return Recovery("in-progress", f"the scale set is {ss.provisioning_state}", self.observing(ref), facts)
         return Recovery("not-started", "automatic repairs are still not enabled", None, facts)
 

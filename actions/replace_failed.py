@@ -16,14 +16,22 @@ from typing import Any
 from . import lro
 from .base import Executor, utcnow
 from .errors import ConditionGoneError
-from .live_state import READ_SCALE_SET, READ_SCALE_SET_VMS, Instance, ScaleSet, read_instances, read_scale_set
+from .live_state import (
+    READ_SCALE_SET,
+    READ_SCALE_SET_VMS,
+    READ_VMS,
+    Instance,
+    ScaleSet,
+    read_instances,
+    read_scale_set,
+)
 from .registry import registry
+from .statuses import provisioning_busy
 from .resource_ids import SCALE_SET, SCALE_SET_VM, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
 
 DELETE = "delete"
 RESIZE = "resize"
-_BUSY = ("updating", "creating", "deleting")
 
 
 @registry.register
@@ -35,16 +43,19 @@ class ReplaceFailedInstance(Executor):
         SCALE_SET_VM: "Microsoft.Compute/virtualMachineScaleSets/delete/action",
     }
     extra_writes = ("Microsoft.Compute/virtualMachineScaleSets/write",)  # the capacity PATCH
-    reads = (READ_SCALE_SET, READ_SCALE_SET_VMS)
+    reads = (READ_SCALE_SET, READ_SCALE_SET_VMS, READ_VMS)
 
     def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
         verdict, _, _ = self._plan(clients, ref)
         return verdict
 
     def _plan(self, clients: Any, ref: ResourceRef) -> tuple[Verdict, list[str], ScaleSet | None]:
-        instances = read_instances(clients, ref)
+        # The model first: a Flexible set's machines are VMs, listed and deleted by their names.
+        ss = read_scale_set(clients, ref)
+        instances = read_instances(clients, ref, flexible=ss.flexible)
         failed = [i.instance_id for i in instances if i.failed]
-        facts: dict[str, Any] = {"instances": len(instances), "failed_instance_ids": failed}
+        facts: dict[str, Any] = {"instances": len(instances), "failed_instance_ids": failed,
+                                 "orchestration_mode": ss.orchestration_mode}  # fmt: skip
         if len(failed) == len(instances) > 1:
             return Verdict(False, "every instance failed provisioning: the model (image, extension, quota) is "
                            "wrong and new instances would fail the same way; a person must fix it", facts), [], None
@@ -59,9 +70,8 @@ class ReplaceFailedInstance(Executor):
             facts["failed_instance_ids"] = failed
         if not failed:
             return Verdict(False, "no failed instances: none is in ProvisioningState/failed", facts), [], None
-        ss = read_scale_set(clients, ref)
         facts["capacity"] = ss.capacity
-        if (ss.provisioning_state or "").lower() in _BUSY:
+        if provisioning_busy(ss.provisioning_state):
             return Verdict(False, f"the scale set is {ss.provisioning_state}: an operation is under way", facts), [], ss
         return Verdict(True, f"{len(failed)} failed instance(s) to replace: {', '.join(failed)}", facts), failed, ss
 
@@ -75,7 +85,7 @@ class ReplaceFailedInstance(Executor):
             ref.resource_group, ref.name, {"instanceIds": failed},
             what=f"deleting failed instances {failed} of {ref.scale_set_id}",
         )
-        return {"step": DELETE, "lro": token, "instance_ids": failed, "capacity": ss.capacity}
+        return {"step": DELETE, "lro": token, "instance_ids": failed, "capacity": ss.capacity, "flexible": ss.flexible}
 
     def _poll_step(self, clients: Any, ref: ResourceRef, state: dict[str, Any], op: Operation) -> OperationStatus:
         compute = clients.compute(ref.subscription)
@@ -128,7 +138,7 @@ class ReplaceFailedInstance(Executor):
                                f"{ss.capacity} to {target}", next_op)
 
     def _observe(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
-        present = self._still_there(read_instances(clients, ref), state["instance_ids"])
+        present = self._still_there(read_instances(clients, ref, flexible=state.get("flexible")), state["instance_ids"])
         if present:
             return OperationStatus("InProgress", f"instances {', '.join(i.instance_id for i in present)} still there")
         return self._restore(clients, ref, state)

@@ -1,12 +1,14 @@
 """What the safety checks need to know of a resource before acting: its tags (the responder-mode
-and owner tags), its region (the storm breaker's scope), for a scale set or one of its instances
-the set's capacity (its in-flight cap and storm share), how it is billed (Spot), and who manages
-it (its managedBy, its resource group's managedBy and tags, its extensions: rules/ownership.py).
-Two GETs: the VM or scale set, and its resource group."""
+and owner tags), its region (the storm breaker's scope), for a scale set or one of its machines
+the set's id and capacity (its in-flight cap and storm share), how it is billed (Spot), and who
+manages it (its managedBy, its resource group's managedBy and tags, its extensions:
+rules/ownership.py). Two GETs: the VM or scale set, and its resource group; a VM of a Flexible
+scale set (its model names the set in `virtualMachineScaleSet.id`) costs a third, of its set's
+capacity."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rules.ownership import Extension, OwnerFacts
@@ -27,7 +29,10 @@ RESOURCE_GROUPS_API = "2021-04-01"
 class ResourceInfo:
     tags: dict[str, str] = field(default_factory=dict)
     location: str = ""
-    capacity: int | None = None  # the scale set's, for a scale set or one of its instances
+    capacity: int | None = None  # the scale set's, for a scale set or one of its machines
+    # The scale set the resource is or belongs to: a scale set's own id, a Uniform instance's set
+    # (from its id), or a Flexible set's VM's set (from the VM model's virtualMachineScaleSet.id).
+    # None for a VM in no scale set. The brakes count machines of one set together by it.
     scale_set_id: str | None = None
     managed_by: str = ""  # the VM's or scale set's own managedBy
     group_managed_by: str = ""
@@ -52,10 +57,15 @@ def read_resource(clients: Any, resource_id: str) -> ResourceInfo:
             model = compute.virtual_machines.get(ref.resource_group, ref.name)
         props = model.properties
         extensions = tuple(_extension(e.properties) for e in (model.resources or []) if e.properties is not None)
-        return ResourceInfo(tags=dict(model.tags or {}), location=(model.location or "").lower(),
+        info = ResourceInfo(tags=dict(model.tags or {}), location=(model.location or "").lower(),
                             managed_by=model.managed_by or "", group_managed_by=group_managed_by, group_tags=group_tags,
                             extensions=extensions, priority=_text(props and props.priority),
                             eviction_policy=_text(props and props.eviction_policy))
+        member_of = getattr(getattr(model, "virtual_machine_scale_set", None), "id", None)
+        if not member_of:
+            return info
+        return replace(info, scale_set_id=ResourceRef.parse(member_of).scale_set_id,
+                       capacity=_capacity(compute, ResourceRef.parse(member_of)))
     with azure_errors(f"reading scale set {ref.scale_set_id}", write=False):
         model = compute.virtual_machine_scale_sets.get(ref.resource_group, ref.name)
     capacity = int(model.sku.capacity) if model.sku and model.sku.capacity is not None else None
@@ -92,3 +102,9 @@ def _text(value: Any) -> str | None:
     if value is None:
         return None
     return str(getattr(value, "value", value))
+
+
+def _capacity(compute: Any, set_ref: ResourceRef) -> int | None:
+    with azure_errors(f"reading scale set {set_ref.scale_set_id}", write=False):
+        model = compute.virtual_machine_scale_sets.get(set_ref.resource_group, set_ref.name)
+    return int(model.sku.capacity) if model.sku and model.sku.capacity is not None else None

@@ -23,6 +23,36 @@ ORCHESTRATION_OPERATION = "microsoft.compute/virtualmachinescalesets/setorchestr
 RESOLVED_STAGES = {"resolved", "complete", "completed", "canceled", "cancelled", "rca"}
 
 
+SYNTHETIC_FIELD = "IsSynthetic"
+
+
+def synthetic_at(body: Mapping) -> str | None:
+    """Where an alert says it is a test ("Test action group" sends `IsSynthetic: "True"`), or None.
+
+    Azure's samples put it in the alert context's properties (common schema:
+    data.alertContext.properties; legacy schema: data.context.activityLog.properties); the
+    essentials and the custom properties are looked at too, any casing of the key.
+    """
+    data = body.get("data") if isinstance(body, Mapping) else None
+    if not isinstance(data, Mapping):
+        return None
+    places = {
+        "data.alertContext.properties": (data.get("alertContext") or {}).get("properties")
+        if isinstance(data.get("alertContext"), Mapping) else None,
+        "data.context.activityLog.properties": ((data.get("context") or {}).get("activityLog") or {}).get("properties")
+        if isinstance(data.get("context"), Mapping) and isinstance(data["context"].get("activityLog"), Mapping) else None,
+        "data.essentials": data.get("essentials"),
+        "data.customProperties": data.get("customProperties"),
+    }  # fmt: skip
+    for where, fields in places.items():
+        if not isinstance(fields, Mapping):
+            continue
+        for key, value in fields.items():
+            if str(key).lower() == SYNTHETIC_FIELD.lower() and str(value).strip().lower() == "true":
+                return f"{where}.{key}"
+    return None
+
+
 def parse_common_alert(body: Mapping, input_name: str = "") -> Signal:
     data = child(body, "data", "")
     essentials = child(data, "essentials", "data")

@@ -2,6 +2,8 @@
 
 202 when accepted; 400 naming the field and the problem otherwise (action groups do not retry a
 400, and retrying a malformed payload could not help). The rejection is recorded either way.
+A test alert (the action group's "Test" button, `IsSynthetic: "True"`) is recorded as a test and
+answered 202 with `"test": true`; it never opens an incident nor acts.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ def alerts(req: func.HttpRequest) -> func.HttpResponse:
     outcomes = pipeline.process(delivery)
     if (busy := deferred(outcomes)) is not None:
         return busy
+    if delivery.rejections and all(r.test for r in delivery.rejections):
+        return json_response(202, {"test": True, "recorded": [r.reason for r in delivery.rejections]})
     if delivery.rejections:
         first = delivery.rejections[0]
         return problem(400, first.where, first.problem, recorded=True)

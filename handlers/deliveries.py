@@ -14,13 +14,14 @@ from typing import Any
 
 from rules import Signal
 
-from .alert_payloads import COMMON_SCHEMA, LEGACY_SCHEMA, parse_common_alert, parse_legacy_alert
+from .alert_payloads import COMMON_SCHEMA, LEGACY_SCHEMA, parse_common_alert, parse_legacy_alert, synthetic_at
 from .errors import PayloadError
-from .event_grid_events import VALIDATION, parse_event
+from .event_grid_events import VALIDATION, parse_event_signals
 
 # Event Grid batches stay under about 1 MB; alerts are small. Bigger is refused before parsing.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_EVENTS = 5000  # Event Grid's own largest batch
+TEST_ALERT = "is a test alert"  # how a test alert's record begins (see is_test_alert)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class Rejection:
     where: str
     problem: str
     excerpt: str = ""
+    test: bool = False  # a test alert (IsSynthetic): recorded and told as a test, never acted on
 
     @property
     def reason(self) -> str:
@@ -69,9 +71,9 @@ def parse_delivery(body: bytes | str | Any, input_name: str = "") -> Delivery:
     schema = str(document.get("schemaId") or "").lower()
     try:
         if schema == COMMON_SCHEMA or (not schema and isinstance(document.get("data"), Mapping) and "essentials" in document["data"]):
-            return Delivery("common-alert", signals=[parse_common_alert(document, input_name)])
+            return _alert("common-alert", parse_common_alert(document, input_name), document, input_name)
         if schema == LEGACY_SCHEMA:
-            return Delivery("legacy-alert", signals=[parse_legacy_alert(document, input_name)])
+            return _alert("legacy-alert", parse_legacy_alert(document, input_name), document, input_name)
         if schema:
             raise PayloadError("schemaId", f"unsupported alert schema {document.get('schemaId')!r}")
     except PayloadError as exc:
@@ -82,6 +84,26 @@ def parse_delivery(body: bytes | str | Any, input_name: str = "") -> Delivery:
         "unreadable",
         rejections=[_reject(input_name, PayloadError("body", "is neither an Event Grid event, an array of events, nor an alert payload"), document)],
     )
+
+
+def is_test_alert(reason: str) -> bool:
+    """Whether a recorded rejection is a test alert, i.e. not a problem with the input."""
+    return f": {TEST_ALERT} (" in reason or reason.startswith(f"{TEST_ALERT} (")
+
+
+def _alert(kind: str, signal: Signal, document: Mapping, input_name: str) -> Delivery:
+    """An alert's delivery; a test alert (IsSynthetic) carries no signal, only its record.
+
+    The action group's "Test" button sends a sample payload naming sample resources: recorded
+    (as a rejection marked `test`, so the pipeline never opens an incident for it nor acts) and
+    answered as accepted, so the person testing sees the action group reach the app.
+    """
+    where = synthetic_at(document)
+    if where is None:
+        return Delivery(kind, signals=[signal])
+    what = f"{signal.kind} {signal.name} on {signal.resource_id}".strip()
+    problem = f"{TEST_ALERT} ({where.rsplit('.', 1)[-1]}: True): {what}; recorded, never acted on"
+    return Delivery(kind, rejections=[Rejection(input_name, where, problem, _excerpt(document), test=True)])
 
 
 def _events(events: list, input_name: str, single: bool = False) -> Delivery:
@@ -100,7 +122,7 @@ def _events(events: list, input_name: str, single: bool = False) -> Delivery:
                 delivery.kind, delivery.validation_code = "validation", code
                 continue
         try:
-            delivery.signals.append(parse_event(event, where, input_name))
+            delivery.signals.extend(parse_event_signals(event, where, input_name))
         except PayloadError as exc:
             delivery.rejections.append(_reject(input_name, exc, event))
         except RecursionError:

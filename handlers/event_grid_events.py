@@ -2,11 +2,16 @@
 
 HealthResources events key on `resourceInfo.properties.targetResourceId` (never on
 `resourceInfo.id`, which a docs sample gets wrong, nor on `name`); scheduled events name the VM
-or scale set in the resource info id ahead of `/providers/microsoft.maintenance/...`.
+or scale set in the resource info id ahead of `/providers/microsoft.maintenance/...`. A scale
+set's scheduled event names the machines in `Resources` (`myvmss_1`: instance 1 of a Uniform set;
+`myvmss_1a2b3c4d`: a Flexible set's VM, a plain VM of the set's resource group), and becomes one
+signal per machine (`parse_event_signals`), so each instance is an incident of its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,6 +48,38 @@ class Envelope:
         self.id = text(event, "id", where, limit=256)
         self.subject = text(event, "subject", where, default="", limit=2048)
         self.data = event.get("data")
+
+
+SCALE_SET_TYPE = "microsoft.compute/virtualmachinescalesets"
+
+
+def parse_event_signals(event: Any, where: str = "", input_name: str = "") -> list[Signal]:
+    """The signals of one event: one, or one per machine a scale set's scheduled event names."""
+    signal = parse_event(event, where, input_name)
+    if signal.kind != "scheduled-event" or signal.resource_type.lower() != SCALE_SET_TYPE:
+        return [signal]
+    machines = [m for m in (_machine_of(signal.resource_id, name) for name in signal.details.get("resources") or []) if m]
+    if not machines:
+        return [signal]  # no name of this scale set's machines: the event stays on the set
+    return [
+        dataclasses.replace(signal, resource_id=rid, resource_type=rtype, delivery_key=f"{signal.delivery_key}:{name}",
+                            details={**signal.details, "scale_set_id": signal.resource_id, "machine": name})
+        for name, rid, rtype in machines
+    ]  # fmt: skip
+
+
+def _machine_of(scale_set_id: str, name: Any) -> tuple[str, str, str] | None:
+    """(name, resource id, type) of a machine a scale set's scheduled event names, or None."""
+    set_name = scale_set_id.rstrip("/").rsplit("/", 1)[-1]
+    match = re.fullmatch(re.escape(set_name) + r"_([0-9A-Za-z]+)", str(name or "").strip(), re.IGNORECASE)
+    if match is None:
+        return None
+    suffix = match.group(1)
+    if suffix.isdigit():  # Uniform: <set>_<instanceId>
+        return str(name), f"{scale_set_id}/virtualMachines/{suffix}", "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
+    # Flexible: the set's VMs are plain VMs named <set>_<8 hex>, in the set's resource group.
+    group = scale_set_id[: scale_set_id.lower().index("/providers/microsoft.compute/")]
+    return str(name), f"{group}/providers/Microsoft.Compute/virtualMachines/{name}", "Microsoft.Compute/virtualMachines"
 
 
 def parse_event(event: Any, where: str = "", input_name: str = "") -> Signal:

@@ -5,7 +5,9 @@ Per subscription, in this order:
    maintenance and update domains);
 2. Resource Health's current availability statuses, a page at a time (VMs Unavailable or Degraded);
 3. scale sets, a page at a time, and for each one its instance view (repairs service state) and
-   its instances with their instance views (health, failed provisioning, planned maintenance).
+   its instances with their instance views (health, failed provisioning, planned maintenance);
+   for a set in Flexible orchestration (no instance view, no scale-set VM list) its VMs, through
+   the VM list filtered on the set, with their instance views.
 
 Signals are yielded as they are found, so a consumer (the pipeline) decides on the first while
 the sweep is still reading; nothing of the fleet is kept beyond the page being read.
@@ -16,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
+from actions.statuses import HEALTH, PROVISIONING, find_status, status_code
 from rules import Signal
 
 from .arm_reads import ArmReads
@@ -28,6 +31,7 @@ from .scope import Scope, resource_group_of
 from .stats import SweepStats
 
 AUTOMATIC_REPAIRS = "automaticrepairs"
+FLEXIBLE = "flexible"
 
 
 def utc_now() -> datetime:
@@ -147,6 +151,9 @@ class Sweeper:
             policy_enabled=bool(policy and policy.enabled),
             grace_period=text(getattr(policy, "grace_period", None)) or None,
         )
+        if text(getattr(scale_set, "orchestration_mode", None)).lower() == FLEXIBLE:
+            yield from self._flexible_scale_set(reads, compute, scale_set, health, now)
+            return
         view = reads.get(
             f"reading the instance view of scale set {scale_set.id}",
             "scale-set-instance-view",
@@ -166,6 +173,25 @@ class Sweeper:
                 health.count_instance(str(instance.instance_id), health_code, health_at, failed, failed_at)
                 if view is not None:
                     yield from self._found(self._maintenance(str(instance.id), SCALE_SET_VM, view, None, now))
+        for signal in repair_signals(health, now):
+            yield from self._found(signal)
+
+    def _flexible_scale_set(self, reads: ArmReads, compute: Any, scale_set: Any, health: ScaleSetHealth,
+                            now: datetime) -> Iterator[Signal]:  # fmt: skip
+        """A Flexible set has no instance view and no scale-set VM list: its VMs are listed by the
+        VM list filtered on the set (with their instance views). Their planned maintenance is found
+        by the subscription's VM list already; the repairs service state is not published for it."""
+        group = resource_group_of(str(scale_set.id))
+        paged = compute.virtual_machines.list(
+            group, filter=f"'virtualMachineScaleSet/id' eq '{scale_set.id}'", expand="instanceView")
+        for page in reads.pages(f"listing the VMs of Flexible scale set {scale_set.id}", "flexible-vm-list", paged):
+            for vm in page:
+                # Already a machine of the VM pass: counted apart, so `machines` counts it once.
+                self.stats.resources["flexible-scale-set-vm"] += 1
+                view = vm.instance_view
+                failed, failed_at = _failed_provisioning(vm, view)
+                health_code, health_at = _health(view)
+                health.count_instance(str(vm.name), health_code, health_at, failed, failed_at)
         for signal in repair_signals(health, now):
             yield from self._found(signal)
 
@@ -200,23 +226,15 @@ def _availability_set(vm: Any) -> str | None:
     return getattr(subresource, "id", None) if subresource is not None else None
 
 
-def _status(statuses: Any, prefix: str) -> tuple[str | None, datetime | None]:
-    for status in statuses or []:
-        code = text(status.code)
-        if code.lower().startswith(prefix):
-            return code.split("/", 2)[1].lower(), status.time
-    return None, None
-
-
 def _health(view: Any) -> tuple[str | None, datetime | None]:
     status = getattr(getattr(view, "vm_health", None), "status", None) if view is not None else None
-    code = text(getattr(status, "code", None))
-    if "/" not in code:
+    parsed = status_code(getattr(status, "code", None))
+    if parsed is None or parsed.kind != HEALTH:
         return None, None
-    return code.split("/", 1)[1].lower(), status.time
+    return parsed.state, status.time
 
 
 def _failed_provisioning(instance: Any, view: Any) -> tuple[bool, datetime | None]:
-    state, at = _status(getattr(view, "statuses", None), "provisioningstate/")
+    found, at = find_status(getattr(view, "statuses", None), PROVISIONING)
     model_state = text(instance.provisioning_state).lower()
-    return (model_state == "failed" or state == "failed"), at
+    return (model_state == "failed" or bool(found and found.failed)), at

@@ -12,7 +12,7 @@ import uuid
 from typing import Any, Callable
 from urllib.parse import quote, urlencode
 
-from . import effects, shapes
+from . import effects, flexible, shapes
 from .effects import ArmError
 from .fleet import Fleet
 from .operations import Operation, Operations
@@ -192,9 +192,15 @@ class ArmApi:
         if rg is not None and not self.fleet.has_resource_group(sub, rg):
             raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
         vms = self.fleet.vms_in(sub, rg)
+        member_of = flexible.scale_set_filter(request.param("$filter"))
+        if member_of is not None:
+            vms = [vm for vm in vms if (vm.scale_set_id or "").lower() == member_of]
         if (request.param("statusOnly") or "").lower() == "true":
             return self._page(request, vms, shapes.vm_status_only)
         expand = (request.param("$expand") or "").lower() == "instanceview"
+        if expand and member_of is None and rg is not None:  # Azure: $expand=instanceView needs the $filter
+            raise ArmError(400, "InvalidParameter", "$expand=instanceView can only be specified with a valid $filter "
+                           "on virtualMachineScaleSet/id.")  # fmt: skip
         return self._page(request, vms, functools.partial(shapes.vm_model, instance_view=expand))
 
     def get_vm(self, request: Request) -> Any:
@@ -220,7 +226,9 @@ class ArmApi:
         return shapes.scale_set_model(self._scale_set(request))
 
     def scale_set_instance_view(self, request: Request) -> Any:
-        return shapes.scale_set_instance_view(self._scale_set(request))
+        ss = self._scale_set(request)
+        flexible.refuse_uniform_only(ss, "Get instance view")
+        return shapes.scale_set_instance_view(ss)
 
     def update_scale_set(self, request: Request) -> Response:
         ss = self._scale_set(request)
@@ -239,6 +247,7 @@ class ArmApi:
 
     def set_orchestration_service_state(self, request: Request) -> Response:
         ss = self._scale_set(request)
+        flexible.refuse_uniform_only(ss, "Set orchestration service state")
         _, action = effects.check_orchestration(ss, request.body)
         self._not_busy(ss.id, "setOrchestrationServiceState")
         op = self._start(request, "setOrchestrationServiceState", ss, lambda: effects.set_orchestration(ss, action))
@@ -246,6 +255,8 @@ class ArmApi:
 
     def delete_instances(self, request: Request) -> Response:
         ss = self._scale_set(request)
+        if flexible.is_flexible(ss):
+            return self._delete_flexible_members(request, ss)
         ids = effects.check_instance_ids(ss, request.body, required=True)
         busy = [ss.instances[i].id for i in ids]
         for rid in busy:
@@ -265,8 +276,26 @@ class ArmApi:
         op.details["instanceIds"] = ids
         return self._accepted(request, op)
 
+    def _delete_flexible_members(self, request: Request, ss: ScaleSet) -> Response:
+        """A Flexible set's batch delete: `instanceIds` are its VMs' names."""
+        vms = flexible.check_member_names(self.fleet, ss, request.body)
+        for vm in vms:
+            self._not_busy(vm.id, "delete")
+        for vm in vms:
+            vm.provisioning_state = "Deleting"
+
+        def on_fail(error: dict[str, Any]) -> None:
+            for vm in vms:
+                vm.provisioning_state = "Succeeded"
+
+        op = self._start(request, "deleteInstances", ss, lambda: flexible.delete_members(self.fleet, ss, vms),
+                         on_fail=on_fail, busy_ids=[vm.id for vm in vms])  # fmt: skip
+        op.details["instanceIds"] = [vm.name for vm in vms]
+        return self._accepted(request, op)
+
     def scale_set_action(self, request: Request) -> Response:
         ss = self._scale_set(request)
+        flexible.refuse_uniform_only(ss, f"Scale set {_action(request)}")
         action = _action(request)
         ids = effects.check_instance_ids(ss, request.body, required=False) or list(ss.instances)
         targets = [ss.instances[i] for i in ids]
@@ -293,6 +322,7 @@ class ArmApi:
 
     def list_instances(self, request: Request) -> Any:
         ss = self._scale_set(request)
+        flexible.refuse_uniform_only(ss, "Listing scale set VMs")
         expand = (request.param("$expand") or "").lower() == "instanceview"
         render = functools.partial(shapes.instance_model, with_instance_view=expand)
         return self._page(request, list(ss.instances.values()), render)

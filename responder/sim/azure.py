@@ -8,6 +8,7 @@ from typing import Any, Callable
 from .arm import ArmApi
 from .fleet import Fleet
 from .operations import Operations
+from .resource_graph import Quota, ResourceGraphApi
 from .server import Request, Route, SimServer
 
 
@@ -47,6 +48,9 @@ class SimulatedAzure:
             retry_after=lambda: self.retry_after,
         )
         self.arm.register(self.server)
+        # Resource Graph's HealthResources (annotations still active); its quota is Azure's.
+        self.resource_graph = ResourceGraphApi(self.fleet, page_size=lambda: self.page_size, quota=Quota())
+        self.resource_graph.register(self.server)
 
     def _delay_for(self, action: str) -> float:
         d = self.operation_delay

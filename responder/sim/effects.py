@@ -40,10 +40,12 @@ def _healthy(res: Machine) -> None:
         res.state_changed = _now()
     res.availability_state = "Available"
     res.annotation = None
+    res.provisioning_error = None
     if isinstance(res, ScaleSetInstance):
-        res.provisioning_error = None
         if res.health_state is not None:
             res.health_state = "Unhealthy" if res.scale_set.health_probe_broken else "Healthy"
+    elif res.health_state is not None:  # a VM with the Application Health extension (a Flexible set's)
+        res.health_state = "Healthy"
 
 
 # -- machines (VMs and scale-set instances) --------------------------------------------------
@@ -273,7 +275,12 @@ def update_scale_set(fleet: Fleet, ss: ScaleSet, change: dict[str, Any]) -> None
     if "tags" in change:
         ss.tags = change["tags"]
     if "capacity" in change:
-        scale_to(fleet, ss, change["capacity"])
+        if ss.orchestration_mode == "Flexible":
+            from . import flexible  # flexible imports this module's ArmError
+
+            flexible.scale_to(fleet, ss, change["capacity"])
+        else:
+            scale_to(fleet, ss, change["capacity"])
     ss.provisioning_state = "Succeeded"
 
 

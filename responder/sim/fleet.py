@@ -117,8 +117,14 @@ class Fleet:
         return self.add(vm_from_spec(spec, where=where, now=self.loaded_at))
 
     def add_scale_set_spec(self, spec: dict[str, Any], *, where: str = "scaleSet") -> ScaleSet:
-        """Add a scale set (and its instances) from its fleet-file fields."""
-        return self.add(scale_set_from_spec(spec, where=where, now=self.loaded_at))
+        """Add a scale set (and its instances, or a Flexible set's VMs) from its fleet-file fields."""
+        from . import flexible  # it imports effects, which imports this module
+
+        ss = self.add(scale_set_from_spec(spec, where=where, now=self.loaded_at))
+        if flexible.is_flexible(ss):
+            for i, member in enumerate(flexible.member_specs(ss, spec)):
+                self.add_vm_spec(member, where=f"{where}.instances[{i}]").scale_set_id = ss.id
+        return ss
 
     def add_instance_spec(self, ss: ScaleSet, spec: dict[str, Any], *, where: str = "instance") -> ScaleSetInstance:
         """Add an instance to a scale set of the fleet (a scale-out), from fleet-file fields."""
@@ -168,6 +174,16 @@ class Fleet:
         self._by_id[resource.id.lower()] = resource
         if not isinstance(resource, ScaleSetInstance):
             self._by_name.setdefault(resource.name.lower(), []).append(resource)
+
+    def remove_vm(self, vm: VirtualMachine) -> None:
+        with self.lock:
+            self._by_id.pop(vm.id.lower(), None)
+            vms = self._vms_by_sub.get(vm.subscription_id.lower(), [])
+            if vm in vms:
+                vms.remove(vm)
+            named = self._by_name.get(vm.name.lower(), [])
+            if vm in named:
+                named.remove(vm)
 
     def remove_instance(self, inst: ScaleSetInstance) -> None:
         with self.lock:

@@ -111,7 +111,7 @@ VM_KEYS = (
     "name", "subscriptionId", "resourceGroup", "location", "tags", "availabilitySet", "zones",
     "updateDomain", "faultDomain", "powerState", "provisioningState", "availabilityState",
     "annotation", "maintenance", "hostId", "vmSize", "osType", "osName", "osVersion", "vmId",
-    "timeCreated", "stateChanged", *OWNERSHIP_KEYS,
+    "timeCreated", "stateChanged", "provisioningError", "healthState", *OWNERSHIP_KEYS,
 )  # fmt: skip
 INSTANCE_KEYS = (
     "instanceId", "provisioningState", "provisioningError", "healthState", "powerState",
@@ -121,7 +121,7 @@ INSTANCE_KEYS = (
 SCALE_SET_KEYS = (
     "name", "subscriptionId", "resourceGroup", "location", "tags", "sku", "capacity", "zones",
     "automaticRepairsPolicy", "orchestrationServiceState", "healthProbeBroken", "instances",
-    "instanceDefaults", "availabilityState", "annotation", "upgradeMode", "timeCreated",
+    "instanceDefaults", "availabilityState", "annotation", "upgradeMode", "timeCreated", "orchestrationMode",
     *OWNERSHIP_KEYS,
 )  # fmt: skip
 
@@ -184,6 +184,9 @@ def vm_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> Virtu
         fault_domain=int(spec.get("faultDomain", 0)),
         power_state=_one_of(where + ".powerState", spec.get("powerState", "running"), POWER_STATES),
         provisioning_state=spec.get("provisioningState", "Succeeded"),
+        provisioning_error=spec.get("provisioningError"),
+        health_state=None if spec.get("healthState") is None else _one_of(
+            where + ".healthState", spec["healthState"], HEALTH_STATES),
         availability_state=_one_of(
             where + ".availabilityState", spec.get("availabilityState", "Available"), AVAILABILITY_STATES
         ),
@@ -240,10 +243,18 @@ def scale_set_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -
         ),
         annotation=_annotation(where, spec.get("annotation"), now),
         upgrade_mode=spec.get("upgradeMode", "Manual"),
+        orchestration_mode=_one_of(where + ".orchestrationMode", spec.get("orchestrationMode", "Uniform"),
+                                   ("Uniform", "Flexible")),
         time_created=resolve_time(spec.get("timeCreated", "-30d"), now),
         state_changed=iso(now - dt.timedelta(minutes=10)),
         **_ownership(where, spec),
     )
+    if ss.orchestration_mode == "Flexible":  # its machines are VMs: the fleet adds them (flexible.py)
+        listed = len(spec.get("instances") or [])
+        ss.capacity = int(spec.get("capacity", listed))
+        if ss.capacity < listed:
+            raise FleetError(f"{where}: capacity {ss.capacity} is less than the {listed} instances listed")
+        return ss
     check_keys(where + ".instanceDefaults", ss.instance_defaults, INSTANCE_KEYS)
     for i, ispec in enumerate(spec.get("instances") or []):
         instance_from_spec(ss, ispec, where=f"{where}.instances[{i}]", now=now)

@@ -37,6 +37,9 @@ class VirtualMachine:
     fault_domain: int = 0
     power_state: str = "running"
     provisioning_state: str = "Succeeded"
+    provisioning_error: str | None = None  # e.g. VMExtensionProvisioningError: ProvisioningState/failed/<code>
+    scale_set_id: str | None = None  # a Flexible scale set's VM names its set (virtualMachineScaleSet.id)
+    health_state: str | None = None  # Application Health extension: Healthy | Unhealthy | Unknown; None: none
     availability_state: str = "Available"
     annotation: dict[str, Any] | None = None  # current Resource Health annotation: name, reason, summary, ...
     maintenance: dict[str, Any] | None = None  # maintenanceRedeployStatus, or None when none is planned
@@ -152,6 +155,7 @@ class ScaleSet:
     availability_state: str = "Available"
     annotation: dict[str, Any] | None = None
     upgrade_mode: str = "Manual"
+    orchestration_mode: str = "Uniform"  # Uniform | Flexible (Flexible: its machines are VMs, see flexible.py)
     unique_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time_created: str = ""
     state_changed: str = ""

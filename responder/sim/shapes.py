@@ -41,7 +41,7 @@ def power_status(state: str) -> dict[str, Any]:
 
 
 def _statuses(res: VirtualMachine | ScaleSetInstance) -> list[dict[str, Any]]:
-    error = res.provisioning_error if isinstance(res, ScaleSetInstance) else None
+    error = res.provisioning_error
     return [provisioning_status(res.provisioning_state, error, res.state_changed), power_status(res.power_state)]
 
 
@@ -72,6 +72,13 @@ def maintenance_status(m: dict[str, Any] | None) -> dict[str, Any] | None:
     return dict(m) if m else None
 
 
+def _vm_health(res: VirtualMachine | ScaleSetInstance) -> dict[str, Any]:
+    """The Application Health extension's report in an instance view (vmHealth)."""
+    level = "Info" if res.health_state == "Healthy" else "Warning"
+    return {"status": {"code": f"HealthState/{res.health_state.lower()}", "level": level,
+                       "displayStatus": HEALTH_DISPLAY[res.health_state], "time": res.state_changed}}  # fmt: skip
+
+
 def vm_instance_view(vm: VirtualMachine) -> dict[str, Any]:
     view: dict[str, Any] = {
         "platformUpdateDomain": vm.update_domain,
@@ -84,6 +91,8 @@ def vm_instance_view(vm: VirtualMachine) -> dict[str, Any]:
         "hyperVGeneration": "V2",
         "statuses": _statuses(vm),
     }
+    if vm.health_state:
+        view["vmHealth"] = _vm_health(vm)
     if vm.maintenance:
         view["maintenanceRedeployStatus"] = maintenance_status(vm.maintenance)
     return view
@@ -137,6 +146,8 @@ def vm_model(vm: VirtualMachine, *, instance_view: bool = False) -> dict[str, An
     if vm.availability_set_id:
         props["availabilitySet"] = {"id": vm.availability_set_id}
     props.update(_priority(vm.priority, vm.eviction_policy))
+    if vm.scale_set_id:  # a Flexible scale set's VM
+        props["virtualMachineScaleSet"] = {"id": vm.scale_set_id}
     if instance_view:
         props["instanceView"] = vm_instance_view(vm)
     out: dict[str, Any] = {
@@ -219,7 +230,7 @@ def orchestration_services(ss: ScaleSet) -> list[dict[str, Any]]:
 def scale_set_model(ss: ScaleSet) -> dict[str, Any]:
     props: dict[str, Any] = {
         "singlePlacementGroup": False,
-        "orchestrationMode": "Uniform",
+        "orchestrationMode": ss.orchestration_mode,
         "upgradePolicy": {"mode": ss.upgrade_mode},
         "virtualMachineProfile": {
             "osProfile": {"computerNamePrefix": ss.name.replace("-", "")[:9], "adminUsername": "azureuser"},
@@ -359,7 +370,9 @@ def availability_status(res: Any, *, expand_actions: bool = True) -> dict[str, A
     note = res.annotation or {}
     props: dict[str, Any] = {
         "availabilityState": state,
-        "title": note.get("name") or state,
+        # Azure's title is the state ("Available", "Unavailable"); no field names the annotation
+        # (that is in Resource Graph's HealthResources, responder/sim/resource_graph.py).
+        "title": state,
         "summary": note.get("summary") or SUMMARIES.get(state, state),
         "detailedStatus": note.get("reason") or SUMMARIES.get(state, state),
         "reasonType": note.get("reasonType") or ("Unplanned" if state != "Available" else ""),

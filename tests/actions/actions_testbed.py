@@ -43,6 +43,8 @@ FLEET: dict[str, Any] = {
         {"name": "vm-deallocated", "powerState": "deallocated", "availabilityState": "Unavailable"},
         {"name": "vm-stopped", "powerState": "stopped", "availabilityState": "Unavailable"},
         {"name": "vm-busy", "provisioningState": "Updating", "availabilityState": "Degraded"},
+        {"name": "vm-failed-extension", "provisioningState": "Failed", "provisioningError": "VMExtensionProvisioningError",
+         "availabilityState": "Degraded", "annotation": "VirtualMachinePossiblyDegradedDueToHardwareFailure"},
         {"name": "vm-maint", "maintenance": OPEN_WINDOW, "updateDomain": 2},
         {"name": "vm-maint-avset", "maintenance": OPEN_WINDOW, "availabilitySet": "avset-1"},
         {"name": "vm-maint-not-allowed", "maintenance": {**OPEN_WINDOW, "isCustomerInitiatedMaintenanceAllowed": False}},

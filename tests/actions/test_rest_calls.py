@@ -43,8 +43,8 @@ CASES = [
      [("PATCH", ss_id("ss-off"), COMPUTE_API,
        {"properties": {"automaticRepairsPolicy": {"enabled": True, "gracePeriod": "PT45M"}}})]),
     ("replace-failed-instance", ss_id("ss-api"), {},
-     [("GET", f"{ss_id('ss-api')}/virtualMachines", COMPUTE_API, None), ("GET", ss_id("ss-api"), COMPUTE_API, None)],
-     [("GET", f"{ss_id('ss-api')}/virtualMachines", COMPUTE_API, None), ("GET", ss_id("ss-api"), COMPUTE_API, None),
+     [("GET", ss_id("ss-api"), COMPUTE_API, None), ("GET", f"{ss_id('ss-api')}/virtualMachines", COMPUTE_API, None)],
+     [("GET", ss_id("ss-api"), COMPUTE_API, None), ("GET", f"{ss_id('ss-api')}/virtualMachines", COMPUTE_API, None),
       ("POST", f"{ss_id('ss-api')}/delete", COMPUTE_API, {"instanceIds": ["2"]})]),
 ]  # fmt: skip
 

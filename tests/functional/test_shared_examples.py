@@ -33,6 +33,9 @@ FRAGMENTS = {
     "from-docs/alerts-payload-samples.ServiceHealth-maintenance.alertContext.json": "from-docs/alerts-payload-samples.test-action.ServiceHealth.json",
 }
 
+# The action group's "Test" sample carrying IsSynthetic: "True": recorded as a test, never an incident.
+TEST_ALERTS = {"from-docs/alerts-payload-samples.test-action.ServiceHealth.json"}
+
 EXPECTED_KIND = {
     "AvailabilityStatusChanged": "availability", "ResourceAnnotated": "annotation", "ScheduledEventEmitted": "scheduled-event",
     "ResourceHealth": "resource-health", "ServiceHealth": "service-health",
@@ -43,11 +46,20 @@ def _kind_for(name: str) -> str:
     return next(kind for marker, kind in EXPECTED_KIND.items() if marker in name)
 
 
-@pytest.mark.parametrize("name", WHOLE_DELIVERIES)
+@pytest.mark.parametrize("name", sorted(set(WHOLE_DELIVERIES) - TEST_ALERTS))
 def test_whole_delivery_is_accepted(shared_examples, pipeline, name):
     outcomes = pipeline.process(parse_delivery((shared_examples / name).read_bytes(), name))
     assert outcomes and all(o.status != "rejected" for o in outcomes), [o.reason for o in outcomes]
     assert {o.kind for o in outcomes} == {_kind_for(name)}
+
+
+@pytest.mark.parametrize("name", sorted(TEST_ALERTS))
+def test_a_synthetic_test_alert_is_recorded_as_a_test_and_opens_nothing(shared_examples, pipeline, ledger, name):
+    delivery = parse_delivery((shared_examples / name).read_bytes(), name)
+    assert delivery.signals == [] and [r.test for r in delivery.rejections] == [True]
+    (outcome,) = pipeline.process(delivery)
+    assert "test alert (IsSynthetic: True)" in outcome.reason and "never acted on" in outcome.reason
+    assert outcome.incident_id == "" and outcome.action == "none"
 
 
 @pytest.mark.parametrize("fragment,envelope", sorted(FRAGMENTS.items()))
@@ -82,5 +94,7 @@ def test_all_shared_examples_replay_through_the_command_line(shared_examples, tm
     run = subprocess.run([sys.executable, "-m", "responder", "replay", "--json", *files], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     lines = [json.loads(line) for line in run.stdout.splitlines()]
-    assert len(lines) == len(WHOLE_DELIVERIES) and not [l for l in lines if l["status"] == "rejected"]
+    assert len(lines) == len(WHOLE_DELIVERIES)
+    assert [l for l in lines if l["status"] == "rejected"] == [l for l in lines if "test alert" in l["reason"]]
+    assert len([l for l in lines if "test alert" in l["reason"]]) == len(TEST_ALERTS)
     assert SHARED_EXAMPLES.name in lines[0]["input"]

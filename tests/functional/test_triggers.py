@@ -223,3 +223,15 @@ def test_host_timeout_is_shorter_than_the_claim_lease():
 
     hours, minutes, seconds = map(int, json.loads((ROOT / "host.json").read_text())["functionTimeout"].split(":"))
     assert hours * 3600 + minutes * 60 + seconds < CLAIM_LEASE.total_seconds()
+
+
+def test_a_test_alert_is_recorded_as_a_test_and_opens_no_incident(functions, installed, ledger, shared_examples):
+    # Azure's "Test action group" sample for Service Health carries IsSynthetic: "True".
+    body = (shared_examples / "from-docs/alerts-payload-samples.test-action.ServiceHealth.json").read_bytes()
+    response = call(functions, "alerts", post("alerts", body))
+    assert response.status_code == 202
+    answer = json.loads(response.get_body())
+    assert answer["test"] is True and "never acted on" in answer["recorded"][0]
+    (recorded,) = ledger.rejections()
+    assert recorded["location"] == "data.alertContext.properties.IsSynthetic"
+    assert ledger._db.execute("SELECT count(*) FROM incidents").fetchone()[0] == 0

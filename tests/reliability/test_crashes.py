@@ -32,7 +32,8 @@ STEPS = ["claim", "signal", "intent", "arm-call", "recorded", "decision", "notif
 UNSETTLED = {"intent", "arm-call", "recorded", "decision"}
 
 ACTED = {"vm-degraded-hw", "vm-accelnet", "vmss-web"}
-ACTION_PATH = re.compile(r"^(2\d\d) (POST|PATCH|PUT|DELETE) (\S+)")
+# ARM writes are under a subscription; a Resource Graph query (POST /providers/...) is a read.
+ACTION_PATH = re.compile(r"^(2\d\d) (POST|PATCH|PUT|DELETE) (/subscriptions/\S+)")
 
 
 class SimProcess:

@@ -115,9 +115,11 @@ def test_kinds_names_and_resolution(payload, kind, name, resolved):
     assert (signal.kind, signal.name, signal.resolved) == (kind, name, resolved)
 
 
-def test_scheduled_event_names_the_scale_set_and_its_vms():
+def test_scheduled_event_of_a_scale_set_is_about_the_instance_it_names():
     signal = one(b.scheduled("Redeploy", "Scheduled"))
-    assert signal.resource_id == b.scale_set_id()
+    assert signal.resource_id == f"{b.scale_set_id()}/virtualMachines/1"
+    assert signal.resource_type == "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
+    assert signal.details["scale_set_id"] == b.scale_set_id()
     assert signal.details["resources"] == ["ss1_1"]
     assert signal.details["not_before"].startswith("2026-11-20T08:20:00")
 
