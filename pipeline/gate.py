@@ -264,7 +264,8 @@ class Gate:
         executor = self.registry.get(request.action)
         executor.resolve(request.resource_id)  # NotApplicableError: an action that does not apply
         info = self.reads.info(clients, request.resource_id)
-        facts = {**request.facts, "tags": dict(info.tags), "location": info.location, "capacity": info.capacity}
+        facts = {**request.facts, "tags": dict(info.tags), "location": info.location, "capacity": info.capacity,
+                 "scale_set_id": info.scale_set_id}
         request = replace(request, facts=facts)
         owner = self.owner_of(info, request.resource_id)
         if owner:
@@ -319,7 +320,8 @@ class Gate:
 
     def _permit(self, request: WriteRequest, mode: str, reason: str, facts: dict) -> Clearance:
         if request.road not in _SAME_WRITE:
-            refusal = self.safety.reserve(request.resource_id, request.holder, facts.get("capacity"))
+            refusal = self.safety.reserve(request.resource_id, request.holder, facts.get("capacity"),
+                                          facts.get("scale_set_id"))
             if refusal:
                 return Clearance("skipped", refusal, mode, (*request.brakes, refusal), facts)
         permit = self._office.issue(request.action, request.resource_id, request.holder, reason)

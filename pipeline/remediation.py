@@ -295,6 +295,7 @@ class Remediation:
         if self.safety is not None:
             ended = self.ledger.operation(op_id)
             if ended is not None:
-                self.safety.release(ended["resource_id"], f"{ended['incident_id']}:{ended['action']}")
+                self.safety.release(ended["resource_id"], f"{ended['incident_id']}:{ended['action']}",
+                                    (ended.get("facts") or {}).get("scale_set_id"))
         log("operation ended", state=state, reason=message)
         return state, message

@@ -36,6 +36,18 @@ OWNER_CATEGORIES = ("customer-initiated", "spot-eviction")
 IN_FLIGHT_TTL = timedelta(hours=1)
 
 
+def member_of(resource_id: str, scale_set_id: str | None) -> str | None:
+    """The scale set a machine counts in: a Uniform instance's (from its id), or a Flexible
+    set's VM's (its model names the set: ResourceInfo.scale_set_id). A scale set itself is no
+    member: its own actions count in the subscription."""
+    uniform = scale_set_of(resource_id)
+    if uniform:
+        return uniform
+    if scale_set_id and "/virtualmachinescalesets/" not in resource_id.lower():
+        return scale_set_id
+    return None
+
+
 class Safety:
     def __init__(self, settings: Settings, policy: Policy, ledger, clock: Callable[[], datetime]):
         self.settings = settings
@@ -145,8 +157,9 @@ class Safety:
     # -- the storm breaker ----------------------------------------------------------------------
 
     def _storm(self, resource_id: str, info: Any):
-        """`info` None: before the read, so without the VM's region or the scale set's capacity."""
-        scale_set = scale_set_of(resource_id)
+        """`info` None: before the read, so without the VM's region or the scale set's capacity
+        (nor, for a VM of a Flexible scale set, its set)."""
+        scale_set = member_of(resource_id, None if info is None else info.scale_set_id)
         if scale_set:
             return self._scale_set_storm(scale_set, None if info is None else max(1, info.capacity or 1))
         subscription = subscription_of(resource_id)
@@ -237,7 +250,7 @@ class Safety:
 
     # -- the caps: slots claimed just before the write, race-free across workers --------------
 
-    def reserve(self, resource_id: str, holder: str, capacity: int | None) -> str | None:
+    def reserve(self, resource_id: str, holder: str, capacity: int | None, scale_set: str | None = None) -> str | None:
         """Claim the slots a write needs (in flight in the subscription and, for an instance, in
         its scale set; this clock hour's writes in the subscription). A refusal says which cap.
         `holder` (incident and action) claiming again is the same claim, so a retried start of
@@ -247,7 +260,7 @@ class Safety:
         wanted = [(f"in-flight:/subscriptions/{subscription}", brakes.in_flight_per_subscription, IN_FLIGHT_TTL,
                    f"in-flight cap: {brakes.in_flight_per_subscription} operations already under way in subscription "
                    f"{subscription} (cap {brakes.in_flight_per_subscription}); the next signal or sweep tries again")]
-        scale_set = scale_set_of(resource_id)
+        scale_set = member_of(resource_id, scale_set)
         if scale_set and capacity:
             cap = brakes.in_flight_for_scale_set(capacity)
             wanted.append((f"in-flight:{scale_set.lower()}", cap, IN_FLIGHT_TTL,
@@ -274,10 +287,10 @@ class Safety:
         kept = {seen: why for seen, why in self._full_hours.items() if seen.endswith(hour)}
         self._full_hours = {**kept, scope: refusal}
 
-    def release(self, resource_id: str, holder: str) -> None:
+    def release(self, resource_id: str, holder: str, scale_set: str | None = None) -> None:
         """The operation ended: its in-flight slots are free (its hourly write stays counted)."""
         subscription = subscription_of(resource_id)
         self.ledger.release_slot(f"in-flight:/subscriptions/{subscription}", holder)
-        scale_set = scale_set_of(resource_id)
+        scale_set = member_of(resource_id, scale_set)
         if scale_set:
             self.ledger.release_slot(f"in-flight:{scale_set.lower()}", holder)

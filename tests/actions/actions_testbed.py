@@ -115,7 +115,7 @@ def permit(executor, resource_id: str):
     return _OFFICE.issue(executor.name, resource_id, "test", "a test drives the executor directly")
 
 
-def judged(executor, clients, resource_id: str, params: dict):
+def judged(executor, clients, resource_id: str, params: dict, category: str = ""):
     """What the gate makes of an executor's verification with the action's default evidence
     (rules/evidence.py): (holds, reason). The executor says whether the machine can take the
     action; the evidence says whether the live state shows what the signal claimed."""
@@ -125,6 +125,6 @@ def judged(executor, clients, resource_id: str, params: dict):
     if not verdict.holds:
         return False, verdict.reason, verdict.facts
     annotation = params.get("signal_annotation") or ""
-    evidence = default_evidence(executor.name, "annotation" if annotation else "availability", "")
+    evidence = default_evidence(executor.name, "annotation" if annotation else "availability", category)
     holds, said = judge(evidence, verdict.facts, {"annotation": annotation})
     return holds, "; ".join(part for part in (verdict.reason, said) if part), verdict.facts

@@ -16,7 +16,7 @@ import copy
 import json
 
 import pytest
-from actions_testbed import SUB, vm_id
+from actions_testbed import SUB, judged, vm_id
 
 from actions import registry
 from actions.live_state import active_annotations, annotation_active
@@ -120,18 +120,18 @@ def _serve_azure_availability(sim, shared_examples, name: str, state: str) -> No
 def test_an_available_vm_still_annotated_in_resource_graph_is_redeployed(sim, clients, shared_examples):
     _serve_azure_availability(sim, shared_examples, "vm-healthy", "Available")
     sim.add_route("POST", GRAPH_PATH, lambda request: query_answer([azure_row(vm_id("vm-healthy"), "AccelnetUnhealthy")]))
-    verdict = registry.get("redeploy").verify(clients, vm_id("vm-healthy"), {"signal_annotation": "AccelnetUnhealthy"})
-    assert verdict.holds, verdict.reason
-    assert "still carries AccelnetUnhealthy" in verdict.reason
-    assert verdict.facts["annotation"] == "AccelnetUnhealthy"
+    holds, said, facts = judged(registry.get("redeploy"), clients, vm_id("vm-healthy"), {"signal_annotation": "AccelnetUnhealthy"})
+    assert holds, said
+    assert "AccelnetUnhealthy is still active on it (evidence: annotation-active)" in said
+    assert facts["annotation"] == "AccelnetUnhealthy" and facts["availability_state"] == "Available"
 
 
 def test_an_available_vm_whose_annotation_resource_graph_no_longer_holds_is_left(sim, clients, shared_examples):
     _serve_azure_availability(sim, shared_examples, "vm-accelnet", "Available")
     sim.add_route("POST", GRAPH_PATH, lambda request: query_answer([azure_row(vm_id("vm-accelnet"), "VirtualMachineRestarted")]))
-    verdict = registry.get("redeploy").verify(clients, vm_id("vm-accelnet"), {"signal_annotation": "AccelnetUnhealthy"})
-    assert not verdict.holds
-    assert "no longer carries AccelnetUnhealthy" in verdict.reason
+    holds, said, _facts = judged(registry.get("redeploy"), clients, vm_id("vm-accelnet"), {"signal_annotation": "AccelnetUnhealthy"})
+    assert not holds
+    assert "already healthy" in said and "AccelnetUnhealthy is no longer active on it" in said
 
 
 def test_a_long_quota_wait_is_left_to_the_caller(sim, clients):

@@ -6,7 +6,7 @@ orchestration service state; its batch delete takes the VMs' names."""
 from __future__ import annotations
 
 import pytest
-from actions_testbed import RG, SUB, ss_id, vm_id
+from actions_testbed import RG, SUB, judged, permit, ss_id, vm_id
 
 from actions import registry
 from actions.resource_info import read_resource
@@ -41,8 +41,8 @@ def test_a_flexible_vm_knows_its_scale_set_for_the_brakes(sim, clients):
 
 def test_a_flexible_vm_is_redeployed_as_a_vm(sim, clients):
     executor = registry.get("redeploy")
-    assert executor.verify(clients, vm_id(DEGRADED), {}).holds
-    executor.start(clients, vm_id(DEGRADED), {})
+    assert judged(executor, clients, vm_id(DEGRADED), {})[0]
+    executor.start(clients, vm_id(DEGRADED), {}, permit=permit(executor, vm_id(DEGRADED)))
     posts = [r.path for r in sim.requests if r.method == "POST"]
     assert posts == [f"{vm_id(DEGRADED)}/redeploy"]
 
@@ -52,8 +52,13 @@ def test_failed_vms_of_a_flexible_set_are_replaced_by_name(sim, clients):
     verdict = executor.verify(clients, ss_id("flex"), {})
     assert verdict.holds, verdict.reason
     assert verdict.facts["failed_instance_ids"] == [FAILED]
-    op = executor.start(clients, ss_id("flex"), {})
-    while (status := executor.poll(clients, op)).operation is not None:
+    op = executor.start(clients, ss_id("flex"), {}, permit=permit(executor, ss_id("flex")))
+    while True:
+        status = executor.poll(clients, op)
+        if status.wants_write:
+            status = executor.proceed(clients, op, permit=permit(executor, ss_id("flex")))
+        if status.operation is None:
+            break
         op = status.operation
     assert status.state == "Succeeded", status.message
     names = {vm.name for vm in sim.fleet.vms}

@@ -12,32 +12,32 @@ from __future__ import annotations
 import copy
 import json
 
-from actions_testbed import ssvm_id, vm_id
+from actions_testbed import judged, ssvm_id, vm_id
 
 from actions import registry
 from actions.base import OBSERVE
 
 
 def test_failed_extension_on_degraded_hardware_is_redeployed(sim, clients):
-    verdict = registry.get("redeploy").verify(clients, vm_id("vm-failed-extension"), {})
-    assert verdict.holds, verdict.reason
-    assert "Degraded" in verdict.reason
-    assert verdict.facts["provisioning_state"] == "failed"
-    assert verdict.facts["provisioning_code"] == "VMExtensionProvisioningError"
+    holds, said, facts = judged(registry.get("redeploy"), clients, vm_id("vm-failed-extension"), {})
+    assert holds, said
+    assert "Degraded" in said
+    assert facts["provisioning_state"] == "failed"
+    assert facts["provisioning_code"] == "VMExtensionProvisioningError"
 
 
 def test_provisioning_timed_out_instance_can_be_reimaged(sim, clients):
     params = {"signal_annotation": "VirtualMachineProvisioningTimedOut"}
-    verdict = registry.get("reimage").verify(clients, ssvm_id("ss-api", 2), params)
-    assert verdict.holds, verdict.reason
-    assert "provisioning failed (OSProvisioningTimedOut)" in verdict.reason
+    holds, said, _facts = judged(registry.get("reimage"), clients, ssvm_id("ss-api", 2), params, category="provisioning")
+    assert holds, said
+    assert "provisioning state is failed/osprovisioningtimedout (evidence: provisioning-timed-out)" in said
 
 
 def test_restart_does_not_take_a_failed_provisioning_as_its_condition(sim, clients):
     # Restarting does not fix a failed OS provisioning: without an unhealthy status it refuses.
-    verdict = registry.get("restart").verify(clients, ssvm_id("ss-api", 2), {})
-    assert not verdict.holds
-    assert "already under way" not in verdict.reason
+    holds, said, _facts = judged(registry.get("restart"), clients, ssvm_id("ss-api", 2), {})
+    assert not holds
+    assert "already under way" not in said
 
 
 def test_watching_a_failed_machine_ends(sim, clients):
@@ -67,6 +67,6 @@ def test_azure_published_instance_view_with_a_failed_code(sim, clients, shared_e
     ]  # fmt: skip
     body.pop("maintenanceRedeployStatus", None)
     sim.add_route("GET", r".*/virtualMachines/vm-degraded/instanceView", lambda request: body)
-    verdict = registry.get("redeploy").verify(clients, vm_id("vm-degraded"), {})
-    assert verdict.holds, verdict.reason
-    assert verdict.facts["provisioning_code"] == "InternalOperationError"
+    holds, said, facts = judged(registry.get("redeploy"), clients, vm_id("vm-degraded"), {})
+    assert holds, said
+    assert facts["provisioning_code"] == "InternalOperationError"

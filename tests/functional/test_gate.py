@@ -366,3 +366,18 @@ def test_an_executor_refuses_to_write_without_a_permit(sim):
         with pytest.raises(UnpermittedWriteError):
             registry.get(action).start(clients, target, {}, permit=None)
     assert not accepted_writes(sim)
+
+
+def test_the_vms_of_a_flexible_scale_set_share_its_in_flight_cap(ledger):
+    from pipeline.safety import Safety, member_of
+    from rules import load_policy
+
+    flex = f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachineScaleSets/flex"
+    one, two = vm("flex_1a2b3c4d", "rg-app"), vm("flex_5e6f7a8b", "rg-app")
+    assert member_of(one, flex) == flex and member_of(flex, flex) is None and member_of(one, None) is None
+    safety = Safety(Settings(subscriptions=(DEMO_SUBSCRIPTION,)), load_policy(), ledger, lambda: datetime.now(timezone.utc))
+    assert safety.reserve(one, "INC-1:redeploy", 4, scale_set=flex) is None
+    refusal = safety.reserve(two, "INC-2:redeploy", 4, scale_set=flex)
+    assert refusal and refusal.startswith("in-flight cap: 1 instances of scale set flex")
+    safety.release(one, "INC-1:redeploy", scale_set=flex)
+    assert safety.reserve(two, "INC-2:redeploy", 4, scale_set=flex) is None

@@ -219,6 +219,11 @@ OPERATION = {"name": text(), "status": enum("InProgress", "Succeeded", "Failed",
              "endTime": Opt(text(ISO)), "error": Opt({"code": text(), "message": text()})}  # fmt: skip
 SUBSCRIPTION = {"id": text(rf"^/subscriptions/{GUID}$"), "subscriptionId": text(GUID), "displayName": text(),
                 "state": enum("Enabled", "Warned", "PastDue", "Disabled", "Deleted")}  # fmt: skip
+# ResourceGroups_Get (azure-rest-api-specs, resources 2021-04-01): managedBy and tags only when set.
+RESOURCE_GROUP = {"id": text(rf"^/subscriptions/{GUID}/resourceGroups/[^/]+$"), "name": text(),
+                  "type": enum("Microsoft.Resources/resourceGroups"), "location": text(r"^[a-z0-9]+$"),
+                  "managedBy": Opt(text(r"^/subscriptions/")), "tags": Opt(dict),
+                  "properties": {"provisioningState": enum("Succeeded", "Deleting")}}  # fmt: skip
 GRAPH_ROW = {"id": text(r"/providers/Microsoft\.ResourceHealth/resourceAnnotations/"), "name": text(),
              "type": enum("microsoft.resourcehealth/resourceannotations"), "tenantId": text(), "location": text(),
              "resourceGroup": text(r"^[^A-Z]+$"), "subscriptionId": text(GUID),
@@ -256,6 +261,7 @@ ASYNC = ("Location", "Azure-AsyncOperation", "Retry-After")
 
 CASES = [
     Case("subscription", "GET", f"/subscriptions/{SUB}", "2022-12-01", SUBSCRIPTION),
+    Case("resource group", "GET", f"/subscriptions/{SUB}/resourceGroups/{RG}", "2021-04-01", RESOURCE_GROUP),
     Case("vm list, statusOnly", "GET", f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines", COMPUTE_API,
          paged(VM_STATUS_ONLY), query=(("statusOnly", "true"),)),
     Case("vm list of a group", "GET", f"{BASE}/virtualMachines", COMPUTE_API, paged(VM_MODEL)),
