@@ -299,7 +299,7 @@ class Gate:
         if not holds:
             return self._skip(request, f"verified against the live state: {evidence}", None, mode=mode,
                               status_facts=verdict.facts)
-        verified = f"{verdict.reason}; {evidence}" if verdict.reason else evidence
+        verified = "; ".join(part for part in (verdict.reason, evidence) if part)
         if loses_disk:
             verified += f"; {TEMP_DISK_WARNING} (tagged as keeping data there)"
         if mode == "observe":

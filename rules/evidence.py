@@ -129,6 +129,8 @@ def judge(evidence: tuple[str, ...], facts: Mapping[str, Any], claim: Mapping[st
     findings = [EVIDENCE[name](facts, claim) for name in evidence]
     found = [f for f in findings if f.found]
     if found:
+        if found[0].name == "action-state":  # the executor's own reason already says what it found
+            return True, ""
         return True, f"{found[0].said} (evidence: {found[0].name})"
     missing = "; ".join(f"{f.said}" for f in findings)
     healthy = "already healthy: " if _state(facts) == "available" else ""
