@@ -28,8 +28,9 @@ def build_pipeline(
     `notifier` (or the channel settings) someone to tell; `notifier=False` for nobody."""
     from ledger import open_ledger
 
-    catalog = load_catalog(settings.catalog_path)
+    catalog = load_catalog(settings.catalog_path, settings.catalog_extra)
     policy = load_policy(settings.policy_path, catalog)
+    catalog = policy.catalog or catalog  # with the policy's own `catalog:` entries
     engine = Engine(catalog, policy, mode_override=settings.mode)
     clock = clock or utc_now
     store = ledger or open_ledger(settings.ledger, settings)
