@@ -182,7 +182,8 @@ def scale_set_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -
         sku_tier=sku.get("tier", "Standard"),
         zones=[str(z) for z in spec.get("zones") or []],
         automatic_repairs_policy=policy,
-        orchestration_state=_one_of(
+        # null: the instance view lists no AutomaticRepairs service at all (a policy not applied yet)
+        orchestration_state=None if "orchestrationServiceState" in spec and spec["orchestrationServiceState"] is None else _one_of(
             where + ".orchestrationServiceState",
             spec.get("orchestrationServiceState", default_state),
             ORCHESTRATION_STATES,

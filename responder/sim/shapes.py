@@ -165,6 +165,8 @@ def vm_status_only(vm: VirtualMachine) -> dict[str, Any]:
 
 
 def orchestration_services(ss: ScaleSet) -> list[dict[str, Any]]:
+    if ss.orchestration_state is None:  # Azure lists no service for it
+        return []
     return [
         {
             "serviceName": "AutomaticRepairs",
