@@ -57,6 +57,11 @@ def build_pipeline(
         approvals = approvals_for(settings, policy, store, clock, os.environ if env is None else env)
         requests = ApprovalRequests(approvals) if approvals else None
     listeners: list = [metrics.count] + ([requests] if requests else [])
+    from sweep.holds import RepairHolds  # light: rules only
+
+    holds = RepairHolds.for_ledger(store)
+    if holds is not None:  # a person's Suspend of a scale set's repairs is held, never resumed
+        listeners.append(holds)
     if remediator is not None:  # its kept reads are dropped when the pipeline ends a batch
         listeners.append(remediator.reads)
     if notifier is None:

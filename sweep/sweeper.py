@@ -51,12 +51,14 @@ class Sweeper:
         clock: Callable[[], datetime] = utc_now,
         page_size: int | None = None,
         progress: Callable[[SweepStats], None] | None = None,
+        holds: Any = None,
     ):
         self.clients_for_subscription = clients_for_subscription
         self.scope = scope
         self.clock = clock
         self.page_size = page_size
         self.progress = progress
+        self.holds = holds  # sweep.holds.RepairHolds: a person's suspension is not resumed (sweep_into sets it)
         self.stats = SweepStats()
 
     def signals(self) -> Iterator[Signal]:
@@ -166,7 +168,8 @@ class Sweeper:
                 health.count_instance(str(instance.instance_id), health_code, health_at, failed, failed_at)
                 if view is not None:
                     yield from self._found(self._maintenance(str(instance.id), SCALE_SET_VM, view, None, now))
-        for signal in repair_signals(health, now):
+        hold = self.holds.held(health.resource_id) if self.holds is not None and health.service_state else None
+        for signal in repair_signals(health, now, hold):
             yield from self._found(signal)
 
     # -- plumbing -------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ DEFAULT_POLICY_CASES = [
     (lambda: b.resource_health("Available", previous="Unavailable"), "none", "resolution"),
     (lambda: b.orchestration_changed(), "resume-automatic-repairs", "repairs-suspended"),
     (lambda: b.orchestration_changed(request_action="Suspend"), "none", "catalog"),
+    (lambda: b.orchestration_changed(caller="alice@contoso.example"), "none", "catalog"),  # a person: held
+    (lambda: b.orchestration_changed(caller=""), "none", "catalog"),  # cannot be told: not resumed
     (lambda: b.orchestration_changed(request_action="Resume"), "none", "resolution"),
     (lambda: b.legacy("ResourceHealth"), "none", "catalog"),
     (lambda: b.legacy("ServiceHealth"), "none", "catalog"),
