@@ -104,7 +104,7 @@ VM_KEYS = (
     "name", "subscriptionId", "resourceGroup", "location", "tags", "availabilitySet", "zones",
     "updateDomain", "faultDomain", "powerState", "provisioningState", "availabilityState",
     "annotation", "maintenance", "hostId", "vmSize", "osType", "osName", "osVersion", "vmId",
-    "timeCreated", "stateChanged",
+    "timeCreated", "stateChanged", "autoShutdown",
 )  # fmt: skip
 INSTANCE_KEYS = (
     "instanceId", "provisioningState", "provisioningError", "healthState", "powerState",
@@ -156,7 +156,23 @@ def vm_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> Virtu
         vm.host_id = spec["hostId"]
     if spec.get("vmId"):
         vm.vm_id = spec["vmId"]
+    if spec.get("autoShutdown") is not None:
+        vm.auto_shutdown = _auto_shutdown(where + ".autoShutdown", spec["autoShutdown"])
     return vm
+
+
+def _auto_shutdown(where: str, spec: Any) -> dict[str, Any]:
+    """A VM's auto-shutdown schedule: `{time: "1900", timeZoneId: "UTC", status: "Enabled"}`, or
+    just the time of day."""
+    spec = {"time": spec} if isinstance(spec, str) else spec
+    if not isinstance(spec, dict):
+        raise FleetError(f"{where}: expected a time of day such as \"1900\" or {{time, timeZoneId, status}}")
+    check_keys(where, spec, ("time", "timeZoneId", "status"))
+    time = str(spec.get("time", "1900"))
+    if not re.fullmatch(r"([01]\d|2[0-3]):?[0-5]\d", time):
+        raise FleetError(f"{where}.time: {time!r} is not a time of day such as 1900")
+    return {"time": time.replace(":", ""), "timeZoneId": str(spec.get("timeZoneId", "UTC")),
+            "status": _one_of(where + ".status", spec.get("status", "Enabled"), ("Enabled", "Disabled"))}
 
 
 def scale_set_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> ScaleSet:

@@ -46,6 +46,8 @@ class VirtualMachine:
     vm_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time_created: str = ""
     state_changed: str = ""  # when availability last changed (Resource Health occuredTime)
+    # Its DevTest Labs auto-shutdown schedule (shutdown-computevm-<name>): status, time, timeZoneId
+    auto_shutdown: dict[str, Any] | None = None
 
     type = "Microsoft.Compute/virtualMachines"
     kind = "vm"

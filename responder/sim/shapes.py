@@ -347,3 +347,29 @@ def availability_status(res: Any, *, expand_actions: bool = True) -> dict[str, A
         "location": res.location,
         "properties": props,
     }
+
+
+# -- DevTest Labs auto-shutdown schedules ----------------------------------------------------
+
+
+def auto_shutdown_schedule(vm: VirtualMachine) -> dict[str, Any]:
+    """`Microsoft.DevTestLab/schedules/shutdown-computevm-<vm>`, as the portal's auto-shutdown
+    (and DevTest Labs) writes it: a daily ComputeVmShutdownTask aimed at the VM."""
+    schedule = vm.auto_shutdown or {}
+    name = f"shutdown-computevm-{vm.name}"
+    return {
+        "id": f"/subscriptions/{vm.subscription_id}/resourceGroups/{vm.resource_group}/providers/microsoft.devtestlab/schedules/{name}",
+        "name": name,
+        "type": "microsoft.devtestlab/schedules",
+        "location": vm.location,
+        "properties": {
+            "status": schedule.get("status", "Enabled"),
+            "taskType": "ComputeVmShutdownTask",
+            "dailyRecurrence": {"time": schedule.get("time", "1900")},
+            "timeZoneId": schedule.get("timeZoneId", "UTC"),
+            "notificationSettings": {"status": "Disabled", "timeInMinutes": 30},
+            "createdDate": vm.time_created,
+            "targetResourceId": vm.id,
+            "provisioningState": "Succeeded",
+        },
+    }
