@@ -90,6 +90,13 @@ class MaintenancePolicy:
 
     def exclusion(self, facts: Mapping[str, Any]) -> str | None:
         """Why a VM is left to Azure instead of joining a wave, or None."""
+        power = str(facts.get("power_state") or "").lower()
+        if power in NOT_RUNNING:
+            return (f"it is {power}: Azure refuses maintenance on a VM that is not running (409 OperationNotAllowed), "
+                    "so it is left to Azure's own maintenance")
+        if facts.get("auto_shutdown"):
+            return (f"it is shut down every day at {facts['auto_shutdown']} by an auto-shutdown schedule: a VM stopped "
+                    "every night is left to Azure's own maintenance")
         availability_set = facts.get("availability_set")
         if availability_set and not self.include_availability_sets:
             name = str(availability_set).rstrip("/").rsplit("/", 1)[-1]
@@ -111,6 +118,10 @@ class MaintenancePolicy:
     def pause_text(self) -> str:
         minutes = int(self.pause_between_update_domains.total_seconds() // 60)
         return f"{minutes} min" if minutes < 120 or minutes % 60 else f"{minutes // 60} h"
+
+
+# Power states in which a VM is not enrolled (the instance view's PowerState/<state>).
+NOT_RUNNING = ("deallocated", "deallocating", "stopped", "stopping")
 
 
 def _clock(value: str, where: str) -> time | None:

@@ -306,12 +306,11 @@ class Waves:
         """A failure stops the wave: nothing more is started in it, and a person is told what next."""
         name = _name(failed["resource_id"])
         left = [m for m in self.ledger.wave_members(wave_id) if m["state"] == PENDING]
-        azure_window = failed["facts"].get("azure_window_start")
-        when = f" (its window starts {str(azure_window)[:16].replace('T', ' ')}Z)" if azure_window else ""
         not_started = (", ".join(f"{_name(m['resource_id'])} ({group_name(m['update_group'])})" for m in left)
                        or "nothing else")
         reason = (f"maintenance of {name} failed ({why}); wave {wave_id} stopped, not started: {not_started}. "
-                  f"Azure marks {name} skipped and reschedules its maintenance in its own window{when}. Next step: "
+                  f"Azure marks {name} skipped and sends it a new maintenance schedule (MaintenanceAborted: it is "
+                  "not retried in this window). Next step: "
                   f"find why it failed (the operation's error above, the VM's activity log), then close wave "
                   f"{wave_id} so that new maintenance in this scope can be planned; the VMs not started are "
                   "maintained by Azure in its own window")
@@ -339,11 +338,9 @@ class Waves:
 
     def close(self, wave_id: str, by: str) -> None:
         """A person looked at a stopped wave: the scope's next enrolment opens a new one."""
-        wave = self.ledger.wave(wave_id)
-        if wave is None:
-            raise WaveNotFoundError(f"no wave {wave_id}")
-        if not self.ledger.close_wave(wave_id, self.clock(), f"closed by {by}"):
-            raise WavesError(f"wave {wave_id} is {wave['state']}, not stopped: only a stopped wave is closed")
+        from .admin import close_wave
+
+        close_wave(self.ledger, wave_id, by, self.clock())
 
     def describe(self, wave_id: str) -> str:
         """The wave as a person reads it: its state, the update domain in progress, each member."""

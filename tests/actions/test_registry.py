@@ -43,6 +43,7 @@ EXPECTED_PERMISSIONS = [
     "Microsoft.Compute/virtualMachines/redeploy/action",
     "Microsoft.Compute/virtualMachines/reimage/action",
     "Microsoft.Compute/virtualMachines/restart/action",
+    "Microsoft.DevTestLab/schedules/read",  # a VM's auto-shutdown schedule, before maintenance
     "Microsoft.ResourceHealth/availabilityStatuses/read",
 ]
 
@@ -97,7 +98,9 @@ def test_each_action_declares_its_writes(name, applies_to, writes):
 @pytest.mark.parametrize("executor", list(registry), ids=lambda e: e.name)
 def test_every_permission_is_a_compute_or_health_action(executor):
     for permission in executor.permissions:
-        assert permission.startswith(("Microsoft.Compute/", "Microsoft.ResourceHealth/"))
+        # DevTest Labs: only the read of a VM's auto-shutdown schedule (actions/auto_shutdown.py)
+        assert permission.startswith(("Microsoft.Compute/", "Microsoft.ResourceHealth/")) or (
+            permission == "Microsoft.DevTestLab/schedules/read")
         assert permission.endswith(("/read", "/write", "/action"))
 
 
