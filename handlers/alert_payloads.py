@@ -15,6 +15,7 @@ from typing import Any
 
 from rules import Signal
 
+from .deadlines import deadlines
 from .errors import PayloadError
 from .fields import child, initiator, json_list, looks_like_resource_id, resource_type_of, text, timestamp, unicode_text
 
@@ -139,6 +140,8 @@ def _resource_health(context: Mapping, where: str, target: str, resolved: bool, 
             "type": text(props, "type", at, default="", limit=64),
             "cause": text(props, "cause", at, default="", limit=64),
             "details": text(props, "details", at, default="", limit=4096),
+            # a redeploy deadline or impact window, when the alert carries one (handlers/deadlines.py)
+            **deadlines(props, text(props, "title", at, default="", limit=1024), text(props, "details", at, default="", limit=4096)),
         },
         **base,
     )

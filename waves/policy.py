@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -74,6 +74,21 @@ class MaintenanceWindow:
             return day in self.days and self.start <= clock and (self.end is None or clock < self.end)
         previous = DAYS[(local.weekday() - 1) % 7]
         return (day in self.days and clock >= self.start) or (previous in self.days and clock < self.end)
+
+    def next_opening(self, after: datetime) -> datetime | None:
+        """The first moment at or after `after` inside the window (None: no day named)."""
+        if self.contains(after):
+            return after
+        zone = ZoneInfo(self.time_zone)
+        local = after.astimezone(zone)
+        for offset in range(8):
+            day = local.date() + timedelta(days=offset)
+            if DAYS[day.weekday()] not in self.days:
+                continue
+            opening = datetime.combine(day, self.start, tzinfo=zone)
+            if opening >= local:
+                return opening.astimezone(after.tzinfo or timezone.utc)
+        return None
 
     def describe(self) -> str:
         end = "24:00" if self.end is None else self.end.strftime("%H:%M")

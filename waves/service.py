@@ -105,6 +105,8 @@ class Waves:
             excluded = "Azure gives no self-service window for it (maintenanceRedeployStatus has none)"
         elif excluded is None and window.closed(now):
             excluded = f"its self-service window closed at {window.end.isoformat()}; Azure will do it in its own window"
+        elif excluded is None:
+            excluded = self._too_late(window, now, facts)
         group = group_of(facts.get("update_domain"))
         stored = {k: v for k, v in {**params, **self.policy.action_params}.items() if k != "now"}
         for _ in range(5):  # a wave can finish or stop between reading it and joining it
@@ -133,6 +135,21 @@ class Waves:
         groups = {m["update_group"] for m in self.ledger.wave_members(wave["id"]) if m["state"] != SKIPPED}
         return "planned", plan_reason(wave["id"], group, groups, self.policy.window.describe(), self.policy.pause_text,
                                       window)
+
+    def _too_late(self, window: SelfServiceWindow, now: datetime, facts: Mapping[str, Any]) -> str | None:
+        """Why the owner's maintenance window cannot start it before its deadline (the end of the
+        self-service window, after which Azure does it itself), or None. Said at enrolment, so a
+        person can still start it by hand in time, instead of learning when the window closed."""
+        earliest = max(now, window.start) if window.start else now
+        opening = self.policy.window.next_opening(earliest)
+        if opening is not None and opening <= window.end:
+            return None
+        when = f"next opens {opening.isoformat()}" if opening is not None else "never opens"
+        azure = facts.get("azure_window_start")
+        then = f" from {azure}" if azure else ""
+        return (f"cannot happen before its deadline: its self-service window closes at {window.end.isoformat()} and "
+                f"the owner's maintenance window ({self.policy.window.describe()}) {when}. A person decides: start "
+                f"maintenance by hand before {window.end.isoformat()}, or let Azure do it in its own window{then}")
 
     def _already(self, member: Mapping[str, Any]) -> str:
         return (f"already in wave {member['wave_id']} ({group_name(member['update_group'])}, {member['state']}); "

@@ -333,3 +333,34 @@ def maintenance_vm(name: str) -> str:
     from .conftest import vm
 
     return vm(name)
+
+
+def test_maintenance_that_cannot_happen_before_its_deadline_says_so_and_asks(world, now_clock):
+    """The self-service window (Azure's deadline for doing it yourself) closes before the owner's
+    maintenance window next opens: not queued to be skipped later, but said now, with the choice."""
+    from responder.sim.fleet import resolve_time
+
+    w = world(maintenance(window_from(now_clock(), timedelta(hours=3), timedelta(hours=1))))
+    with w.sim.fleet.lock:
+        vm = w.sim.fleet.vm("vm-maint-1")
+        vm.maintenance = {**vm.maintenance, "preMaintenanceWindowEndTime": resolve_time("+2h")}
+    status, reason = w.enroll("vm-maint-1")
+    assert status == "skipped"
+    assert "cannot happen before its deadline: its self-service window closes at" in reason
+    assert "the owner's maintenance window (every day" in reason and "next opens" in reason
+    assert "A person decides: start maintenance by hand before" in reason
+    assert w.enroll("vm-maint-2")[0] == "planned", "its window lasts days: the owner's window opens in time"
+
+
+def test_the_owners_window_knows_when_it_next_opens():
+    from datetime import datetime, timezone
+
+    from waves import MaintenanceWindow
+    from waves.policy import _clock
+
+    weekend = MaintenanceWindow(days=("Sat",), start=_clock("01:00", "t"), end=_clock("05:00", "t"))
+    friday = datetime(2026, 12, 4, 12, tzinfo=timezone.utc)  # a Friday
+    assert weekend.next_opening(friday) == datetime(2026, 12, 5, 1, tzinfo=timezone.utc)
+    inside = datetime(2026, 12, 5, 2, tzinfo=timezone.utc)
+    assert weekend.next_opening(inside) == inside
+    assert weekend.next_opening(datetime(2026, 12, 5, 6, tzinfo=timezone.utc)) == datetime(2026, 12, 12, 1, tzinfo=timezone.utc)
