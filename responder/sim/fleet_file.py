@@ -104,7 +104,7 @@ VM_KEYS = (
     "name", "subscriptionId", "resourceGroup", "location", "tags", "availabilitySet", "zones",
     "updateDomain", "faultDomain", "powerState", "provisioningState", "availabilityState",
     "annotation", "maintenance", "hostId", "vmSize", "osType", "osName", "osVersion", "vmId",
-    "timeCreated", "stateChanged", "autoShutdown",
+    "timeCreated", "stateChanged", "autoShutdown", "healthState",
 )  # fmt: skip
 INSTANCE_KEYS = (
     "instanceId", "provisioningState", "provisioningError", "healthState", "powerState",
@@ -158,6 +158,8 @@ def vm_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> Virtu
         vm.vm_id = spec["vmId"]
     if spec.get("autoShutdown") is not None:
         vm.auto_shutdown = _auto_shutdown(where + ".autoShutdown", spec["autoShutdown"])
+    if spec.get("healthState") is not None:  # the VM runs the Application Health extension
+        vm.health_state = _one_of(where + ".healthState", spec["healthState"], HEALTH_STATES)
     return vm
 
 

@@ -48,6 +48,8 @@ class VirtualMachine:
     state_changed: str = ""  # when availability last changed (Resource Health occuredTime)
     # Its DevTest Labs auto-shutdown schedule (shutdown-computevm-<name>): status, time, timeZoneId
     auto_shutdown: dict[str, Any] | None = None
+    # The Application Health extension's report (vmHealth): Healthy | Unhealthy | Unknown; None: no extension
+    health_state: str | None = None
 
     type = "Microsoft.Compute/virtualMachines"
     kind = "vm"

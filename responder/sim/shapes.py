@@ -84,9 +84,17 @@ def vm_instance_view(vm: VirtualMachine) -> dict[str, Any]:
         "hyperVGeneration": "V2",
         "statuses": _statuses(vm),
     }
+    if vm.health_state:
+        view["vmHealth"] = vm_health(vm.health_state, vm.state_changed)
     if vm.maintenance:
         view["maintenanceRedeployStatus"] = maintenance_status(vm.maintenance)
     return view
+
+
+def vm_health(state: str, when: str) -> dict[str, Any]:
+    """The Application Health extension's report in an instance view."""
+    return {"status": {"code": f"HealthState/{state.lower()}", "level": "Info" if state == "Healthy" else "Warning",
+                       "displayStatus": HEALTH_DISPLAY[state], "time": when}}
 
 
 def vm_status_only_view(vm: VirtualMachine) -> dict[str, Any]:
@@ -97,6 +105,8 @@ def vm_status_only_view(vm: VirtualMachine) -> dict[str, Any]:
         "computerName": vm.computer_name,
         "statuses": _statuses(vm),
     }
+    if vm.health_state:
+        view["vmHealth"] = vm_health(vm.health_state, vm.state_changed)
     if vm.maintenance:
         view["maintenanceRedeployStatus"] = maintenance_status(vm.maintenance)
     return view
