@@ -61,6 +61,10 @@ def sweep_into(
         from .holds import RepairHolds
 
         sweeper.holds = RepairHolds.for_ledger(pipeline.ledger)
+    if getattr(sweeper, "datapath", False) is None:  # live migrations recorded in this pipeline's ledger
+        from .datapath import Datapath
+
+        sweeper.datapath = Datapath.for_ledger(pipeline.ledger)
     report = SweepReport(started=pipeline.clock())
     began = time.perf_counter()
     for signal in sweeper.signals():

@@ -52,6 +52,7 @@ class Sweeper:
         page_size: int | None = None,
         progress: Callable[[SweepStats], None] | None = None,
         holds: Any = None,
+        datapath: Any = None,
     ):
         self.clients_for_subscription = clients_for_subscription
         self.scope = scope
@@ -59,6 +60,7 @@ class Sweeper:
         self.page_size = page_size
         self.progress = progress
         self.holds = holds  # sweep.holds.RepairHolds: a person's suspension is not resumed (sweep_into sets it)
+        self.datapath = datapath  # sweep.datapath.Datapath: unhealthy soon after a live migration (sweep_into sets it)
         self.stats = SweepStats()
 
     def signals(self) -> Iterator[Signal]:
@@ -92,6 +94,8 @@ class Sweeper:
                 if view is None:
                     continue
                 yield from self._found(self._maintenance(str(vm.id), VM, view, _availability_set(vm), now))
+                if self.datapath is not None:
+                    yield from self._found(self.datapath.check(str(vm.id), *_health(view), now))
 
     def _maintenance(self, resource_id: str, resource_type: str, view: Any, availability_set: str | None, now: datetime) -> Signal | None:
         maintenance = Maintenance.from_model(view.maintenance_redeploy_status)
