@@ -154,7 +154,7 @@ def _administrative(context: Mapping, where: str, target: str, base: dict) -> Si
     props = context.get("properties") if isinstance(context.get("properties"), Mapping) else {}
     request = _request_body(props, f"{where}.properties")
     action = str(request.get("action") or "").lower()
-    caller = str(context.get("caller") or "")[:256]
+    caller = str(context.get("caller") or "").strip()[:256]
     by = caller_kind(caller)
     name = _repair_state_name(action, by)
     scale_set = _scale_set_of(target)
@@ -165,7 +165,8 @@ def _administrative(context: Mapping, where: str, target: str, base: dict) -> Si
         resource_type=resource_type_of(scale_set),
         initiator={"person": "customer", "azure": "platform"}.get(by, "unknown") if action != "resume" else "",
         resolved=name == "RepairsResumed",
-        summary=f"{operation} {text(context, 'status', where, default='', limit=64)}".strip(),
+        # who and when, for the message: "... Succeeded by alice@contoso.example" (time: `occurred`)
+        summary=f"{operation} {text(context, 'status', where, default='', limit=64)} by {caller or 'an unknown caller'}".replace("  ", " "),
         details={
             "operation": operation,
             "status": text(context, "status", where, default="", limit=64),

@@ -139,7 +139,8 @@ def test_the_caller_of_a_repairs_change_is_told_apart(caller, kind):
 
     assert caller_kind(caller) == kind
     signal = one(b.orchestration_changed(caller=caller))
-    assert signal.details["caller_kind"] == kind and signal.details["caller"] == caller
+    assert signal.details["caller_kind"] == kind and signal.details["caller"] == caller.strip()
+    assert signal.summary.endswith(f" by {caller.strip()}" if caller.strip() else " by an unknown caller")
 
 
 def test_orchestration_alert_on_an_instance_points_at_its_scale_set():
