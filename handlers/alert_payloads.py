@@ -17,7 +17,7 @@ from rules import Signal
 
 from .deadlines import deadlines
 from .errors import PayloadError
-from .fields import child, initiator, json_list, looks_like_resource_id, resource_type_of, text, timestamp, unicode_text
+from .fields import child, initiator, json_list, loose_text, looks_like_resource_id, resource_type_of, text, timestamp, unicode_text
 
 COMMON_SCHEMA = "azuremonitorcommonalertschema"
 LEGACY_SCHEMA = "microsoft.insights/activitylogs"
@@ -154,7 +154,7 @@ def _administrative(context: Mapping, where: str, target: str, base: dict) -> Si
     props = context.get("properties") if isinstance(context.get("properties"), Mapping) else {}
     request = _request_body(props, f"{where}.properties")
     action = str(request.get("action") or "").lower()
-    caller = str(context.get("caller") or "").strip()[:256]
+    caller = loose_text(context.get("caller"), f"{where}.caller").strip()[:256]
     by = caller_kind(caller)
     name = _repair_state_name(action, by)
     scale_set = _scale_set_of(target)
