@@ -242,3 +242,45 @@ def test_the_app_reads_an_owners_catalog_file_named_by_a_setting(tmp_path):
     pipeline = build_pipeline(settings, notifier=False)
     outcome = decide(pipeline, b.annotated("VirtualMachineHostDegradedNextGen"))
     assert (outcome.action, outcome.rule, outcome.category) == ("redeploy", "catalog", "degraded-hardware")
+
+
+def test_an_owner_opts_in_to_redeploying_what_azure_will_live_migrate():
+    """The shipped policy waits for Azure's live migration; a rule of the owner's above it redeploys."""
+    from datetime import datetime, timezone
+
+    from rules import Engine, Signal
+
+    shipped = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    catalog = load_catalog()
+    signal = Signal(source="t", event_id="e", kind="annotation", resource_id=b.vm_id(),
+                    name="VirtualMachineScheduledForServiceHealingLiveMigrationEligible",
+                    occurred=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+    def decided(document):
+        engine = Engine(catalog, parse_policy(document, catalog=catalog))
+        decision = engine.decide(signal, engine.classify(signal), history=None)
+        return decision.action, decision.rule
+
+    assert decided(shipped) == ("none", "degraded-hardware-live-migration-eligible")
+    opted = {**shipped, "rules": [{"name": "redeploy-rather-than-wait", "when": {"annotation": "*LiveMigrationEligible"},
+                                   "do": "redeploy", "mode": "approve"}, *shipped["rules"]]}
+    assert decided(opted) == ("redeploy", "redeploy-rather-than-wait")
+
+
+def test_a_policy_naming_an_annotation_the_owner_taught_loads_only_with_that_catalog(tmp_path):
+    from pipeline.settings import Settings
+    from pipeline.wiring import build_pipeline
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump({"version": 1, "rules": [
+        {"name": "next-gen", "when": {"annotation": "VirtualMachineHostDegradedNextGen"}, "do": "redeploy"}]}))
+    with pytest.raises(PolicyError, match="VirtualMachineHostDegradedNextGen, not in the catalog"):
+        build_pipeline(Settings.from_env({"RESPONDER_POLICY_PATH": str(policy)}), notifier=False)
+    extra = tmp_path / "catalog-extra.yaml"
+    extra.write_text(yaml.safe_dump({"annotations": {"VirtualMachineHostDegradedNextGen": {
+        "meaning": "A degraded host, by a name Azure added last week.", "initiator": "platform", "impact": "degraded",
+        "category": "degraded-hardware", "temp_disk_loss": True, "platform_acting": False,
+        "default_action": "redeploy", "next_step": "Redeploy the VM.", "routine": False}}}))
+    pipeline = build_pipeline(Settings.from_env({"RESPONDER_POLICY_PATH": str(policy), "RESPONDER_CATALOG_EXTRA": str(extra)}),
+                              notifier=False)
+    assert decide(pipeline, b.annotated("VirtualMachineHostDegradedNextGen")).rule == "next-gen"
