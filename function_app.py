@@ -7,7 +7,7 @@ pipeline (pipeline/); heavy SDKs are imported only when first needed.
 import azure.functions as func
 
 import telemetry
-from handlers import alerts, approvals, event_grid, events, runtime, timers
+from handlers import alerts, approvals, event_grid, events, runtime, timers, waves
 
 # Azure Monitor export, only when APPLICATIONINSIGHTS_CONNECTION_STRING is set (lazy import).
 telemetry.configure()
@@ -38,3 +38,7 @@ app.register_functions(timers.bp)
 # GET/POST /api/approvals/{token} (anonymous: the signed token is the credential): a person
 # following an Approve or Reject link from Teams or email. GET shows, POST decides once.
 app.register_functions(approvals.bp)
+
+# GET /api/waves and POST /api/waves/{id}/close (function key): the maintenance waves, and closing
+# a stopped one so that its scope can plan maintenance again.
+app.register_functions(waves.bp)

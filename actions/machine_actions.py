@@ -52,12 +52,28 @@ def machine_facts(machine: Machine) -> dict[str, Any]:
     }
 
 
+APPLICATION_HEALTH = "application-health"
+
+
+def _by_application_health(machine: Machine, facts: dict[str, Any]) -> Verdict:
+    facts["application_health"] = machine.health
+    if machine.health == "unhealthy":
+        return Verdict(True, "the Application Health extension still reports it Unhealthy", facts)
+    if machine.health is None:
+        return Verdict(False, "not acting: it reports no application health (the Application Health extension is "
+                       "what verifies this condition)", facts)
+    return Verdict(False, f"already healthy: the Application Health extension reports it {machine.health}", facts)
+
+
 class MachineAction(Executor):
     """A POST on one machine; subclasses name the SDK method."""
 
     applies_to = (VM, SCALE_SET_VM)
     reads = (READ_AVAILABILITY, READ_VM_INSTANCE_VIEW, READ_SCALE_SET_VM_INSTANCE_VIEW, READ_RESOURCE_GRAPH)
-    defaults: ClassVar[dict[str, Any]] = {"signal_annotation": None}
+    # verify_by "application-health": the condition is what the VM's own application reports (the
+    # Application Health extension), not Resource Health, which shows a VM that lost its network
+    # datapath after a live migration as Available.
+    defaults: ClassVar[dict[str, Any]] = {"signal_annotation": None, "verify_by": "resource-health"}
     method: ClassVar[str]  # begin_redeploy, begin_restart, begin_reimage
     # Whether a failed provisioning (ProvisioningState/failed/<code>) is itself the condition this
     # action answers: reimaging starts the machine again from its image, so it is; a redeploy or a
@@ -78,6 +94,8 @@ class MachineAction(Executor):
             return Verdict(
                 False, f"not acting: an operation is already under way on it ({machine.provisioning_text})", facts
             )
+        if params.get("verify_by") == APPLICATION_HEALTH:
+            return _by_application_health(machine, facts)
         health = read_availability(clients, ref)
         facts.update(availability_state=health.state, availability_summary=health.summary,
                      availability_reason_type=health.reason_type)

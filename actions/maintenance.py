@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from . import lro
+from .auto_shutdown import READ_SCHEDULES, read_auto_shutdown
 from .base import Executor
 from .live_state import (
     READ_SCALE_SET_VM_INSTANCE_VIEW,
@@ -19,6 +20,7 @@ from .live_state import (
     Machine,
     read_machine,
 )
+from .errors import AzureCallError, ConditionGoneError, OutcomeUnknownError
 from .lro import azure_errors
 from .machine_actions import machine_facts
 from .registry import registry
@@ -27,6 +29,9 @@ from .results import Operation, OperationStatus, Recovery, Verdict
 
 READ_VM = "Microsoft.Compute/virtualMachines/read"
 COMPLETED = "maintenancecompleted"
+# Not running: Azure refuses performMaintenance on a deallocated VM (409 OperationNotAllowed), and
+# a stopped one is not in use; neither joins a wave.
+NOT_RUNNING = ("deallocated", "deallocating", "stopped", "stopping")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -58,7 +63,7 @@ class PerformMaintenance(Executor):
         VM: "Microsoft.Compute/virtualMachines/performMaintenance/action",
         SCALE_SET_VM: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/performMaintenance/action",
     }
-    reads = (READ_VM, READ_VM_INSTANCE_VIEW, READ_SCALE_SET_VM_INSTANCE_VIEW)
+    reads = (READ_VM, READ_VM_INSTANCE_VIEW, READ_SCALE_SET_VM_INSTANCE_VIEW, READ_SCHEDULES)
     defaults: ClassVar[dict[str, Any]] = {"now": None, "availability_set_allowed": False}
 
     def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
@@ -80,9 +85,17 @@ class PerformMaintenance(Executor):
                            f"in its own window from {_iso(m.azure_window_start)}", facts)
         if not m.window_open(now):
             return Verdict(False, "self-service window not open: the instance view gives no window", facts)
+        if machine.power_state in NOT_RUNNING:
+            return Verdict(False, f"it is {machine.power_state}: Azure refuses maintenance on a VM that is not running "
+                           "(409 OperationNotAllowed); it is left to Azure's own maintenance", facts)
         if machine.busy:
             return Verdict(False, f"an operation is already under way on it ({machine.provisioning_text})", facts)
         if ref.provider_type == VM:
+            shutdown = read_auto_shutdown(clients, ref)
+            if shutdown is not None:
+                facts["auto_shutdown"] = f"{shutdown.time} {shutdown.time_zone}"
+                return Verdict(False, f"it is shut down {shutdown.describe()}: a VM stopped every night is not "
+                               "self-served; it is left to Azure's own maintenance", facts)
             availability_set = self._availability_set(clients, ref)
             facts["availability_set"] = availability_set
             if availability_set and not params.get("availability_set_allowed"):
@@ -92,7 +105,17 @@ class PerformMaintenance(Executor):
 
     def _start(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> dict[str, Any]:
         begin, args = self._begin(clients, ref)
-        return {"step": "maintenance", "lro": lro.start(begin, *args, what=f"maintenance of {ref.id}")}
+        try:
+            return {"step": "maintenance", "lro": lro.start(begin, *args, what=f"maintenance of {ref.id}")}
+        except AzureCallError as exc:
+            # Azure refused this machine's request (409 OperationNotAllowed: deallocated since it
+            # was verified, no longer eligible, outside its window): nothing was started and
+            # nothing changed on it. That is this member's answer, not a failure of maintenance:
+            # a wave skips it with Azure's words and goes on with the others. (A 409 Conflict,
+            # another operation under way, is not this: it is left to the caller as before.)
+            if exc.status == 409 and (exc.code or "").lower() == "operationnotallowed" and not isinstance(exc, OutcomeUnknownError):
+                raise ConditionGoneError(f"Azure refused maintenance of {ref.name}: {exc}") from exc
+            raise
 
     def _poll_step(self, clients: Any, ref: ResourceRef, state: dict[str, Any], op: Operation) -> OperationStatus:
         begin, args = self._begin(clients, ref)

@@ -9,13 +9,15 @@ Administrative operation `setOrchestrationServiceState`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from rules import Signal
 
+from .deadlines import deadlines
 from .errors import PayloadError
-from .fields import child, initiator, json_list, looks_like_resource_id, resource_type_of, text, timestamp, unicode_text
+from .fields import child, initiator, json_list, loose_text, looks_like_resource_id, resource_type_of, text, timestamp, unicode_text
 
 COMMON_SCHEMA = "azuremonitorcommonalertschema"
 LEGACY_SCHEMA = "microsoft.insights/activitylogs"
@@ -168,6 +170,8 @@ def _resource_health(context: Mapping, where: str, target: str, resolved: bool, 
             "type": text(props, "type", at, default="", limit=64),
             "cause": text(props, "cause", at, default="", limit=64),
             "details": text(props, "details", at, default="", limit=4096),
+            # a redeploy deadline or impact window, when the alert carries one (handlers/deadlines.py)
+            **deadlines(props, text(props, "title", at, default="", limit=1024), text(props, "details", at, default="", limit=4096)),
         },
         **base,
     )
@@ -180,28 +184,61 @@ def _administrative(context: Mapping, where: str, target: str, base: dict) -> Si
     props = context.get("properties") if isinstance(context.get("properties"), Mapping) else {}
     request = _request_body(props, f"{where}.properties")
     action = str(request.get("action") or "").lower()
-    caller = str(context.get("caller") or "")
-    # A principal asked to suspend on purpose: never undo it. Without a request body the
-    # platform suspended repairs itself, after repeated failed repairs.
-    name = {"suspend": "RepairsSuspendedByUser", "resume": "RepairsResumed"}.get(action, "RepairsSuspended")
+    caller = loose_text(context.get("caller"), f"{where}.caller").strip()[:256]
+    by = caller_kind(caller)
+    name = _repair_state_name(action, by)
     scale_set = _scale_set_of(target)
     return Signal(
         kind="repair-state",
         name=name,
         resource_id=scale_set,
         resource_type=resource_type_of(scale_set),
-        initiator="customer" if action == "suspend" else "platform" if not action else "",
+        initiator={"person": "customer", "azure": "platform"}.get(by, "unknown") if action != "resume" else "",
         resolved=name == "RepairsResumed",
-        summary=f"{operation} {text(context, 'status', where, default='', limit=64)}".strip(),
+        # who and when, for the message: "... Succeeded by alice@contoso.example" (time: `occurred`)
+        summary=f"{operation} {text(context, 'status', where, default='', limit=64)} by {caller or 'an unknown caller'}".replace("  ", " "),
         details={
             "operation": operation,
             "status": text(context, "status", where, default="", limit=64),
             "service_name": str(request.get("serviceName") or ""),
             "requested_action": str(request.get("action") or ""),
-            "caller": caller[:256],
+            "caller": caller,
+            "caller_kind": by,
         },
         **base,
     )
+
+
+# Who called setOrchestrationServiceState, told from the Activity Log's `caller`: "the UPN claim,
+# or SPN claim based on availability". A person signs in with a UPN (an address) or is named by
+# an object id (a GUID); Azure's own services act under their resource provider's name
+# (Azure's published platform events carry callers such as "Microsoft.Insights/alertRules" and
+# "Microsoft.Insights/autoscaleSettings"), so the platform's own suspension is a Microsoft.*
+# caller. Anything else, or nothing, cannot be told.
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+_PROVIDER = re.compile(r"^Microsoft\.[A-Za-z]+(/.*)?$", re.IGNORECASE)
+
+
+def caller_kind(caller: str) -> str:
+    """person | azure | unknown."""
+    caller = caller.strip()
+    if "@" in caller or _GUID.match(caller):
+        return "person"
+    if _PROVIDER.match(caller):
+        return "azure"
+    return "unknown"
+
+
+def _repair_state_name(action: str, by: str) -> str:
+    """The repair-state signal: the request body says Suspend or Resume when Azure includes it;
+    Succeeded Administrative events carry an empty one, and then the caller says who acted."""
+    if action == "suspend":
+        return "RepairsSuspendedByUser" if by != "azure" else "RepairsSuspended"
+    if action == "resume":
+        return "RepairsResumed"
+    # No request body: the platform only ever suspends; a person may have done either, and the
+    # live state (the sweep) tells which. Never resumed on a guess.
+    return {"azure": "RepairsSuspended", "person": "RepairsChangedByUser"}.get(by, "RepairsSuspendedByUnknown")
 
 
 def _request_body(props: Mapping, where: str) -> Mapping:

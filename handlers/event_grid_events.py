@@ -17,6 +17,7 @@ from typing import Any
 
 from rules import Signal
 
+from .deadlines import deadlines
 from .errors import PayloadError
 from .fields import any_key, azure_category, child, impact_type, initiator, looks_like_resource_id, loose_text, resource_type_of, text, text_value, timestamp
 
@@ -108,16 +109,19 @@ def parse_event(event: Any, where: str = "", input_name: str = "") -> Signal:
         occurred=occurred,
     )
     if kind == ANNOTATED:
+        summary = text(properties, "summary", props_at, default="") or text(properties, "reason", props_at, default="")
+        reason = loose_text(properties.get("reason"), f"{props_at}.reason")
         return Signal(
             kind="annotation",
             name=text(properties, "annotationName", props_at, limit=256),
             initiator=initiator(properties.get("context")),
             azure_category=azure_category(loose_text(properties.get("category"), f"{props_at}.category")),
             impact_type=impact_type(loose_text(properties.get("impactType"), f"{props_at}.impactType")),
-            summary=text(properties, "summary", props_at, default="") or text(properties, "reason", props_at, default=""),
+            summary=summary,
             details={
-                "reason": loose_text(properties.get("reason"), f"{props_at}.reason"),
+                "reason": reason,
                 "context": loose_text(properties.get("context"), f"{props_at}.context"),
+                **deadlines(properties, summary, reason),  # redeploy_deadline, impact_start, impact_end
             },
             **base,
         )

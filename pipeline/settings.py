@@ -33,6 +33,7 @@ class Settings:
     mode: str | None = None  # overrides every policy rule's mode when set
     policy_path: Path = ROOT / "rules" / "policy.yaml"
     catalog_path: Path = ROOT / "rules" / "annotations.yaml"
+    catalog_extra: Path | None = None  # an owner's catalog entries, laid over the shipped catalog
     subscriptions: tuple[str, ...] = ()
     resource_groups_include: tuple[str, ...] = ()
     resource_groups_exclude: tuple[str, ...] = ()
@@ -70,6 +71,7 @@ class Settings:
         return cls(
             mode=mode,
             policy_path=Path(env.get("RESPONDER_POLICY_PATH") or cls.policy_path),
+            catalog_extra=Path(env["RESPONDER_CATALOG_EXTRA"]) if (env.get("RESPONDER_CATALOG_EXTRA") or "").strip() else None,
             subscriptions=tuple(s.lower() for s in _list(env.get("RESPONDER_SUBSCRIPTIONS"))),
             resource_groups_include=tuple(s.lower() for s in _list(env.get("RESPONDER_RESOURCE_GROUPS_INCLUDE"))),
             resource_groups_exclude=tuple(s.lower() for s in _list(env.get("RESPONDER_RESOURCE_GROUPS_EXCLUDE"))),

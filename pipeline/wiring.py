@@ -31,10 +31,11 @@ def build_pipeline(
     `notifier` (or the channel settings) someone to tell; `notifier=False` for nobody."""
     from ledger import open_ledger
 
-    catalog = load_catalog(settings.catalog_path)
+    catalog = load_catalog(settings.catalog_path, settings.catalog_extra)
     policy = load_policy(settings.policy_path, catalog)
     for warning in policy.leave_alone.warnings():  # every start says so: lifting one is a choice to revisit
         log(warning, level=logging.WARNING, policy=str(settings.policy_path))
+    catalog = policy.catalog or catalog  # with the policy's own `catalog:` entries
     engine = Engine(catalog, policy, mode_override=settings.mode)
     clock = clock or utc_now
     store = ledger or open_ledger(settings.ledger, settings)
@@ -65,6 +66,11 @@ def build_pipeline(
     if remediator is not None:  # a write that needs a person (the temporary disk) has nobody to ask without them
         remediator.gate.approvals_configured = approvals is not None
     listeners: list = [metrics.count] + ([requests] if requests else [])
+    from sweep.holds import RepairHolds  # light: rules only
+
+    holds = RepairHolds.for_ledger(store)
+    if holds is not None:  # a person's Suspend of a scale set's repairs is held, never resumed
+        listeners.append(holds)
     if remediator is not None:  # its kept reads are dropped when the pipeline ends a batch
         listeners.append(remediator.reads)
     if notifier is None:

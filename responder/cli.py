@@ -44,6 +44,10 @@ def parser() -> argparse.ArgumentParser:
         switch.add_argument("--state", metavar="PATH", help="the SQLite ledger (default: RESPONDER_LEDGER)")
         switch.add_argument("--by", default=None, help="who is asking (default: the login name)")
 
+    from . import waves_command
+
+    waves_command.add_arguments(commands.add_parser("waves", help="list maintenance waves; `waves close ID` closes a stopped one"))
+
     from .approve_command import add_arguments as approval_arguments
 
     for name, what in (("approve", "approve a pending approval: verify the live state again, then act"),
@@ -85,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             from .switches import switch
 
             return switch(args.command, args.state, args.by)
+        if args.command == "waves":
+            from . import waves_command
+
+            return waves_command.run(args)
         if args.command in ("approve", "reject", "approvals"):
             from .approve_command import run as approvals_run
 

@@ -57,6 +57,18 @@ SCHEMA = {
 }
 
 
+# An owner's additions: any sections, any entries, each entry complete. Laid over the shipped
+# catalog, so Azure's new names (or the owner's own reading of one) need no code change.
+EXTENSION_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "version": {"const": 1},
+        **{section: {"type": "object", "additionalProperties": _ENTRY} for section in SECTIONS.values()},
+    },
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Classification:
     known: bool
@@ -91,6 +103,11 @@ class Catalog:
     def __init__(self, document: Mapping[str, Any]):
         self._sections = {kind: dict(document[section]) for kind, section in SECTIONS.items()}
 
+    def extended(self, additions: Mapping[str, Any]) -> "Catalog":
+        """This catalog with an owner's entries added (an entry of the same name replaces ours)."""
+        document = {section: {**self._sections[kind], **(additions.get(section) or {})} for kind, section in SECTIONS.items()}
+        return Catalog(document)
+
     def entries(self, kind: str) -> Mapping[str, Mapping[str, Any]]:
         return self._sections[kind]
 
@@ -109,8 +126,20 @@ class Catalog:
         return signal.name
 
 
-def load_catalog(path: str | Path = DEFAULT_PATH) -> Catalog:
-    return _load(str(path))
+def load_catalog(path: str | Path = DEFAULT_PATH, extra: str | Path | None = None) -> Catalog:
+    """The catalog at `path`, with the entries of an owner's `extra` file laid over it
+    (RESPONDER_CATALOG_EXTRA: a document with any of the catalog's sections)."""
+    catalog = _load(str(path))
+    return _extended(catalog, str(extra)) if extra else catalog
+
+
+@lru_cache(maxsize=8)
+def _extended(catalog: Catalog, extra: str) -> Catalog:
+    document, _ = read_document(extra, CatalogError, "catalog additions")
+    if not isinstance(document, Mapping):
+        raise CatalogError(f"{extra}: (top): expected a mapping of catalog sections")
+    check(document, EXTENSION_SCHEMA, CatalogError, extra)
+    return catalog.extended(document)
 
 
 @lru_cache(maxsize=8)

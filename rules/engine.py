@@ -12,6 +12,10 @@ from .matchers import History
 from .policy import Policy
 from .signals import Signal
 
+# Times a signal's details may carry (handlers/deadlines.py) that a decision keeps as facts, for
+# messages and for whoever plans the action: by when Azure wants it done, and the impact window.
+DEADLINE_FACTS = ("redeploy_deadline", "impact_start", "impact_end")
+
 # What each mode turns an action into before anything is verified or started.
 _STATUS_BY_MODE = {"observe": "planned", "approve": "awaiting-approval", "auto": "planned"}
 
@@ -70,8 +74,10 @@ class Engine:
             evidence, max_age, repeat = (), DEFAULT_MAX_EVENT_AGE, None
         mode = self._mode(mode)
         status = "noop" if action == "none" else _STATUS_BY_MODE[mode]
+        facts = {key: signal.details[key] for key in DEADLINE_FACTS if signal.details.get(key)}
         return Decision(action=action, mode=mode, status=status, reason=reason, rule=name, params=params, notify=notify,
-                        tag_may_raise_to=may_raise, evidence=evidence, max_event_age=max_age, repeat=repeat)
+                        tag_may_raise_to=may_raise, evidence=evidence, max_event_age=max_age, repeat=repeat,
+                        facts=facts)
 
     def _mode(self, mode: str) -> str:
         return self.mode_override or mode

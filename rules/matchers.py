@@ -7,6 +7,8 @@ from this table, so a key that is not here fails the load.
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Callable, Protocol
@@ -55,7 +57,50 @@ def _resource_type(value: Any, signal: Signal, classification: Classification, h
 
 
 def _annotation(value: Any, signal: Signal, classification: Classification, history: History) -> bool:
-    return signal.kind == "annotation" and signal.name.lower() in _one_of(value)
+    return signal.kind == "annotation" and name_test(_hashable(value))(signal.name)
+
+
+# Annotation names by pattern, so a rule follows a family Azure grows (`*LiveMigrationEligible`)
+# without naming each member. An item is an exact name; a string with a glob character (`*`, `?`,
+# `[`); or `{glob: ...}` / `{regex: ...}` (a regex must match the whole name). Case is ignored.
+GLOB_CHARACTERS = frozenset("*?[")
+
+
+def _hashable(value: Any) -> tuple:
+    """A rule's `annotation` value as a tuple of items, each a name or a (glob|regex, text) pair:
+    the key of name_test's cache (YAML gives lists and dicts)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return tuple(item if isinstance(item, (str, tuple)) else next(iter(dict(item).items())) for item in items)
+
+
+def name_patterns(value: Any) -> tuple[frozenset[str], tuple[tuple[str, "re.Pattern[str]"], ...]]:
+    """The exact names (lower-cased) and the compiled patterns (each with how a person wrote it)
+    of a rule's `annotation` value; a pattern that does not compile raises RulesError naming it."""
+    exact: set[str] = set()
+    patterns: list[tuple[str, re.Pattern[str]]] = []
+    for item in _hashable(value):
+        if isinstance(item, str) and not (GLOB_CHARACTERS & set(item)):
+            exact.add(item.lower())
+            continue
+        kind, text = ("glob", item) if isinstance(item, str) else item
+        source = fnmatch.translate(text) if kind == "glob" else rf"(?:{text})\Z"
+        try:
+            patterns.append((f"{kind} {text!r}", re.compile(source, re.IGNORECASE)))
+        except re.error as exc:
+            raise RulesError(f"{kind} {text!r} is not a valid pattern: {exc}") from None
+    return frozenset(exact), tuple(patterns)
+
+
+@lru_cache(maxsize=1024)
+def name_test(value: Any) -> Callable[[str], bool]:
+    """A test of a name against a rule's (hashable) `annotation` value, built once per value."""
+    exact, patterns = name_patterns(value)
+    compiled = tuple(p for _, p in patterns)
+
+    def test(name: str) -> bool:
+        return name.lower() in exact or any(p.match(name) for p in compiled)
+
+    return test
 
 
 def _repeat(value: Any, signal: Signal, classification: Classification, history: History) -> bool:
@@ -79,6 +124,15 @@ MATCHERS: dict[str, Matcher] = {
 }
 
 _STRINGS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+_PATTERN = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "maxProperties": 1,
+    "properties": {"glob": {"type": "string", "minLength": 1}, "regex": {"type": "string", "minLength": 1}},
+}
+_NAMES = {"anyOf": [{"type": "string", "minLength": 1}, _PATTERN,
+                    {"type": "array", "items": {"anyOf": [{"type": "string", "minLength": 1}, _PATTERN]}, "minItems": 1}]}
 
 def kinds_matched(when: dict) -> frozenset[str] | None:
     """The signal kinds a rule's `when` can match, read off the matchers that test the kind
@@ -95,7 +149,7 @@ def kinds_matched(when: dict) -> frozenset[str] | None:
 MATCHER_SCHEMAS: dict[str, dict] = {
     "kind": {"anyOf": [{"enum": list(KINDS)}, {"type": "array", "items": {"enum": list(KINDS)}, "minItems": 1}]},
     "name": _STRINGS,
-    "annotation": _STRINGS,
+    "annotation": _NAMES,
     "category": _STRINGS,
     "initiator": {"anyOf": [{"enum": list(INITIATORS)}, {"type": "array", "items": {"enum": list(INITIATORS)}}]},
     "impact": _STRINGS,

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .brakes import Brakes, parse_brakes, parse_mode_tag
-from .catalog import Catalog, Classification
+from .catalog import EXTENSION_SCHEMA, Catalog, Classification
 from .durations import parse_duration
 from .documents import read_document
-from .errors import PolicyError
+from .errors import PolicyError, RulesError
 from .evidence import DEFAULT_MAX_EVENT_AGE, EVIDENCE
-from .matchers import MATCHER_SCHEMAS, MATCHERS, History, kinds_matched
+from .matchers import MATCHER_SCHEMAS, MATCHERS, History, kinds_matched, name_patterns
 from .ownership import LeaveAlone, parse_leave_alone
 from .signals import Signal
 from .validation import check
@@ -79,6 +79,9 @@ SCHEMA = {
             "properties": {"tags": {"type": "array", "items": {"type": "string", "minLength": 1}}},
         },
         "leave_alone": {"type": "object"},
+        # The owner's own catalog entries (annotations Azure added since, or their own meaning),
+        # laid over the shipped catalog; checked here, with the catalog's entry schema.
+        "catalog": EXTENSION_SCHEMA,
     },
 }
 
@@ -116,6 +119,9 @@ class Policy:
     # Read from a file the tests checked in full (rules/validation.py): the sections other
     # packages read (maintenance) need no second check against their schemas either.
     checked_in_tests: bool = False
+    # The catalog the rules were checked against, with the policy's own `catalog:` entries laid
+    # over it; None when the policy was parsed without a catalog. The engine classifies with it.
+    catalog: Catalog | None = None
 
     def __post_init__(self) -> None:
         # The rules that can match each kind of signal, in policy order: a signal is matched
@@ -154,6 +160,8 @@ def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None =
     if not checked_in_tests:
         check(document, SCHEMA, PolicyError, where)
     defaults = document.get("defaults") or {}
+    if catalog is not None and document.get("catalog"):
+        catalog = catalog.extended(document["catalog"])  # its schema is part of the policy's
     default_mode = defaults.get("mode", "observe")
     rules = []
     names = set()
@@ -165,12 +173,8 @@ def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None =
         when = raw["when"]
         if "repeat" in when:
             parse_duration(when["repeat"]["within"], f"{at}: when.repeat.within")
-        if catalog is not None and "annotation" in when:
-            known = {n.lower() for n in catalog.entries("annotation")}
-            wanted = when["annotation"] if isinstance(when["annotation"], list) else [when["annotation"]]
-            unknown = [n for n in wanted if n.lower() not in known]
-            if unknown:
-                raise PolicyError(f"{at}: when.annotation names {', '.join(unknown)}, not in the catalog")
+        if "annotation" in when:
+            _check_annotation_names(when["annotation"], catalog, at)
         rules.append(
             Rule(
                 name=raw["name"],
@@ -197,4 +201,27 @@ def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None =
         temp_disk_tags=tuple((document.get("temp_disk") or {}).get("tags", ("large-temp-disk",))),
         leave_alone=parse_leave_alone(document.get("leave_alone"), f"{where}: leave_alone", checked_in_tests),
         checked_in_tests=checked_in_tests,
+        catalog=catalog,
     )
+
+
+def _check_annotation_names(value: Any, catalog: Catalog | None, at: str) -> None:
+    """Every pattern compiles; with a catalog, every exact name is in it and every pattern matches
+    at least one of its names (a pattern matching nothing is a typo, not a plan)."""
+    try:
+        exact, patterns = name_patterns(value)
+    except RulesError as exc:
+        raise PolicyError(f"{at}: when.annotation: {exc}") from None
+    if catalog is None:
+        return
+    known = list(catalog.entries("annotation"))
+    lowered = {n.lower() for n in known}
+    unknown = sorted(n for n in exact if n not in lowered)
+    # Named as written, for the message.
+    written = [item for item in (value if isinstance(value, list) else [value]) if isinstance(item, str)]
+    if unknown:
+        names = [w for w in written if w.lower() in unknown]
+        raise PolicyError(f"{at}: when.annotation names {', '.join(names)}, not in the catalog")
+    for shown, pattern in patterns:
+        if not any(pattern.match(name) for name in known):
+            raise PolicyError(f"{at}: when.annotation: {shown} matches no annotation in the catalog")

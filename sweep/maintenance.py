@@ -73,7 +73,7 @@ SUMMARIES = {
     "PlatformWindowOpen": "Azure's maintenance window is open until {azure_window_end}",
     "MaintenanceCompleted": "Maintenance completed",
     "MaintenanceRetryLater": "Maintenance could not start; Azure asks to retry later",
-    "MaintenanceAborted": "Maintenance was aborted; Azure will reschedule it",
+    "MaintenanceAborted": "Maintenance was aborted: Azure marked the VM skipped and will send a new schedule",
 }
 
 

@@ -57,6 +57,14 @@ def sweep_into(
     """
     if progress is not None and getattr(sweeper, "progress", None) is None:
         sweeper.progress = progress
+    if getattr(sweeper, "holds", False) is None:  # a person's suspension, kept in this pipeline's ledger
+        from .holds import RepairHolds
+
+        sweeper.holds = RepairHolds.for_ledger(pipeline.ledger)
+    if getattr(sweeper, "datapath", False) is None:  # live migrations recorded in this pipeline's ledger
+        from .datapath import Datapath
+
+        sweeper.datapath = Datapath.for_ledger(pipeline.ledger)
     report = SweepReport(started=pipeline.clock())
     began = time.perf_counter()
     for signal in sweeper.signals():

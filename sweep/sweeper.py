@@ -55,12 +55,16 @@ class Sweeper:
         clock: Callable[[], datetime] = utc_now,
         page_size: int | None = None,
         progress: Callable[[SweepStats], None] | None = None,
+        holds: Any = None,
+        datapath: Any = None,
     ):
         self.clients_for_subscription = clients_for_subscription
         self.scope = scope
         self.clock = clock
         self.page_size = page_size
         self.progress = progress
+        self.holds = holds  # sweep.holds.RepairHolds: a person's suspension is not resumed (sweep_into sets it)
+        self.datapath = datapath  # sweep.datapath.Datapath: unhealthy soon after a live migration (sweep_into sets it)
         self.stats = SweepStats()
 
     def signals(self) -> Iterator[Signal]:
@@ -94,6 +98,8 @@ class Sweeper:
                 if view is None:
                     continue
                 yield from self._found(self._maintenance(str(vm.id), VM, view, _availability_set(vm), now))
+                if self.datapath is not None:
+                    yield from self._found(self.datapath.check(str(vm.id), *_health(view), now))
 
     def _maintenance(self, resource_id: str, resource_type: str, view: Any, availability_set: str | None, now: datetime) -> Signal | None:
         maintenance = Maintenance.from_model(view.maintenance_redeploy_status)
@@ -173,7 +179,8 @@ class Sweeper:
                 health.count_instance(str(instance.instance_id), health_code, health_at, failed, failed_at)
                 if view is not None:
                     yield from self._found(self._maintenance(str(instance.id), SCALE_SET_VM, view, None, now))
-        for signal in repair_signals(health, now):
+        hold = self.holds.held(health.resource_id) if self.holds is not None and health.service_state else None
+        for signal in repair_signals(health, now, hold):
             yield from self._found(signal)
 
     def _flexible_scale_set(self, reads: ArmReads, compute: Any, scale_set: Any, health: ScaleSetHealth,

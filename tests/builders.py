@@ -161,16 +161,20 @@ def resource_health(current: str = "Unavailable", previous: str = "Available", t
     }
 
 
-def orchestration_changed(target: str | None = None, request_action: str | None = None) -> dict:
-    properties = {"statusCode": "OK", "eventCategory": "Administrative"}
+def orchestration_changed(target: str | None = None, request_action: str | None = None, caller: str | None = None) -> dict:
+    """An Administrative alert on setOrchestrationServiceState. Without `request_action`, as
+    Azure's activity-log schema shows a Succeeded event: `"requestbody": ""`."""
+    properties = {"statusCode": "OK", "eventCategory": "Administrative", "requestbody": ""}
     if request_action:
         properties["requestbody"] = json.dumps({"serviceName": "AutomaticRepairs", "action": request_action})
+    if caller is None:
+        caller = "ops@example.com" if request_action else "Microsoft.Compute"
     return {
         "schemaId": "azureMonitorCommonAlertSchema",
         "data": {
             "essentials": _essentials("Activity Log - Administrative", [(target or scale_set_id()).lower()]),
             "alertContext": {
-                "caller": "ops@example.com" if request_action else "Microsoft.Compute", "eventSource": "Administrative",
+                "caller": caller, "eventSource": "Administrative",
                 "eventTimestamp": _at("2026-11-20T08:05:00.000Z"), "eventDataId": _next_id(), "level": "Informational",
                 "operationName": "Microsoft.Compute/virtualMachineScaleSets/setOrchestrationServiceState/action",
                 "properties": properties, "status": "Succeeded",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -75,6 +75,21 @@ class MaintenanceWindow:
         previous = DAYS[(local.weekday() - 1) % 7]
         return (day in self.days and clock >= self.start) or (previous in self.days and clock < self.end)
 
+    def next_opening(self, after: datetime) -> datetime | None:
+        """The first moment at or after `after` inside the window (None: no day named)."""
+        if self.contains(after):
+            return after
+        zone = ZoneInfo(self.time_zone)
+        local = after.astimezone(zone)
+        for offset in range(8):
+            day = local.date() + timedelta(days=offset)
+            if DAYS[day.weekday()] not in self.days:
+                continue
+            opening = datetime.combine(day, self.start, tzinfo=zone)
+            if opening >= local:
+                return opening.astimezone(after.tzinfo or timezone.utc)
+        return None
+
     def describe(self) -> str:
         end = "24:00" if self.end is None else self.end.strftime("%H:%M")
         days = "every day" if set(self.days) == set(DAYS) else ", ".join(d for d in DAYS if d in self.days)
@@ -90,6 +105,13 @@ class MaintenancePolicy:
 
     def exclusion(self, facts: Mapping[str, Any]) -> str | None:
         """Why a VM is left to Azure instead of joining a wave, or None."""
+        power = str(facts.get("power_state") or "").lower()
+        if power in NOT_RUNNING:
+            return (f"it is {power}: Azure refuses maintenance on a VM that is not running (409 OperationNotAllowed), "
+                    "so it is left to Azure's own maintenance")
+        if facts.get("auto_shutdown"):
+            return (f"it is shut down every day at {facts['auto_shutdown']} by an auto-shutdown schedule: a VM stopped "
+                    "every night is left to Azure's own maintenance")
         availability_set = facts.get("availability_set")
         if availability_set and not self.include_availability_sets:
             name = str(availability_set).rstrip("/").rsplit("/", 1)[-1]
@@ -111,6 +133,10 @@ class MaintenancePolicy:
     def pause_text(self) -> str:
         minutes = int(self.pause_between_update_domains.total_seconds() // 60)
         return f"{minutes} min" if minutes < 120 or minutes % 60 else f"{minutes // 60} h"
+
+
+# Power states in which a VM is not enrolled (the instance view's PowerState/<state>).
+NOT_RUNNING = ("deallocated", "deallocating", "stopped", "stopping")
 
 
 def _clock(value: str, where: str) -> time | None:

@@ -106,6 +106,8 @@ class Waves:
             excluded = "Azure gives no self-service window for it (maintenanceRedeployStatus has none)"
         elif excluded is None and window.closed(now):
             excluded = f"its self-service window closed at {window.end.isoformat()}; Azure will do it in its own window"
+        elif excluded is None:
+            excluded = self._too_late(window, now, facts)
         group = group_of(facts.get("update_domain"))
         stored = {k: v for k, v in {**params, **self.policy.action_params}.items() if k != "now"}
         for _ in range(5):  # a wave can finish or stop between reading it and joining it
@@ -134,6 +136,21 @@ class Waves:
         groups = {m["update_group"] for m in self.ledger.wave_members(wave["id"]) if m["state"] != SKIPPED}
         return "planned", plan_reason(wave["id"], group, groups, self.policy.window.describe(), self.policy.pause_text,
                                       window)
+
+    def _too_late(self, window: SelfServiceWindow, now: datetime, facts: Mapping[str, Any]) -> str | None:
+        """Why the owner's maintenance window cannot start it before its deadline (the end of the
+        self-service window, after which Azure does it itself), or None. Said at enrolment, so a
+        person can still start it by hand in time, instead of learning when the window closed."""
+        earliest = max(now, window.start) if window.start else now
+        opening = self.policy.window.next_opening(earliest)
+        if opening is not None and opening <= window.end:
+            return None
+        when = f"next opens {opening.isoformat()}" if opening is not None else "never opens"
+        azure = facts.get("azure_window_start")
+        then = f" from {azure}" if azure else ""
+        return (f"cannot happen before its deadline: its self-service window closes at {window.end.isoformat()} and "
+                f"the owner's maintenance window ({self.policy.window.describe()}) {when}. A person decides: start "
+                f"maintenance by hand before {window.end.isoformat()}, or let Azure do it in its own window{then}")
 
     def _already(self, member: Mapping[str, Any]) -> str:
         return (f"already in wave {member['wave_id']} ({group_name(member['update_group'])}, {member['state']}); "
@@ -310,12 +327,11 @@ class Waves:
         """A failure stops the wave: nothing more is started in it, and a person is told what next."""
         name = _name(failed["resource_id"])
         left = [m for m in self.ledger.wave_members(wave_id) if m["state"] == PENDING]
-        azure_window = failed["facts"].get("azure_window_start")
-        when = f" (its window starts {str(azure_window)[:16].replace('T', ' ')}Z)" if azure_window else ""
         not_started = (", ".join(f"{_name(m['resource_id'])} ({group_name(m['update_group'])})" for m in left)
                        or "nothing else")
         reason = (f"maintenance of {name} failed ({why}); wave {wave_id} stopped, not started: {not_started}. "
-                  f"Azure marks {name} skipped and reschedules its maintenance in its own window{when}. Next step: "
+                  f"Azure marks {name} skipped and sends it a new maintenance schedule (MaintenanceAborted: it is "
+                  "not retried in this window). Next step: "
                   f"find why it failed (the operation's error above, the VM's activity log), then close wave "
                   f"{wave_id} so that new maintenance in this scope can be planned; the VMs not started are "
                   "maintained by Azure in its own window")
@@ -343,11 +359,9 @@ class Waves:
 
     def close(self, wave_id: str, by: str) -> None:
         """A person looked at a stopped wave: the scope's next enrolment opens a new one."""
-        wave = self.ledger.wave(wave_id)
-        if wave is None:
-            raise WaveNotFoundError(f"no wave {wave_id}")
-        if not self.ledger.close_wave(wave_id, self.clock(), f"closed by {by}"):
-            raise WavesError(f"wave {wave_id} is {wave['state']}, not stopped: only a stopped wave is closed")
+        from .admin import close_wave
+
+        close_wave(self.ledger, wave_id, by, self.clock())
 
     def describe(self, wave_id: str) -> str:
         """The wave as a person reads it: its state, the update domain in progress, each member."""

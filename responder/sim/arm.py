@@ -27,6 +27,8 @@ SS = RG + COMPUTE + r"/virtualMachineScaleSets/(?P<ss>[^/]+)"
 SSVM = SS + r"/virtualMachines/(?P<iid>[^/]+)"
 OPERATION = SUB + COMPUTE + r"/locations/(?P<loc>[^/]+)/operations/(?P<op>[^/]+)"
 HEALTH = r"/providers/Microsoft\.ResourceHealth/availabilityStatuses"
+SCHEDULE = RG + r"/providers/Microsoft\.DevTestLab/schedules/(?P<schedule>[^/]+)"
+SHUTDOWN_PREFIX = "shutdown-computevm-"
 
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-beta)?$", re.IGNORECASE)
 DEFAULT_FAILURE = {"code": "InternalOperationError", "message": "The operation failed in the simulated Azure."}
@@ -82,6 +84,7 @@ class ArmApi:
         r("GET", r"(?P<uri>/subscriptions/.+?)" + HEALTH + r"/current", self.availability_status)
         r("GET", SUB + HEALTH, self.list_availability_statuses)
         r("GET", RG + HEALTH, self.list_availability_statuses)
+        r("GET", SCHEDULE, self.get_schedule)
 
     def _route(self, server: SimServer, method: str, pattern: str, handler: Callable, *, counter: str = COUNT_AUTO) -> None:
         server.add_route(method, pattern, functools.partial(self._serve, handler), counter=counter)
@@ -212,6 +215,18 @@ class ArmApi:
 
     def vm_action(self, request: Request) -> Response:
         return self._machine_action(request, self._vm(request), _action(request))
+
+    def get_schedule(self, request: Request) -> Any:
+        """A VM's auto-shutdown schedule; ResourceNotFound for a VM without one, as ARM answers."""
+        name = request.match["schedule"]
+        vm = None
+        if name.lower().startswith(SHUTDOWN_PREFIX):
+            vm = self.fleet.get(_id(request, "virtualMachines", name[len(SHUTDOWN_PREFIX):]))
+        if not isinstance(vm, VirtualMachine) or vm.auto_shutdown is None:
+            rg = request.match["rg"]
+            raise ArmError(404, "ResourceNotFound", f"The Resource 'Microsoft.DevTestLab/schedules/{name}' under resource "
+                           f"group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+        return shapes.auto_shutdown_schedule(vm)
 
     # -- scale sets -------------------------------------------------------------------------
 

@@ -44,8 +44,9 @@ def _healthy(res: Machine) -> None:
     if isinstance(res, ScaleSetInstance):
         if res.health_state is not None:
             res.health_state = "Unhealthy" if res.scale_set.health_probe_broken else "Healthy"
-    elif res.health_state is not None:  # a VM with the Application Health extension (a Flexible set's)
+    elif res.health_state is not None:  # a VM's application answers again on a healthy host
         res.health_state = "Healthy"
+        res.state_changed = _now()
 
 
 # -- machines (VMs and scale-set instances) --------------------------------------------------

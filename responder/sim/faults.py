@@ -16,8 +16,8 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("429", "500", "503", "drop", "slow", "fail-operation")
-ANSWERING = ("429", "500", "503", "drop")
+KINDS = ("409", "429", "500", "503", "drop", "slow", "fail-operation")
+ANSWERING = ("409", "429", "500", "503", "drop")
 
 
 @dataclass

@@ -111,7 +111,7 @@ VM_KEYS = (
     "name", "subscriptionId", "resourceGroup", "location", "tags", "availabilitySet", "zones",
     "updateDomain", "faultDomain", "powerState", "provisioningState", "availabilityState",
     "annotation", "maintenance", "hostId", "vmSize", "osType", "osName", "osVersion", "vmId",
-    "timeCreated", "stateChanged", "provisioningError", "healthState", *OWNERSHIP_KEYS,
+    "timeCreated", "stateChanged", "provisioningError", "autoShutdown", "healthState", *OWNERSHIP_KEYS,
 )  # fmt: skip
 INSTANCE_KEYS = (
     "instanceId", "provisioningState", "provisioningError", "healthState", "powerState",
@@ -204,7 +204,23 @@ def vm_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> Virtu
         vm.host_id = spec["hostId"]
     if spec.get("vmId"):
         vm.vm_id = spec["vmId"]
+    if spec.get("autoShutdown") is not None:
+        vm.auto_shutdown = _auto_shutdown(where + ".autoShutdown", spec["autoShutdown"])
     return vm
+
+
+def _auto_shutdown(where: str, spec: Any) -> dict[str, Any]:
+    """A VM's auto-shutdown schedule: `{time: "1900", timeZoneId: "UTC", status: "Enabled"}`, or
+    just the time of day."""
+    spec = {"time": spec} if isinstance(spec, str) else spec
+    if not isinstance(spec, dict):
+        raise FleetError(f"{where}: expected a time of day such as \"1900\" or {{time, timeZoneId, status}}")
+    check_keys(where, spec, ("time", "timeZoneId", "status"))
+    time = str(spec.get("time", "1900"))
+    if not re.fullmatch(r"([01]\d|2[0-3]):?[0-5]\d", time):
+        raise FleetError(f"{where}.time: {time!r} is not a time of day such as 1900")
+    return {"time": time.replace(":", ""), "timeZoneId": str(spec.get("timeZoneId", "UTC")),
+            "status": _one_of(where + ".status", spec.get("status", "Enabled"), ("Enabled", "Disabled"))}
 
 
 def scale_set_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -> ScaleSet:
@@ -230,7 +246,8 @@ def scale_set_from_spec(spec: dict[str, Any], *, where: str, now: dt.datetime) -
         sku_tier=sku.get("tier", "Standard"),
         zones=[str(z) for z in spec.get("zones") or []],
         automatic_repairs_policy=policy,
-        orchestration_state=_one_of(
+        # null: the instance view lists no AutomaticRepairs service at all (a policy not applied yet)
+        orchestration_state=None if "orchestrationServiceState" in spec and spec["orchestrationServiceState"] is None else _one_of(
             where + ".orchestrationServiceState",
             spec.get("orchestrationServiceState", default_state),
             ORCHESTRATION_STATES,

@@ -55,6 +55,8 @@ class VirtualMachine:
     priority: str | None = None  # Regular | Low | Spot; None: not set, as ARM omits it
     eviction_policy: str | None = None  # Deallocate | Delete, for Spot
     extensions: list[dict[str, Any]] = field(default_factory=list)  # {name, publisher, type, typeHandlerVersion}
+    # Its DevTest Labs auto-shutdown schedule (shutdown-computevm-<name>): status, time, timeZoneId
+    auto_shutdown: dict[str, Any] | None = None
 
     type = "Microsoft.Compute/virtualMachines"
     kind = "vm"
@@ -147,7 +149,7 @@ class ScaleSet:
     capacity: int = 0
     zones: list[str] = field(default_factory=list)
     automatic_repairs_policy: dict[str, Any] | None = None  # {enabled, gracePeriod, repairAction}
-    orchestration_state: str = "NotRunning"  # AutomaticRepairs service state
+    orchestration_state: str | None = "NotRunning"  # AutomaticRepairs service state; None: not listed
     orchestration_changed: str = ""
     health_probe_broken: bool = False  # every instance stays Unhealthy whatever is done to it
     instance_defaults: dict[str, Any] = field(default_factory=dict)  # fleet-file fields for new instances

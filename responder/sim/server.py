@@ -331,6 +331,8 @@ def _fault_response(fault: Any) -> Response | None:
         )
     if fault.kind == "503":
         return arm_error(503, fault.code or "ServiceUnavailable", fault.message or "Service unavailable (simulated).", headers)
+    if fault.kind == "409":  # ARM refusing the request at once, as it does a machine that changed state
+        return arm_error(409, fault.code or "OperationNotAllowed", fault.message or "The operation is not allowed (simulated).", headers)
     return arm_error(500, fault.code or "InternalServerError", fault.message or "Internal server error (simulated).", headers)
 
 

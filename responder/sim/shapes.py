@@ -72,13 +72,6 @@ def maintenance_status(m: dict[str, Any] | None) -> dict[str, Any] | None:
     return dict(m) if m else None
 
 
-def _vm_health(res: VirtualMachine | ScaleSetInstance) -> dict[str, Any]:
-    """The Application Health extension's report in an instance view (vmHealth)."""
-    level = "Info" if res.health_state == "Healthy" else "Warning"
-    return {"status": {"code": f"HealthState/{res.health_state.lower()}", "level": level,
-                       "displayStatus": HEALTH_DISPLAY[res.health_state], "time": res.state_changed}}  # fmt: skip
-
-
 def vm_instance_view(vm: VirtualMachine) -> dict[str, Any]:
     view: dict[str, Any] = {
         "platformUpdateDomain": vm.update_domain,
@@ -92,10 +85,16 @@ def vm_instance_view(vm: VirtualMachine) -> dict[str, Any]:
         "statuses": _statuses(vm),
     }
     if vm.health_state:
-        view["vmHealth"] = _vm_health(vm)
+        view["vmHealth"] = vm_health(vm.health_state, vm.state_changed)
     if vm.maintenance:
         view["maintenanceRedeployStatus"] = maintenance_status(vm.maintenance)
     return view
+
+
+def vm_health(state: str, when: str) -> dict[str, Any]:
+    """The Application Health extension's report in an instance view."""
+    return {"status": {"code": f"HealthState/{state.lower()}", "level": "Info" if state == "Healthy" else "Warning",
+                       "displayStatus": HEALTH_DISPLAY[state], "time": when}}
 
 
 def vm_status_only_view(vm: VirtualMachine) -> dict[str, Any]:
@@ -106,6 +105,8 @@ def vm_status_only_view(vm: VirtualMachine) -> dict[str, Any]:
         "computerName": vm.computer_name,
         "statuses": _statuses(vm),
     }
+    if vm.health_state:
+        view["vmHealth"] = vm_health(vm.health_state, vm.state_changed)
     if vm.maintenance:
         view["maintenanceRedeployStatus"] = maintenance_status(vm.maintenance)
     return view
@@ -218,6 +219,8 @@ def vm_status_only(vm: VirtualMachine) -> dict[str, Any]:
 
 
 def orchestration_services(ss: ScaleSet) -> list[dict[str, Any]]:
+    if ss.orchestration_state is None:  # Azure lists no service for it
+        return []
     return [
         {
             "serviceName": "AutomaticRepairs",
@@ -403,4 +406,30 @@ def availability_status(res: Any, *, expand_actions: bool = True) -> dict[str, A
         "type": "Microsoft.ResourceHealth/AvailabilityStatuses",
         "location": res.location,
         "properties": props,
+    }
+
+
+# -- DevTest Labs auto-shutdown schedules ----------------------------------------------------
+
+
+def auto_shutdown_schedule(vm: VirtualMachine) -> dict[str, Any]:
+    """`Microsoft.DevTestLab/schedules/shutdown-computevm-<vm>`, as the portal's auto-shutdown
+    (and DevTest Labs) writes it: a daily ComputeVmShutdownTask aimed at the VM."""
+    schedule = vm.auto_shutdown or {}
+    name = f"shutdown-computevm-{vm.name}"
+    return {
+        "id": f"/subscriptions/{vm.subscription_id}/resourceGroups/{vm.resource_group}/providers/microsoft.devtestlab/schedules/{name}",
+        "name": name,
+        "type": "microsoft.devtestlab/schedules",
+        "location": vm.location,
+        "properties": {
+            "status": schedule.get("status", "Enabled"),
+            "taskType": "ComputeVmShutdownTask",
+            "dailyRecurrence": {"time": schedule.get("time", "1900")},
+            "timeZoneId": schedule.get("timeZoneId", "UTC"),
+            "notificationSettings": {"status": "Disabled", "timeInMinutes": 30},
+            "createdDate": vm.time_created,
+            "targetResourceId": vm.id,
+            "provisioningState": "Succeeded",
+        },
     }

@@ -139,12 +139,16 @@ def test_lost_answer_to_a_write_is_not_resent(sim, clients):
     assert len([w for w in all_writes(sim)]) == 1  # the SDK did not send it a second time
 
 
-def test_refused_write_is_an_azure_call_error(sim, clients):
-    # ARM itself refuses maintenance outside the window: the error carries its status and code.
-    with pytest.raises(AzureCallError) as caught:
-        registry.get("perform-maintenance").start(clients, vm_id("vm-maint-future"), {}, permit=permit(registry.get("perform-maintenance"), vm_id("vm-maint-future")))
-    assert caught.value.status == 409
-    assert isinstance(caught.value.__cause__, Exception)
+def test_refused_maintenance_is_that_machines_answer_with_azures_words(sim, clients):
+    # ARM itself refuses maintenance outside the window (409 OperationNotAllowed): nothing was
+    # started on the machine, so it is the condition gone, carrying ARM's refusal as its cause.
+    from actions.errors import ConditionGoneError
+
+    with pytest.raises(ConditionGoneError, match="Azure refused maintenance of vm-maint-future") as caught:
+        registry.get("perform-maintenance").start(clients, vm_id("vm-maint-future"), {},
+                                                 permit=permit(registry.get("perform-maintenance"), vm_id("vm-maint-future")))
+    refusal = caught.value.__cause__
+    assert isinstance(refusal, AzureCallError) and (refusal.status, refusal.code) == (409, "OperationNotAllowed")
 
 
 def test_replace_failed_restores_capacity_in_two_steps(sim, clients):

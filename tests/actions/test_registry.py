@@ -44,6 +44,7 @@ EXPECTED_PERMISSIONS = [
     "Microsoft.Compute/virtualMachines/reimage/action",
     "Microsoft.Compute/virtualMachines/restart/action",
     "Microsoft.ResourceGraph/resources/read",
+    "Microsoft.DevTestLab/schedules/read",  # a VM's auto-shutdown schedule, before maintenance
     "Microsoft.ResourceHealth/availabilityStatuses/read",
     "Microsoft.Resources/subscriptions/resourceGroups/read",  # who manages the resource (its group's managedBy, tags)
 ]
@@ -99,9 +100,9 @@ def test_each_action_declares_its_writes(name, applies_to, writes):
 @pytest.mark.parametrize("executor", list(registry), ids=lambda e: e.name)
 def test_every_permission_is_a_compute_or_health_action(executor):
     for permission in executor.permissions:
-        assert permission.startswith(("Microsoft.Compute/", "Microsoft.ResourceHealth/")) or (
-            permission == "Microsoft.ResourceGraph/resources/read"  # the annotations still active
-        )
+        # Resource Graph: the annotations still active; DevTest Labs: a VM's auto-shutdown schedule.
+        assert permission.startswith(("Microsoft.Compute/", "Microsoft.ResourceHealth/")) or permission in (
+            "Microsoft.ResourceGraph/resources/read", "Microsoft.DevTestLab/schedules/read")
         assert permission.endswith(("/read", "/write", "/action"))
 
 

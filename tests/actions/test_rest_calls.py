@@ -22,7 +22,11 @@ CASES = [
         for rid in (vm_id("vm-degraded"), ssvm_id("ss-web", 1))
     ],
     ("perform-maintenance", vm_id("vm-maint"), {},
-     [("GET", f"{vm_id('vm-maint')}/instanceView", COMPUTE_API, None), ("GET", vm_id("vm-maint"), COMPUTE_API, None)],
+     [("GET", f"{vm_id('vm-maint')}/instanceView", COMPUTE_API, None),
+      # its auto-shutdown schedule (none: 404), then its model (the availability set)
+      ("GET", vm_id("vm-maint").split("/providers/")[0] + "/providers/Microsoft.DevTestLab/schedules/shutdown-computevm-vm-maint",
+       "2018-09-15", None),
+      ("GET", vm_id("vm-maint"), COMPUTE_API, None)],
      [("POST", f"{vm_id('vm-maint')}/performMaintenance", COMPUTE_API, None)]),
     ("perform-maintenance", ssvm_id("ss-web", 2), {},
      [("GET", f"{ssvm_id('ss-web', 2)}/instanceView", COMPUTE_API, None)],

@@ -78,8 +78,12 @@ def health(**kwargs):
         (health(state="Suspended", instances=[("unhealthy", False)] * 2), ["AllInstancesUnhealthy"]),
         (health(policy=False, state=None, instances=[("unhealthy", False)] * 2), ["AllInstancesUnhealthy"]),
         (health(policy=False, state=None, instances=[("healthy", False)]), ["RepairsNotEnabled"]),
-        (health(state="NotRunning", instances=[("healthy", False)]), ["RepairsNotEnabled"]),
-        (health(state=None, instances=[("healthy", False)]), []),  # no service reported: nothing to say
+        # Enabled but not running, or not listed: the next step is finding why, not enabling it again
+        (health(state="NotRunning", instances=[("healthy", False)]), ["RepairsNotRunning"]),
+        (health(state=None, instances=[("healthy", False)]), ["RepairsNotRunning"]),
+        (health(policy=False, state=None, instances=[("healthy", False)]), ["RepairsNotEnabled"]),
+        # Running, one instance unhealthy for an hour: past the (default 10 minute) grace period
+        (health(instances=[("unhealthy", False), ("healthy", False)]), ["RepairsOverdue"]),
         (health(instances=[(None, False)] * 2), []),  # no health reported is not unhealthy
         (health(instances=[("healthy", False), (None, True)]), ["InstanceProvisioningFailed"]),
         (health(state="Suspended", instances=[("unhealthy", True), ("healthy", False)]), ["RepairsSuspended", "InstanceProvisioningFailed"]),
@@ -88,6 +92,29 @@ def health(**kwargs):
 )
 def test_repair_findings(state, expected):
     assert [s.name for s in repair_signals(state, NOW)] == expected
+
+
+def test_an_instance_unhealthy_past_the_grace_period_is_reported_with_when_it_was_due():
+    state = health(instances=[("healthy", False), ("unhealthy", False), ("unhealthy", False)])
+    state.grace_period = "PT30M"
+    (overdue,) = repair_signals(state, NOW)
+    assert overdue.name == "RepairsOverdue" and overdue.details["instance_ids"] == ["1", "2"]
+    due = (NOW - H + timedelta(minutes=30)).isoformat()
+    assert overdue.details["repair_due"] == {"1": due, "2": due}
+    assert f"should have been repaired at 1: {due}" in overdue.summary
+    assert repair_signals(state, NOW - H + timedelta(minutes=29)) == []  # still inside the grace period
+    assert repair_signals(state, NOW + H)[0].delivery_key == overdue.delivery_key  # the same instances: one finding
+
+
+def test_a_held_scale_set_is_reported_held_and_a_running_one_lifts_the_hold():
+    from sweep.holds import Hold
+
+    hold = Hold(SS_ID, "alice@contoso.example", "2026-11-20T07:00:00+00:00")
+    (held,) = repair_signals(health(state="Suspended", instances=[("unhealthy", False), ("healthy", False)]), NOW, hold)
+    assert held.name == "RepairsHeld" and held.details["held_by"] == "alice@contoso.example"
+    assert "suspended by alice@contoso.example at 2026-11-20T07:00:00+00:00" in held.summary
+    (resumed,) = repair_signals(health(instances=[("healthy", False)]), NOW, hold)
+    assert resumed.name == "RepairsResumed" and resumed.resolved
 
 
 def test_all_unhealthy_is_announced_once_a_day():

@@ -16,11 +16,14 @@ SCALE_SETS = [
                       "instances": [{"instanceId": "0", "healthState": "Unhealthy"}]}, ["RepairsSuspended"], None),
     ("ss-no-policy", {}, ["RepairsNotEnabled"], None),
     ("ss-disabled", {"automaticRepairsPolicy": {"enabled": False}}, ["RepairsNotEnabled"], None),
-    ("ss-not-running", {"automaticRepairsPolicy": ON, "orchestrationServiceState": "NotRunning"}, ["RepairsNotEnabled"], None),
+    ("ss-not-running", {"automaticRepairsPolicy": ON, "orchestrationServiceState": "NotRunning"}, ["RepairsNotRunning"], None),
+    ("ss-no-service", {"automaticRepairsPolicy": ON, "orchestrationServiceState": None}, ["RepairsNotRunning"], None),
+    ("ss-overdue", {"automaticRepairsPolicy": ON,
+                    "instances": [{"instanceId": "2", "healthState": "Unhealthy", "stateChanged": "-45m"}]}, ["RepairsOverdue"], None),
     ("ss-probe-suspended", {"automaticRepairsPolicy": ON, "orchestrationServiceState": "Suspended",
                             "healthProbeBroken": True}, ["AllInstancesUnhealthy"], None),
     ("ss-probe-no-policy", {"instanceDefaults": {"healthState": "Unhealthy"}}, ["AllInstancesUnhealthy"], None),
-    ("ss-half-unhealthy", {"automaticRepairsPolicy": ON,
+    ("ss-half-unhealthy", {"automaticRepairsPolicy": ON,  # unhealthy 10 minutes, grace period 30: in it
                            "instances": [{"instanceId": "0", "healthState": "Unhealthy"}]}, [], None),
     ("ss-failed", {"automaticRepairsPolicy": ON, "instances": [
         {"instanceId": "11", "provisioningState": "Failed", "provisioningError": "OSProvisioningTimedOut"},

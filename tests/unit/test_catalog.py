@@ -60,6 +60,28 @@ EXPECTED = {
     "VirtualMachinePlannedFreezeFailed": ("platform", "downtime-freeze", False, "none"),
 }
 
+# The names Azure's table (azure-monitor-docs service-health/resource-health-vm-annotation.md,
+# ms.date 2026-03-18) lists beyond the 28 above, with the Context and ImpactType it gives each, and
+# the action its description asks for: "strongly recommend redeploying" where live migration is
+# not available or only a best effort; the owner may wait where Azure will live-migrate.
+ADDED_2026 = {
+    "PossiblyDegradedDueToHardwareFailureWithRedeployDeadline": ("platform", "degraded", "redeploy"),
+    "VirtualMachinePossiblyDegradedDueToHardwareFailureWithRedeployDeadline": ("platform", "degraded", "redeploy"),
+    "VirtualMachinePossiblyDegradedDueToHardwareFailureLiveMigrationEligible": ("platform", "degraded", "none"),
+    "VirtualMachinePossiblyDegradedDueToHardwareFailureLiveMigrationNotEligible": ("platform", "degraded", "redeploy"),
+    "VirtualMachinePossiblyDegradedDueToHardwareFailureWithRedeployDeadlineLiveMigrationEligible": ("platform", "degraded", "none"),
+    "VirtualMachinePossiblyDegradedDueToHardwareFailureWithRedeployDeadlineLiveMigrationNotEligible": ("platform", "degraded", "redeploy"),
+    "VirtualMachineScheduledForServiceHealingLiveMigrationEligible": ("platform", "degraded", "none"),
+    "VirtualMachineScheduledForServiceHealingLiveMigrationNotEligible": ("platform", "degraded", "redeploy"),
+    "VirtualMachineMigrationScheduledForDegradedHardwareLiveMigrationEligible": ("platform", "degraded", "none"),
+    "VirtualMachineMigrationScheduledForDegradedHardwareLiveMigrationNotEligible": ("platform", "degraded", "redeploy"),
+    "VirtualMachineScheduledForMigrationWithGracePeriod": ("platform", "downtime-reboot", "redeploy"),
+    "VirtualMachineMigratedDueToHardwareFailure": ("platform", "informational", "none"),
+    "VirtualMachineStopInitiatedByControlPlaneTrackingId": ("customer", "informational", "none"),
+    "VirtualMachineFailedSecureKeyRelease": ("customer", "informational", "none"),
+    "NetworkUnhealthy": ("platform", "downtime-reboot", "none"),
+}
+
 WHEN = datetime(2026, 11, 20, tzinfo=timezone.utc)
 
 
@@ -85,7 +107,17 @@ def test_annotation_entry(name):
 
 
 def test_catalog_has_exactly_the_expected_annotations():
-    assert set(load_catalog().entries("annotation")) == set(EXPECTED)
+    assert set(load_catalog().entries("annotation")) == set(EXPECTED) | set(ADDED_2026)
+    assert len(ADDED_2026) == 15
+
+
+@pytest.mark.parametrize("name", sorted(ADDED_2026))
+def test_annotation_added_by_azure_since(name):
+    initiator, impact, action = ADDED_2026[name]
+    found = load_catalog().classify(signal("annotation", name))
+    assert found.known and (found.initiator, found.impact, found.default_action) == (initiator, impact, action)
+    if action == "redeploy" or name.endswith("LiveMigrationEligible") or found.category == "boot":
+        assert found.next_step, f"{name} asks something of a person and must say what"
 
 
 @pytest.mark.parametrize(
@@ -160,3 +192,25 @@ def test_a_typo_in_the_catalog_fails_loudly(tmp_path, mutate, fragment):
     with pytest.raises(CatalogError, match="annotations.yaml") as caught:
         load_catalog(path)
     assert fragment in str(caught.value)
+
+
+ENTRY = {"meaning": "A name Azure added after this catalog was written.", "initiator": "platform", "impact": "degraded",
+         "category": "degraded-hardware", "temp_disk_loss": False, "platform_acting": False,
+         "default_action": "redeploy", "next_step": "Redeploy the VM.", "routine": False}
+
+
+def test_an_owner_adds_catalog_entries_from_a_file_of_their_own(tmp_path):
+    extra = tmp_path / "more.yaml"
+    extra.write_text(yaml.safe_dump({"annotations": {"VirtualMachineSomethingNew": ENTRY},
+                                     "repair_states": {"RepairsSuspended": {**ENTRY, "default_action": "none"}}}))
+    catalog = load_catalog(extra=extra)
+    assert catalog.classify(signal("annotation", "VirtualMachineSomethingNew")).default_action == "redeploy"
+    assert catalog.classify(signal("repair-state", "RepairsSuspended")).default_action == "none"  # the owner's wins
+    assert load_catalog().classify(signal("annotation", "VirtualMachineSomethingNew")).known is False  # shipped one untouched
+
+
+def test_a_typo_in_an_owners_catalog_file_names_the_file_and_entry(tmp_path):
+    extra = tmp_path / "more.yaml"
+    extra.write_text(yaml.safe_dump({"annotations": {"VirtualMachineSomethingNew": {**ENTRY, "impact": "bad"}}}))
+    with pytest.raises(CatalogError, match=r"more.yaml: annotations/VirtualMachineSomethingNew/impact"):
+        load_catalog(extra=extra)

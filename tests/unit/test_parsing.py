@@ -104,6 +104,11 @@ def test_integers_in_alert_context_are_accepted():
         (lambda: b.orchestration_changed(), "repair-state", "RepairsSuspended", False),
         (lambda: b.orchestration_changed(request_action="Suspend"), "repair-state", "RepairsSuspendedByUser", False),
         (lambda: b.orchestration_changed(request_action="Resume"), "repair-state", "RepairsResumed", True),
+        # Azure's Succeeded events carry "requestbody": "": who acted is told by the caller
+        (lambda: b.orchestration_changed(caller="alice@contoso.example"), "repair-state", "RepairsChangedByUser", False),
+        (lambda: b.orchestration_changed(caller="9a1b2c3d-0000-4e5f-8a9b-0c1d2e3f4a5b"), "repair-state", "RepairsChangedByUser", False),
+        (lambda: b.orchestration_changed(caller=""), "repair-state", "RepairsSuspendedByUnknown", False),
+        (lambda: b.orchestration_changed(caller="somebody"), "repair-state", "RepairsSuspendedByUnknown", False),
         (lambda: b.legacy("ResourceHealth", status="Resolved"), "resource-health", "Unavailable", True),
         (lambda: b.legacy("ServiceHealth"), "service-health", "Incident/Active", False),
         (lambda: b.scheduled("Freeze", "Started"), "scheduled-event", "Freeze", False),
@@ -122,6 +127,22 @@ def test_scheduled_event_of_a_scale_set_is_about_the_instance_it_names():
     assert signal.details["scale_set_id"] == b.scale_set_id()
     assert signal.details["resources"] == ["ss1_1"]
     assert signal.details["not_before"].startswith("2026-11-20T08:20:00")
+
+
+@pytest.mark.parametrize(("caller", "kind"), [
+    ("alice@contoso.example", "person"), ("9A1B2C3D-0000-4E5F-8A9B-0C1D2E3F4A5B", "person"),
+    # Azure's own services act under their resource provider's name (as its published platform
+    # events do: "Microsoft.Insights/alertRules", "Microsoft.Insights/autoscaleSettings")
+    ("Microsoft.Compute", "azure"), ("Microsoft.Compute/virtualMachineScaleSets", "azure"),
+    ("", "unknown"), ("   ", "unknown"), ("ops team", "unknown"), ("Microsoftish", "unknown"),
+])
+def test_the_caller_of_a_repairs_change_is_told_apart(caller, kind):
+    from handlers.alert_payloads import caller_kind
+
+    assert caller_kind(caller) == kind
+    signal = one(b.orchestration_changed(caller=caller))
+    assert signal.details["caller_kind"] == kind and signal.details["caller"] == caller.strip()
+    assert signal.summary.endswith(f" by {caller.strip()}" if caller.strip() else " by an unknown caller")
 
 
 def test_orchestration_alert_on_an_instance_points_at_its_scale_set():

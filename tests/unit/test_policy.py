@@ -25,6 +25,25 @@ DEFAULT_POLICY_CASES = [
     (lambda: b.annotated("VirtualMachineMigrationScheduledForDegradedHardware"), "redeploy", "degraded-hardware"),
     (lambda: b.annotated("VirtualMachineScheduledForServiceHealing"), "redeploy", "degraded-hardware"),
     (lambda: b.annotated("AccelnetUnhealthy"), "redeploy", "accelerated-networking-unhealthy"),
+    # Azure's 2026 names: redeploy where it strongly recommends it (no live migration, a deadline,
+    # a grace period); wait where it will live-migrate.
+    (lambda: b.annotated("PossiblyDegradedDueToHardwareFailureWithRedeployDeadline"), "redeploy", "degraded-hardware"),
+    (lambda: b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailureWithRedeployDeadline"), "redeploy", "degraded-hardware"),
+    (lambda: b.annotated("VirtualMachineScheduledForMigrationWithGracePeriod"), "redeploy", "degraded-hardware"),
+    *[(lambda n=n: b.annotated(n), "redeploy", "degraded-hardware-live-migration-not-available") for n in (
+        "VirtualMachinePossiblyDegradedDueToHardwareFailureLiveMigrationNotEligible",
+        "VirtualMachinePossiblyDegradedDueToHardwareFailureWithRedeployDeadlineLiveMigrationNotEligible",
+        "VirtualMachineScheduledForServiceHealingLiveMigrationNotEligible",
+        "VirtualMachineMigrationScheduledForDegradedHardwareLiveMigrationNotEligible")],
+    *[(lambda n=n: b.annotated(n), "none", "degraded-hardware-live-migration-eligible") for n in (
+        "VirtualMachinePossiblyDegradedDueToHardwareFailureLiveMigrationEligible",
+        "VirtualMachinePossiblyDegradedDueToHardwareFailureWithRedeployDeadlineLiveMigrationEligible",
+        "VirtualMachineScheduledForServiceHealingLiveMigrationEligible",
+        "VirtualMachineMigrationScheduledForDegradedHardwareLiveMigrationEligible")],
+    (lambda: b.annotated("VirtualMachineMigratedDueToHardwareFailure"), "none", "catalog"),
+    (lambda: b.annotated("NetworkUnhealthy"), "none", "catalog"),
+    (lambda: b.annotated("VirtualMachineStopInitiatedByControlPlaneTrackingId", context="Customer Initiated"), "none", "customer-and-guest-initiated"),
+    (lambda: b.annotated("VirtualMachineFailedSecureKeyRelease", context="Customer Initiated"), "none", "customer-and-guest-initiated"),
     (lambda: b.annotated("NetworkDatapathLiveMigrationSerializationError"), "redeploy", "network-lost-after-live-migration"),
     (lambda: b.annotated("VirtualMachineHostCrashed"), "none", "host-crashed-once"),
     (lambda: b.annotated("VirtualMachineProvisioningTimedOut", target=b.instance_id()), "reimage", "provisioning-timed-out-scale-set-instance"),
@@ -45,6 +64,8 @@ DEFAULT_POLICY_CASES = [
     (lambda: b.resource_health("Available", previous="Unavailable"), "none", "resolution"),
     (lambda: b.orchestration_changed(), "resume-automatic-repairs", "repairs-suspended"),
     (lambda: b.orchestration_changed(request_action="Suspend"), "none", "catalog"),
+    (lambda: b.orchestration_changed(caller="alice@contoso.example"), "none", "catalog"),  # a person: held
+    (lambda: b.orchestration_changed(caller=""), "none", "catalog"),  # cannot be told: not resumed
     (lambda: b.orchestration_changed(request_action="Resume"), "none", "resolution"),
     (lambda: b.legacy("ResourceHealth"), "none", "catalog"),
     (lambda: b.legacy("ServiceHealth"), "none", "catalog"),
@@ -136,6 +157,16 @@ def test_every_matcher_is_used_by_a_case_or_the_default_policy():
         ({"incident_type": "maintenance", "stage": ["planned", "active"]}, {"kind": "service-health", "name": "x", "details": {"incident_type": "Maintenance", "stage": "Planned"}}, True),
         ({"event_status": "Started"}, {"kind": "scheduled-event", "name": "Freeze", "details": {"event_status": "Scheduled"}}, False),
         ({"name": ["Freeze", "Reboot"]}, {"kind": "scheduled-event", "name": "reboot"}, True),
+        # annotation names by pattern: a glob string, {glob}, {regex} (whole name), mixed with names
+        ({"annotation": "*LiveMigrationEligible"}, {"name": "VirtualMachineScheduledForServiceHealingLiveMigrationEligible"}, True),
+        ({"annotation": "*LiveMigrationEligible"}, {"name": "VirtualMachineScheduledForServiceHealingLiveMigrationNotEligible"}, False),
+        ({"annotation": {"glob": "virtualmachine*notEligible"}}, {"name": "VirtualMachineScheduledForServiceHealingLiveMigrationNotEligible"}, True),
+        ({"annotation": {"regex": "VirtualMachine.*(Eligible|Deadline)"}}, {"name": "PossiblyDegradedDueToHardwareFailureWithRedeployDeadline"}, False),
+        ({"annotation": {"regex": "(Virtual.*)?PossiblyDegraded.*Deadline"}}, {"name": "PossiblyDegradedDueToHardwareFailureWithRedeployDeadline"}, True),
+        ({"annotation": {"regex": "VirtualMachineHostCrash.."}}, {"name": "VirtualMachineHostCrashedAgain"}, False),  # the whole name
+        ({"annotation": ["AccelnetUnhealthy", {"regex": "NetworkUnhealth."}]}, {"name": "NetworkUnhealthy"}, True),
+        ({"annotation": ["AccelnetUnhealthy", "*LiveMigrationEligible"]}, {"name": "accelnetunhealthy"}, True),
+        ({"annotation": "*LiveMigrationEligible"}, {"kind": "scheduled-event", "name": "XLiveMigrationEligible"}, False),
     ],
 )
 def test_matchers(when, signal_kwargs, expected):
@@ -161,9 +192,95 @@ def test_matchers(when, signal_kwargs, expected):
         ({"version": 1, "rules": [{"name": "x", "when": {"kind": "annotation"}, "do": "none"}, {"name": "x", "when": {"kind": "annotation"}, "do": "none"}]}, "used twice"),
         ({"version": 2, "rules": []}, "version"),
         ({"version": 1}, "'rules' is a required property"),
+        ({"version": 1, "rules": [{"name": "x", "when": {"annotation": {"regex": "Virtual(Machine"}}, "do": "redeploy"}]}, "regex 'Virtual(Machine' is not a valid pattern"),
+        ({"version": 1, "rules": [{"name": "x", "when": {"annotation": "*LiveMigrationElegible"}, "do": "redeploy"}]}, "glob '*LiveMigrationElegible' matches no annotation in the catalog"),
+        ({"version": 1, "rules": [{"name": "x", "when": {"annotation": {"glob": "*", "regex": ".*"}}, "do": "redeploy"}]}, "rules/0/when/annotation"),
+        ({"version": 1, "rules": [{"name": "x", "when": {"annotation": {"like": "x"}}, "do": "redeploy"}]}, "rules/0/when/annotation"),
+        ({"version": 1, "rules": [], "catalog": {"annotations": {"New": {"meaning": "short"}}}}, "catalog/annotations/New"),
     ],
 )
 def test_a_typo_in_the_policy_fails_loudly(document, fragment):
     with pytest.raises(PolicyError) as caught:
         parse_policy(document, where="policy.yaml", catalog=load_catalog())
     assert fragment in str(caught.value) and "policy.yaml" in str(caught.value)
+
+
+def test_a_policy_brings_its_own_catalog_entries_and_rules_can_name_them():
+    """Azure adds a name: the owner teaches the catalog and acts on it with no code change."""
+    from datetime import datetime, timezone
+
+    from rules import Engine, Signal
+
+    entry = {"meaning": "A degraded host, by a name Azure added last week.", "initiator": "platform", "impact": "degraded",
+             "category": "degraded-hardware", "temp_disk_loss": True, "platform_acting": False,
+             "default_action": "redeploy", "next_step": "Redeploy the VM.", "routine": False}
+    document = {"version": 1, "catalog": {"annotations": {"VirtualMachineHostDegradedNextGen": entry}},
+                "rules": [{"name": "next-gen", "when": {"annotation": "VirtualMachineHostDegradedNextGen"}, "do": "redeploy", "mode": "auto"}]}
+    shipped = load_catalog()
+    policy = parse_policy(document, catalog=shipped)
+    assert policy.catalog is not shipped and "VirtualMachineHostDegradedNextGen" not in shipped.entries("annotation")
+    engine = Engine(policy.catalog, policy)
+    signal = Signal(source="t", event_id="e", kind="annotation", name="VirtualMachineHostDegradedNextGen", resource_id=b.vm_id(),
+                    occurred=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    classification = engine.classify(signal)
+    assert classification.known and classification.category == "degraded-hardware"
+    decision = engine.decide(signal, classification, history=None)
+    assert (decision.action, decision.rule, decision.mode) == ("redeploy", "next-gen", "auto")
+
+
+def test_the_app_reads_an_owners_catalog_file_named_by_a_setting(tmp_path):
+    from pipeline.settings import Settings
+    from pipeline.wiring import build_pipeline
+
+    extra = tmp_path / "catalog-extra.yaml"
+    extra.write_text(yaml.safe_dump({"annotations": {"VirtualMachineHostDegradedNextGen": {
+        "meaning": "A degraded host, by a name Azure added last week.", "initiator": "platform", "impact": "degraded",
+        "category": "degraded-hardware", "temp_disk_loss": True, "platform_acting": False,
+        "default_action": "redeploy", "next_step": "Redeploy the VM.", "routine": False}}}))
+    settings = Settings.from_env({"RESPONDER_CATALOG_EXTRA": str(extra)})
+    assert settings.catalog_extra == extra
+    pipeline = build_pipeline(settings, notifier=False)
+    outcome = decide(pipeline, b.annotated("VirtualMachineHostDegradedNextGen"))
+    assert (outcome.action, outcome.rule, outcome.category) == ("redeploy", "catalog", "degraded-hardware")
+
+
+def test_an_owner_opts_in_to_redeploying_what_azure_will_live_migrate():
+    """The shipped policy waits for Azure's live migration; a rule of the owner's above it redeploys."""
+    from datetime import datetime, timezone
+
+    from rules import Engine, Signal
+
+    shipped = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    catalog = load_catalog()
+    signal = Signal(source="t", event_id="e", kind="annotation", resource_id=b.vm_id(),
+                    name="VirtualMachineScheduledForServiceHealingLiveMigrationEligible",
+                    occurred=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+    def decided(document):
+        engine = Engine(catalog, parse_policy(document, catalog=catalog))
+        decision = engine.decide(signal, engine.classify(signal), history=None)
+        return decision.action, decision.rule
+
+    assert decided(shipped) == ("none", "degraded-hardware-live-migration-eligible")
+    opted = {**shipped, "rules": [{"name": "redeploy-rather-than-wait", "when": {"annotation": "*LiveMigrationEligible"},
+                                   "do": "redeploy", "mode": "approve"}, *shipped["rules"]]}
+    assert decided(opted) == ("redeploy", "redeploy-rather-than-wait")
+
+
+def test_a_policy_naming_an_annotation_the_owner_taught_loads_only_with_that_catalog(tmp_path):
+    from pipeline.settings import Settings
+    from pipeline.wiring import build_pipeline
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump({"version": 1, "rules": [
+        {"name": "next-gen", "when": {"annotation": "VirtualMachineHostDegradedNextGen"}, "do": "redeploy"}]}))
+    with pytest.raises(PolicyError, match="VirtualMachineHostDegradedNextGen, not in the catalog"):
+        build_pipeline(Settings.from_env({"RESPONDER_POLICY_PATH": str(policy)}), notifier=False)
+    extra = tmp_path / "catalog-extra.yaml"
+    extra.write_text(yaml.safe_dump({"annotations": {"VirtualMachineHostDegradedNextGen": {
+        "meaning": "A degraded host, by a name Azure added last week.", "initiator": "platform", "impact": "degraded",
+        "category": "degraded-hardware", "temp_disk_loss": True, "platform_acting": False,
+        "default_action": "redeploy", "next_step": "Redeploy the VM.", "routine": False}}}))
+    pipeline = build_pipeline(Settings.from_env({"RESPONDER_POLICY_PATH": str(policy), "RESPONDER_CATALOG_EXTRA": str(extra)}),
+                              notifier=False)
+    assert decide(pipeline, b.annotated("VirtualMachineHostDegradedNextGen")).rule == "next-gen"

@@ -124,7 +124,7 @@ def test_a_failure_stops_the_wave_and_says_what_next(world):
     failed, left = ended["vm-maint-1"], ended["vm-maint-3"]
     assert failed.status == "failed"
     assert "wave WAVE-" in failed.reason and "stopped, not started: vm-maint-3 (update domain 1)" in failed.reason
-    assert "Azure marks vm-maint-1 skipped and reschedules its maintenance" in failed.reason
+    assert "Azure marks vm-maint-1 skipped and sends it a new maintenance schedule" in failed.reason
     assert "Next step: find why it failed" in failed.reason
     assert left.status == "skipped" and "stopped after maintenance of vm-maint-1 failed" in left.reason
     w.clock.advance(hours=2)
@@ -260,3 +260,107 @@ def test_an_ended_turn_reads_like_an_ended_operation(world):
     end = ended.as_tick_end()
     assert end["state"] == "started" and end["action"] == "perform-maintenance" and end["mode"] == "auto"
     assert end["incident_id"].startswith("INC-") and end["message"].startswith("wave WAVE-")
+
+
+# -- real fleets: machines that are off, shut down every night, or that Azure refuses ----------
+
+
+@pytest.mark.parametrize("change,named", [
+    (lambda vm: setattr(vm, "power_state", "deallocated"), "it is deallocated: Azure refuses maintenance on a VM that is not running"),
+    (lambda vm: setattr(vm, "power_state", "stopped"), "it is stopped: Azure refuses maintenance on a VM that is not running"),
+    # the portal's auto-shutdown / DevTest Labs: Microsoft.DevTestLab/schedules/shutdown-computevm-<vm>
+    (lambda vm: setattr(vm, "auto_shutdown", {"time": "1900", "timeZoneId": "W. Europe Standard Time", "status": "Enabled"}),
+     "shut down every day at 19:00 W. Europe Standard Time by an auto-shutdown schedule"),
+])
+def test_machines_that_are_off_or_shut_down_nightly_are_not_enrolled(world, change, named):
+    from actions import registry
+
+    w = world()
+    with w.sim.fleet.lock:
+        change(w.sim.fleet.vm("vm-maint-1"))
+    verdict = registry.get("perform-maintenance").verify(w.pipeline.remediator.connect(""), maintenance_vm("vm-maint-1"),
+                                                         {"now": w.clock()})
+    assert not verdict.holds and ("not running" in verdict.reason or "auto-shutdown schedule shutdown-computevm-vm-maint-1" in verdict.reason)
+    status, reason = w.enroll("vm-maint-1")
+    assert status == "skipped" and named in reason
+    assert w.tick() == [] and not accepted_writes(w.sim)
+
+
+def test_a_disabled_auto_shutdown_schedule_does_not_keep_a_vm_out(world):
+    w = world()
+    with w.sim.fleet.lock:
+        w.sim.fleet.vm("vm-maint-1").auto_shutdown = {"time": "1900", "timeZoneId": "UTC", "status": "Disabled"}
+    assert w.enroll("vm-maint-1")[0] == "planned"
+
+
+def test_azure_refusing_one_member_skips_it_with_azures_answer_and_the_wave_goes_on(world):
+    w = world()
+    w.sim.operation_delay = 3600
+    for name in WAVE_VMS:
+        w.enroll(name)
+    # Azure refuses vm-maint-2 when its turn comes (deallocated since it was read, as a 409 says)
+    w.sim.faults.add(method="POST", path=r"vm-maint-2/performMaintenance$", kind="409",
+                     message="Operation 'performMaintenance' is not allowed on VM 'vm-maint-2' since the VM is deallocated "
+                             "or marked to be deallocated.")
+    ended = {e.resource_id.rsplit("/", 1)[-1]: e for e in w.tick()}
+    assert ended["vm-maint-1"].status == "started"
+    refused = ended["vm-maint-2"]
+    assert refused.status == "skipped" and "Azure refused maintenance of vm-maint-2" in refused.reason
+    assert "since the VM is deallocated" in refused.reason  # Azure's own words
+    assert w.state("vm-maint-2") == "absent" or w.state("vm-maint-2") == "skipped"
+    (wave,) = w.ledger.waves(("open",))  # not stopped
+    w.sim.finish_operations()
+    w.tick()
+    w.clock.advance(minutes=31)
+    assert started(w.tick()) == {"vm-maint-3"}, "the next update domain goes on"
+
+
+def test_waves_are_listed_and_a_stopped_one_is_closed_from_the_command_line(world, tmp_path):
+    from waves import list_waves
+
+    w = world()
+    w.sim.faults.add(method="POST", path=r"vm-maint-1/performMaintenance$", kind="fail-operation")  # a real failure
+    for name in WAVE_VMS:
+        w.enroll(name)
+    w.tick()
+    w.tick()
+    (stopped,) = list_waves(w.ledger)
+    assert stopped["state"] == "stopped" and stopped["members"]["failed"] == 1 and stopped["members"]["skipped"] == 1
+    assert "maintenance of vm-maint-1 failed" in stopped["reason"]
+
+
+def maintenance_vm(name: str) -> str:
+    from .conftest import vm
+
+    return vm(name)
+
+
+def test_maintenance_that_cannot_happen_before_its_deadline_says_so_and_asks(world, now_clock):
+    """The self-service window (Azure's deadline for doing it yourself) closes before the owner's
+    maintenance window next opens: not queued to be skipped later, but said now, with the choice."""
+    from responder.sim.fleet import resolve_time
+
+    w = world(maintenance(window_from(now_clock(), timedelta(hours=3), timedelta(hours=1))))
+    with w.sim.fleet.lock:
+        vm = w.sim.fleet.vm("vm-maint-1")
+        vm.maintenance = {**vm.maintenance, "preMaintenanceWindowEndTime": resolve_time("+2h")}
+    status, reason = w.enroll("vm-maint-1")
+    assert status == "skipped"
+    assert "cannot happen before its deadline: its self-service window closes at" in reason
+    assert "the owner's maintenance window (every day" in reason and "next opens" in reason
+    assert "A person decides: start maintenance by hand before" in reason
+    assert w.enroll("vm-maint-2")[0] == "planned", "its window lasts days: the owner's window opens in time"
+
+
+def test_the_owners_window_knows_when_it_next_opens():
+    from datetime import datetime, timezone
+
+    from waves import MaintenanceWindow
+    from waves.policy import _clock
+
+    weekend = MaintenanceWindow(days=("Sat",), start=_clock("01:00", "t"), end=_clock("05:00", "t"))
+    friday = datetime(2026, 12, 4, 12, tzinfo=timezone.utc)  # a Friday
+    assert weekend.next_opening(friday) == datetime(2026, 12, 5, 1, tzinfo=timezone.utc)
+    inside = datetime(2026, 12, 5, 2, tzinfo=timezone.utc)
+    assert weekend.next_opening(inside) == inside
+    assert weekend.next_opening(datetime(2026, 12, 5, 6, tzinfo=timezone.utc)) == datetime(2026, 12, 12, 1, tzinfo=timezone.utc)

@@ -1,0 +1,48 @@
+"""GET /api/waves and POST /api/waves/{id}/close: the maintenance waves, for a person.
+
+Function key (not anonymous: closing a wave lets a scope plan maintenance again). GET lists the
+live waves (`?all=true`: every wave); POST closes a stopped wave, answering 404 for an unknown id
+and 409 for a wave that is not stopped. Who closed it: the App Service Authentication principal
+when that is on, else `?by=`, else "the holder of a function key".
+"""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from . import runtime
+from .approvals import PRINCIPAL_HEADER
+from .http import json_response, problem
+
+bp = func.Blueprint()
+
+
+@bp.function_name("waves")
+@bp.route(route="waves", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def waves(req: func.HttpRequest) -> func.HttpResponse:
+    from waves import WavesError, list_waves
+
+    every = (req.params.get("all") or "").strip().lower() in ("1", "true", "yes")
+    try:
+        return json_response(200, {"waves": list_waves(runtime.pipeline().ledger, None if every else ("open", "stopped"))})
+    except WavesError as exc:
+        return problem(503, "ledger", str(exc))
+
+
+@bp.function_name("close_wave")
+@bp.route(route="waves/{wave_id}/close", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def close_wave(req: func.HttpRequest) -> func.HttpResponse:
+    from waves import WaveLedgerError, WaveNotFoundError, WavesError
+    from waves import close_wave as close
+
+    pipeline = runtime.pipeline()
+    wave_id = req.route_params.get("wave_id") or ""
+    by = req.headers.get(PRINCIPAL_HEADER) or (req.params.get("by") or "").strip()[:200] or "the holder of a function key"
+    try:
+        return json_response(200, {"closed": close(pipeline.ledger, wave_id, by, pipeline.clock())})
+    except WaveNotFoundError as exc:
+        return problem(404, "wave_id", str(exc))
+    except WaveLedgerError as exc:
+        return problem(503, "ledger", str(exc))
+    except WavesError as exc:
+        return problem(409, "wave_id", str(exc))
