@@ -43,8 +43,8 @@ EXPECTED_PERMISSIONS = [
     "Microsoft.Compute/virtualMachines/redeploy/action",
     "Microsoft.Compute/virtualMachines/reimage/action",
     "Microsoft.Compute/virtualMachines/restart/action",
-    "Microsoft.ResourceGraph/resources/read",
     "Microsoft.DevTestLab/schedules/read",  # a VM's auto-shutdown schedule, before maintenance
+    "Microsoft.ResourceGraph/resources/read",  # the annotations still active
     "Microsoft.ResourceHealth/availabilityStatuses/read",
     "Microsoft.Resources/subscriptions/resourceGroups/read",  # who manages the resource (its group's managedBy, tags)
 ]

@@ -179,6 +179,7 @@ CHECKS: dict[str, Check] = {
                        prepare=pending_approvals),
     "approve": Check(approve_expectation, prepare=pending_approvals),
     "reject": Check(reject_expectation, prepare=pending_approvals),
+    "waves": Check(lambda run, world: _contains(run.stdout, "no waves")),
     "sim": Check(lambda run, world: _contains(run.stdout, "simulated Azure: https://127.0.0.1:", "VMs", "stopped; counters"),
                  serves=True),
 }

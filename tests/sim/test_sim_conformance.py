@@ -44,6 +44,7 @@ FLEET = {
          "annotation": "VirtualMachinePossiblyDegradedDueToHardwareFailure"},
         {"name": "vm-failed-ext", "provisioningState": "Failed", "provisioningError": "VMExtensionProvisioningError"},
         {"name": "vm-off", "powerState": "deallocated", "availabilityState": "Unavailable"},
+        {"name": "vm-nightly", "autoShutdown": {"time": "1900", "timeZoneId": "W. Europe Standard Time"}},
     ],
     "scaleSets": [
         {"name": "ss-uni", "capacity": 4, "automaticRepairsPolicy": {"enabled": True, "gracePeriod": "PT30M"},
@@ -224,6 +225,15 @@ RESOURCE_GROUP = {"id": text(rf"^/subscriptions/{GUID}/resourceGroups/[^/]+$"), 
                   "type": enum("Microsoft.Resources/resourceGroups"), "location": text(r"^[a-z0-9]+$"),
                   "managedBy": Opt(text(r"^/subscriptions/")), "tags": Opt(dict),
                   "properties": {"provisioningState": enum("Succeeded", "Deleting")}}  # fmt: skip
+# Global schedules of DevTest Labs (azure-rest-api-specs, devtestlabs GlobalSchedules_Get): the
+# portal's VM auto-shutdown is one, named shutdown-computevm-<vm>.
+SCHEDULE = {"id": text(r"/providers/microsoft\.devtestlab/schedules/shutdown-computevm-"), "name": text(r"^shutdown-computevm-"),
+            "type": enum("microsoft.devtestlab/schedules"), "location": text(),
+            "properties": {"status": enum("Enabled", "Disabled"), "taskType": enum("ComputeVmShutdownTask"),
+                           "dailyRecurrence": {"time": text(r"^\d{4}$")}, "timeZoneId": text(),
+                           "notificationSettings": Opt({"status": enum("Enabled", "Disabled"), "timeInMinutes": int}),
+                           "createdDate": Opt(text(ISO)), "targetResourceId": text(r"/virtualMachines/"),
+                           "provisioningState": enum("Succeeded")}}  # fmt: skip
 GRAPH_ROW = {"id": text(r"/providers/Microsoft\.ResourceHealth/resourceAnnotations/"), "name": text(),
              "type": enum("microsoft.resourcehealth/resourceannotations"), "tenantId": text(), "location": text(),
              "resourceGroup": text(r"^[^A-Z]+$"), "subscriptionId": text(GUID),
@@ -262,6 +272,9 @@ ASYNC = ("Location", "Azure-AsyncOperation", "Retry-After")
 CASES = [
     Case("subscription", "GET", f"/subscriptions/{SUB}", "2022-12-01", SUBSCRIPTION),
     Case("resource group", "GET", f"/subscriptions/{SUB}/resourceGroups/{RG}", "2021-04-01", RESOURCE_GROUP),
+    Case("auto-shutdown schedule", "GET",
+         f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.DevTestLab/schedules/shutdown-computevm-vm-nightly",
+         "2018-09-15", SCHEDULE),
     Case("vm list, statusOnly", "GET", f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines", COMPUTE_API,
          paged(VM_STATUS_ONLY), query=(("statusOnly", "true"),)),
     Case("vm list of a group", "GET", f"{BASE}/virtualMachines", COMPUTE_API, paged(VM_MODEL)),
