@@ -27,7 +27,7 @@ WINDOW = timedelta(hours=1)  # how soon after the live migration the application
 
 
 class Datapath:
-    """`check(vm_id, health, since, now)`: the finding, or None. `ledger` answers count_signals."""
+    """`check(vm_id, health, since, now)`: the finding, or None. `ledger` answers count_occurrences."""
 
     def __init__(self, ledger: Any, window: timedelta = WINDOW):
         self.ledger = ledger
@@ -35,12 +35,13 @@ class Datapath:
 
     @classmethod
     def for_ledger(cls, ledger: Any) -> "Datapath | None":
-        return cls(ledger) if callable(getattr(ledger, "count_signals", None)) else None
+        return cls(ledger) if callable(getattr(ledger, "count_occurrences", None)) else None
 
     def check(self, vm_id: str, health: str | None, since: datetime | None, now: datetime) -> Signal | None:
         if health != "unhealthy" or since is None:
             return None
-        if self.ledger.count_signals(resource_key(vm_id), LIVE_MIGRATED, since - self.window) < 1:
+        # A live migration in the window before the application turned unhealthy.
+        if self.ledger.count_occurrences(resource_key(vm_id), LIVE_MIGRATED, since - self.window, since) < 1:
             return None
         return finding(
             KIND, NAME, vm_id, VM, mark=iso(since) or "", occurred=since,

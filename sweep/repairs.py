@@ -48,6 +48,8 @@ class ScaleSetHealth:
     failed_ids: list[str] = field(default_factory=list)
     latest_failure: datetime | None = None
     unhealthy_since: dict[str, datetime] = field(default_factory=dict)  # instance id -> when it turned unhealthy
+    # A Flexible set has no orchestration services to read: whether repairs run is not known.
+    flexible: bool = False
 
     def count_instance(self, instance_id: str, health: str | None, health_time: datetime | None,
                        failed: bool, failed_time: datetime | None) -> None:  # fmt: skip
@@ -109,7 +111,7 @@ def repair_signals(health: ScaleSetHealth, now: datetime, hold=None) -> list[Sig
                              f"Automatic repairs suspended; {health.unhealthy} of {health.instances} instances unhealthy"))  # fmt: skip
     elif not health.policy_enabled:
         found.append(_signal(health, "RepairsNotEnabled", service_mark, health.service_changed or now, "No automatic repairs policy enabled"))
-    elif state != "running":
+    elif state != "running" and not health.flexible:
         why = ("its service is NotRunning" if state == "notrunning"
                else "the instance view lists no AutomaticRepairs service" if not state else f"its service is {health.service_state}")
         found.append(_signal(health, "RepairsNotRunning", service_mark, health.service_changed or now,

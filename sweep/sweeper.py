@@ -158,6 +158,7 @@ class Sweeper:
             grace_period=text(getattr(policy, "grace_period", None)) or None,
         )
         if text(getattr(scale_set, "orchestration_mode", None)).lower() == FLEXIBLE:
+            health.flexible = True
             yield from self._flexible_scale_set(reads, compute, scale_set, health, now)
             return
         view = reads.get(

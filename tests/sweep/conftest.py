@@ -80,7 +80,7 @@ def sim_for():
 
 
 @pytest.fixture
-def sweep_pipeline(now_clock):
+def sweep_pipeline(now_clock, fresh_events):
     """A pipeline on an in-memory ledger; with `sim`, it verifies against that simulated Azure."""
     from ledger import SqliteLedger
     from pipeline import Settings, build_pipeline
@@ -90,7 +90,9 @@ def sweep_pipeline(now_clock):
     def make(sim=None, mode="observe", ledger=None):
         store = ledger or SqliteLedger(":memory:")
         ledgers.append(store)
-        return build_pipeline(Settings(mode=mode, subscriptions=(DEMO_SUB, OTHER_SUB)), ledger=store, clock=now_clock,
+        # The acting modes act in the subscriptions named: the fleet's own, as `--azure sim` takes them.
+        scope = tuple(sorted(sim.fleet.subscriptions)) if sim else (DEMO_SUB, OTHER_SUB)
+        return build_pipeline(Settings(mode=mode, subscriptions=scope), ledger=store, clock=now_clock,
                               connect=connector(sim) if sim else None)
 
     yield make
