@@ -107,6 +107,10 @@ class MachineAction(Executor):
             facts["annotation"] = active.name if active is not None else annotation
             if active is not None:
                 facts["annotation_occurred"] = _iso(active.occurred)
+                # Resource Health's own deadline and impact window, where the annotation carries them.
+                for key in ("redeploy_deadline", "impact_start", "impact_end"):
+                    if getattr(active, key) is not None:
+                        facts[key] = _iso(getattr(active, key))
         if health.state.lower() == "unknown" and not failed and not facts.get("annotation_active"):
             return Verdict(False, "not acting: Resource Health does not know its state (Unknown)", facts)
         return Verdict(True, "", facts)

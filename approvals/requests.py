@@ -18,8 +18,14 @@ from .records import Pending
 DEADLINE_DETAILS = ("deadline", "redeploy_deadline", "not_before", "window_end")
 
 
-def deadline_of(signal) -> datetime | None:
-    details: Mapping[str, Any] = getattr(signal, "details", None) or {}
+def deadline_of(signal, facts: Mapping[str, Any] | None = None) -> datetime | None:
+    """The earliest deadline the signal's details or the live state read at decision time
+    (Resource Health's annotation, in the decision's facts) say."""
+    found = [when for when in (_deadline(getattr(signal, "details", None) or {}), _deadline(facts or {})) if when]
+    return min(found) if found else None
+
+
+def _deadline(details: Mapping[str, Any]) -> datetime | None:
     for key in DEADLINE_DETAILS:
         value = details.get(key)
         if isinstance(value, datetime):
@@ -75,5 +81,5 @@ class ApprovalRequests:
             params=params_of(signal, decision),
             facts=dict(decision.facts),
             reason=decision.reason,
-            deadline=deadline_of(signal),
+            deadline=deadline_of(signal, decision.facts),
         )

@@ -79,3 +79,22 @@ def test_times_as_azure_writes_them(text, expected):
 def test_deadlines_ignore_key_case():
     assert deadlines({"RedeployDeadline": "2026-12-10T08:00:00Z"}) == {"redeploy_deadline": DEADLINE}
     assert deadlines({}, "no deadline here", "") == {}
+
+
+@pytest.mark.parametrize(
+    "details, facts, expected",
+    [
+        ({}, {"redeploy_deadline": "2026-12-09T08:00:00+00:00"}, datetime(2026, 12, 9, 8, tzinfo=timezone.utc)),
+        ({"redeploy_deadline": "2026-12-10T08:00:00Z"}, {"redeploy_deadline": "2026-12-09T08:00:00+00:00"},
+         datetime(2026, 12, 9, 8, tzinfo=timezone.utc)),  # the earlier of the event's and Resource Health's
+        ({"redeploy_deadline": "2026-12-08T08:00:00Z"}, {"redeploy_deadline": "2026-12-09T08:00:00+00:00"},
+         datetime(2026, 12, 8, 8, tzinfo=timezone.utc)),
+        ({}, {}, None),
+    ],
+)
+def test_an_approval_expires_before_the_earliest_deadline_the_event_or_resource_health_gives(details, facts, expected):
+    from types import SimpleNamespace
+
+    from approvals.requests import deadline_of
+
+    assert deadline_of(SimpleNamespace(details=details), facts) == expected
