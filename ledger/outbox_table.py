@@ -252,6 +252,14 @@ class TableOutbox(TableSendSlots):
         )
         return message_of(claimed) if claimed is not None else None
 
+    def told(self, incident_id: str) -> list[tuple[str, str]]:
+        """(destination key, route) of every message that carries a notice of the incident. A
+        filtered range of the partition's notices: asked for follow-ups only, which are few."""
+        with sdk_errors("reading where an incident was told"):
+            rows = self._range(NOTICE, NOTICE[:-1] + ".", where="incident_id eq @incident", select=["destination", "route"],
+                               incident=clip(incident_id, 4000))
+        return list(dict.fromkeys((row["destination"], row.get("route") or "") for row in rows if row.get("destination")))
+
     def notices(self, message_id: int) -> list[str]:
         prefix = f"{NOTICE}{keys.id_key(message_id)}-"
         with sdk_errors("reading a notification's notices"):
