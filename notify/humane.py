@@ -65,9 +65,22 @@ def window(start: datetime | None, end: datetime | None, now: datetime | None = 
     return f"until {when(end, now)}" if end else ""
 
 
+_ISO = re.compile(r"\b(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def humanise_times(text: str) -> str:
+    """ISO timestamps in a text (a reason written by the pipeline) as a person reads them:
+    `2026-12-06T01:00:00.123456+00:00` becomes `Sun 6 Dec 01:00 UTC`."""
+    def one(m: re.Match) -> str:
+        found = parse_time(f"{m.group(1)}T{m.group(2)}{m.group(3) or '+00:00'}")
+        return clock(found) if found else m.group(0)
+
+    return _ISO.sub(one, text)
+
+
 def sentence(text: str | None) -> str:
-    """Capitalised after every full stop, ending in one; empty stays empty."""
-    text = " ".join((text or "").split())
+    """Capitalised after every full stop, ending in one, times in human form; empty stays empty."""
+    text = humanise_times(" ".join((text or "").split()))
     if not text:
         return ""
     text = re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
