@@ -218,7 +218,7 @@ class IncidentView:
             return f"Resolved: {self.resource.name} is healthy again{after}"
         if stage == "awaiting-approval":
             expires = self.state.approval.expires if self.state.approval else None
-            until = f" (links expire {when(expires, self.now)})" if expires else ""
+            until = f"; links expire {when(expires, self.now)}" if expires else ""
             return f"Approval needed: {what}{until}"
         if stage == "approval-expired":
             return f"Approval expired: nothing was done (would {what})"
@@ -345,7 +345,7 @@ def skipped_step(g: Notice, resource: ResourceRef) -> str | None:
     reason = g.reason.lower()
     if "storm breaker" in reason:
         return storm_step(g.brakes, g.reason)
-    if "left to azure" in reason or "not allowed" in reason or "azure does" in reason:
+    if any(words in reason for words in ("left to azure", "not allowed", "azure does", "azure already")):
         return "Nothing for you: Azure carries out this maintenance itself, in its own window."
     if "verified against the live state" in reason or "nothing left to do" in reason:
         return f"Nothing for you: the app found no reason to act on {resource.name}. It decides again if Azure reports it again."

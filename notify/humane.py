@@ -45,8 +45,8 @@ def distance(moment: datetime, now: datetime) -> str:
     if span < 3600:
         amount = f"{round(span / 60)} min"
     elif span < 48 * 3600:
-        hours = span / 3600
-        amount = f"{hours:.0f} h" if hours >= 10 or hours.is_integer() else f"{hours:.1f} h".replace(".0 h", " h")
+        hours = round(span / 1800) / 2  # to the half hour: "in 3.5 h"
+        amount = f"{hours:.0f} h" if hours >= 10 or hours.is_integer() else f"{hours:.1f} h"
     else:
         amount = f"{round(span / 86400)} days"
     return f"in {amount}" if seconds > 0 else f"{amount} ago"
