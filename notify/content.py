@@ -15,7 +15,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .humane import clock, first_upper, sentence, when
+import re
+
+from .humane import clock, first_upper, humanise_times, sentence, when
 from .links import stand_ins
 from .notice import Notice
 from .resource import ResourceRef, parse_resource
@@ -115,10 +117,19 @@ def urgency(n: Notice) -> str:
     return "Information"
 
 
+# Words of the app's own machinery a reader need not know.
+_JARGON = re.compile(r"\bcatalog default: ", re.IGNORECASE)
+
+
+def said(reason: str | None) -> str:
+    """A reason the pipeline wrote, as a sentence a person reads."""
+    return sentence(_JARGON.sub("", reason or ""))
+
+
 def _short(reason: str) -> str:
     """The first clause of a reason, for a headline; the whole of it is under "Why"."""
-    text = reason.split("; ")[0].strip()
-    return text.rstrip(".")
+    text = _JARGON.sub("", reason).split("; ")[0].strip()
+    return humanise_times(text.rstrip("."))
 
 
 @dataclass(frozen=True)
@@ -265,15 +276,16 @@ class IncidentView:
     @property
     def decision_facts(self) -> list[tuple[str, str]]:
         d, g = self.state.decision, self.state.governing
-        facts = [("Status", self.status_words[0]), ("Action", first_upper(action_words(d.action))),
-                 ("Mode", MODE_WORDS.get(d.mode, d.mode))]
+        facts = [("Status", self.status_words[0]), ("Action", first_upper(action_words(d.action)))]
+        if d.action != "none":  # the mode says how the app acts; with nothing to do it says nothing
+            facts.append(("Mode", MODE_WORDS.get(d.mode, d.mode)))
         if d.rule not in ("tick", "approval"):
-            facts.append(("Why", sentence(d.reason)))
+            facts.append(("Why", said(d.reason)))
         outcome = self.state.outcome
         if outcome is not None:
-            facts.append(("Outcome", sentence(outcome.reason)))
+            facts.append(("Outcome", said(outcome.reason)))
         elif g is not d and g.reason:
-            facts.append(("Outcome", sentence(g.reason)))
+            facts.append(("Outcome", said(g.reason)))
         if self.state.approval is not None and self.state.approval.expires is not None:
             label = "Approval expired" if self.stage == "approval-expired" else "Approval expires"
             facts.append((label, when(self.state.approval.expires, self.now)))
@@ -378,12 +390,13 @@ def incident_view(notices: list[Notice], note: str | None = None, times: list[da
     times = times or [None] * len(ordered)
     now = now or max((t for t in times if t is not None), default=ordered[-1].occurred_utc)
     steps = []
-    said = None
+    last_reason = None
     for n, at in zip(ordered, times):
         text = step_text(n)
-        if n.reason and n.reason != said and n.status not in ("noop", "duplicate") and n.action != "none":
-            text = f"{text}. {sentence(n.reason)}"  # a reason once is enough
-            said = n.reason
+        if (n.reason and n.reason != last_reason and n.status not in ("noop", "duplicate") and n.action != "none"
+                and said(n.reason).lower() != sentence(text).lower()):
+            text = f"{text}. {said(n.reason)}"  # a reason once is enough
+            last_reason = n.reason
         steps.append(Step(at or n.occurred_utc, n.event, n.status, sentence(text)))
     first = ordered[0]
     return IncidentView(first.incident_id, parse_resource(first.resource_id), fold(ordered, now), tuple(steps), note, now)
@@ -512,7 +525,9 @@ def _line(state: IncidentState, now: datetime | None) -> DigestLine:
     g = state.governing
     view_stage = state.stage
     status = STAGE_WORDS[view_stage][0]
-    if view_stage in ("skipped", "noop", "failed", "approval-expired"):
+    if view_stage == "skipped" and STORM_BRAKE in g.reason.lower():
+        why = "Held: automation is paused in this scope"  # the breaker's reason is said once, above
+    elif view_stage in ("skipped", "noop", "failed", "approval-expired"):
         why = sentence(_short(g.reason)) if g.reason else ""
     elif view_stage == "awaiting-approval":
         expires = state.approval.expires if state.approval else None

@@ -53,14 +53,14 @@ def _button(title: str, url: str, colour: str) -> str:
 
 
 def _top(subject: str, headline: str, tone: str, status: str | None = None) -> str:
-    status_line = f'<p style="margin:0;color:#605e5c">Status: {escape(status)}</p>' if status else ""
+    status_line = f'<p style="margin:0;color:#605e5c">{escape(status)}</p>' if status else ""
     return (f'<h1 style="margin:0;font-size:20px">{escape(subject)}</h1>'
             f'<p style="font-size:16px;color:{_TONES.get(tone, "#323130")}"><b>{escape(headline)}</b></p>{status_line}')
 
 
 def incident_html(view: IncidentView) -> str:
     label, tone = view.status_words
-    parts = [_top(view.subject, view.headline, tone, f"{view.urgency} · {label}"), _next(view.next_step)]
+    parts = [_top(view.subject, view.headline, tone, f"{view.urgency} · Status: {label}"), _next(view.next_step)]
     links = view.approval_links
     if links:
         parts.append(f"<p>{_button('Approve', links[0], '#107c10')} &nbsp; {_button('Reject', links[1], '#a4262c')}</p>")
@@ -76,7 +76,7 @@ def incident_html(view: IncidentView) -> str:
 
 
 def incident_text(view: IncidentView) -> str:
-    lines = [view.subject, view.headline, f"Status: {view.urgency} · {view.status_words[0]}", ""]
+    lines = [view.subject, view.headline, f"{view.urgency} · Status: {view.status_words[0]}", ""]
     if view.next_step:
         lines += [f"NEXT STEP: {view.next_step}", ""]
     links = view.approval_links
@@ -160,7 +160,7 @@ def digest_text(view: DigestView) -> str:
     for line in view.lines:
         lines.append(f"  {line.resource.name}  {line.resource.resource_group or '-'}  {line.status}  {line.why or '-'}  {line.incident_id}")
         if line.approval and not view.approvals_page:
-            lines.append(f"    approve: {line.approval[0]}  reject: {line.approval[1]}")
+            lines.append(f"    Approve: {line.approval[0]}  Reject: {line.approval[1]}")
     if view.more > 0:
         lines.append(f"  ... and {view.more} more resources not listed.")
     for b in view.brakes:

@@ -83,7 +83,7 @@ def facts_of(kind: str, facts: Mapping[str, Any], now: datetime | None) -> list[
             out.append(("Type", " / ".join(str(facts[k]) for k in ("incident_type", "stage") if facts.get(k))))
         start, end = parse_time(facts.get("impact_start")), parse_time(facts.get("impact_mitigation"))
         if start or end:
-            out.append(("Impact", window(start, end, now)))
+            out.append(("Impact window", window(start, end, now)))
         services = facts.get("impacted_services") or ([facts["service"]] if facts.get("service") else [])
         if services:
             out.append(("Services", ", ".join(services)))

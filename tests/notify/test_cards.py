@@ -16,6 +16,7 @@ from rules.vocabulary import STATUSES
 from notify.links import sign, stand_in
 
 from .conftest import APPROVAL, T0, follow_up, notice, signed_link, vm
+from .validity import assert_valid_email_html, schema_problems
 
 CATALOG = Path(__file__).resolve().parents[2] / "rules" / "annotations.yaml"
 SECTIONS = {
@@ -50,6 +51,7 @@ def catalog_entries():
 def assert_renders(payload: dict) -> None:
     assert card_problems(payload) == []
     assert payload_bytes(payload) <= MAX_BYTES
+    assert schema_problems(payload) == []  # the official Adaptive Card 1.5 schema
 
 
 @pytest.mark.parametrize("status", STATUSES)

@@ -12,6 +12,7 @@ from notify.resource import parse_resource
 from notify.links import stand_in
 
 from .conftest import APPROVAL, SUB, follow_up, notice, vm
+from .validity import assert_valid_email_html
 
 SS = f"/subscriptions/{SUB}/resourceGroups/rg-pool/providers/Microsoft.Compute/virtualMachineScaleSets/pool-a"
 
@@ -73,6 +74,7 @@ def test_the_email_carries_everything_in_html_and_in_text():
         for expected in ("INC-3f2a9c1b", "vm-web-01", "rg-web", "We have detected a problem", "Scope cooldown", "ARM answered Conflict", "Redeploy by hand", "portal.azure.com"):
             assert expected in part, expected
     assert "<script" not in html
+    assert_valid_email_html(html)
 
 
 def test_html_is_escaped():
