@@ -12,6 +12,7 @@ from typing import Any
 
 from .cards import render_digest, render_incident, render_storm
 from .content import digest_view, incident_view, storm_view
+from .links import scope_stand_in
 from .mail import digest_html, digest_text, incident_html, incident_text, mail_payload, storm_html, storm_text
 from .notice import Notice
 from .digest import STORM
@@ -24,7 +25,8 @@ def compose(message: Message, texts: list[str], *, listed: int, sender: str | No
     notices = [Notice.from_json(t) for t in texts]
     now = now or message.due_at
     if message.kind == DIGEST:
-        view = digest_view(notices, opened=message.created_at, closed=message.due_at, listed=listed, cause=message.cause, now=now)
+        view = digest_view(notices, opened=message.created_at, closed=message.due_at, listed=listed, cause=message.cause, now=now,
+                           approvals_page=scope_stand_in(message.cause))  # used when something waits for a person
         label, subject, what = f"digest-{message.id}", view.subject, view.subject
         if message.channel == "teams":
             return {"summary": what, "label": label, "body": render_digest(view)}

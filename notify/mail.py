@@ -150,7 +150,7 @@ def digest_text(view: DigestView) -> str:
     if view.next_step:
         lines += [f"NEXT STEP: {view.next_step}", ""]
     if view.approvals_page:
-        lines += [f"Pending approvals: {view.approvals_page}", ""]
+        lines += [f"Review {view.pending} pending approvals: {view.approvals_page}", ""]
     if view.storm and view.storm_reason:
         lines += [f"Automation is paused: {view.storm_reason}", f"Service Health: {view.service_health}", ""]
     lines += [f"  {k}: {v}" for k, v in view.where] + [""]
