@@ -268,7 +268,9 @@ class IncidentView:
             facts.append(("Resource group", r.resource_group))
         if r.subscription:
             facts.append(("Subscription", r.subscription))
-        region = self.latest.location or self.first.location or (self.first.signal_facts or {}).get("region")
+        facts_of_notices = [n.signal_facts or {} for n in (self.latest, self.first)]
+        region = (self.latest.location or self.first.location
+                  or next((f.get("location") or f.get("region") for f in facts_of_notices if f.get("location") or f.get("region")), None))
         if region:
             facts.append(("Region", str(region)))
         return facts
@@ -412,26 +414,31 @@ LIST_ORDER = {"awaiting-approval": 0, "failed": 1, "approval-expired": 2, "start
 
 @dataclass(frozen=True)
 class Scope:
-    """The storm breaker's scope of a message (notify/digest.py scope_of), in words."""
+    """The storm breaker's scope of a message (notify/digest.py scope_of), in words.
+
+    Its words (and so the storm's subject) come from the scope alone, never from a notice, so the
+    storm message and every digest after it share one subject; `shown_region` is the region as
+    the notices know it, for the facts."""
 
     cause: str
     subscription: str | None
     region: str | None
     scale_set: str | None
+    shown_region: str | None = None
 
     @classmethod
     def of(cls, cause: str, first: Notice | None = None) -> "Scope":
+        shown = None
+        if first is not None:
+            facts = first.signal_facts or {}
+            shown = first.location or facts.get("location") or facts.get("region") or None
         if cause.startswith("ss:"):
             ref = parse_resource(cause[3:])
-            return cls(cause, ref.subscription, first.location if first else None, ref.name)
+            return cls(cause, ref.subscription, None, ref.name, shown)
         parts = cause.split(":")
         sub = parts[1] if len(parts) > 1 and parts[1] else None
         region = parts[2] if len(parts) > 2 and parts[2] else None
-        if first is not None:  # the notice keeps the ids' casing; the cause is lower case
-            ref = parse_resource(first.resource_id)
-            sub = ref.subscription or sub
-            region = first.location or region
-        return cls(cause, sub, region, None)
+        return cls(cause, sub, region, None, region or shown)
 
     @property
     def words(self) -> str:
@@ -503,7 +510,7 @@ class DigestView:
         if self.scope.scale_set:
             facts.append(("Scale set", self.scope.scale_set))
         facts.append(("Subscription", self.scope.subscription or "unknown"))
-        facts.append(("Region", self.scope.region or "not known yet"))
+        facts.append(("Region", self.scope.shown_region or "not known yet"))
         return facts
 
     @property
@@ -558,7 +565,7 @@ def outcome_words(state: IncidentState) -> str:
         "failed": f"Failed: {name}",
         "skipped": "No action: decided against",
         "resolved": "Resolved",
-        "noop": "No action needed",
+        "noop": "No action taken",
         "storm": "Storm breaker tripped",
     }[stage]
 
@@ -650,7 +657,7 @@ class StormView:
         facts = []
         if self.scope.scale_set:
             facts.append(("Scale set", self.scope.scale_set))
-        facts += [("Subscription", self.scope.subscription or "unknown"), ("Region", self.scope.region or "not known yet"),
+        facts += [("Subscription", self.scope.subscription or "unknown"), ("Region", self.scope.shown_region or "not known yet"),
                   ("Why paused", self.reason), ("Tripped", when(n.occurred_utc, self.now)),
                   ("Tripped by", f"{parse_resource(n.resource_id).name}: {n.signal_name}")]
         return facts

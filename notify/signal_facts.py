@@ -20,6 +20,7 @@ KEPT = (
     "impact_start", "impact_mitigation", "level",
     "deadline", "redeploy_deadline", "window_start", "window_end", "azure_window_start", "azure_window_end",
     "availability_set", "update_domain", "fault_domain", "previous_state",
+    "location",  # the resource's region as the brakes read it (pipeline/notifications.py adds it)
 )
 # Where a signal says by when Azure acts on its own (the same keys approvals/requests.py reads).
 DEADLINES = ("deadline", "redeploy_deadline", "not_before", "window_end")

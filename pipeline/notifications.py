@@ -95,7 +95,11 @@ class Notifications:
         facts = dict(decision.facts) if decision else {}
         rule = decision.rule if decision else outcome.rule
         details = kept(signal.details)
-        location = str(signal.details.get("region") or facts.get("location") or "") or None
+        if facts.get("location"):  # the region the brakes read, for the message; not the scope (below)
+            details["location"] = str(facts["location"])
+        # The signal's own region only: the storm scope a notice falls in (notify/digest.py) must not
+        # depend on whether this decision happened to read the resource.
+        location = str(signal.details.get("region") or "") or None
         return Notice(
             incident_id=outcome.incident_id,
             event=event,

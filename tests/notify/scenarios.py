@@ -160,7 +160,7 @@ SCENARIOS = (
         _digest(),
         kind=DIGEST,
         says=("[Storm] Automation paused: VMs of subscription " + SUB + " in westeurope", "This digest covers 12 incidents",
-              "Waiting for approval: redeploy", "No action: storm breaker", "No action needed", "pending approvals", "vm-app-00",
+              "Waiting for approval: redeploy", "No action: storm breaker", "No action taken", "pending approvals", "vm-app-00",
               "Check Azure Service Health", "Automation is paused", "Unavailable"),
         never=("Action: redeploy", "Check the VM's boot diagnostics", "catalog default", "APR-0000000000000000.approve"),
         links=("Review 2 pending approvals", "Open Service Health"),  # one page lists them all, each with its own links
