@@ -127,8 +127,12 @@ def said(reason: str | None) -> str:
 
 
 def _short(reason: str) -> str:
-    """The first clause of a reason, for a headline; the whole of it is under "Why"."""
-    text = _JARGON.sub("", reason).split("; ")[0].strip()
+    """The first clause of a reason, for a headline; the whole of it is under "Why". After an
+    approval the clause that says who approved is not the why: the next one is."""
+    clauses = [c.strip() for c in _JARGON.sub("", reason).split("; ") if c.strip()] or [""]
+    text = clauses[0]
+    if text.startswith("approved by ") and len(clauses) > 1:
+        text = f"{clauses[1]} (after it was {text})"
     return humanise_times(text.rstrip("."))
 
 
@@ -252,7 +256,7 @@ class IncidentView:
         n = self.first
         facts = [("Signal", f"{n.signal_name} ({n.signal_kind})"), ("Meaning", sentence(n.meaning))]
         if n.detail:
-            facts.append(("Azure says", n.detail))
+            facts.append(("Azure says", humanise_times(n.detail)))
         facts.append(("When", when(n.occurred_utc, self.now)))
         facts += facts_of(n.signal_kind, n.signal_facts or {}, self.now)
         facts += [("Caused by", n.initiator), ("Impact", IMPACT_WORDS.get(n.impact, n.impact)), ("Urgency", self.urgency)]

@@ -60,6 +60,11 @@ class FlushSummary:
         self.next_due = other.next_due
 
 
+def _quiet(notice: Notice) -> bool:
+    """A notice that decides nothing about an action and ends nothing."""
+    return notice.event not in ("resolved", STORM) and (notice.action == "none" or notice.status in ("noop", "duplicate"))
+
+
 class SystemClock:
     def __call__(self) -> datetime:
         return datetime.now(timezone.utc)
@@ -166,6 +171,14 @@ class Notifier:
                         # Nobody heard it start (routine, or it opened resolved): nobody hears it end.
                         result.recorded = "untold"
                         unsent.append((Entry(None, cause, notice.incident_id, text, now), "untold", "resolved, and nobody was told it began"))
+                        continue
+                    if before and notice.follow_up and _quiet(notice):
+                        # A later signal that changes nothing (a Resource Health alert beside an
+                        # annotation already acted on): a message of its own would say "No action"
+                        # while an approval waits or a redeploy runs. Kept, not sent.
+                        result.recorded = "quiet"
+                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "quiet",
+                                       "nothing new for a person: the incident's own messages say where it stands"))
                         continue
                     destinations, missing = self.router.resolve(notice) if notice.routes or not before else ([], [])
                     for dest in before:  # everyone told the start is told what follows, and the end

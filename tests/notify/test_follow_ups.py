@@ -62,7 +62,21 @@ def test_a_routine_incident_nobody_was_told_about_is_not_resolved_at_anyone(stor
 def test_a_follow_up_in_the_same_batch_as_its_start_goes_with_it(store, ticker, tmp_path):
     n = notifier(store, ticker, tmp_path)
     first = notice(routes=("web-email",), status="awaiting-approval", event="awaiting-approval")
-    n.submit_many([first, follow_up(first, "decided", "noop", action="none", routes=(), follow_up=True)])
+    n.submit_many([first, follow_up(first, "failed", "failed", routes=(), rule="approval", follow_up=True)])
     n.flush(ticker.now)
     (message,) = store.messages()
     assert message.destination == f"email:{WEB}" and message.notices == 2
+
+
+def test_a_later_signal_that_changes_nothing_sends_no_message_of_its_own(store, ticker, tmp_path):
+    """A Resource Health alert beside the annotation whose redeploy waits for approval: a message
+    of its own would read "No action" while the approval waits. It is kept, not sent."""
+    n = notifier(store, ticker, tmp_path)
+    first = notice(routes=("web-email",), status="awaiting-approval", event="awaiting-approval")
+    n.submit(first)
+    n.flush(ticker.now)
+    alert = follow_up(first, "decided", "noop", action="none", signal_kind="resource-health", signal_name="Degraded",
+                      routes=("web-email",), follow_up=True)
+    assert n.submit(alert).recorded == "quiet"
+    n.flush(ticker.advance(minutes=5))
+    assert len(store.messages()) == 1 and store.counts()["notices-quiet"] == 1
