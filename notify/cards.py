@@ -177,7 +177,7 @@ def digest_card(view: DigestView, *, lines: int | None = None, text_limit: int |
             status += f" [Approve]({line.approval[0]}) · [Reject]({line.approval[1]})"
         body.append(_row([f"[{plain(line.resource.name)}]({line.resource.portal_url})", status, plain(line.why or "-")]))
     if view.incidents > len(listed):
-        body.append(_text(f"… and {view.incidents - len(listed)} more resources not listed.", None, isSubtle=True))
+        body.append(_text(f"… and {view.incidents - len(listed)} more {'resource' if view.incidents - len(listed) == 1 else 'resources'} not listed.", None, isSubtle=True))
     if view.brakes:
         body.append(_heading("Brakes that applied"))
         body += [_text(f"• {b}", text_limit, spacing="none") for b in view.brakes]

@@ -381,7 +381,7 @@ def storm_step(brakes: tuple[str, ...], reason: str) -> str:
         return ("Check the scale set's health probe and the application's latest deployment: so many instances at "
                 "once are more likely the probe or the application than the machines. Do not repair or reimage "
                 "instances one by one.")
-    return ("Check Azure Service Health for an incident in this region: so many VMs at once are more likely a platform "
+    return ("Check Azure Service Health for an incident affecting these VMs: so many at once are more likely a platform "
             "incident than broken machines. Do not redeploy VMs one by one; the app resumes on its own once it is calm.")
 
 

@@ -139,7 +139,7 @@ def digest_html(view: DigestView) -> str:
     parts.append(f"<h2>Resources (first {len(view.lines)} of {view.incidents})</h2>")
     parts.append(_grid(["Resource", "Resource group", "Status", "Why", "Incident"], rows))
     if view.more > 0:
-        parts.append(f"<p>… and {view.more} more resources not listed.</p>")
+        parts.append(f"<p>… and {view.more} more {'resource' if view.more == 1 else 'resources'} not listed.</p>")
     if view.brakes:
         parts.append("<p>Brakes that applied:</p><ul>" + "".join(f"<li>{escape(b)}</li>" for b in view.brakes) + "</ul>")
     return _page(view.subject, "".join(parts))
@@ -162,7 +162,7 @@ def digest_text(view: DigestView) -> str:
         if line.approval and not view.approvals_page:
             lines.append(f"    Approve: {line.approval[0]}  Reject: {line.approval[1]}")
     if view.more > 0:
-        lines.append(f"  ... and {view.more} more resources not listed.")
+        lines.append(f"  ... and {view.more} more {'resource' if view.more == 1 else 'resources'} not listed.")
     for b in view.brakes:
         lines.append(f"Brake: {b}")
     return "\n".join(lines) + "\n"

@@ -150,7 +150,7 @@ SCENARIOS = (
         (n(incident_id="INC-5708a001", resource_id=vm("vm-app-11", "rg-app"), event="storm", status="skipped", mode="auto",
            reason=_storm_brake(11), brakes=(_storm_brake(11),)),),
         says=("[Storm] Automation paused: VMs of subscription " + SUB + " in westeurope", "westeurope", SUB,
-              "11 VMs of subscription", "a platform incident is more likely", "Check Azure Service Health for an incident in this region",
+              "11 VMs of subscription", "a platform incident is more likely", "Check Azure Service Health for an incident affecting these VMs",
               "Do not redeploy VMs one by one", "vm-app-11"),
         never=("VirtualMachinePossiblyDegradedDueToHardwareFailure: ", "Redeploy the VM to a healthy host"),
         links=("Open Service Health",),
