@@ -11,7 +11,8 @@ import json
 from typing import Any
 
 from .card_schema import CARD_CONTENT_TYPE, MAX_BYTES, VERSION, card_problems, payload_bytes
-from .content import DigestView, IncidentView, StormView
+from .content import IncidentView
+from .scope_views import DigestView, StormView
 from .humane import clock, plain
 from .errors import CardError
 from . import links as approval_links

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from .cards import render_digest, render_incident, render_storm
-from .content import digest_view, incident_view, storm_view
+from .content import incident_view
+from .scope_views import digest_view, storm_view
 from .links import scope_stand_in
 from .mail import digest_html, digest_text, incident_html, incident_text, mail_payload, storm_html, storm_text
 from .notice import Notice

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from html import escape
 
-from .content import DigestView, IncidentView, StormView
+from .content import IncidentView
+from .scope_views import DigestView, StormView
 from .humane import clock
 
 _TONES = {"good": "#107c10", "attention": "#a4262c", "warning": "#8a6d00", "accent": "#0063b1", "default": "#323130", "emphasis": "#323130"}

@@ -8,7 +8,8 @@ import pytest
 
 from notify.card_schema import MAX_BYTES, card_problems, payload_bytes
 from notify.cards import envelope, render_digest, render_incident
-from notify.content import digest_view, incident_view
+from notify.content import incident_view
+from notify.scope_views import digest_view
 from notify.errors import CardError
 from notify.notice import EVENTS
 from rules.vocabulary import STATUSES
