@@ -45,9 +45,27 @@ def _rows(pairs: list[tuple[str, Any]]) -> str:
 
 
 def _facts(facts: Mapping[str, Any]) -> str:
-    if not facts:
+    """What the live state showed, as a person reads it: `update_domain` as "Update domain",
+    tags as `owner=web-team@…`, nothing unknown (None) shown."""
+    shown = [(_label(k), _value(v)) for k, v in sorted(facts.items()) if v not in (None, "", {}, [])]
+    if not shown:
         return ""
-    return "<h2>What the live state showed</h2><table>" + _rows(sorted(facts.items())) + "</table>"
+    return "<h2>What the live state showed</h2><table>" + _rows(shown) + "</table>"
+
+
+def _label(key: str) -> str:
+    text = key.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in sorted(value.items()))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def view_page(view: View) -> str:
