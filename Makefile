@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick clean
+.PHONY: demo test bench bench-quick messages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,5 +30,10 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(PY) -m bench --quick
 
+# Each scenario's Teams card (.card.json) and email (.email.html, .email.txt) as people receive them,
+# for a person to open and read (tests/notify/scenarios.py; the tests assert what each says).
+messages: $(STAMP)
+	$(PY) -m tests.notify.scenarios messages
+
 clean:
-	rm -rf $(VENV) .venv-tools node_modules .pytest_cache outbox
+	rm -rf $(VENV) .venv-tools node_modules .pytest_cache outbox messages

@@ -30,6 +30,8 @@ from .requests import ApprovalRequests, deadline_of
 from .settle import settle, settle_due
 from .tokens import CHOICES, Signer
 
+LIST = "list"  # the choice naming a scope's list page (notify/links.py)
+
 ROUTE = "approvals"  # the links are {public_url}/api/approvals/{token}
 INTERRUPTED_AFTER = timedelta(minutes=1)
 _ID = re.compile(r"^APR-[0-9a-f]{16}$")
@@ -99,10 +101,25 @@ class Approvals:
 
     def link_for(self, approval_id: str, choice: str) -> str:
         """The signed link of an approval in the ledger: what a notifier puts in a message as it
-        sends it (the same link every time, since tokens are deterministic)."""
+        sends it (the same link every time, since tokens are deterministic). With choice "list"
+        and `scope:<scope>` for the id, the page of every approval pending in that scope."""
+        if choice == LIST and approval_id.startswith("scope:"):
+            return self.list_link(approval_id.removeprefix("scope:"))
         if choice not in CHOICES:
             raise ValueError(f"choice {choice!r}: expected approve or reject")
         return self.link(self.get(approval_id), choice)
+
+    def list_link(self, scope: str) -> str:
+        """The page listing the approvals pending in a storm scope. It lives as long as a new
+        approval would; its expiry is rounded to the hour so a retried send signs the same link."""
+        expires = (self.clock() + self.ttl).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        return f"{self.public_url}/api/{ROUTE}/{self.signer.sign_list(scope, expires)}"
+
+    def pending_in(self, token: str | None) -> tuple[str, list[ApprovalRecord]]:
+        """The scope a list link names and the approvals pending in it (links refused as any are)."""
+        found = self.signer.read_list(token, self.clock())
+        now = self.clock()
+        return found.scope, [r for r in self.pending() if r.state_at(now) == "pending" and in_scope(r, found.scope)]
 
     # -- looking and deciding -----------------------------------------------------------------
 
@@ -159,6 +176,22 @@ class Approvals:
         return ApprovalRecord.from_row(row)
 
 
+def in_scope(record: ApprovalRecord, scope: str) -> bool:
+    """Whether an approval's resource is in a storm scope as notify/digest.py names them: its scale
+    set (`ss:<id>`), or its subscription and region (`vm:<subscription>:<region>`)."""
+    from rules.signals import scale_set_of, subscription_of
+
+    scale_set = scale_set_of(record.resource_id)
+    if scope.startswith("ss:"):
+        return bool(scale_set) and scale_set.lower() == scope[3:]
+    _, _, rest = scope.partition(":")
+    subscription, _, region = rest.partition(":")
+    if scale_set or subscription_of(record.resource_id) != subscription:
+        return False
+    location = str((record.facts or {}).get("location") or "").lower()
+    return not region or not location or location == region
+
+
 def _who(by: str) -> str:
     """A name for the audit trail: printable, one line, bounded."""
     text = " ".join("".join(ch for ch in str(by or "") if ch.isprintable()).split())[:200]
@@ -192,5 +225,5 @@ __all__ = [
     "AlreadyDecidedError", "ApprovalConfigError", "ApprovalError", "ApprovalNotFoundError", "ApprovalRecord",
     "ApprovalRequests", "Approvals", "Decided", "ExpiredTokenError", "ForgedTokenError", "GoneTokenError",
     "MalformedTokenError", "Pending", "TokenRefusedError", "View", "approvals_for", "approvals_of", "deadline_of", "settle",
-    "settle_due",
+    "settle_due", "in_scope",
 ]

@@ -45,9 +45,27 @@ def _rows(pairs: list[tuple[str, Any]]) -> str:
 
 
 def _facts(facts: Mapping[str, Any]) -> str:
-    if not facts:
+    """What the live state showed, as a person reads it: `update_domain` as "Update domain",
+    tags as `owner=web-team@…`, nothing unknown (None) shown."""
+    shown = [(_label(k), _value(v)) for k, v in sorted(facts.items()) if v not in (None, "", {}, [])]
+    if not shown:
         return ""
-    return "<h2>What the live state showed</h2><table>" + _rows(sorted(facts.items())) + "</table>"
+    return "<h2>What the live state showed</h2><table>" + _rows(shown) + "</table>"
+
+
+def _label(key: str) -> str:
+    text = key.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in sorted(value.items()))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def view_page(view: View) -> str:
@@ -56,7 +74,7 @@ def view_page(view: View) -> str:
     title = f"{verb} {record.action} of {record.resource_id.rstrip('/').split('/')[-1]}?"
     details = "<table>" + _rows([
         ("Action", record.action), ("Resource", record.resource_id), ("Incident", record.incident_id),
-        ("Why", record.reason), ("Link expires", record.expires_at.isoformat()), ("State", view.story),
+        ("Why", record.reason), ("Link expires", record.expires_at.strftime("%a %d %b %H:%M UTC")), ("State", view.story),
     ]) + "</table>"
     if not view.actionable:
         return _document(title, details + _facts(record.facts) + "<p class=\"note\">This link can no longer decide anything.</p>")
@@ -70,6 +88,34 @@ def view_page(view: View) -> str:
     return _document(title, details + _facts(record.facts) + f"<p class=\"note\">{escape(what)}</p>" + form)
 
 
+def list_page(scope: str, pending: list, link) -> str:
+    """Every approval pending in a storm scope, each with its own Approve and Reject links: each
+    link opens that approval's own page, which shows what would happen and asks to confirm."""
+    title = f"{len(pending)} approval{'s' if len(pending) != 1 else ''} waiting in {scope_words(scope)}"
+    if not pending:
+        return _document(title, "<p class=\"note\">Nothing is waiting: each was decided, or its time ran out.</p>")
+    head = "".join(f"<th scope=\"col\">{h}</th>" for h in ("Resource", "Action", "Incident", "Links expire", "Decide"))
+    rows = "".join(
+        "<tr>"
+        f"<td>{escape(r.resource_id.rstrip('/').split('/')[-1])}</td><td>{escape(r.action)}</td><td>{escape(r.incident_id)}</td>"
+        f"<td>{escape(r.expires_at.strftime('%a %d %b %H:%M UTC'))}</td>"
+        f"<td><a href=\"{escape(link(r, 'approve'))}\">Approve…</a> · <a href=\"{escape(link(r, 'reject'))}\">Reject…</a></td>"
+        "</tr>"
+        for r in sorted(pending, key=lambda r: (r.expires_at, r.resource_id))
+    )
+    note = ("<p class=\"note\">Each link opens that approval's own page, which shows what would be done and asks you to "
+            "confirm; nothing is decided from this list.</p>")
+    return _document(title, note + f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+
+
+def scope_words(scope: str) -> str:
+    if scope.startswith("ss:"):
+        return f"scale set {scope.rstrip('/').split('/')[-1]}"
+    _, _, rest = scope.partition(":")
+    subscription, _, region = rest.partition(":")
+    return f"subscription {subscription}" + (f" in {region}" if region else "")
+
+
 def outcome_page(choice: str, outcome) -> str:
     verb = {"approve": "Approved", "reject": "Rejected"}.get(choice, choice)
     body = "<table>" + _rows([
@@ -81,6 +127,6 @@ def outcome_page(choice: str, outcome) -> str:
 
 def refusal_page(status: int, message: str) -> str:
     titles = {400: "This is not an approval link", 403: "This approval link is not genuine",
-              404: "No such approval", 410: "This approval link can no longer be used", 413: "This request is too large",
+              404: "No such approval", 405: "This page decides nothing", 410: "This approval link can no longer be used", 413: "This request is too large",
               503: "Approvals are not available"}
     return _document(titles.get(status, "Approval refused"), f"<p>{escape(message)}</p>")

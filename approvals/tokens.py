@@ -31,6 +31,15 @@ _SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 _ID = re.compile(r"^APR-[0-9a-f]{16}$")
 
 
+LIST_VERSION = "L1"  # a list page's payload: never read as an approval's (those start "1:")
+
+
+@dataclass(frozen=True, slots=True)
+class ListToken:
+    scope: str  # the storm breaker's scope (notify/digest.py scope_of), e.g. "vm:<subscription>:<region>"
+    expires_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     approval_id: str
@@ -89,6 +98,46 @@ class Signer:
         if now >= parsed.expires_at and not allow_expired:
             raise ExpiredTokenError(f"the link expired at {parsed.expires_at.isoformat()}; nothing was done")
         return parsed
+
+    # -- the page of approvals pending in one scope (a digest's one link) -----------------------
+
+    def sign_list(self, scope: str, expires_at: datetime) -> str:
+        """A link to the list of approvals pending in `scope`. It decides nothing: each approval
+        on the page has its own signed Approve and Reject links and confirm step."""
+        payload = f"{LIST_VERSION}:{int(expires_at.timestamp())}:{scope}".encode("utf-8")
+        return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+
+    def read_list(self, token: str | None, now: datetime) -> ListToken:
+        """The scope a list link names, once its shape, signature and expiry are good."""
+        if not token or len(token) > MAX_TOKEN_CHARS or not _SHAPE.match(token):
+            raise MalformedTokenError("the link's token is not one this app makes (wrong shape)")
+        payload_text, mac_text = token.split(".")
+        try:
+            payload, mac = _unb64(payload_text), _unb64(mac_text)
+        except (binascii.Error, ValueError):
+            raise MalformedTokenError("the link's token is not one this app makes (not base64url)") from None
+        if len(mac) != hashlib.sha256().digest_size or not hmac.compare_digest(mac, self._mac(payload)):
+            raise ForgedTokenError("the link's signature does not match: it was changed, or it was made by another deployment")
+        try:
+            version, expiry, scope = payload.decode("utf-8").split(":", 2)
+            expires_at = datetime.fromtimestamp(int(expiry), timezone.utc)
+        except (UnicodeDecodeError, ValueError, OverflowError, OSError):
+            raise MalformedTokenError("the link's token has an unreadable payload") from None
+        if version != LIST_VERSION or not scope:
+            raise MalformedTokenError("the link's token has an unreadable payload")
+        if now >= expires_at:
+            raise ExpiredTokenError(f"the link expired at {expires_at.isoformat()}; ask for a fresh digest")
+        return ListToken(scope, expires_at)
+
+    @staticmethod
+    def is_list(token: str | None) -> bool:
+        """Whether a well-shaped token names a list page (its payload says so before any check)."""
+        if not token or len(token) > MAX_TOKEN_CHARS or not _SHAPE.match(token):
+            return False
+        try:
+            return _unb64(token.split(".")[0]).startswith(f"{LIST_VERSION}:".encode())
+        except (binascii.Error, ValueError):
+            return False
 
     def _mac(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()

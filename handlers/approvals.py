@@ -39,7 +39,7 @@ def html(status: int, page: str) -> func.HttpResponse:
 @bp.route(route="approvals/{token}", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def approvals(req: func.HttpRequest) -> func.HttpResponse:
     from approvals import ApprovalConfigError, ApprovalNotFoundError, TokenRefusedError, approvals_of, settle
-    from approvals.page import outcome_page, refusal_page, view_page
+    from approvals.page import list_page, outcome_page, refusal_page, view_page
 
     token = req.route_params.get("token")
     try:
@@ -49,6 +49,11 @@ def approvals(req: func.HttpRequest) -> func.HttpResponse:
             pipeline.reject(f"{req.method.upper()} /api/approvals", "body", problem)
             return html(413, refusal_page(413, f"The request body {problem}."))
         service = approvals_of(pipeline)
+        if service.signer.is_list(token):  # a digest's link: the list of what waits in its scope, never a decision
+            if req.method.upper() != "GET":
+                return html(405, refusal_page(405, "This page lists approvals; each is decided on its own page."))
+            scope, pending = service.pending_in(token)
+            return html(200, list_page(scope, pending, service.link))
         view = service.view(token)  # a malformed or forged token is refused here (400, 403)
         if not view.actionable:
             return html(410, view_page(view))  # expired or decided: the page says which, and by whom

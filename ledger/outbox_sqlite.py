@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS outbox_notices (
     submitted_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_notices_message ON outbox_notices (message_id);
+CREATE INDEX IF NOT EXISTS outbox_notices_incident ON outbox_notices (incident_id);
 CREATE TABLE IF NOT EXISTS outbox_windows (
     destination TEXT NOT NULL,
     cause TEXT NOT NULL,
@@ -276,6 +277,12 @@ class SqliteOutbox:
         except sqlite3.Error as exc:
             raise OutboxError(f"outbox claim failed: {exc}") from exc
         return self._message(row)
+
+    def told(self, incident_id: str) -> list[tuple[str, str]]:
+        """(destination key, route) of every message that carries a notice of the incident."""
+        rows = self._read("SELECT destination, route FROM outbox_notices WHERE incident_id = ? AND message_id IS NOT NULL"
+                          " GROUP BY destination, route ORDER BY MIN(id)", (incident_id,))
+        return [(r["destination"], r["route"] or "") for r in rows]
 
     def notices(self, message_id: int) -> list[str]:
         rows = self._read("SELECT body FROM outbox_notices WHERE message_id = ? ORDER BY id", (message_id,))

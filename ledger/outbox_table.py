@@ -33,7 +33,8 @@ from . import table_keys as keys
 from .errors import LedgerContentionError
 from .outbox_sends_table import TableSendSlots
 from .outbox_table_rows import (
-    BATCH_CHARS, BATCH_ENTITIES, INDEX, LAST_ID, MESSAGE, NOTICE, OPEN, PARTITION, WINDOW, Work, get_text, index_entity,
+    BATCH_CHARS, BATCH_ENTITIES, ENTITIES_PER_ENTRY, INDEX, LAST_ID, MESSAGE, NOTICE, OPEN, PARTITION, TOLD, WINDOW, Work,
+    get_text, index_entity,
     index_row, is_open, message_of, put_text, window_entity, window_of,
 )
 from .table_keys import clip
@@ -103,7 +104,7 @@ class TableOutbox(TableSendSlots):
         with sdk_errors("recording notifications"):
             for entry in entries:
                 chunk.append(entry)
-                if len(chunk) * 5 >= BATCH_ENTITIES or sum(len(e.notice_json) for e in chunk) >= BATCH_CHARS:
+                if len(chunk) * ENTITIES_PER_ENTRY >= BATCH_ENTITIES or sum(len(e.notice_json) for e in chunk) >= BATCH_CHARS:
                     ids += self._enqueue_chunk(chunk, place)
                     chunk = []
             if chunk:
@@ -157,6 +158,10 @@ class TableOutbox(TableSendSlots):
         }
         put_text(notice, "body", entry.notice_json)
         work.put(notice)
+        # Where the incident was told, written blind (the same row for the same place): one range
+        # read finds them all for a follow-up, however large the outbox (told()).
+        work.put({"PartitionKey": PARTITION, "RowKey": f"{TOLD}{keys.hashed(entry.incident_id)}-{keys.hashed(dest.key)}",
+                  "destination": dest.key, "route": dest.route, "incident_id": clip(entry.incident_id, 4000)}, upsert=True)
         return int(message["id"])
 
     def _fold(self, entry: Entry, keep: int) -> None:
@@ -251,6 +256,13 @@ class TableOutbox(TableSendSlots):
             "claiming a notification",
         )
         return message_of(claimed) if claimed is not None else None
+
+    def told(self, incident_id: str) -> list[tuple[str, str]]:
+        """(destination key, route) of every place the incident was told: one RowKey range."""
+        prefix = f"{TOLD}{keys.hashed(incident_id)}-"
+        with sdk_errors("reading where an incident was told"):
+            rows = self._range(prefix, prefix[:-1] + ".", select=["destination", "route"])
+        return [(row["destination"], row.get("route") or "") for row in rows]
 
     def notices(self, message_id: int) -> list[str]:
         prefix = f"{NOTICE}{keys.id_key(message_id)}-"

@@ -11,6 +11,7 @@ RowKeys of the partition `outbox` (docs/ledger.md has the full table):
     notice-<message id>-<notice id>    a notice attached to the message, in submission order
     window-<sha256(destination, cause)>    the digest window
     open-<sha256(destination, incident)>   which incident message still takes follow-ups
+    told-<sha256(incident)>-<sha256(destination)>   an incident was told there: its follow-ups go there too
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from . import table_keys as keys
 
 PARTITION = "outbox"
 MESSAGE, NOTICE, WINDOW, OPEN = "message-", "notice-", "window-", "open-"
+TOLD = "told-"  # told-<sha256(incident)>-<sha256(destination)>: where an incident was told (its follow-ups go there)
 INDEX = {PENDING: "due-", SENDING: "lease-", SENT: "sent-", FAILED: "failed-"}
 LAST_ID = "9" * 19  # the greatest id_key: `due-<now>-` + this bounds "due at or before now"
 
-# One transaction holds at most 100 entities and 4 MiB; an entry writes at most five.
+# One transaction holds at most 100 entities and 4 MiB; an entry writes at most six.
+ENTITIES_PER_ENTRY = 6
 BATCH_ENTITIES, BATCH_CHARS = 90, 1_000_000
 PIECE = 30000  # characters per string property (64 KiB of UTF-16); longer texts are split
 

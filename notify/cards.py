@@ -11,7 +11,9 @@ import json
 from typing import Any
 
 from .card_schema import CARD_CONTENT_TYPE, MAX_BYTES, VERSION, card_problems, payload_bytes
-from .content import DigestView, IncidentView, STATUS_WORDS, when
+from .content import IncidentView
+from .scope_views import DigestView, StormView
+from .humane import clock, plain
 from .errors import CardError
 from . import links as approval_links
 
@@ -27,10 +29,12 @@ def envelope(card: dict) -> dict:
     }
 
 
-def _text(text: str, limit: int | None, **props: Any) -> dict:
+def _text(text: str, limit: int | None, *, raw: bool = False, **props: Any) -> dict:
+    """A TextBlock. Text is outside text unless `raw` (our own Markdown links): escaped, so a
+    `[link](...)` in Azure's words or a resource name reads as written and never becomes a link."""
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
-    return {"type": "TextBlock", "text": text, "wrap": True, **props}
+    return {"type": "TextBlock", "text": text if raw else plain(text), "wrap": True, **props}
 
 
 def _heading(text: str) -> dict:
@@ -41,7 +45,8 @@ def _facts(pairs: list[tuple[str, str]], limit: int | None) -> dict:
     def cut(value: str) -> str:
         return value if limit is None or len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
-    return {"type": "FactSet", "facts": [{"title": t, "value": cut(v or "-")} for t, v in pairs]}
+    # FactSet values render Markdown too (Teams): escaped like any outside text.
+    return {"type": "FactSet", "facts": [{"title": plain(t), "value": plain(cut(v or "-"))} for t, v in pairs]}
 
 
 def _link(title: str, url: str, style: str | None = None) -> dict:
@@ -51,25 +56,40 @@ def _link(title: str, url: str, style: str | None = None) -> dict:
     return action
 
 
-def _card(body: list[dict], actions: list[dict]) -> dict:
-    card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "msteams": {"width": "Full"}, "body": body}
+def _card(body: list[dict], actions: list[dict], fallback: str) -> dict:
+    card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "lang": "en",
+                            "fallbackText": fallback, "msteams": {"width": "Full"}, "body": body}
     if actions:
         card["actions"] = actions
     return card
 
 
+def _banner(title: str, headline: str, tone: str, limit: int | None, *extra: dict) -> dict:
+    """The top of every card: the message's subject (the same as the email's), then where it stands."""
+    return {
+        "type": "Container",
+        "style": tone if tone != "default" else "emphasis",
+        "bleed": True,
+        "items": [_text(title, limit, size="large", weight="bolder", style="heading"), _text(headline, limit, weight="bolder"), *extra],
+    }
+
+
+def _next(step: str | None, note: str | None, limit: int | None) -> list[dict]:
+    if not step and not note:
+        return []
+    items = []
+    if step:
+        items += [_text("Next step for you", None, weight="bolder"), _text(step, limit)]
+    if note:
+        items.append(_text(note, limit, isSubtle=True))
+    return [{"type": "Container", "style": "warning" if step else "default", "spacing": "medium", "items": items}]
+
+
 def incident_card(view: IncidentView, *, steps: int | None = None, text_limit: int | None = None) -> dict:
-    _, tone = view.status_words
+    label, tone = view.status_words
     body: list[dict] = [
-        {
-            "type": "Container",
-            "style": tone if tone != "default" else "emphasis",
-            "bleed": True,
-            "items": [
-                _text(f"[{view.incident_id}] {view.resource.name}", text_limit, size="large", weight="bolder", style="heading"),
-                _text(view.headline, text_limit, weight="bolder"),
-            ],
-        },
+        _banner(view.subject, view.headline, tone, text_limit, _text(f"{view.urgency} · Status: {label}", None, isSubtle=True, spacing="none")),
+        *_next(view.next_step, None, text_limit),
         _heading("What Azure said"),
         _facts(view.azure_facts, text_limit),
         _heading("Resource"),
@@ -80,7 +100,7 @@ def incident_card(view: IncidentView, *, steps: int | None = None, text_limit: i
     if view.brakes:
         brakes = view.brakes[: 10 if text_limit is None else 5]
         body.append(_text("Brakes that applied:", None, isSubtle=True, spacing="small"))
-        body += [_text(f"- {b}", text_limit, spacing="none") for b in brakes]
+        body += [_text(f"• {b}", text_limit, spacing="none") for b in brakes]
         if len(brakes) < len(view.brakes):
             body.append(_text(f"(and {len(view.brakes) - len(brakes)} more)", None, isSubtle=True, spacing="none"))
     shown = view.steps if steps is None else view.steps[-steps:] if steps else ()
@@ -93,80 +113,81 @@ def incident_card(view: IncidentView, *, steps: int | None = None, text_limit: i
                 "type": "ColumnSet",
                 "spacing": "small",
                 "columns": [
-                    {"type": "Column", "width": "auto", "items": [_text(when(step.at), None, isSubtle=True)]},
+                    {"type": "Column", "width": "auto", "items": [_text(clock(step.at), None, isSubtle=True)]},
                     {"type": "Column", "width": "stretch", "items": [_text(step.text, text_limit)]},
                 ],
             }
         )
-    if view.next_step or view.note:
-        items = []
-        if view.next_step:
-            items += [_text("Next step for you", None, weight="bolder"), _text(view.next_step, text_limit)]
-        if view.note:
-            items.append(_text(view.note, text_limit, isSubtle=True))
-        body.append({"type": "Container", "style": "warning" if view.next_step else "default", "spacing": "medium", "items": items})
+    if view.note:
+        body.append(_text(view.note, text_limit, isSubtle=True, spacing="medium"))
     actions = []
     links = view.approval_links
     if links:
         actions += [_link("Approve", links[0], "positive"), _link("Reject", links[1], "destructive")]
-    actions.append(_link("Open in Azure portal", view.resource.portal_url))
-    return envelope(_card(body, actions))
+    actions += [_link(title, url) for title, url in view.links]
+    return envelope(_card(body, actions, f"{view.subject}: {view.headline}"))
+
+
+def storm_card(view: StormView) -> dict:
+    body: list[dict] = [
+        _banner(view.subject, view.headline, "attention", None),
+        *_next(view.next_step, None, None),
+        _heading("The storm"),
+        _facts(view.facts, None),
+        _text(view.covers, None, isSubtle=True, spacing="medium"),
+    ]
+    actions = [_link("Open Service Health", view.service_health)]
+    return envelope(_card(body, actions, f"{view.subject}: {view.headline}"))
+
+
+def _row(cells: list[str], *, bold: bool = False) -> dict:
+    """One table row; each cell is Markdown already made safe (outside text passed through plain())."""
+    return {
+        "type": "ColumnSet",
+        "spacing": "small",
+        "columns": [
+            {"type": "Column", "width": "stretch", "items": [_text(c, None, raw=True, **({"weight": "bolder"} if bold else {}))]}
+            for c in cells
+        ],
+    }
 
 
 def digest_card(view: DigestView, *, lines: int | None = None, text_limit: int | None = None) -> dict:
     listed = view.lines if lines is None else view.lines[:lines]
+    headline = view.headline
     body: list[dict] = [
-        {
-            "type": "Container",
-            "style": "warning",
-            "bleed": True,
-            "items": [
-                _text(f"Digest: {view.headline}", text_limit, size="large", weight="bolder", style="heading"),
-                _text(view.meaning or f"Signals: {view.signal_counts}", text_limit),
-                _text(view.covers, None, isSubtle=True),
-            ],
-        },
-        _heading("Where things stand"),
-        _facts([(k, str(v)) for k, v in view.by_status] + [(f"Action: {k}", str(v)) for k, v in view.by_action], text_limit),
+        _banner(view.subject, headline, "attention" if view.storm else "warning", text_limit,
+                _text(view.covers, None, isSubtle=True)),
+        *_next(view.next_step, None, text_limit),
+    ]
+    if view.storm and view.storm_reason:
+        body += [_heading("Automation is paused"), _text(view.storm_reason, text_limit)]
+    body += [
+        _heading("Where"),
+        _facts(view.where, text_limit),
+        _heading("What Azure said"),
+        _facts(view.signal_counts, text_limit),
+        _heading("What the app did"),
+        _facts([(k, str(v)) for k, v in view.by_outcome], text_limit),
         _heading(f"Resources (first {len(listed)} of {view.incidents})"),
-        {
-            "type": "ColumnSet",
-            "columns": [
-                {"type": "Column", "width": "stretch", "items": [_text("Resource", None, weight="bolder")]},
-                {"type": "Column", "width": "stretch", "items": [_text("Resource group", None, weight="bolder")]},
-                {"type": "Column", "width": "stretch", "items": [_text("Status", None, weight="bolder")]},
-            ],
-        },
+        _row(["Resource", "Status", "Why"], bold=True),
     ]
     for line in listed:
-        status = STATUS_WORDS.get(line.status, (line.status, ""))[0]
-        body.append(
-            {
-                "type": "ColumnSet",
-                "spacing": "small",
-                "columns": [
-                    {"type": "Column", "width": "stretch", "items": [_text(f"[{line.resource.name}]({line.resource.portal_url})", None)]},
-                    {"type": "Column", "width": "stretch", "items": [_text(line.resource.resource_group or "-", None)]},
-                    {"type": "Column", "width": "stretch", "items": [_text(_status_cell(status, line), None)]},
-                ],
-            }
-        )
-    more = view.incidents - len(listed)
-    if more > 0:
-        body.append(_text(f"… and {more} more resources not listed.", None, isSubtle=True))
+        status = plain(f"{line.status} ({line.incident_id})")
+        if line.approval and not view.approvals_page:  # Markdown links: Teams renders them in a TextBlock
+            status += f" [Approve]({line.approval[0]}) · [Reject]({line.approval[1]})"
+        body.append(_row([f"[{plain(line.resource.name)}]({line.resource.portal_url})", status, plain(line.why or "-")]))
+    if view.incidents > len(listed):
+        body.append(_text(f"… and {view.incidents - len(listed)} more {'resource' if view.incidents - len(listed) == 1 else 'resources'} not listed.", None, isSubtle=True))
     if view.brakes:
         body.append(_heading("Brakes that applied"))
-        body += [_text(f"- {b}", text_limit, spacing="none") for b in view.brakes]
-    if view.next_step:
-        body.append({"type": "Container", "style": "warning", "items": [_text("Next step for you", None, weight="bolder"), _text(view.next_step, text_limit)]})
-    return envelope(_card(body, []))
-
-
-def _status_cell(status: str, line) -> str:
-    text = f"{status} ({line.incident_id})"
-    if line.approval:  # markdown links: Teams renders them in a TextBlock
-        text += f" [Approve]({line.approval[0]}) · [Reject]({line.approval[1]})"
-    return text
+        body += [_text(f"• {b}", text_limit, spacing="none") for b in view.brakes]
+    actions = []
+    if view.approvals_page:
+        actions.append(_link(f"Review {view.pending} pending approvals", view.approvals_page, "positive"))
+    if view.storm:
+        actions.append(_link("Open Service Health", view.service_health))
+    return envelope(_card(body, actions, f"{view.subject}: {headline}"))
 
 
 def fit(render, total: int, *, budget: int = BUDGET) -> dict:
@@ -201,3 +222,7 @@ def render_incident(view: IncidentView) -> dict:
 
 def render_digest(view: DigestView) -> dict:
     return fit(lambda n, t: digest_card(view, lines=n, text_limit=t), len(view.lines))
+
+
+def render_storm(view: StormView) -> dict:
+    return fit(lambda n, t: storm_card(view), 0)

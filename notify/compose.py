@@ -7,26 +7,39 @@ retry sends it unchanged (the same card, the same internetMessageId).
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
-from .cards import render_digest, render_incident
-from .content import digest_view, incident_view
-from .mail import digest_html, digest_text, incident_html, incident_text, mail_payload
+from .cards import render_digest, render_incident, render_storm
+from .content import incident_view
+from .scope_views import digest_view, storm_view
+from .links import scope_stand_in
+from .mail import digest_html, digest_text, incident_html, incident_text, mail_payload, storm_html, storm_text
 from .notice import Notice
+from .digest import STORM
 from .outbox import DIGEST, Message
 
 
-def compose(message: Message, texts: list[str], *, listed: int, sender: str | None) -> dict[str, Any]:
-    """`{"summary", "label", "body"}`: body is the webhook payload or the email."""
+def compose(message: Message, texts: list[str], *, listed: int, sender: str | None, now: datetime | None = None) -> dict[str, Any]:
+    """`{"summary", "label", "body"}`: body is the webhook payload or the email. `now` is when it
+    is written: times read "in 3 h" from it, and an approval past its expiry shows no links."""
     notices = [Notice.from_json(t) for t in texts]
+    now = now or message.due_at
     if message.kind == DIGEST:
-        view = digest_view(notices, opened=message.created_at, closed=message.due_at, listed=listed)
+        view = digest_view(notices, opened=message.created_at, closed=message.due_at, listed=listed, cause=message.cause, now=now,
+                           approvals_page=scope_stand_in(message.cause))  # used when something waits for a person
         label, subject, what = f"digest-{message.id}", view.subject, view.subject
         if message.channel == "teams":
             return {"summary": what, "label": label, "body": render_digest(view)}
         html, text, incident = digest_html(view), digest_text(view), None
+    elif notices[0].event == STORM:  # the storm breaker's own message: one event for the scope
+        view = storm_view(notices[0], message.cause, now)
+        label, subject, what = f"storm-{message.id}", view.subject, view.subject
+        if message.channel == "teams":
+            return {"summary": what, "label": label, "body": render_storm(view)}
+        html, text, incident = storm_html(view), storm_text(view), None
     else:
-        view = incident_view(notices, note=message.note, times=[Notice.submitted_of(t) for t in texts])
+        view = incident_view(notices, note=message.note, times=[Notice.submitted_of(t) for t in texts], now=now)
         label, subject, what = view.incident_id, view.subject, f"{view.subject} | {view.headline}"
         if message.channel == "teams":
             return {"summary": what, "label": label, "body": render_incident(view)}
@@ -42,6 +55,7 @@ def compose(message: Message, texts: list[str], *, listed: int, sender: str | No
             message_id=internet_message_id(message, incident, sender),
             incident_id=incident,
             text_name=f"{label}.txt",
+            importance=view.importance,
         ),
     }
 

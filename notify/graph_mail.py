@@ -113,6 +113,7 @@ class GraphMailChannel:
         from msgraph.generated.models.body_type import BodyType
         from msgraph.generated.models.email_address import EmailAddress
         from msgraph.generated.models.file_attachment import FileAttachment
+        from msgraph.generated.models.importance import Importance
         from msgraph.generated.models.internet_message_header import InternetMessageHeader
         from msgraph.generated.models.item_body import ItemBody
         from msgraph.generated.models.message import Message
@@ -132,6 +133,8 @@ class GraphMailChannel:
             internet_message_id=None if self.ids_refused else payload["internet_message_id"],
             internet_message_headers=[InternetMessageHeader(name=k, value=v) for k, v in payload.get("headers", {}).items()] or None,
             attachments=[attachment],
+            # How urgent (notify/content.py): high when a person must act, low when nothing is asked.
+            importance={"high": Importance.High, "low": Importance.Low}.get(payload.get("importance", ""), Importance.Normal),
         )
         return SendMailPostRequestBody(message=message, save_to_sent_items=True)
 

@@ -8,8 +8,9 @@ them as JSON (`to_json` / `from_json`) so a message can be rendered again after 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
+from typing import Any, Mapping
 
 EVENTS = (
     "opened",
@@ -52,11 +53,19 @@ class Notice:
     # Optional additions (not part of the pipeline's required contract):
     detail: str | None = None  # Azure's own words (annotation summary, Service Health title)
     temp_disk_loss: bool | None = None  # the catalog's flag, when known
+    rule: str = ""  # the policy rule that decided; "tick" or "approval" for a follow-up's outcome
+    # What the signal said that a person needs, in its own terms (notify/signal_facts.py reads them):
+    # NotBefore and instances of a scheduled event, tracking id and impact window of a Service Health
+    # notice, deadlines, maintenance windows. JSON values only.
+    signal_facts: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    approval_expires: str | None = None  # ISO time the pending approval's links die
+    follow_up: bool = False  # a later step of an incident already opened: told where the start was told
 
     def to_json(self, submitted: datetime | None = None) -> str:
         """JSON for the outbox; `submitted` (when the pipeline handed it over) rides along so a
         message can show when each step happened, even when `occurred` is the signal's time."""
         data = {name: getattr(self, name) for name in _FIELDS}  # shallow: asdict's deep copy is slow in a storm
+        data["signal_facts"] = dict(self.signal_facts)
         data["occurred"] = _aware(self.occurred).isoformat()
         if submitted is not None:
             data["submitted"] = _aware(submitted).isoformat()
@@ -74,6 +83,7 @@ class Notice:
         data["occurred"] = datetime.fromisoformat(data["occurred"])
         for name in ("brakes", "routes", "owner_emails"):
             data[name] = tuple(data.get(name) or ())
+        data["signal_facts"] = dict(data.get("signal_facts") or {})
         return cls(**data)
 
     @property

@@ -25,7 +25,7 @@ from .links import Signer, sign
 from .notice import Notice
 from .outbox import Entry, Message, OutboxStore, Placement, Window
 from .retry import RATE_LIMITS, Backoff, RateLimit
-from .routes import Router
+from .routes import Destination, Router
 from .settings import read_settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,11 @@ class FlushSummary:
         self.lines += other.lines
         self.errors += other.errors
         self.next_due = other.next_due
+
+
+def _quiet(notice: Notice) -> bool:
+    """A notice that decides nothing about an action and ends nothing."""
+    return notice.event not in ("resolved", STORM) and (notice.action == "none" or notice.status in ("noop", "duplicate"))
 
 
 class SystemClock:
@@ -151,6 +156,7 @@ class Notifier:
         results = [Submitted() for _ in notices]
         entries: list[Entry] = []
         unsent: list[tuple[Entry, str, str]] = []
+        told: dict[str, list[Destination]] = {}  # incident -> where it was told, this batch included
         try:
             now = _now_of(self.clock)
             for notice, result in zip(notices, results):
@@ -160,7 +166,24 @@ class Notifier:
                         result.recorded = "routine"
                         unsent.append((Entry(None, cause, notice.incident_id, text, now), "routine", "routine event: recorded, not sent (policy does not ask)"))
                         continue
-                    destinations, missing = self.router.resolve(notice)
+                    before = self._told(notice, told)
+                    if notice.event == "resolved" and not before:
+                        # Nobody heard it start (routine, or it opened resolved): nobody hears it end.
+                        result.recorded = "untold"
+                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "untold", "resolved, and nobody was told it began"))
+                        continue
+                    if before and notice.follow_up and _quiet(notice):
+                        # A later signal that changes nothing (a Resource Health alert beside an
+                        # annotation already acted on): a message of its own would say "No action"
+                        # while an approval waits or a redeploy runs. Kept, not sent.
+                        result.recorded = "quiet"
+                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "quiet",
+                                       "nothing new for a person: the incident's own messages say where it stands"))
+                        continue
+                    destinations, missing = self.router.resolve(notice) if notice.routes or not before else ([], [])
+                    for dest in before:  # everyone told the start is told what follows, and the end
+                        if all(d.key != dest.key for d in destinations):
+                            destinations.append(dest)
                     for miss in missing:
                         result.unrouted.append(f"{miss.route}: {miss.why}")
                         unsent.append((Entry(None, cause, notice.incident_id, text, now), "unrouted", f"{miss.route}: {miss.why}"))
@@ -169,6 +192,7 @@ class Notifier:
                         entries.append(Entry(dest, cause, notice.incident_id, text, now, trips_storm=storm))
                         if storm:  # and heads the storm's digest, which then says why it is one
                             entries.append(Entry(dest, cause, notice.incident_id, text, now))
+                    told[notice.incident_id] = destinations if not before else before + [d for d in destinations if d not in before]
                     result.queued = len(destinations)
                 except Exception as exc:  # a malformed notice must not stop the others
                     log.exception("notification for %s not recorded", getattr(notice, "incident_id", "?"))
@@ -182,6 +206,20 @@ class Notifier:
             for result in results:
                 result.error = result.error or f"{type(exc).__name__}: {exc}"
         return results
+
+    def _told(self, notice: Notice, told: dict[str, list[Destination]]) -> list[Destination]:
+        """Where the notice's incident was told before: this batch first, then the outbox (asked
+        for follow-ups only; a new incident was told nowhere)."""
+        if notice.incident_id in told:
+            return told[notice.incident_id]
+        if not (notice.follow_up or notice.event == "resolved"):
+            return []
+        found = []
+        for key, route in self.store.told(notice.incident_id):
+            channel, _, target = key.partition(":")
+            found.append(Destination(route, channel, target))
+        told[notice.incident_id] = found
+        return found
 
     def _place(self, entry: Entry, window: Window | None) -> Placement:
         return place(
@@ -266,7 +304,7 @@ class Notifier:
         try:
             stored = message.payload
             if stored is None:  # first attempt: render once, record, then send
-                stored = self._render(message)
+                stored = self._render(message, now)
                 self.store.save_payload(message.id, stored)
             # Signed now, never stored: the outbox keeps the stand-ins (notify/links.py).
             body, what = sign(stored["body"], self.approval_links), stored["summary"]
@@ -313,8 +351,8 @@ class Notifier:
 
     # -- rendering ----------------------------------------------------------------------
 
-    def _render(self, message: Message) -> dict[str, Any]:
-        return compose(message, self.store.notices(message.id), listed=self.digest.listed, sender=self.mail_sender)
+    def _render(self, message: Message, now: datetime | None = None) -> dict[str, Any]:
+        return compose(message, self.store.notices(message.id), listed=self.digest.listed, sender=self.mail_sender, now=now)
 
     def purge(self, keep: timedelta = timedelta(days=30), now: datetime | None = None) -> int:
         """Forget messages sent more than `keep` ago (for a daily timer); never raises."""

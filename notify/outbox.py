@@ -108,6 +108,10 @@ class OutboxStore(Protocol):
     def claim(self, message_id: int, now: datetime, lease_until: datetime) -> Message | None:
         """pending -> sending, if still pending and due; None when another worker got it."""
 
+    def told(self, incident_id: str) -> list[tuple[str, str]]:
+        """(destination key, route) of every message that carries a notice of the incident:
+        who was told about it, so its follow-ups and its end go there too."""
+
     def notices(self, message_id: int) -> list[str]:
         """The notice JSON texts attached to a message, in submission order."""
 

@@ -1,6 +1,11 @@
 """Telling people: each step of an incident becomes a notify.Notice, submitted per delivery
 (one outbox transaction) and flushed after it and on every tick. A notification problem is
-outbox state, never an exception here: remediation never waits for a message."""
+outbox state, never an exception here: remediation never waits for a message.
+
+A notice carries what notify/ needs to write the message from where the incident stands: the
+rule that decided (or "tick"/"approval" for an outcome), the pending approval's id and expiry,
+the signal's facts a person needs (NotBefore, tracking id, deadlines), and whether it is a
+follow-up (then it goes where the incident's start went: notify/notifier.py)."""
 
 from __future__ import annotations
 
@@ -21,18 +26,19 @@ EVENT_BY_STATUS = {
     "skipped": "skipped",
 }
 
-
-# Where the catalog's next step is still a person's to take: not once the app acted on it.
-PERSON_STILL_NEEDED = ("noop", "planned", "awaiting-approval", "skipped", "failed")
+# Steps that are never the start of an incident's story: they follow a decision told before.
+FOLLOW_UP_RULES = ("tick", "approval", "resolution")
 
 
 class Notifications:
     """A pipeline listener (and batch end) around one notify.Notifier."""
 
     def __init__(self, notifier: Any, catalog: Catalog, clock: Callable[[], Any],
-                 approval_of: Callable[[Step], str | None] | None = None):
+                 approval_of: Callable[[Step], Any] | None = None):
         self.notifier = notifier
-        self.approval_of = approval_of  # the approval id of a step that waits for a person
+        # The pending approval of a step that waits for a person: approvals.Pending (id and
+        # expiry), or its id alone.
+        self.approval_of = approval_of
         self.catalog = catalog
         self.clock = clock
         self.pending: list = []
@@ -54,8 +60,25 @@ class Notifications:
         self.batch_done()
         self.lines += self.notifier.drain(seconds).lines
 
+    def flush_all(self) -> None:
+        """Send everything recorded now, held messages and open digest windows included (the end
+        of a command-line run, which will not be there when they come due)."""
+        self.batch_done()
+        later = self.clock() + self.notifier.digest.window + self.notifier.digest.hold
+        self.lines += self.notifier.flush(later).lines
+
+    def _approval(self, step: Step) -> tuple[str | None, str | None]:
+        if self.approval_of is None or step.outcome.status != "awaiting-approval":
+            return None, None
+        found = self.approval_of(step)
+        if found is None or isinstance(found, str):
+            return found, None
+        expires = getattr(found, "expires_at", None)
+        return found.id, expires.isoformat() if expires is not None else None
+
     def notice_for(self, step: Step):
         from notify import Notice, owner_emails
+        from notify.signal_facts import kept
 
         outcome, signal, decision = step.outcome, step.signal, step.decision
         event = EVENT_BY_STATUS.get(outcome.status)
@@ -68,7 +91,15 @@ class Notifications:
         elif step.opened and outcome.status != "awaiting-approval":  # a person's links come with that event
             event = "opened"
         found = step.classification or self.catalog.classify(signal)
-        approval_id = self.approval_of(step) if self.approval_of is not None and outcome.status == "awaiting-approval" else None
+        approval_id, expires = self._approval(step)
+        facts = dict(decision.facts) if decision else {}
+        rule = decision.rule if decision else outcome.rule
+        details = kept(signal.details)
+        if facts.get("location"):  # the region the brakes read, for the message; not the scope (below)
+            details["location"] = str(facts["location"])
+        # The signal's own region only: the storm scope a notice falls in (notify/digest.py) must not
+        # depend on whether this decision happened to read the resource.
+        location = str(signal.details.get("region") or "") or None
         return Notice(
             incident_id=outcome.incident_id,
             event=event,
@@ -85,12 +116,18 @@ class Notifications:
             status=outcome.status,
             reason=outcome.reason,
             brakes=tuple(decision.brakes) if decision else (),
-            next_step=found.next_step if outcome.status in PERSON_STILL_NEEDED else None,
+            # The catalog's step for a person; notify/content.py decides whether it still applies
+            # (never once the app did it, is doing it, or decided against it).
+            next_step=found.next_step,
             approval_id=approval_id,
-            location=str(signal.details.get("region") or "") or None,
-            routes=tuple(decision.notify) if decision else (),
+            approval_expires=expires,
+            location=location,
+            routes=tuple(decision.notify) if decision and rule not in FOLLOW_UP_RULES else (),
             routine=found.routine,
-            owner_emails=owner_emails(decision.facts.get("tags")) if decision and decision.facts.get("tags") else (),
+            owner_emails=owner_emails(facts.get("tags")) if facts.get("tags") else (),
             detail=signal.summary or None,
             temp_disk_loss=found.temp_disk_loss,
+            rule=rule or "",
+            signal_facts=details,
+            follow_up=not step.opened,
         )

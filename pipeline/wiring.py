@@ -78,7 +78,7 @@ def build_pipeline(
     if notifier:  # False: none wanted
         if approvals is not None:
             notifier.sign_links_with(approvals.link_for)
-        listeners.append(Notifications(notifier, catalog, clock, approval_of=requests.approval_id_for if requests else None))
+        listeners.append(Notifications(notifier, catalog, clock, approval_of=requests.for_step if requests else None))
     return Pipeline(store, engine, clock=clock, remediator=remediator, listeners=listeners, safety=safety)
 
 

@@ -21,6 +21,9 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--state", metavar="PATH", help="SQLite ledger file to keep (default: a temporary one)")
     replay.add_argument("--azure", choices=("none", "sim", "live"), default="none", help="verify and act against this Azure")
     replay.add_argument("--fleet", metavar="FILE", help="fleet file for --azure sim (default: the demo fleet)")
+    from .notices import add_outbox_argument
+
+    add_outbox_argument(replay)
 
     tick = commands.add_parser("tick", help="follow started operations to their end")
     tick.add_argument("--azure", choices=("sim", "live"), default="live")
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "replay":
             from .replay import replay, settings_for
 
-            return replay(args.files, settings_for(args.mode, args.state), args.json, azure=args.azure, fleet=args.fleet)
+            return replay(args.files, settings_for(args.mode, args.state), args.json, azure=args.azure, fleet=args.fleet, outbox=args.outbox)
         if args.command == "tick":
             from .replay import settings_for, tick
 

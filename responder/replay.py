@@ -30,9 +30,12 @@ def read_delivery(path: str, pipeline: Pipeline, input_name: str | None = None,
     return pipeline.process(parse_delivery(shift(body) if shift else body, input_name=name))
 
 
-def replay(files: list[str], settings: Settings, as_json: bool, out: TextIO = sys.stdout, azure: str = "none", fleet: str | None = None) -> int:
+def replay(files: list[str], settings: Settings, as_json: bool, out: TextIO = sys.stdout, azure: str = "none", fleet: str | None = None,
+           outbox: str | None = None, err: TextIO = sys.stderr) -> int:
+    from .notices import build_told_pipeline, tell
+
     with azure_session(azure, settings, fleet) as session:
-        pipeline = build_pipeline(session.scoped(settings), connect=session.connect)
+        pipeline = build_told_pipeline(session.scoped(settings), session.connect, outbox)
         outcomes: list[Outcome] = []
         for path in files:
             found = read_delivery(path, pipeline)
@@ -41,6 +44,8 @@ def replay(files: list[str], settings: Settings, as_json: bool, out: TextIO = sy
                 for outcome in found:
                     out.write(render.json_line(outcome) + "\n")
         ended = closing_tick(pipeline)
+        for line in tell(pipeline):  # the run's notices go out (or to --outbox) before it ends
+            err.write(f"notification: {line}\n")
     if as_json:
         for outcome in ended:
             out.write(render.json_line(outcome) + "\n")

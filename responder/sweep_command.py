@@ -20,6 +20,8 @@ from typing import TextIO
 
 from rules import MODES
 
+from .notices import add_outbox_argument
+
 PARTIAL = 3
 
 
@@ -30,12 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per line per finding, then a last line {\"sweep\": summary}")
     parser.add_argument("--mode", choices=MODES, help="override every policy rule's mode")
     parser.add_argument("--state", metavar="PATH", help="SQLite ledger file to keep (default: a temporary one); a second sweep against it sees duplicates")
+    add_outbox_argument(parser)
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     from ledger import LedgerError
-    from pipeline import Settings, SettingsError, build_pipeline
+    from pipeline import Settings, SettingsError
     from responder.azure_session import azure_session
+    from responder.notices import build_told_pipeline, tell
     from responder.replay import settings_for
     from rules import RulesError
     from sweep import ProgressBar, Scope, ScopeError, Sweeper, sweep_into
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             raise SettingsError("--fleet is for --azure sim")
         with azure_session(kind, replace(settings, azure=kind), args.fleet) as session:
             scope = Scope.from_settings(settings, tuple(args.subscription or ()) or _default_subscriptions(settings, session))
-            pipeline = build_pipeline(session.scoped(settings), connect=session.connect)
+            pipeline = build_told_pipeline(session.scoped(settings), session.connect, args.outbox)
             bar = ProgressBar.for_stream(err)
             page_size = session.sim.page_size if session.sim is not None else None
             sweeper = Sweeper(session.connect, scope, pipeline.clock, page_size=page_size, progress=bar)
@@ -64,6 +68,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             finally:
                 if bar is not None:
                     bar.done()
+            told = tell(pipeline)  # what the sweep found goes to people, as the timer's sweep does
             arm = session.arm_counts() if session.sim is not None else None
     except (SettingsError, RulesError, ScopeError, LedgerError) as exc:
         err.write(f"error: {exc}\n")
@@ -73,10 +78,13 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
                "resource_groups_exclude": list(scope.resource_groups_exclude)}}  # fmt: skip
     if arm is not None:
         summary["simulated_azure"] = arm
+    summary["notifications"] = told
     if args.json:
         out.write(json.dumps({"sweep": summary}, ensure_ascii=False) + "\n")
     else:
         out.write(summary_text(summary) + "\n")
+        for line in told:
+            err.write(f"notification: {line}\n")
     return 0 if report.complete else PARTIAL
 
 

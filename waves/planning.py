@@ -120,7 +120,8 @@ def plan_reason(wave_id: str, group: str, groups: Iterable[str], window_text: st
     before = earlier_groups(group, groups)
     until = f" (until {self_service.end.strftime('%Y-%m-%d %H:%M')}Z)" if self_service.end else ""
     where = f"inside the self-service window{until} and the maintenance window ({window_text})"
-    queued = f"queued in wave {wave_id}, {group_name(group)} of {span(groups)}"
+    of = f" of {span(groups)}" if len(groups) > 1 else ""  # never "update domain 0 of 0"
+    queued = f"queued in wave {wave_id}, {group_name(group)}{of}"
     if before:
         after = " and ".join(group_name(g) for g in before[-1:])
         return f"{queued}; starts when {after} has finished and {pause_text} have passed, {where}"

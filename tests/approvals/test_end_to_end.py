@@ -130,7 +130,7 @@ def test_expired_it_is_skipped_and_a_person_is_told(told, sim, ledger):
     assert outcome.reason == f"approval expired at {record.expires_at.isoformat()}; a person is told"
     assert settle_due(pipeline, service, now=record.expires_at) == []  # once
     notifications.drain(1.0)
-    assert any("approval expired at" in json.dumps(card) for card in session.teams.received("ops"))
+    assert any("Approval expired: nothing was done" in json.dumps(card) for card in session.teams.received("ops"))
     assert not accepted_writes(sim) and ledger.approval(record.id)["state"] == "expired"
 
 

@@ -69,8 +69,12 @@ def test_a_storm_trips_the_breaker_and_says_why_once(demo, outbox):
     lines, _ = demo
     (tripped,) = [l for l in lines if l["status"] == "skipped" and l["reason"].startswith("storm breaker:")]
     assert tripped["resource_id"].endswith("/vm-shop-000003") and "12 VMs of subscription" in tripped["reason"]
-    storm_cards = [p for p in outbox.glob("*-teams-*.json") if "storm breaker" in p.read_text()]
+    # One storm message for the scope (its digests follow under the same subject), not one per VM.
+    storm_cards = [p for p in outbox.glob("*-teams-*.json") if "Storm: automation paused for" in p.read_text()]
     assert len(storm_cards) == 1
+    subject = json.loads(storm_cards[0].read_text())["attachments"][0]["content"]["body"][0]["items"][0]["text"]
+    assert all(subject in p.read_text() for p in outbox.glob("*-teams-*.json") if "This digest covers" in p.read_text()
+               and "westeurope" in p.read_text())
 
 
 def test_a_maintenance_wave_goes_one_update_domain_at_a_time(demo):
@@ -112,6 +116,7 @@ def test_summary_counts_one_write_per_action(demo):
 
 def test_every_message_can_be_opened_in_the_outbox_folder(demo, outbox):
     from notify.card_schema import card_problems
+    from tests.notify.validity import assert_valid_email_html, schema_problems
 
     _, summary = demo
     cards = sorted(outbox.glob("*-teams-*.json"))
@@ -122,6 +127,8 @@ def test_every_message_can_be_opened_in_the_outbox_folder(demo, outbox):
         body = json.loads(path.read_text())
         assert body["type"] == "message" and path.stat().st_size < 28 * 1024
         assert card_problems(body) == [], path.name
+        assert schema_problems(body) == [], path.name  # the official Adaptive Card 1.5 schema
     for path in emails:
         html, text = path.read_text(), path.with_suffix(".txt").read_text()
-        assert text.startswith(("[INC-", "[Digest]")) and ("INC-" in html or "Digest:" in html)
+        assert text.startswith(("[INC-", "[Digest]", "[Storm]")) and ("INC-" in html or "This digest covers" in html or "[Storm]" in html)
+        assert_valid_email_html(html)

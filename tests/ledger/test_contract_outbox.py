@@ -343,3 +343,12 @@ def test_a_write_builds_on_what_another_worker_wrote_since(kind, writers):
     (message,) = two.due(at(seconds=30))
     assert (message.state, message.last_error, message.payload["label"]) == ("pending", "UnavailableError: 503", "INC-1")
     assert two.claim(mid, at(seconds=30), at(seconds=30) + LEASE).attempts == 2
+
+
+def test_told_names_every_destination_an_incident_reached_and_no_other(store):
+    """Where an incident was told, so its follow-ups and its end go there too (notify/notifier.py)."""
+    store.enqueue([entry("INC-told", T0), Entry(DEV, "sub|westeurope|sig", "INC-told", notice(incident_id="INC-told").to_json(), T0),
+                   entry("INC-other", T0)], placer())
+    store.record([(Entry(None, "c", "INC-routine", notice(incident_id="INC-routine").to_json(), T0), "routine", "not sent")])
+    assert sorted(store.told("INC-told")) == sorted([(DEST.key, DEST.route), (DEV.key, DEV.route)])
+    assert store.told("INC-routine") == [] and store.told("INC-nobody") == []

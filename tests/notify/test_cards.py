@@ -8,7 +8,8 @@ import pytest
 
 from notify.card_schema import MAX_BYTES, card_problems, payload_bytes
 from notify.cards import envelope, render_digest, render_incident
-from notify.content import digest_view, incident_view
+from notify.content import incident_view
+from notify.scope_views import digest_view
 from notify.errors import CardError
 from notify.notice import EVENTS
 from rules.vocabulary import STATUSES
@@ -16,6 +17,7 @@ from rules.vocabulary import STATUSES
 from notify.links import sign, stand_in
 
 from .conftest import APPROVAL, T0, follow_up, notice, signed_link, vm
+from .validity import assert_valid_email_html, schema_problems
 
 CATALOG = Path(__file__).resolve().parents[2] / "rules" / "annotations.yaml"
 SECTIONS = {
@@ -50,6 +52,7 @@ def catalog_entries():
 def assert_renders(payload: dict) -> None:
     assert card_problems(payload) == []
     assert payload_bytes(payload) <= MAX_BYTES
+    assert schema_problems(payload) == []  # the official Adaptive Card 1.5 schema
 
 
 @pytest.mark.parametrize("status", STATUSES)
@@ -60,7 +63,8 @@ def test_a_card_renders_for_every_event_and_status(event, status):
     assert_renders(payload)
     actions = payload["attachments"][0]["content"]["actions"]
     titles = [a["title"] for a in actions]
-    assert ("Approve" in titles) == (event == "awaiting-approval" and status == "awaiting-approval")
+    # Where the incident stands decides, whatever the event: resolved or a storm ends the asking.
+    assert ("Approve" in titles) == (status == "awaiting-approval" and event not in ("resolved", "storm"))
     assert titles[-1] == "Open in Azure portal"
 
 
@@ -85,24 +89,26 @@ def test_a_card_renders_for_every_catalog_entry(kind, name, entry):
 
 
 def test_the_card_says_what_azure_said_what_was_decided_done_and_left():
-    first = notice(brakes=("Hourly cap: 2 of 20 actions used.",), next_step="Watch the app's health after the move.")
+    first = notice(brakes=("Hourly cap: 2 of 20 actions used.",), next_step="Redeploy the VM to a healthy host before the redeploy deadline.")
     steps = [first, follow_up(first, "decided", "planned"), follow_up(first, "started", "started"), follow_up(first, "succeeded", "succeeded")]
     card = render_incident(incident_view(steps))["attachments"][0]["content"]
     text = str(card)
     for expected in (
-        "[INC-3f2a9c1b] vm-web-01",  # title carries the incident id
+        "[INC-3f2a9c1b] vm-web-01 (rg-web)",  # title carries the incident id, as the email's subject
         "VirtualMachinePossiblyDegradedDueToHardwareFailure",  # what Azure said
         "The host of this VM may be failing",  # its meaning
-        "2026-11-22 03:00 UTC",  # when
+        "Sun 22 Nov 03:00 UTC",  # when
         "rg-web",
         "11111111-2222-3333-4444-555555555555",
         "redeploy the VM to a new host",  # what was decided
         "Policy rule degraded-hardware",  # why
         "Hourly cap: 2 of 20 actions used.",  # brakes
-        "Succeeded: redeploy the VM to a new host",  # what happened, how it ended
-        "Watch the app's health",  # what is left
+        "Done: redeploy succeeded",  # how it ended
+        "Started: redeploy",  # what happened
     ):
         assert expected in text, expected
+    # The app did it: nothing tells a person to redeploy, and "Why" keeps the reason, not the outcome.
+    assert "Next step for you" not in text and "before the redeploy deadline" not in text
     portal = card["actions"][-1]["url"]
     assert portal == "https://portal.azure.com/#@/resource" + vm()
 

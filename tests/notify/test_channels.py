@@ -139,7 +139,7 @@ def test_each_step_shows_when_it_was_reported(tmp_path, ticker):
     (message,) = store.messages()
     steps = [b for b in message.payload["body"]["attachments"][0]["content"]["body"] if b["type"] == "ColumnSet"]
     times = [s["columns"][0]["items"][0]["text"] for s in steps]
-    assert times == ["2026-11-22 03:00 UTC", "2026-11-22 03:10 UTC"]
+    assert times == ["Sun 22 Nov 03:00 UTC", "Sun 22 Nov 03:10 UTC"]
 
 
 def test_flush_works_when_called_from_async_code(make_notifier, azure):

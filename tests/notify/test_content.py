@@ -12,6 +12,7 @@ from notify.resource import parse_resource
 from notify.links import stand_in
 
 from .conftest import APPROVAL, SUB, follow_up, notice, vm
+from .validity import assert_valid_email_html
 
 SS = f"/subscriptions/{SUB}/resourceGroups/rg-pool/providers/Microsoft.Compute/virtualMachineScaleSets/pool-a"
 
@@ -37,10 +38,16 @@ def test_resource_ids_read_into_parts(resource_id, kind, name, group, sub):
 def test_follow_ups_keep_the_subject_so_mail_clients_thread_them():
     first = notice()
     subjects = {
-        incident_view([follow_up(first, event, status)]).subject
-        for event, status in [("opened", "planned"), ("awaiting-approval", "awaiting-approval"), ("started", "started"), ("failed", "failed"), ("resolved", "succeeded")]
+        incident_view([follow_up(first, event, status, signal_name=name, signal_kind=kind)]).subject
+        for event, status, kind, name in [
+            ("opened", "planned", "annotation", "VirtualMachinePossiblyDegradedDueToHardwareFailure"),
+            ("decided", "noop", "resource-health", "Degraded"),  # another signal of the same incident
+            ("awaiting-approval", "awaiting-approval", "annotation", "VirtualMachinePossiblyDegradedDueToHardwareFailure"),
+            ("started", "started", "annotation", "x"), ("failed", "failed", "availability", "Unavailable"),
+            ("resolved", "succeeded", "availability", "Available"),
+        ]
     }
-    assert subjects == {"[INC-3f2a9c1b] vm-web-01: VirtualMachinePossiblyDegradedDueToHardwareFailure"}
+    assert subjects == {"[INC-3f2a9c1b] vm-web-01 (rg-web)"}
 
 
 @pytest.mark.parametrize(
@@ -48,7 +55,7 @@ def test_follow_ups_keep_the_subject_so_mail_clients_thread_them():
     [
         ("awaiting-approval", "awaiting-approval", True),
         ("decided", "planned", False),
-        ("awaiting-approval", "rejected", False),  # decided already: no stale links
+        ("awaiting-approval", "duplicate", False),  # decided already: no stale links
         ("started", "started", False),
     ],
 )
@@ -67,6 +74,7 @@ def test_the_email_carries_everything_in_html_and_in_text():
         for expected in ("INC-3f2a9c1b", "vm-web-01", "rg-web", "We have detected a problem", "Scope cooldown", "ARM answered Conflict", "Redeploy by hand", "portal.azure.com"):
             assert expected in part, expected
     assert "<script" not in html
+    assert_valid_email_html(html)
 
 
 def test_html_is_escaped():
@@ -83,14 +91,14 @@ def test_a_notice_survives_the_outbox_json():
 @pytest.mark.parametrize(
     "fields,expected",
     [
-        (dict(event="opened"), "Azure reported VirtualMachinePossiblyDegradedDueToHardwareFailure"),
-        (dict(event="decided", status="planned", mode="auto"), "Decided to redeploy the VM to a new host"),
-        (dict(event="decided", status="planned", mode="observe"), "Would redeploy the VM to a new host (observe mode: the app only tells)"),
-        (dict(event="awaiting-approval", status="awaiting-approval"), "Waiting for approval to redeploy the VM to a new host"),
-        (dict(event="skipped", status="skipped"), "Skipped: redeploy the VM to a new host"),
-        (dict(event="decided", status="planned", action="none"), "No action needed"),
-        (dict(event="failed", status="failed", action="reimage"), "Failed: reimage the instance"),
-        (dict(event="resolved", status="succeeded"), "Resolved: the resource is healthy again"),
+        (dict(event="opened", status="planned", mode="auto"), "Decided to redeploy the VM to a new host"),
+        (dict(event="decided", status="planned", mode="observe"), "Would redeploy the VM to a new host (observe mode)"),
+        (dict(event="awaiting-approval", status="awaiting-approval"), "Approval needed: redeploy the VM to a new host"),
+        (dict(event="skipped", status="skipped", reason="verified against the live state: the VM is healthy; nothing to do"),
+         "No action: verified against the live state: the VM is healthy"),
+        (dict(event="decided", status="noop", action="none", rule="catalog"), "No action: the policy takes none for this signal"),
+        (dict(event="failed", status="failed", action="reimage"), "Failed: reimage did not complete"),
+        (dict(event="resolved", status="noop", action="none"), "Resolved: vm-web-01 is healthy again"),
     ],
 )
 def test_headlines(fields, expected):

@@ -115,7 +115,7 @@ def test_email_reaches_the_mailbox_through_graph(make_notifier, azure, store):
     n.submit(follow_up(first, "succeeded", "succeeded"))
     assert n.flush(T0 + timedelta(minutes=1)).sent == 1
     got = azure.mail.received("owner@contoso.com")
-    assert [m["subject"] for m in got] == ["[INC-3f2a9c1b] vm-web-01: VirtualMachinePossiblyDegradedDueToHardwareFailure"] * 2
+    assert [m["subject"] for m in got] == ["[INC-3f2a9c1b] vm-web-01 (rg-web)"] * 2
     assert got[0]["body"]["contentType"] == "html" and "vm-web-01" in got[0]["body"]["content"]
     assert got[0]["attachments"][0]["name"] == "INC-3f2a9c1b.txt"
     assert got[0]["internetMessageId"] != got[1]["internetMessageId"]
@@ -192,18 +192,17 @@ def test_ten_thousand_notices_send_a_few_messages(make_notifier, azure, store, t
     assert 0 < len(posts) <= most and 0 < len(mails) <= most
     counts = store.counts()
     assert counts["pending"] == 0 and counts["failed"] == 0
-    digests = [p for p in posts if "Digest:" in json.dumps(p)]
-    assert digests and all(("Storm: automation is paused" in json.dumps(p)) == tripped for p in digests)
+    digests = [p for p in posts if "This digest covers" in json.dumps(p)]
+    assert digests and all(("Automation is paused" in json.dumps(p)) == tripped for p in digests)
     for p in digests:  # each lists at most 10 resources (links to the portal) and counts the rest
-        assert json.dumps(p).count("portal.azure.com") <= 10
+        assert json.dumps(p).count("portal.azure.com/#@/resource") <= 10
         assert "more resources not listed" in json.dumps(p) and "This digest covers" in json.dumps(p)
     # every incident is accounted for: told on its own, or counted in a digest
-    told = sum(1 for p in posts if "Digest:" not in json.dumps(p))
+    told = sum(1 for p in posts if "This digest covers" not in json.dumps(p))
     counted = 0
     for p in digests:
-        text = p["attachments"][0]["content"]["body"][0]["items"][0]["text"]
-        counted += int(text.split("Digest: ")[1].split(" resources")[0])
-    assert told + counted == len(notices) + tripped  # the storm's incident heads its digest too
+        counted += int(json.dumps(p).split("This digest covers ")[1].split(" incidents")[0])
+    assert told + counted == len(notices)  # the storm's own incident is told by its storm message
 
 
 @pytest.mark.parametrize("tripped_after,messages", [
@@ -224,9 +223,10 @@ def test_a_storm_folds_the_incidents_still_held_when_it_trips(make_notifier, azu
     n.flush(ticker.advance(minutes=6))
     posts = azure.hooks.received("ops")
     assert len(posts) == messages and store.counts()["pending"] == 0
-    (digest,) = [json.dumps(p) for p in posts if "Digest:" in json.dumps(p)]
-    assert "Storm: automation is paused in this scope" in digest and "storm breaker" not in digest  # said once
-    folded = 5 if tripped_after < timedelta(seconds=60) else 3  # with the storm's, the follow-up's and INC-5
+    (digest,) = [json.dumps(p) for p in posts if "This digest covers" in json.dumps(p)]
+    assert "Automation is paused" in digest
+    assert digest.count("12 VMs of the subscription turned unhealthy") == 1  # the breaker's reason, said once
+    folded = 4 if tripped_after < timedelta(seconds=60) else 2  # the follow-up's and INC-5 (the storm's own is its message)
     assert f"This digest covers {folded} incidents" in digest
 
 
@@ -332,7 +332,7 @@ def test_owner_emails_are_digested_per_owner(make_notifier, azure, store, ticker
     for owner in owners:  # each owner: the first incident alone, then one digest of their other four
         got = azure.mail.received(owner)
         assert len(got) == 2
-        assert "[Digest] 4 resources" in got[1]["subject"]
+        assert got[1]["subject"].startswith("[Digest] VMs of subscription") and "This digest covers 4 incidents" in got[1]["body"]["content"]
         assert all([r["emailAddress"]["address"] for r in m["toRecipients"]] == [owner] for m in got)
 
 
