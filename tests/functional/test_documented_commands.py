@@ -141,6 +141,9 @@ class Check:
 def replay_expectation(run, world):
     found = lines(run.stdout) if "--json" in run.args else []
     text = run.stdout
+    if "--outbox" in run.args:  # the dry run: the messages people would get, written to the folder
+        written = [p for p in (world.folder / "outbox").rglob("*") if p.is_file()]
+        assert written, "replay --outbox wrote no message"
     assert "vm-accelnet" in text and "vm-degraded-hw" in text
     if "--azure" not in run.args:
         assert {line["status"] for line in found} <= {"planned"} and found, text
@@ -216,6 +219,8 @@ def fill(token: str, option: str | None, world: World) -> list[str]:
         return ["P1D"]
     if option == "--resource":
         return ["vm-accelnet"]
+    if option == "--outbox":
+        return [str(world.folder / "outbox")]
     if option in ("--mode", "--azure") and (token == "..." or "|" in token):
         return ["observe" if token == "..." else token.split("|")[0]]
     if token == "FILE...":
