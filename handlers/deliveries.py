@@ -31,6 +31,7 @@ class Rejection:
     problem: str
     excerpt: str = ""
     test: bool = False  # a test alert (IsSynthetic): recorded and told as a test, never acted on
+    signal: Any = None  # a test alert's signal (rules.Signal), for its message; never decided
 
     @property
     def reason(self) -> str:
@@ -103,7 +104,7 @@ def _alert(kind: str, signal: Signal, document: Mapping, input_name: str) -> Del
         return Delivery(kind, signals=[signal])
     what = f"{signal.kind} {signal.name} on {signal.resource_id}".strip()
     problem = f"{TEST_ALERT} ({where.rsplit('.', 1)[-1]}: True): {what}; recorded, never acted on"
-    return Delivery(kind, rejections=[Rejection(input_name, where, problem, _excerpt(document), test=True)])
+    return Delivery(kind, rejections=[Rejection(input_name, where, problem, _excerpt(document), test=True, signal=signal)])
 
 
 def _events(events: list, input_name: str, single: bool = False) -> Delivery:

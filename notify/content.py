@@ -98,6 +98,8 @@ def action_name(action: str) -> str:
 def urgency(n: Notice) -> str:
     """How serious what Azure said is, fixed by the incident's first notice (it is in the subject)."""
     facts = n.signal_facts or {}
+    if n.category == "test":  # an action group's Test button: nothing is wrong anywhere
+        return "Test"
     if n.signal_kind == "service-health":
         kind = str(facts.get("incident_type") or n.signal_name.split("/")[0]).lower()
         return {"incident": "Outage", "maintenance": "Planned maintenance", "actionrequired": "Action required",

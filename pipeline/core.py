@@ -101,7 +101,8 @@ class Pipeline:
 
     def process(self, delivery) -> list[Outcome]:
         """Every rejection and every signal of one delivery; one failing never stops the rest."""
-        outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt) for r in delivery.rejections]
+        outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt, tested=getattr(r, "signal", None) if r.test else None)
+                    for r in delivery.rejections]
         outcomes += [self.handle(signal) for signal in delivery.signals]
         self.end_batch()
         return outcomes
@@ -116,12 +117,15 @@ class Pipeline:
                 except Exception as exc:  # noqa: BLE001 - a listener failure is logged, not raised
                     log("listener failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
 
-    def reject(self, input_name: str, where: str, problem: str, excerpt: str = "") -> Outcome:
+    def reject(self, input_name: str, where: str, problem: str, excerpt: str = "", tested: Signal | None = None) -> Outcome:
+        """Record an input that is not a signal to decide. `tested`: a test alert's signal (the
+        action group's Test button): recorded, never decided, and told as a test, so the person
+        testing sees the alert reach the app and its people."""
         reason = f"{input_name}: {where}: {problem}" if input_name else f"{where}: {problem}"
         self.ledger.record_rejection(input_name, where, problem, excerpt, self.clock())
         log("rejected", input=input_name, where=where, reason=problem)
         outcome = Outcome(input_name, "", "", "", "", "", "", "none", "", "rejected", reason)
-        self._tell(Step(outcome))
+        self._tell(Step(outcome, tested))
         return outcome
 
     def handle(self, signal: Signal) -> Outcome:

@@ -76,11 +76,32 @@ class Notifications:
         expires = getattr(found, "expires_at", None)
         return found.id, expires.isoformat() if expires is not None else None
 
+    def _test_notice(self, step: Step):
+        """A test alert (the action group's Test button): told as a test, in a thread of its own
+        (no incident is opened for it), so the person testing sees it reach the app and its people."""
+        import hashlib
+
+        from notify import Notice
+
+        signal = step.signal
+        found = self.catalog.classify(signal)
+        thread = "TEST-" + hashlib.sha256(signal.delivery_key.encode()).hexdigest()[:10]
+        return Notice(
+            incident_id=thread, event="decided", resource_id=signal.resource_id, signal_kind=signal.kind,
+            signal_name=signal.name, meaning=f"A test alert, with a sample payload: {found.meaning[0].lower()}{found.meaning[1:]}", occurred=signal.occurred, category="test",
+            initiator=found.initiator, impact="informational", action="none", mode="observe", status="noop",
+            reason=("This is a test alert from an action group (IsSynthetic): it reached the app and was recorded; "
+                    "no incident is opened and nothing is done"),
+            next_step="Nothing for you: the alert path works", rule="test", detail=signal.summary or None,
+        )
+
     def notice_for(self, step: Step):
         from notify import Notice, owner_emails
         from notify.signal_facts import kept
 
         outcome, signal, decision = step.outcome, step.signal, step.decision
+        if outcome.status == "rejected" and signal is not None:
+            return self._test_notice(step)
         event = EVENT_BY_STATUS.get(outcome.status)
         if event is None or signal is None or not outcome.incident_id:
             return None
