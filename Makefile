@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick clean
+.PHONY: demo test test-long bench bench-quick clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ test: $(STAMP)
 	sh scripts/install-azurite.sh
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The nightly-size run: the property tests draw fresh examples, ten times as many (tests/properties.py).
+test-long: $(STAMP)
+	sh scripts/install-tools.sh
+	sh scripts/install-azurite.sh
+	RESPONDER_HYPOTHESIS_PROFILE=long $(PY) -m pytest -q -p no:cacheprovider
 
 # Benchmarks print figures (ratios against a baseline measured in the same run); not part of test.
 bench: $(STAMP)
