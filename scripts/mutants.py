@@ -40,8 +40,13 @@ def run(module: str, tests: list[str]) -> tuple[int, int, list[str]]:
             f"[mutmut]\nsource_paths = {module}\npytest_add_cli_args_test_selection = {' '.join(tests)}\nalso_copy = {also}\n")
         subprocess.run([str(mutmut), "run", "--max-children", "1"], cwd=scratch, stdout=subprocess.DEVNULL)
         results = subprocess.run([str(mutmut), "results", "--all", "true"], cwd=scratch, capture_output=True, text=True).stdout
-    rows = re.findall(r"^\s*(\S+): (\w[\w ]*)$", results, re.M)
-    survivors = [name for name, status in rows if status == "survived"]
+        rows = re.findall(r"^\s*(\S+): (\w[\w ]*)$", results, re.M)
+        survivors = []
+        for name, status in rows:
+            if status == "survived":  # the name and the change, for docs/mutation-testing.md
+                shown = subprocess.run([str(mutmut), "show", name], cwd=scratch, capture_output=True, text=True).stdout
+                change = [line for line in shown.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+                survivors.append(name + "\n        " + "\n        ".join(change))
     killed = sum(1 for _, status in rows if status == "killed")
     return killed, len(rows), survivors
 
