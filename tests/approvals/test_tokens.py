@@ -206,3 +206,35 @@ def test_the_same_secret_as_text_or_bytes_signs_the_same():
 
     assert Signer(SECRET).sign("APR-0123456789abcdef", "approve", SIGNED_AT + timedelta(hours=1)) == \
         Signer(SECRET.encode()).sign("APR-0123456789abcdef", "approve", SIGNED_AT + timedelta(hours=1))
+
+
+def test_a_secret_of_exactly_the_minimum_is_enough():
+    assert Signer("s" * 32).sign("APR-0123456789abcdef", "approve", SIGNED_AT)
+
+
+def test_a_token_of_exactly_the_longest_length_is_read_past_its_shape():
+    token = "A" * 255 + "." + "A" * 256  # 512 characters: the shape is allowed, the signature is not 32 bytes
+    with pytest.raises(MalformedTokenError) as raised:
+        SIGNER.read(token, SIGNED_AT)
+    assert "cut short" in str(raised.value)
+
+
+def test_a_link_is_the_hmac_of_its_payload_under_a_key_derived_from_the_secret():
+    """The format, computed independently: links made before an upgrade still read after it."""
+    import hashlib
+    import hmac
+
+    from approvals.tokens import _KEY_LABEL
+
+    payload = b"1:APR-0123456789abcdef:approve:1795000000"
+    key = hmac.new(SECRET.encode(), _KEY_LABEL, hashlib.sha256).digest()
+    expected = f"{_b64(payload)}.{_b64(hmac.new(key, payload, hashlib.sha256).digest())}"
+    from datetime import datetime, timezone
+
+    assert SIGNER.sign("APR-0123456789abcdef", "approve", datetime.fromtimestamp(1795000000, timezone.utc)) == expected
+
+
+def test_signing_an_unknown_choice_is_refused_naming_it():
+    with pytest.raises(ValueError) as raised:
+        SIGNER.sign("APR-0123456789abcdef", "maybe", SIGNED_AT)
+    assert str(raised.value) == "choice 'maybe': expected approve or reject"
