@@ -37,7 +37,8 @@ def run(module: str, tests: list[str]) -> tuple[int, int, list[str]]:
         subprocess.run(["cp", "--parents", "-t", scratch, *[t.decode() for t in tracked if t]], cwd=ROOT, check=True)
         also = "\n    ".join(PACKAGES)
         (Path(scratch) / "setup.cfg").write_text(
-            f"[mutmut]\nsource_paths = {module}\npytest_add_cli_args_test_selection = {' '.join(tests)}\nalso_copy = {also}\n")
+            f"[mutmut]\nsource_paths = {module}\npytest_add_cli_args_test_selection = {chr(10).join('    ' + t for t in tests).strip()}\n"
+            f"also_copy = {also}\n")
         subprocess.run([str(mutmut), "run", "--max-children", "1"], cwd=scratch, stdout=subprocess.DEVNULL)
         results = subprocess.run([str(mutmut), "results", "--all", "true"], cwd=scratch, capture_output=True, text=True).stdout
         rows = re.findall(r"^\s*(\S+): (\w[\w ]*)$", results, re.M)
