@@ -167,3 +167,48 @@ def test_a_typo_in_the_policy_fails_loudly(document, fragment):
     with pytest.raises(PolicyError) as caught:
         parse_policy(document, where="policy.yaml", catalog=load_catalog())
     assert fragment in str(caught.value) and "policy.yaml" in str(caught.value)
+
+
+# The brakes section of a policy file: each mistake refused, naming the brake and the file.
+@pytest.mark.parametrize(
+    "brakes,message",
+    [
+        ({"cooldown": "six hours"}, "policy.yaml: brakes: cooldown: 'six hours' is not an ISO 8601 duration such as PT30M or P1D"),
+        ({"attempts": {"count": 0}}, "policy.yaml: brakes: attempts/count: 0 is less than the minimum of 1"),
+        ({"attempts": {"within": "soon"}}, "policy.yaml: brakes: attempts.within: 'soon' is not an ISO 8601 duration such as PT30M or P1D"),
+        ({"in_flight": {"per_subscription": 0}}, "policy.yaml: brakes: in_flight/per_subscription: 0 is less than the minimum of 1"),
+        ({"in_flight": {"per_scale_set_share": 1.5}}, "policy.yaml: brakes: in_flight/per_scale_set_share: 1.5 is greater than the maximum of 1"),
+        ({"hourly_writes_per_subscription": 0}, "policy.yaml: brakes: hourly_writes_per_subscription: 0 is less than the minimum of 1"),
+        ({"storm": {"scale_set_share": 0}}, "policy.yaml: brakes: storm/scale_set_share: 0 is less than or equal to the minimum of 0"),
+        ({"storm": {"vms_per_region": 0}}, "policy.yaml: brakes: storm/vms_per_region: 0 is less than the minimum of 1"),
+        ({"storm": {"window": "x"}}, "policy.yaml: brakes: storm.window: 'x' is not an ISO 8601 duration such as PT30M or P1D"),
+        ({"storm": {"cooldown": "y"}}, "policy.yaml: brakes: storm.cooldown: 'y' is not an ISO 8601 duration such as PT30M or P1D"),
+        ({"brake_pedal": 1}, "policy.yaml: brakes: (top): Additional properties are not allowed ('brake_pedal' was unexpected)"),
+        ({"storm": {"breaker": 1}}, "policy.yaml: brakes: storm: Additional properties are not allowed ('breaker' was unexpected)"),
+    ],
+)
+def test_a_mistake_in_the_brakes_is_refused_naming_it(brakes, message):
+    document = yaml.safe_load(DEFAULT_PATH.read_text())
+    document["brakes"] = brakes
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(document, where="policy.yaml", catalog=load_catalog())
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("tags,message", [
+    ({"mode": ""}, "policy.yaml: tags: mode: '' should be non-empty"),
+    ({"mode": 3}, "policy.yaml: tags: mode: 3 is not of type 'string'"),
+    ({"owner": "x"}, "policy.yaml: tags: (top): Additional properties are not allowed ('owner' was unexpected)"),
+])
+def test_a_mistake_in_the_tags_is_refused_naming_it(tags, message):
+    document = yaml.safe_load(DEFAULT_PATH.read_text())
+    document["tags"] = tags
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(document, where="policy.yaml", catalog=load_catalog())
+    assert str(caught.value) == message
+
+
+def test_the_mode_tag_is_named_by_the_policy_or_responder_mode():
+    document = yaml.safe_load(DEFAULT_PATH.read_text())
+    assert parse_policy({**document, "tags": {"mode": "auto-fix"}}, catalog=load_catalog()).mode_tag == "auto-fix"
+    assert parse_policy({k: v for k, v in document.items() if k != "tags"}, catalog=load_catalog()).mode_tag == "responder-mode"
