@@ -212,3 +212,30 @@ def test_the_mode_tag_is_named_by_the_policy_or_responder_mode():
     document = yaml.safe_load(DEFAULT_PATH.read_text())
     assert parse_policy({**document, "tags": {"mode": "auto-fix"}}, catalog=load_catalog()).mode_tag == "auto-fix"
     assert parse_policy({k: v for k, v in document.items() if k != "tags"}, catalog=load_catalog()).mode_tag == "responder-mode"
+
+
+# The responder-mode tag on a resource, against the rule's mode and how far the policy lets a tag
+# raise it: (rule mode, tag, may raise to) -> (mode, why).
+@pytest.mark.parametrize(
+    "rule_mode,tag,may_raise_to,mode,why",
+    [
+        ("auto", None, None, "auto", ""),
+        ("auto", "", None, "auto", ""),
+        ("auto", "off", None, "off", "the resource's responder-mode tag is off"),
+        ("observe", " OFF ", None, "off", "the resource's responder-mode tag is off"),
+        ("auto", "sometimes", None, "auto", "the responder-mode tag value 'sometimes' is not off, observe, approve or auto; ignored"),
+        ("auto", "observe", None, "observe", "the resource's responder-mode tag lowers the mode to observe"),
+        ("auto", "Approve", None, "approve", "the resource's responder-mode tag lowers the mode to approve"),
+        ("approve", "approve", None, "approve", ""),
+        ("observe", "auto", None, "observe", "the responder-mode tag asks for auto; the policy does not let a tag raise this rule"),
+        ("observe", "auto", "approve", "approve", "the resource's responder-mode tag raises the mode to approve, as the policy allows"),
+        ("observe", "auto", "auto", "auto", "the resource's responder-mode tag raises the mode to auto, as the policy allows"),
+        ("observe", "approve", "auto", "approve", "the resource's responder-mode tag raises the mode to approve, as the policy allows"),
+        ("approve", "auto", "observe", "approve", "the responder-mode tag asks for auto; the policy does not let a tag raise this rule"),
+        ("observe", "auto", "nonsense", "observe", "the responder-mode tag asks for auto; the policy does not let a tag raise this rule"),
+    ],
+)
+def test_the_mode_tag_lowers_freely_and_raises_only_as_far_as_the_policy_allows(rule_mode, tag, may_raise_to, mode, why):
+    from rules.brakes import effective_mode
+
+    assert effective_mode(rule_mode, tag, may_raise_to) == (mode, why)
