@@ -23,7 +23,7 @@ MODULES = {
     "pipeline/safety.py": ["tests/functional/test_brake_boundaries.py", "tests/functional/test_safety.py",
                            "tests/functional/test_brakes_before_read.py"],
     "ledger/claims.py": ["tests/ledger/test_contract.py", "tests/ledger/test_sqlite.py"],
-    "actions/live_state.py": ["tests/actions/test_verify.py"],
+    "actions/live_state.py": ["tests/actions/test_verify.py", "tests/actions/test_operations.py", "tests/actions/test_demo_fleet.py"],
 }
 PACKAGES = ["actions", "approvals", "handlers", "ledger", "notify", "pipeline", "responder", "rules", "sweep",
             "telemetry", "waves", "tests", "function_app.py", "pytest.ini"]
