@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick messages clean
+.PHONY: demo test test-long mutants bench bench-quick messages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,18 @@ test: $(STAMP)
 	sh scripts/install-azurite.sh
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The nightly-size run: the property tests draw fresh examples, ten times as many (tests/properties.py).
+test-long: $(STAMP)
+	sh scripts/install-tools.sh
+	sh scripts/install-azurite.sh
+	RESPONDER_HYPOTHESIS_PROFILE=long $(PY) -m pytest -q -p no:cacheprovider
+
+# Mutation testing of the modules that guard writes, each against the tests that cover it
+# (scripts/mutants.py; docs/mutation-testing.md has the score and every surviving mutant).
+# Slow and CPU-heavy: not part of `make test`. MODULE=approvals/tokens.py runs one module.
+mutants: $(STAMP)
+	$(PY) scripts/mutants.py $(MODULE)
 
 # Benchmarks print figures (ratios against a baseline measured in the same run); not part of test.
 bench: $(STAMP)

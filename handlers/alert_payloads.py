@@ -60,7 +60,7 @@ def parse_common_alert(body: Mapping, input_name: str = "") -> Signal:
     essentials = child(data, "essentials", "data")
     context = child(data, "alertContext", "data")
     service = text(essentials, "monitoringService", "data.essentials", limit=128)
-    condition = text(essentials, "monitorCondition", "data.essentials", default="Fired", limit=32)
+    condition = text(essentials, "monitorCondition", "data.essentials", default="Fired", limit=32, numbers=False)
     alert_id = text(essentials, "alertId", "data.essentials", default="", limit=1024) or text(
         essentials, "originAlertId", "data.essentials", limit=1024
     )
@@ -92,7 +92,7 @@ def parse_legacy_alert(body: Mapping, input_name: str = "") -> Signal:
     data = child(body, "data", "")
     log = child(child(data, "context", "data"), "activityLog", "data.context")
     where = "data.context.activityLog"
-    status = text(data, "status", "data", default="Activated", limit=32)
+    status = text(data, "status", "data", default="Activated", limit=32, numbers=False)
     event_id = text(log, "eventDataId", where, default="", limit=256) or text(log, "operationId", where, limit=256)
     base = dict(
         source="legacy-alert",
@@ -117,7 +117,7 @@ def _service_health(context: Mapping, where: str, subscription: str, resolved: b
     props = child(context, "properties", where)
     at = f"{where}.properties"
     incident_type = text(props, "incidentType", at, limit=64)
-    stage = text(props, "stage", at, default="", limit=64)
+    stage = text(props, "stage", at, default="", limit=64, numbers=False)
     services = json_list(props.get("impactedServices"), f"{at}.impactedServices")
     regions = sorted(
         {

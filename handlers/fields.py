@@ -34,9 +34,14 @@ def child(obj: Any, key: str, where: str, kind: type | tuple = dict, default: An
     return value
 
 
-def text(obj: Any, key: str, where: str, default: Any = _MISSING, limit: int = 4096) -> str:
-    """A string field; integers are accepted (Azure sends some ids and codes as numbers)."""
-    value = child(obj, key, where, (str, int, float), default)
+def text(obj: Any, key: str, where: str, default: Any = _MISSING, limit: int = 4096, numbers: bool = True) -> str:
+    """A string field. A required one (no `default`) must be a string: a number, true/false, an
+    object or a list is refused naming the field, not turned into text (`"availabilityState":
+    12345` is no state named "12345"). An optional one may also be a number, taken as its text
+    (Azure sends some ids and codes in an alert's context as numbers), unless `numbers` is False
+    (an optional field that decides what the signal is: a stage, a condition); never an object
+    or a list."""
+    value = child(obj, key, where, str if default is _MISSING or not numbers else (str, int, float), default)
     if value is default and default is not _MISSING:
         return value
     return _bounded(str(value), f"{where}.{key}" if where else key, limit)
@@ -46,9 +51,9 @@ def text_value(value: Any, where: str, limit: int = 4096) -> str:
     """As `text`, for a value already found (under one of several spellings, say)."""
     if value is None or value == "":
         raise PayloadError(where, "is missing")
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    if not isinstance(value, str):
         raise PayloadError(where, f"expected a string, got {_type_name(value)}")
-    return _bounded(str(value), where, limit)
+    return _bounded(value, where, limit)
 
 
 def _bounded(value: str, where: str, limit: int) -> str:
@@ -58,8 +63,11 @@ def _bounded(value: str, where: str, limit: int) -> str:
 
 
 def loose_text(value: Any, where: str) -> str:
-    """An optional field read leniently as text, whatever JSON type it came as (Azure is not
-    consistent about them); only what no store can hold is refused, naming the field."""
+    """An optional field read leniently as text: a string, or a number or true/false taken as its
+    text (Azure is not consistent about them). An object or a list is refused naming the field,
+    as is what no store can hold."""
+    if isinstance(value, (dict, list)):
+        raise PayloadError(where, f"expected a string, got {_type_name(value)}")
     return unicode_text(str(value or ""), where)
 
 

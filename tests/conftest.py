@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import properties  # noqa: F401 - loads the hypothesis profile before any test module makes its settings
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_EXAMPLES = ROOT.parent / "shared" / "azure-examples"
 DEMO_PAYLOADS = ROOT / "responder" / "demo" / "payloads"

@@ -13,8 +13,6 @@ DEMO = Path(__file__).resolve().parents[2] / "responder" / "demo" / "fleet.json"
 SUB = "00000000-0000-0000-0000-00000000d3e0"
 P = f"/subscriptions/{SUB}/resourceGroups/rg-demo/providers/Microsoft.Compute"
 
-pytestmark = pytest.mark.skipif(not DEMO.exists(), reason="the demo fleet is not there")
-
 
 @pytest.fixture(scope="module")
 def demo():

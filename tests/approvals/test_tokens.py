@@ -131,3 +131,110 @@ def test_public_url(ledger, clock, url, refused):
             Approvals(ledger, SECRET, url, clock)
     else:
         assert Approvals(ledger, SECRET, url, clock).public_url == url.rstrip("/")
+
+
+# -- the signer alone: each refusal in the words a person reads, and the expiry's edge ------------
+
+def _signer_cases():
+    from datetime import datetime, timedelta, timezone
+
+    signer = Signer(SECRET)
+    at = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+    good = signer.sign("APR-0123456789abcdef", "approve", at + timedelta(hours=1))
+    payload, mac = good.split(".")
+
+    def signed(text: bytes) -> str:  # a payload this secret signs, whatever it says
+        return f"{_b64(text)}.{_b64(signer._mac(text))}"
+
+    return signer, at, [
+        # (id, token, now, refusal, its words)
+        ("valid-until-the-second-before", good, at + timedelta(hours=1) - timedelta(seconds=1), None, ""),
+        ("expired-at-the-second", good, at + timedelta(hours=1), ExpiredTokenError,
+         "the link expired at 2026-11-20T10:00:00+00:00; nothing was done"),
+        ("none", None, at, MalformedTokenError, "the link carries no approval token"),
+        ("empty", "", at, MalformedTokenError, "the link carries no approval token"),
+        ("no-dot", payload + mac, at, MalformedTokenError, "the link's approval token is not one this app makes (wrong shape)"),
+        ("too-long", payload + "A" * 600 + "." + mac, at, MalformedTokenError, "the link's approval token is not one this app makes (wrong shape)"),
+        ("not-base64url", "AAAAA." + mac, at, MalformedTokenError, "the link's approval token is not one this app makes (not base64url)"),
+        ("signature-cut", f"{payload}.{mac[:20]}", at, MalformedTokenError, "the link's approval token is cut short (its signature is incomplete)"),
+        ("another-secret", Signer("another-deployment-secret-0123456789abcdef").sign("APR-0123456789abcdef", "approve", at + timedelta(hours=1)),
+         at, ForgedTokenError, "the link's signature does not match: it was changed, or it was made by another deployment (another RESPONDER_APPROVAL_SECRET)"),
+        ("signed-but-not-ascii", signed("1:APR-0123456789abcdef:approve:\u00e9".encode()), at, MalformedTokenError, "the link's approval token has an unreadable payload"),
+        ("signed-wrong-version", signed(b"9:APR-0123456789abcdef:approve:1795000000"), at, MalformedTokenError, "the link's approval token has an unreadable payload"),
+        ("signed-wrong-choice", signed(b"1:APR-0123456789abcdef:maybe:1795000000"), at, MalformedTokenError, "the link's approval token has an unreadable payload"),
+        ("signed-bad-id", signed(b"1:../etc/passwd:approve:1795000000"), at, MalformedTokenError, "the link's approval token has an unreadable payload"),
+    ]
+
+
+SIGNER, SIGNED_AT, SIGNER_CASES = _signer_cases()
+
+
+@pytest.mark.parametrize("token,now,refusal,words", [c[1:] for c in SIGNER_CASES], ids=[c[0] for c in SIGNER_CASES])
+def test_the_signer_reads_or_refuses_in_words(token, now, refusal, words):
+    if refusal is None:
+        read = SIGNER.read(token, now)
+        assert (read.approval_id, read.choice) == ("APR-0123456789abcdef", "approve")
+        return
+    with pytest.raises(refusal) as raised:
+        SIGNER.read(token, now)
+    assert str(raised.value) == words
+
+
+def test_an_expired_token_is_read_only_when_asked_to_explain_it():
+    from datetime import timedelta
+
+    token = SIGNER.sign("APR-0123456789abcdef", "reject", SIGNED_AT)
+    with pytest.raises(ExpiredTokenError):
+        SIGNER.read(token, SIGNED_AT + timedelta(days=1))
+    assert SIGNER.read(token, SIGNED_AT + timedelta(days=1), allow_expired=True).choice == "reject"
+
+
+@pytest.mark.parametrize("secret,words", [
+    ("", "RESPONDER_APPROVAL_SECRET must be at least 32 bytes (it is not set); approval links cannot be signed without it"),
+    (None, "RESPONDER_APPROVAL_SECRET must be at least 32 bytes (it is not set); approval links cannot be signed without it"),
+    ("x" * 31, "RESPONDER_APPROVAL_SECRET must be at least 32 bytes (it has 31); approval links cannot be signed without it"),
+    (b"x" * 31, "RESPONDER_APPROVAL_SECRET must be at least 32 bytes (it has 31); approval links cannot be signed without it"),
+])
+def test_a_short_secret_is_refused_saying_how_short(secret, words):
+    with pytest.raises(ApprovalConfigError) as raised:
+        Signer(secret)
+    assert str(raised.value) == words
+
+
+def test_the_same_secret_as_text_or_bytes_signs_the_same():
+    from datetime import timedelta
+
+    assert Signer(SECRET).sign("APR-0123456789abcdef", "approve", SIGNED_AT + timedelta(hours=1)) == \
+        Signer(SECRET.encode()).sign("APR-0123456789abcdef", "approve", SIGNED_AT + timedelta(hours=1))
+
+
+def test_a_secret_of_exactly_the_minimum_is_enough():
+    assert Signer("s" * 32).sign("APR-0123456789abcdef", "approve", SIGNED_AT)
+
+
+def test_a_token_of_exactly_the_longest_length_is_read_past_its_shape():
+    token = "A" * 255 + "." + "A" * 256  # 512 characters: the shape is allowed, the signature is not 32 bytes
+    with pytest.raises(MalformedTokenError) as raised:
+        SIGNER.read(token, SIGNED_AT)
+    assert "cut short" in str(raised.value)
+
+
+def test_a_link_is_the_hmac_of_its_payload_under_a_key_derived_from_the_secret():
+    """The format, computed independently: links made before an upgrade still read after it."""
+    import hashlib
+    import hmac
+
+    from approvals.tokens import _KEY_LABEL
+
+    payload = b"1:APR-0123456789abcdef:approve:1795000000"
+    key = hmac.new(SECRET.encode(), _KEY_LABEL, hashlib.sha256).digest()
+    expected = f"{_b64(payload)}.{_b64(hmac.new(key, payload, hashlib.sha256).digest())}"
+    from datetime import datetime, timezone
+
+    assert Signer(SECRET).sign("APR-0123456789abcdef", "approve", datetime.fromtimestamp(1795000000, timezone.utc)) == expected
+
+
+def test_signing_an_unknown_choice_is_refused_naming_it():
+    with pytest.raises(ValueError) as raised:
+        SIGNER.sign("APR-0123456789abcdef", "maybe", SIGNED_AT)
+    assert str(raised.value) == "choice 'maybe': expected approve or reject"

@@ -77,5 +77,12 @@ def test_a_notification_outage_does_not_stop_remediation(told, sim):
     (outcome,) = deliver(pipeline, b.annotated("AccelnetUnhealthy", target=target))
     assert outcome.status == "started" and len(accepted_writes(sim)) == 1
     assert session.notifications_received() == {"teams": 0, "email": 0}
-    pending = notifications.notifier.store  # the messages wait in the outbox, nothing lost
-    assert pending is not None
+    waiting = notifications.notifier.store.messages()  # the messages wait in the outbox, nothing lost
+    assert waiting and all(m.state != "sent" and m.incident_id == outcome.incident_id for m in waiting)
+    assert {m.channel for m in waiting} == {"teams", "email"}
+    sim.faults.clear()  # the channels come back: what waited is sent
+    notifications.drain(3)
+    # Teams' 503 said it was not delivered: sent again once due. Graph's 503 may have delivered
+    # the mail, so it waits its longer retry, still in the outbox, not dropped.
+    assert session.notifications_received() == {"teams": 1, "email": 0}
+    assert {(m.channel, m.state) for m in notifications.notifier.store.messages()} == {("teams", "sent"), ("email", "pending")}

@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
+from tests.properties import Branches, examples
+
 from ledger import open_ledger
 from ledger import table_keys as keys
 from ledger.errors import (
@@ -208,10 +210,20 @@ def test_times_are_stored_in_utc_with_a_fixed_width(at, stamped):
     assert keys.stamp(at) == stamped and keys.parse_stamp(stamped) == at.replace(tzinfo=at.tzinfo or timezone.utc)
 
 
-@hypothesis_settings(max_examples=100, deadline=None)
-@given(st.lists(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.timezones()), min_size=2, max_size=8))
-def test_stored_times_sort_as_the_times_do(times):
-    assert [keys.stamp(t) for t in sorted(times)] == sorted(keys.stamp(t) for t in times)
+def test_stored_times_sort_as_the_times_do():
+    seen = Branches()
+
+    @hypothesis_settings(max_examples=examples(100), deadline=None)
+    @given(st.lists(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.timezones()), min_size=2, max_size=8))
+    def run(times):
+        assert [keys.stamp(t) for t in sorted(times)] == sorted(keys.stamp(t) for t in times)
+        if len({t.utcoffset() for t in times}) > 1:
+            seen.reached("offsets differ")
+        if sorted(times, key=lambda t: t.replace(tzinfo=None)) != sorted(times):
+            seen.reached("wall-clock order is not the order in time")  # what a stamp without UTC would get wrong
+
+    run()
+    seen.assert_reached("offsets differ", "wall-clock order is not the order in time")
 
 
 def test_ids_increase_within_a_worker_and_fit_a_signed_64_bit_integer():

@@ -2,15 +2,24 @@
 every way the table knows (truncated, a wrong type at each field path, huge, deep, odd unicode,
 far too many events).
 
-Each case is (id, route, body, must_reject). `must_reject` cases can only be refused; the others
-(a wrong type where the field is optional, say) may be accepted, but never crash the app.
+Each case is (id, route, body, must_reject) and states what must come out of it, in
+corpus_expectations.jsonl (one line per case): rejected, naming the field and the problem, or
+accepted, with every field of the signal that differs from the unbroken payload's and the value it
+became ({} when the case broke a field the app does not read). `must_reject` marks cases that no
+parser could accept (not JSON, too deep, too many events).
+
+The expectations were written by `python -m tests.security.corpus --write` and then read line by
+line; rewrite them only for a change of the parser you mean, and read the diff.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from tests import builders as b
 from tests.conftest import DEMO_SUBSCRIPTION
@@ -182,3 +191,75 @@ def field_name(path: tuple) -> str:
 
 
 EVENT_GRID_CASES = [case for case in CASES if event_grid_event(case) is not None]
+
+
+# -- what must come out of each case ---------------------------------------------------------------
+
+EXPECTATIONS = Path(__file__).with_name("corpus_expectations.jsonl")
+# A signal's identity for deduplication (alerts without an id get one from the body's hash, so
+# every change makes a new one) and where it came from: not what a case is about.
+IDENTITY = ("input", "event_id", "delivery_key")
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 100 else f"{text[:80]}…({len(text)} chars)"
+
+
+def _problem(problem: str) -> str:
+    """The problem as stated, without an exception's own words (a JSON decoder's position)."""
+    return problem.split(" (", 1)[0][:80]
+
+
+def baselines() -> dict:
+    from handlers.deliveries import parse_delivery
+
+    found = {}
+    for kind, (_, document) in kinds().items():
+        (signal,) = parse_delivery(_dump(document), "corpus").signals
+        found[kind] = signal
+    return found
+
+
+def kind_of(case: Case) -> str | None:
+    return next((kind for kind in kinds() if case.id.startswith(kind + "-")), None)
+
+
+def outcome(case: Case, delivery, baseline) -> dict:
+    """What came out of `case`, in the form corpus_expectations.jsonl states it."""
+    if delivery.rejections and not delivery.signals:
+        (rejection,) = delivery.rejections[:1]
+        return {"rejected": rejection.where, "problem": _problem(rejection.problem), "rejections": len(delivery.rejections)}
+    if len(delivery.signals) == 1 and not delivery.rejections and baseline is not None:
+        (signal,) = delivery.signals
+        became = {}
+        for f in dataclasses.fields(signal):
+            now, was = getattr(signal, f.name), getattr(baseline, f.name)
+            if f.name in IDENTITY or now == was:
+                continue
+            if isinstance(now, dict) and isinstance(was, dict):  # the details: each key that changed
+                became.update({f"{f.name}.{k}": _shown(now.get(k)) for k in sorted(set(now) | set(was)) if now.get(k) != was.get(k)})
+            else:
+                became[f.name] = _shown(now)
+        return {"accepted": became}
+    return {"signals": len(delivery.signals), "rejected": sorted({r.where for r in delivery.rejections})}
+
+
+def expectations() -> dict[str, dict]:
+    lines = EXPECTATIONS.read_text(encoding="utf-8").splitlines()
+    return {entry.pop("id"): entry for entry in map(json.loads, lines)}
+
+
+def write() -> None:
+    from handlers.deliveries import parse_delivery
+
+    base = baselines()
+    with EXPECTATIONS.open("w", encoding="utf-8") as out:
+        for case in CASES:
+            kind = kind_of(case)
+            found = outcome(case, parse_delivery(case.body, input_name="corpus"), base.get(kind))
+            out.write(json.dumps({"id": case.id, **found}, ensure_ascii=True) + "\n")
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
+    write()

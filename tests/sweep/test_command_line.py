@@ -13,14 +13,9 @@ from tests.conftest import ROOT
 from .conftest import DEMO_SUB
 
 
-def _wired() -> bool:
-    from responder.cli import parser
-
-    return "sweep" in parser().format_help()
-
-
 def command(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    entry = ["-m", "responder"] if _wired() else ["-m", "tests.sweep.command_runner"]
+    """The product's own command line, as a person runs it: no runner of the tests' own."""
+    entry = ["-m", "responder"]
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("RESPONDER_", "AZURE_"))}
     environment.update(env or {})
     return subprocess.run([sys.executable, *entry, *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=environment)

@@ -51,7 +51,7 @@ CORPUS = [
     ("missing properties", json.dumps(_without("data.resourceInfo.properties", EVENT)), "[0].data.resourceInfo.properties", "is missing"),
     ("missing target", json.dumps(_without("data.resourceInfo.properties.targetResourceId", EVENT)), "targetResourceId", "is missing"),
     ("target not an ARM id", json.dumps(_set("data.resourceInfo.properties.targetResourceId", "vm1", EVENT)), "targetResourceId", "not an ARM resource id"),
-    ("target a number", json.dumps(_set("data.resourceInfo.properties.targetResourceId", 7, EVENT)), "targetResourceId", "not an ARM resource id"),
+    ("target a number", json.dumps(_set("data.resourceInfo.properties.targetResourceId", 7, EVENT)), "targetResourceId", "expected a string, got a number"),
     ("target an object", json.dumps(_set("data.resourceInfo.properties.targetResourceId", {"a": 1}, EVENT)), "targetResourceId", "expected a string"),
     ("missing annotation name", json.dumps(_without("data.resourceInfo.properties.annotationName", EVENT)), "annotationName", "is missing"),
     ("bad time", json.dumps(_set("data.resourceInfo.properties.occurredTime", "yesterday", EVENT)), "occurredTime", "not a date and time"),

@@ -284,3 +284,75 @@ def test_a_policy_naming_an_annotation_the_owner_taught_loads_only_with_that_cat
     pipeline = build_pipeline(Settings.from_env({"RESPONDER_POLICY_PATH": str(policy), "RESPONDER_CATALOG_EXTRA": str(extra)}),
                               notifier=False)
     assert decide(pipeline, b.annotated("VirtualMachineHostDegradedNextGen")).rule == "next-gen"
+
+
+# The brakes section of a policy file: each mistake refused, naming the brake and the file.
+@pytest.mark.parametrize(
+    "brakes,message",
+    [
+        ({"cooldown": "six hours"}, "policy.yaml: brakes: cooldown: 'six hours' is not an ISO 8601 duration such as PT30M or P1D"),
+        ({"attempts": {"count": 0}}, "policy.yaml: brakes: attempts/count: 0 is less than the minimum of 1"),
+        ({"attempts": {"within": "soon"}}, "policy.yaml: brakes: attempts.within: 'soon' is not an ISO 8601 duration such as PT30M or P1D"),
+        ({"in_flight": {"per_subscription": 0}}, "policy.yaml: brakes: in_flight/per_subscription: 0 is less than the minimum of 1"),
+        ({"in_flight": {"per_scale_set_share": 1.5}}, "policy.yaml: brakes: in_flight/per_scale_set_share: 1.5 is greater than the maximum of 1"),
+        ({"hourly_writes_per_subscription": 0}, "policy.yaml: brakes: hourly_writes_per_subscription: 0 is less than the minimum of 1"),
+        ({"storm": {"scale_set_share": 0}}, "policy.yaml: brakes: storm/scale_set_share: 0 is less than or equal to the minimum of 0"),
+        ({"storm": {"vms_per_region": 0}}, "policy.yaml: brakes: storm/vms_per_region: 0 is less than the minimum of 1"),
+        ({"storm": {"window": "x"}}, "policy.yaml: brakes: storm.window: 'x' is not an ISO 8601 duration such as PT30M or P1D"),
+        ({"storm": {"cooldown": "y"}}, "policy.yaml: brakes: storm.cooldown: 'y' is not an ISO 8601 duration such as PT30M or P1D"),
+        ({"brake_pedal": 1}, "policy.yaml: brakes: (top): Additional properties are not allowed ('brake_pedal' was unexpected)"),
+        ({"storm": {"breaker": 1}}, "policy.yaml: brakes: storm: Additional properties are not allowed ('breaker' was unexpected)"),
+    ],
+)
+def test_a_mistake_in_the_brakes_is_refused_naming_it(brakes, message):
+    document = yaml.safe_load(DEFAULT_PATH.read_text())
+    document["brakes"] = brakes
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(document, where="policy.yaml", catalog=load_catalog())
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("tags,message", [
+    ({"mode": ""}, "policy.yaml: tags: mode: '' should be non-empty"),
+    ({"mode": 3}, "policy.yaml: tags: mode: 3 is not of type 'string'"),
+    ({"owner": "x"}, "policy.yaml: tags: (top): Additional properties are not allowed ('owner' was unexpected)"),
+])
+def test_a_mistake_in_the_tags_is_refused_naming_it(tags, message):
+    document = yaml.safe_load(DEFAULT_PATH.read_text())
+    document["tags"] = tags
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(document, where="policy.yaml", catalog=load_catalog())
+    assert str(caught.value) == message
+
+
+def test_the_mode_tag_is_named_by_the_policy_or_responder_mode():
+    document = yaml.safe_load(DEFAULT_PATH.read_text())
+    assert parse_policy({**document, "tags": {"mode": "auto-fix"}}, catalog=load_catalog()).mode_tag == "auto-fix"
+    assert parse_policy({k: v for k, v in document.items() if k != "tags"}, catalog=load_catalog()).mode_tag == "responder-mode"
+
+
+# The responder-mode tag on a resource, against the rule's mode and how far the policy lets a tag
+# raise it: (rule mode, tag, may raise to) -> (mode, why).
+@pytest.mark.parametrize(
+    "rule_mode,tag,may_raise_to,mode,why",
+    [
+        ("auto", None, None, "auto", ""),
+        ("auto", "", None, "auto", ""),
+        ("auto", "off", None, "off", "the resource's responder-mode tag is off"),
+        ("observe", " OFF ", None, "off", "the resource's responder-mode tag is off"),
+        ("auto", "sometimes", None, "auto", "the responder-mode tag value 'sometimes' is not off, observe, approve or auto; ignored"),
+        ("auto", "observe", None, "observe", "the resource's responder-mode tag lowers the mode to observe"),
+        ("auto", "Approve", None, "approve", "the resource's responder-mode tag lowers the mode to approve"),
+        ("approve", "approve", None, "approve", ""),
+        ("observe", "auto", None, "observe", "the responder-mode tag asks for auto; the policy does not let a tag raise this rule"),
+        ("observe", "auto", "approve", "approve", "the resource's responder-mode tag raises the mode to approve, as the policy allows"),
+        ("observe", "auto", "auto", "auto", "the resource's responder-mode tag raises the mode to auto, as the policy allows"),
+        ("observe", "approve", "auto", "approve", "the resource's responder-mode tag raises the mode to approve, as the policy allows"),
+        ("approve", "auto", "observe", "approve", "the responder-mode tag asks for auto; the policy does not let a tag raise this rule"),
+        ("observe", "auto", "nonsense", "observe", "the responder-mode tag asks for auto; the policy does not let a tag raise this rule"),
+    ],
+)
+def test_the_mode_tag_lowers_freely_and_raises_only_as_far_as_the_policy_allows(rule_mode, tag, may_raise_to, mode, why):
+    from rules.brakes import effective_mode
+
+    assert effective_mode(rule_mode, tag, may_raise_to) == (mode, why)

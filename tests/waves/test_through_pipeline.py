@@ -1,7 +1,7 @@
 """Waves inside the pipeline, as the wiring puts them: the sweep finds the demo fleet's open
 self-service windows, auto mode enrols each VM in its scope's wave (`planned`), and the tick
 starts update domain 0, then update domain 1 after the pause, reporting each start as an
-outcome. Runs once the pipeline's remediation has a `waves` (see docs/waves.md, In code)."""
+outcome (see docs/waves.md, In code). A pipeline whose remediation runs no waves fails here."""
 
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ def wired(acting, now_clock, tmp_path):
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True))
     pipeline = acting("auto", clock=now_clock, policy_path=path)
-    if getattr(pipeline.remediator, "waves", None) is None:
-        pytest.skip("the pipeline's remediation has no waves yet (the lead's wiring)")
+    assert getattr(pipeline.remediator, "waves", None) is not None, "the pipeline's remediation runs no waves"
     return pipeline
 
 

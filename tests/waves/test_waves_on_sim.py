@@ -75,13 +75,9 @@ def test_availability_set_members_are_left_to_azure_unless_policy_includes_them(
     if not include:
         assert ended == [] and not accepted_writes(w.sim)
         return
-    from actions import registry
-
-    if "availability_set_allowed" in registry.get("perform-maintenance").defaults:
-        assert started(ended) == {"vm-maint-avset"}
-    else:  # the executor does not take the parameter yet: verification still refuses, and says so
-        assert [e.status for e in ended] == ["skipped"] and "not for availability sets" in ended[0].reason
-        assert not accepted_writes(w.sim)
+    # Included by policy: the wave passes that on, verification lets it through, and it starts.
+    assert started(ended) == {"vm-maint-avset"}
+    assert accepted_writes(w.sim, "vm-maint-avset")
 
 
 @pytest.mark.parametrize("tags,skip_tags,status,named", [
