@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 from datetime import datetime, timezone
+from typing import Callable
 
 SUB = "11111111-2222-3333-4444-555555555555"
 _ids = itertools.count(1)
@@ -18,18 +19,19 @@ _ids = itertools.count(1)
 # Azure's fleet is relative to now) sets EVENTS_AT: every fixed time then moves by the same
 # span, so events are as fresh as the test's clock and keep their order and spacing.
 FIXED_AT = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
-EVENTS_AT: datetime | None = None
+EVENTS_AT: "datetime | Callable[[], datetime] | None" = None  # a time, or a clock a test moves
 
 
 def _at(fixed: str) -> str:
     if EVENTS_AT is None:
         return fixed
+    events_at = EVENTS_AT() if callable(EVENTS_AT) else EVENTS_AT
     text = fixed.replace("Z", "+00:00")
     head, _, rest = text.partition(".")
     if rest:  # up to seven fractional digits, as Azure writes them; Python reads six
         digits = "".join(ch for ch in rest if ch.isdigit())
         text = f"{head}.{digits[:6]:0<6}{rest[len(digits):]}"
-    moved = datetime.fromisoformat(text) + (EVENTS_AT - FIXED_AT)
+    moved = datetime.fromisoformat(text) + (events_at - FIXED_AT)
     return moved.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 def vm_id(name: str = "vm1", rg: str = "rg-app", sub: str = SUB) -> str:

@@ -64,7 +64,8 @@ def operator(sim, ledger, tmp_path):
     def make(clock, brakes: dict | str | None = None, **env):
         """`brakes`: None (the shipped policy), OMITTED (no `brakes` section), an `Only` (the whole
         section) or a dict (shipped brakes with these changed)."""
-        environment = {"RESPONDER_MODE": "auto", "RESPONDER_AZURE": "sim", "RESPONDER_APPROVAL_SECRET": TEST_APPROVAL_SECRET, **env}
+        environment = {"RESPONDER_MODE": "auto", "RESPONDER_AZURE": "sim", "RESPONDER_APPROVAL_SECRET": TEST_APPROVAL_SECRET,
+                       "RESPONDER_SUBSCRIPTIONS": DEMO_SUBSCRIPTION, **env}
         if brakes == OMITTED:
             environment["RESPONDER_POLICY_PATH"] = str(policy_without_brakes(tmp_path))
         elif isinstance(brakes, Only):
@@ -72,6 +73,9 @@ def operator(sim, ledger, tmp_path):
         elif brakes is not None:
             environment["RESPONDER_POLICY_PATH"] = str(policy_file(tmp_path, brakes=brakes))
         settings = Settings.from_env(environment)
+        # Events as fresh as the case's clock, however far it moves it (an event hours old when
+        # it arrives is never acted on).
+        b.EVENTS_AT = lambda: clock() - timedelta(minutes=15)
         connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
         return build_pipeline(settings, ledger=ledger, connect=connect, clock=clock, notifier=False)
 
@@ -110,7 +114,8 @@ def scale_set_of_capacity(sim, capacity: int, degraded: int) -> list[str]:
 
 
 def unwell(target: str):
-    """A signal the default policy answers with a remediation (redeploy), not a storm mark."""
+    """A signal the default policy answers with a remediation (redeploy). Fresh, it is itself a
+    storm mark: the breaker counts the resource it decides on with the others."""
     return b.annotated("AccelnetUnhealthy", target=target)
 
 
@@ -159,7 +164,7 @@ def assert_outcome(outcome, expected: str, brake: str) -> None:
 )
 def test_vm_storm_count(operator, sim, clock, brakes, marks, expected):
     pipeline = operator(clock, brakes)
-    for index in range(marks):
+    for index in range(marks - 1):  # and the VM the signal is about makes `marks`
         deliver(pipeline, gone(vm(f"vm-gone-{index}"), clock))
     outcome = deliver(pipeline, unwell(vm("vm-accelnet")))
     assert_outcome(outcome, expected, "storm breaker")
@@ -228,7 +233,7 @@ def test_storm_cooldown(operator, sim, clock, brakes, later, expected):
 )
 def test_scale_set_storm_share(operator, sim, clock, brakes, capacity, marks, expected):
     pipeline = operator(clock, brakes)
-    (target, *others) = scale_set_of_capacity(sim, capacity, marks + 1)
+    (target, *others) = scale_set_of_capacity(sim, capacity, marks)  # the target makes `marks` with the others
     for instance in others:
         deliver(pipeline, gone(instance, clock))
     outcome = deliver(pipeline, unwell(target))
@@ -366,6 +371,9 @@ def test_in_flight_per_scale_set(operator, sim, clock, brakes, capacity, cap):
     ],
 )
 def test_hourly_write_cap(operator, sim, clock, brakes, writes):
+    # Thirty machines unwell at once would trip the storm breaker first: out of the way here.
+    calm = {"storm": {"vms_per_region": 1000}}
+    brakes = (calm if brakes is None else Only(calm) if brakes == OMITTED else {**brakes, **calm})
     pipeline = operator(clock, brakes)
     targets = broken_vms(sim, writes + 1)
     for target in targets[:writes]:

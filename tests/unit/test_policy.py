@@ -337,10 +337,12 @@ def test_the_mode_tag_is_named_by_the_policy_or_responder_mode():
     "rule_mode,tag,may_raise_to,mode,why",
     [
         ("auto", None, None, "auto", ""),
-        ("auto", "", None, "auto", ""),
+        ("auto", "", None, "off", "the resource's responder-mode tag value '' is not off, observe, approve or auto; "
+                                   "a value the app does not understand means off"),  # fails closed
         ("auto", "off", None, "off", "the resource's responder-mode tag is off"),
         ("observe", " OFF ", None, "off", "the resource's responder-mode tag is off"),
-        ("auto", "sometimes", None, "auto", "the responder-mode tag value 'sometimes' is not off, observe, approve or auto; ignored"),
+        ("auto", "sometimes", None, "off", "the resource's responder-mode tag value 'sometimes' is not off, observe, "
+                                           "approve or auto; a value the app does not understand means off"),
         ("auto", "observe", None, "observe", "the resource's responder-mode tag lowers the mode to observe"),
         ("auto", "Approve", None, "approve", "the resource's responder-mode tag lowers the mode to approve"),
         ("approve", "approve", None, "approve", ""),
@@ -356,3 +358,23 @@ def test_the_mode_tag_lowers_freely_and_raises_only_as_far_as_the_policy_allows(
     from rules.brakes import effective_mode
 
     assert effective_mode(rule_mode, tag, may_raise_to) == (mode, why)
+
+
+# RESPONDER_MODE is the ceiling no tag lifts a rule above, and nothing raises a mode while paused.
+@pytest.mark.parametrize(
+    "rule_mode,tag,may_raise_to,ceiling,paused,mode",
+    [
+        ("observe", "auto", "auto", None, False, "auto"),
+        ("observe", "auto", "auto", "observe", False, "observe"),
+        ("observe", "auto", "auto", "approve", False, "approve"),
+        ("observe", "auto", "auto", "auto", False, "auto"),
+        ("observe", "auto", "auto", None, True, "observe"),
+        ("approve", "auto", "auto", "approve", False, "approve"),
+        ("auto", "observe", None, "auto", True, "observe"),  # lowering is always allowed
+        ("auto", "off", None, "observe", False, "off"),
+    ],
+)
+def test_the_mode_tag_stays_under_the_ceiling_and_the_pause(rule_mode, tag, may_raise_to, ceiling, paused, mode):
+    from rules.brakes import effective_mode
+
+    assert effective_mode(rule_mode, tag, may_raise_to, ceiling=ceiling, paused=paused)[0] == mode
