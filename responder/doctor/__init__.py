@@ -51,7 +51,9 @@ def live_context(env: dict[str, str]) -> Context:
 
     from .reads import Reader
 
-    credential = DefaultAzureCredential(exclude_managed_identity_credential="AZURE_CLIENT_ID" not in env)
+    # Doctor runs as a person or a pipeline (azd's or the Azure CLI's login), not as the app: no
+    # managed identity probe (it would only add a timeout on a laptop).
+    credential = DefaultAzureCredential(exclude_managed_identity_credential=True)
     return Context(Target.from_env(env), Reader(credential), credential=credential)
 
 
