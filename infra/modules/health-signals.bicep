@@ -105,9 +105,13 @@ resource maintenanceEvents 'Microsoft.EventGrid/systemTopics/eventSubscriptions@
 // has no other credential: Azure stores the trigger URL with the key (`?code=`). The key is the
 // `alerts` function's own (listKeys on that function, not the host key), so it opens that one
 // route and nothing else; rotating it means a new key and `azd provision` (README, Deployment).
-resource alertsFunction 'Microsoft.Web/sites/functions@2024-04-01' existing = {
+resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
   scope: resourceGroup(appSubscriptionId, appResourceGroupName)
-  name: '${functionAppName}/${alertsFunctionName}'
+  name: functionAppName
+
+  resource alertsFunction 'functions' existing = {
+    name: alertsFunctionName
+  }
 }
 
 resource responderActions 'Microsoft.Insights/actionGroups@2023-01-01' = {
@@ -122,7 +126,7 @@ resource responderActions 'Microsoft.Insights/actionGroups@2023-01-01' = {
         name: 'resource-health-responder'
         functionAppResourceId: functionAppId
         functionName: alertsFunctionName
-        httpTriggerUrl: 'https://${functionAppHostName}/api/${alertsRoute}?code=${alertsFunction.listKeys().default}'
+        httpTriggerUrl: 'https://${functionAppHostName}/api/${alertsRoute}?code=${functionApp::alertsFunction.listKeys().default}'
         useCommonAlertSchema: true
       }
     ]

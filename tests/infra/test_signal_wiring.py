@@ -119,16 +119,17 @@ def test_the_alerts_url_carries_the_alerts_functions_own_key(signals):
     [receiver] = body(signals["resources"]["responderActions"])["properties"]["azureFunctionReceivers"]
     url = receiver["httpTriggerUrl"]
     assert url.startswith("https://${functionAppHostName}/api/${alertsRoute}?code=${"), url
-    key_source = re.fullmatch(r".*\?code=\$\{(\w+)\.listKeys\(\)\.default\}", url)
+    key_source = re.fullmatch(r".*\?code=\$\{(\w+)::(\w+)\.listKeys\(\)\.default\}", url)
     assert key_source, f"the key must come from listKeys on the alerts function: {url}"
-    function = signals["resources"][key_source.group(1)]
+    site, function = (signals["resources"][key_source.group(1)],
+                      signals["resources"][f"{key_source.group(1)}__{key_source.group(2)}"])
     # The function's own key (sites/functions), not the host's (sites/host) or the master key.
     assert function["type"] == "Microsoft.Web/sites/functions"
-    assert function["existing"] is True
-    name = json.dumps(body(function)["name"])
-    assert "functionAppName" in name and "alertsFunctionName" in name
+    assert function["existing"] is True and body(function)["name"] == "alertsFunctionName"
+    assert site["type"] == "Microsoft.Web/sites" and site["existing"] is True
+    assert body(site)["name"] == "functionAppName"
     # In the app's resource group, not this module's (the signals group of a monitored subscription).
-    assert body(function)["scope"]["function"]["parameters"] == {
+    assert body(site)["scope"]["function"]["parameters"] == {
         "resource_group_name": "appResourceGroupName", "subscription_id": "appSubscriptionId"}
 
 
