@@ -105,49 +105,82 @@ def check_settings(ctx: Context) -> list[Check]:
 
 # -- the ledger ------------------------------------------------------------------------------
 
+REACHABLE, WRITABLE = "ledger: reachable", "ledger: writable by the app"
+
+
 def check_ledger(ctx: Context) -> list[Check]:
-    name = "ledger: reachable and writable"
     if ctx.settings is None:
-        return [Check(name, SKIP, "the settings do not parse (above)")]
+        return [Check(REACHABLE, SKIP, "the settings do not parse (above)")]
     url = ctx.settings.ledger.strip()
     if url == "table":
-        return [_table_ledger(ctx, name)]
+        return [_table_reachable(ctx), _table_writable(ctx)]
     if url in ("sqlite::memory:", ":memory:"):
-        return [Check(name, FAIL, "RESPONDER_LEDGER keeps the ledger in memory: nothing survives a restart",
+        return [Check(REACHABLE, FAIL, "RESPONDER_LEDGER keeps the ledger in memory: nothing survives a restart",
                       "deploy with the template's RESPONDER_LEDGER=table")]
     path = Path(url.removeprefix("sqlite:"))
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
             db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
-        return [Check(name, FAIL, f"{path}: {exc}", "point RESPONDER_LEDGER at an existing ledger file")]
+        return [Check(REACHABLE, FAIL, f"{path}: {exc}", "point RESPONDER_LEDGER at an existing ledger file")]
+    reachable = Check(REACHABLE, PASS, f"SQLite ledger {path} opens")
     if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
-        return [Check(name, FAIL, f"{path} is read-only", "make the file and its folder writable by the app")]
-    return [Check(name, PASS, f"SQLite ledger {path} opens and is writable")]
+        return [reachable, Check(WRITABLE, FAIL, f"{path} is read-only", "make the file and its folder writable by the app")]
+    return [reachable, Check(WRITABLE, PASS, f"{path} and its folder are writable")]
 
 
-def _table_ledger(ctx: Context, name: str) -> Check:
-    endpoint = ctx.settings.table_endpoint
-    account = urlsplit(endpoint).hostname.split(".")[0] if endpoint else ""
-    if not account:
-        return Check(name, FAIL, "RESPONDER_LEDGER=table without RESPONDER_TABLE_ENDPOINT", PROVISION)
+def _table_account(ctx: Context) -> str:
+    from urllib.parse import unquote
+
+    for part in ctx.settings.table_connection_string.split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "accountname":
+            return unquote(value.strip())
+    endpoint = urlsplit(ctx.settings.table_endpoint)
+    host = endpoint.hostname or ""
+    if host == "localhost" or host.replace(".", "").isdigit():  # Azurite-style: the account is the path
+        return endpoint.path.strip("/").split("/")[0]
+    return host.split(".")[0]
+
+
+def _table_reachable(ctx: Context) -> Check:
+    """One page of the account's table list, as the app would reach it (its connection string,
+    or its endpoint with doctor's login: azd grants AZURE_PRINCIPAL_ID Storage Table Data Reader)."""
+    settings = ctx.settings
+    where = settings.table_endpoint or "the connection string's account"
+    if not (settings.table_endpoint or settings.table_connection_string):
+        return Check(REACHABLE, FAIL, "RESPONDER_LEDGER=table without RESPONDER_TABLE_ENDPOINT", PROVISION)
     try:
         from azure.data.tables import TableServiceClient
 
-        service = TableServiceClient(endpoint, credential=ctx.credential, connection_verify=ctx.table_verify)
-        next(iter(service.list_tables(results_per_page=1).by_page()), None)
+        if settings.table_connection_string:
+            service = TableServiceClient.from_connection_string(settings.table_connection_string)
+        else:
+            service = TableServiceClient(settings.table_endpoint, credential=ctx.credential, connection_verify=ctx.table_verify)
+        with service:
+            first_page = next(iter(service.list_tables(results_per_page=5).by_page()), [])
+            names = [table.name for table in first_page]
     except Exception as exc:  # noqa: BLE001 - any failure to reach the service is this check's answer
-        return Check(name, FAIL, f"{endpoint}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
-                     "doctor reads the tables with your login (azd grants AZURE_PRINCIPAL_ID Storage Table Data Reader)")
-    storage = f"/subscriptions/{ctx.target.subscription}/resourceGroups/{ctx.target.resource_group}/providers/Microsoft.Storage/storageAccounts/{account}"
+        return Check(REACHABLE, FAIL, f"{where}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+                     "check RESPONDER_TABLE_ENDPOINT; doctor reads the tables with your login (Storage Table Data Reader, "
+                     "which azd grants AZURE_PRINCIPAL_ID)")
+    return Check(REACHABLE, PASS, f"{where} answers ({len(names)} table(s) on the first page)")
+
+
+def _table_writable(ctx: Context) -> Check:
+    if ctx.settings.table_connection_string:
+        return Check(WRITABLE, PASS, "the app writes with the account key in RESPONDER_TABLE_CONNECTION_STRING")
+    account = _table_account(ctx)
+    storage = (f"/subscriptions/{ctx.target.subscription}/resourceGroups/{ctx.target.resource_group}"
+               f"/providers/Microsoft.Storage/storageAccounts/{account}")
     try:
         granted = effective(ctx, storage)
     except ReadError as exc:
-        return _read_failed(name, exc, "Reader on the app's resource group")
+        return _read_failed(WRITABLE, exc, "Reader on the app's resource group")
     if not covers(granted, TABLE_WRITE, data=True):
-        return Check(name, FAIL, f"the identity cannot write table entities in {account}",
-                     f"{PROVISION} (infra/app/rbac.bicep assigns Storage Table Data Contributor)")
-    return Check(name, PASS, f"{endpoint} answers; the identity may write its entities")
+        return Check(WRITABLE, FAIL, f"the identity may not write table entities in {account}",
+                     f"{PROVISION} (infra/app/rbac.bicep assigns it Storage Table Data Contributor)")
+    return Check(WRITABLE, PASS, f"the identity may write table entities in {account}")
 
 
 # -- permissions -----------------------------------------------------------------------------
@@ -165,6 +198,11 @@ def effective(ctx: Context, scope: str) -> Granted:
                                       f"role assignments at {scope}", filter_assigned_to(ctx.target.principal_id))
     blocks: list[dict] = []
     for assignment in assignments:
+        # ARM lists a principal's assignments at, above and below the scope: only those at it or
+        # above it apply to all of it (one on a resource group does not make a subscription-wide grant).
+        held_at = assignment["properties"].get("scope", "").rstrip("/").lower()
+        if not (scope.lower() == held_at or scope.lower().startswith(held_at + "/")):
+            continue
         role_id = assignment["properties"]["roleDefinitionId"]
         definition = ctx.reader.arm_get(role_id, "authorization", f"role definition {role_id}")
         blocks += definition.get("properties", {}).get("permissions", [])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -22,7 +21,8 @@ def context_for(sim: Any, deployment: Any) -> Context:
 
 
 def sqlite_ledger(folder: Path) -> str:
-    """A ledger file the simulated app's RESPONDER_LEDGER can name (doctor opens it read-only)."""
+    """A SQLite ledger file for the simulated app's RESPONDER_LEDGER (doctor opens it read-only);
+    the simulated deployment itself uses Table Storage, as the template does."""
     path = folder / "ledger.sqlite"
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE IF NOT EXISTS doctor_probe (id INTEGER)")
@@ -34,9 +34,8 @@ def simulated_context() -> Iterator[Context]:
     from responder.sim import SimulatedAzure
     from responder.sim import deployment as sim_deployment
 
-    with tempfile.TemporaryDirectory(prefix="responder-doctor-") as folder, SimulatedAzure() as sim:
+    with SimulatedAzure() as sim:
         deployment = sim_deployment.install(sim)
-        deployment.app_settings["RESPONDER_LEDGER"] = sqlite_ledger(Path(folder))
         ctx = context_for(sim, deployment)
         try:
             yield ctx

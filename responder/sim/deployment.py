@@ -13,6 +13,7 @@ It serves what doctor reads, in Azure's shapes:
           GET  /subscriptions/{id}/providers/Microsoft.Authorization/roleDefinitions/{name}
           GET  .../Microsoft.EventGrid/systemTopics/{topic}[/eventSubscriptions/{name}]
           GET  .../Microsoft.Insights/actionGroups/{name}, .../activityLogAlerts/{name}
+    Table GET  /{account}/Tables                                   the ledger's tables (Azurite-style path)
     Graph GET  /v1.0/servicePrincipals(appId='...')              Microsoft Graph's app roles
           GET  /v1.0/servicePrincipals/{id}/appRoleAssignments   what the identity was granted
 
@@ -36,6 +37,7 @@ GRAPH_APP_ROLES = {
     "Mail.ReadBasic": "6be147d2-ea4f-4b5a-a3fa-3eab6f3c140a",
     "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
 }
+TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"  # built-in, the same id everywhere
 SUB = r"/subscriptions/(?P<sub>[^/]+)"
 RG = SUB + r"/resourceGroups/(?P<rg>[^/]+)"
 SITE = RG + r"/providers/Microsoft\.Web/sites/(?P<site>[^/]+)"
@@ -53,6 +55,7 @@ class SimDeployment:
         self.app_subscription = subscriptions[0]
         self.resource_group = f"rg-{environment}"
         self.app_name = f"func-rhr-{token}"
+        self.storage_account = f"strhr{token}"
         self.host_name = f"{self.app_name}.azurewebsites.net"
         self.principal_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{environment}/identity"))
         self.client_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{environment}/client"))
@@ -66,7 +69,8 @@ class SimDeployment:
         self.function_keys = {"alerts": {"default": "alerts-key-" + token}, "event_grid": {"default": "eg-key-" + token}}
         self.app_settings: dict[str, str] = {
             "RESPONDER_AZURE": "live",
-            "RESPONDER_LEDGER": "sqlite::memory:",
+            "RESPONDER_LEDGER": "table",
+            "RESPONDER_TABLE_ENDPOINT": f"{base_url}/{self.storage_account}",
             "RESPONDER_SUBSCRIPTIONS": ",".join(subscriptions),
             "RESPONDER_MODE": "observe",
             "RESPONDER_POLICY_PATH": "rules/policy.yaml",
@@ -86,6 +90,7 @@ class SimDeployment:
         self.action_groups: dict[tuple[str, str], dict] = {}
         self.alerts: dict[tuple[str, str], dict] = {}
         self.graph_grants: list[dict] = []
+        self.tables = ["responderIncidents", "responderSignals", "responderDecisions"]
         self._lock = threading.Lock()
         self._healthy(base_url)
 
@@ -124,14 +129,27 @@ class SimDeployment:
                 self.alerts[(sub, name)] = {"enabled": True, "actions": {"actionGroups": [{"actionGroupId": group_id}]}}
         for role in ("Mail.Send", "Mail.ReadBasic"):
             self.grant_graph(role)
+        # The ledger's storage account: the identity writes its tables (Storage Table Data Contributor).
+        contributor = self.define_role(self.app_subscription, "Storage Table Data Contributor", [], role_id=TABLE_DATA_CONTRIBUTOR,
+                                       data_actions=[f"Microsoft.Storage/storageAccounts/tableServices/tables/entities/{verb}"
+                                                     for verb in ("read", "write", "delete", "add/action", "update/action")])
+        self.assign_role(self.storage_account_id, contributor)
 
     def _group_id(self, sub: str, kind: str, name: str) -> str:
         return f"/subscriptions/{sub}/resourceGroups/{self.signals_group}/providers/Microsoft.Insights/{kind}/{name}"
 
-    def define_role(self, sub: str, name: str, actions: list[str], not_actions: list[str] | None = None) -> str:
-        role_name = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub}/{name}"))
-        self.role_definitions[role_name] = {"roleName": name, "type": "CustomRole", "permissions": [
-            {"actions": list(actions), "notActions": list(not_actions or []), "dataActions": [], "notDataActions": []}]}
+    @property
+    def storage_account_id(self) -> str:
+        return (f"/subscriptions/{self.app_subscription}/resourceGroups/{self.resource_group}"
+                f"/providers/Microsoft.Storage/storageAccounts/{self.storage_account}")
+
+    def define_role(self, sub: str, display: str, actions: list[str], not_actions: list[str] | None = None, *,
+                    role_id: str | None = None, data_actions: list[str] | None = None) -> str:
+        """A role definition (a built-in one when `role_id` is given); its GUID name."""
+        role_name = role_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub}/{display}"))
+        self.role_definitions[role_name] = {"roleName": display, "type": "BuiltInRole" if role_id else "CustomRole",
+                                            "permissions": [{"actions": list(actions), "notActions": list(not_actions or []),
+                                                             "dataActions": list(data_actions or []), "notDataActions": []}]}
         return role_name
 
     def assign_role(self, scope: str, role_name: str, principal_id: str | None = None) -> None:
@@ -208,8 +226,10 @@ class SimDeployment:
         wanted = re.search(r"(?:assignedTo|principalId eq )\('?([0-9a-f-]+)'?\)?", request.param("$filter") or "", re.I)
         items = []
         for assignment in self.role_assignments:
-            # A scope's list holds the assignments at it and above it (inherited), as ARM's does.
-            if not (scope == assignment["scope"].lower() or scope.startswith(assignment["scope"].lower() + "/")):
+            held_at = assignment["scope"].lower()
+            related = scope == held_at or scope.startswith(held_at + "/") or held_at.startswith(scope + "/")
+            # For one principal ARM lists the assignments at, above and below the scope.
+            if not related or (not wanted and held_at.startswith(scope + "/")):
                 continue
             if wanted and assignment["principalId"].lower() != wanted.group(1).lower():
                 continue
@@ -258,6 +278,12 @@ class SimDeployment:
         return {"id": request.path, "name": request.match["name"], "type": "Microsoft.Insights/ActivityLogAlerts",
                 "location": "Global", "properties": json.loads(json.dumps(found))}
 
+    def list_tables(self, request: Request) -> Response | dict:
+        if request.match["account"].lower() != self.storage_account.lower():
+            return Response(404, {"odata.error": {"code": "ResourceNotFound", "message": {"lang": "en-US", "value": "not found"}}})
+        return {"odata.metadata": f"{request.server.base_url if request.server else ''}/{self.storage_account}/$metadata#Tables",
+                "value": [{"TableName": name} for name in self.tables]}
+
     def get_graph(self, request: Request) -> Response | dict:
         if request.match["app"].lower() != GRAPH_APP_ID:
             return Response(404, {"error": {"code": "Request_ResourceNotFound", "message": "not found"}})
@@ -286,6 +312,7 @@ def install(sim: Any, subscriptions: list[str] | None = None) -> SimDeployment:
          deployment.get_event_subscription),
         ("GET", RG + r"/providers/Microsoft\.Insights/actionGroups/(?P<name>[^/]+)$", deployment.get_action_group),
         ("GET", RG + r"/providers/Microsoft\.Insights/activityLogAlerts/(?P<name>[^/]+)$", deployment.get_alert),
+        ("GET", r"/(?P<account>[a-z0-9]{3,24})/Tables$", deployment.list_tables),
         ("GET", r"/v1\.0/servicePrincipals\(appId='(?P<app>[^']+)'\)$", deployment.get_graph),
         ("GET", r"/v1\.0/servicePrincipals/(?P<principal>[^/]+)/appRoleAssignments$", deployment.list_graph_grants),
     ]

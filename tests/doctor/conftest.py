@@ -6,15 +6,13 @@ import pytest
 
 
 @pytest.fixture
-def deployed(tmp_path):
+def deployed():
     """(sim, deployment): break the deployment's state to make a check fail."""
-    from responder.doctor.simulated import sqlite_ledger
     from responder.sim import SimulatedAzure
     from responder.sim import deployment as sim_deployment
 
     with SimulatedAzure() as sim:
         deployment = sim_deployment.install(sim, ["00000000-0000-0000-0000-0000000000d1", "00000000-0000-0000-0000-0000000000d2"])
-        deployment.app_settings["RESPONDER_LEDGER"] = sqlite_ledger(tmp_path)
         yield sim, deployment
 
 

@@ -23,11 +23,31 @@ def test_a_healthy_deployment_passes(deployed):
     for sub in (SUB1, SUB2):
         assert {f"permissions in {sub}", f"Event Grid HealthResources in {sub}", f"action group in {sub}",
                 f"activity log alerts in {sub}", f"scale-set write role in {sub}"} <= names
-    assert {"settings: Key Vault references resolved", "settings: parse", "ledger: reachable and writable",
+    assert {"settings: Key Vault references resolved", "settings: parse", "ledger: reachable", "ledger: writable by the app",
             "email: Graph permissions", "Teams webhooks"} <= names
     out = io.StringIO()
     assert report(checks, out) == 0
     assert out.getvalue().splitlines()[-1] == f"{len(checks)} checks, 0 failed"
+
+
+def test_a_sqlite_ledger_is_checked_too(deployed, tmp_path):
+    from responder.doctor.simulated import sqlite_ledger
+
+    sim, deployment = deployed
+    deployment.app_settings["RESPONDER_LEDGER"] = sqlite_ledger(tmp_path)
+    ledger = {c.name: c for c in doctor(sim, deployment) if c.name.startswith("ledger")}
+    assert [c.status for c in ledger.values()] == ["PASS", "PASS"]
+    assert str(tmp_path) in ledger["ledger: reachable"].detail
+
+
+def test_a_role_on_one_resource_group_is_not_a_subscription_wide_grant(deployed):
+    sim, deployment = deployed
+    for assignment in deployment.role_assignments:
+        if assignment["scope"] == f"/subscriptions/{SUB1}":
+            assignment["scope"] = f"/subscriptions/{SUB1}/resourceGroups/rg-one"
+    failed = [c for c in doctor(sim, deployment) if c.status == "FAIL"]
+    assert [c.name for c in failed] == [f"permissions in {SUB1}"]
+    assert "lacks 18 of 18" in failed[0].detail
 
 
 def test_doctor_only_reads(deployed):
@@ -35,6 +55,7 @@ def test_doctor_only_reads(deployed):
     doctor(sim, deployment)
     for request in sim.requests:
         assert request.method == "GET" or request.path.lower().endswith(("/appsettings/list", "/listkeys")), request.path
+    assert any(r.path.endswith("/strhrsimtoken01/Tables") for r in sim.requests), "the ledger's tables were read"
 
 
 def _unresolved(d):
@@ -59,6 +80,15 @@ def _missing_ledger(d):
 
 def _role_lost_in_second(d):
     d.role_assignments = [a for a in d.role_assignments if not a["scope"].endswith(SUB2)]
+
+
+def _table_ledger_nowhere(d):
+    # Nothing answers there; the identity may still write the account's tables.
+    d.app_settings["RESPONDER_TABLE_ENDPOINT"] = f"https://127.0.0.1:9/{d.storage_account}"
+
+
+def _table_ledger_read_only(d):
+    d.role_assignments = [a for a in d.role_assignments if a["scope"] != d.storage_account_id]
 
 
 def _role_in(d, sub):
@@ -143,8 +173,12 @@ FAILURES = [
      "RESPONDER_APPROVAL_SECRET: AccessToKeyVaultDenied", "propagating"),
     ("a setting that does not parse", _bad_mode, "settings: parse", "RESPONDER_MODE", "azd env set"),
     ("policy path outside the package", _policy_outside, "settings: parse", "no-such-policy.yaml", "inside the project"),
-    ("ledger in memory", _memory_ledger, "ledger: reachable and writable", "in memory", "RESPONDER_LEDGER=table"),
-    ("ledger unreachable", _missing_ledger, "ledger: reachable and writable", "/nonexistent/folder", "RESPONDER_LEDGER"),
+    ("ledger in memory", _memory_ledger, "ledger: reachable", "in memory", "RESPONDER_LEDGER=table"),
+    ("ledger unreachable", _missing_ledger, "ledger: reachable", "/nonexistent/folder", "RESPONDER_LEDGER"),
+    ("table ledger unreachable", _table_ledger_nowhere, "ledger: reachable", "https://127.0.0.1:9/strhrsimtoken01",
+     "RESPONDER_TABLE_ENDPOINT"),
+    ("table ledger not writable by the identity", _table_ledger_read_only, "ledger: writable by the app",
+     "may not write table entities in strhrsimtoken01", "Storage Table Data Contributor"),
     ("role not assigned in one subscription", _role_lost_in_second, f"permissions in {SUB2}", "lacks 18 of 18", "azd provision"),
     ("role lacks an action", _role_narrowed, f"permissions in {SUB1}", "virtualMachines/redeploy/action", "azd provision"),
     ("role denies actions", _role_denies, f"permissions in {SUB1}", "virtualMachines/restart/action", "azd provision"),
