@@ -44,6 +44,7 @@ resource responderAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 }
 
+// A well-formed id even when the role is off (the assignment below is then skipped, but its name is still computed).
 var scaleSetWriteRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', empty(scaleSetWriteRoleDefinitionName) ? guid('none') : scaleSetWriteRoleDefinitionName)
 
 resource scaleSetWriteAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(scaleSetWriteRoleDefinitionName)) {
