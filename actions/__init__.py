@@ -19,7 +19,7 @@ from . import replace_failed as _replace_failed  # noqa: F401  (registers replac
 from .base import Executor
 from .clients import AzureClients
 from .errors import ActionError, UnknownActionError
-from .registry import Registry, registry, required_permissions
+from .registry import Registry, actions_needing_scale_set_write, registry, required_permissions, scale_set_write_permissions
 from .resource_ids import ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
 
@@ -34,6 +34,8 @@ __all__ = [
     "ResourceRef",
     "UnknownActionError",
     "Verdict",
+    "actions_needing_scale_set_write",
     "registry",
     "required_permissions",
+    "scale_set_write_permissions",
 ]

@@ -11,6 +11,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+from . import scale_set_write
 from .errors import AzureCallError, InvalidOperationTokenError, InvalidParameterError, NotApplicableError
 from .live_state import READ_OPERATION, parse_time
 from .permits import spend
@@ -49,8 +50,12 @@ class Executor:
     # -- the public interface -----------------------------------------------------------
 
     def verify(self, clients: Any, resource_id: str, params: dict[str, Any] | None = None) -> Verdict:
-        """Re-read the live state: does the condition this action answers still hold?"""
+        """Re-read the live state: does the condition this action answers still hold?
+
+        An action that writes the scale set itself is refused first (MissingRoleError, a
+        NotApplicableError) when the deployment did not grant the scale-set write role."""
         ref = self.resolve(resource_id)
+        scale_set_write.require(self.name, self.permissions, clients)
         try:
             return self._verify(clients, ref, self.parameters(params))
         except AzureCallError as exc:
@@ -64,6 +69,7 @@ class Executor:
         Only with the gate's permit for this action on this resource (actions/permits.py):
         without one, UnpermittedWriteError and nothing is sent."""
         ref = self.resolve(resource_id)
+        scale_set_write.require(self.name, self.permissions, clients)
         spend(permit, self.name, ref.id)
         state = self._start(clients, ref, self.parameters(params))
         return Operation(self.name, ref.id, self.encode(state), utcnow())

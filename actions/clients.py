@@ -44,12 +44,17 @@ class AzureClients:
         connection_verify: bool | str = True,
         credential: Any = None,
         polling_interval: float = DEFAULT_POLLING_INTERVAL,
+        *,
+        scale_set_write: bool = True,
         **client_kwargs: Any,
     ) -> None:
         self.subscription_id = subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID")
         self.base_url = base_url
         self.connection_verify = connection_verify
         self.polling_interval = polling_interval
+        # Whether the identity holds the opt-in scale-set write role (RESPONDER_SCALE_SET_WRITE):
+        # the two actions that PATCH a scale set are skipped without it (actions/scale_set_write.py).
+        self.scale_set_write = scale_set_write
         self._credential = credential
         self._client_kwargs = client_kwargs
         self._compute: dict[str, Any] = {}
@@ -66,6 +71,8 @@ class AzureClients:
         connection_verify: bool | str = True,
         credential: Any = None,
         polling_interval: float = DEFAULT_POLLING_INTERVAL,
+        *,
+        scale_set_write: bool = True,
         **client_kwargs: Any,
     ) -> "AzureClients":
         """The cached clients for these settings (built on first call in this worker)."""
@@ -75,12 +82,14 @@ class AzureClients:
             connection_verify,
             id(credential) if credential is not None else None,
             polling_interval,
+            scale_set_write,
             tuple(sorted((k, repr(v)) for k, v in client_kwargs.items())),
         )
         with cls._cache_lock:
             clients = cls._cache.get(key)
             if clients is None:
-                clients = cls(subscription_id, base_url, connection_verify, credential, polling_interval, **client_kwargs)
+                clients = cls(subscription_id, base_url, connection_verify, credential, polling_interval,
+                              scale_set_write=scale_set_write, **client_kwargs)
                 cls._cache[key] = clients
             return clients
 

@@ -77,9 +77,12 @@ param tickSchedule string = '0 */1 * * * *'
 @description('RESPONDER_SWEEP_SCHEDULE (NCRONTAB): sweeps the scope for what no event reported.')
 param sweepSchedule string = '0 */15 * * * *'
 
+// An object, not a string: azd substitutes the environment value into the parameters file without
+// escaping, so JSON given to a string parameter breaks parameter loading; azd parses JSON for
+// object parameters (since 1.23.4, pinned in azure.yaml).
 @secure()
-@description('RESPONDER_TEAMS_WEBHOOKS: JSON object, Teams route name -> Workflows webhook URL; empty for none. Stored in Key Vault.')
-param teamsWebhooks string = ''
+@description('RESPONDER_TEAMS_WEBHOOKS: Teams route name -> Workflows webhook URL; {} for none. Stored in Key Vault.')
+param teamsWebhooks object = {}
 
 @secure()
 @minLength(32)
@@ -93,6 +96,20 @@ param maximumInstanceCount int = 40
 
 @description('Object id of a person to grant read access to the ledger and dead letters (azd sets the signed-in user); empty for none.')
 param principalId string = ''
+
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+@description('Kind of principal principalId is; azd sets AZURE_PRINCIPAL_TYPE (ServicePrincipal when it runs as one, in CI).')
+param principalType string = 'User'
+
+@description('Grant the identity the Microsoft Graph application permissions Mail.Send and Mail.ReadBasic (when a mail sender is set). Turn off where the deployer cannot grant app roles; an administrator then grants them.')
+param enableGraphPermissions bool = true
+
+@description('Also define and assign the scale-set write role, for enable-automatic-repairs and replace-failed-instance; without it those two actions are skipped.')
+param enableScaleSetWrite bool = false
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -131,6 +148,7 @@ var monitoredScopes = [for id in subscriptionIds: '/subscriptions/${id}']
 var signalsGroupName = empty(signalsResourceGroupName) ? 'rg-${environmentName}-health-signals' : signalsResourceGroupName
 var healthTopic = empty(healthTopicName) ? 'health-resources-${resourceToken}' : healthTopicName
 var maintenanceTopic = 'maintenance-resources-${resourceToken}'
+var actionGroupName = 'ag-rhr-${resourceToken}'
 
 resource appGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
@@ -179,7 +197,7 @@ module keyVault 'app/keyvault.bicep' = {
     name: 'kv-rhr-${resourceToken}'
     location: location
     tags: tags
-    teamsWebhooks: empty(teamsWebhooks) ? '{}' : teamsWebhooks
+    teamsWebhooks: string(teamsWebhooks)
     approvalSecret: approvalSecret
   }
 }
@@ -193,6 +211,15 @@ module rbac 'app/rbac.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     identityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
+    userPrincipalType: principalType
+  }
+}
+
+module graphPermissions 'app/graph-permissions.bicep' = if (enableGraphPermissions && !empty(mailSender)) {
+  name: 'graph-permissions'
+  scope: appGroup
+  params: {
+    identityPrincipalId: identity.outputs.principalId
   }
 }
 
@@ -210,6 +237,7 @@ var responderSettings = union({
   RESPONDER_TEAMS_WEBHOOKS: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.teamsWebhooksSecretUri})'
   RESPONDER_APPROVAL_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.approvalSecretUri})'
   RESPONDER_MAIL_SENDER: mailSender
+  RESPONDER_SCALE_SET_WRITE: enableScaleSetWrite ? 'true' : 'false'
   RESPONDER_MAIL_TO: mailTo
   RESPONDER_TICK_SCHEDULE: tickSchedule
   RESPONDER_SWEEP_SCHEDULE: sweepSchedule
@@ -253,6 +281,7 @@ module responderRole 'modules/responder-role.bicep' = {
     assignableScopes: union([
       subscription().id
     ], monitoredScopes)
+    enableScaleSetWrite: enableScaleSetWrite
   }
 }
 
@@ -265,6 +294,7 @@ module monitored 'modules/monitored-subscription.bicep' = [for subscriptionId in
     resourceGroupName: signalsGroupName
     principalId: identity.outputs.principalId
     roleDefinitionName: responderRole.outputs.roleDefinitionName
+    scaleSetWriteRoleDefinitionName: responderRole.outputs.scaleSetWriteRoleDefinitionName
     healthTopicName: healthTopic
     maintenanceTopicName: maintenanceTopic
     enableMaintenanceEvents: enableMaintenanceEvents
@@ -293,9 +323,12 @@ module signals 'modules/health-signals.bicep' = [for subscriptionId in subscript
     enableMaintenanceEvents: enableMaintenanceEvents
     functionAppId: functionApp.outputs.id
     functionAppHostName: functionApp.outputs.hostName
+    functionAppName: functionApp.outputs.name
+    appSubscriptionId: subscription().subscriptionId
+    appResourceGroupName: appGroup.name
     deadLetterStorageAccountId: storage.outputs.id
     deadLetterContainerName: deadLetterContainerName
-    actionGroupName: 'ag-rhr-${resourceToken}'
+    actionGroupName: actionGroupName
   }
   // The topics' identities must be able to write dead letters before deliveries start.
   dependsOn: [
@@ -315,3 +348,9 @@ output RESPONDER_CLIENT_ID string = identity.outputs.clientId
 output RESPONDER_FUNCTION_URL string = 'https://${functionApp.outputs.hostName}'
 output RESPONDER_MONITORED_SUBSCRIPTIONS string = join(subscriptionIds, ',')
 output RESPONDER_ROLE_DEFINITION_NAME string = responderRole.outputs.roleDefinitionName
+// What `python -m responder doctor` reads to find the deployment (azd keeps outputs in its environment).
+output RESPONDER_PRINCIPAL_ID string = identity.outputs.principalId
+output RESPONDER_SIGNALS_RESOURCE_GROUP_NAME string = signalsGroupName
+output RESPONDER_HEALTH_TOPIC_NAME string = healthTopic
+output RESPONDER_MAINTENANCE_TOPIC_NAME string = enableMaintenanceEvents ? maintenanceTopic : ''
+output RESPONDER_ACTION_GROUP_NAME string = actionGroupName

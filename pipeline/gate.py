@@ -261,8 +261,13 @@ class Gate:
         refused = self.before_read(request)
         if refused is not None:
             return refused
+        from actions.scale_set_write import missing_role
+
         executor = self.registry.get(request.action)
         executor.resolve(request.resource_id)  # NotApplicableError: an action that does not apply
+        missing = missing_role(request.action, executor.permissions, clients)
+        if missing:  # the deployment did not grant the opt-in scale-set write role: nothing to read
+            return self._skip(request, f"not acting: {missing}", "scale-set write role")
         info = self.reads.info(clients, request.resource_id)
         facts = {**request.facts, "tags": dict(info.tags), "location": info.location, "capacity": info.capacity,
                  "scale_set_id": info.scale_set_id}

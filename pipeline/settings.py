@@ -19,6 +19,28 @@ def _list(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
+
+
+def unresolved_references(env: Mapping[str, str]) -> list[str]:
+    """Names of the app's settings that still hold a Key Vault reference's literal text.
+
+    App Service puts the secret in place of `@Microsoft.KeyVault(...)` once it can read it; until
+    the identity's role on the vault has propagated (or when the secret or role is missing) the
+    app receives the reference itself."""
+    return sorted(name for name, value in env.items()
+                  if (name.startswith("RESPONDER_") or name.startswith("AZURE_"))
+                  and (value or "").lstrip().startswith(KEY_VAULT_REFERENCE))
+
+
+def _policy_path(value: str | None, default: Path) -> Path:
+    """A relative RESPONDER_POLICY_PATH is inside the app (its root), wherever the worker runs."""
+    if not value:
+        return default
+    path = Path(value)
+    return path if path.is_absolute() else ROOT / path
+
+
 def _flag(name: str, value: str | None) -> bool:
     folded = (value or "").strip().lower()
     if folded in ("", "0", "false", "no", "off"):
@@ -51,10 +73,19 @@ class Settings:
     public_url: str = ""
     tick_schedule: str = "0 */1 * * * *"
     sweep_schedule: str = "0 */15 * * * *"
+    # Whether the identity holds the opt-in scale-set write role; the template sets it from
+    # enableScaleSetWrite. Unset (a shell, the simulated Azure): assumed granted.
+    scale_set_write: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
+        unresolved = unresolved_references(env)
+        if unresolved:
+            raise SettingsError(
+                f"{', '.join(unresolved)}: unresolved Key Vault reference (the app received the literal "
+                "@Microsoft.KeyVault(...) text): the identity cannot read the secret yet (role propagation "
+                "takes minutes) or the secret is missing; `python -m responder doctor` names the cause")
         mode = (env.get("RESPONDER_MODE") or "").strip().lower() or None
         if mode is not None and mode not in MODES:
             raise SettingsError(f"RESPONDER_MODE={mode!r}: expected one of {', '.join(MODES)}")
@@ -70,7 +101,7 @@ class Settings:
             raise SettingsError("RESPONDER_TEAMS_WEBHOOKS: expected a JSON object of route name -> webhook URL")
         return cls(
             mode=mode,
-            policy_path=Path(env.get("RESPONDER_POLICY_PATH") or cls.policy_path),
+            policy_path=_policy_path(env.get("RESPONDER_POLICY_PATH"), cls.policy_path),
             catalog_extra=Path(env["RESPONDER_CATALOG_EXTRA"]) if (env.get("RESPONDER_CATALOG_EXTRA") or "").strip() else None,
             subscriptions=tuple(s.lower() for s in _list(env.get("RESPONDER_SUBSCRIPTIONS"))),
             resource_groups_include=tuple(s.lower() for s in _list(env.get("RESPONDER_RESOURCE_GROUPS_INCLUDE"))),
@@ -89,4 +120,5 @@ class Settings:
             public_url=env.get("RESPONDER_PUBLIC_URL", ""),
             tick_schedule=env.get("RESPONDER_TICK_SCHEDULE") or cls.tick_schedule,
             sweep_schedule=env.get("RESPONDER_SWEEP_SCHEDULE") or cls.sweep_schedule,
+            scale_set_write=_flag("RESPONDER_SCALE_SET_WRITE", env.get("RESPONDER_SCALE_SET_WRITE") or "true"),
         )

@@ -57,6 +57,10 @@ def parser() -> argparse.ArgumentParser:
                        ("reject", "reject a pending approval"), ("approvals", "list pending approvals with their expiry")):
         approval_arguments(commands.add_parser(name, help=what), name)
 
+    from responder import doctor
+
+    doctor.add_arguments(commands.add_parser("doctor", help="check a deployment, read-only: each check PASS or FAIL with the fix"))
+
     sim = commands.add_parser("sim", help="serve the simulated Azure", add_help=False)
     sim.add_argument("rest", nargs=argparse.REMAINDER)
     root.add_argument("-v", "--verbose", action="store_true", help="log every decision to stderr")
@@ -100,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             from .approve_command import run as approvals_run
 
             return approvals_run(args)
+        if args.command == "doctor":
+            from responder import doctor
+
+            return doctor.run(args, sys.stdout)
         if args.command == "demo":
             from .demo import run
 

@@ -11,6 +11,9 @@ param identityPrincipalId string
 @description('Principal id of a person to grant read access for debugging; empty for none.')
 param userPrincipalId string = ''
 
+@description('User, or ServicePrincipal when azd runs as one (CI); azd exports it as AZURE_PRINCIPAL_TYPE.')
+param userPrincipalType string = 'User'
+
 // Built-in role definition ids (the same in every tenant).
 var roles = {
   // The Functions host keeps its state (timer schedules, keys, leases) and the Flex
@@ -83,6 +86,6 @@ resource userStorageAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   properties: {
     principalId: userPrincipalId
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
-    principalType: 'User'
+    principalType: userPrincipalType
   }
 }]

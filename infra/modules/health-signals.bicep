@@ -15,6 +15,11 @@ param functionAppId string
 @description('Default host name of the function app, e.g. func-xyz.azurewebsites.net.')
 param functionAppHostName string
 
+@description('Name of the function app; with its subscription and resource group, where the `alerts` function\'s key is read.')
+param functionAppName string
+param appSubscriptionId string
+param appResourceGroupName string
+
 @description('Resource id of the storage account that keeps undeliverable events.')
 param deadLetterStorageAccountId string
 param deadLetterContainerName string
@@ -96,6 +101,19 @@ resource maintenanceEvents 'Microsoft.EventGrid/systemTopics/eventSubscriptions@
   }
 }
 
+// The `alerts` route takes a function key (authLevel FUNCTION), and an Azure Function receiver
+// has no other credential: Azure stores the trigger URL with the key (`?code=`). The key is the
+// `alerts` function's own (listKeys on that function, not the host key), so it opens that one
+// route and nothing else; rotating it means a new key and `azd provision` (README, Deployment).
+resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
+  scope: resourceGroup(appSubscriptionId, appResourceGroupName)
+  name: functionAppName
+
+  resource alertsFunction 'functions' existing = {
+    name: alertsFunctionName
+  }
+}
+
 resource responderActions 'Microsoft.Insights/actionGroups@2023-01-01' = {
   name: actionGroupName
   location: 'Global'
@@ -108,7 +126,7 @@ resource responderActions 'Microsoft.Insights/actionGroups@2023-01-01' = {
         name: 'resource-health-responder'
         functionAppResourceId: functionAppId
         functionName: alertsFunctionName
-        httpTriggerUrl: 'https://${functionAppHostName}/api/${alertsRoute}'
+        httpTriggerUrl: 'https://${functionAppHostName}/api/${alertsRoute}?code=${functionApp::alertsFunction.listKeys().default}'
         useCommonAlertSchema: true
       }
     ]
@@ -200,7 +218,9 @@ resource resourceHealthAlert 'Microsoft.Insights/activityLogAlerts@2020-10-01' =
 }
 
 // A scale set's automatic repairs turning Suspended is written to the Activity Log as this
-// Administrative operation; there is no health event for it.
+// Administrative operation; there is no health event for it. Only the Succeeded record: the
+// same operation is also logged Accepted and Started (Azure's own alert for it filters on
+// Succeeded), and the app's own Resume calls would otherwise come back three times each.
 resource repairStateAlert 'Microsoft.Insights/activityLogAlerts@2020-10-01' = {
   name: 'responder-scale-set-repair-state'
   location: 'Global'
@@ -224,6 +244,10 @@ resource repairStateAlert 'Microsoft.Insights/activityLogAlerts@2020-10-01' = {
         {
           field: 'resourceType'
           equals: 'Microsoft.Compute/virtualMachineScaleSets'
+        }
+        {
+          field: 'status'
+          equals: 'Succeeded'
         }
       ]
     }

@@ -16,6 +16,9 @@ param principalId string
 @description('GUID name of the responder custom role (modules/responder-role.bicep).')
 param roleDefinitionName string
 
+@description('GUID name of the opt-in scale-set write role; empty for none.')
+param scaleSetWriteRoleDefinitionName string = ''
+
 param healthTopicName string
 param maintenanceTopicName string
 
@@ -38,6 +41,19 @@ resource responderAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
     // Set explicitly: a freshly created identity may not have replicated yet.
     principalType: 'ServicePrincipal'
     description: 'Resource Health Responder: remediate VMs and scale sets in this subscription.'
+  }
+}
+
+// A well-formed id even when the role is off (the assignment below is then skipped, but its name is still computed).
+var scaleSetWriteRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', empty(scaleSetWriteRoleDefinitionName) ? guid('none') : scaleSetWriteRoleDefinitionName)
+
+resource scaleSetWriteAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(scaleSetWriteRoleDefinitionName)) {
+  name: guid(subscription().id, principalId, scaleSetWriteRoleId)
+  properties: {
+    principalId: principalId
+    roleDefinitionId: scaleSetWriteRoleId
+    principalType: 'ServicePrincipal'
+    description: 'Resource Health Responder: enable scale-set automatic repairs and restore capacity (scale-set write).'
   }
 }
 

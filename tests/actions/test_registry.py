@@ -60,8 +60,24 @@ def test_registry_speaks_the_rules_vocabulary():
     assert set(registry.names()) == set(ACTIONS) - {"none"}
 
 
+# A scale-set write is checked against what the scale set's model links to (LinkedAuthorizationFailed
+# otherwise): these come with the write, in the opt-in scale-set write role.
+LINKED_TO_SCALE_SET_WRITE = [
+    "Microsoft.Compute/galleries/images/versions/read",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+    "Microsoft.Network/loadBalancers/backendAddressPools/join/action",
+    "Microsoft.Network/virtualNetworks/subnets/join/action",
+]
+
+
 def test_required_permissions_exact():
-    assert required_permissions() == EXPECTED_PERMISSIONS
+    assert required_permissions() == sorted(EXPECTED_PERMISSIONS + LINKED_TO_SCALE_SET_WRITE)
+
+
+def test_scale_set_write_permissions_exact():
+    from actions import scale_set_write_permissions
+
+    assert scale_set_write_permissions() == sorted(["Microsoft.Compute/virtualMachineScaleSets/write", *LINKED_TO_SCALE_SET_WRITE])
 
 
 def test_required_permissions_sorted_unique():

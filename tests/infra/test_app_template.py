@@ -199,3 +199,36 @@ def test_identity_gets_the_data_roles_it_needs(role_id, why):
 
 def test_the_function_waits_for_its_roles(bicep):
     assert bicep(MAIN)["modules"]["functionApp"]["config"]["dependsOn"] == ["rbac"]
+
+
+GRAPH = "infra/app/graph-permissions.bicep"
+
+
+def test_graph_grants_mail_send_and_read_basic_to_the_identity(bicep):
+    tree = bicep(GRAPH)
+    assert tree["variables"]["mailPermissions"]["value"] == ["Mail.Send", "Mail.ReadBasic"]
+    graph = tree["resources"]["microsoftGraph"]
+    assert graph["type"] == "Microsoft.Graph/servicePrincipals" and graph["existing"] is True
+    assert tree["variables"]["microsoftGraphAppId"]["value"] == "00000003-0000-0000-c000-000000000000"
+    grant = tree["resources"]["mailGrants"]
+    assert grant["type"] == "Microsoft.Graph/appRoleAssignedTo"
+    assert grant["config"]["loop_type"]["detail"]["array_name"] == "mailPermissions"
+    config = body(grant)
+    assert config["principalId"] == "identityPrincipalId"
+    # The app role id is looked up by name among Graph's own roles, not copied in.
+    assert '"filter"' in json.dumps(config["appRoleId"])
+    text = (INFRA / "app/graph-permissions.bicep").read_text(encoding="utf-8")
+    assert re.search(r"^extension 'br:mcr\.microsoft\.com/bicep/extensions/microsoftgraph/v1\.0:[\d.]+'$", text, re.MULTILINE)
+
+
+def test_graph_grants_are_on_by_default_and_only_with_a_sender(bicep):
+    main = bicep(MAIN)
+    assert main["parameters"]["enableGraphPermissions"]["default"] is True
+    module = main["modules"]["graphPermissions"]
+    assert module["detail"]["path"] == "app/graph-permissions.bicep"
+    condition = json.dumps(module["config"]["condition"])
+    assert "enableGraphPermissions" in condition and "mailSender" in condition
+
+
+def test_the_app_is_told_whether_it_may_write_scale_sets(settings):
+    assert "RESPONDER_SCALE_SET_WRITE" in settings

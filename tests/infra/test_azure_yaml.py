@@ -31,8 +31,15 @@ def test_service_name_matches_the_tag_azd_deploys_to():
     assert "output SERVICE_RESPONDER_NAME string" in main
 
 
+def test_azd_version_is_pinned_to_the_first_that_loads_object_parameters(project):
+    # azd 1.23.4 fixed environment substitution for object and array parameters (teamsWebhooks).
+    assert project["requiredVersions"] == {"azd": ">= 1.23.4"}
+
+
 @pytest.mark.parametrize(("hook", "must_mention"), [
     ("preprovision", "RESPONDER_APPROVAL_SECRET"),
+    ("preprovision", "azd env set RESPONDER_TEAMS_WEBHOOKS '{}'"),
+    ("postprovision", "-m responder doctor --references --wait 600"),
     ("postdeploy", "RESPONDER_CONNECT_SIGNALS"),
 ])
 def test_hooks_for_both_shells(project, hook, must_mention):

@@ -110,9 +110,32 @@ def test_action_group_calls_the_alerts_function(signals):
     assert receiver["functionAppResourceId"] == "functionAppId"
     assert signals["variables"]["alertsFunctionName"]["value"] == "alerts"
     assert receiver["functionName"] == "alertsFunctionName"
-    assert receiver["httpTriggerUrl"] == "https://${functionAppHostName}/api/${alertsRoute}"
     assert signals["variables"]["alertsRoute"]["value"] == "alerts"
     assert receiver["useCommonAlertSchema"] is True
+
+
+def test_the_alerts_url_carries_the_alerts_functions_own_key(signals):
+    # The route is authLevel FUNCTION: a URL without `?code=` is refused with 401, silently.
+    [receiver] = body(signals["resources"]["responderActions"])["properties"]["azureFunctionReceivers"]
+    url = receiver["httpTriggerUrl"]
+    assert url.startswith("https://${functionAppHostName}/api/${alertsRoute}?code=${"), url
+    key_source = re.fullmatch(r".*\?code=\$\{(\w+)::(\w+)\.listKeys\(\)\.default\}", url)
+    assert key_source, f"the key must come from listKeys on the alerts function: {url}"
+    site, function = (signals["resources"][key_source.group(1)],
+                      signals["resources"][f"{key_source.group(1)}__{key_source.group(2)}"])
+    # The function's own key (sites/functions), not the host's (sites/host) or the master key.
+    assert function["type"] == "Microsoft.Web/sites/functions"
+    assert function["existing"] is True and body(function)["name"] == "alertsFunctionName"
+    assert site["type"] == "Microsoft.Web/sites" and site["existing"] is True
+    assert body(site)["name"] == "functionAppName"
+    # In the app's resource group, not this module's (the signals group of a monitored subscription).
+    assert body(site)["scope"]["function"]["parameters"] == {
+        "resource_group_name": "appResourceGroupName", "subscription_id": "appSubscriptionId"}
+
+
+def test_the_alerts_route_requires_a_function_key():
+    source = (ROOT / "handlers/alerts.py").read_text(encoding="utf-8")
+    assert '@bp.route(route="alerts", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)' in source
 
 
 def leaf_conditions(alert):
@@ -137,6 +160,9 @@ def leaf_conditions(alert):
         "category": {"Administrative"},
         "operationName": {"Microsoft.Compute/virtualMachineScaleSets/setOrchestrationServiceState/action"},
         "resourceType": {"Microsoft.Compute/virtualMachineScaleSets"},
+        # Azure's own alert for this operation filters on Succeeded; Accepted and Started would
+        # bring each change (and each of the app's own Resume calls) three times.
+        "status": {"Succeeded"},
     }),
 ])
 def test_activity_log_alerts(signals, resource, expected):
@@ -174,3 +200,30 @@ def test_parameters_file_matches_main(bicep):
     # azd fills each value from its environment; the app settings keep their own names there.
     for name, entry in given.items():
         assert re.fullmatch(r"\$\{[A-Z_]+(=[^}]*)?\}", entry["value"]), name
+
+
+def test_teams_webhooks_are_a_secure_object_parameter(bicep):
+    # azd substitutes without escaping: JSON into a string parameter breaks loading; it parses
+    # JSON for object parameters. The preprovision hook sets {} when the value is empty.
+    parameter = bicep(MAIN)["parameters"]["teamsWebhooks"]
+    assert parameter["type"] == "object"
+    assert "secure" in json.dumps(parameter["decorators"])
+    given = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert given["teamsWebhooks"]["value"] == "${RESPONDER_TEAMS_WEBHOOKS}"
+
+
+@pytest.mark.parametrize(("parameter", "value"), [
+    ("principalType", "${AZURE_PRINCIPAL_TYPE=User}"),
+    ("enableGraphPermissions", "${RESPONDER_GRAPH_PERMISSIONS=true}"),
+    ("enableScaleSetWrite", "${RESPONDER_SCALE_SET_WRITE_ROLE=false}"),
+])
+def test_parameters_azd_fills(parameter, value):
+    given = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert given[parameter]["value"] == value
+
+
+def test_the_deployers_principal_type_comes_from_azd(bicep):
+    assert bicep(MAIN)["modules"]["rbac"]["config"]["params"]["userPrincipalType"] == "principalType"
+    rbac = bicep("infra/app/rbac.bicep")
+    assert body(rbac["resources"]["userStorageAccess"])["properties"]["principalType"] == "userPrincipalType"
+    assert "'User'" not in json.dumps(body(rbac["resources"]["userStorageAccess"]))
