@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from actions_testbed import ss_id, ssvm_id
+from actions_testbed import permit, ss_id, ssvm_id
 
 from actions import registry
 from actions import scale_set_write
@@ -31,8 +31,12 @@ def without_role(clients):
 @pytest.mark.parametrize("step", ["verify", "start"])
 def test_refused_before_any_call(sim, without_role, action, resource_id, step):
     before = len(sim.requests)
+    executor = registry.get(action)
     with pytest.raises(scale_set_write.MissingRoleError) as refused:
-        getattr(registry.get(action), step)(without_role, resource_id, {})
+        if step == "start":  # even with the gate's permit in hand
+            executor.start(without_role, resource_id, {}, permit=permit(executor, resource_id))
+        else:
+            executor.verify(without_role, resource_id, {})
     assert str(refused.value).startswith(f"{action} needs the scale-set write role")
     assert "RESPONDER_SCALE_SET_WRITE_ROLE" in str(refused.value)
     # A NotApplicableError: the pipeline records the decision as skipped, "not acting: ...".

@@ -182,6 +182,8 @@ CHECKS: dict[str, Check] = {
                        prepare=pending_approvals),
     "approve": Check(approve_expectation, prepare=pending_approvals),
     "reject": Check(reject_expectation, prepare=pending_approvals),
+    "doctor": Check(lambda run, world: _contains(run.stdout, "PASS  settings: parse", "PASS  action group", "checks, 0 failed")
+                    if "--references" not in run.args else _contains(run.stdout, "Key Vault references resolved", "1 checks, 0 failed")),
     "waves": Check(lambda run, world: _contains(run.stdout, "no waves")),
     "sim": Check(lambda run, world: _contains(run.stdout, "simulated Azure: https://127.0.0.1:", "VMs", "stopped; counters"),
                  serves=True),
@@ -198,11 +200,20 @@ def _contains(text: str, *wanted: str) -> None:
 
 def concrete(example: str, world: World) -> list[str]:
     """The example's arguments with every optional part given and every placeholder filled."""
-    text = re.sub(r"\[([^\[\]]+)\](?:\.\.\.)?", r"\1", example)
+    text = example
+    while re.search(r"\[[^\[\]]+\]", text):  # nested optional parts, innermost first
+        text = re.sub(r"\[([^\[\]]+)\](?:\.\.\.)?", r"\1", text)
     out: list[str] = []
     for token in text.split():
         option = out[-1] if out and out[-1].startswith("--") else None
         out.extend(fill(token, option, world))
+    if out[0] == "doctor":
+        # doctor's live form reads a real deployment through Azure's own endpoints, which no test
+        # may reach: its examples run against the simulated deployment, which every check reads.
+        if "--azure" in out:
+            out[out.index("--azure") + 1] = "sim"
+        else:
+            out += ["--azure", "sim"]
     return out
 
 
@@ -221,6 +232,12 @@ def fill(token: str, option: str | None, world: World) -> list[str]:
         return ["vm-accelnet"]
     if option == "--outbox":
         return [str(world.folder / "outbox")]
+    if option == "--env-file":
+        path = world.folder / "deployment.env"  # azd's environment file (the simulated deployment ignores it)
+        path.write_text("AZURE_ENV_NAME=responder-prod\n")
+        return [str(path)]
+    if option == "--wait":
+        return ["5"]
     if option in ("--mode", "--azure") and (token == "..." or "|" in token):
         return ["observe" if token == "..." else token.split("|")[0]]
     if token == "FILE...":

@@ -9,11 +9,12 @@ from pipeline import Settings, build_pipeline
 from pipeline.azure import connector
 from responder.sim.credential import SimCredential
 from sweep import sweep_into
+from tests.conftest import DEMO_SUBSCRIPTION
 from tests.sweep.conftest import make_sweeper
 
 
 def test_without_the_role_the_scale_set_writes_are_skipped(sim):
-    settings = Settings(mode="auto", azure="sim", scale_set_write=False)
+    settings = Settings(mode="auto", azure="sim", scale_set_write=False, subscriptions=(DEMO_SUBSCRIPTION,))
     connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
     store = SqliteLedger(":memory:")
     try:
