@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
 from typing import Any
 
@@ -91,7 +90,6 @@ class SimDeployment:
         self.alerts: dict[tuple[str, str], dict] = {}
         self.graph_grants: list[dict] = []
         self.tables = ["responderIncidents", "responderSignals", "responderDecisions"]
-        self._lock = threading.Lock()
         self._healthy(base_url)
 
     # -- a healthy deployment, as the templates make it --------------------------------------
