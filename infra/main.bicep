@@ -47,8 +47,8 @@ param connectSignals bool = false
   'approve'
   'auto'
 ])
-@description('RESPONDER_MODE: overrides every policy rule\'s mode; empty leaves each rule\'s own mode. observe decides and tells but never acts.')
-param responderMode string = 'observe'
+@description('RESPONDER_MODE: overrides every policy rule\'s mode and is the ceiling no responder-mode tag lifts a rule above; empty (the default) leaves each rule\'s own mode, and the shipped rules all observe.')
+param responderMode string = ''
 
 @description('RESPONDER_POLICY_PATH: policy file inside the deployed package.')
 param policyPath string = 'rules/policy.yaml'

@@ -113,7 +113,7 @@ def test_fixed_settings(settings, name, value):
 
 
 @pytest.mark.parametrize(("parameter", "default"), [
-    ("responderMode", "observe"),
+    ("responderMode", ""),  # each rule's own mode (the shipped ones observe); set, it is a ceiling tags cannot lift
     ("paused", False),
     ("policyPath", "rules/policy.yaml"),
     ("tickSchedule", "0 */1 * * * *"),
