@@ -6,7 +6,8 @@ on that one resource. An executor's write (`start`, `proceed`) spends the permit
 refuses without one, so a road to ARM that does not pass the gate cannot write at all, and a
 permit cannot be used twice or for another resource.
 
-There is one `PermitOffice` per gate; permits it did not issue, or already spent, are refused.
+There is one `PermitOffice` per gate; a permit is honoured only while the office that issued it
+still holds it outstanding (issued, not spent, not taken back).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Permit:
     resource_id: str
     holder: str
     reason: str  # why the gate let it through, for the audit trail
+    office: "PermitOffice" = field(repr=False, compare=False)
     serial: str = field(default_factory=lambda: secrets.token_hex(8))
 
 
@@ -34,32 +36,22 @@ class PermitOffice:
 
     def __init__(self) -> None:
         self._outstanding: dict[str, Permit] = {}
-        self._mine = threading.Lock()
+        self._lock = threading.Lock()
 
     def issue(self, action: str, resource_id: str, holder: str, reason: str) -> Permit:
-        permit = Permit(action=action, resource_id=resource_id, holder=holder, reason=reason)
-        with self._mine:
+        permit = Permit(action=action, resource_id=resource_id, holder=holder, reason=reason, office=self)
+        with self._lock:
             self._outstanding[permit.serial] = permit
-        _issued_by[permit.serial] = self
         return permit
 
     def take_back(self, permit: Permit) -> None:
         """A permit not used (the write was not sent): it can never be spent."""
-        with self._mine:
+        with self._lock:
             self._outstanding.pop(permit.serial, None)
-        _issued_by.pop(permit.serial, None)
 
     def _spend(self, permit: Permit) -> bool:
-        with self._mine:
-            held = self._outstanding.get(permit.serial)
-            if held is None or held != permit:
-                return False
-            del self._outstanding[permit.serial]
-        return True
-
-
-# serial -> the office that issued it, so an executor can have it spent without knowing the gate.
-_issued_by: dict[str, PermitOffice] = {}
+        with self._lock:
+            return self._outstanding.pop(permit.serial, None) is permit
 
 
 def spend(permit: object, action: str, resource_id: str) -> None:
@@ -69,7 +61,6 @@ def spend(permit: object, action: str, resource_id: str) -> None:
     if permit.action != action or permit.resource_id.strip("/").lower() != resource_id.strip("/").lower():
         raise UnpermittedWriteError(f"{action} of {resource_id}: the permit is for {permit.action} of "
                                     f"{permit.resource_id}; nothing was sent")
-    office = _issued_by.pop(permit.serial, None)
-    if office is None or not office._spend(permit):
+    if not permit.office._spend(permit):
         raise UnpermittedWriteError(f"{action} of {resource_id}: the permit was not issued by the gate, or was "
                                     "already used; nothing was sent")

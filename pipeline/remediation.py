@@ -269,7 +269,10 @@ class Remediation:
         clients = self.connect(subscription_of(request.resource_id))
         params = {**{k: v for k, v in request.params.items() if k != GATE_KEY}, "now": self.clock()}
         try:
-            operation = executor.start(clients, request.resource_id, params, permit=clearance.permit)
+            try:
+                operation = executor.start(clients, request.resource_id, params, permit=clearance.permit)
+            finally:  # a permit a refused start did not spend is void, never left to be spent later
+                self.gate.unused(clearance)
         except ConditionGoneError as exc:
             self._finish(op_id, "skipped", f"nothing left to do: {exc}")
             return "skipped", f"nothing left to do: {exc}"
