@@ -174,10 +174,7 @@ class Sweeper:
         for page in reads.pages(f"listing the instances of scale set {scale_set.id}", "instance-list", paged):
             for instance in page:
                 self.stats.resources["scale-set-vm"] += 1
-                view = instance.instance_view
-                failed, failed_at = _failed_provisioning(instance, view)
-                health_code, health_at = _health(view)
-                health.count_instance(str(instance.instance_id), health_code, health_at, failed, failed_at)
+                view = _counted(health, str(instance.instance_id), instance)
                 if view is not None:
                     yield from self._found(self._maintenance(str(instance.id), SCALE_SET_VM, view, None, now))
         hold = self.holds.held(health.resource_id) if self.holds is not None and health.service_state else None
@@ -196,10 +193,7 @@ class Sweeper:
             for vm in page:
                 # Already a machine of the VM pass: counted apart, so `machines` counts it once.
                 self.stats.resources["flexible-scale-set-vm"] += 1
-                view = vm.instance_view
-                failed, failed_at = _failed_provisioning(vm, view)
-                health_code, health_at = _health(view)
-                health.count_instance(str(vm.name), health_code, health_at, failed, failed_at)
+                _counted(health, str(vm.name), vm)
         for signal in repair_signals(health, now):
             yield from self._found(signal)
 
@@ -223,6 +217,16 @@ class Sweeper:
         if signal is not None:
             self.stats.findings[signal.name] += 1
             yield signal
+
+
+def _counted(health: ScaleSetHealth, instance_id: str, machine: Any) -> Any:
+    """Count one machine of a scale set (a Uniform instance or a Flexible set's VM) in its
+    health: unhealthy, failed provisioning; its instance view, for the caller's maintenance."""
+    view = machine.instance_view
+    failed, failed_at = _failed_provisioning(machine, view)
+    health_code, health_at = _health(view)
+    health.count_instance(instance_id, health_code, health_at, failed, failed_at)
+    return view
 
 
 def _availability_set(vm: Any) -> str | None:
