@@ -79,6 +79,15 @@ class Signer:
         `allow_expired` reads a genuine but expired token (to explain it, never to decide)."""
         if not token:
             raise MalformedTokenError("the link carries no approval token")
+        payload = self._signed_payload(token)
+        parsed = self._parse(payload)
+        if now >= parsed.expires_at and not allow_expired:
+            raise ExpiredTokenError(f"the link expired at {parsed.expires_at.isoformat()}; nothing was done")
+        return parsed
+
+    def _signed_payload(self, token: str) -> bytes:
+        """The payload of a token whose shape and signature are good (an approval's or a list's);
+        nothing in an unsigned payload is read, not even its expiry."""
         if len(token) > MAX_TOKEN_CHARS or not _SHAPE.match(token):
             raise MalformedTokenError("the link's approval token is not one this app makes (wrong shape)")
         payload_text, mac_text = token.split(".")
@@ -88,16 +97,12 @@ class Signer:
             raise MalformedTokenError("the link's approval token is not one this app makes (not base64url)") from None
         if len(mac) != hashlib.sha256().digest_size:
             raise MalformedTokenError("the link's approval token is cut short (its signature is incomplete)")
-        # The signature first: nothing in an unsigned payload is read, not even its expiry.
         if not hmac.compare_digest(mac, self._mac(payload)):
             raise ForgedTokenError(
                 "the link's signature does not match: it was changed, or it was made by another deployment"
                 " (another RESPONDER_APPROVAL_SECRET)"
             )
-        parsed = self._parse(payload)
-        if now >= parsed.expires_at and not allow_expired:
-            raise ExpiredTokenError(f"the link expired at {parsed.expires_at.isoformat()}; nothing was done")
-        return parsed
+        return payload
 
     # -- the page of approvals pending in one scope (a digest's one link) -----------------------
 
@@ -109,15 +114,9 @@ class Signer:
 
     def read_list(self, token: str | None, now: datetime) -> ListToken:
         """The scope a list link names, once its shape, signature and expiry are good."""
-        if not token or len(token) > MAX_TOKEN_CHARS or not _SHAPE.match(token):
-            raise MalformedTokenError("the link's token is not one this app makes (wrong shape)")
-        payload_text, mac_text = token.split(".")
-        try:
-            payload, mac = _unb64(payload_text), _unb64(mac_text)
-        except (binascii.Error, ValueError):
-            raise MalformedTokenError("the link's token is not one this app makes (not base64url)") from None
-        if len(mac) != hashlib.sha256().digest_size or not hmac.compare_digest(mac, self._mac(payload)):
-            raise ForgedTokenError("the link's signature does not match: it was changed, or it was made by another deployment")
+        if not token:
+            raise MalformedTokenError("the link carries no token")
+        payload = self._signed_payload(token)
         try:
             version, expiry, scope = payload.decode("utf-8").split(":", 2)
             expires_at = datetime.fromtimestamp(int(expiry), timezone.utc)
