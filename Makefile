@@ -20,6 +20,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	sh scripts/install-tools.sh
 	sh scripts/install-azurite.sh
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

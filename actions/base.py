@@ -8,7 +8,7 @@ public verify / start / poll / recover and keeps the token format in one place.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from . import scale_set_write
@@ -23,7 +23,7 @@ OBSERVE = "observe"  # the step of an operation found by recover(): poll watches
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Executor:
@@ -106,7 +106,7 @@ class Executor:
         """
         ref = self.resolve(resource_id)
         if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
+            since = since.replace(tzinfo=UTC)
         return self._recover(clients, ref, self.parameters(params), since, intent or {})
 
     # -- helpers for subclasses ---------------------------------------------------------
@@ -161,7 +161,7 @@ class Executor:
             now = parse_time(now) or now
         if not isinstance(now, datetime):
             raise InvalidParameterError(f"now must be a datetime or an ISO 8601 time, not {now!r}")
-        return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+        return now if now.tzinfo else now.replace(tzinfo=UTC)
 
     # -- to fill in ---------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ class AzureClients:
     is never re-sent by the SDK.
     """
 
-    _cache: dict[tuple, "AzureClients"] = {}
+    _cache: dict[tuple, AzureClients] = {}
     _cache_lock = threading.Lock()
 
     def __init__(
@@ -74,7 +74,7 @@ class AzureClients:
         *,
         scale_set_write: bool = True,
         **client_kwargs: Any,
-    ) -> "AzureClients":
+    ) -> AzureClients:
         """The cached clients for these settings (built on first call in this worker)."""
         key = (
             subscription_id,

@@ -13,7 +13,7 @@ RBAC: every reader lists the action it needs in READS; executors declare the rea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .active_annotations import (  # noqa: F401  (the annotations still active: read here too)
@@ -54,7 +54,7 @@ def parse_time(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _health(vm_health: Any) -> str | None:

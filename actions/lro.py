@@ -10,7 +10,8 @@ and later resume from that token to make exactly one status request.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .errors import AzureCallError, InvalidOperationTokenError, OutcomeUnknownError
 
@@ -88,7 +89,7 @@ def _error_message(pipeline_response: Any) -> str:
     """ARM's error message from an operation status body ({"error": {"code","message"}})."""
     try:
         body = pipeline_response.http_response.json()
-    except Exception:  # an empty or non-JSON body: report the HTTP status instead
+    except Exception:  # noqa: BLE001 - an empty or non-JSON body: report the HTTP status instead
         return f"HTTP {pipeline_response.http_response.status_code}"
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):

@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 from . import lro
 from .auto_shutdown import READ_SCHEDULES, read_auto_shutdown
 from .base import Executor
+from .errors import AzureCallError, ConditionGoneError, OutcomeUnknownError
 from .live_state import (
     READ_SCALE_SET_VM_INSTANCE_VIEW,
     READ_VM_INSTANCE_VIEW,
     Machine,
     read_machine,
 )
-from .errors import AzureCallError, ConditionGoneError, OutcomeUnknownError
 from .lro import azure_errors
 from .machine_actions import machine_facts
 from .registry import registry

@@ -27,7 +27,7 @@ class Permit:
     resource_id: str
     holder: str
     reason: str  # why the gate let it through, for the audit trail
-    office: "PermitOffice" = field(repr=False, compare=False)
+    office: PermitOffice = field(repr=False, compare=False)
     serial: str = field(default_factory=lambda: secrets.token_hex(8))
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from .errors import UnknownActionError
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
 
 class Registry:
     def __init__(self) -> None:
-        self._executors: dict[str, "Executor"] = {}
+        self._executors: dict[str, Executor] = {}
 
     def register(self, cls: type) -> type:
         """Class decorator: register one instance of an Executor subclass under its name."""
@@ -22,7 +23,7 @@ class Registry:
         self._executors[executor.name] = executor
         return cls
 
-    def get(self, name: str) -> "Executor":
+    def get(self, name: str) -> Executor:
         try:
             return self._executors[name]
         except KeyError:
@@ -34,7 +35,7 @@ class Registry:
     def __contains__(self, name: object) -> bool:
         return name in self._executors
 
-    def __iter__(self) -> Iterator["Executor"]:
+    def __iter__(self) -> Iterator[Executor]:
         return iter(self._executors[name] for name in self.names())
 
     def __len__(self) -> int:

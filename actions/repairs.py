@@ -26,9 +26,9 @@ from .live_state import (
     read_scale_set_view,
 )
 from .registry import registry
-from .statuses import provisioning_busy
 from .resource_ids import SCALE_SET, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
+from .statuses import provisioning_busy
 
 AUTOMATIC_REPAIRS = "AutomaticRepairs"
 _DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$", re.IGNORECASE)

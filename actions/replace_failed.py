@@ -26,9 +26,9 @@ from .live_state import (
     read_scale_set,
 )
 from .registry import registry
-from .statuses import provisioning_busy
 from .resource_ids import SCALE_SET, SCALE_SET_VM, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
+from .statuses import provisioning_busy
 
 DELETE = "delete"
 RESIZE = "resize"

@@ -36,7 +36,7 @@ class ResourceRef:
     instance_id: str | None = None  # only for a scale-set VM
 
     @classmethod
-    def parse(cls, resource_id: str) -> "ResourceRef":
+    def parse(cls, resource_id: str) -> ResourceRef:
         if not isinstance(resource_id, str):
             raise InvalidResourceIdError(repr(resource_id), "not a string")
         text = resource_id.strip().rstrip("/")
@@ -75,7 +75,7 @@ class ResourceRef:
     def _prefix(self) -> str:
         return f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}/providers/Microsoft.Compute"
 
-    def same_resource(self, other: "ResourceRef") -> bool:
+    def same_resource(self, other: ResourceRef) -> bool:
         return self.id.lower() == other.id.lower()
 
     def __str__(self) -> str:

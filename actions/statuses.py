@@ -12,9 +12,10 @@ Verification, polling, crash recovery and the sweep all read statuses through `s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 PROVISIONING = "provisioningstate"
 POWER = "powerstate"

@@ -17,13 +17,21 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .config import DEFAULT_DEADLINE_MARGIN, DEFAULT_TTL, approval_needed, public_base, times_from_policy
 from .errors import (
-    AlreadyDecidedError, ApprovalConfigError, ApprovalError, ApprovalNotFoundError, ExpiredTokenError,
-    ForgedTokenError, GoneTokenError, MalformedTokenError, TokenRefusedError,
+    AlreadyDecidedError,
+    ApprovalConfigError,
+    ApprovalError,
+    ApprovalNotFoundError,
+    ExpiredTokenError,
+    ForgedTokenError,
+    GoneTokenError,
+    MalformedTokenError,
+    TokenRefusedError,
 )
 from .records import STATE_OF_CHOICE, ApprovalRecord, Decided, Pending, View
 from .requests import ApprovalRequests, deadline_of
@@ -38,11 +46,11 @@ _ID = re.compile(r"^APR-[0-9a-f]{16}$")
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _whole_seconds(at: datetime) -> datetime:
-    return at.astimezone(timezone.utc).replace(microsecond=0)
+    return at.astimezone(UTC).replace(microsecond=0)
 
 
 class Approvals:

@@ -8,8 +8,9 @@ a person has (the policy's `approvals` section):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from rules import PolicyError, parse_duration

@@ -6,8 +6,9 @@ same address) or the secret. Headers keep it out of caches, frames and Referer h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
-from typing import Any, Mapping
+from typing import Any
 
 from .records import View
 

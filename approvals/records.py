@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 # What a person's choice makes of a pending approval.
 STATE_OF_CHOICE = {"approve": "approved", "reject": "rejected"}
@@ -34,7 +35,7 @@ class ApprovalRecord:
     outcome_reason: str | None = None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "ApprovalRecord":
+    def from_row(cls, row: Mapping[str, Any]) -> ApprovalRecord:
         return cls(
             id=row["id"], incident_id=row["incident_id"], signal_id=row.get("signal_id"), action=row["action"],
             resource_id=row["resource_id"], mode=row["mode"], params=row.get("params") or {}, facts=row.get("facts") or {},

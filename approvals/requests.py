@@ -8,8 +8,9 @@ step seen twice asks once.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from .records import Pending
 
@@ -29,13 +30,13 @@ def _deadline(details: Mapping[str, Any]) -> datetime | None:
     for key in DEADLINE_DETAILS:
         value = details.get(key)
         if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
         if isinstance(value, str) and value.strip():
             try:
                 found = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
             except ValueError:
                 continue
-            return found if found.tzinfo else found.replace(tzinfo=timezone.utc)
+            return found if found.tzinfo else found.replace(tzinfo=UTC)
     return None
 
 

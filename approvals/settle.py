@@ -15,9 +15,9 @@ from datetime import datetime
 
 from pipeline.core import RELEASE
 from pipeline.gate import APPROVAL
-from pipeline.logs import bound
 from pipeline.outcome import Outcome
 from rules import Decision
+from telemetry.logs import bound
 
 from .records import ApprovalRecord, Decided
 

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .errors import ApprovalConfigError, ExpiredTokenError, ForgedTokenError, MalformedTokenError
 
@@ -109,7 +109,7 @@ class Signer:
     def sign_list(self, scope: str, expires_at: datetime) -> str:
         """A link to the list of approvals pending in `scope`. It decides nothing: each approval
         on the page has its own signed Approve and Reject links and confirm step."""
-        payload = f"{LIST_VERSION}:{int(expires_at.timestamp())}:{scope}".encode("utf-8")
+        payload = f"{LIST_VERSION}:{int(expires_at.timestamp())}:{scope}".encode()
         return f"{_b64(payload)}.{_b64(self._mac(payload))}"
 
     def read_list(self, token: str | None, now: datetime) -> ListToken:
@@ -119,7 +119,7 @@ class Signer:
         payload = self._signed_payload(token)
         try:
             version, expiry, scope = payload.decode("utf-8").split(":", 2)
-            expires_at = datetime.fromtimestamp(int(expiry), timezone.utc)
+            expires_at = datetime.fromtimestamp(int(expiry), UTC)
         except (UnicodeDecodeError, ValueError, OverflowError, OSError):
             raise MalformedTokenError("the link's token has an unreadable payload") from None
         if version != LIST_VERSION or not scope:
@@ -145,7 +145,7 @@ class Signer:
     def _parse(payload: bytes) -> Token:
         try:
             version, approval_id, choice, expiry = payload.decode("ascii").split(":")
-            expires_at = datetime.fromtimestamp(int(expiry), timezone.utc)
+            expires_at = datetime.fromtimestamp(int(expiry), UTC)
         except (UnicodeDecodeError, ValueError, OverflowError, OSError):
             raise MalformedTokenError("the link's approval token has an unreadable payload") from None
         if version != VERSION or choice not in CHOICES or not _ID.match(approval_id):

@@ -16,7 +16,7 @@ import os
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import coldstart, storm, sweep, throughput
 from .report import table
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         elif part == "sweep":
             figures += sweep.measure(sweep.QUICK_SIZES if q else sweep.SIZES)
     figures.sort(key=lambda f: f.name)
-    print(f"Resource Health Responder benchmarks{' (--quick)' if q else ''}: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC,"
+    print(f"Resource Health Responder benchmarks{' (--quick)' if q else ''}: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,"
           f" {os.cpu_count()} CPUs, Python {platform.python_version()}, {time.perf_counter() - began:.0f} s")
     print()
     print(table(figures))

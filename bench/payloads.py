@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests import builders
 
@@ -48,7 +48,7 @@ def mixed(count: int, seed: int = 1, duplicates: float = 0.05, vms: int = 2000) 
     legacy Activity Log alerts, over `vms` VMs of three subscriptions.
     """
     rng = random.Random(seed)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     names = ACTING_ANNOTATIONS + INFORMATIONAL_ANNOTATIONS
 
     def vm() -> str:
@@ -90,7 +90,7 @@ def annotation_storm(count: int, vms_per_subscription: int, seed: int = 7, dupli
     subscriptions, `duplicated` of them a second delivery of an earlier one, shuffled; stamped
     within the last ten minutes (a storm is what is arriving now)."""
     rng = random.Random(seed)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     unique = count - int(count * duplicated)
     bodies = []
     for i in range(unique):

@@ -48,7 +48,7 @@ DEBUG = False
 
 
 def build_fleet(vms_per_subscription: int):
-    from responder.sim import Fleet
+    from simulator import Fleet
 
     fleet = Fleet()
     for n, sub in enumerate(SUBSCRIPTIONS):
@@ -59,25 +59,24 @@ def build_fleet(vms_per_subscription: int):
 
 
 def run(events: int, vms_per_subscription: int, workdir: Path) -> dict:
-    from handlers.deliveries import parse_delivery
+    from intake.deliveries import parse_delivery
     from notify.notifier import RateLimit
     from pipeline import Settings, build_pipeline
+    from pipeline.azure import LocalToken, connector
     from pipeline.wiring import notifications_of, notifier_from_settings
     from responder.azure_session import AzureSession
-    from responder.sim import SimulatedAzure
-    from responder.sim.credential import SimCredential
-    from pipeline.azure import connector
+    from simulator import SimulatedAzure
 
     logging.disable(logging.CRITICAL)
     bodies = annotation_storm(events, vms_per_subscription)
     settings = Settings(mode="auto", azure="sim", ledger=f"sqlite:{workdir / 'storm.sqlite'}", subscriptions=tuple(SUBSCRIPTIONS))
     with SimulatedAzure(fleet=build_fleet(vms_per_subscription), operation_delay=0.0) as sim:
-        session = AzureSession("sim", connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential()), sim)
+        session = AzureSession("sim", connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken()), sim)
         # Wired as the demo wires it: a first pipeline for its ledger and policy, the notifier
         # on the simulated Teams webhook and Graph mailbox, the mailbox's rate limit lifted.
         first = build_pipeline(settings, connect=session.connect, notifier=False)
         notifier = notifier_from_settings(settings, first.engine.policy, first.ledger, first.clock,
-                                          session.plug_notifications(), credential=SimCredential())
+                                          session.plug_notifications(), credential=LocalToken())
         notifier.rate_limits["email"] = RateLimit(20, 1.0)
         pipeline = build_pipeline(replace(settings), ledger=first.ledger, connect=session.connect, notifier=notifier)
         sim.reset_log()

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 SUB = "00000000-0000-0000-0000-00000000b0b0"
@@ -37,7 +37,7 @@ MB = 1024 * 1024
 
 
 def build_fleet(vms: int):
-    from responder.sim import Fleet
+    from simulator import Fleet
 
     fleet = Fleet.generate(vms=vms, subscriptionId=SUB, resourceGroup="rg-bulk", resourceGroups=10,
                            degraded=0.01, unavailable=0.005, maintenance=0.01, seed=vms)  # fmt: skip
@@ -64,12 +64,12 @@ def sweep_once(vms: int, page_size: int, workdir: Path, traced: bool) -> dict:
     from actions import AzureClients
     from ledger import SqliteLedger
     from pipeline import Settings, build_pipeline
-    from responder.sim import SimulatedAzure
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken
+    from simulator import SimulatedAzure
     from sweep import Scope, Sweeper, sweep_into
 
     fleet = build_fleet(vms)
-    credential = SimCredential()
+    credential = LocalToken()
     with SimulatedAzure(fleet=fleet, page_size=page_size) as sim:
         connect = lambda sub: AzureClients.build(sub, base_url=sim.base_url, connection_verify=sim.ca_bundle, credential=credential)  # noqa: E731
         ledger = SqliteLedger(workdir / f"ledger-{vms}-{'traced' if traced else 'timed'}.sqlite")
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             row = measure(vms, args.page_size, Path(workdir), trace=not args.no_trace)
             rows.append(row)
             if args.json:
-                print(json.dumps({**row, "at": datetime.now(timezone.utc).isoformat()}), flush=True)
+                print(json.dumps({**row, "at": datetime.now(UTC).isoformat()}), flush=True)
             else:
                 print(f"  swept {vms:,} VMs in {row['wall_seconds']:.1f} s", file=sys.stderr, flush=True)
     if not args.json:

@@ -47,7 +47,7 @@ LEDGERS = ("file", "sync-off", "memory")
 
 
 def pipeline_seconds(bodies: list[bytes], workdir: Path, ledger_kind: str = "file") -> tuple[float, Counter]:
-    from handlers.deliveries import parse_delivery
+    from intake.deliveries import parse_delivery
     from ledger import SqliteLedger
     from pipeline import Settings, build_pipeline
 

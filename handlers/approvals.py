@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 import azure.functions as func
 
-from pipeline.logs import log
+from telemetry.logs import log
 
 from . import runtime
 from .http import too_large

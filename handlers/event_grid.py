@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from intake.deliveries import parse_delivery
 from pipeline import DEFERRED, DeliveryDeferred
 
 from . import runtime
-from .deliveries import parse_delivery
 
 bp = func.Blueprint()
 

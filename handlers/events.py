@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from intake.deliveries import MAX_BODY_BYTES, parse_delivery
+
 from . import runtime
-from .deliveries import MAX_BODY_BYTES, parse_delivery
 from .http import deferred, json_response, problem, too_large
 
 bp = func.Blueprint()

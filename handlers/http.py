@@ -6,7 +6,7 @@ import json
 
 import azure.functions as func
 
-from .deliveries import MAX_BODY_BYTES
+from intake.deliveries import MAX_BODY_BYTES
 
 
 def json_response(status: int, body: object, headers: dict | None = None) -> func.HttpResponse:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Mapping
+from collections.abc import Mapping
 
 from pipeline import Pipeline, Settings, build_pipeline
 

@@ -14,8 +14,9 @@ made twice (a retried delivery, two listeners) gives the same approval back.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 APPROVALS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (
@@ -46,7 +47,7 @@ DECIDED_STATES = ("approved", "rejected", "expired")
 
 def _utc(at: datetime) -> str:
     # One format for every stored time, so that times compare as text in SQL.
-    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _row(row) -> dict[str, Any]:

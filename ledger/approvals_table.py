@@ -13,8 +13,9 @@ inserted, or moved on with its ETag once the approval it names is no longer pend
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from . import table_keys as keys
 from .errors import LedgerContentionError

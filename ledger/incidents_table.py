@@ -8,8 +8,9 @@ the `action-hold` entity whose insert holds the incident's one action. Why and h
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from rules.ports import IncidentRef
 

@@ -8,8 +8,9 @@ recovers by reading the live state instead of writing again.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 OPERATIONS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS operations (

@@ -9,8 +9,9 @@ open operations scans the table, which stays small: only actions taken are in it
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from . import table_keys as keys
 from .errors import LedgerContentionError

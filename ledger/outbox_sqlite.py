@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from notify.errors import OutboxError
 from notify.outbox import DIGEST, FAILED, PENDING, SENDING, SENT, Entry, Message, Placement, Window
@@ -82,12 +83,12 @@ CREATE INDEX IF NOT EXISTS outbox_sends_key ON outbox_sends (key, at);
 
 def _ts(moment: datetime) -> float:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
 def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, timezone.utc)
+    return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
 class SqliteOutbox:

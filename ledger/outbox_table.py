@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from notify.outbox import DIGEST, FAILED, INCIDENT, PENDING, SENDING, SENT, STATES, Entry, Message, Placement, Window
 
@@ -33,9 +34,26 @@ from . import table_keys as keys
 from .errors import LedgerContentionError
 from .outbox_sends_table import TableSendSlots
 from .outbox_table_rows import (
-    BATCH_CHARS, BATCH_ENTITIES, ENTITIES_PER_ENTRY, INDEX, LAST_ID, MESSAGE, NOTICE, OPEN, PARTITION, TOLD, WINDOW, Work,
-    get_text, index_entity,
-    index_row, is_open, message_of, put_text, window_entity, window_of,
+    BATCH_CHARS,
+    BATCH_ENTITIES,
+    ENTITIES_PER_ENTRY,
+    INDEX,
+    LAST_ID,
+    MESSAGE,
+    NOTICE,
+    OPEN,
+    PARTITION,
+    TOLD,
+    WINDOW,
+    Work,
+    get_text,
+    index_entity,
+    index_row,
+    is_open,
+    message_of,
+    put_text,
+    window_entity,
+    window_of,
 )
 from .table_keys import clip
 from .table_service import ATTEMPTS, backoff, sdk_errors, service_client, setting
@@ -77,7 +95,7 @@ class TableOutbox(TableSendSlots):
         self._recent_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any = None, env: Mapping[str, str] | None = None, **client_options: Any) -> "TableOutbox":
+    def from_settings(cls, settings: Any = None, env: Mapping[str, str] | None = None, **client_options: Any) -> TableOutbox:
         """From the ledger's settings (`table_connection_string`, `table_endpoint`, `table_prefix`)."""
         service = service_client(
             connection_string=setting(settings, "table_connection_string", env),
@@ -122,7 +140,7 @@ class TableOutbox(TableSendSlots):
             backoff(attempt)
         raise LedgerContentionError(f"recording notifications: lost {ATTEMPTS} conditional writes in a row")
 
-    def _enqueue_one(self, work: "Work", entry: Entry, place: Callable[[Entry, Window | None], Placement]) -> int:
+    def _enqueue_one(self, work: Work, entry: Entry, place: Callable[[Entry, Window | None], Placement]) -> int:
         dest = entry.destination
         window_row = WINDOW + keys.hashed(f"{dest.key}\n{entry.cause}")
         stored = work.get(window_row)
@@ -202,7 +220,7 @@ class TableOutbox(TableSendSlots):
                     break
                 backoff(attempt)
 
-    def _new_message(self, work: "Work", entry: Entry, kind: str, incident_id: str | None, *, created: datetime, due: datetime) -> dict[str, Any]:
+    def _new_message(self, work: Work, entry: Entry, kind: str, incident_id: str | None, *, created: datetime, due: datetime) -> dict[str, Any]:
         dest = entry.destination
         message_id = keys.id_key(self._ids.next())
         message = {

@@ -17,8 +17,9 @@ RowKeys of the partition `outbox` (docs/ledger.md has the full table):
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from notify.outbox import FAILED, PENDING, SENDING, SENT, Message, Window
 

@@ -3,8 +3,9 @@ unhealthy resources per scope (the storm breaker's marks), open storms, and swit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 # unhealthy_marks is written by most signals: WITHOUT ROWID keeps it one B-tree (see ledger/sqlite.py).
 SAFETY_SCHEMA = """

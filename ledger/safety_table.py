@@ -9,8 +9,9 @@ many workers seeing one storm exactly one is told it tripped it, and exactly one
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from . import table_keys as keys
 from .errors import LedgerContentionError

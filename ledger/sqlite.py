@@ -10,21 +10,22 @@ import json
 import sqlite3
 import threading
 import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from rules import Decision, Signal
 from rules.ports import IncidentRef
 
+from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals
 from .claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
 from .errors import LedgerError
 from .operations_sqlite import OPERATIONS_SCHEMA, SqliteOperations
 from .safety_sqlite import SAFETY_SCHEMA, SqliteSafety
 from .sqlite_checkpoint import Checkpointer
 from .waves_sqlite import WAVES_SCHEMA, SqliteWaves
-from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals
 
 # Every signal's commit writes the pages its rows touch, about 5 us each (docs/performance.md),
 # so: signals, decisions and rejections are never deleted, and a plain INTEGER PRIMARY KEY

@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from contextlib import nullcontext
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
-from typing import Any, ContextManager, Iterable, Mapping
+from typing import Any
 
 from rules import Decision, Signal
 
@@ -66,7 +67,7 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         self._recent_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any = None, env: Mapping[str, str] | None = None, **client_options: Any) -> "TableLedger":
+    def from_settings(cls, settings: Any = None, env: Mapping[str, str] | None = None, **client_options: Any) -> TableLedger:
         """From app settings (a Settings object or a mapping), the environment filling the gaps."""
         service = service_client(
             connection_string=setting(settings, "table_connection_string", env),
@@ -75,7 +76,7 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         )
         return cls(service, setting(settings, "table_prefix", env) or None)
 
-    def atomically(self) -> ContextManager[None]:
+    def atomically(self) -> AbstractContextManager[None]:
         """Table Storage has no transaction across partitions: each write stands on its own, and
         the claims' leases and conditional writes make a half-done decision safe to redo."""
         return nullcontext()

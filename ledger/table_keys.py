@@ -13,7 +13,7 @@ import re
 import secrets
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .errors import LedgerConfigError
 
@@ -84,8 +84,8 @@ def resource_partition(resource_key: str) -> str:
 def stamp(at: datetime) -> str:
     """UTC, always with microseconds: `2026-11-20T09:00:00.000000+00:00` (sorts as it reads)."""
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def parse_stamp(text: str) -> datetime:

@@ -16,8 +16,9 @@ VMs of one scope at once share one wave; a member is unique per wave and resourc
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 WAVES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS waves (
@@ -64,7 +65,7 @@ _MEMBER_COLUMNS = ("state", "reason", "operation_id", "claimed_at", "started_at"
 
 def _utc(at: datetime) -> str:
     # One format for every stored time, so times compare as text in SQL.
-    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _member(row) -> dict[str, Any]:
@@ -111,7 +112,7 @@ class SqliteWaves:
         no member of any wave of the same scope is starting, running or recovering, and (given
         `rested_since`) no member of another update domain of the scope became Available again
         after it (the pause between update domains). One statement: two workers cannot both win."""
-        rested_since = rested_since or datetime.max.replace(tzinfo=timezone.utc)
+        rested_since = rested_since or datetime.max.replace(tzinfo=UTC)
         with self._lock:
             cursor = self._db.execute(
                 "UPDATE waves SET active_group = ?, activated_at = ?, updated_at = ?"

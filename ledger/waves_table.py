@@ -27,8 +27,9 @@ member nothing finds.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from . import table_keys as keys
 from .errors import LedgerContentionError

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import links as approval_links
 from .card_schema import CARD_CONTENT_TYPE, MAX_BYTES, VERSION, card_problems, payload_bytes
 from .content import IncidentView
-from .scope_views import DigestView, StormView
-from .humane import clock, plain
 from .errors import CardError
-from . import links as approval_links
+from .humane import clock, plain
+from .scope_views import DigestView, StormView
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 # Teams adds some bytes of its own around a posted message; keep a margin under the limit.

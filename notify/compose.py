@@ -12,12 +12,12 @@ from typing import Any
 
 from .cards import render_digest, render_incident, render_storm
 from .content import incident_view
-from .scope_views import digest_view, storm_view
+from .digest import STORM
 from .links import scope_stand_in
 from .mail import digest_html, digest_text, incident_html, incident_text, mail_payload, storm_html, storm_text
 from .notice import Notice
-from .digest import STORM
 from .outbox import DIGEST, Message
+from .scope_views import digest_view, storm_view
 
 
 def compose(message: Message, texts: list[str], *, listed: int, sender: str | None, now: datetime | None = None) -> dict[str, Any]:

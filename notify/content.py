@@ -11,10 +11,9 @@ only lay these out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
-
-import re
 
 from .humane import first_upper, humanise_times, sentence, when
 from .links import stand_ins
@@ -398,7 +397,7 @@ def incident_view(notices: list[Notice], note: str | None = None, times: list[da
     now = now or max((t for t in times if t is not None), default=ordered[-1].occurred_utc)
     steps = []
     last_reason = None
-    for n, at in zip(ordered, times):
+    for n, at in zip(ordered, times, strict=True):
         text = step_text(n)
         if (n.reason and n.reason != last_reason and n.status not in ("noop", "duplicate") and n.action != "none"
                 and said(n.reason).lower() != sentence(text).lower()):

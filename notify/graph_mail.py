@@ -23,7 +23,7 @@ import asyncio
 import threading
 from typing import Any
 
-from .errors import NotifyConfigError, RejectedError, ThrottledError, UncertainDeliveryError, UnavailableError
+from .errors import NotifyConfigError, RejectedError, ThrottledError, UnavailableError, UncertainDeliveryError
 from .retry import parse_retry_after
 from .tls import verify_arg
 

@@ -9,13 +9,13 @@ are, sentences that start with a capital, and outside text that cannot turn into
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
 def utc(moment: datetime) -> datetime:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return aware.astimezone(timezone.utc)
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC)
 
 
 def parse_time(value: Any) -> datetime | None:

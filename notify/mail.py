@@ -11,8 +11,8 @@ from __future__ import annotations
 from html import escape
 
 from .content import IncidentView
-from .scope_views import DigestView, StormView
 from .humane import clock
+from .scope_views import DigestView, StormView
 
 _TONES = {"good": "#107c10", "attention": "#a4262c", "warning": "#8a6d00", "accent": "#0063b1", "default": "#323130", "emphasis": "#323130"}
 _CELL = "padding:2px 12px 2px 0;vertical-align:top"

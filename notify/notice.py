@@ -8,9 +8,10 @@ them as JSON (`to_json` / `from_json`) so a message can be rendered again after 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 EVENTS = (
     "opened",
@@ -77,7 +78,7 @@ class Notice:
         return datetime.fromisoformat(value) if value else None
 
     @classmethod
-    def from_json(cls, text: str) -> "Notice":
+    def from_json(cls, text: str) -> Notice:
         data = json.loads(text)
         data = {k: v for k, v in data.items() if k in _FIELDS}
         data["occurred"] = datetime.fromisoformat(data["occurred"])
@@ -88,7 +89,7 @@ class Notice:
 
     @property
     def occurred_utc(self) -> datetime:
-        return _aware(self.occurred).astimezone(timezone.utc)
+        return _aware(self.occurred).astimezone(UTC)
 
 
 _FIELDS = tuple(f.name for f in fields(Notice))
@@ -96,4 +97,4 @@ _FIELDS = tuple(f.name for f in fields(Notice))
 
 def _aware(moment: datetime) -> datetime:
     # The pipeline hands UTC; a naive datetime is taken as UTC rather than local time.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

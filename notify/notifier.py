@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .channel import Channel
 from .compose import compose
@@ -52,7 +53,7 @@ class FlushSummary:
     errors: list[str] = field(default_factory=list)
     next_due: datetime | None = None
 
-    def add(self, other: "FlushSummary") -> None:
+    def add(self, other: FlushSummary) -> None:
         for name in ("sent", "confirmed", "retrying", "failed", "deferred"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.lines += other.lines
@@ -67,10 +68,10 @@ def _quiet(notice: Notice) -> bool:
 
 class SystemClock:
     def __call__(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
@@ -82,7 +83,7 @@ def _now_of(clock: Any) -> datetime:
         moment = clock()
     else:
         moment = clock.now() if callable(clock.now) else clock.now
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Notifier:
@@ -127,7 +128,7 @@ class Notifier:
         credential: Any = None,
         channels: Mapping[str, Any] | None = None,
         outbox_dir: str | None = None,
-    ) -> "Notifier":
+    ) -> Notifier:
         """Build from app settings (os.environ-like) plus policy keys (see notify/settings.py).
         Raises NotifyConfigError for settings that cannot work, so a typo fails at start."""
         parts = read_settings(settings, credential=credential, channels=channels, outbox_dir=outbox_dir)
@@ -159,7 +160,7 @@ class Notifier:
         told: dict[str, list[Destination]] = {}  # incident -> where it was told, this batch included
         try:
             now = _now_of(self.clock)
-            for notice, result in zip(notices, results):
+            for notice, result in zip(notices, results, strict=True):
                 try:
                     text, cause = notice.to_json(now), scope_of(notice)
                     if notice.routine and not self.send_routine:

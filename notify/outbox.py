@@ -18,9 +18,10 @@ and reused on every retry, so a retry sends the very same message (same internet
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from .routes import Destination
 

@@ -42,7 +42,7 @@ class Scope:
     shown_region: str | None = None
 
     @classmethod
-    def of(cls, cause: str, first: Notice | None = None) -> "Scope":
+    def of(cls, cause: str, first: Notice | None = None) -> Scope:
         shown = None
         if first is not None:
             facts = first.signal_facts or {}
@@ -108,7 +108,7 @@ class DigestView:
 
     @property
     def importance(self) -> str:
-        return "high" if self.storm or self.pending or any(l.stage == "failed" for l in self.lines) else "normal"
+        return "high" if self.storm or self.pending or any(line.stage == "failed" for line in self.lines) else "normal"
 
     @property
     def headline(self) -> str:

@@ -10,14 +10,14 @@ notify_default_routes, notify_routine. docs/notifications.md has the table.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from .digest import DigestPolicy
 from .errors import NotifyConfigError
 from .retry import Backoff
 from .routes import DEFAULT_ROUTE_NAMES, Router, parse_routes, split_addresses
-
 
 # After a Teams post whose answer was lost: post again (a rare duplicate card), or keep the
 # message failed, visible, for a person (never a duplicate). A webhook cannot be read back.

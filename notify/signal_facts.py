@@ -8,8 +8,9 @@ the deadline by which Azure acts on its own, a maintenance window, the availabil
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from .humane import parse_time, when, window
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from .errors import NotifyConfigError, RejectedError, ThrottledError, UncertainDeliveryError, UnavailableError
+from .errors import NotifyConfigError, RejectedError, ThrottledError, UnavailableError, UncertainDeliveryError
 from .retry import parse_retry_after
 from .tls import verify_arg
 

@@ -5,7 +5,9 @@ so that all of them share one HTTP session (one TLS connection pool) to ARM."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import time
+from collections.abc import Callable
+from typing import Any
 
 from .errors import SettingsError
 from .settings import Settings
@@ -25,9 +27,7 @@ def connector(settings: Settings, base_url: str | None = None, ca_bundle: str | 
         if not base_url:
             raise SettingsError("RESPONDER_AZURE=sim needs RESPONDER_ARM_ENDPOINT (the simulated Azure's URL)")
         if credential is None:
-            from responder.sim.credential import SimCredential
-
-            credential = SimCredential()
+            credential = LocalToken()
 
     def connect(subscription_id: str) -> Any:
         # Every caller names the subscription of each client it asks for (clients.compute(sub)).
@@ -35,3 +35,32 @@ def connector(settings: Settings, base_url: str | None = None, ca_bundle: str | 
                                   scale_set_write=settings.scale_set_write)
 
     return connect
+
+
+class LocalToken:
+    """A TokenCredential (and SupportsTokenInfo) that hands out one fixed bearer token, for a
+    stand-in of Azure on this machine (RESPONDER_AZURE=sim): it checks no token, but the SDKs
+    need one to send. Whoever builds the pipeline may inject another credential instead."""
+
+    def __init__(self, token: str = "local-azure-token", lifetime: int = 3600) -> None:  # nosec B107 - not a secret: a stand-in checks no token
+        self.token = token
+        self.lifetime = lifetime
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self.token, int(time.time()) + self.lifetime)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        from azure.core.credentials import AccessTokenInfo
+
+        return AccessTokenInfo(self.token, int(time.time()) + self.lifetime)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> LocalToken:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # A host that never ends a batch (a caller driving Remediation without a Pipeline) still does
 # not keep a read longer than this.

@@ -11,19 +11,18 @@ inputs are recorded too, so nothing that arrived is lost.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from rules import Classification, Decision, Engine, Signal
 from rules.evidence import FUTURE_SKEW
 from rules.ports import CLAIMED, DECIDED, IncidentRef, Ledger
+from telemetry.logs import bound, log
 
 from .gate import Gate, request_for
-
-from .logs import bound, log
 from .outcome import Outcome
-
 
 # Decision statuses that keep an incident's one action held.
 HOLDING_STATUSES = ("planned", "awaiting-approval", "started", "succeeded")
@@ -40,7 +39,7 @@ RELEASE = "release"
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Remediator(Protocol):

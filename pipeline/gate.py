@@ -18,13 +18,14 @@ executor refuses to write (actions/permits.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from rules.brakes import effective_mode
-from rules.evidence import DEFAULT_MAX_EVENT_AGE, default_evidence, judge
 from rules.durations import parse_duration
+from rules.evidence import DEFAULT_MAX_EVENT_AGE, default_evidence, judge
 from rules.vocabulary import MODES
 
 ACTING_MODES = ("approve", "auto")
@@ -89,7 +90,7 @@ class WriteRequest:
     def holder(self) -> str:
         return f"{self.incident_id}:{self.action}"
 
-    def on(self, road: str, **changes: Any) -> "WriteRequest":
+    def on(self, road: str, **changes: Any) -> WriteRequest:
         return replace(self, road=road, **changes)
 
     # -- kept with an operation, an approval or a wave member, for the roads that come later --
@@ -111,7 +112,7 @@ class WriteRequest:
     @classmethod
     def from_stored(cls, road: str, *, action: str, resource_id: str, incident_id: str, signal_id: int | None,
                     mode: str, params: Mapping[str, Any], approved_by: str | None = None,
-                    facts: Mapping[str, Any] | None = None) -> "WriteRequest":
+                    facts: Mapping[str, Any] | None = None) -> WriteRequest:
         """A request rebuilt from what was stored. A record made before requests were stored
         (no GATE_KEY) is judged by its action's default evidence, with no tag allowed to raise it."""
         kept = dict(params.get(GATE_KEY) or {})
@@ -200,7 +201,7 @@ class Gate:
         self._office = PermitOffice()
 
     @classmethod
-    def admitting(cls, safety, clock: Callable[[], datetime]) -> "Gate":
+    def admitting(cls, safety, clock: Callable[[], datetime]) -> Gate:
         """A gate for a pipeline with no Azure to act on: it admits or refuses, never permits."""
         return cls(safety, None, None, clock, owner_of=lambda info, resource_id: None,
                    ceiling=getattr(safety.settings, "mode", None))

@@ -9,7 +9,8 @@ follow-up (then it goes where the incident's start went: notify/notifier.py)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rules import Catalog
 

@@ -13,19 +13,29 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from actions.errors import InvalidParameterError, InvalidResourceIdError, NotApplicableError, UnknownActionError
 from rules import Decision, Signal
-from rules.signals import subscription_of
 from rules.ports import IncidentRef
+from rules.signals import subscription_of
+from telemetry.logs import bound, log
 
 from .gate import (
-    APPROVAL, CONTINUATION, DEFERRED, GATE_KEY, RECOVERED, Clearance, Gate, WriteRequest, platform_owner_of, request_for,
+    APPROVAL,
+    CONTINUATION,
+    DEFERRED,
+    GATE_KEY,
+    RECOVERED,
+    Clearance,
+    Gate,
+    WriteRequest,
+    platform_owner_of,
+    request_for,
 )
-from .logs import bound, log
 
 # ARM answers after which a write may be tried again later (after reading the state first).
 TRANSIENT_STATUSES = (None, 408, 429, 500, 502, 503, 504)

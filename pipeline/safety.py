@@ -15,8 +15,9 @@ caused, never the owner's own deallocations, stops or Spot evictions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from rules import Classification, Policy, Signal
 from rules.signals import resource_group_of, scale_set_of, subscription_of

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rules import Engine, Policy, load_catalog, load_policy
+from telemetry.logs import log
 
 from . import metrics
 from .azure import Connect, connector
 from .core import Pipeline, utc_now
-from .logs import log
+from .errors import SettingsError
 from .notifications import Notifications
 from .remediation import Remediation
 from .safety import Safety
-from .errors import SettingsError
 from .settings import Settings
 
 
@@ -111,9 +112,9 @@ def notifier_from_settings(settings: Settings, policy: Policy, store, clock, env
 
     if settings.azure == "sim" and kwargs.get("credential") is None:
         # The simulated Azure's Graph takes the simulated token, as its ARM does (pipeline/azure.py).
-        from responder.sim.credential import SimCredential
+        from .azure import LocalToken
 
-        kwargs["credential"] = SimCredential()
+        kwargs["credential"] = LocalToken()
     # The outbox lives beside the ledger: its SQLite file, or its Table Storage service and prefix.
     outbox = outbox_for(store)
     mapping = {**env, "notify_routes": policy.sections.get("notify_routes"), "notify_default_routes": policy.default_notify}

@@ -14,10 +14,11 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Mapping, TextIO
+from typing import Any, TextIO
 
 _SHORT_DURATION = re.compile(r"^(\d+)\s*([smhdw])$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr, now: datetime | None = None) -> int:
     try:
-        since = parse_since(args.since, now or datetime.now(timezone.utc)) if args.since else None
+        since = parse_since(args.since, now or datetime.now(UTC)) if args.since else None
         ledger = _open(args.state)
     except AuditError as exc:
         err.write(f"error: {exc}\n")
@@ -75,7 +76,7 @@ def parse_since(text: str, now: datetime) -> datetime:
         at = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
     except ValueError:
         raise AuditError(f"--since {text!r}: expected an ISO time (2026-11-22T09:00Z) or a duration (PT2H, 2h, 7d)") from None
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _open(state: str | None):
@@ -180,7 +181,7 @@ def _time(text: str | None) -> str:
     if not text:
         return "?"
     try:
-        return datetime.fromisoformat(str(text)).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        return datetime.fromisoformat(str(text)).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     except ValueError:
         return str(text)
 

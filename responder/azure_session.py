@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pipeline import Outcome, Pipeline, Settings
 from pipeline.azure import Connect, connector
@@ -36,7 +37,7 @@ class AzureSession:
 
     def plug_notifications(self) -> dict[str, str]:
         """Plug a Teams webhook and Graph sendMail into the simulated Azure; the settings that reach them."""
-        from responder.sim import graph, teams
+        from simulator import graph, teams
 
         self.teams, self.mailbox = teams.install(self.sim), graph.install(self.sim)
         return {
@@ -63,11 +64,11 @@ class AzureSession:
 @contextmanager
 def azure_session(kind: str, settings: Settings, fleet: str | None = None, operation_delay: float = 0.0) -> Iterator[AzureSession]:
     if kind == "sim":
-        from responder.sim import SimulatedAzure
-        from responder.sim.credential import SimCredential
+        from pipeline.azure import LocalToken
+        from simulator import SimulatedAzure
 
         with SimulatedAzure(fleet=fleet or DEMO_FLEET, operation_delay=operation_delay) as sim:
-            yield AzureSession("sim", connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential()), sim)
+            yield AzureSession("sim", connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken()), sim)
         return
     if kind == "live":
         from dataclasses import replace

@@ -70,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sim"]:
-        from responder.sim.cli import main as sim_main
+        from simulator.cli import main as sim_main
 
         return sim_main(argv[1:])
     args = parser().parse_args(argv)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from typing import Iterable, TextIO
+from collections.abc import Iterable
+from typing import TextIO
 
 from pipeline import Outcome
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
-from handlers.deliveries import MAX_BODY_BYTES, is_test_alert, parse_delivery
+from intake.deliveries import MAX_BODY_BYTES, is_test_alert, parse_delivery
 from pipeline import Outcome, Pipeline, Settings, build_pipeline
 
 from . import render

@@ -10,6 +10,7 @@ import getpass
 import json
 import sys
 from dataclasses import replace
+from datetime import UTC
 from typing import TextIO
 
 from pipeline import Settings, SettingsError
@@ -41,9 +42,9 @@ def run(args, out: TextIO | None = None, err: TextIO | None = None) -> int:
             if not args.wave_id:
                 err.write("error: waves close needs the WAVE-ID (see `python -m responder waves`)\n")
                 return 2
-            from datetime import datetime, timezone
+            from datetime import datetime
 
-            wave = close_wave(store, args.wave_id, args.by or getpass.getuser(), datetime.now(timezone.utc))
+            wave = close_wave(store, args.wave_id, args.by or getpass.getuser(), datetime.now(UTC))
             out.write((json.dumps(wave) if args.json else f"closed: {describe_row(wave)}") + "\n")
             return 0
         waves = list_waves(store, None if args.all else ("open", "stopped"))

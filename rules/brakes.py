@@ -6,9 +6,10 @@ Pure data and arithmetic; the ledger counts and the pipeline applies them (pipel
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from .durations import parse_duration
 from .errors import PolicyError

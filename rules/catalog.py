@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .documents import read_document
 from .errors import CatalogError
@@ -103,7 +104,7 @@ class Catalog:
     def __init__(self, document: Mapping[str, Any]):
         self._sections = {kind: dict(document[section]) for kind, section in SECTIONS.items()}
 
-    def extended(self, additions: Mapping[str, Any]) -> "Catalog":
+    def extended(self, additions: Mapping[str, Any]) -> Catalog:
         """This catalog with an owner's entries added (an entry of the same name replaces ours)."""
         document = {section: {**self._sections[kind], **(additions.get(section) or {})} for kind, section in SECTIONS.items()}
         return Catalog(document)

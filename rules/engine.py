@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from .catalog import Catalog, Classification
 from .evidence import DEFAULT_MAX_EVENT_AGE
@@ -12,7 +13,7 @@ from .matchers import History
 from .policy import Policy
 from .signals import Signal
 
-# Times a signal's details may carry (handlers/deadlines.py) that a decision keeps as facts, for
+# Times a signal's details may carry (intake/deadlines.py) that a decision keeps as facts, for
 # messages and for whoever plans the action: by when Azure wants it done, and the impact window.
 DEADLINE_FACTS = ("redeploy_deadline", "impact_start", "impact_end")
 
@@ -36,7 +37,7 @@ class Decision:
     max_event_age: timedelta = DEFAULT_MAX_EVENT_AGE
     repeat: Mapping[str, Any] | None = None  # the rule's `when.repeat`, when it is a repeat rule
 
-    def but(self, **changes: Any) -> "Decision":
+    def but(self, **changes: Any) -> Decision:
         return replace(self, **changes)
 
 

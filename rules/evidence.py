@@ -11,9 +11,10 @@ Pure: the facts come from actions/ (what verification read), the judgement is he
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 # Resource Health's reasons for an Unavailable or Degraded that the owner caused, not the platform
 # (availabilityStatuses' `reasonType` and the events' `context`/`category`).

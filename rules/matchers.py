@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from functools import lru_cache
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from .catalog import Classification
 from .durations import parse_duration
@@ -73,7 +74,7 @@ def _hashable(value: Any) -> tuple:
     return tuple(item if isinstance(item, (str, tuple)) else next(iter(dict(item).items())) for item in items)
 
 
-def name_patterns(value: Any) -> tuple[frozenset[str], tuple[tuple[str, "re.Pattern[str]"], ...]]:
+def name_patterns(value: Any) -> tuple[frozenset[str], tuple[tuple[str, re.Pattern[str]], ...]]:
     """The exact names (lower-cased) and the compiled patterns (each with how a person wrote it)
     of a rule's `annotation` value; a pattern that does not compile raises RulesError naming it."""
     exact: set[str] = set()

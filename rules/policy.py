@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .brakes import Brakes, parse_brakes, parse_mode_tag
 from .catalog import EXTENSION_SCHEMA, Catalog, Classification
-from .durations import parse_duration
 from .documents import read_document
+from .durations import parse_duration
 from .errors import PolicyError, RulesError
 from .evidence import DEFAULT_MAX_EVENT_AGE, EVIDENCE
 from .matchers import MATCHER_SCHEMAS, MATCHERS, History, kinds_matched, name_patterns
@@ -127,10 +128,10 @@ class Policy:
         # The rules that can match each kind of signal, in policy order: a signal is matched
         # against those only (every signal is matched, so this is on the hot path).
         kinds = [kinds_matched(rule.when) for rule in self.rules]
-        by_kind = {kind: tuple(r for r, ks in zip(self.rules, kinds) if ks is None or kind in ks)
+        by_kind = {kind: tuple(r for r, ks in zip(self.rules, kinds, strict=True) if ks is None or kind in ks)
                    for kind in {k for ks in kinds for k in (ks or ())}}
         object.__setattr__(self, "_by_kind", by_kind)
-        object.__setattr__(self, "_any_kind", tuple(r for r, ks in zip(self.rules, kinds) if ks is None))
+        object.__setattr__(self, "_any_kind", tuple(r for r, ks in zip(self.rules, kinds, strict=True) if ks is None))
 
     def first_match(self, signal: Signal, classification: Classification, history: History) -> Rule | None:
         candidates = self._by_kind.get(signal.kind.lower(), self._any_kind)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ContextManager, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
 from .engine import Decision
 from .signals import Signal
@@ -40,7 +42,7 @@ class Ledger(Protocol):
     def release_delivery(self, key: str) -> None:
         """Give back a claim this caller holds and could not decide, so a redelivery can take it."""
 
-    def atomically(self) -> ContextManager[None]:
+    def atomically(self) -> AbstractContextManager[None]:
         """The writes inside as one transaction where the store has them (SQLite); otherwise each
         write stands alone (Table Storage) and the claim's lease covers a half-done decision."""
 

@@ -7,9 +7,10 @@ case-insensitively through `resource_key`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 
 def resource_key(resource_id: str) -> str:

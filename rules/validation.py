@@ -5,7 +5,7 @@ jsonschema and PyYAML are most of a worker's cold start: importing them, parsing
 
 - the schemas (constants of this code) are checked against the metaschema by the tests, not here;
 - the documents this package ships are checked in full by the tests, which keep them, parsed, in
-  `checked.json` beside them under their sha256 (tests/unit/test_validated_documents.py fails
+  `checked.json` beside them under their sha256 (tests/rules/test_validated_documents.py fails
   until the record matches the files, and rewrites it when run as a module). A file whose bytes
   have a recorded digest is byte for byte a document already checked: it is taken from the
   record, with neither YAML nor jsonschema. Any other file, an operator's own policy or catalog,
@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 RECORD = Path(__file__).with_name("checked.json")
 

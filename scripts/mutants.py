@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # module -> the tests that cover it
 MODULES = {
     "approvals/tokens.py": ["tests/approvals/test_tokens.py"],
-    "rules/brakes.py": ["tests/unit/test_policy.py", "tests/functional/test_brake_boundaries.py"],
+    "rules/brakes.py": ["tests/rules/test_policy.py", "tests/functional/test_brake_boundaries.py"],
     "pipeline/safety.py": ["tests/functional/test_brake_boundaries.py", "tests/functional/test_safety.py",
                            "tests/functional/test_brakes_before_read.py"],
     "ledger/claims.py": ["tests/ledger/test_contract.py", "tests/ledger/test_sqlite.py"],

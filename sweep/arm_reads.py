@@ -6,8 +6,9 @@ last one is used up), so the sweep holds at most one page of each list it is wal
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .errors import ReadError
 from .stats import SweepStats

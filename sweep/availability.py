@@ -36,7 +36,7 @@ class AvailabilityStatus:
     category: str = ""
 
     @classmethod
-    def from_model(cls, status: Any) -> "AvailabilityStatus | None":
+    def from_model(cls, status: Any) -> AvailabilityStatus | None:
         """From the SDK's AvailabilityStatus; None when its id names no resource."""
         status_id = str(status.id or "")
         if not status_id.lower().endswith(STATUS_SUFFIX):

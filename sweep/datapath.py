@@ -34,7 +34,7 @@ class Datapath:
         self.window = window
 
     @classmethod
-    def for_ledger(cls, ledger: Any) -> "Datapath | None":
+    def for_ledger(cls, ledger: Any) -> Datapath | None:
         return cls(ledger) if callable(getattr(ledger, "count_occurrences", None)) else None
 
     def check(self, vm_id: str, health: str | None, since: datetime | None, now: datetime) -> Signal | None:

@@ -8,8 +8,9 @@ instead of a new decision; a new occurrence makes a new key.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from rules import Signal, resource_key
 

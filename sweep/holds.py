@@ -43,7 +43,7 @@ class RepairHolds:
         self.ledger = ledger
 
     @classmethod
-    def for_ledger(cls, ledger: Any) -> "RepairHolds | None":
+    def for_ledger(cls, ledger: Any) -> RepairHolds | None:
         """None for a ledger without switches (then nothing can be held)."""
         return cls(ledger) if callable(getattr(ledger, "switch", None)) and callable(getattr(ledger, "set_switch", None)) else None
 
@@ -75,6 +75,6 @@ class RepairHolds:
 
 
 def _log(message: str, scale_set: str, by: str) -> None:
-    from pipeline.logs import log
+    from telemetry.logs import log
 
     log(message, level=logging.INFO, scale_set=scale_set, by=by or "unknown")

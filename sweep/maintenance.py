@@ -35,7 +35,7 @@ class Maintenance:
     last_message: str | None
 
     @classmethod
-    def from_model(cls, status: Any) -> "Maintenance | None":
+    def from_model(cls, status: Any) -> Maintenance | None:
         """From the SDK's MaintenanceRedeployStatus (absent when no maintenance is planned)."""
         if status is None:
             return None

@@ -22,7 +22,7 @@ class ProgressBar:
         self._drawn = False
 
     @classmethod
-    def for_stream(cls, stream: TextIO) -> "ProgressBar | None":
+    def for_stream(cls, stream: TextIO) -> ProgressBar | None:
         """A bar when `stream` is a terminal, else None."""
         try:
             return cls(stream) if stream.isatty() else None

@@ -19,7 +19,7 @@ def sweep_scope(pipeline: Any, settings: Any, connect: Any = None) -> SweepRepor
     failed is logged as a warning and left for the next sweep.
     """
     from pipeline.azure import connector
-    from pipeline.logs import log
+    from telemetry.logs import log
 
     connect = connect or connector(settings)
     if connect is None:

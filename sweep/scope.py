@@ -28,7 +28,7 @@ class Scope:
         object.__setattr__(self, "resource_groups_exclude", tuple(g.strip().lower() for g in self.resource_groups_exclude if g.strip()))
 
     @classmethod
-    def from_settings(cls, settings, subscriptions: tuple[str, ...] = ()) -> "Scope":
+    def from_settings(cls, settings, subscriptions: tuple[str, ...] = ()) -> Scope:
         """The scope of `pipeline.Settings`; `subscriptions` replaces the settings' when given."""
         return cls(
             subscriptions=tuple(subscriptions) or tuple(settings.subscriptions),

@@ -15,8 +15,9 @@ the sweep is still reading; nothing of the fleet is kept beyond the page being r
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from actions.statuses import HEALTH, PROVISIONING, find_status, status_code
 from rules import Signal
@@ -35,7 +36,7 @@ FLEXIBLE = "flexible"
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Sweeper:

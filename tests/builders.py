@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 SUB = "11111111-2222-3333-4444-555555555555"
 _ids = itertools.count(1)
@@ -18,8 +18,8 @@ _ids = itertools.count(1)
 # The fixed times below are the payloads' own. A test against the real clock (the simulated
 # Azure's fleet is relative to now) sets EVENTS_AT: every fixed time then moves by the same
 # span, so events are as fresh as the test's clock and keep their order and spacing.
-FIXED_AT = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
-EVENTS_AT: "datetime | Callable[[], datetime] | None" = None  # a time, or a clock a test moves
+FIXED_AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+EVENTS_AT: datetime | Callable[[], datetime] | None = None  # a time, or a clock a test moves
 
 
 def _at(fixed: str) -> str:
@@ -32,7 +32,7 @@ def _at(fixed: str) -> str:
         digits = "".join(ch for ch in rest if ch.isdigit())
         text = f"{head}.{digits[:6]:0<6}{rest[len(digits):]}"
     moved = datetime.fromisoformat(text) + (events_at - FIXED_AT)
-    return moved.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moved.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 def vm_id(name: str = "vm1", rg: str = "rg-app", sub: str = SUB) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}"

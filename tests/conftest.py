@@ -3,7 +3,7 @@ pipeline on an in-memory ledger installed behind the Functions triggers."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ def shared_examples() -> Path:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc))
+    return Clock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def fresh_events():
 
     from tests import builders
 
-    builders.EVENTS_AT = datetime.now(timezone.utc) - timedelta(minutes=15)
+    builders.EVENTS_AT = datetime.now(UTC) - timedelta(minutes=15)
     try:
         yield builders.EVENTS_AT
     finally:
@@ -101,7 +101,7 @@ def fresh_events():
 def sim(fresh_events):
     """The simulated Azure with the demo fleet, fresh for each test (faults and state mutate).
     Its fleet is relative to now, and so are the events a test sends it."""
-    from responder.sim import SimulatedAzure
+    from simulator import SimulatedAzure
 
     with SimulatedAzure(fleet=DEMO_FLEET) as azure:
         yield azure
@@ -111,14 +111,13 @@ def sim(fresh_events):
 def acting(sim, ledger):
     """A pipeline that verifies and acts against `sim`; the real clock (the fleet's windows are relative to now)."""
     from pipeline import Settings, build_pipeline
-    from pipeline.azure import connector
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken, connector
 
     def make(mode: str | None = "auto", clock=None, **settings_values):
         # The acting modes act only in the subscriptions named: the demo fleet's, unless a test says.
         settings_values.setdefault("subscriptions", (DEMO_SUBSCRIPTION,))
         settings = Settings(mode=mode, azure="sim", **{"approval_secret": TEST_APPROVAL_SECRET, **settings_values})
-        connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+        connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
         return build_pipeline(settings, ledger=ledger, connect=connect, clock=clock, notifier=False)
 
     return make
@@ -128,18 +127,17 @@ def acting(sim, ledger):
 def told(sim, ledger):
     """A pipeline acting against `sim` in auto mode, telling the simulated Teams and mailbox."""
     from pipeline import Settings, build_pipeline
-    from pipeline.azure import connector
+    from pipeline.azure import LocalToken, connector
     from pipeline.wiring import notifications_of, notifier_from_settings
     from responder.azure_session import AzureSession
-    from responder.sim.credential import SimCredential
 
     session = AzureSession("sim", None, sim)
     # Told at once: these tests follow each step to its message; the hold has tests in tests/notify.
     env = {**session.plug_notifications(), "RESPONDER_NOTIFY_HOLD": "0"}
     settings = Settings(mode="auto", azure="sim", subscriptions=(DEMO_SUBSCRIPTION,))
-    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
     bare = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
-    notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=SimCredential())
+    notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=LocalToken())
     pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=notifier)
     return pipeline, session, notifications_of(pipeline)
 
@@ -166,7 +164,7 @@ def deliver(pipeline, payload):
     """One delivery of one signal (a payload from tests/builders.py) through the pipeline."""
     import json
 
-    from handlers.deliveries import parse_delivery
+    from intake.deliveries import parse_delivery
 
     (outcome,) = pipeline.process(parse_delivery(json.dumps(payload).encode(), "test"))
     return outcome

@@ -7,8 +7,9 @@ Only the ledger is needed (no Azure, no remediation), so the command line and th
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import WaveLedgerError, WaveNotFoundError, WavesError
 

@@ -9,9 +9,10 @@ its own, after the numbered ones, so it is never maintained beside another group
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 UNKNOWN = "unknown"  # the group of members whose update domain is not known
 
@@ -78,7 +79,7 @@ def parse_time(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class SelfServiceWindow:
     end: datetime | None
 
     @classmethod
-    def of(cls, facts: Mapping[str, Any]) -> "SelfServiceWindow":
+    def of(cls, facts: Mapping[str, Any]) -> SelfServiceWindow:
         return cls(parse_time(facts.get("window_start")), parse_time(facts.get("window_end")))
 
     def open(self, now: datetime) -> bool:

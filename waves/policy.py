@@ -13,9 +13,10 @@ Pure: data and arithmetic, no I/O beyond the time-zone database.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules.durations import parse_duration
@@ -87,7 +88,7 @@ class MaintenanceWindow:
                 continue
             opening = datetime.combine(day, self.start, tzinfo=zone)
             if opening >= local:
-                return opening.astimezone(after.tzinfo or timezone.utc)
+                return opening.astimezone(after.tzinfo or UTC)
         return None
 
     def describe(self) -> str:

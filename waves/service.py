@@ -15,17 +15,34 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from pipeline.gate import WAVE
-from pipeline.logs import bound, log
+from telemetry.logs import bound, log
 
 from .errors import WaveLedgerError, WaveNotFoundError, WavesError
 from .planning import (
-    DONE, FAILED, IN_FLIGHT, PENDING, RECOVERING, RUNNING, SKIPPED, STARTING, SelfServiceWindow, group_name, group_of,
-    group_order, next_group, parse_time, plan_reason, refusal_passes, resource_key, scope_of,
+    DONE,
+    FAILED,
+    IN_FLIGHT,
+    PENDING,
+    RECOVERING,
+    RUNNING,
+    SKIPPED,
+    STARTING,
+    SelfServiceWindow,
+    group_name,
+    group_of,
+    group_order,
+    next_group,
+    parse_time,
+    plan_reason,
+    refusal_passes,
+    resource_key,
+    scope_of,
 )
 from .policy import MaintenancePolicy, parse_maintenance
 

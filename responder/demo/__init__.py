@@ -19,17 +19,17 @@ import re
 import secrets
 import sys
 import tempfile
-from dataclasses import replace
-from datetime import datetime, timedelta, timezone
 from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from intake.deliveries import parse_delivery
 from pipeline import Outcome, build_pipeline
 from pipeline.wiring import notifications_of, notifier_from_settings
 from responder import render
 from responder.azure_session import azure_session, closing_tick
-from handlers.deliveries import parse_delivery
 from responder.demo.timing import as_of
 from responder.replay import read_delivery, settings_for
 
@@ -61,7 +61,7 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
     from notify.files import FileChannel
     from notify.notifier import RateLimit
     from notify.tee import TeeChannel
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken
 
     workdir = tempfile.mkdtemp(prefix="responder-demo-")
     settings = replace(settings_for(mode, state), approval_secret=secrets.token_urlsafe(32), policy_path=demo_policy(workdir))
@@ -86,7 +86,7 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
         settings = session.scoped(settings)
         pipeline = build_pipeline(settings, connect=session.connect, notifier=False, clock=clock)
         notifier = notifier_from_settings(settings, pipeline.engine.policy, pipeline.ledger, pipeline.clock,
-                                          session.plug_notifications(), credential=SimCredential())
+                                          session.plug_notifications(), credential=LocalToken())
         for name, channel in list(notifier.channels.items()):
             notifier.channels[name] = TeeChannel(channel, FileChannel(folder, name))
         # The simulated mailbox is not Exchange Online: its 30-a-minute limit would hold the
@@ -132,7 +132,7 @@ class DemoClock:
         self.offset = timedelta(0)
 
     def __call__(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
     def advance(self, by: timedelta) -> None:
         self.offset += by

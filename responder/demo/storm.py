@@ -5,7 +5,7 @@ events older than a day."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 SUBSCRIPTION = "00000000-0000-0000-0000-00000000c0de"
 VMS = [f"vm-shop-{n:06d}" for n in range(12)]
@@ -39,7 +39,7 @@ def _event(number: int, event_type: str, target: str, kind: str, properties: dic
 
 
 def delivery(now: datetime | None = None) -> list[dict]:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     events = [
         _event(n, "AvailabilityStatusChanged", _vm(name), "availabilityStatuses",
                {"previousAvailabilityState": "Available", "availabilityState": "Unavailable"}, now - timedelta(seconds=60 - 4 * n))

@@ -9,11 +9,11 @@ payload by the same span: the scenario happens now, with its order and spacing k
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Callable
 
-SCENARIO_NOW = datetime(2026, 11, 20, 8, 10, tzinfo=timezone.utc)
+SCENARIO_NOW = datetime(2026, 11, 20, 8, 10, tzinfo=UTC)
 
 # ISO 8601 as Azure writes it (up to seven fractional digits, Z or an offset), and RFC 1123
 # (a scheduled event's NotBefore).
@@ -33,11 +33,11 @@ def as_of(now: datetime) -> Callable[[bytes], bytes]:
             digits = "".join(ch for ch in rest if ch.isdigit())
             text = f"{head}.{digits[:6]:0<6}{rest[len(digits):]}"
         moved = datetime.fromisoformat(text.replace("Z", "+00:00")) + span
-        return moved.astimezone(timezone.utc).isoformat().replace("+00:00", "Z").encode()
+        return moved.astimezone(UTC).isoformat().replace("+00:00", "Z").encode()
 
     def rfc1123(match: re.Match) -> bytes:
         moved = parsedate_to_datetime(match.group(0).decode()) + span
-        return format_datetime(moved.astimezone(timezone.utc), usegmt=True).encode()
+        return format_datetime(moved.astimezone(UTC), usegmt=True).encode()
 
     def shift(body: bytes) -> bytes:
         return _RFC1123.sub(rfc1123, _ISO.sub(iso, body))

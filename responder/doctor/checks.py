@@ -10,9 +10,10 @@ import fnmatch
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .reads import Reader, ReadError, filter_assigned_to

@@ -1,11 +1,12 @@
-"""doctor against the simulated Azure: a healthy deployment served in-process (responder/sim/deployment.py)."""
+"""doctor against the simulated Azure: a healthy deployment served in-process (simulator/deployment.py)."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .checks import Context
 from .reads import Reader
@@ -14,10 +15,10 @@ from .target import Target
 
 def context_for(sim: Any, deployment: Any) -> Context:
     """A Context that reads `deployment` (a SimDeployment) through `sim`'s HTTPS endpoint."""
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken
 
-    reader = Reader(SimCredential(), arm=sim.base_url, graph=f"{sim.base_url}/v1.0", verify=sim.ca_bundle)
-    return Context(Target.from_env(deployment.env()), reader, credential=SimCredential(), table_verify=sim.ca_bundle)
+    reader = Reader(LocalToken(), arm=sim.base_url, graph=f"{sim.base_url}/v1.0", verify=sim.ca_bundle)
+    return Context(Target.from_env(deployment.env()), reader, credential=LocalToken(), table_verify=sim.ca_bundle)
 
 
 def sqlite_ledger(folder: Path) -> str:
@@ -31,8 +32,8 @@ def sqlite_ledger(folder: Path) -> str:
 
 @contextmanager
 def simulated_context() -> Iterator[Context]:
-    from responder.sim import SimulatedAzure
-    from responder.sim import deployment as sim_deployment
+    from simulator import SimulatedAzure
+    from simulator import deployment as sim_deployment
 
     with SimulatedAzure() as sim:
         deployment = sim_deployment.install(sim)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 REQUIRED = {
     "AZURE_SUBSCRIPTION_ID": "subscription",
@@ -45,7 +45,7 @@ class Target:
         return f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}/providers/Microsoft.Web/sites/{self.app_name}"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "Target":
+    def from_env(cls, env: Mapping[str, str]) -> Target:
         missing = [name for name in REQUIRED if not (env.get(name) or "").strip()]
         if missing:
             raise TargetError(f"{', '.join(missing)} not set: run doctor where azd's environment is loaded "

@@ -19,7 +19,7 @@ def fleet_doc() -> dict[str, Any]:
 
 @pytest.fixture
 def sim(fleet_doc):
-    from responder.sim import SimulatedAzure
+    from simulator import SimulatedAzure
 
     with SimulatedAzure(fleet=fleet_doc, operation_delay=0.0) as azure:
         yield azure
@@ -28,13 +28,13 @@ def sim(fleet_doc):
 @pytest.fixture
 def clients(sim):
     from actions import AzureClients
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken
 
     built = AzureClients(
         subscription_id=SUB,
         base_url=sim.base_url,
         connection_verify=sim.ca_bundle,
-        credential=SimCredential(),
+        credential=LocalToken(),
         polling_interval=0,
         retry_backoff_factor=0.01,
     )
@@ -45,7 +45,7 @@ def clients(sim):
 @pytest.fixture
 def slow_sim(fleet_doc):
     """Operations take 30 s unless finished by hand, so a first poll sees them InProgress."""
-    from responder.sim import SimulatedAzure
+    from simulator import SimulatedAzure
 
     with SimulatedAzure(fleet=fleet_doc, operation_delay=30.0) as azure:
         yield azure
@@ -54,9 +54,9 @@ def slow_sim(fleet_doc):
 @pytest.fixture
 def slow_clients(slow_sim):
     from actions import AzureClients
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken
 
     built = AzureClients(subscription_id=SUB, base_url=slow_sim.base_url, connection_verify=slow_sim.ca_bundle,
-                         credential=SimCredential(), polling_interval=0)  # fmt: skip
+                         credential=LocalToken(), polling_interval=0)  # fmt: skip
     yield built
     built.close()

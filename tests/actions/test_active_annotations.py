@@ -20,7 +20,7 @@ from actions_testbed import SUB, judged, vm_id
 
 from actions import registry
 from actions.live_state import active_annotations, annotation_active
-from responder.sim.server import Response
+from simulator.server import Response
 
 GRAPH_PATH = r"/providers/Microsoft\.ResourceGraph/resources"
 

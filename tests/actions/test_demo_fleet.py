@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from actions_testbed import judged
 
 from actions import AzureClients, registry
-from actions_testbed import judged
 
 DEMO = Path(__file__).resolve().parents[2] / "responder" / "demo" / "fleet.json"
 SUB = "00000000-0000-0000-0000-00000000d3e0"
@@ -16,12 +16,12 @@ P = f"/subscriptions/{SUB}/resourceGroups/rg-demo/providers/Microsoft.Compute"
 
 @pytest.fixture(scope="module")
 def demo():
-    from responder.sim import SimulatedAzure
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken
+    from simulator import SimulatedAzure
 
     with SimulatedAzure(fleet=str(DEMO), operation_delay=0.0) as sim:
         clients = AzureClients(subscription_id=SUB, base_url=sim.base_url, connection_verify=sim.ca_bundle,
-                               credential=SimCredential(), polling_interval=0)  # fmt: skip
+                               credential=LocalToken(), polling_interval=0)  # fmt: skip
         yield clients
         clients.close()
 

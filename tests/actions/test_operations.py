@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC
 
 import pytest
-from actions_testbed import judged, permit, calls, is_poll, ss_id, ssvm_id, vm_id
+from actions_testbed import calls, is_poll, judged, permit, ss_id, ssvm_id, vm_id
 
 from actions import registry
 from actions.errors import AzureCallError, ConditionGoneError, InvalidOperationTokenError, OutcomeUnknownError
@@ -212,8 +213,8 @@ def test_replace_failed_start_refuses_when_nothing_failed_any_more(sim, clients)
     ],
 )
 def test_unreadable_tokens(clients, token):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    op = Operation("redeploy", vm_id("vm-degraded"), token, datetime.now(timezone.utc))
+    op = Operation("redeploy", vm_id("vm-degraded"), token, datetime.now(UTC))
     with pytest.raises(InvalidOperationTokenError):
         registry.get("redeploy").poll(clients, op)

@@ -7,7 +7,7 @@ never write.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from actions_testbed import permit, ss_id, ssvm_id, vm_id
@@ -38,7 +38,7 @@ def intent_for(clients, action, rid):
     """What the pipeline records before start: the time and the verdict's facts."""
     verdict = registry.get(action).verify(clients, rid, {})
     assert verdict.holds, verdict.reason
-    return datetime.now(timezone.utc), verdict.facts
+    return datetime.now(UTC), verdict.facts
 
 
 @pytest.mark.parametrize("action, rid, visible", CASES)

@@ -34,12 +34,12 @@ def scale_set(group: str, name: str, instance: str | None = None) -> str:
 @pytest.fixture(scope="module")
 def clients():
     from actions import AzureClients
-    from responder.sim import SimulatedAzure
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken
+    from simulator import SimulatedAzure
 
     with SimulatedAzure(fleet=FLEET, operation_delay=0.0) as sim:
         built = AzureClients(subscription_id=SUB, base_url=sim.base_url, connection_verify=sim.ca_bundle,
-                             credential=SimCredential(), polling_interval=0)
+                             credential=LocalToken(), polling_interval=0)
         yield built
         built.close()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from actions_testbed import permit, COMPUTE_API, HEALTH_API, calls, is_poll, ss_id, ssvm_id, vm_id
+from actions_testbed import COMPUTE_API, HEALTH_API, calls, is_poll, permit, ss_id, ssvm_id, vm_id
 
 from actions import registry
 

@@ -8,8 +8,7 @@ import logging
 import pytest
 from actions_testbed import permit, ss_id, ssvm_id
 
-from actions import registry
-from actions import scale_set_write
+from actions import registry, scale_set_write
 from actions.errors import NotApplicableError
 
 NEEDS_WRITE = [

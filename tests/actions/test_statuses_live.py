@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC
 
 from actions_testbed import judged, ssvm_id, vm_id
 
@@ -50,9 +51,9 @@ def test_watching_a_failed_machine_ends(sim, clients):
 
 
 def test_recovery_of_a_failed_machine_is_not_in_progress(sim, clients):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    recovery = registry.get("redeploy").recover(clients, vm_id("vm-failed-extension"), {}, datetime.now(timezone.utc))
+    recovery = registry.get("redeploy").recover(clients, vm_id("vm-failed-extension"), {}, datetime.now(UTC))
     assert recovery.state == "not-started", recovery.reason
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from actions_testbed import judged, ss_id, ssvm_id, vm_id
@@ -43,8 +43,8 @@ REFUSALS = [
     ("perform-maintenance", vm_id("vm-maint-future"), {}, "window not open yet"),
     ("perform-maintenance", vm_id("vm-maint-past"), {}, "window closed"),
     ("perform-maintenance", vm_id("vm-maint-avset"), {}, "not for availability sets"),
-    ("perform-maintenance", vm_id("vm-maint"), {"now": datetime.now(timezone.utc) + timedelta(days=5)}, "window closed"),
-    ("perform-maintenance", vm_id("vm-maint"), {"now": datetime.now(timezone.utc) - timedelta(hours=5)},
+    ("perform-maintenance", vm_id("vm-maint"), {"now": datetime.now(UTC) + timedelta(days=5)}, "window closed"),
+    ("perform-maintenance", vm_id("vm-maint"), {"now": datetime.now(UTC) - timedelta(hours=5)},
      "window not open yet"),
     ("resume-automatic-repairs", ss_id("ss-running"), {}, "serviceState no longer Suspended"),
     ("resume-automatic-repairs", ss_id("ss-off"), {}, "not enabled"),

@@ -51,7 +51,7 @@ def service(ledger, clock):
 def with_approvals(pipeline, public_url: str = PUBLIC_URL):
     """The pipeline's Approvals: the wiring's when it made them (a secret in the settings), else
     added the way the wiring adds them, ahead of the notifications."""
-    from approvals import Approvals, ApprovalConfigError, ApprovalRequests, approvals_of
+    from approvals import ApprovalConfigError, ApprovalRequests, Approvals, approvals_of
 
     try:
         return approvals_of(pipeline)

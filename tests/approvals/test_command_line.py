@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from responder import approve_command
 from tests import builders as b
 from tests.approvals.conftest import SECRET, with_approvals
@@ -36,8 +36,7 @@ def run(*argv: str) -> tuple[int, str, str]:
 def state(tmp_path, sim, monkeypatch):
     """A ledger file holding one redeploy waiting for a person (made against the simulated Azure)."""
     from pipeline import Settings, build_pipeline
-    from pipeline.azure import connector
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken, connector
 
     monkeypatch.setenv("RESPONDER_APPROVAL_SECRET", SECRET)
     for name in ("RESPONDER_MODE", "RESPONDER_AZURE", "RESPONDER_PUBLIC_URL", "RESPONDER_TEAMS_WEBHOOKS", "RESPONDER_MAIL_SENDER", "RESPONDER_OUTBOX_DIR"):
@@ -45,7 +44,7 @@ def state(tmp_path, sim, monkeypatch):
     path = tmp_path / "ledger.sqlite"
     settings = Settings(mode="approve", azure="sim", ledger=f"sqlite:{path}", approval_secret=SECRET,
                         subscriptions=(DEMO_SUBSCRIPTION,))
-    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
     pipeline = build_pipeline(settings, connect=connect, notifier=False)
     service = with_approvals(pipeline)
     pipeline.process(parse_delivery(b.body(b.annotated(target=DEGRADED_VM)), "test"))

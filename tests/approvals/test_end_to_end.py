@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from approvals import TokenRefusedError, settle, settle_due
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from tests import builders as b
 from tests.approvals.conftest import SECRET, token_of, with_approvals
 from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes, tick_until_done
@@ -103,18 +103,17 @@ def test_an_approval_a_stopped_worker_left_is_carried_out_by_the_tick(acting, si
 def told(sim, ledger):
     """Approve mode telling the simulated Teams webhook (the real channel over HTTPS)."""
     from pipeline import Settings, build_pipeline
-    from pipeline.azure import connector
+    from pipeline.azure import LocalToken, connector
     from pipeline.wiring import notifications_of, notifier_from_settings
     from responder.azure_session import AzureSession
-    from responder.sim.credential import SimCredential
 
     session = AzureSession("sim", None, sim)
     # Told at once: these tests follow each step to its message; the hold has tests in tests/notify.
     env = {**session.plug_notifications(), "RESPONDER_NOTIFY_HOLD": "0"}
     settings = Settings(mode="approve", azure="sim", approval_secret=SECRET, subscriptions=(DEMO_SUBSCRIPTION,))
-    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
     bare = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
-    notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=SimCredential())
+    notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=LocalToken())
     pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=notifier)
     return pipeline, session, notifications_of(pipeline)
 
@@ -154,9 +153,9 @@ def test_no_token_or_secret_in_logs_or_ledger_rows(acting, sim, ledger, caplog):
     assert any(record.id in line for line in logged)  # the approval is named by its id
     tables = [r[0] for r in ledger._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     stored = [json.dumps([list(row) for row in ledger._db.execute(f"SELECT * FROM {t}")], default=str) for t in tables]
-    assert "approvals" in tables and not [t for t, text in zip(tables, stored) for s in secrets if s in text]
+    assert "approvals" in tables and not [t for t, text in zip(tables, stored, strict=False) for s in secrets if s in text]
     for signature in {t.split(".")[1] for t in tokens}:  # nor a token's signature alone
-        assert not [t for t, text in zip(tables, stored) if signature in text]
+        assert not [t for t, text in zip(tables, stored, strict=False) if signature in text]
 
 
 def again(pipeline):

@@ -30,14 +30,13 @@ def test_the_card_and_the_email_carry_approve_and_reject(told, sim):
 def worker(sim, ledger, env):
     """One worker as the wiring builds it: a pipeline and its notifier over the shared ledger."""
     from pipeline import Settings, build_pipeline
-    from pipeline.azure import connector
+    from pipeline.azure import LocalToken, connector
     from pipeline.wiring import notifier_from_settings
-    from responder.sim.credential import SimCredential
 
     settings = Settings(mode="approve", azure="sim", approval_secret=SECRET, subscriptions=(DEMO_SUBSCRIPTION,))
-    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
     bare = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
-    notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=SimCredential())
+    notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=LocalToken())
     return build_pipeline(settings, ledger=ledger, connect=connect, notifier=notifier), notifier
 
 

@@ -8,7 +8,7 @@ import logging
 import azure.functions as func
 import pytest
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from tests import builders as b
 from tests.approvals.conftest import SECRET, token_of, with_approvals
 from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes

@@ -9,7 +9,12 @@ from datetime import timedelta
 import pytest
 
 from approvals import (
-    AlreadyDecidedError, ApprovalConfigError, ApprovalNotFoundError, Approvals, ExpiredTokenError, deadline_of,
+    AlreadyDecidedError,
+    ApprovalConfigError,
+    ApprovalNotFoundError,
+    Approvals,
+    ExpiredTokenError,
+    deadline_of,
 )
 from approvals.config import approval_needed, times_from_policy
 from tests.approvals.conftest import PUBLIC_URL, SECRET, request, token_of

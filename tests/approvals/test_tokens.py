@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC
 
 import pytest
 
 from approvals import (
-    AlreadyDecidedError, Approvals, ApprovalConfigError, ExpiredTokenError, ForgedTokenError, MalformedTokenError,
+    AlreadyDecidedError,
+    ApprovalConfigError,
+    Approvals,
+    ExpiredTokenError,
+    ForgedTokenError,
+    MalformedTokenError,
 )
 from approvals.tokens import Signer
 from tests.approvals.conftest import PUBLIC_URL, SECRET, request, token_of
@@ -136,10 +142,10 @@ def test_public_url(ledger, clock, url, refused):
 # -- the signer alone: each refusal in the words a person reads, and the expiry's edge ------------
 
 def _signer_cases():
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     signer = Signer(SECRET)
-    at = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     good = signer.sign("APR-0123456789abcdef", "approve", at + timedelta(hours=1))
     payload, mac = good.split(".")
 
@@ -229,9 +235,9 @@ def test_a_link_is_the_hmac_of_its_payload_under_a_key_derived_from_the_secret()
     payload = b"1:APR-0123456789abcdef:approve:1795000000"
     key = hmac.new(SECRET.encode(), _KEY_LABEL, hashlib.sha256).digest()
     expected = f"{_b64(payload)}.{_b64(hmac.new(key, payload, hashlib.sha256).digest())}"
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    assert Signer(SECRET).sign("APR-0123456789abcdef", "approve", datetime.fromtimestamp(1795000000, timezone.utc)) == expected
+    assert Signer(SECRET).sign("APR-0123456789abcdef", "approve", datetime.fromtimestamp(1795000000, UTC)) == expected
 
 
 def test_signing_an_unknown_choice_is_refused_naming_it():

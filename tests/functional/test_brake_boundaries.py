@@ -11,7 +11,7 @@ share rounded the other way fails at least one row here.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,7 +20,7 @@ from tests.conftest import DEMO_SUBSCRIPTION, TEST_APPROVAL_SECRET, Clock, accep
 
 OTHER_SUBSCRIPTION = "00000000-0000-0000-0000-0000000f0e19"
 # A round hour, so a case knows which clock hour its writes count in.
-START = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 # The limits an operator gets without writing any: the shipped policy's brakes (None), and the
@@ -58,8 +58,7 @@ def operator(sim, ledger, tmp_path):
     """A pipeline built the way the app builds one: from environment variables, with the policy
     file they name. `brakes` (policy.yaml's section) writes a policy file; None keeps the shipped one."""
     from pipeline import Settings, build_pipeline
-    from pipeline.azure import connector
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken, connector
 
     def make(clock, brakes: dict | str | None = None, **env):
         """`brakes`: None (the shipped policy), OMITTED (no `brakes` section), an `Only` (the whole
@@ -76,7 +75,7 @@ def operator(sim, ledger, tmp_path):
         # Events as fresh as the case's clock, however far it moves it (an event hours old when
         # it arrives is never acted on).
         b.EVENTS_AT = lambda: clock() - timedelta(minutes=15)
-        connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+        connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
         return build_pipeline(settings, ledger=ledger, connect=connect, clock=clock, notifier=False)
 
     return make
@@ -101,7 +100,7 @@ def broken_vms(sim, count: int, prefix: str = "vm-broken") -> list[str]:
 
 def scale_set_of_capacity(sim, capacity: int, degraded: int) -> list[str]:
     """vmss-web scaled to `capacity`; the ids of its first `degraded` instances, made degraded."""
-    from responder.sim.effects import scale_to
+    from simulator.effects import scale_to
 
     scale_set = sim.fleet.scale_set("vmss-web")
     scale_to(sim.fleet, scale_set, capacity)

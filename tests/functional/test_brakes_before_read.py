@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from tests import builders as b
 from tests.conftest import DEMO_SUBSCRIPTION, Clock, accepted_writes, deliver, policy_file
 
@@ -25,7 +25,7 @@ def web_instance(sim, n: int) -> str:
 
 
 def recent() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def settle(pipeline, seconds: float = 20) -> None:
@@ -46,7 +46,7 @@ def resource_gets(sim, name: str) -> list:
 
 @pytest.fixture
 def now_clock():
-    return Clock(datetime.now(timezone.utc))
+    return Clock(datetime.now(UTC))
 
 
 # -- ways to bring a scope or a resource to where a brake refuses --------------------------------

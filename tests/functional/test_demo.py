@@ -26,7 +26,7 @@ def demo(outbox):
 
 
 def lines_for(lines, resource_name, **match):
-    return [l for l in lines if l["resource_id"].lower().endswith("/" + resource_name) and all(l[k] == v for k, v in match.items())]
+    return [row for row in lines if row["resource_id"].lower().endswith("/" + resource_name) and all(row[k] == v for k, v in match.items())]
 
 
 @pytest.mark.parametrize(
@@ -54,20 +54,20 @@ def test_demo_case(demo, resource, signal, action, status, reason):
 
 def test_first_host_crash_is_left_alone_and_the_second_redeployed(demo):
     lines, _ = demo
-    crashes = [l for l in lines_for(lines, "vm-host-crash", name="VirtualMachineHostCrashed") if l["input"] != "tick"]
-    assert [(l["action"], l["status"]) for l in crashes] == [("none", "noop"), ("redeploy", "started")]
+    crashes = [row for row in lines_for(lines, "vm-host-crash", name="VirtualMachineHostCrashed") if row["input"] != "tick"]
+    assert [(row["action"], row["status"]) for row in crashes] == [("none", "noop"), ("redeploy", "started")]
 
 
 def test_an_approval_round_trip(demo):
     lines, _ = demo
-    steps = [(l["status"], l["rule"]) for l in lines_for(lines, "vm-approve")]
+    steps = [(row["status"], row["rule"]) for row in lines_for(lines, "vm-approve")]
     assert steps[0] == ("awaiting-approval", "degraded-hardware")  # its responder-mode tag asks for a person
     assert ("started", "approval") in steps and steps[-1] == ("succeeded", "tick")
 
 
 def test_a_storm_trips_the_breaker_and_says_why_once(demo, outbox):
     lines, _ = demo
-    (tripped,) = [l for l in lines if l["status"] == "skipped" and l["reason"].startswith("storm breaker:")]
+    (tripped,) = [row for row in lines if row["status"] == "skipped" and row["reason"].startswith("storm breaker:")]
     assert tripped["resource_id"].endswith("/vm-shop-000003") and "12 VMs of subscription" in tripped["reason"]
     # One storm message for the scope (its digests follow under the same subject), not one per VM.
     storm_cards = [p for p in outbox.glob("*-teams-*.json") if "Storm: automation paused for" in p.read_text()]
@@ -79,25 +79,25 @@ def test_a_storm_trips_the_breaker_and_says_why_once(demo, outbox):
 
 def test_a_maintenance_wave_goes_one_update_domain_at_a_time(demo):
     lines, _ = demo
-    steps = [(l["resource_id"].rsplit("/", 1)[-1], l["status"]) for l in lines
-             if l["name"] == "SelfServiceWindowOpen" and l["status"] in ("planned", "started", "succeeded")]
+    steps = [(row["resource_id"].rsplit("/", 1)[-1], row["status"]) for row in lines
+             if row["name"] == "SelfServiceWindowOpen" and row["status"] in ("planned", "started", "succeeded")]
     queued = [name for name, status in steps if status == "planned"]
     assert sorted(queued) == ["vm-maint-1", "vm-maint-2", "vm-maint-3"]  # the sweep enrols them in one wave
     order = [name for name, status in steps if status in ("started", "succeeded")]
-    assert order.index(("vm-maint-3")) > max(i for i, name in enumerate(order) if name in ("vm-maint-1", "vm-maint-2"))
-    started_3 = next(l for l in lines if l["resource_id"].endswith("/vm-maint-3") and l["status"] == "started")
+    assert order.index("vm-maint-3") > max(i for i, name in enumerate(order) if name in ("vm-maint-1", "vm-maint-2"))
+    started_3 = next(row for row in lines if row["resource_id"].endswith("/vm-maint-3") and row["status"] == "started")
     assert "update domain 1" in started_3["reason"]
 
 
 def test_the_duplicate_delivery_is_ignored(demo):
     lines, _ = demo
-    first = [l for l in lines if l["input"].endswith(sorted(DEMO_PAYLOADS.glob("*.json"))[0].name)]
-    assert [l["status"] for l in first] == ["started", "duplicate"]
+    first = [row for row in lines if row["input"].endswith(sorted(DEMO_PAYLOADS.glob("*.json"))[0].name)]
+    assert [row["status"] for row in first] == ["started", "duplicate"]
 
 
 def test_the_bad_file_is_rejected_and_named(demo):
     lines, _ = demo
-    (rejected,) = [l for l in lines if l["status"] == "rejected"]
+    (rejected,) = [row for row in lines if row["status"] == "rejected"]
     assert rejected["reason"].startswith("demo/13-truncated.bad.json: body: is not valid JSON")
 
 

@@ -17,10 +17,10 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -60,22 +60,21 @@ class World:
     def pipeline(self, mode: str):
         """The app's pipeline on this world's ledger and Azure, as a worker builds it."""
         from pipeline import Settings, build_pipeline
-        from pipeline.azure import connector
-        from responder.sim.credential import SimCredential
+        from pipeline.azure import LocalToken, connector
 
         settings = Settings(mode=mode, ledger=f"sqlite:{self.ledger}", subscriptions=(DEMO_SUBSCRIPTION,), approval_secret=SECRET)
-        connect = connector(settings, base_url=self.sim.base_url, ca_bundle=self.sim.ca_bundle, credential=SimCredential())
+        connect = connector(settings, base_url=self.sim.base_url, ca_bundle=self.sim.ca_bundle, credential=LocalToken())
         return build_pipeline(settings, connect=connect, notifier=False, env={})
 
     def deliver(self, mode: str, *paths: str):
-        from handlers.deliveries import parse_delivery
+        from intake.deliveries import parse_delivery
 
         pipeline = self.pipeline(mode)
         return [o for path in paths for o in pipeline.process(parse_delivery(Path(path).read_bytes(), path))]
 
 
 def now_iso(minutes_ago: int = 2) -> str:
-    return (datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+    return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
 
 
 def write_deliveries(folder: Path) -> list[str]:
@@ -252,7 +251,7 @@ def fill(token: str, option: str | None, world: World) -> list[str]:
 
 @pytest.fixture
 def world(tmp_path):
-    from responder.sim import SimulatedAzure
+    from simulator import SimulatedAzure
 
     with SimulatedAzure(fleet=DEMO_FLEET, operation_delay=0.0) as sim:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RESPONDER_", "AZURE_"))}

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from approvals import settle
 from pipeline import Settings, SettingsError, build_pipeline
-from pipeline.azure import connector
-from responder.sim.credential import SimCredential
+from pipeline.azure import LocalToken, connector
 from tests import builders as b
 from tests.approvals.conftest import SECRET, with_approvals
 from tests.conftest import DEMO_SUBSCRIPTION, ROOT, Clock, accepted_writes, deliver, policy_file, tick_until_done
@@ -32,18 +30,18 @@ def vm(name: str, rg: str = "rg-demo") -> str:
 
 @pytest.fixture
 def now_clock():
-    return Clock(datetime.now(timezone.utc))
+    return Clock(datetime.now(UTC))
 
 
 def ago(**span) -> str:
-    return (datetime.now(timezone.utc) - timedelta(**span)).isoformat()
+    return (datetime.now(UTC) - timedelta(**span)).isoformat()
 
 
 def rebuilt(pipeline, sim, **changes):
     """The same ledger under other settings: the app redeployed with a new scope or mode."""
     settings = Settings(**{"mode": "approve", "azure": "sim", "approval_secret": SECRET,
                            "subscriptions": (DEMO_SUBSCRIPTION,), **changes})
-    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
     return build_pipeline(settings, ledger=pipeline.ledger, connect=connect, notifier=False)
 
 
@@ -250,7 +248,7 @@ def test_an_event_older_than_max_event_age_is_told_never_acted_on(acting, sim, h
 
 @pytest.mark.parametrize("minutes, rejected", [(4, False), (6, True), (60 * 24 * 365 * 73, True)])
 def test_an_event_from_the_future_is_rejected(acting, sim, minutes, rejected):
-    when = (datetime.now(timezone.utc) + timedelta(minutes=minutes)).isoformat()
+    when = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
     outcome = deliver(acting("auto"), b.annotated(target=vm("vm-degraded-hw"), when=when))
     assert (outcome.status == "rejected") is rejected, outcome.reason
     if rejected:
@@ -298,7 +296,7 @@ def test_a_vm_keeping_data_on_its_temporary_disk_waits_for_a_person_even_in_auto
 @pytest.mark.parametrize("mode, refused", [("auto", True), ("approve", True), ("observe", False)])
 def test_the_acting_modes_refuse_to_start_without_a_subscription_scope(sim, ledger, mode, refused):
     settings = Settings(mode=mode, azure="sim", approval_secret=SECRET)
-    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
     if refused:
         with pytest.raises(SettingsError, match="RESPONDER_SUBSCRIPTIONS"):
             build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
@@ -361,7 +359,7 @@ def test_an_executor_refuses_to_write_without_a_permit(sim):
     from actions.errors import UnpermittedWriteError
 
     clients = AzureClients(subscription_id=DEMO_SUBSCRIPTION, base_url=sim.base_url, connection_verify=sim.ca_bundle,
-                           credential=SimCredential(), polling_interval=0)
+                           credential=LocalToken(), polling_interval=0)
     for action, target in [("redeploy", vm("vm-degraded-hw")), ("restart", vm("vm-accelnet"))]:
         with pytest.raises(UnpermittedWriteError):
             registry.get(action).start(clients, target, {}, permit=None)
@@ -375,7 +373,7 @@ def test_the_vms_of_a_flexible_scale_set_share_its_in_flight_cap(ledger):
     flex = f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachineScaleSets/flex"
     one, two = vm("flex_1a2b3c4d", "rg-app"), vm("flex_5e6f7a8b", "rg-app")
     assert member_of(one, flex) == flex and member_of(flex, flex) is None and member_of(one, None) is None
-    safety = Safety(Settings(subscriptions=(DEMO_SUBSCRIPTION,)), load_policy(), ledger, lambda: datetime.now(timezone.utc))
+    safety = Safety(Settings(subscriptions=(DEMO_SUBSCRIPTION,)), load_policy(), ledger, lambda: datetime.now(UTC))
     assert safety.reserve(one, "INC-1:redeploy", 4, scale_set=flex) is None
     refusal = safety.reserve(two, "INC-2:redeploy", 4, scale_set=flex)
     assert refusal and refusal.startswith("in-flight cap: 1 instances of scale set flex")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from tests import builders as b
 from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
 

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from handlers.deliveries import parse_delivery
 from tests import builders as b
 from tests.actions.actions_testbed import permit
 from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes, deliver, tick_until_done
@@ -26,7 +25,8 @@ def demo_scale_set(name: str) -> str:
 
 
 
-DEGRADED = lambda: b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=demo_vm("vm-degraded-hw"))
+def DEGRADED():
+    return b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=demo_vm("vm-degraded-hw"))
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handlers.deliveries import parse_delivery
 from tests import builders as b
 from tests.conftest import DEMO_SUBSCRIPTION, ROOT, Clock, accepted_writes, deliver, policy_file
 
@@ -27,7 +26,7 @@ def degraded(target: str, when: str | None = None):
 
 
 def recent() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 
@@ -45,7 +44,7 @@ def requests_for(sim, name: str) -> list:
 
 @pytest.fixture
 def now_clock():
-    return Clock(datetime.now(timezone.utc))
+    return Clock(datetime.now(UTC))
 
 
 # -- scope --------------------------------------------------------------------------------------
@@ -84,15 +83,15 @@ def test_the_app_setting_pauses_everything_that_would_act(acting, sim):
 def test_pause_and_resume_from_the_command_line(acting, sim, tmp_path):
     from ledger import SqliteLedger
     from pipeline import Settings, build_pipeline
-    from pipeline.azure import connector
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken, connector
 
     state = tmp_path / "ledger.sqlite"
-    run = lambda *args: subprocess.run([sys.executable, "-m", "responder", *args, "--state", str(state), "--by", "alice"],
-                                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "responder", *args, "--state", str(state), "--by", "alice"],
+                                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run("pause").returncode == 0
     settings = Settings(mode="auto", azure="sim", subscriptions=(DEMO_SUBSCRIPTION,))
-    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
     pipeline = build_pipeline(settings, ledger=SqliteLedger(state), connect=connect, notifier=False)
     paused = deliver(pipeline, b.annotated("AccelnetUnhealthy", target=vm("vm-accelnet")))
     assert paused.status == "skipped" and "paused by alice" in paused.reason

@@ -17,14 +17,14 @@ import re
 import tempfile
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from rules import STATUSES
 from tests import builders as b
 from tests.conftest import DEMO_FLEET, DEMO_SUBSCRIPTION, ROOT
@@ -56,7 +56,7 @@ def policy(folder: Path) -> Path:
     """Every rule in approve or auto, each letting a tag raise it to auto; an always-open
     maintenance window; caps loose enough that the gate, not a cap, decides."""
     document = yaml.safe_load((ROOT / "rules" / "policy.yaml").read_text())
-    for index, rule in enumerate(document["rules"]):
+    for _index, rule in enumerate(document["rules"]):
         if rule["do"] != "none":
             rule["mode"] = "approve" if rule["name"] == "degraded-hardware" else "auto"
             rule["tag_may_raise_to"] = "auto"
@@ -87,24 +87,23 @@ def run_roads(steps: list[tuple], initial: list[str | None], seen: Counter) -> N
     from approvals import approvals_of, settle
     from ledger import SqliteLedger
     from pipeline import Settings, build_pipeline
-    from pipeline.azure import connector
-    from responder.sim import Fleet, SimulatedAzure
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken, connector
+    from simulator import Fleet, SimulatedAzure
     from sweep import Scope, Sweeper, sweep_into
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fleet = Fleet.from_any(DEMO_FLEET)
     fleet.add_generated(vms=STORM_VMS, prefix="vm-storm-", subscriptionId=DEMO_SUBSCRIPTION, resourceGroup="rg-storm",
                         degraded=STORM_VMS)
     with tempfile.TemporaryDirectory() as folder, SimulatedAzure(fleet=fleet, operation_delay=0.2) as sim:
         config = Settings(azure="sim", subscriptions=(DEMO_SUBSCRIPTION,), policy_path=policy(Path(folder)),
                           approval_secret="s3cret-for-tests-only-0123456789abcdef")
-        connect = connector(config, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+        connect = connector(config, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
         ledger = SqliteLedger(":memory:")
         pipeline = build_pipeline(config, ledger=ledger, connect=connect, notifier=False)
         service = approvals_of(pipeline)
         sweeper = Sweeper(connect, Scope((DEMO_SUBSCRIPTION,), (), ()), pipeline.clock, page_size=sim.page_size)
-        paused, excluded, tags = False, False, dict(zip(NAMES, initial))
+        paused, excluded, tags = False, False, dict(zip(NAMES, initial, strict=False))
         for name, tag in tags.items():
             tag_machine(sim, name, tag)
         for number, item in enumerate(steps):

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from ledger import SqliteLedger
 from pipeline import Settings, build_pipeline
-from pipeline.azure import connector
-from responder.sim.credential import SimCredential
+from pipeline.azure import LocalToken, connector
 from sweep import sweep_into
 from tests.conftest import DEMO_SUBSCRIPTION
 from tests.sweep.conftest import make_sweeper
@@ -15,7 +14,7 @@ from tests.sweep.conftest import make_sweeper
 
 def test_without_the_role_the_scale_set_writes_are_skipped(sim):
     settings = Settings(mode="auto", azure="sim", scale_set_write=False, subscriptions=(DEMO_SUBSCRIPTION,))
-    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
     store = SqliteLedger(":memory:")
     try:
         pipeline = build_pipeline(settings, ledger=store, connect=connect, notifier=False)

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from tests.conftest import SHARED_EXAMPLES
 
 WHOLE_DELIVERIES = [
@@ -95,6 +95,6 @@ def test_all_shared_examples_replay_through_the_command_line(shared_examples, tm
     assert run.returncode == 0, run.stderr
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     assert len(lines) == len(WHOLE_DELIVERIES)
-    assert [l for l in lines if l["status"] == "rejected"] == [l for l in lines if "test alert" in l["reason"]]
-    assert len([l for l in lines if "test alert" in l["reason"]]) == len(TEST_ALERTS)
+    assert [row for row in lines if row["status"] == "rejected"] == [row for row in lines if "test alert" in row["reason"]]
+    assert len([row for row in lines if "test alert" in row["reason"]]) == len(TEST_ALERTS)
     assert SHARED_EXAMPLES.name in lines[0]["input"]

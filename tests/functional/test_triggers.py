@@ -8,7 +8,7 @@ import json
 import azure.functions as func
 import pytest
 
-from handlers.fields import timestamp
+from intake.fields import timestamp
 from tests import builders as b
 from tests.conftest import ROOT
 
@@ -185,7 +185,7 @@ def test_tick_trigger_follows_operations_to_their_end(functions, acting, sim, le
 
 def held_elsewhere(installed, ledger, body) -> str:
     """Claim the delivery's one event as another worker would, and leave it undecided."""
-    from handlers.deliveries import parse_delivery
+    from intake.deliveries import parse_delivery
     from pipeline import CLAIM_LEASE
 
     (signal,) = parse_delivery(body, "test").signals

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from infra_paths import BICEP_FILES, CHECKOV, INSTALL_TOOLS, ROOT, TOOLS_PYTHON
 
 # Runs inside .venv-tools: parse every file named on the command line, report per file.

@@ -4,7 +4,6 @@ import json
 import re
 
 import pytest
-
 from infra_paths import INFRA
 from tree_walk import body, resources_of_type, walk
 

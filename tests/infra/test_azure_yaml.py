@@ -4,7 +4,6 @@ import re
 
 import pytest
 import yaml
-
 from infra_paths import INFRA, ROOT
 
 

@@ -1,7 +1,6 @@
 """Every Bicep file parses (pycep-parser, the parser checkov itself uses)."""
 
 import pytest
-
 from infra_paths import BICEP_FILES
 
 

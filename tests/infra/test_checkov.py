@@ -3,7 +3,6 @@
 import re
 
 import pytest
-
 from infra_paths import BICEP_FILES, ROOT
 
 SKIP = re.compile(r"checkov:skip=([A-Z0-9_]+)(?::(.*))?")

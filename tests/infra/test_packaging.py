@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-
 from infra_paths import ROOT
 
 FUNCIGNORE = ROOT / ".funcignore"
@@ -54,7 +53,7 @@ def package():
     return packaged()
 
 
-@pytest.mark.parametrize("left_out", ["responder/sim/", "responder/demo/", "tests/", "bench/", "infra/", "docs/", "scripts/"])
+@pytest.mark.parametrize("left_out", ["simulator/", "responder/demo/", "tests/", "bench/", "infra/", "docs/", "scripts/"])
 def test_development_tools_stay_out(package, left_out):
     assert [path for path in package if path.startswith(left_out)] == []
 

@@ -11,7 +11,6 @@ import json
 import re
 
 import pytest
-
 from infra_paths import INFRA
 from tree_walk import body
 

@@ -4,9 +4,8 @@ import json
 import re
 
 import pytest
-
 from infra_paths import INFRA, ROOT
-from tree_walk import body, resources_of_type
+from tree_walk import body
 
 MAIN = "infra/main.bicep"
 MONITORED = "infra/modules/monitored-subscription.bicep"

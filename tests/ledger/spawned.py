@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 
 def run_spawned(target: Callable, arguments: Sequence[tuple], timeout: float = 120) -> list[tuple]:

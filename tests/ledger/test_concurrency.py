@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from datetime import UTC
 
 import pytest
 
@@ -126,6 +127,6 @@ def test_four_workers_given_every_delivery_act_once_per_incident_and_lose_nothin
 
 
 def _now():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

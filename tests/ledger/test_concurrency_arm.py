@@ -51,7 +51,7 @@ def _run(azurite, sim, policy_path, bodies):
 
 
 def test_four_workers_racing_write_once_per_incident(azurite, tmp_path):
-    from responder.sim import Fleet, SimulatedAzure
+    from simulator import Fleet, SimulatedAzure
 
     fleet = Fleet.from_any(DEMO_FLEET)
     fleet.add_generated(vms=len(VMS), prefix="vm-race-", subscriptionId=DEMO_SUBSCRIPTION, resourceGroup="rg-race", degraded=len(VMS))

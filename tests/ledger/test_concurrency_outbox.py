@@ -9,15 +9,15 @@ client; only Azurite is shared.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ledger.outbox_table import TableOutbox
 from notify.digest import DigestPolicy
 from notify.outbox import Entry
 from notify.routes import Destination
 from tests.ledger.conftest import fresh_prefix
-from tests.ledger.spawned import run_spawned
 from tests.ledger.outbox_workers import flush_outbox
+from tests.ledger.spawned import run_spawned
 from tests.notify.conftest import notice
 from tests.notify.test_outbox_sqlite import placer
 
@@ -27,7 +27,7 @@ INCIDENTS = 8  # per webhook: 24 messages
 
 
 def test_four_workers_flushing_one_outbox_send_each_message_once(azurite):
-    prefix, now = fresh_prefix(), datetime.now(timezone.utc)
+    prefix, now = fresh_prefix(), datetime.now(UTC)
     outbox = TableOutbox.from_settings({"table_connection_string": azurite, "table_prefix": prefix})
     try:
         entries = [

@@ -9,17 +9,17 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from rules import Decision, Signal
 from rules.ports import CLAIMED, DECIDED, IN_FLIGHT
 from tests import builders as b
 from tests.conftest import Clock
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 TTL = timedelta(days=1)
 LEASE = timedelta(minutes=15)
 VM1 = b.vm_id("vm1")

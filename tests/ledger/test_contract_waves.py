@@ -260,7 +260,7 @@ def test_a_member_claimed_meanwhile_keeps_its_update_domain_in_progress(store):
     enrol(store, "WAVE-1", "vm1", group="0")
     store.claim_group("WAVE-1", "0", T0)
 
-    def claim_or_release(ledger, turn=iter(range(8))):
+    def claim_or_release(ledger, turn=iter(range(8))):  # noqa: B008 - one iterator shared by every call, on purpose
         n = next(turn)
         if n % 2:
             return ("claim", ledger.claim_wave_member("WAVE-1", key("vm1"), T0))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tests.doctor.conftest import doctor
+from tests.responder.conftest import doctor
 
 
 def test_a_table_ledger_behind_a_connection_string_is_reachable_and_writable(azurite):
-    from responder.sim import SimulatedAzure
-    from responder.sim import deployment as sim_deployment
+    from simulator import SimulatedAzure
+    from simulator import deployment as sim_deployment
 
     with SimulatedAzure() as sim:
         deployment = sim_deployment.install(sim)

@@ -3,6 +3,8 @@ store and the action hold carry an action from its start to its end, with one AR
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 
 from tests import builders as b
@@ -40,6 +42,6 @@ def test_a_refused_action_leaves_the_incident_free_to_act_later(acting, sim, led
 
 
 def refused_at():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -6,13 +6,13 @@ import json
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from hypothesis import given, settings as hypothesis_settings, strategies as st
-
-from tests.properties import Branches, examples
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from ledger import open_ledger
 from ledger import table_keys as keys
@@ -23,9 +23,10 @@ from ledger.errors import (
     LedgerUnavailableError,
 )
 from tests.conftest import ROOT
-from tests.ledger.conftest import ACCOUNT_KEY, connection_string, drop_tables, fresh_prefix, free_port
+from tests.ledger.conftest import ACCOUNT_KEY, connection_string, drop_tables, free_port, fresh_prefix
+from tests.properties import Branches, examples
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=15)
 TABLE_ENV = ("RESPONDER_TABLE_CONNECTION_STRING", "RESPONDER_TABLE_ENDPOINT", "RESPONDER_TABLE_PREFIX")
 
@@ -207,7 +208,7 @@ def test_keys_hold_only_what_table_storage_allows(value):
     ],
 )
 def test_times_are_stored_in_utc_with_a_fixed_width(at, stamped):
-    assert keys.stamp(at) == stamped and keys.parse_stamp(stamped) == at.replace(tzinfo=at.tzinfo or timezone.utc)
+    assert keys.stamp(at) == stamped and keys.parse_stamp(stamped) == at.replace(tzinfo=at.tzinfo or UTC)
 
 
 def test_stored_times_sort_as_the_times_do():

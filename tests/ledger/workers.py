@@ -12,7 +12,7 @@ import traceback
 def process_deliveries(connection: str, prefix: str, bodies: list[bytes], order: list[int], seed: int, start, results) -> None:
     """Replay the bodies in the order given; report (index, event id, status, incident, action, rule) per signal."""
     try:
-        from handlers.deliveries import parse_delivery
+        from intake.deliveries import parse_delivery
         from ledger import open_ledger
         from pipeline import Settings, build_pipeline
 
@@ -33,16 +33,15 @@ def act_on_deliveries(connection: str, prefix: str, azure: tuple[str, str], poli
                       order: list[int], seed: int, start, results) -> None:
     """As process_deliveries, in auto mode against a simulated Azure (its URL and CA bundle)."""
     try:
-        from handlers.deliveries import parse_delivery
+        from intake.deliveries import parse_delivery
         from ledger import open_ledger
         from pipeline import Settings, build_pipeline
-        from pipeline.azure import connector
-        from responder.sim.credential import SimCredential
+        from pipeline.azure import LocalToken, connector
 
         ledger = open_ledger("table", {"table_connection_string": connection, "table_prefix": prefix})
         settings = Settings(mode="auto", azure="sim", policy_path=policy_path,
                             subscriptions=("00000000-0000-0000-0000-00000000d3e0",))  # the demo fleet's
-        connect = connector(settings, base_url=azure[0], ca_bundle=azure[1], credential=SimCredential())
+        connect = connector(settings, base_url=azure[0], ca_bundle=azure[1], credential=LocalToken())
         pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
         start.wait(timeout=120)
         seen = []

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from notify import Notice, Notifier
 
-T0 = datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 SUB = "11111111-2222-3333-4444-555555555555"
 
 
@@ -75,7 +75,7 @@ def store(tmp_path):
 
 @pytest.fixture(scope="module")
 def sim():
-    from responder.sim import SimulatedAzure, graph, teams
+    from simulator import SimulatedAzure, graph, teams
 
     with SimulatedAzure() as azure:
         azure.hooks = teams.install(azure)
@@ -86,7 +86,7 @@ def sim():
 @pytest.fixture
 def azure(sim):
     """The module's simulated Azure with clean webhook and mailbox records for this test."""
-    from responder.sim import graph, teams
+    from simulator import graph, teams
 
     sim.hooks = teams.install(sim)  # later routes win: fresh records each test
     sim.mail = graph.install(sim)
@@ -111,12 +111,12 @@ def sim_settings(azure, **extra) -> dict:
 
 @pytest.fixture
 def make_notifier(azure, store, ticker):
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken
 
     made: list[Notifier] = []
 
     def make(store_=None, **extra) -> Notifier:
-        n = Notifier.from_settings(sim_settings(azure, **extra), store_ or store, ticker, credential=SimCredential())
+        n = Notifier.from_settings(sim_settings(azure, **extra), store_ or store, ticker, credential=LocalToken())
         made.append(n)
         return n
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from notify.compose import compose
@@ -22,7 +22,7 @@ from notify.notice import Notice
 from notify.outbox import DIGEST, INCIDENT, PENDING, Message
 
 # Saturday 5 December 2026, 22:00 UTC: the night the demo is read again.
-NOW = datetime(2026, 12, 5, 22, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 5, 22, 0, tzinfo=UTC)
 SUB = "6f9a1129-e895-429b-8809-278e836ecdb3"
 APPROVAL = "APR-0123456789abcdef"
 

@@ -9,15 +9,14 @@ import pytest
 from notify.card_schema import MAX_BYTES, card_problems, payload_bytes
 from notify.cards import envelope, render_digest, render_incident
 from notify.content import incident_view
-from notify.scope_views import digest_view
 from notify.errors import CardError
+from notify.links import sign, stand_in
 from notify.notice import EVENTS
+from notify.scope_views import digest_view
 from rules.vocabulary import STATUSES
 
-from notify.links import sign, stand_in
-
 from .conftest import APPROVAL, T0, follow_up, notice, signed_link, vm
-from .validity import assert_valid_email_html, schema_problems
+from .validity import schema_problems
 
 CATALOG = Path(__file__).resolve().parents[2] / "rules" / "annotations.yaml"
 SECTIONS = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,10 +14,9 @@ import pytest
 from ledger.outbox_sqlite import SqliteOutbox
 from notify import Notifier
 from notify.errors import UncertainDeliveryError
+from notify.links import sign, stand_in
 from notify.retry import parse_retry_after
 from notify.teams import looks_like_error
-
-from notify.links import sign, stand_in
 
 from .conftest import APPROVAL, T0, notice, signed_link
 
@@ -48,24 +47,24 @@ def test_teams_bodies_that_are_errors(body, error):
     [("7", 7.0), ("0.5", 0.5), (None, None), ("", None), ("soon", None), ("Sun, 22 Nov 2026 03:00:30 GMT", 30.0), ("-3", 0.0)],
 )
 def test_retry_after(header, seconds):
-    assert parse_retry_after(header, now=datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)) == seconds
+    assert parse_retry_after(header, now=datetime(2026, 11, 22, 3, 0, tzinfo=UTC)) == seconds
 
 
 def test_graphs_own_retry_would_send_twice_so_the_channel_turns_it_off(azure):
     """The reason for RetryHandlerOption(max_retries=0): with the SDK's defaults, a 503 that
     Exchange accepted is retried by the SDK and the recipient gets two emails."""
     from notify.graph_mail import GraphMailChannel
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken
 
     payload = {"subject": "s", "html": "<p>x</p>", "text": "x", "text_name": "x.txt", "to": ["x@contoso.com"], "internet_message_id": "<a.1@contoso.com>", "headers": {}}
     from kiota_abstractions.base_request_configuration import RequestConfiguration
     from kiota_http.middleware.options import RetryHandlerOption
 
-    from responder.sim import graph
+    from simulator import graph
 
     for retry_off, delivered in ((False, 2), (True, 1)):
         azure.mail = graph.install(azure)
-        channel = GraphMailChannel("r@contoso.com", credential=SimCredential(), base_url=f"{azure.base_url}/v1.0", verify=azure.ca_bundle)
+        channel = GraphMailChannel("r@contoso.com", credential=LocalToken(), base_url=f"{azure.base_url}/v1.0", verify=azure.ca_bundle)
         if not retry_off:
             # the SDK's retry as it comes (only its base delay zeroed, to keep the test fast)
             channel._no_retry = lambda: RequestConfiguration(options=[RetryHandlerOption(delay=0)])
@@ -176,7 +175,7 @@ def test_the_outbox_dir_knows_what_it_wrote_so_a_message_in_doubt_is_not_written
     suffix = ".json" if channel == "teams" else ".html"
     (tmp_path / "out" / f"00009-{channel}-INC-2{suffix}.partial").write_bytes(b"{")
     assert folder.confirm("", other) is False
-    assert not list((tmp_path / "out").glob(f"0000[1-8]*.partial")), "a finished write leaves no partial file"
+    assert not list((tmp_path / "out").glob("0000[1-8]*.partial")), "a finished write leaves no partial file"
 
 
 def test_a_message_in_doubt_that_reached_the_outbox_dir_is_marked_sent_not_written_again(tmp_path):

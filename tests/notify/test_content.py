@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from notify.content import incident_view
+from notify.links import stand_in
 from notify.mail import incident_html, incident_text
 from notify.notice import Notice
 from notify.resource import parse_resource
-
-from notify.links import stand_in
 
 from .conftest import APPROVAL, SUB, follow_up, notice, vm
 from .validity import assert_valid_email_html

@@ -11,7 +11,6 @@ import pytest
 from ledger.outbox_sqlite import SqliteOutbox
 from notify import Notifier
 from notify.card_schema import card_problems
-
 from notify.links import sign, stand_ins
 
 from .conftest import APPROVAL, T0, follow_up, notice, signed_link, vm
@@ -248,10 +247,10 @@ def test_an_outage_never_reaches_the_caller(tmp_path, ticker):
         "RESPONDER_MAIL_TO": "ops@contoso.com",
         "RESPONDER_GRAPH_URL": "https://127.0.0.1:9/v1.0",
     }
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken
 
     store = SqliteOutbox(str(tmp_path / "l.sqlite"))
-    n = Notifier.from_settings({**settings, "RESPONDER_NOTIFY_HOLD": "0"}, store, ticker, credential=SimCredential())
+    n = Notifier.from_settings({**settings, "RESPONDER_NOTIFY_HOLD": "0"}, store, ticker, credential=LocalToken())
     assert n.submit(notice()).error is None
     summary = n.flush(T0)
     assert summary.errors == [] and summary.retrying == 2 and summary.sent == 0

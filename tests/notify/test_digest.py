@@ -17,7 +17,7 @@ STORM = "STORM"  # in a case's incidents: the storm notice
 
 def run(incidents, times):
     window, placed = None, []
-    for incident, at in zip(incidents, times):
+    for incident, at in zip(incidents, times, strict=False):
         p = place(window, destination="teams:ops", cause="c", incident_id=incident, now=at, policy=POLICY,
                   trips_storm=incident == STORM)
         window = p.window

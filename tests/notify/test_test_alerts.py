@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from pipeline import Settings, build_pipeline
 from pipeline.wiring import notifications_of
 from tests import builders as b

@@ -76,14 +76,12 @@ def main() -> int:
     step = os.environ.get("CRASH_AT")
     if step:
         arm(step)
-    from handlers.deliveries import parse_delivery
-    from pipeline import Settings, build_pipeline
+    from intake.deliveries import parse_delivery
+    from pipeline import CLAIM_LEASE, DEFERRED, Settings, build_pipeline
     from pipeline.core import utc_now
     from pipeline.wiring import notifications_of
 
     from .storm import bodies
-
-    from pipeline import CLAIM_LEASE, DEFERRED
 
     shift = [timedelta(0)]
     pipeline = build_pipeline(Settings.from_env(), clock=lambda: utc_now() + shift[0])

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from tests import builders as b
 from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
 
@@ -45,9 +45,9 @@ def storm() -> list[list[dict] | dict]:
     """About three dozen deliveries: the actionable ones, each delivered twice (at-least-once), a
     second road to the same fact, and noise that must be decided without acting. Dated now: it
     is sent to workers on the real clock (an event hours old when it arrives is never acted on)."""
-    previous, b.EVENTS_AT = b.EVENTS_AT, datetime.now(timezone.utc) - timedelta(minutes=15)
+    previous, b.EVENTS_AT = b.EVENTS_AT, datetime.now(UTC) - timedelta(minutes=15)
     try:
-        return _storm(datetime.now(timezone.utc).isoformat())
+        return _storm(datetime.now(UTC).isoformat())
     finally:
         b.EVENTS_AT = previous
 

@@ -95,7 +95,7 @@ class TableProxy:
             self.faults.append(fault)
         return fault
 
-    def __enter__(self) -> "TableProxy":
+    def __enter__(self) -> TableProxy:
         self.thread.start()
         return self
 

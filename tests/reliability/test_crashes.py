@@ -55,7 +55,7 @@ class SimProcess:
             if line.startswith("Ctrl-C"):
                 break
         assert self.url and self.ca_bundle, self.lines
-        self.reader = threading.Thread(target=lambda: self.lines.extend(l.strip() for l in self.process.stdout), daemon=True)
+        self.reader = threading.Thread(target=lambda: self.lines.extend(row.strip() for row in self.process.stdout), daemon=True)
         self.reader.start()
 
     def settled_lines(self, quiet: float = 0.6, at_most: float = 10.0) -> list[str]:

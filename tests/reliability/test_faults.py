@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from tests.conftest import accepted_writes
 
 from .storm import KINDS, RETRY_AFTER, ROUTES, WRITES, settle_and_account, storm_through, tick_until_settled
@@ -55,7 +55,7 @@ def test_failed_operations_are_recorded_failed_and_never_retried_blindly(acting,
     sim.faults.add(method=method, path=path, kind="fail-operation", times=None, message="Allocation failed")
     pipeline = acting("auto")
     storm_through(pipeline)
-    report = settle_and_account(pipeline, sim, ledger)
+    settle_and_account(pipeline, sim, ledger)
     failed = [o for o in ledger.operations() if o["state"] == "failed" and "/vm-forged-" not in o["resource_id"]]
     assert failed and all("Allocation failed" in o["message"] for o in failed), [o["message"] for o in failed]
     assert len(accepted_writes(sim)) <= len(ACTED)
@@ -70,7 +70,7 @@ def test_azure_down_for_the_whole_storm_loses_nothing_and_acts_once_it_is_back(a
     assert pending and all(o["state"] == "verifying" for o in pending)
     assert all("could not be read" in d["reason"] for d in ledger.history() if d["status"] == "planned")
     sim.faults.remove(down)
-    report = settle_and_account(pipeline, sim, ledger)
+    settle_and_account(pipeline, sim, ledger)
     assert remediated(ledger) == ACTED and len(accepted_writes(sim)) == len(ACTED)
 
 

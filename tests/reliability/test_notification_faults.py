@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
-
+from datetime import UTC, datetime, timedelta
 
 from tests.conftest import accepted_writes
 
@@ -23,7 +22,7 @@ FAILING_VM = "vm-accelnet"  # its redeploy is accepted, then the operation fails
 def send_everything(notifier, hours: int = 24) -> None:
     """What the timer's flushes do over a day, without waiting for it: each flush at the moment
     the next message is due (the backoff between attempts is tens of seconds to an hour)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     until = now + timedelta(hours=hours)
     while now < until:
         summary = notifier.flush(now)

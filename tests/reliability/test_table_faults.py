@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
 from tests.ledger.conftest import azurite, connection_string, fresh_prefix  # noqa: F401 - the session's Azurite
 
@@ -34,9 +34,8 @@ def table_ledger(azurite):  # noqa: F811
 def deliver_until_acknowledged(pipeline, body: bytes, attempts: int = 12) -> None:
     """What the trigger's caller does: a failed invocation (a 5xx, or events deferred because
     another attempt holds their claim) is delivered again."""
-    from pipeline import DEFERRED
-
     from ledger.errors import LedgerContentionError, LedgerUnavailableError
+    from pipeline import DEFERRED
 
     errors = []
     for _ in range(attempts):
@@ -80,13 +79,12 @@ KINDS = [("503", WRITTEN), ("drop-after", WRITTEN), ("412", CONDITIONAL)]
 @pytest.mark.parametrize("kind, tables", KINDS, ids=[k for k, _ in KINDS])
 def test_a_storm_survives_table_storage_faults(acting, sim, table_ledger, kind, tables):
     from pipeline import Settings, build_pipeline
-    from pipeline.azure import connector
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken, connector
     from tests.conftest import TEST_APPROVAL_SECRET
 
     ledger, proxy = table_ledger
     settings = Settings(mode="auto", azure="sim", approval_secret=TEST_APPROVAL_SECRET, subscriptions=(DEMO_SUBSCRIPTION,))
-    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+    connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
     pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
     ledger.history()  # the tables exist before the faults start
     methods, times = (("PUT", "PATCH", "MERGE", "DELETE"), 3) if kind == "412" else (("POST", "PUT", "PATCH", "MERGE"), 1)

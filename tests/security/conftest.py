@@ -23,7 +23,7 @@ def functions():
 
 @pytest.fixture(scope="module")
 def module_sim():
-    from responder.sim import SimulatedAzure
+    from simulator import SimulatedAzure
 
     with SimulatedAzure(fleet=DEMO_FLEET) as azure:
         yield azure
@@ -34,11 +34,10 @@ def auto_installed(module_sim, ledger):
     """An auto-mode pipeline acting against the module's simulated Azure, behind the triggers."""
     from handlers import runtime
     from pipeline import Settings, build_pipeline
-    from pipeline.azure import connector
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken, connector
 
     settings = Settings(mode="auto", azure="sim", approval_secret=TEST_APPROVAL_SECRET, subscriptions=(DEMO_SUBSCRIPTION,))
-    connect = connector(settings, base_url=module_sim.base_url, ca_bundle=module_sim.ca_bundle, credential=SimCredential())
+    connect = connector(settings, base_url=module_sim.base_url, ca_bundle=module_sim.ca_bundle, credential=LocalToken())
     pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
     runtime.use(pipeline)
     yield pipeline

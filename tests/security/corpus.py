@@ -212,7 +212,7 @@ def _problem(problem: str) -> str:
 
 
 def baselines() -> dict:
-    from handlers.deliveries import parse_delivery
+    from intake.deliveries import parse_delivery
 
     found = {}
     for kind, (_, document) in kinds().items():
@@ -251,7 +251,7 @@ def expectations() -> dict[str, dict]:
 
 
 def write() -> None:
-    from handlers.deliveries import parse_delivery
+    from intake.deliveries import parse_delivery
 
     base = baselines()
     with EXPECTATIONS.open("w", encoding="utf-8") as out:

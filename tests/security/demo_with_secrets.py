@@ -22,16 +22,16 @@ class Everything(logging.Formatter):
 
 
 def main(state: str, outbox: str) -> int:
+    from pipeline.azure import LocalToken
     from responder import demo
-    from responder.sim import teams
-    from responder.sim.credential import SimCredential
+    from simulator import teams
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(Everything("%(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=logging.DEBUG, handlers=[handler], force=True)
     url = teams.TeamsWebhooks.url
     teams.TeamsWebhooks.url = lambda self, name="ops": url(self, name).replace("sig=simulated", f"sig={WEBHOOK_SIG}")
-    SimCredential.__init__.__defaults__ = (GRAPH_TOKEN, 3600)
+    LocalToken.__init__.__defaults__ = (GRAPH_TOKEN, 3600)
     demo.secrets.token_urlsafe = lambda n=32: DEMO_SECRET
     return demo.run("auto", True, state=state, operation_delay=0.1, outbox=outbox)
 

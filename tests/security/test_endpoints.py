@@ -5,22 +5,25 @@ from __future__ import annotations
 
 import ast
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import azure.functions as func
 import pytest
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from tests import builders as b
 from tests.conftest import DEMO_SUBSCRIPTION, ROOT, Clock, accepted_writes
+
+from .demo_with_secrets import DEMO_SECRET, GRAPH_TOKEN, WEBHOOK_SIG
 
 SECRET = "endpoint-tests-approval-secret-0123456789"
 DEGRADED_VM = b.vm_id("vm-degraded-hw", rg="rg-demo", sub=DEMO_SUBSCRIPTION)
 
 
 def test_the_delivery_routes_need_a_function_key_and_approvals_are_anonymous(functions):
-    level = lambda name: str(functions[name].get_trigger().auth_level).upper().split(".")[-1]
+    def level(name):
+        return str(functions[name].get_trigger().auth_level).upper().split(".")[-1]
     assert (level("alerts"), level("events")) == ("FUNCTION", "FUNCTION")
     assert level("approvals") == "ANONYMOUS"  # by design: the signed token is the credential
     http = {name for name, fn in functions.items() if fn.get_trigger().type == "httpTrigger"}
@@ -32,12 +35,12 @@ def test_the_delivery_routes_need_a_function_key_and_approvals_are_anonymous(fun
 @pytest.fixture
 def waiting(acting):
     """A redeploy waiting for a person, on a clock the test moves, behind the real route."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from approvals import approvals_of
     from handlers import runtime
 
-    clock = Clock(datetime.now(timezone.utc))
+    clock = Clock(datetime.now(UTC))
     pipeline = acting("approve", clock=clock, approval_secret=SECRET)
     (outcome,) = pipeline.process(parse_delivery(b.body(b.annotated(target=DEGRADED_VM)), "test"))
     assert outcome.status == "awaiting-approval"
@@ -151,7 +154,6 @@ def test_signatures_are_compared_in_constant_time():
 
 # -- no secret in logs or the ledger ---------------------------------------------------------
 
-from .demo_with_secrets import DEMO_SECRET, GRAPH_TOKEN, WEBHOOK_SIG
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +171,9 @@ def demo_run(tmp_path_factory):
 
 
 def approval_tokens(state: Path) -> list[str]:
-    from approvals.tokens import Signer
     from datetime import datetime
+
+    from approvals.tokens import Signer
 
     db = sqlite3.connect(state)
     db.row_factory = sqlite3.Row

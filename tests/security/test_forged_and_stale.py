@@ -5,11 +5,11 @@ refusal is in the ledger with its reason."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from tests import builders as b
 from tests.conftest import DEMO_SUBSCRIPTION, Clock, accepted_writes
 
@@ -77,7 +77,7 @@ def test_out_of_scope_is_refused_before_anything_about_it_is_read(acting, sim):
 
 
 def test_an_event_replayed_days_later_does_not_act_again(acting, sim, ledger):
-    clock = Clock(datetime.now(timezone.utc))
+    clock = Clock(datetime.now(UTC))
     pipeline = acting("auto", clock=clock, **SCOPE)
     event = b.annotated("AccelnetUnhealthy", target=vm("vm-accelnet"), when=clock.now.isoformat(), event_id="replayed-1")
     assert deliver(pipeline, event).status == "started"
@@ -91,7 +91,7 @@ def test_an_event_replayed_days_later_does_not_act_again(acting, sim, ledger):
 
 def test_an_old_event_under_a_new_id_meets_the_live_state(acting, sim, ledger):
     """A stale copy (new id, days-old time) about a machine that has healed since: told, never acted on."""
-    clock = Clock(datetime.now(timezone.utc))
+    clock = Clock(datetime.now(UTC))
     pipeline = acting("auto", clock=clock, **SCOPE)
     old = (clock.now - timedelta(days=4)).isoformat()
     outcome = deliver(pipeline, b.annotated("AccelnetUnhealthy", target=vm("vm-healthy-again"), when=old))

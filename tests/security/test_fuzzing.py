@@ -9,7 +9,7 @@ Text excludes lone surrogates: every corpus case holding one goes through the HT
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import azure.functions as func
 from hypothesis import HealthCheck, given, settings
@@ -117,7 +117,7 @@ def test_the_event_grid_trigger(functions, installed, ledger):
         (event,) = replaced(KINDS[kind][1], path, value)
         before = snapshot(ledger)
         grid = func.EventGridEvent(id=event.get("id", "fuzz"), data=event["data"], topic=topic, subject=subject, event_type=event_type,
-                                   event_time=datetime(2026, 11, 20, tzinfo=timezone.utc), data_version="1")
+                                   event_time=datetime(2026, 11, 20, tzinfo=UTC), data_version="1")
         assert call(functions, "event_grid", grid) is None
         assert accounted(ledger, before, seen)
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from handlers.deliveries import MAX_BODY_BYTES, parse_delivery
+from intake.deliveries import MAX_BODY_BYTES, parse_delivery
 from tests.conftest import accepted_writes
 
 from .conftest import call, post

@@ -7,7 +7,7 @@ the real now and tests move it by hand.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,9 +22,9 @@ OTHER_SUB = "00000000-0000-0000-0000-0000000f0e19"
 def connector(sim):
     """subscription id -> AzureClients for this simulated Azure (fast retries, one credential)."""
     from actions import AzureClients
-    from responder.sim.credential import SimCredential
+    from pipeline.azure import LocalToken
 
-    credential = SimCredential()
+    credential = LocalToken()
 
     def connect(subscription_id: str):
         return AzureClients.build(
@@ -39,7 +39,7 @@ def make_sweeper(sim, subscriptions=(DEMO_SUB,), include=(), exclude=(), clock=N
     from sweep import Scope, Sweeper
 
     scope = Scope(tuple(subscriptions), tuple(include), tuple(exclude))
-    return Sweeper(connector(sim), scope, clock or Clock(datetime.now(timezone.utc)), page_size=sim.page_size, **kwargs)
+    return Sweeper(connector(sim), scope, clock or Clock(datetime.now(UTC)), page_size=sim.page_size, **kwargs)
 
 
 def found(signals) -> set[tuple[str, str]]:
@@ -51,12 +51,12 @@ def found(signals) -> set[tuple[str, str]]:
 
 @pytest.fixture
 def now_clock() -> Clock:
-    return Clock(datetime.now(timezone.utc))
+    return Clock(datetime.now(UTC))
 
 
 @pytest.fixture
 def demo_sim():
-    from responder.sim import SimulatedAzure
+    from simulator import SimulatedAzure
 
     with SimulatedAzure(fleet=DEMO_FLEET) as sim:
         yield sim
@@ -65,7 +65,7 @@ def demo_sim():
 @pytest.fixture
 def sim_for():
     """Start a simulated Azure for a fleet document; stopped at the end of the test."""
-    from responder.sim import SimulatedAzure
+    from simulator import SimulatedAzure
 
     started = []
 

@@ -5,11 +5,11 @@ default policy redeploys, and verification asks the application's health, not Re
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from sweep import sweep_into
 from tests import builders as b
 
@@ -37,7 +37,7 @@ FLEET = {
 
 
 def migrated(pipeline, name, ago):
-    when = (datetime.now(timezone.utc) - ago).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+    when = (datetime.now(UTC) - ago).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
     payload = b.annotated("LiveMigrationSucceeded", target=vm_id(name), when=when)
     (outcome,) = pipeline.process(parse_delivery(b.body(payload), "annotation.json"))
     assert (outcome.name, outcome.action) == ("LiveMigrationSucceeded", "none")

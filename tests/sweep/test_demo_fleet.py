@@ -24,7 +24,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def swept_demo():
     """One sweep of the demo fleet, read by every test here: (signals, stats, reads the sim counted)."""
-    from responder.sim import SimulatedAzure
+    from simulator import SimulatedAzure
 
     from .conftest import DEMO_FLEET
 

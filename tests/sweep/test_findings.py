@@ -3,7 +3,7 @@ and the delivery keys that make a repeat a duplicate and a new occurrence a new 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from sweep.availability import AvailabilityStatus, availability_signal
 from sweep.maintenance import Maintenance, maintenance_signal
 from sweep.repairs import ScaleSetHealth, repair_signals
 
-NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 VM_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1"
 SS_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/ss-1"

@@ -14,7 +14,7 @@ RG = "rg-flex"
 
 @pytest.fixture
 def flex_sim():
-    from responder.sim import SimulatedAzure
+    from simulator import SimulatedAzure
 
     fleet = {
         "defaults": {"subscriptionId": SUB, "resourceGroup": RG},

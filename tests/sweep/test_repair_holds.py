@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.deliveries import parse_delivery
+from intake.deliveries import parse_delivery
 from sweep import sweep_into
 from tests import builders as b
 
@@ -35,7 +35,7 @@ def resumes(sim) -> list:
 
 
 def set_state(sim, state):
-    from responder.sim.effects import set_orchestration
+    from simulator.effects import set_orchestration
 
     with sim.fleet.lock:
         set_orchestration(sim.fleet.scale_set("ss-held"), "Resume" if state == "Running" else "Suspend")

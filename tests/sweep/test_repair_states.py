@@ -36,7 +36,7 @@ SCALE_SETS = [
 
 @pytest.fixture(scope="module")
 def swept():
-    from responder.sim import SimulatedAzure
+    from simulator import SimulatedAzure
 
     fleet = {
         "defaults": {"subscriptionId": SUB, "resourceGroup": "rg-sets"},

@@ -52,7 +52,7 @@ def test_a_second_sweep_of_an_unchanged_fleet_gives_only_duplicates(demo_sim, sw
 
 
 def _set_window(sim, vm_name, **fields):
-    from responder.sim.fleet import resolve_time
+    from simulator.fleet import resolve_time
 
     with sim.fleet.lock:
         vm = sim.fleet.vm(vm_name)
@@ -94,7 +94,7 @@ def test_a_new_window_on_a_vm_without_one_is_a_new_decision(demo_sim, sweep_pipe
 
 
 def test_an_incident_an_event_opened_absorbs_the_sweep_finding(demo_sim, sweep_pipeline):
-    from handlers.deliveries import parse_delivery
+    from intake.deliveries import parse_delivery
 
     pipeline = sweep_pipeline(demo_sim)
     from responder.demo.timing import as_of

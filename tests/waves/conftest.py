@@ -6,7 +6,7 @@ enrols VMs with the facts the live state gives, as the wiring does."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -44,7 +44,7 @@ def ledger():
 
 @pytest.fixture
 def now_clock() -> Clock:
-    return Clock(datetime.now(timezone.utc))
+    return Clock(datetime.now(UTC))
 
 
 def vm(name: str) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-AT = datetime(2026, 11, 28, 1, 30, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)
 EARLIER = AT - timedelta(hours=1)
 
 

@@ -3,12 +3,18 @@ and which refusals keep a member queued."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from waves.planning import (
-    SelfServiceWindow, group_of, next_group, plan_reason, refusal_passes, scope_of, span,
+    SelfServiceWindow,
+    group_of,
+    next_group,
+    plan_reason,
+    refusal_passes,
+    scope_of,
+    span,
 )
 
 SUB = "00000000-0000-0000-0000-00000000d3e0"
@@ -45,7 +51,7 @@ def test_span(groups, text):
 
 
 def test_plan_reasons():
-    window = SelfServiceWindow(None, datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc))
+    window = SelfServiceWindow(None, datetime(2026, 11, 28, 3, 0, tzinfo=UTC))
     later = plan_reason("WAVE-1", "1", {"0", "1"}, "Sat, Sun 01:00–05:00 UTC", "30 min", window)
     assert later == ("queued in wave WAVE-1, update domain 1 of 0..1; starts when update domain 0 has finished and "
                      "30 min have passed, inside the self-service window (until 2026-11-28 03:00Z) and the maintenance "
@@ -73,9 +79,9 @@ def test_which_refusals_keep_a_member_queued(reason, passes):
 
 
 def test_self_service_window():
-    start, end = datetime(2026, 11, 21, tzinfo=timezone.utc), datetime(2026, 11, 28, tzinfo=timezone.utc)
+    start, end = datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC)
     window = SelfServiceWindow(start, end)
     assert window.open(start) and window.open(end) and not window.closed(end)
-    assert not window.open(datetime(2026, 11, 29, tzinfo=timezone.utc)) and window.closed(datetime(2026, 11, 29, tzinfo=timezone.utc))
+    assert not window.open(datetime(2026, 11, 29, tzinfo=UTC)) and window.closed(datetime(2026, 11, 29, tzinfo=UTC))
     assert SelfServiceWindow.of({"window_start": "2026-11-21T00:00:00Z", "window_end": "2026-11-28T00:00:00+00:00"}) == window
     assert SelfServiceWindow(None, None).closed(start)

@@ -3,7 +3,7 @@ owner's window (days, crossing midnight, time zones) and who is left to Azure.""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -58,7 +58,7 @@ def test_mistakes_fail_loudly_and_name_their_place(section, where):
     assert isinstance(caught.value, PolicyError), "reported like any other policy mistake"
 
 
-UTC = timezone.utc
+UTC = UTC
 SAT = datetime(2026, 11, 28, tzinfo=UTC)  # a Saturday
 
 

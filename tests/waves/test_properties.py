@@ -6,7 +6,7 @@ kept between update domains. Each example runs against its own simulated Azure."
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -37,16 +37,15 @@ class Run:
 
     def __init__(self, sim, policy_window: dict, delay: float):
         from pipeline import Settings, build_pipeline
-        from pipeline.azure import connector
-        from responder.sim.credential import SimCredential
+        from pipeline.azure import LocalToken, connector
         from waves import Waves, parse_maintenance
 
         self.sim = sim
         sim.operation_delay = delay
-        self.clock = Clock(datetime.now(timezone.utc))
+        self.clock = Clock(datetime.now(UTC))
         self.ledger = _waves_ledger_class()(":memory:")
         settings = Settings(mode="auto", azure="sim", subscriptions=(DEMO_SUBSCRIPTION,))
-        connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=SimCredential())
+        connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
         self.pipeline = detached(build_pipeline(settings, ledger=self.ledger, connect=connect, clock=self.clock,
                                                 notifier=False))
         self.policy = parse_maintenance({"window": policy_window, "pause_between_update_domains": "PT10M"})
@@ -123,13 +122,13 @@ SEEN = Branches()
     data=st.data(),
 )
 def waves_stay_safe_whatever_the_order(domains, short, window_in, window_hours, delay, steps, data):
-    from responder.sim import SimulatedAzure
+    from simulator import SimulatedAzure
 
     # Every VM is enrolled once somewhere in the run (in a random order), besides any random repeats.
     for i in data.draw(st.permutations(range(len(domains))), label="enrolment order"):
         steps.insert(data.draw(st.integers(0, len(steps)), label="at"), ("enroll", i))
     with SimulatedAzure(fleet=fleet(domains, short)) as sim:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         run = Run(sim, window_from(now, timedelta(hours=window_in), timedelta(hours=window_hours)), delay)
         for kind, value in steps:
             before = len(accepted_writes(sim, "performMaintenance"))

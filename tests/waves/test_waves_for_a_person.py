@@ -4,12 +4,12 @@ POST /api/waves/{id}/close called as the Functions host calls them (real func.Ht
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import azure.functions as func
 import pytest
 
-NOW = datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 SCOPE = "/subscriptions/s1/locations/westeurope"
 
 

@@ -4,7 +4,7 @@ over HTTPS; the clock is moved by hand; writes are counted at the simulated Azur
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -334,7 +334,7 @@ def maintenance_vm(name: str) -> str:
 def test_maintenance_that_cannot_happen_before_its_deadline_says_so_and_asks(world, now_clock):
     """The self-service window (Azure's deadline for doing it yourself) closes before the owner's
     maintenance window next opens: not queued to be skipped later, but said now, with the choice."""
-    from responder.sim.fleet import resolve_time
+    from simulator.fleet import resolve_time
 
     w = world(maintenance(window_from(now_clock(), timedelta(hours=3), timedelta(hours=1))))
     with w.sim.fleet.lock:
@@ -349,14 +349,14 @@ def test_maintenance_that_cannot_happen_before_its_deadline_says_so_and_asks(wor
 
 
 def test_the_owners_window_knows_when_it_next_opens():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from waves import MaintenanceWindow
     from waves.policy import _clock
 
     weekend = MaintenanceWindow(days=("Sat",), start=_clock("01:00", "t"), end=_clock("05:00", "t"))
-    friday = datetime(2026, 12, 4, 12, tzinfo=timezone.utc)  # a Friday
-    assert weekend.next_opening(friday) == datetime(2026, 12, 5, 1, tzinfo=timezone.utc)
-    inside = datetime(2026, 12, 5, 2, tzinfo=timezone.utc)
+    friday = datetime(2026, 12, 4, 12, tzinfo=UTC)  # a Friday
+    assert weekend.next_opening(friday) == datetime(2026, 12, 5, 1, tzinfo=UTC)
+    inside = datetime(2026, 12, 5, 2, tzinfo=UTC)
     assert weekend.next_opening(inside) == inside
-    assert weekend.next_opening(datetime(2026, 12, 5, 6, tzinfo=timezone.utc)) == datetime(2026, 12, 12, 1, tzinfo=timezone.utc)
+    assert weekend.next_opening(datetime(2026, 12, 5, 6, tzinfo=UTC)) == datetime(2026, 12, 12, 1, tzinfo=UTC)
