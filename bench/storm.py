@@ -61,11 +61,11 @@ def build_fleet(vms_per_subscription: int):
 def run(events: int, vms_per_subscription: int, workdir: Path) -> dict:
     from intake.deliveries import parse_delivery
     from notify.notifier import RateLimit
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from pipeline.azure import LocalToken, connector
-    from pipeline.wiring import notifications_of, notifier_from_settings
     from responder.azure_session import AzureSession
     from simulator import SimulatedAzure
+    from wiring import build_pipeline, notifications_of, notifier_from_settings
 
     logging.disable(logging.CRITICAL)
     bodies = annotation_storm(events, vms_per_subscription)

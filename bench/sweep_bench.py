@@ -63,10 +63,11 @@ def sweep_once(vms: int, page_size: int, workdir: Path, traced: bool) -> dict:
     """One sweep of a fresh fleet through a fresh pipeline; `traced`: under tracemalloc."""
     from actions import AzureClients
     from ledger import SqliteLedger
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from pipeline.azure import LocalToken
     from simulator import SimulatedAzure
     from sweep import Scope, Sweeper, sweep_into
+    from wiring import build_pipeline
 
     fleet = build_fleet(vms)
     credential = LocalToken()

@@ -49,7 +49,8 @@ LEDGERS = ("file", "sync-off", "memory")
 def pipeline_seconds(bodies: list[bytes], workdir: Path, ledger_kind: str = "file") -> tuple[float, Counter]:
     from intake.deliveries import parse_delivery
     from ledger import SqliteLedger
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
+    from wiring import build_pipeline
 
     ledger = SqliteLedger(":memory:" if ledger_kind == "memory" else workdir / f"throughput-{ledger_kind}.sqlite")
     if ledger_kind == "sync-off":

@@ -8,7 +8,8 @@ import os
 import threading
 from collections.abc import Mapping
 
-from pipeline import Pipeline, Settings, build_pipeline
+from pipeline import Pipeline, Settings
+from wiring import build_pipeline
 
 _lock = threading.Lock()
 _pipeline: Pipeline | None = None

@@ -62,10 +62,11 @@ def _service(pipeline, settings):
 
 def _decide(args: argparse.Namespace, out: TextIO) -> int:
     from approvals import settle
-    from pipeline import Settings, SettingsError, build_pipeline
+    from pipeline import Settings, SettingsError
     from responder import render
     from responder.azure_session import azure_session, closing_tick
     from responder.replay import settings_for
+    from wiring import build_pipeline
 
     settings = settings_for(None, args.state, Settings.from_env())
     kind = "none"
@@ -90,8 +91,9 @@ def _decide(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from responder.replay import settings_for
+    from wiring import build_pipeline
 
     settings = replace(settings_for(None, args.state, Settings.from_env()), azure="none")
     pipeline = build_pipeline(settings, notifier=False)

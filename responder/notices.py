@@ -19,8 +19,7 @@ def add_outbox_argument(parser: argparse.ArgumentParser) -> None:
 def build_told_pipeline(settings: Any, connect: Any, outbox: str | None):
     """The run's pipeline. With `outbox`, its notifier writes to that folder (a dry run); without,
     it sends through the channels the settings configure, as the Functions host does."""
-    from pipeline import build_pipeline
-    from pipeline.wiring import notifier_from_settings
+    from wiring import build_pipeline, notifier_from_settings
 
     if not outbox:
         return build_pipeline(settings, connect=connect)
@@ -31,7 +30,7 @@ def build_told_pipeline(settings: Any, connect: Any, outbox: str | None):
 
 def tell(pipeline: Any) -> list[str]:
     """Submit what the run has to tell and send all of it now; one line per message handled."""
-    from pipeline.wiring import notifications_of
+    from wiring import notifications_of
 
     notifications = notifications_of(pipeline)
     if notifications is None:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TextIO
 
 from intake.deliveries import MAX_BODY_BYTES, is_test_alert, parse_delivery
-from pipeline import Outcome, Pipeline, Settings, build_pipeline
+from pipeline import Outcome, Pipeline, Settings
+from wiring import build_pipeline
 
 from . import render
 from .azure_session import azure_session, closing_tick

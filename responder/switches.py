@@ -8,7 +8,8 @@ import sys
 from dataclasses import replace
 from typing import TextIO
 
-from pipeline import Settings, SettingsError, build_pipeline
+from pipeline import Settings, SettingsError
+from wiring import build_pipeline
 
 
 def switch(command: str, state: str | None, by: str | None, out: TextIO = sys.stdout) -> int:

@@ -25,8 +25,11 @@ MODULES = {
     "ledger/claims.py": ["tests/ledger/test_contract.py", "tests/ledger/test_sqlite.py"],
     "actions/live_state.py": ["tests/actions/test_verify.py", "tests/actions/test_operations.py", "tests/actions/test_demo_fleet.py"],
 }
-PACKAGES = ["actions", "approvals", "handlers", "ledger", "notify", "pipeline", "responder", "rules", "sweep",
-            "telemetry", "waves", "tests", "function_app.py", "pytest.ini"]
+sys.path.insert(0, str(ROOT))
+from tests.layout import DEVELOPMENT, PRODUCT  # noqa: E402 - the one package list, read once the root is on the path
+
+# What mutmut copies beside the mutated module: the product, the simulator the tests start, the tests.
+PACKAGES = [*PRODUCT, *[p for p in DEVELOPMENT if p in ("simulator", "tests")], "function_app.py", "pytest.ini", "pyproject.toml"]
 
 
 def run(module: str, tests: list[str]) -> tuple[int, int, list[str]]:

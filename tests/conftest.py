@@ -53,7 +53,8 @@ def ledger():
 
 @pytest.fixture
 def make_pipeline(ledger, clock):
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
+    from wiring import build_pipeline
 
     def make(mode: str | None = None, **settings):
         return build_pipeline(Settings(mode=mode, **{"approval_secret": TEST_APPROVAL_SECRET, **settings}), ledger=ledger, clock=clock)
@@ -110,8 +111,9 @@ def sim(fresh_events):
 @pytest.fixture
 def acting(sim, ledger):
     """A pipeline that verifies and acts against `sim`; the real clock (the fleet's windows are relative to now)."""
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from pipeline.azure import LocalToken, connector
+    from wiring import build_pipeline
 
     def make(mode: str | None = "auto", clock=None, **settings_values):
         # The acting modes act only in the subscriptions named: the demo fleet's, unless a test says.
@@ -126,10 +128,10 @@ def acting(sim, ledger):
 @pytest.fixture
 def told(sim, ledger):
     """A pipeline acting against `sim` in auto mode, telling the simulated Teams and mailbox."""
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from pipeline.azure import LocalToken, connector
-    from pipeline.wiring import notifications_of, notifier_from_settings
     from responder.azure_session import AzureSession
+    from wiring import build_pipeline, notifications_of, notifier_from_settings
 
     session = AzureSession("sim", None, sim)
     # Told at once: these tests follow each step to its message; the hold has tests in tests/notify.

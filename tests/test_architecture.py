@@ -1,4 +1,5 @@
-"""Who may import what (DESIGN.md §3), and what a cold start pays for."""
+"""Who may import what (docs/architecture.md, the floors in pyproject.toml), and what a cold
+start pays for."""
 
 from __future__ import annotations
 
@@ -8,31 +9,98 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+import pytest
 
-APP_PACKAGES = {"handlers", "rules", "ledger", "pipeline", "actions", "notify", "responder", "telemetry"}
+from tests.conftest import ROOT
+from tests.layout import DEVELOPMENT, FLOORS, PRODUCT, sources
+
+# The command line's simulated-Azure session is the one seam where the product reaches the
+# simulator, lazily and only for `sim`, `demo`, `--azure sim` and `doctor --sim`: the deployment
+# leaves the simulator out (.funcignore), and none of these run in Azure.
+SIMULATOR_SEAMS = {"responder/cli.py", "responder/azure_session.py", "responder/doctor/simulated.py"}
+
+
+def imports_in(path: Path) -> list[tuple[int, str, bool]]:
+    """(line, module, at module level) for every absolute import in a file, lazy ones too."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {id(node) for node in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name, id(node) in top) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module, id(node) in top))
+    return found
 
 
 def imports_of(package: str) -> set[str]:
-    found = set()
-    for path in (ROOT / package).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                found |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                found.add(node.module)
+    return {module for path in sources(package) for _, module, _ in imports_in(path)}
+
+
+def edges(files_of=sources) -> list[tuple[str, int, str, str]]:
+    """(file, line, importer, imported) for every import of one first-party package by another."""
+    ours = set(FLOORS) | set(DEVELOPMENT)
+    found = []
+    for package in FLOORS:
+        for path in files_of(package):
+            for line, module, _ in imports_in(path):
+                target = module.split(".")[0]
+                if target in ours and target != package:
+                    found.append((path.name, line, package, target))
     return found
+
+
+def upward(found) -> list[str]:
+    return [f"{file}:{line} {importer} (floor {FLOORS[importer]}) imports {target}"
+            for file, line, importer, target in found if target in FLOORS and FLOORS[target] >= FLOORS[importer]]
+
+
+def test_the_package_list_names_every_package_in_the_tree():
+    on_disk = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
+    assert on_disk == set(PRODUCT) | set(DEVELOPMENT) - {"scripts"}  # scripts/ is a folder of scripts
+    assert set(FLOORS) == set(PRODUCT) | {"function_app"}
+
+
+def test_every_import_goes_down_a_floor():
+    assert upward(edges()) == []
+
+
+@pytest.mark.parametrize(("package", "imported"), [("pipeline", "approvals"), ("rules", "telemetry"), ("waves", "sweep")])
+def test_an_import_up_or_across_a_floor_is_caught(package, imported, tmp_path):
+    """The check reads what is in the tree: one more file importing up (lazily) or across is reported."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(f"def later():\n    import {imported}\n")
+    found = edges(lambda name: sources(name) + ([probe] if name == package else []))
+    assert [line for line in upward(found) if line.startswith("probe.py")] == [
+        f"probe.py:2 {package} (floor {FLOORS[package]}) imports {imported}"]
+
+
+def test_the_product_reaches_the_simulator_only_through_the_command_lines_session():
+    reached = [(str(path.relative_to(ROOT)), line) for package in FLOORS for path in sources(package)
+               for line, module, _ in imports_in(path) if module.split(".")[0] in DEVELOPMENT]
+    assert reached and {file for file, _ in reached} <= SIMULATOR_SEAMS, reached
+    at_module_level = [(str(path.relative_to(ROOT)), line) for package in FLOORS for path in sources(package)
+                       for line, module, top in imports_in(path) if top and module.split(".")[0] in DEVELOPMENT]
+    assert at_module_level == []
 
 
 def test_rules_imports_no_azure_sdk_and_nothing_else_of_the_app():
     imported = imports_of("rules")
     assert not [m for m in imported if m.startswith(("azure", "msgraph"))]
-    assert not [m for m in imported if m.split(".")[0] in APP_PACKAGES - {"rules"}]
+    assert not [m for m in imported if m.split(".")[0] in (set(FLOORS) | set(DEVELOPMENT)) - {"rules"}]
 
 
-def test_handlers_never_call_an_sdk_directly():
-    imported = imports_of("handlers")
+def test_handlers_and_intake_never_call_an_sdk_directly():
+    imported = imports_of("handlers") | imports_of("intake")
     assert not [m for m in imported if m.startswith(("azure.mgmt", "azure.identity", "azure.data", "msgraph"))]
+
+
+def test_handlers_hold_only_blueprints_and_their_plumbing():
+    """Parsing lives in intake/: a module of handlers/ either registers a Blueprint or serves those that do."""
+    plumbing = {"__init__.py", "http.py", "runtime.py"}
+    for path in sources("handlers"):
+        if path.name not in plumbing:
+            assert "func.Blueprint()" in path.read_text(encoding="utf-8"), path.name
 
 
 HEAVY = ("azure.mgmt", "msgraph", "azure.identity", "azure.data", "azure.core", "httpx", "jsonschema", "azure.monitor")

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import TextIO
 
 from intake.deliveries import parse_delivery
-from pipeline import Outcome, build_pipeline
-from pipeline.wiring import notifications_of, notifier_from_settings
+from pipeline import Outcome
 from responder import render
 from responder.azure_session import azure_session, closing_tick
 from responder.demo.timing import as_of
 from responder.replay import read_delivery, settings_for
+from wiring import build_pipeline, notifications_of, notifier_from_settings
 
 from . import storm
 

@@ -9,29 +9,12 @@ SECRET = "s3cret-for-tests-only-0123456789abcdef"  # 37 bytes: over the 32-byte 
 PUBLIC_URL = "https://responder.example"
 
 
-def _approvals_ledger_class():
-    """SqliteLedger with the approvals tables. Once SqliteApprovals is among SqliteLedger's bases
-    (the lead's wiring) this is SqliteLedger itself; until then, the two mixed here."""
+@pytest.fixture
+def approvals_ledger():
+    """The SQLite ledger, which keeps approvals (its tables are part of its schema)."""
     from ledger import SqliteLedger
-    from ledger.approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals
 
-    if issubclass(SqliteLedger, SqliteApprovals):
-        return SqliteLedger
-
-    class ApprovalsLedger(SqliteApprovals, SqliteLedger):
-        def __init__(self, path=":memory:"):
-            super().__init__(path)
-            self._db.executescript(APPROVALS_SCHEMA)
-
-    return ApprovalsLedger
-
-
-@pytest.fixture(autouse=True)
-def approvals_ledger(monkeypatch):
-    """Every ledger opened in these tests (by path too, as the command line does) keeps approvals."""
-    cls = _approvals_ledger_class()
-    monkeypatch.setattr("ledger.SqliteLedger", cls)
-    return cls
+    return SqliteLedger
 
 
 @pytest.fixture

@@ -35,8 +35,9 @@ def run(*argv: str) -> tuple[int, str, str]:
 @pytest.fixture
 def state(tmp_path, sim, monkeypatch):
     """A ledger file holding one redeploy waiting for a person (made against the simulated Azure)."""
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from pipeline.azure import LocalToken, connector
+    from wiring import build_pipeline
 
     monkeypatch.setenv("RESPONDER_APPROVAL_SECRET", SECRET)
     for name in ("RESPONDER_MODE", "RESPONDER_AZURE", "RESPONDER_PUBLIC_URL", "RESPONDER_TEAMS_WEBHOOKS", "RESPONDER_MAIL_SENDER", "RESPONDER_OUTBOX_DIR"):

@@ -102,10 +102,10 @@ def test_an_approval_a_stopped_worker_left_is_carried_out_by_the_tick(acting, si
 @pytest.fixture
 def told(sim, ledger):
     """Approve mode telling the simulated Teams webhook (the real channel over HTTPS)."""
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from pipeline.azure import LocalToken, connector
-    from pipeline.wiring import notifications_of, notifier_from_settings
     from responder.azure_session import AzureSession
+    from wiring import build_pipeline, notifications_of, notifier_from_settings
 
     session = AzureSession("sim", None, sim)
     # Told at once: these tests follow each step to its message; the hold has tests in tests/notify.

@@ -29,9 +29,9 @@ def test_the_card_and_the_email_carry_approve_and_reject(told, sim):
 
 def worker(sim, ledger, env):
     """One worker as the wiring builds it: a pipeline and its notifier over the shared ledger."""
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from pipeline.azure import LocalToken, connector
-    from pipeline.wiring import notifier_from_settings
+    from wiring import build_pipeline, notifier_from_settings
 
     settings = Settings(mode="approve", azure="sim", approval_secret=SECRET, subscriptions=(DEMO_SUBSCRIPTION,))
     connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())

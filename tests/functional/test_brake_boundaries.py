@@ -57,8 +57,9 @@ def defaults(*rows):
 def operator(sim, ledger, tmp_path):
     """A pipeline built the way the app builds one: from environment variables, with the policy
     file they name. `brakes` (policy.yaml's section) writes a policy file; None keeps the shipped one."""
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from pipeline.azure import LocalToken, connector
+    from wiring import build_pipeline
 
     def make(clock, brakes: dict | str | None = None, **env):
         """`brakes`: None (the shipped policy), OMITTED (no `brakes` section), an `Only` (the whole

@@ -59,8 +59,9 @@ class World:
 
     def pipeline(self, mode: str):
         """The app's pipeline on this world's ledger and Azure, as a worker builds it."""
-        from pipeline import Settings, build_pipeline
+        from pipeline import Settings
         from pipeline.azure import LocalToken, connector
+        from wiring import build_pipeline
 
         settings = Settings(mode=mode, ledger=f"sqlite:{self.ledger}", subscriptions=(DEMO_SUBSCRIPTION,), approval_secret=SECRET)
         connect = connector(settings, base_url=self.sim.base_url, ca_bundle=self.sim.ca_bundle, credential=LocalToken())

@@ -17,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from approvals import settle
-from pipeline import Settings, SettingsError, build_pipeline
+from pipeline import Settings, SettingsError
 from pipeline.azure import LocalToken, connector
 from tests import builders as b
 from tests.approvals.conftest import SECRET, with_approvals
 from tests.conftest import DEMO_SUBSCRIPTION, ROOT, Clock, accepted_writes, deliver, policy_file, tick_until_done
+from wiring import build_pipeline
 
 
 def vm(name: str, rg: str = "rg-demo") -> str:

@@ -12,8 +12,9 @@ def test_a_worker_warns_at_start_for_each_lifted_built_in(tmp_path, caplog, lift
 
     import yaml
 
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from tests.conftest import ROOT
+    from wiring import build_pipeline
 
     document = yaml.safe_load((ROOT / "rules" / "policy.yaml").read_text())
     document["leave_alone"] = {"lift": lift}

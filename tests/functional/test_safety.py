@@ -82,8 +82,9 @@ def test_the_app_setting_pauses_everything_that_would_act(acting, sim):
 
 def test_pause_and_resume_from_the_command_line(acting, sim, tmp_path):
     from ledger import SqliteLedger
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from pipeline.azure import LocalToken, connector
+    from wiring import build_pipeline
 
     state = tmp_path / "ledger.sqlite"
     def run(*args):

@@ -86,10 +86,11 @@ def tag_machine(sim, name: str, tag: str | None) -> None:
 def run_roads(steps: list[tuple], initial: list[str | None], seen: Counter) -> None:
     from approvals import approvals_of, settle
     from ledger import SqliteLedger
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from pipeline.azure import LocalToken, connector
     from simulator import Fleet, SimulatedAzure
     from sweep import Scope, Sweeper, sweep_into
+    from wiring import build_pipeline
 
     now = datetime.now(UTC)
     fleet = Fleet.from_any(DEMO_FLEET)

@@ -5,11 +5,12 @@ other action still acts."""
 from __future__ import annotations
 
 from ledger import SqliteLedger
-from pipeline import Settings, build_pipeline
+from pipeline import Settings
 from pipeline.azure import LocalToken, connector
 from sweep import sweep_into
 from tests.conftest import DEMO_SUBSCRIPTION
 from tests.sweep.conftest import make_sweeper
+from wiring import build_pipeline
 
 
 def test_without_the_role_the_scale_set_writes_are_skipped(sim):

@@ -1,7 +1,7 @@
 """One contract, two backends: every test runs on SQLite and on Table Storage (Azurite).
 
 The port methods first, then the pipeline behaviours that depend on them, replayed through
-`pipeline.build_pipeline` exactly as the triggers run it.
+`wiring.build_pipeline` exactly as the triggers run it.
 """
 
 from __future__ import annotations
@@ -394,7 +394,8 @@ def test_close_is_allowed(backend):
 @pytest.fixture
 def run(backend):
     """Replay payloads through the pipeline the triggers use, on this backend, with a hand clock."""
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
+    from wiring import build_pipeline
 
     clock = Clock(T0)
     pipeline = build_pipeline(Settings(), ledger=backend, clock=clock)

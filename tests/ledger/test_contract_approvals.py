@@ -17,15 +17,8 @@ FIELDS = {
 
 @pytest.fixture
 def store(backend):
-    """The backend, with approvals: SQLite gets them from its approvals mixin until the wiring adds it."""
-    if hasattr(backend, "add_approval"):
-        yield backend
-        return
-    from tests.approvals.conftest import _approvals_ledger_class
-
-    ledger = _approvals_ledger_class()(":memory:")
-    yield ledger
-    ledger.close()
+    """The backend: both keep approvals."""
+    return backend
 
 
 def ask(store, id="APR-0000000000000001", incident="INC-1", action="redeploy", hours=4, signal_id=None, at=T0):

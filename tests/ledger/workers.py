@@ -14,7 +14,8 @@ def process_deliveries(connection: str, prefix: str, bodies: list[bytes], order:
     try:
         from intake.deliveries import parse_delivery
         from ledger import open_ledger
-        from pipeline import Settings, build_pipeline
+        from pipeline import Settings
+        from wiring import build_pipeline
 
         ledger = open_ledger("table", {"table_connection_string": connection, "table_prefix": prefix})
         pipeline = build_pipeline(Settings(), ledger=ledger)  # the wall clock, as in Azure
@@ -35,8 +36,9 @@ def act_on_deliveries(connection: str, prefix: str, azure: tuple[str, str], poli
     try:
         from intake.deliveries import parse_delivery
         from ledger import open_ledger
-        from pipeline import Settings, build_pipeline
+        from pipeline import Settings
         from pipeline.azure import LocalToken, connector
+        from wiring import build_pipeline
 
         ledger = open_ledger("table", {"table_connection_string": connection, "table_prefix": prefix})
         settings = Settings(mode="auto", azure="sim", policy_path=policy_path,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from intake.deliveries import parse_delivery
-from pipeline import Settings, build_pipeline
-from pipeline.wiring import notifications_of
+from pipeline import Settings
 from tests import builders as b
 from tests.notify.validity import assert_valid_card
+from wiring import build_pipeline, notifications_of
 
 
 def synthetic(payload: dict) -> bytes:

@@ -84,7 +84,8 @@ def test_service_health_notices_group_by_tracking_id(pipeline):
 
 def test_the_sqlite_ledger_keeps_state_across_processes(tmp_path, clock):
     from ledger import open_ledger
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
+    from wiring import build_pipeline
 
     path = tmp_path / "state.sqlite"
     event = b.annotated("AccelnetUnhealthy")
@@ -103,7 +104,8 @@ FAILING_STEPS = ["open_incident", "record_signal", "hold_action", "update_hold",
 @pytest.mark.parametrize("step", FAILING_STEPS)
 def test_a_delivery_whose_decision_failed_is_decided_when_delivered_again(ledger, clock, step):
     from ledger.errors import LedgerUnavailableError
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
+    from wiring import build_pipeline
 
     original, failures = getattr(ledger, step), []
 

@@ -77,9 +77,9 @@ def main() -> int:
     if step:
         arm(step)
     from intake.deliveries import parse_delivery
-    from pipeline import CLAIM_LEASE, DEFERRED, Settings, build_pipeline
+    from pipeline import CLAIM_LEASE, DEFERRED, Settings
     from pipeline.core import utc_now
-    from pipeline.wiring import notifications_of
+    from wiring import build_pipeline, notifications_of
 
     from .storm import bodies
 

@@ -78,9 +78,10 @@ KINDS = [("503", WRITTEN), ("drop-after", WRITTEN), ("412", CONDITIONAL)]
 
 @pytest.mark.parametrize("kind, tables", KINDS, ids=[k for k, _ in KINDS])
 def test_a_storm_survives_table_storage_faults(acting, sim, table_ledger, kind, tables):
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from pipeline.azure import LocalToken, connector
     from tests.conftest import TEST_APPROVAL_SECRET
+    from wiring import build_pipeline
 
     ledger, proxy = table_ledger
     settings = Settings(mode="auto", azure="sim", approval_secret=TEST_APPROVAL_SECRET, subscriptions=(DEMO_SUBSCRIPTION,))

@@ -232,7 +232,7 @@ def test_a_policy_brings_its_own_catalog_entries_and_rules_can_name_them():
 
 def test_the_app_reads_an_owners_catalog_file_named_by_a_setting(tmp_path):
     from pipeline.settings import Settings
-    from pipeline.wiring import build_pipeline
+    from wiring import build_pipeline
 
     extra = tmp_path / "catalog-extra.yaml"
     extra.write_text(yaml.safe_dump({"annotations": {"VirtualMachineHostDegradedNextGen": {
@@ -271,7 +271,7 @@ def test_an_owner_opts_in_to_redeploying_what_azure_will_live_migrate():
 
 def test_a_policy_naming_an_annotation_the_owner_taught_loads_only_with_that_catalog(tmp_path):
     from pipeline.settings import Settings
-    from pipeline.wiring import build_pipeline
+    from wiring import build_pipeline
 
     policy = tmp_path / "policy.yaml"
     policy.write_text(yaml.safe_dump({"version": 1, "rules": [

@@ -101,7 +101,8 @@ def test_any_other_file_is_checked_in_full_naming_the_place(tmp_path, source, ch
 
 
 def test_the_maintenance_section_of_another_file_is_checked_in_full_even_without_azure(tmp_path, ledger):
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
+    from wiring import build_pipeline
 
     path = changed_copy(tmp_path, policy.DEFAULT_PATH, _set("maintenance", "colour", "blue"))
     with pytest.raises(WavePolicyError, match=r"maintenance: \(top\): Additional properties"):

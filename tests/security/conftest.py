@@ -33,8 +33,9 @@ def module_sim():
 def auto_installed(module_sim, ledger):
     """An auto-mode pipeline acting against the module's simulated Azure, behind the triggers."""
     from handlers import runtime
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
     from pipeline.azure import LocalToken, connector
+    from wiring import build_pipeline
 
     settings = Settings(mode="auto", azure="sim", approval_secret=TEST_APPROVAL_SECRET, subscriptions=(DEMO_SUBSCRIPTION,))
     connect = connector(settings, base_url=module_sim.base_url, ca_bundle=module_sim.ca_bundle, credential=LocalToken())

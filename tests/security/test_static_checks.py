@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.layout import PRODUCT
 
-APP_CODE = ["handlers", "pipeline", "rules", "ledger", "actions", "notify", "approvals", "sweep", "waves", "responder", "telemetry"]
+APP_CODE = list(PRODUCT)
 EXCLUDED = ["tests"]
 
 # A finding read and judged harmless is marked on its line, `# nosec B608 - <why>`: the id keeps the

@@ -83,7 +83,8 @@ def sim_for():
 def sweep_pipeline(now_clock, fresh_events):
     """A pipeline on an in-memory ledger; with `sim`, it verifies against that simulated Azure."""
     from ledger import SqliteLedger
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
+    from wiring import build_pipeline
 
     ledgers = []
 

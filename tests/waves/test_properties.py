@@ -36,9 +36,10 @@ class Run:
     """One example's world: the simulated Azure, a pipeline that acts on it, two workers."""
 
     def __init__(self, sim, policy_window: dict, delay: float):
-        from pipeline import Settings, build_pipeline
+        from pipeline import Settings
         from pipeline.azure import LocalToken, connector
         from waves import Waves, parse_maintenance
+        from wiring import build_pipeline
 
         self.sim = sim
         sim.operation_delay = delay

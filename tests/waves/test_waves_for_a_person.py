@@ -65,7 +65,8 @@ def test_closing_what_cannot_be_closed_says_why(state, capsys, argv, problem):
 def functions(tmp_path):
     from handlers import runtime, waves
     from ledger import SqliteLedger
-    from pipeline import Settings, build_pipeline
+    from pipeline import Settings
+    from wiring import build_pipeline
 
     app = func.FunctionApp()
     app.register_functions(waves.bp)

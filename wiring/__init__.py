@@ -1,4 +1,6 @@
-"""Build a pipeline from settings: the one place that knows which backend fills which port."""
+"""Build a pipeline from settings: the one place that knows which backend fills which port, and
+which of the rooms above the pipeline (approvals, waves, repair holds, notifications) join it.
+It sits on the floor above them all, so the pipeline itself never imports them."""
 
 from __future__ import annotations
 
@@ -7,17 +9,16 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from pipeline import metrics
+from pipeline.azure import Connect, connector
+from pipeline.core import Pipeline, utc_now
+from pipeline.errors import SettingsError
+from pipeline.notifications import Notifications
+from pipeline.remediation import Remediation
+from pipeline.safety import Safety
+from pipeline.settings import Settings
 from rules import Engine, Policy, load_catalog, load_policy
 from telemetry.logs import log
-
-from . import metrics
-from .azure import Connect, connector
-from .core import Pipeline, utc_now
-from .errors import SettingsError
-from .notifications import Notifications
-from .remediation import Remediation
-from .safety import Safety
-from .settings import Settings
 
 
 def build_pipeline(
@@ -112,7 +113,7 @@ def notifier_from_settings(settings: Settings, policy: Policy, store, clock, env
 
     if settings.azure == "sim" and kwargs.get("credential") is None:
         # The simulated Azure's Graph takes the simulated token, as its ARM does (pipeline/azure.py).
-        from .azure import LocalToken
+        from pipeline.azure import LocalToken
 
         kwargs["credential"] = LocalToken()
     # The outbox lives beside the ledger: its SQLite file, or its Table Storage service and prefix.
