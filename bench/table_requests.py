@@ -1,0 +1,110 @@
+"""Table Storage requests per signal, counted on the wire between the app and Azurite.
+
+    .venv/bin/python -m bench.table_requests [--json]
+
+Each path runs through the real pipeline on the Table Storage ledger against the simulated
+Azure, after one warm-up signal of the same kind (so a worker's one-off table creation is not
+counted). A proxy in front of Azurite (tests/ledger/counting_proxy.py) counts every request the
+server receives: a transaction is one request, a retry another. The figures are the hot path's
+cost per signal that a tenant pays in requests and in the partition's throughput
+(docs/performance.md has the targets and a recorded run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .report import Figure, table
+
+# path -> (mode, annotation, VM of the demo fleet, delivered twice)
+PATHS: dict[str, tuple[str, str, str, bool]] = {
+    "new incident, observe": ("observe", "VirtualMachineHostCrashed", "vm-degraded-hw", False),
+    "duplicate delivery": ("observe", "VirtualMachineHostCrashed", "vm-approve", True),
+    "auto remediation with its brakes": ("auto", "VirtualMachinePossiblyDegradedDueToHardwareFailure", "vm-degraded-hw", False),
+}
+WARM_UP_VM = "vm-host-crash"
+
+
+def measure_paths() -> list[tuple[str, int, dict[str, int]]]:
+    """(path, requests, requests by kind) for each path."""
+    from pipeline import Settings
+    from pipeline.azure import LocalToken, connector
+    from simulator import SimulatedAzure
+    from tests import builders as b
+    from tests.conftest import DEMO_FLEET, DEMO_SUBSCRIPTION
+    from tests.ledger.azurite import ACCOUNT_KEY, running_azurite
+    from tests.ledger.counting_proxy import CountingProxy
+    from wiring import build_pipeline
+
+    found = []
+    with running_azurite() as connection, SimulatedAzure(fleet=DEMO_FLEET) as sim:
+        b.EVENTS_AT = datetime.now(UTC) - timedelta(minutes=15)  # fresh events, as Azure sends them
+        proxy = CountingProxy(int(connection.split("127.0.0.1:")[1].split("/")[0]))
+        for index, (path, (mode, annotation, vm, twice)) in enumerate(PATHS.items()):
+            from ledger import open_ledger
+
+            ledger = open_ledger("table", {"table_connection_string": proxy.connection_string(ACCOUNT_KEY),
+                                           "table_prefix": f"bench{index}"})
+            settings = Settings(mode=mode, azure="sim", subscriptions=(DEMO_SUBSCRIPTION,))
+            connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
+            pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
+            deliver = _deliverer(pipeline, b)
+            deliver(b.annotated(annotation, target=_vm(sim, WARM_UP_VM)))  # creates the tables
+            signal = b.annotated(annotation, target=_vm(sim, vm))
+            if twice:
+                deliver(signal)
+            proxy.reset()
+            outcome = deliver(signal)
+            found.append((f"{path} ({outcome.status})", proxy.count(), dict(proxy.by_kind())))
+            ledger.close()
+        proxy.close()
+    return found
+
+
+def _vm(sim: Any, name: str) -> str:
+    from tests.conftest import DEMO_SUBSCRIPTION
+
+    return f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/rg-demo/providers/Microsoft.Compute/virtualMachines/{name}"
+
+
+def _deliverer(pipeline: Any, b: Any) -> Callable[[dict], Any]:
+    from intake.deliveries import parse_delivery
+
+    def deliver(payload: dict) -> Any:
+        (outcome,) = pipeline.process(parse_delivery(b.body(payload), "bench"))
+        return outcome
+
+    return deliver
+
+
+def figures(found: list[tuple[str, int, dict[str, int]]]) -> list[Figure]:
+    targets = {"new incident, observe": 3, "duplicate delivery": 1}
+    rows = []
+    for path, count, kinds in found:
+        target = targets.get(path.split(" (")[0])
+        rows.append(Figure(f"table requests: {path}", str(count), "-", "-", f"<= {target}" if target else "-",
+                           None if target is None else count <= target,
+                           [", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))]))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.table_requests", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="one JSON object per path")
+    args = parser.parse_args(argv)
+    found = measure_paths()
+    if args.json:
+        for path, count, kinds in found:
+            print(json.dumps({"path": path, "requests": count, "by_kind": kinds}))
+    else:
+        print(table(figures(found)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
