@@ -38,9 +38,11 @@ mutants: $(STAMP)
 
 # Benchmarks print figures (ratios against a baseline measured in the same run); not part of test.
 bench: $(STAMP)
+	sh scripts/install-azurite.sh
 	$(PY) -m bench
 
 bench-quick: $(STAMP)
+	sh scripts/install-azurite.sh
 	$(PY) -m bench --quick
 
 # Each scenario's Teams card (.card.json) and email (.email.html, .email.txt) as people receive them,

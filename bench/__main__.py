@@ -1,10 +1,11 @@
 """Every benchmark figure, as one table with its target.
 
-    .venv/bin/python -m bench [--quick] [--only throughput,coldstart,storm,sweep]
+    .venv/bin/python -m bench [--quick] [--only throughput,coldstart,storm,sweep,table]
 
 1 decision throughput (bench/throughput.py), 2 cold start (bench/coldstart.py), 3 the storm
 and 5 remediation latency (bench/storm.py, one run gives both), 4 the sweep
-(bench/sweep_bench.py through bench/sweep.py). Each is a ratio or a count against a baseline
+(bench/sweep_bench.py through bench/sweep.py), 6 Table Storage requests per signal on each hot
+path, counted on the wire at Azurite (bench/table_requests.py). Each is a ratio or a count against a baseline
 measured in the same run; see docs/performance.md. Exits non-zero only when a run broke,
 never because a target was missed.
 """
@@ -18,10 +19,10 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from . import coldstart, storm, sweep, throughput
+from . import coldstart, storm, sweep, table_requests, throughput
 from .report import table
 
-PARTS = ("throughput", "coldstart", "storm", "sweep")
+PARTS = ("throughput", "coldstart", "storm", "sweep", "table")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             figures += (storm.measure(2_000, 1_000) if q else storm.measure(10_000, 3_000))[0]
         elif part == "sweep":
             figures += sweep.measure(sweep.QUICK_SIZES if q else sweep.SIZES)
+        elif part == "table":
+            figures += table_requests.figures(table_requests.measure_paths())
     figures.sort(key=lambda f: f.name)
     print(f"Resource Health Responder benchmarks{' (--quick)' if q else ''}: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,"
           f" {os.cpu_count()} CPUs, Python {platform.python_version()}, {time.perf_counter() - began:.0f} s")

@@ -87,7 +87,7 @@ def figures(found: list[tuple[str, int, dict[str, int]]]) -> list[Figure]:
     rows = []
     for path, count, kinds in found:
         target = targets.get(path.split(" (")[0])
-        rows.append(Figure(f"table requests: {path}", str(count), "-", "-", f"<= {target}" if target else "-",
+        rows.append(Figure(f"6 table requests: {path}", str(count), "-", "-", f"<= {target}" if target else "-",
                            None if target is None else count <= target,
                            [", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))]))
     return rows
