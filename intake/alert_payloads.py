@@ -182,7 +182,7 @@ def _administrative(context: Mapping, where: str, target: str, base: dict) -> Si
         raise PayloadError(f"{where}.operationName", f"unsupported operation {operation!r}; only setOrchestrationServiceState is handled")
     props = context.get("properties") if isinstance(context.get("properties"), Mapping) else {}
     request = _request_body(props, f"{where}.properties")
-    action = str(request.get("action") or "").lower()
+    action = loose_text(request.get("action"), f"{where}.properties.requestbody.action", limit=64).lower()
     caller = loose_text(context.get("caller"), f"{where}.caller").strip()[:256]
     by = caller_kind(caller)
     name = _repair_state_name(action, by)
@@ -195,7 +195,7 @@ def _administrative(context: Mapping, where: str, target: str, base: dict) -> Si
         initiator={"person": "customer", "azure": "platform"}.get(by, "unknown") if action != "resume" else "",
         resolved=name == "RepairsResumed",
         # who and when, for the message: "... Succeeded by alice@contoso.example" (time: `occurred`)
-        summary=f"{operation} {text(context, 'status', where, default='', limit=64)} by {caller or 'an unknown caller'}".replace("  ", " "),
+        summary=f"{operation} {text(context, 'status', where, default='', limit=64, numbers=False)} by {caller or 'an unknown caller'}".replace("  ", " "),
         details={
             "operation": operation,
             "status": text(context, "status", where, default="", limit=64),

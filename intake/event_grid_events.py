@@ -31,6 +31,7 @@ from .fields import (
     text,
     text_value,
     timestamp,
+    whole_number,
 )
 
 ANNOTATED = "microsoft.resourcenotifications.healthresources.resourceannotated"
@@ -186,7 +187,7 @@ def _scheduled(envelope: Envelope, resource_info: Mapping, properties: Mapping, 
             "event_status": status,
             "not_before": timestamp(not_before, f"{where}.NotBefore").isoformat() if not_before else "",
             "resources": [loose_text(r, f"{where}.Resources[{i}]") for i, r in enumerate(resources[:1000])],
-            "duration_seconds": any_key(properties, "DurationInSeconds"),
+            "duration_seconds": whole_number(any_key(properties, "DurationInSeconds"), f"{where}.DurationInSeconds"),
         },
         **common,
     )

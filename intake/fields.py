@@ -62,13 +62,25 @@ def _bounded(value: str, where: str, limit: int) -> str:
     return unicode_text(value, where)
 
 
-def loose_text(value: Any, where: str) -> str:
+def loose_text(value: Any, where: str, limit: int = 4096) -> str:
     """An optional field read leniently as text: a string, or a number or true/false taken as its
     text (Azure is not consistent about them). An object or a list is refused naming the field,
-    as is what no store can hold."""
+    as is text longer than `limit` and what no store can hold."""
     if isinstance(value, (dict, list)):
         raise PayloadError(where, f"expected a string, got {_type_name(value)}")
-    return unicode_text(str(value or ""), where)
+    return _bounded(str(value or ""), where, limit)
+
+
+def whole_number(value: Any, where: str) -> int | None:
+    """An optional count (seconds, say): an integer, or its digits as a string as some sources
+    send them; absent is None. A fraction, true/false, words or an object are refused."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,12}", value.strip()):
+        return int(value.strip())
+    raise PayloadError(where, f"expected a whole number, got {_type_name(value) if not isinstance(value, str) else repr(value[:40])}")
 
 
 def unicode_text(value: str, where: str) -> str:
