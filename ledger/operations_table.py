@@ -25,7 +25,7 @@ OPERATION_FIELDS = (
 )
 SIGNAL_ROW_FIELDS = (
     "id", "delivery_key", "incident_id", "source", "event_id", "kind", "name", "resource_key", "resource_id",
-    "occurred", "received", "input", "summary",
+    "occurred", "received", "input", "summary", "facts",
 )
 # JSON kept in one property must stay under its 64 KiB (32K UTF-16 characters).
 JSON_LIMIT = 30000

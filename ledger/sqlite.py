@@ -18,6 +18,7 @@ from typing import Any
 
 from rules import Decision, Signal
 from rules.ports import IncidentRef
+from rules.signals import recorded_facts
 
 from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals
 from .claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
@@ -63,7 +64,8 @@ CREATE TABLE IF NOT EXISTS signals (
     occurred TEXT NOT NULL,
     received TEXT NOT NULL,
     input TEXT NOT NULL,
-    summary TEXT NOT NULL
+    summary TEXT NOT NULL,
+    facts TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS signals_by_resource ON signals(resource_key, name, occurred);
 CREATE TABLE IF NOT EXISTS decisions (
@@ -124,6 +126,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
                 self._db.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
             self._db.executescript(SCHEMA + OPERATIONS_SCHEMA + SAFETY_SCHEMA + APPROVALS_SCHEMA + WAVES_SCHEMA)
             self._add_claim_columns()
+            self._add_signal_facts()
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the SQLite ledger at {self.path}: {exc}") from exc
         self._lock = threading.RLock()
@@ -140,6 +143,11 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
             if column not in columns:
                 self._db.execute(f"ALTER TABLE deliveries ADD COLUMN {column} TEXT")
         self._db.execute("UPDATE deliveries SET decided_at = first_seen WHERE decided_at IS NULL")
+
+    def _add_signal_facts(self) -> None:
+        """A ledger file written before signals kept their facts: they read as none."""
+        if "facts" not in {row[1] for row in self._db.execute("PRAGMA table_info(signals)")}:
+            self._db.execute("ALTER TABLE signals ADD COLUMN facts TEXT NOT NULL DEFAULT '{}'")
 
     # -- deliveries: claimed under a lease, settled once decided ----------------------------------
 
@@ -213,11 +221,11 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO signals(delivery_key, incident_id, source, event_id, kind, name, resource_key, resource_id,"
-                " occurred, received, input, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " occurred, received, input, summary, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     signal.delivery_key, incident_id, signal.source, signal.event_id, signal.kind, signal.name,
                     signal.resource_key, signal.resource_id, _iso(signal.occurred), _iso(at), signal.input,
-                    signal.summary[:1000],
+                    signal.summary[:1000], recorded_facts(signal),
                 ),
             )
             return int(cursor.lastrowid)

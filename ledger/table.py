@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rules import Decision, Signal
+from rules.signals import recorded_facts
 
 from . import table_keys as keys
 from .approvals_table import TableApprovals
@@ -148,7 +149,7 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
             "event_id": clip(signal.event_id, 4000), "kind": signal.kind, "name": clip(signal.name, 1000),
             "resource_key": clip(signal.resource_key, 4000), "resource_id": clip(signal.resource_id, 4000),
             "occurred": occurred, "received": keys.stamp(at), "input": clip(signal.input, 4000),
-            "summary": clip(signal.summary, 1000),
+            "summary": clip(signal.summary, 1000), "facts": recorded_facts(signal),
         }
         signals, partition = self._table("signals"), keys.resource_partition(signal.resource_key)
         with sdk_errors("recording a signal"):

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from rules import Classification, Decision, Engine, Signal
 from rules.evidence import FUTURE_SKEW
 from rules.ports import CLAIMED, DECIDED, IncidentRef, Ledger
+from rules.signals import signal_from_record
 from telemetry.logs import bound, log
 
 from .gate import Gate, request_for
@@ -293,7 +294,7 @@ class Pipeline:
                       decision: Decision) -> tuple[Outcome, Signal | None]:
         """The outcome of a later decision, told in terms of the signal that started it."""
         row = self.ledger.signal(signal_id) if signal_id else None
-        signal = self._signal_of(row) if row else None
+        signal = signal_from_record(row) if row else None
         outcome = Outcome(
             input=input_name,
             event_id=(row or {}).get("event_id", ""),
@@ -310,12 +311,6 @@ class Pipeline:
             rule=decision.rule,
         )
         return outcome, signal
-
-    def _signal_of(self, row: Mapping[str, Any]) -> Signal:
-        """A recorded signal, enough of it for a follow-up message."""
-        return Signal(source=row["source"], event_id=row["event_id"], kind=row["kind"], name=row["name"],
-                      resource_id=row["resource_id"], occurred=datetime.fromisoformat(row["occurred"]),
-                      summary=row.get("summary", ""), input=row.get("input", ""), delivery_key=row["delivery_key"])
 
     def _category(self, kind: str, name: str) -> str:
         from rules.catalog import SECTIONS

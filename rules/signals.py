@@ -76,3 +76,36 @@ class Signal:
         if self.kind == "service-health":
             return "notice:" + str(self.details.get("tracking_id") or self.event_id).lower()
         return "resource:" + self.resource_key
+
+
+# What a recorded signal keeps beyond its columns (kind, name, resource, times, summary), so a
+# decision made later (an approval, an operation's end, a wave's turn) is told with everything
+# the first one knew: deadlines, NotBefore, the initiator, the impact.
+FACT_FIELDS = ("resource_type", "initiator", "azure_category", "impact_type", "resolved", "details")
+# A Table Storage string holds 32K UTF-16 characters; a scale set's scheduled event may list 1,000 VMs.
+FACTS_LIMIT = 30_000
+
+
+def recorded_facts(signal: Signal) -> str:
+    """The signal's facts as the ledger stores them (JSON). A scale set's machine list is left
+    out when it would not fit; the rest is always kept."""
+    import json
+
+    facts = {name: getattr(signal, name) for name in FACT_FIELDS}
+    text = json.dumps(facts, default=str, sort_keys=True)
+    if len(text) > FACTS_LIMIT:
+        facts["details"] = {k: v for k, v in signal.details.items() if k != "resources"}
+        text = json.dumps(facts, default=str, sort_keys=True)
+    return text if len(text) <= FACTS_LIMIT else json.dumps({name: facts[name] for name in FACT_FIELDS if name != "details"})
+
+
+def signal_from_record(row: Mapping[str, Any]) -> Signal:
+    """A recorded signal as the pipeline first saw it (the facts a ledger written before they
+    were kept lacks are left empty)."""
+    import json
+
+    facts = json.loads(row.get("facts") or "{}")
+    return Signal(source=row["source"], event_id=row["event_id"], kind=row["kind"], name=row["name"],
+                  resource_id=row["resource_id"], occurred=datetime.fromisoformat(row["occurred"]),
+                  summary=row.get("summary") or "", input=row.get("input") or "", delivery_key=row["delivery_key"],
+                  **{name: facts[name] for name in FACT_FIELDS if name in facts})

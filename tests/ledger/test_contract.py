@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -471,3 +472,23 @@ def test_pipeline_records_rejections(run, backend):
     assert run(event).status == "rejected"
     (rejection,) = backend.rejections()
     assert "targetResourceId" in rejection["location"]
+
+
+def test_a_recorded_signal_keeps_the_facts_a_later_decision_is_told_with(backend):
+    from rules.signals import signal_from_record
+
+    kept = replace(signal(), initiator="platform", azure_category="planned", impact_type="Downtime",
+                   resource_type="Microsoft.Compute/virtualMachines",
+                   details={"deadline": "2026-12-10T00:00:00+00:00", "not_before": "2026-12-04T10:00:00+00:00",
+                            "resources": [f"vm-{n:04}" for n in range(1000)]})
+    sid = backend.record_signal(kept, None, T0)
+    again = signal_from_record(other_worker(backend).signal(sid))
+    assert again == kept  # a thousand machine names fit in the facts
+
+
+def test_facts_too_large_to_store_lose_the_machine_list_only(backend):
+    from rules.signals import signal_from_record
+
+    huge = replace(signal(), details={"deadline": "2026-12-10T00:00:00+00:00", "resources": ["m" * 100] * 1000})
+    again = signal_from_record(backend.signal(backend.record_signal(huge, None, T0)))
+    assert again.details == {"deadline": "2026-12-10T00:00:00+00:00"} and again.name == huge.name

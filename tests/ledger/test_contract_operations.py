@@ -15,7 +15,7 @@ OPERATION_FIELDS = {
 }
 SIGNAL_FIELDS = {
     "id", "delivery_key", "incident_id", "source", "event_id", "kind", "name", "resource_key", "resource_id",
-    "occurred", "received", "input", "summary",
+    "occurred", "received", "input", "summary", "facts",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from intake.deliveries import parse_delivery
+from rules import Decision
 from tests import builders as b
 
 
@@ -131,3 +132,14 @@ def test_a_hold_of_another_delivery_is_never_taken_over(pipeline, ledger):
     ledger.update_hold(first.incident_id, "held")  # as if its attempt had stopped before acting
     second = run(pipeline, b.annotated("VirtualMachineScheduledForServiceHealing", event_id="b"))
     assert second.status == "duplicate" and "one action per incident" in second.reason
+
+
+def test_a_later_decision_is_told_with_the_facts_its_signal_carried(pipeline, ledger):
+    """An approval settled or an operation ended hours later: the step listeners get carries the
+    first signal's NotBefore, initiator and machine list, not a shell of it."""
+    first = run(pipeline, b.scheduled("Reboot", "Scheduled"))
+    (row,) = [r for r in ledger.history() if r["incident_id"] == first.incident_id]
+    _, later = pipeline.outcome_later("tick", first.incident_id, row["signal_id"], first.resource_id,
+                                      Decision(action="none", mode="observe", status="noop", reason="r", rule="tick"))
+    assert later.details["not_before"] and later.details["event_status"] == "Scheduled"
+    assert (later.initiator, later.details["resources"], later.details["duration_seconds"]) == ("platform", ["ss1_1"], 5)
