@@ -60,7 +60,7 @@ def measure_paths() -> list[tuple[str, int, dict[str, int]]]:
                 deliver(signal)
             proxy.reset()
             outcome = deliver(signal)
-            found.append((f"{path} ({outcome.status})", proxy.count(), dict(proxy.by_kind())))
+            found.append((f"{path} ({outcome.status})", proxy.count(), {**proxy.by_kind(), "bytes read": proxy.bytes_answered}))
             ledger.close()
         proxy.close()
     return found

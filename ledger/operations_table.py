@@ -2,8 +2,16 @@
 
 One partition per operation (PartitionKey = the zero-padded id), so reading and updating one is a
 point operation, and an update is a replace with the ETag that was read: `expect_state` is then a
-real claim across workers (the tick on two instances cannot both move an operation on). Listing
-open operations scans the table, which stays small: only actions taken are in it.
+real claim across workers (the tick on two instances cannot both move an operation on).
+
+Keyed index rows in the same table, so no brake and no tick scans it (it grows with every action
+a tenant ever took): one partition per resource (`r-<sha256 of its id>`, a row per operation,
+RowKey `<created>|<id>`) for the cooldown, the attempt cap and a wave's last operation, and one
+partition of the operations still open (`open`, a row per id) for the tick. An index row names
+its operation and nothing else: the operation's own row stays the one truth of its state. Index
+rows are written before the operation (a worker stopped between them leaves a row pointing at
+nothing, which readers skip), and an operation's `open` row is removed once it has finished.
+Ledgers written before the index are indexed once, by the first worker that needs it.
 """
 
 from __future__ import annotations
@@ -29,6 +37,15 @@ SIGNAL_ROW_FIELDS = (
 )
 # JSON kept in one property must stay under its 64 KiB (32K UTF-16 characters).
 JSON_LIMIT = 30000
+# Operation partitions are zero-padded ids (digits); index partitions start with a letter.
+OPEN_INDEX = "open"
+INDEX_MARK = "index-v1"  # one entity in the `meta` partition: this table's operations are indexed
+OPERATION_PARTITIONS = "PartitionKey lt ':'"  # ':' sorts right after the digits
+
+
+def by_resource(resource_key: str) -> str:
+    """The index partition of one resource's operations."""
+    return "r-" + keys.hashed(resource_key.strip().lower())
 
 
 def _json(value: Mapping[str, Any]) -> str:
@@ -67,9 +84,13 @@ class TableOperations:
         state: str = "intent",
     ) -> int:
         operations = self._table("operations")
+        self._ensure_operation_index()
         with sdk_errors("recording an operation"):
             while True:
                 operation_id = self._ids.next()
+                index = self._index_rows(operation_id, resource_id.strip().lower(), keys.stamp(at), state)
+                for row in index:
+                    operations.upsert_entity(row)
                 entity = {
                     "PartitionKey": keys.id_key(operation_id), "RowKey": "", "id": keys.id_key(operation_id),
                     "incident_id": incident_id, "signal_id": keys.id_key(signal_id) if signal_id is not None else "",
@@ -81,6 +102,16 @@ class TableOperations:
                 }
                 if self._insert(operations, entity):
                     return operation_id
+                for row in index:  # another worker's operation has this id (a 1-in-a-million clash): try another
+                    operations.delete_entity(row["PartitionKey"], row["RowKey"])
+
+    @staticmethod
+    def _index_rows(operation_id: int, resource_key: str, created: str, state: str) -> list[dict[str, Any]]:
+        ref = keys.id_key(operation_id)
+        rows = [{"PartitionKey": by_resource(resource_key), "RowKey": f"{created}|{ref}", "operation_id": ref}]
+        if state in OPEN_STATES:
+            rows.append({"PartitionKey": OPEN_INDEX, "RowKey": ref, "operation_id": ref})
+        return rows
 
     def update_operation(
         self,
@@ -112,9 +143,48 @@ class TableOperations:
                 if state in FINISHED_STATES:
                     changed["finished_at"] = keys.stamp(at)
                 if self._replace_if_unchanged(operations, changed, entity):
+                    self._move_open_index(operations, partition, entity.get("state"), changed.get("state"))
                     return True
                 backoff(attempt_number)
         raise LedgerContentionError(f"updating operation {operation_id}: lost {ATTEMPTS} conditional writes in a row")
+
+    def _move_open_index(self, operations: Any, ref: str, before: str | None, after: str | None) -> None:
+        if after in OPEN_STATES and before not in OPEN_STATES:
+            operations.upsert_entity({"PartitionKey": OPEN_INDEX, "RowKey": ref, "operation_id": ref})
+        elif before in OPEN_STATES and after not in OPEN_STATES:
+            try:
+                operations.delete_entity(OPEN_INDEX, ref)
+            except self._missing:
+                pass  # removed by the reader that found it finished
+
+    def indexed_operations(self, partition: str, since: str = "", newest_first: bool = False) -> list[dict[str, Any]]:
+        """The operations an index partition names (from `since`, a RowKey), each read from its
+        own row; rows naming no operation (a worker stopped between the two writes) are skipped."""
+        self._ensure_operation_index()
+        operations = self._table("operations")
+        refs = [row["operation_id"] for row in operations.query_entities(
+            "PartitionKey eq @pk and RowKey ge @since", parameters={"pk": partition, "since": since},
+            select=["operation_id"])]
+        found = []
+        for ref in (reversed(refs) if newest_first else refs):
+            entity = self._get(operations, ref, "")
+            if entity is not None:
+                found.append(entity)
+        return found
+
+    def _ensure_operation_index(self) -> None:
+        """Index a table written before the index existed, once (idempotent: workers may race)."""
+        if getattr(self, "_operations_indexed", False):
+            return
+        operations = self._table("operations")
+        with sdk_errors("indexing operations"):
+            if self._get(operations, "meta", INDEX_MARK) is None:
+                for entity in operations.query_entities(OPERATION_PARTITIONS):
+                    for row in self._index_rows(int(entity["id"]), entity.get("resource_key") or "", entity["created_at"],
+                                                entity.get("state") or ""):
+                        operations.upsert_entity(row)
+                operations.upsert_entity({"PartitionKey": "meta", "RowKey": INDEX_MARK})
+        self._operations_indexed = True
 
     def operation(self, operation_id: int) -> Mapping[str, Any] | None:
         with sdk_errors("reading an operation"):
@@ -122,18 +192,23 @@ class TableOperations:
         return _operation_row(entity) if entity is not None else None
 
     def open_operations(self) -> list[Mapping[str, Any]]:
-        query = " or ".join(f"state eq '{state}'" for state in OPEN_STATES)
+        """The `open` index partition, each operation read from its row; one found finished (its
+        index row outlived it) is left out and its row removed."""
         with sdk_errors("listing open operations"):
-            entities = list(self._table("operations").query_entities(query))
-        return [_operation_row(e) for e in sorted(entities, key=lambda e: e["PartitionKey"])]
+            entities = self.indexed_operations(OPEN_INDEX)
+            for entity in entities:
+                if entity.get("state") not in OPEN_STATES:
+                    self._move_open_index(self._table("operations"), entity["PartitionKey"], "intent", entity.get("state"))
+        return [_operation_row(e) for e in entities if e.get("state") in OPEN_STATES]
 
     def operations(self, incident_id: str | None = None) -> list[Mapping[str, Any]]:
         table = self._table("operations")
         with sdk_errors("listing operations"):
             if incident_id is None:
-                entities = list(table.list_entities())
+                entities = list(table.query_entities(OPERATION_PARTITIONS))
             else:
-                entities = list(table.query_entities("incident_id eq @incident", parameters={"incident": incident_id}))
+                entities = list(table.query_entities(f"{OPERATION_PARTITIONS} and incident_id eq @incident",
+                                                     parameters={"incident": incident_id}))
         return [_operation_row(e) for e in sorted(entities, key=lambda e: e["PartitionKey"])]
 
     def signal(self, signal_id: int) -> Mapping[str, Any] | None:

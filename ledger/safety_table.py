@@ -15,6 +15,7 @@ from typing import Any
 
 from . import table_keys as keys
 from .errors import LedgerContentionError
+from .operations_table import OPERATION_PARTITIONS, by_resource
 from .table_keys import clip
 from .table_service import ATTEMPTS, backoff, sdk_errors
 
@@ -37,13 +38,13 @@ class TableSafety:
         """Operations in `states` created since a time, on one resource (an id, matched exactly)
         or on every resource under a prefix ending in "/" (a subscription, a scale set's instances)."""
         key = resource.strip().lower()
-        clauses, parameters = [], {}
-        if key.endswith("/"):
-            clauses.append("resource_key ge @low and resource_key lt @high")
-            parameters["low"], parameters["high"] = _prefix_range(key)
-        else:
-            clauses.append("resource_key eq @key")
-            parameters["key"] = key
+        if not key.endswith("/"):  # one resource: its index partition, not a scan
+            with sdk_errors("counting operations"):
+                since_key = keys.stamp(since) if since is not None else ""
+                return sum(1 for row in self.indexed_operations(by_resource(key), since_key) if row.get("state") in states)
+        # A prefix (a subscription, a scale set's instances): a scan, which no brake runs (reports do).
+        clauses, parameters = [OPERATION_PARTITIONS, "resource_key ge @low and resource_key lt @high"], {}
+        parameters["low"], parameters["high"] = _prefix_range(key)
         if since is not None:
             clauses.append("created_at ge @since")
             parameters["since"] = keys.stamp(since)
@@ -53,17 +54,10 @@ class TableSafety:
 
     def last_operation(self, resource_key: str, states: tuple[str, ...] = MADE) -> Mapping[str, Any] | None:
         with sdk_errors("reading the last operation"):
-            rows = [
-                row for row in self._table("operations").query_entities(
-                    "resource_key eq @key", parameters={"key": resource_key.strip().lower()},
-                    select=["action", "state", "created_at", "PartitionKey"],
-                )
-                if row.get("state") in states
-            ]
-        if not rows:
-            return None
-        last = max(rows, key=lambda row: (row["created_at"], row["PartitionKey"]))
-        return {"action": last["action"], "state": last["state"], "created_at": last["created_at"]}
+            for row in self.indexed_operations(by_resource(resource_key), newest_first=True):
+                if row.get("state") in states:
+                    return {"action": row["action"], "state": row["state"], "created_at": row["created_at"]}
+        return None
 
     # -- the storm breaker's marks ------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from . import table_keys as keys
 from .errors import LedgerContentionError
+from .operations_table import by_resource
 from .table_keys import clip
 from .table_service import ATTEMPTS, backoff, sdk_errors
 
@@ -336,13 +337,10 @@ class TableWaves:
     def last_operation_of(self, incident_id: str, resource_key: str, action: str) -> Mapping[str, Any] | None:
         """The newest operation of an action on a resource within an incident (the one a wave started)."""
         with sdk_errors("reading a wave's operation"):
-            rows = list(self._table("operations").query_entities(
-                "incident_id eq @incident and resource_key eq @key and action eq @action",
-                parameters={"incident": incident_id, "key": resource_key.strip().lower(), "action": action},
-            ))
-        if not rows:
+            last = next((row for row in self.indexed_operations(by_resource(resource_key), newest_first=True)
+                         if row.get("incident_id") == incident_id and row.get("action") == action), None)
+        if last is None:
             return None
-        last = max(rows, key=lambda row: row["PartitionKey"])
         return {"id": int(last["id"]), "state": last["state"], "message": last.get("message") or "",
                 "created_at": last["created_at"], "finished_at": last.get("finished_at") or None}
 

@@ -22,6 +22,8 @@ class CountingProxy:
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.requests: list[tuple[str, str, str]] = []
+        self.targets: list[str] = []  # each request's path and query, decoded
+        self.bytes_answered = 0  # what the server sent back, headers included
         self._lock = threading.Lock()
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
@@ -34,6 +36,8 @@ class CountingProxy:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.targets.clear()
+            self.bytes_answered = 0
 
     def count(self, kind: str | None = None) -> int:
         with self._lock:
@@ -56,7 +60,7 @@ class CountingProxy:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
             threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+            threading.Thread(target=self._answers, args=(upstream, client), daemon=True).start()
 
     def _requests(self, client: socket.socket, upstream: socket.socket) -> None:
         """Forward the client's requests one by one, noting each (HTTP/1.1 with Content-Length:
@@ -90,11 +94,12 @@ class CountingProxy:
                 except OSError:
                     pass
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _answers(self, upstream: socket.socket, client: socket.socket) -> None:
         try:
-            while chunk := source.recv(65536):
-                sink.sendall(chunk)
+            while chunk := upstream.recv(65536):
+                with self._lock:
+                    self.bytes_answered += len(chunk)
+                client.sendall(chunk)
         except OSError:
             pass
 
@@ -111,3 +116,4 @@ class CountingProxy:
             kind = "write"
         with self._lock:
             self.requests.append((method, table, kind))
+            self.targets.append(unquote(target))

@@ -45,3 +45,14 @@ def test_a_refused_write_is_a_request_too(counted):
     with pytest.raises(ResourceExistsError):
         table.create_entity({"PartitionKey": "p", "RowKey": "r"})
     assert proxy.count("write") == 2
+
+
+def test_the_bytes_answered_grow_with_what_is_read(counted):
+    proxy, table = counted
+    table.submit_transaction([("create", {"PartitionKey": "p", "RowKey": f"{n:03}", "text": "x" * 1000}) for n in range(50)])
+    proxy.reset()
+    table.get_entity("p", "000")
+    one = proxy.bytes_answered
+    proxy.reset()
+    assert len(list(table.query_entities("PartitionKey eq 'p'"))) == 50
+    assert one > 1000 and proxy.bytes_answered > 50 * 1000 > 10 * one
