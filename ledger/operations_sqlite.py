@@ -123,7 +123,7 @@ class SqliteOperations:
                 rows = self._db.execute("SELECT * FROM operations WHERE incident_id = ? ORDER BY id", (incident_id,)).fetchall()
         return [_row(r) for r in rows]
 
-    def signal(self, signal_id: int) -> Mapping[str, Any] | None:
+    def signal(self, signal_id: int, resource_id: str | None = None) -> Mapping[str, Any] | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM signals WHERE id = ?", (signal_id,)).fetchone()
         return dict(row) if row else None

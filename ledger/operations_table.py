@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from rules import resource_key
+
 from . import table_keys as keys
 from .errors import LedgerContentionError
 from .table_service import ATTEMPTS, backoff, sdk_errors
@@ -211,10 +213,17 @@ class TableOperations:
                                                      parameters={"incident": incident_id}))
         return [_operation_row(e) for e in sorted(entities, key=lambda e: e["PartitionKey"])]
 
-    def signal(self, signal_id: int) -> Mapping[str, Any] | None:
-        """A recorded signal by id: one query across the resource partitions (the tick's follow-ups)."""
+    def signal(self, signal_id: int, resource_id: str | None = None) -> Mapping[str, Any] | None:
+        """A recorded signal by id: one query of its resource's partition when the resource is
+        known (a follow-up names it), else across the resource partitions (rare)."""
+        signals, parameters = self._table("signals"), {"id": keys.id_key(signal_id)}
         with sdk_errors("reading a signal"):
-            found = list(self._table("signals").query_entities("id eq @id", parameters={"id": keys.id_key(signal_id)}))
+            found = []
+            if resource_id:
+                found = list(signals.query_entities("PartitionKey eq @pk and id eq @id",
+                                                    parameters={**parameters, "pk": keys.resource_partition(resource_key(resource_id))}))
+            if not found:  # recorded under another resource than the follow-up's (a scale set's instance)
+                found = list(signals.query_entities("id eq @id", parameters=parameters))
         if not found:
             return None
         row = {name: found[0].get(name) for name in SIGNAL_ROW_FIELDS}

@@ -293,7 +293,7 @@ class Pipeline:
     def outcome_later(self, input_name: str, incident_id: str, signal_id: int | None, resource_id: str,
                       decision: Decision) -> tuple[Outcome, Signal | None]:
         """The outcome of a later decision, told in terms of the signal that started it."""
-        row = self.ledger.signal(signal_id) if signal_id else None
+        row = self.ledger.signal(signal_id, resource_id) if signal_id else None
         signal = signal_from_record(row) if row else None
         outcome = Outcome(
             input=input_name,

@@ -85,3 +85,16 @@ def test_a_ledger_written_before_the_index_is_indexed_on_first_use(counted):
     older = type(store)(store.service, prefix=store.prefix)  # a worker started after the upgrade
     assert older.count_operations(VM) == 2 and older.last_operation(VM.lower())["state"] == "running"
     assert [o["id"] for o in older.open_operations()] == [made[1]]
+
+
+def test_a_follow_ups_signal_is_read_from_its_resources_partition(counted):
+    from dataclasses import replace
+
+    from tests.ledger.test_contract import signal
+
+    store, proxy = counted
+    sid = store.record_signal(replace(signal(), resource_id=VM), "INC-1", T0)
+    proxy.reset()
+    assert store.signal(sid, VM.upper())["id"] == sid
+    assert proxy.count() == 1 and "PartitionKey eq" in queries(proxy)[0]
+    assert store.signal(sid, b.vm_id("elsewhere"))["id"] == sid  # named under another resource: still found
