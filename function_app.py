@@ -32,7 +32,8 @@ app.register_functions(events.bp)
 
 # Timers: the tick (RESPONDER_TICK_SCHEDULE, every minute) follows started ARM operations to
 # their end and recovers any intent a crashed worker left behind; the sweep
-# (RESPONDER_SWEEP_SCHEDULE, every 15 minutes) reads the scope for what no event announced.
+# (RESPONDER_SWEEP_SCHEDULE, every 15 minutes) reads the scope for what no event announced; the
+# purge (RESPONDER_PURGE_SCHEDULE, daily) forgets what is past RESPONDER_RETENTION_DAYS (90).
 app.register_functions(timers.bp)
 
 # GET/POST /api/approvals/{token} (anonymous: the signed token is the credential): a person

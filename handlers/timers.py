@@ -1,5 +1,6 @@
 """Timer triggers. The tick (default every minute) follows started operations to their end;
-the sweep (default every 15 minutes) reads the scope for what no event announced.
+the sweep (default every 15 minutes) reads the scope for what no event announced; the purge
+(default daily at 03:30 UTC) forgets what is past the audit trail's retention.
 
 Schedules are app settings (`%RESPONDER_TICK_SCHEDULE%`), resolved by the Functions host, so
 they change without a deployment. A timer may retry on failure; every step the tick takes is
@@ -30,3 +31,12 @@ def sweep(timer: func.TimerRequest) -> None:
     pipeline = runtime.pipeline()
     sweep_scope(pipeline, Settings.from_env())
     pipeline.end_batch()  # tell people what the sweep found, in one outbox transaction
+
+
+@bp.function_name("purge")
+@bp.timer_trigger(arg_name="timer", schedule="%RESPONDER_PURGE_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def purge(timer: func.TimerRequest) -> None:
+    from pipeline import Settings
+    from pipeline.retention import purge_expired
+
+    purge_expired(runtime.pipeline(), Settings.from_env())

@@ -77,6 +77,14 @@ param tickSchedule string = '0 */1 * * * *'
 @description('RESPONDER_SWEEP_SCHEDULE (NCRONTAB): sweeps the scope for what no event reported.')
 param sweepSchedule string = '0 */15 * * * *'
 
+@description('RESPONDER_PURGE_SCHEDULE (NCRONTAB): forgets what is past the audit trail\'s retention, daily.')
+param purgeSchedule string = '0 30 3 * * *'
+
+@description('RESPONDER_RETENTION_DAYS: how long the ledger keeps the audit trail (7 to 3650 days).')
+@minValue(7)
+@maxValue(3650)
+param retentionDays int = 90
+
 // An object, not a string: azd substitutes the environment value into the parameters file without
 // escaping, so JSON given to a string parameter breaks parameter loading; azd parses JSON for
 // object parameters (since 1.23.4, pinned in azure.yaml).
@@ -241,6 +249,8 @@ var responderSettings = union({
   RESPONDER_MAIL_TO: mailTo
   RESPONDER_TICK_SCHEDULE: tickSchedule
   RESPONDER_SWEEP_SCHEDULE: sweepSchedule
+  RESPONDER_PURGE_SCHEDULE: purgeSchedule
+  RESPONDER_RETENTION_DAYS: string(retentionDays)
 }, empty(responderMode) ? {} : {
   RESPONDER_MODE: responderMode
 }, empty(publicUrl) ? {} : {

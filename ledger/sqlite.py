@@ -24,6 +24,7 @@ from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals
 from .claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
 from .errors import LedgerError
 from .operations_sqlite import OPERATIONS_SCHEMA, SqliteOperations
+from .retention_sqlite import SqliteRetention
 from .safety_sqlite import SAFETY_SCHEMA, SqliteSafety
 from .sqlite_checkpoint import Checkpointer
 from .waves_sqlite import WAVES_SCHEMA, SqliteWaves
@@ -108,7 +109,7 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
-class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves):
+class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves, SqliteRetention):
     def __init__(self, path: str | Path = ":memory:"):
         self.path = str(path)
         try:

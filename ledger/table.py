@@ -34,6 +34,7 @@ from .claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
 from .errors import LedgerError
 from .incidents_table import TableIncidents
 from .operations_table import TableOperations
+from .retention_table import TableRetention
 from .safety_table import TableSafety
 from .table_keys import clip
 from .table_service import sdk_errors, service_client, setting
@@ -44,7 +45,7 @@ SIGNAL_FIELDS = ("kind", "name", "resource_id", "event_id", "source", "input", "
 REJECTION_FIELDS = ("id", "at", "input", "location", "problem", "excerpt")
 
 
-class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, TableWaves):
+class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, TableWaves, TableRetention):
     """rules.ports.Ledger on Azure Table Storage. Safe to share across threads and processes."""
 
     def __init__(self, service: Any, prefix: str | None = None):

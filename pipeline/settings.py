@@ -50,6 +50,20 @@ def _flag(name: str, value: str | None) -> bool:
     raise SettingsError(f"{name}={value!r}: expected true or false")
 
 
+# The audit trail is kept at least a week (the brakes look back a day at most) and at most ten years.
+RETENTION_DAYS = (7, 3650)
+
+
+def _days(name: str, value: str | None, default: int) -> int:
+    text = (value or "").strip()
+    if not text:
+        return default
+    low, high = RETENTION_DAYS
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise SettingsError(f"{name}={value!r}: expected a whole number of days from {low} to {high}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     mode: str | None = None  # overrides every policy rule's mode when set
@@ -73,6 +87,8 @@ class Settings:
     public_url: str = ""
     tick_schedule: str = "0 */1 * * * *"
     sweep_schedule: str = "0 */15 * * * *"
+    purge_schedule: str = "0 30 3 * * *"
+    retention_days: int = 90  # the audit trail's retention (pipeline/retention.py)
     # Whether the identity holds the opt-in scale-set write role; the template sets it from
     # enableScaleSetWrite. Unset (a shell, the simulated Azure): assumed granted.
     scale_set_write: bool = True
@@ -120,5 +136,7 @@ class Settings:
             public_url=env.get("RESPONDER_PUBLIC_URL", ""),
             tick_schedule=env.get("RESPONDER_TICK_SCHEDULE") or cls.tick_schedule,
             sweep_schedule=env.get("RESPONDER_SWEEP_SCHEDULE") or cls.sweep_schedule,
+            purge_schedule=env.get("RESPONDER_PURGE_SCHEDULE") or cls.purge_schedule,
+            retention_days=_days("RESPONDER_RETENTION_DAYS", env.get("RESPONDER_RETENTION_DAYS"), cls.retention_days),
             scale_set_write=_flag("RESPONDER_SCALE_SET_WRITE", env.get("RESPONDER_SCALE_SET_WRITE") or "true"),
         )

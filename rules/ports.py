@@ -77,6 +77,10 @@ class Ledger(Protocol):
     def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[Mapping[str, Any]]:
         """Decisions joined with their signals, oldest first: the audit trail."""
 
+    def purge(self, before: datetime) -> Mapping[str, int]:
+        """Remove what was recorded before a time and is finished (pipeline/retention.py says
+        what); how many of each kind went."""
+
 
 class OperationStore(Protocol):
     """Remediation operations: written before the ARM call, completed after it."""

@@ -38,10 +38,11 @@ def post(route: str, body: bytes, headers: dict | None = None) -> func.HttpReque
 
 def test_every_trigger_is_registered(functions):
     bindings = {name: {binding.type for binding in fn.get_bindings()} for name, fn in functions.items()}
-    assert bindings == {"event_grid": {"eventGridTrigger"}, "alerts": {"httpTrigger", "http"}, "events": {"httpTrigger", "http"}, "tick": {"timerTrigger"}, "sweep": {"timerTrigger"}, "approvals": {"httpTrigger", "http"},
+    assert bindings == {"event_grid": {"eventGridTrigger"}, "alerts": {"httpTrigger", "http"}, "events": {"httpTrigger", "http"}, "tick": {"timerTrigger"}, "sweep": {"timerTrigger"}, "purge": {"timerTrigger"}, "approvals": {"httpTrigger", "http"},
                         "waves": {"httpTrigger", "http"}, "close_wave": {"httpTrigger", "http"}}
     assert functions["tick"].get_trigger().schedule == "%RESPONDER_TICK_SCHEDULE%"
     assert functions["sweep"].get_trigger().schedule == "%RESPONDER_SWEEP_SCHEDULE%"
+    assert functions["purge"].get_trigger().schedule == "%RESPONDER_PURGE_SCHEDULE%"
     routes = {name: fn.get_trigger().route for name, fn in functions.items() if name in ("alerts", "events")}
     assert routes == {"alerts": "alerts", "events": "events"}
     assert {str(m).upper().split(".")[-1] for m in functions["events"].get_trigger().methods} == {"POST", "OPTIONS"}
