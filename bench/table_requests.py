@@ -32,6 +32,7 @@ WARM_UP_VM = "vm-host-crash"
 
 def measure_paths() -> list[tuple[str, int, dict[str, int]]]:
     """(path, requests, requests by kind) for each path."""
+    from ledger import open_ledger
     from pipeline import Settings
     from pipeline.azure import LocalToken, connector
     from simulator import SimulatedAzure
@@ -46,16 +47,14 @@ def measure_paths() -> list[tuple[str, int, dict[str, int]]]:
         b.EVENTS_AT = datetime.now(UTC) - timedelta(minutes=15)  # fresh events, as Azure sends them
         proxy = CountingProxy(int(connection.split("127.0.0.1:")[1].split("/")[0]))
         for index, (path, (mode, annotation, vm, twice)) in enumerate(PATHS.items()):
-            from ledger import open_ledger
-
             ledger = open_ledger("table", {"table_connection_string": proxy.connection_string(ACCOUNT_KEY),
                                            "table_prefix": f"bench{index}"})
             settings = Settings(mode=mode, azure="sim", subscriptions=(DEMO_SUBSCRIPTION,))
             connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
             pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
             deliver = _deliverer(pipeline, b)
-            deliver(b.annotated(annotation, target=_vm(sim, WARM_UP_VM)))  # creates the tables
-            signal = b.annotated(annotation, target=_vm(sim, vm))
+            deliver(b.annotated(annotation, target=_vm(WARM_UP_VM)))  # creates the tables
+            signal = b.annotated(annotation, target=_vm(vm))
             if twice:
                 deliver(signal)
             proxy.reset()
@@ -66,7 +65,7 @@ def measure_paths() -> list[tuple[str, int, dict[str, int]]]:
     return found
 
 
-def _vm(sim: Any, name: str) -> str:
+def _vm(name: str) -> str:
     from tests.conftest import DEMO_SUBSCRIPTION
 
     return f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/rg-demo/providers/Microsoft.Compute/virtualMachines/{name}"

@@ -73,6 +73,8 @@ def _operation_row(entity: Mapping[str, Any]) -> dict[str, Any]:
 class TableOperations:
     """Mixed into TableLedger: uses its tables, ids and conditional-write helpers."""
 
+    _operations_indexed = False  # this worker has seen the index mark (or written it)
+
     def record_intent(
         self,
         incident_id: str,
@@ -176,7 +178,7 @@ class TableOperations:
 
     def _ensure_operation_index(self) -> None:
         """Index a table written before the index existed, once (idempotent: workers may race)."""
-        if getattr(self, "_operations_indexed", False):
+        if self._operations_indexed:
             return
         operations = self._table("operations")
         with sdk_errors("indexing operations"):

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from .azurite import ACCOUNT_KEY, AzuriteError, connection_string, free_port, running_azurite  # noqa: F401 - shared with the tests that import them from here
+from .azurite import AzuriteError, running_azurite
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,8 @@ from ledger.errors import (
     LedgerUnavailableError,
 )
 from tests.conftest import ROOT
-from tests.ledger.conftest import ACCOUNT_KEY, connection_string, drop_tables, free_port, fresh_prefix
+from tests.ledger.azurite import ACCOUNT_KEY, connection_string, free_port
+from tests.ledger.conftest import drop_tables, fresh_prefix
 from tests.properties import Branches, examples
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -12,7 +12,8 @@ import pytest
 
 from intake.deliveries import parse_delivery
 from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
-from tests.ledger.conftest import azurite, connection_string, fresh_prefix  # noqa: F401 - the session's Azurite
+from tests.ledger.azurite import connection_string
+from tests.ledger.conftest import azurite, fresh_prefix  # noqa: F401 - the session's Azurite
 
 from .storm import bodies, tick_until_settled
 from .table_proxy import TableProxy
