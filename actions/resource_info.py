@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from arm import VM, ResourceId
 from rules.ownership import Extension, OwnerFacts
 
 from .live_state import READ_SCALE_SET
 from .lro import azure_errors
-from .resource_ids import VM, ResourceRef
+from .targets import target
 
 READ_VM = "Microsoft.Compute/virtualMachines/read"
 READ_RESOURCE_GROUP = "Microsoft.Resources/subscriptions/resourceGroups/read"
@@ -48,8 +49,8 @@ class ResourceInfo:
                           extensions=self.extensions)
 
 
-def read_resource(clients: Any, resource_id: str) -> ResourceInfo:
-    ref = ResourceRef.parse(resource_id)
+def read_resource(clients: Any, resource_id: ResourceId | str) -> ResourceInfo:
+    ref = target(resource_id)
     compute = clients.compute(ref.subscription)
     group_managed_by, group_tags = _read_group(compute, ref)
     if ref.provider_type == VM:
@@ -64,22 +65,22 @@ def read_resource(clients: Any, resource_id: str) -> ResourceInfo:
         member_of = getattr(getattr(model, "virtual_machine_scale_set", None), "id", None)
         if not member_of:
             return info
-        return replace(info, scale_set_id=ResourceRef.parse(member_of).scale_set_id,
-                       capacity=_capacity(compute, ResourceRef.parse(member_of)))
-    with azure_errors(f"reading scale set {ref.scale_set_id}", write=False):
-        model = compute.virtual_machine_scale_sets.get(ref.resource_group, ref.name)
+        scale_set = target(member_of)
+        return replace(info, scale_set_id=scale_set.id, capacity=_capacity(compute, scale_set))
+    with azure_errors(f"reading scale set {ref.scale_set.id}", write=False):
+        model = compute.virtual_machine_scale_sets.get(ref.resource_group, ref.scale_set_name)
     capacity = int(model.sku.capacity) if model.sku and model.sku.capacity is not None else None
     profile = model.properties.virtual_machine_profile if model.properties else None
     ext_profile = profile.extension_profile if profile else None
     extensions = tuple(_extension(e.properties) for e in (ext_profile.extensions or []) if e.properties is not None) if ext_profile else ()
     return ResourceInfo(tags=dict(model.tags or {}), location=(model.location or "").lower(), capacity=capacity,
-                        scale_set_id=ref.scale_set_id,
+                        scale_set_id=ref.scale_set.id,
                         managed_by=str(model.get("managedBy") or ""),  # ARM's, though the scale set's model does not declare it
                         group_managed_by=group_managed_by, group_tags=group_tags, extensions=extensions,
                         priority=_text(profile and profile.priority), eviction_policy=_text(profile and profile.eviction_policy))
 
 
-def _read_group(compute: Any, ref: ResourceRef) -> tuple[str, dict[str, str]]:
+def _read_group(compute: Any, ref: ResourceId) -> tuple[str, dict[str, str]]:
     """The resource group's managedBy and tags, through the compute client's own pipeline (its
     credential, retries and shared session): azure-mgmt-resource is not needed for one GET."""
     from azure.core.rest import HttpRequest
@@ -104,7 +105,7 @@ def _text(value: Any) -> str | None:
     return str(getattr(value, "value", value))
 
 
-def _capacity(compute: Any, set_ref: ResourceRef) -> int | None:
-    with azure_errors(f"reading scale set {set_ref.scale_set_id}", write=False):
-        model = compute.virtual_machine_scale_sets.get(set_ref.resource_group, set_ref.name)
+def _capacity(compute: Any, set_ref: ResourceId) -> int | None:
+    with azure_errors(f"reading scale set {set_ref.scale_set.id}", write=False):
+        model = compute.virtual_machine_scale_sets.get(set_ref.resource_group, set_ref.scale_set_name)
     return int(model.sku.capacity) if model.sku and model.sku.capacity is not None else None

@@ -210,10 +210,12 @@ def _provider_part(text: str, rest: list[str]) -> tuple[str, tuple[str, ...], li
     return namespace, tuple(pairs), tail
 
 
-def resource_key(text: str) -> str:
-    """The case-insensitive key of any text that stands for an id, parsed or not (a stored row,
-    a hold's name): equal to `ResourceId.parse(text).key` whenever that parses."""
-    return text.strip().rstrip("/").lower()
+def resource_key(value: ResourceId | str) -> str:
+    """The case-insensitive key of an id, parsed or not (a stored row, a hold's name): for a text,
+    equal to `ResourceId.parse(text).key` whenever that parses."""
+    if isinstance(value, ResourceId):
+        return value.key
+    return value.strip().rstrip("/").lower()
 
 
 def short_name(text: str) -> str:

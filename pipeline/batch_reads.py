@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from arm import ResourceId, resource_key
+
 # A host that never ends a batch (a caller driving Remediation without a Pipeline) still does
 # not keep a read longer than this.
 LONGEST = 5.0  # seconds
@@ -31,9 +33,9 @@ class BatchReads:
         self._kept: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
-    def info(self, clients: Any, resource_id: str) -> Any:
+    def info(self, clients: Any, resource_id: ResourceId | str) -> Any:
         """The resource's info, read at most once per batch. A read that fails is not kept."""
-        key = resource_id.strip().rstrip("/").lower()
+        key = resource_key(resource_id)
         now = self.clock()
         with self._lock:
             kept = self._kept.get(key)
