@@ -192,7 +192,7 @@ def in_scope(record: ApprovalRecord, scope: str) -> bool:
     rid = ResourceId.try_parse(record.resource_id)
     scale_set = rid.scale_set if rid is not None and rid.is_instance else None
     if scope.startswith("ss:"):
-        return scale_set is not None and scale_set.key == scope[3:]
+        return scale_set is not None and scale_set == ResourceId.try_parse(scope[3:])
     _, _, rest = scope.partition(":")
     subscription, _, region = rest.partition(":")
     if scale_set is not None or (rid.subscription.lower() if rid is not None else "") != subscription:

@@ -4,6 +4,6 @@ Standard library only, on the lowest floor: every package may use it, the decisi
 """
 
 from .errors import ArmIdError
-from .ids import SCALE_SET, SCALE_SET_VM, VM, ResourceId, resource_key, short_name
+from .ids import PORTAL, SCALE_SET, SCALE_SET_VM, VM, ResourceId, resource_key, short_name
 
-__all__ = ["SCALE_SET", "SCALE_SET_VM", "VM", "ArmIdError", "ResourceId", "resource_key", "short_name"]
+__all__ = ["PORTAL", "SCALE_SET", "SCALE_SET_VM", "VM", "ArmIdError", "ResourceId", "resource_key", "short_name"]

@@ -72,13 +72,12 @@ class ResourceId:
             return cls(given, subscription, group)
         if rest[0].lower() != "providers":
             raise ArmIdError(text, f"the segment {rest[0]!r}", "is neither resourceGroups nor providers")
-        base = None
-        while rest:  # one provider part, then one more per extension
+        found: ResourceId | None = None
+        while rest:  # one provider part, then one more per extension of what came before
             namespace, pairs, rest = _provider_part(text, rest)
             end = len(given) - sum(len(s) + 1 for s in rest)
-            base = cls(given[:end], subscription, group, namespace, pairs[0::2], pairs[1::2], base)
-        assert base is not None
-        return base
+            found = cls(given[:end], subscription, group, namespace, pairs[0::2], pairs[1::2], found)
+        return found if found is not None else cls(given, subscription, group)
 
     @classmethod
     def of(cls, value: ResourceId | str) -> ResourceId:
@@ -106,8 +105,7 @@ class ResourceId:
         The compute types come in ARM's casing whatever the id's."""
         if self.namespace is None:
             return ""
-        written = "/".join((self.namespace, *self.types))
-        return _CANONICAL.get(written.lower(), written)
+        return _CANONICAL.get(self.written_type.lower(), self.written_type)
 
     @property
     def name(self) -> str:
@@ -116,6 +114,23 @@ class ResourceId:
         if self.names:
             return self.names[-1]
         return self.resource_group if self.resource_group is not None else self.subscription
+
+    @property
+    def written_type(self) -> str:
+        """The provider type as the id writes it ("microsoft.compute/virtualmachines" from Event
+        Grid): what a payload said, kept as it said it."""
+        return "/".join((self.namespace, *self.types)) if self.namespace is not None else ""
+
+    @property
+    def resource_group_id(self) -> ResourceId | None:
+        """The id of the resource group the resource is in, as written; None for a subscription."""
+        if self.resource_group is None:
+            return None
+        head = self.scope.resource_group_id if self.scope is not None else None
+        if head is not None:
+            return head
+        cut = len("/".join(self.text.split("/", 5)[:5]))  # "/subscriptions/{sub}/resourceGroups/{group}"
+        return ResourceId(self.text[:cut], self.subscription, self.resource_group)
 
     @property
     def is_subscription(self) -> bool:

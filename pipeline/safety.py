@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from arm import ResourceId, resource_key
+from arm import ResourceId, resource_key, short_name
 from rules import Classification, Policy, Signal
 
 from .settings import Settings
@@ -193,7 +193,7 @@ class Safety:
         if capacity is None:  # the share needs the capacity: only a breaker already holding refuses
             return self._holding(scope, close=False)
         count = self.ledger.count_unhealthy(scope, self.clock() - brakes.storm_window)
-        what = (f"{count} of {capacity} instances of scale set {scale_set.rsplit('/', 1)[-1]} turned unhealthy within "
+        what = (f"{count} of {capacity} instances of scale set {short_name(scale_set)} turned unhealthy within "
                 f"{self._minutes(brakes.storm_window)} min (more than {brakes.storm_scale_set_share:.0%}): the health "
                 "probe or the application is more likely wrong than the machines")
         return self._trip(scope, what) if count > brakes.storm_scale_set_share * capacity else self._holding(scope)
@@ -282,7 +282,7 @@ class Safety:
         if scale_set and capacity:
             cap = brakes.in_flight_for_scale_set(capacity)
             wanted.append((f"in-flight:{scale_set.lower()}", cap, IN_FLIGHT_TTL,
-                           f"in-flight cap: {cap} instances of scale set {ResourceId.parse(scale_set).name} already being "
+                           f"in-flight cap: {cap} instances of scale set {short_name(scale_set)} already being "
                            f"remediated (cap {cap}: 5% of {capacity}, at least 1)"))
         wanted.append((self._hourly_scope(subscription), brakes.hourly_writes_per_subscription,
                        timedelta(hours=2), f"hourly write cap: {brakes.hourly_writes_per_subscription} ARM writes in "

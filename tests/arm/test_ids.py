@@ -3,9 +3,14 @@ the part named, and no product module that splits an id by hand."""
 
 from __future__ import annotations
 
+import ast
+import re
+
 import pytest
 
 from arm import SCALE_SET, SCALE_SET_VM, VM, ArmIdError, ResourceId, resource_key, short_name
+from tests.conftest import ROOT
+from tests.layout import FLOORS, sources
 
 SUB = "00000000-0000-0000-0000-00000000d3e0"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg-demo"
@@ -131,3 +136,59 @@ def test_refuses_with_the_part_named(text, part):
 def test_short_name_of_a_text_that_is_no_id_is_its_last_segment():
     assert short_name("not-an-arm-id") == "not-an-arm-id"
     assert short_name("some/path/leaf/") == "leaf"
+
+
+# -- nobody else takes an id apart ----------------------------------------------------------
+
+# Splitting on "/" something that holds an id (a resource id, a scale set's or an availability
+# set's, a target, a candidate...); other texts split on "/" (a URL's path, a file name, a
+# "PowerState/running" code, a signal's name) are no ids.
+ID_LIKE = re.compile(r"(?i)resource|_id\b|^id$|\brid\b|arm|scale_set|availability_set|target|candidate|subscription|group")
+SPLITS = ("split", "rsplit", "partition", "rpartition")
+# An id's fixed words looked for in a text: "providers", "/resourceGroups/"... An id built from
+# its parts (an f-string) is fine; a provider type ("microsoft.compute/virtualmachines") is no id.
+ID_WORDS = re.compile(r"(?i)^(resourcegroups|providers|virtualmachines|virtualmachinescalesets)$"
+                      r"|/(subscriptions|resourcegroups|providers)(/|$)")
+A_TYPE = re.compile(r"^[A-Za-z]+\.[A-Za-z.]+/")  # "Microsoft.Resources/subscriptions/resourceGroups/read"
+
+
+def hand_parsing(source: str, name: str = "<probe>") -> list[str]:
+    tree = ast.parse(source)
+    built = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in ast.walk(node)}
+    prose = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}  # docstrings
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SPLITS
+                and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "/"
+                and ID_LIKE.search(ast.unparse(node.func.value))):
+            found.append(f"{name}:{node.lineno}: {ast.unparse(node)[:80]}")
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in built | prose
+                and ID_WORDS.search(node.value) and not A_TYPE.match(node.value)):
+            found.append(f"{name}:{node.lineno}: {node.value[:80]!r}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "source, caught",
+    [
+        ('parts = resource_id.strip("/").split("/")', True),
+        ('name = scale_set_id.rstrip("/").rsplit("/", 1)[-1]', True),
+        ('at = [p.lower() for p in parts].index("providers")', True),
+        ('found = "/virtualmachinescalesets/" in rid.lower() or "/resourcegroups/" in x', True),
+        ('ok = value.lower().startswith("/subscriptions/")', True),
+        ('url = f"/subscriptions/{sub}/resourceGroups/{group}"', False),  # built, not taken apart
+        ('state, code = state.split("/", 1)', False),  # "PowerState/running": no id
+        ('KIND = "microsoft.compute/virtualmachinescalesets"', False),  # a type, not an id
+        ('READ = "Microsoft.Resources/subscriptions/resourceGroups/read"', False),  # a permission
+        ('cut = lowered.find("/providers/microsoft.maintenance/")', True),
+        ('name = availability_set.rsplit("/", 1)[-1]', True),
+    ],
+)
+def test_the_check_tells_taking_apart_from_building(source, caught):
+    assert bool(hand_parsing(source)) is caught
+
+
+def test_no_product_module_outside_arm_takes_an_id_apart():
+    found = [hit for package in FLOORS if package != "arm" for path in sources(package)
+             for hit in hand_parsing(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))]
+    assert found == []
