@@ -42,9 +42,10 @@ class ResourceInfo:
     priority: str | None = None  # Regular | Low | Spot (the scale set's profile, for a set or an instance)
     eviction_policy: str | None = None  # Deallocate | Delete, for Spot
 
-    def owner_facts(self, resource_id: str) -> OwnerFacts:
+    def owner_facts(self, resource_id: ResourceId | str) -> OwnerFacts:
         """What rules.ownership.platform_owner reads, for the resource this info was read for."""
-        return OwnerFacts(resource_id=resource_id, managed_by=self.managed_by, tags=dict(self.tags),
+        group = (resource_id.resource_group or "") if isinstance(resource_id, ResourceId) else ""
+        return OwnerFacts(resource_id=str(resource_id), resource_group=group, managed_by=self.managed_by, tags=dict(self.tags),
                           group_managed_by=self.group_managed_by, group_tags=dict(self.group_tags),
                           extensions=self.extensions)
 

@@ -171,7 +171,7 @@ def platform_owner_of(policy: Any) -> Callable[[Any, str], str | None]:
 
     leave_alone = policy.leave_alone
 
-    def owner_of(info: Any, resource_id: str) -> str | None:
+    def owner_of(info: Any, resource_id: ResourceId | str) -> str | None:
         return platform_owner(info.owner_facts(resource_id), leave_alone)
 
     return owner_of
@@ -291,7 +291,7 @@ class Gate:
         facts = {**request.facts, "tags": dict(info.tags), "location": info.location, "capacity": info.capacity,
                  "scale_set_id": info.scale_set_id}
         request = replace(request, facts=facts)
-        owner = self.owner_of(info, request.resource_id)
+        owner = self.owner_of(info, request.target)
         if owner:
             return self._skip(request, f"left alone: {owner}", "ownership", owned_by=owner)
         mode, why = self._mode_in_force(request, info)
