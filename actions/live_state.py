@@ -221,7 +221,7 @@ class ScaleSetView:
 
 def read_scale_set_view(clients: Any, ref: ResourceId) -> ScaleSetView:
     compute = clients.compute(ref.subscription)
-    with azure_errors(f"reading the instance view of scale set {ref.scale_set.id}", write=False):
+    with azure_errors(f"reading the instance view of scale set {ref.scale_set_id}", write=False):
         view = compute.virtual_machine_scale_sets.get_instance_view(ref.resource_group, ref.scale_set_name)
     data = view.as_dict() or {}
     services: dict[str, str] = {}
@@ -258,7 +258,7 @@ class ScaleSet:
 
 def read_scale_set(clients: Any, ref: ResourceId) -> ScaleSet:
     compute = clients.compute(ref.subscription)
-    with azure_errors(f"reading scale set {ref.scale_set.id}", write=False):
+    with azure_errors(f"reading scale set {ref.scale_set_id}", write=False):
         model = compute.virtual_machine_scale_sets.get(ref.resource_group, ref.scale_set_name)
     data = model.as_dict() or {}
     props = data.get("properties") or {}
@@ -308,7 +308,7 @@ def read_instances(
         return _flexible_machines(clients, ref)
     compute = clients.compute(ref.subscription)
     kwargs = {"expand": "instanceView"} if with_health else {}
-    with azure_errors(f"listing the instances of scale set {ref.scale_set.id}", write=False):
+    with azure_errors(f"listing the instances of scale set {ref.scale_set_id}", write=False):
         listed = list(compute.virtual_machine_scale_set_vms.list(ref.resource_group, ref.scale_set_name, **kwargs))
     instances = []
     for vm in listed:
@@ -334,9 +334,9 @@ def _flexible_machines(clients: Any, ref: ResourceId) -> list[Instance]:
     """A Flexible set has no scale-set VM list: its VMs are listed by the VM list, filtered on
     virtualMachineScaleSet/id, with their instance views (health, failed provisioning)."""
     compute = clients.compute(ref.subscription)
-    with azure_errors(f"listing the VMs of Flexible scale set {ref.scale_set.id}", write=False):
+    with azure_errors(f"listing the VMs of Flexible scale set {ref.scale_set_id}", write=False):
         listed = list(compute.virtual_machines.list(
-            ref.resource_group, filter=f"'virtualMachineScaleSet/id' eq '{ref.scale_set.id}'", expand="instanceView"))
+            ref.resource_group, filter=f"'virtualMachineScaleSet/id' eq '{ref.scale_set_id}'", expand="instanceView"))
     machines = []
     for vm in listed:
         data = vm.as_dict() or {}

@@ -84,7 +84,7 @@ class ReplaceFailedInstance(Executor):
         token = lro.start(
             compute.virtual_machine_scale_sets.begin_delete_instances,
             ref.resource_group, ref.scale_set_name, {"instanceIds": failed},
-            what=f"deleting failed instances {failed} of {ref.scale_set.id}",
+            what=f"deleting failed instances {failed} of {ref.scale_set_id}",
         )
         return {"step": DELETE, "lro": token, "instance_ids": failed, "capacity": ss.capacity, "flexible": ss.flexible}
 
@@ -101,7 +101,7 @@ class ReplaceFailedInstance(Executor):
             return self._restore(clients, ref, state)
         result, message = lro.poll(
             compute.virtual_machine_scale_sets.begin_update, ref.resource_group, ref.scale_set_name, {},
-            token=state["lro"], what=f"polling the capacity update of {ref.scale_set.id}",
+            token=state["lro"], what=f"polling the capacity update of {ref.scale_set_id}",
         )
         if result == "Succeeded":
             message = f"replaced failed instances {ids}; capacity back to {state['capacity']}"
@@ -132,7 +132,7 @@ class ReplaceFailedInstance(Executor):
         token = lro.start(
             compute.virtual_machine_scale_sets.begin_update,
             ref.resource_group, ref.scale_set_name, {"sku": {"capacity": target}},
-            what=f"restoring the capacity of {ref.scale_set.id} to {target}",
+            what=f"restoring the capacity of {ref.scale_set_id} to {target}",
         )
         next_op = Operation(self.name, ref.id, self.encode({**state, "step": RESIZE, "lro": token}), utcnow())
         return OperationStatus("InProgress", f"deleted failed instances {ids}; restoring capacity from "

@@ -68,14 +68,14 @@ def read_resource(clients: Any, resource_id: ResourceId | str) -> ResourceInfo:
             return info
         scale_set = target(member_of)
         return replace(info, scale_set_id=scale_set.id, capacity=_capacity(compute, scale_set))
-    with azure_errors(f"reading scale set {ref.scale_set.id}", write=False):
+    with azure_errors(f"reading scale set {ref.scale_set_id}", write=False):
         model = compute.virtual_machine_scale_sets.get(ref.resource_group, ref.scale_set_name)
     capacity = int(model.sku.capacity) if model.sku and model.sku.capacity is not None else None
     profile = model.properties.virtual_machine_profile if model.properties else None
     ext_profile = profile.extension_profile if profile else None
     extensions = tuple(_extension(e.properties) for e in (ext_profile.extensions or []) if e.properties is not None) if ext_profile else ()
     return ResourceInfo(tags=dict(model.tags or {}), location=(model.location or "").lower(), capacity=capacity,
-                        scale_set_id=ref.scale_set.id,
+                        scale_set_id=ref.scale_set_id,
                         managed_by=str(model.get("managedBy") or ""),  # ARM's, though the scale set's model does not declare it
                         group_managed_by=group_managed_by, group_tags=group_tags, extensions=extensions,
                         priority=_text(profile and profile.priority), eviction_policy=_text(profile and profile.eviction_policy))
@@ -107,6 +107,6 @@ def _text(value: Any) -> str | None:
 
 
 def _capacity(compute: Any, set_ref: ResourceId) -> int | None:
-    with azure_errors(f"reading scale set {set_ref.scale_set.id}", write=False):
+    with azure_errors(f"reading scale set {set_ref.scale_set_id}", write=False):
         model = compute.virtual_machine_scale_sets.get(set_ref.resource_group, set_ref.scale_set_name)
     return int(model.sku.capacity) if model.sku and model.sku.capacity is not None else None

@@ -167,6 +167,13 @@ class ResourceId:
         return None
 
     @property
+    def scale_set_id(self) -> str:
+        """The scale set's `id` for a scale set or a Uniform instance; ArmIdError for anything else."""
+        if self.scale_set is None:
+            raise ArmIdError(self.text, "the id", "names no scale set")
+        return self.scale_set.id
+
+    @property
     def scale_set_name(self) -> str | None:
         """The scale set's name for a scale set or a Uniform instance."""
         return self.names[0] if self.is_scale_set or self.is_instance else None

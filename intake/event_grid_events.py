@@ -161,9 +161,10 @@ def _occurred(properties: Mapping, event: Mapping, envelope: Envelope, where: st
 
 def _scheduled(envelope: Envelope, resource_info: Mapping, properties: Mapping, where: str, common: dict) -> Signal:
     info_id = str(resource_info.get("id") or envelope.subject)
+    target = info_id
     info = ResourceId.try_parse(info_id)  # the VM's scheduled event: an extension resource of the VM
-    maintained = info is not None and info.scope is not None and (info.namespace or "").lower() == "microsoft.maintenance"
-    target = info.scope.text if maintained and info.scope is not None else info_id
+    if info is not None and info.scope is not None and (info.namespace or "").lower() == "microsoft.maintenance":
+        target = info.scope.text
     if not looks_like_resource_id(target):
         raise PayloadError(f"{where[: -len('.properties')]}.id", f"{info_id[:80]!r} names no ARM resource")
     event_type = text_value(any_key(properties, "EventType"), f"{where}.EventType", limit=256)

@@ -25,7 +25,7 @@ LONGEST = 5.0  # seconds
 class BatchReads:
     """A pipeline listener that hears no steps: it only holds reads until the batch is done."""
 
-    def __init__(self, read: Callable[[Any, str], Any], longest: float = LONGEST,
+    def __init__(self, read: Callable[[Any, ResourceId | str], Any], longest: float = LONGEST,
                  clock: Callable[[], float] = time.monotonic):
         self.read = read  # actions.resource_info.read_resource: (clients, resource_id) -> ResourceInfo
         self.longest = longest

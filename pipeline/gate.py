@@ -164,7 +164,7 @@ def request_for(signal: Any, decision: Any, incident_id: str, signal_id: int | N
     )
 
 
-def platform_owner_of(policy: Any) -> Callable[[Any, str], str | None]:
+def platform_owner_of(policy: Any) -> Callable[[Any, ResourceId | str], str | None]:
     """Who manages a resource read, by the built-in platform markers and the policy's
     `leave_alone` section (rules/ownership.py)."""
     from rules.ownership import platform_owner
@@ -204,7 +204,7 @@ class Gate:
     manages a resource read (None: nobody's)."""
 
     def __init__(self, safety, registry, reads, clock: Callable[[], datetime], *,
-                 owner_of: Callable[[Any, str], str | None], ceiling: str | None = None,
+                 owner_of: Callable[[Any, ResourceId | str], str | None], ceiling: str | None = None,
                  temp_disk_tags: tuple[str, ...] = ("large-temp-disk",), approvals_configured: bool = True):
         from actions.permits import PermitOffice
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from actions.errors import InvalidParameterError, InvalidResourceIdError, NotApplicableError, UnknownActionError
+from arm import ResourceId
 from rules import Decision, Signal
 from rules.ports import IncidentRef
 from telemetry.logs import bound, log
@@ -49,7 +50,7 @@ class Remediation:
     """The Remediator the pipeline calls; `connect(subscription)` gives actions.AzureClients."""
 
     def __init__(self, ledger, connect: Callable[[str], Any], clock: Callable[[], datetime], registry=None, safety=None,
-                 owner_of: Callable[[Any, str], str | None] | None = None, ceiling: str | None = None,
+                 owner_of: Callable[[Any, ResourceId | str], str | None] | None = None, ceiling: str | None = None,
                  approvals_configured: bool = True):
         from actions import registry as default_registry  # light: executors import the SDK on first use
         from actions.resource_info import read_resource

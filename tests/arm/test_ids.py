@@ -89,6 +89,20 @@ def test_id_in_arms_casing_keeps_the_names(text, canonical):
     assert ResourceId.parse(text).id == canonical
 
 
+def test_the_scale_set_id_of_a_set_or_instance_and_none_for_a_vm():
+    assert ResourceId.parse(f"{C}/virtualmachinescalesets/ss-1/virtualmachines/3").scale_set_id == f"{C}/virtualMachineScaleSets/ss-1"
+    with pytest.raises(ArmIdError, match="names no scale set"):
+        ResourceId.parse(f"{C}/virtualMachines/ss-flex_1a2b3c4d").scale_set_id  # noqa: B018 - the property raises
+
+
+def test_the_group_and_the_type_as_written():
+    rid = ResourceId.parse(f"/subscriptions/{SUB}/resourcegroups/RG-Demo/providers/microsoft.compute/virtualmachines/vm-1")
+    assert rid.resource_group_id is not None and rid.resource_group_id.text == f"/subscriptions/{SUB}/resourcegroups/RG-Demo"
+    assert rid.resource_group_id.is_resource_group
+    assert (rid.written_type, rid.provider_type) == ("microsoft.compute/virtualmachines", VM)
+    assert ResourceId.parse(f"/subscriptions/{SUB}").resource_group_id is None
+
+
 def test_an_extension_resource_names_what_it_extends():
     vm = f"{C}/virtualMachines/vm-1"
     status = ResourceId.parse(vm + "/providers/Microsoft.ResourceHealth/availabilityStatuses/current")
