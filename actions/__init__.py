@@ -20,7 +20,6 @@ from .base import Executor
 from .clients import AzureClients
 from .errors import ActionError, UnknownActionError
 from .registry import Registry, actions_needing_scale_set_write, registry, required_permissions, scale_set_write_permissions
-from .resource_ids import ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
 
 __all__ = [
@@ -31,7 +30,6 @@ __all__ = [
     "OperationStatus",
     "Recovery",
     "Registry",
-    "ResourceRef",
     "UnknownActionError",
     "Verdict",
     "actions_needing_scale_set_write",

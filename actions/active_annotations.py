@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from arm import ResourceId
+
 from .errors import AzureCallError
 from .lro import azure_errors
-from .resource_ids import ResourceRef
+from .targets import target
 
 READ_RESOURCE_GRAPH = "Microsoft.ResourceGraph/resources/read"
 ANNOTATIONS_TYPE = "microsoft.resourcehealth/resourceannotations"
@@ -59,15 +61,15 @@ class ActiveAnnotation:
         return self.name.strip().lower() == str(annotation or "").strip().lower()
 
 
-def active_annotations(clients: Any, resource_id: str) -> list[ActiveAnnotation]:
+def active_annotations(clients: Any, resource_id: ResourceId | str) -> list[ActiveAnnotation]:
     """The annotations Resource Graph holds for `resource_id` (a VM, scale set or scale-set VM)."""
     from .live_state import parse_time
 
-    ref = ResourceRef.parse(resource_id)
+    ref = target(resource_id)
     query = (
         "HealthResources"
         f" | where type =~ '{ANNOTATIONS_TYPE}'"
-        f" | where tolower(tostring(properties.targetResourceId)) == '{_quoted(ref.id.lower())}'"
+        f" | where tolower(tostring(properties.targetResourceId)) == '{_quoted(ref.key)}'"
         " | project id, properties"
     )
     rows = _query(clients, ref, query)
@@ -96,13 +98,13 @@ def active_annotations(clients: Any, resource_id: str) -> list[ActiveAnnotation]
     return found
 
 
-def annotation_active(clients: Any, resource_id: str, annotation: str) -> ActiveAnnotation | None:
+def annotation_active(clients: Any, resource_id: ResourceId | str, annotation: str) -> ActiveAnnotation | None:
     """The annotation named `annotation` (any casing) if Resource Graph still holds it for the
     resource, else None: the "does it still carry <annotation>?" of verification."""
     return next((a for a in active_annotations(clients, resource_id) if a.is_named(annotation)), None)
 
 
-def _query(clients: Any, ref: ResourceRef, query: str) -> list[dict[str, Any]]:
+def _query(clients: Any, ref: ResourceId, query: str) -> list[dict[str, Any]]:
     from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
     graph = clients.graph()
@@ -120,7 +122,7 @@ def _query(clients: Any, ref: ResourceRef, query: str) -> list[dict[str, Any]]:
             return rows
 
 
-def _within_quota(graph: Any, request: Any, ref: ResourceRef) -> Any:
+def _within_quota(graph: Any, request: Any, ref: ResourceId) -> Any:
     """One query; refused for the caller's quota (429), waited out once when the wait is short."""
     what = f"reading the annotations of {ref.id} in Resource Graph"
     try:

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from arm import ResourceId
+
 from .lro import azure_errors
-from .resource_ids import ResourceRef
 
 API_VERSION = "2018-09-15"
 READ_SCHEDULES = "Microsoft.DevTestLab/schedules/read"
@@ -30,7 +31,7 @@ class AutoShutdown:
         return f"every day at {self.time} ({self.time_zone}) by its auto-shutdown schedule {self.name}"
 
 
-def read_auto_shutdown(clients: Any, ref: ResourceRef) -> AutoShutdown | None:
+def read_auto_shutdown(clients: Any, ref: ResourceId) -> AutoShutdown | None:
     """The VM's enabled auto-shutdown schedule, or None (none, or disabled)."""
     from azure.core.rest import HttpRequest
 

@@ -11,12 +11,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from arm import ResourceId
+
 from . import scale_set_write
 from .errors import AzureCallError, InvalidOperationTokenError, InvalidParameterError, NotApplicableError
 from .live_state import READ_OPERATION, parse_time
 from .permits import spend
-from .resource_ids import KIND_NAMES, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
+from .targets import KIND_NAMES, kind_of, target
 
 TOKEN_VERSION = 1
 OBSERVE = "observe"  # the step of an operation found by recover(): poll watches the live state
@@ -30,7 +32,7 @@ class Executor:
     """One remediation. Subclasses set the class attributes and the underscore methods."""
 
     name: ClassVar[str]
-    applies_to: ClassVar[tuple[str, ...]]  # provider types from resource_ids
+    applies_to: ClassVar[tuple[str, ...]]  # provider types (arm.VM, SCALE_SET, SCALE_SET_VM)
     writes: ClassVar[dict[str, str]]  # provider type -> RBAC action of the write
     extra_writes: ClassVar[tuple[str, ...]] = ()  # further writes (a second step)
     reads: ClassVar[tuple[str, ...]]  # RBAC actions of the reads verify/poll/recover make
@@ -60,7 +62,7 @@ class Executor:
             return self._verify(clients, ref, self.parameters(params))
         except AzureCallError as exc:
             if exc.status == 404:  # deleted since the signal: nothing to act on
-                return Verdict(False, f"not found: the {ref.kind} no longer exists ({exc})", {"status": 404})
+                return Verdict(False, f"not found: the {kind_of(ref)} no longer exists ({exc})", {"status": 404})
             raise
 
     def start(self, clients: Any, resource_id: str, params: dict[str, Any] | None = None, *, permit: object) -> Operation:
@@ -111,10 +113,11 @@ class Executor:
 
     # -- helpers for subclasses ---------------------------------------------------------
 
-    def resolve(self, resource_id: str) -> ResourceRef:
-        ref = ResourceRef.parse(resource_id)
+    def resolve(self, resource_id: ResourceId | str) -> ResourceId:
+        """The id this action acts on; an id parsed already is not parsed again."""
+        ref = target(resource_id)
         if ref.provider_type not in self.applies_to:
-            raise NotApplicableError(self.name, ref.kind, tuple(KIND_NAMES[t] for t in self.applies_to))
+            raise NotApplicableError(self.name, kind_of(ref), tuple(KIND_NAMES[t] for t in self.applies_to))
         return ref
 
     def parameters(self, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -140,7 +143,7 @@ class Executor:
             raise InvalidOperationTokenError(f"{self.name}: operation token without an operation to poll")
         return state
 
-    def observing(self, ref: ResourceRef, **state: Any) -> Operation:
+    def observing(self, ref: ResourceId, **state: Any) -> Operation:
         """An Operation that polls the live state (the original token was lost)."""
         return Operation(self.name, ref.id, self.encode({"step": OBSERVE, **state}), utcnow())
 
@@ -165,22 +168,22 @@ class Executor:
 
     # -- to fill in ---------------------------------------------------------------------
 
-    def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
+    def _verify(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> Verdict:
         raise NotImplementedError
 
-    def _start(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> dict[str, Any]:
+    def _start(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _poll_step(self, clients: Any, ref: ResourceRef, state: dict[str, Any], op: Operation) -> OperationStatus:
+    def _poll_step(self, clients: Any, ref: ResourceId, state: dict[str, Any], op: Operation) -> OperationStatus:
         raise NotImplementedError
 
-    def _observe(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
+    def _observe(self, clients: Any, ref: ResourceId, state: dict[str, Any]) -> OperationStatus:
         raise NotImplementedError
 
-    def _proceed(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
+    def _proceed(self, clients: Any, ref: ResourceId, state: dict[str, Any]) -> OperationStatus:
         raise NotImplementedError(f"{self.name} has no second write")
 
     def _recover(
-        self, clients: Any, ref: ResourceRef, params: dict[str, Any], since: datetime, intent: dict[str, Any]
+        self, clients: Any, ref: ResourceId, params: dict[str, Any], since: datetime, intent: dict[str, Any]
     ) -> Recovery:
         raise NotImplementedError

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from arm import SCALE_SET_VM, VM, ResourceId
+
 from .active_annotations import (  # noqa: F401  (the annotations still active: read here too)
     READ_RESOURCE_GRAPH,
     ActiveAnnotation,
@@ -24,8 +26,8 @@ from .active_annotations import (  # noqa: F401  (the annotations still active: 
 )
 from .errors import NotApplicableError
 from .lro import azure_errors
-from .resource_ids import SCALE_SET_VM, VM, ResourceRef
 from .statuses import HEALTH, POWER, PROVISIONING, StatusCode, find_status, status_code
+from .targets import kind_of
 
 READ_AVAILABILITY = "Microsoft.ResourceHealth/availabilityStatuses/read"
 READ_VM_INSTANCE_VIEW = "Microsoft.Compute/virtualMachines/instanceView/read"
@@ -81,7 +83,7 @@ class Availability:
     properties: dict[str, Any] = field(default_factory=dict)
 
 
-def read_availability(clients: Any, ref: ResourceRef) -> Availability:
+def read_availability(clients: Any, ref: ResourceId) -> Availability:
     health = clients.health(ref.subscription)
     with azure_errors(f"reading the availability status of {ref.id}", write=False):
         # The SDK's URL template is "/{resourceUri}/providers/...": the id goes in without its "/".
@@ -149,17 +151,17 @@ class Machine:
         return f"{state} ({self.provisioning_error})" if self.provisioning_error else state
 
 
-def read_machine(clients: Any, ref: ResourceRef) -> Machine:
+def read_machine(clients: Any, ref: ResourceId) -> Machine:
     compute = clients.compute(ref.subscription)
     with azure_errors(f"reading the instance view of {ref.id}", write=False):
         if ref.provider_type == VM:
             view = compute.virtual_machines.instance_view(ref.resource_group, ref.name)
         elif ref.provider_type == SCALE_SET_VM:
             view = compute.virtual_machine_scale_set_vms.get_instance_view(
-                ref.resource_group, ref.name, ref.instance_id
+                ref.resource_group, ref.scale_set_name, ref.instance_id
             )
         else:
-            raise NotApplicableError("reading a machine", ref.kind, ("VM", "scale-set VM"))
+            raise NotApplicableError("reading a machine", kind_of(ref), ("VM", "scale-set VM"))
     data = view.as_dict() or {}
     statuses = data.get("statuses") or []
     power, _ = find_status(statuses, POWER)
@@ -217,10 +219,10 @@ class ScaleSetView:
         return None
 
 
-def read_scale_set_view(clients: Any, ref: ResourceRef) -> ScaleSetView:
+def read_scale_set_view(clients: Any, ref: ResourceId) -> ScaleSetView:
     compute = clients.compute(ref.subscription)
     with azure_errors(f"reading the instance view of scale set {ref.scale_set_id}", write=False):
-        view = compute.virtual_machine_scale_sets.get_instance_view(ref.resource_group, ref.name)
+        view = compute.virtual_machine_scale_sets.get_instance_view(ref.resource_group, ref.scale_set_name)
     data = view.as_dict() or {}
     services: dict[str, str] = {}
     changed: dict[str, datetime | None] = {}
@@ -254,10 +256,10 @@ class ScaleSet:
         return self.orchestration_mode.lower() == FLEXIBLE
 
 
-def read_scale_set(clients: Any, ref: ResourceRef) -> ScaleSet:
+def read_scale_set(clients: Any, ref: ResourceId) -> ScaleSet:
     compute = clients.compute(ref.subscription)
     with azure_errors(f"reading scale set {ref.scale_set_id}", write=False):
-        model = compute.virtual_machine_scale_sets.get(ref.resource_group, ref.name)
+        model = compute.virtual_machine_scale_sets.get(ref.resource_group, ref.scale_set_name)
     data = model.as_dict() or {}
     props = data.get("properties") or {}
     policy = props.get("automaticRepairsPolicy") or {}
@@ -296,7 +298,7 @@ class Instance:
 
 
 def read_instances(
-    clients: Any, ref: ResourceRef, *, with_health: bool = False, flexible: bool | None = None
+    clients: Any, ref: ResourceId, *, with_health: bool = False, flexible: bool | None = None
 ) -> list[Instance]:
     """The machines of a scale set. `flexible` says the set's orchestration mode when the caller
     knows it; None reads the set's model first (one GET)."""
@@ -307,7 +309,7 @@ def read_instances(
     compute = clients.compute(ref.subscription)
     kwargs = {"expand": "instanceView"} if with_health else {}
     with azure_errors(f"listing the instances of scale set {ref.scale_set_id}", write=False):
-        listed = list(compute.virtual_machine_scale_set_vms.list(ref.resource_group, ref.name, **kwargs))
+        listed = list(compute.virtual_machine_scale_set_vms.list(ref.resource_group, ref.scale_set_name, **kwargs))
     instances = []
     for vm in listed:
         data = vm.as_dict() or {}
@@ -328,7 +330,7 @@ def read_instances(
     return instances
 
 
-def _flexible_machines(clients: Any, ref: ResourceRef) -> list[Instance]:
+def _flexible_machines(clients: Any, ref: ResourceId) -> list[Instance]:
     """A Flexible set has no scale-set VM list: its VMs are listed by the VM list, filtered on
     virtualMachineScaleSet/id, with their instance views (health, failed provisioning)."""
     compute = clients.compute(ref.subscription)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
+from arm import SCALE_SET_VM, VM, ResourceId
+
 from . import lro
 from .base import Executor
 from .live_state import (
@@ -24,7 +26,6 @@ from .live_state import (
     read_machine,
 )
 from .registry import registry
-from .resource_ids import SCALE_SET_VM, VM, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
 
 # Power states in which a machine is not meant to run: acting would start a VM its owner stopped.
@@ -80,7 +81,7 @@ class MachineAction(Executor):
     # restart does not fix a failed extension or OS provisioning, so for them it is only a fact.
     answers_failed_provisioning: ClassVar[bool] = False
 
-    def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
+    def _verify(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> Verdict:
         """Whether the machine can take the action now (its owner did not stop it, no operation
         is under way), with what the gate weighs as evidence of the signal's claim
         (rules/evidence.py): Resource Health's state and reason, whether the annotation is still
@@ -102,7 +103,7 @@ class MachineAction(Executor):
         annotation = params.get("signal_annotation")
         if annotation:
             # Only Resource Graph says which annotation is active; the availability status does not.
-            active = annotation_active(clients, ref.id, annotation)
+            active = annotation_active(clients, ref, annotation)
             facts["annotation_active"] = active is not None
             facts["annotation"] = active.name if active is not None else annotation
             if active is not None:
@@ -115,17 +116,17 @@ class MachineAction(Executor):
             return Verdict(False, "not acting: Resource Health does not know its state (Unknown)", facts)
         return Verdict(True, "", facts)
 
-    def _start(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> dict[str, Any]:
+    def _start(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> dict[str, Any]:
         begin, args = self._begin(clients, ref)
         token = lro.start(begin, *args, what=f"{self.name} of {ref.id}")
         return {"step": self.name, "lro": token}
 
-    def _poll_step(self, clients: Any, ref: ResourceRef, state: dict[str, Any], op: Operation) -> OperationStatus:
+    def _poll_step(self, clients: Any, ref: ResourceId, state: dict[str, Any], op: Operation) -> OperationStatus:
         begin, args = self._begin(clients, ref)
         result, message = lro.poll(begin, *args, token=state["lro"], what=f"polling {self.name} of {ref.id}")
         return OperationStatus(result, message or f"{self.name} {result.lower()}")
 
-    def _observe(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
+    def _observe(self, clients: Any, ref: ResourceId, state: dict[str, Any]) -> OperationStatus:
         machine = read_machine(clients, ref)
         if machine.busy:
             return OperationStatus("InProgress", f"{self.name} under way ({machine.provisioning_text})")
@@ -134,7 +135,7 @@ class MachineAction(Executor):
         return OperationStatus("Succeeded", f"{self.name} ended; the machine is {machine.power_state}")
 
     def _recover(
-        self, clients: Any, ref: ResourceRef, params: dict[str, Any], since: datetime, intent: dict[str, Any]
+        self, clients: Any, ref: ResourceId, params: dict[str, Any], since: datetime, intent: dict[str, Any]
     ) -> Recovery:
         machine = read_machine(clients, ref)
         facts = machine_facts(machine)
@@ -150,12 +151,12 @@ class MachineAction(Executor):
             return Recovery("done", f"it moved from host {before} to {machine.host}", None, facts)
         return Recovery("not-started", "no operation on it since the intent was recorded", None, facts)
 
-    def _begin(self, clients: Any, ref: ResourceRef) -> tuple[Any, tuple]:
+    def _begin(self, clients: Any, ref: ResourceId) -> tuple[Any, tuple]:
         compute = clients.compute(ref.subscription)
         if ref.provider_type == VM:
             return getattr(compute.virtual_machines, self.method), (ref.resource_group, ref.name)
         return getattr(compute.virtual_machine_scale_set_vms, self.method), (
-            ref.resource_group, ref.name, ref.instance_id)
+            ref.resource_group, ref.scale_set_name, ref.instance_id)
 
 
 @registry.register

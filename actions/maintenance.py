@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
+from arm import SCALE_SET_VM, VM, ResourceId
+
 from . import lro
 from .auto_shutdown import READ_SCHEDULES, read_auto_shutdown
 from .base import Executor
@@ -24,7 +26,6 @@ from .live_state import (
 from .lro import azure_errors
 from .machine_actions import machine_facts
 from .registry import registry
-from .resource_ids import SCALE_SET_VM, VM, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
 
 READ_VM = "Microsoft.Compute/virtualMachines/read"
@@ -66,7 +67,7 @@ class PerformMaintenance(Executor):
     reads = (READ_VM, READ_VM_INSTANCE_VIEW, READ_SCALE_SET_VM_INSTANCE_VIEW, READ_SCHEDULES)
     defaults: ClassVar[dict[str, Any]] = {"now": None, "availability_set_allowed": False}
 
-    def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
+    def _verify(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> Verdict:
         now = self.now(params)
         machine = read_machine(clients, ref)
         facts = maintenance_facts(machine)
@@ -103,7 +104,7 @@ class PerformMaintenance(Executor):
                                "update domain at a time", facts)
         return Verdict(True, f"self-service window open until {m.window_end.isoformat()}", facts)
 
-    def _start(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> dict[str, Any]:
+    def _start(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> dict[str, Any]:
         begin, args = self._begin(clients, ref)
         try:
             return {"step": "maintenance", "lro": lro.start(begin, *args, what=f"maintenance of {ref.id}")}
@@ -114,15 +115,15 @@ class PerformMaintenance(Executor):
             # a wave skips it with Azure's words and goes on with the others. (A 409 Conflict,
             # another operation under way, is not this: it is left to the caller as before.)
             if exc.status == 409 and (exc.code or "").lower() == "operationnotallowed" and not isinstance(exc, OutcomeUnknownError):
-                raise ConditionGoneError(f"Azure refused maintenance of {ref.name}: {exc}") from exc
+                raise ConditionGoneError(f"Azure refused maintenance of {ref.scale_set_name or ref.name}: {exc}") from exc
             raise
 
-    def _poll_step(self, clients: Any, ref: ResourceRef, state: dict[str, Any], op: Operation) -> OperationStatus:
+    def _poll_step(self, clients: Any, ref: ResourceId, state: dict[str, Any], op: Operation) -> OperationStatus:
         begin, args = self._begin(clients, ref)
         result, message = lro.poll(begin, *args, token=state["lro"], what=f"polling maintenance of {ref.id}")
         return OperationStatus(result, message or f"maintenance {result.lower()}")
 
-    def _observe(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
+    def _observe(self, clients: Any, ref: ResourceId, state: dict[str, Any]) -> OperationStatus:
         machine = read_machine(clients, ref)
         if machine.busy:
             return OperationStatus("InProgress", f"maintenance under way ({machine.provisioning_text})")
@@ -132,7 +133,7 @@ class PerformMaintenance(Executor):
         return OperationStatus("Failed", f"maintenance did not complete: {m.last_result} {m.last_message or ''}".strip())
 
     def _recover(
-        self, clients: Any, ref: ResourceRef, params: dict[str, Any], since: datetime, intent: dict[str, Any]
+        self, clients: Any, ref: ResourceId, params: dict[str, Any], since: datetime, intent: dict[str, Any]
     ) -> Recovery:
         machine = read_machine(clients, ref)
         facts = maintenance_facts(machine)
@@ -149,16 +150,16 @@ class PerformMaintenance(Executor):
             return Recovery("done", "no maintenance is pending any more: nothing to start", None, facts)
         return Recovery("not-started", "maintenance is still pending and nothing ran since the intent", None, facts)
 
-    def _availability_set(self, clients: Any, ref: ResourceRef) -> str | None:
+    def _availability_set(self, clients: Any, ref: ResourceId) -> str | None:
         compute = clients.compute(ref.subscription)
         with azure_errors(f"reading VM {ref.id}", write=False):
             model = compute.virtual_machines.get(ref.resource_group, ref.name)
         props = (model.as_dict() or {}).get("properties") or {}
         return ((props.get("availabilitySet") or {}).get("id")) or None
 
-    def _begin(self, clients: Any, ref: ResourceRef) -> tuple[Any, tuple]:
+    def _begin(self, clients: Any, ref: ResourceId) -> tuple[Any, tuple]:
         compute = clients.compute(ref.subscription)
         if ref.provider_type == VM:
             return compute.virtual_machines.begin_perform_maintenance, (ref.resource_group, ref.name)
         return compute.virtual_machine_scale_set_vms.begin_perform_maintenance, (
-            ref.resource_group, ref.name, ref.instance_id)
+            ref.resource_group, ref.scale_set_name, ref.instance_id)

@@ -16,6 +16,8 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 
+from arm import resource_key
+
 from .errors import UnpermittedWriteError
 
 
@@ -58,7 +60,7 @@ def spend(permit: object, action: str, resource_id: str) -> None:
     """Spend `permit` for `action` on `resource_id`, or raise UnpermittedWriteError."""
     if not isinstance(permit, Permit):
         raise UnpermittedWriteError(f"{action} of {resource_id}: no permit from the gate; nothing was sent")
-    if permit.action != action or permit.resource_id.strip("/").lower() != resource_id.strip("/").lower():
+    if permit.action != action or resource_key(permit.resource_id) != resource_key(resource_id):
         raise UnpermittedWriteError(f"{action} of {resource_id}: the permit is for {permit.action} of "
                                     f"{permit.resource_id}; nothing was sent")
     if not permit.office._spend(permit):

@@ -12,6 +12,8 @@ import re
 from datetime import datetime
 from typing import Any, ClassVar
 
+from arm import SCALE_SET, ResourceId
+
 from . import lro
 from .base import Executor
 from .errors import AzureCallError, InvalidParameterError
@@ -26,7 +28,6 @@ from .live_state import (
     read_scale_set_view,
 )
 from .registry import registry
-from .resource_ids import SCALE_SET, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
 from .statuses import provisioning_busy
 
@@ -66,13 +67,13 @@ def too_unhealthy(unhealthy: int, total: int, share: float, limit: float) -> str
 class RepairsAction(Executor):
     applies_to = (SCALE_SET,)
 
-    def _poll_step(self, clients: Any, ref: ResourceRef, state: dict[str, Any], op: Operation) -> OperationStatus:
+    def _poll_step(self, clients: Any, ref: ResourceId, state: dict[str, Any], op: Operation) -> OperationStatus:
         begin, args = self._begin(clients, ref)
         # The SDK's signature wants a body even when resuming from a token; it is not sent.
         result, message = lro.poll(begin, *args, {}, token=state["lro"], what=f"polling {self.name} of {ref.id}")
         return OperationStatus(result, message or f"{self.name} {result.lower()}")
 
-    def _begin(self, clients: Any, ref: ResourceRef) -> tuple[Any, tuple]:
+    def _begin(self, clients: Any, ref: ResourceId) -> tuple[Any, tuple]:
         raise NotImplementedError
 
 
@@ -85,7 +86,7 @@ class ResumeAutomaticRepairs(RepairsAction):
     reads = (READ_SCALE_SET_INSTANCE_VIEW, READ_SCALE_SET_VMS, READ_SCALE_SET)
     defaults: ClassVar[dict[str, Any]] = {"max_unhealthy_share": 0.20}
 
-    def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
+    def _verify(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> Verdict:
         limit = self.share(params, "max_unhealthy_share")
         try:
             view = read_scale_set_view(clients, ref)
@@ -111,19 +112,19 @@ class ResumeAutomaticRepairs(RepairsAction):
         return Verdict(True, f"automatic repairs Suspended; {unhealthy} of {total} instances unhealthy "
                        f"({share:.0%}, under {limit:.0%})", facts)
 
-    def _start(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> dict[str, Any]:
+    def _start(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> dict[str, Any]:
         begin, args = self._begin(clients, ref)
         body = {"serviceName": AUTOMATIC_REPAIRS, "action": "Resume"}
         return {"step": "resume", "lro": lro.start(begin, *args, body, what=f"resuming repairs on {ref.id}")}
 
-    def _observe(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
+    def _observe(self, clients: Any, ref: ResourceId, state: dict[str, Any]) -> OperationStatus:
         repairs = read_scale_set_view(clients, ref).repairs_state
         if repairs == "Running":
             return OperationStatus("Succeeded", "automatic repairs are Running")
         return OperationStatus("InProgress", f"automatic repairs are {repairs}")
 
     def _recover(
-        self, clients: Any, ref: ResourceRef, params: dict[str, Any], since: datetime, intent: dict[str, Any]
+        self, clients: Any, ref: ResourceId, params: dict[str, Any], since: datetime, intent: dict[str, Any]
     ) -> Recovery:
         view = read_scale_set_view(clients, ref)
         facts = {"repairs_state": view.repairs_state, "changed": _iso(view.repairs_changed)}
@@ -131,9 +132,9 @@ class ResumeAutomaticRepairs(RepairsAction):
             return Recovery("done", "automatic repairs are Running again", None, facts)
         return Recovery("not-started", f"automatic repairs are still {view.repairs_state}", None, facts)
 
-    def _begin(self, clients: Any, ref: ResourceRef) -> tuple[Any, tuple]:
+    def _begin(self, clients: Any, ref: ResourceId) -> tuple[Any, tuple]:
         compute = clients.compute(ref.subscription)
-        return compute.virtual_machine_scale_sets.begin_set_orchestration_service_state, (ref.resource_group, ref.name)
+        return compute.virtual_machine_scale_sets.begin_set_orchestration_service_state, (ref.resource_group, ref.scale_set_name)
 
 
 @registry.register
@@ -145,7 +146,7 @@ class EnableAutomaticRepairs(RepairsAction):
     reads = (READ_SCALE_SET, READ_SCALE_SET_VMS, READ_VMS)
     defaults: ClassVar[dict[str, Any]] = {"grace_period": "PT30M", "max_unhealthy_share": 0.20}
 
-    def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
+    def _verify(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> Verdict:
         grace_period(params["grace_period"])
         limit = self.share(params, "max_unhealthy_share")
         ss = read_scale_set(clients, ref)
@@ -166,13 +167,13 @@ class EnableAutomaticRepairs(RepairsAction):
             return Verdict(False, refusal, facts)
         return Verdict(True, "automatic repairs are not enabled", facts)
 
-    def _start(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> dict[str, Any]:
+    def _start(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> dict[str, Any]:
         period = grace_period(params["grace_period"])
         begin, args = self._begin(clients, ref)
         body = {"properties": {"automaticRepairsPolicy": {"enabled": True, "gracePeriod": period}}}
         return {"step": "enable", "lro": lro.start(begin, *args, body, what=f"enabling repairs on {ref.id}")}
 
-    def _observe(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
+    def _observe(self, clients: Any, ref: ResourceId, state: dict[str, Any]) -> OperationStatus:
         ss = read_scale_set(clients, ref)
         if ss.repairs_enabled:
             return OperationStatus("Succeeded", f"automatic repairs enabled (grace period {ss.repairs_grace_period})")
@@ -181,7 +182,7 @@ class EnableAutomaticRepairs(RepairsAction):
         return OperationStatus("InProgress", f"scale set {ss.provisioning_state}")
 
     def _recover(
-        self, clients: Any, ref: ResourceRef, params: dict[str, Any], since: datetime, intent: dict[str, Any]
+        self, clients: Any, ref: ResourceId, params: dict[str, Any], since: datetime, intent: dict[str, Any]
     ) -> Recovery:
         ss = read_scale_set(clients, ref)
         facts = {"repairs_enabled": ss.repairs_enabled, "provisioning_state": ss.provisioning_state}
@@ -191,9 +192,9 @@ class EnableAutomaticRepairs(RepairsAction):
             return Recovery("in-progress", f"the scale set is {ss.provisioning_state}", self.observing(ref), facts)
         return Recovery("not-started", "automatic repairs are still not enabled", None, facts)
 
-    def _begin(self, clients: Any, ref: ResourceRef) -> tuple[Any, tuple]:
+    def _begin(self, clients: Any, ref: ResourceId) -> tuple[Any, tuple]:
         compute = clients.compute(ref.subscription)
-        return compute.virtual_machine_scale_sets.begin_update, (ref.resource_group, ref.name)
+        return compute.virtual_machine_scale_sets.begin_update, (ref.resource_group, ref.scale_set_name)
 
 
 def _iso(value: datetime | None) -> str | None:

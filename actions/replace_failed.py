@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from arm import SCALE_SET, SCALE_SET_VM, ResourceId
+
 from . import lro
 from .base import Executor, utcnow
 from .errors import ConditionGoneError
@@ -26,7 +28,6 @@ from .live_state import (
     read_scale_set,
 )
 from .registry import registry
-from .resource_ids import SCALE_SET, SCALE_SET_VM, ResourceRef
 from .results import Operation, OperationStatus, Recovery, Verdict
 from .statuses import provisioning_busy
 
@@ -45,11 +46,11 @@ class ReplaceFailedInstance(Executor):
     extra_writes = ("Microsoft.Compute/virtualMachineScaleSets/write",)  # the capacity PATCH
     reads = (READ_SCALE_SET, READ_SCALE_SET_VMS, READ_VMS)
 
-    def _verify(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> Verdict:
+    def _verify(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> Verdict:
         verdict, _, _ = self._plan(clients, ref)
         return verdict
 
-    def _plan(self, clients: Any, ref: ResourceRef) -> tuple[Verdict, list[str], ScaleSet | None]:
+    def _plan(self, clients: Any, ref: ResourceId) -> tuple[Verdict, list[str], ScaleSet | None]:
         # The model first: a Flexible set's machines are VMs, listed and deleted by their names.
         ss = read_scale_set(clients, ref)
         instances = read_instances(clients, ref, flexible=ss.flexible)
@@ -75,38 +76,38 @@ class ReplaceFailedInstance(Executor):
             return Verdict(False, f"the scale set is {ss.provisioning_state}: an operation is under way", facts), [], ss
         return Verdict(True, f"{len(failed)} failed instance(s) to replace: {', '.join(failed)}", facts), failed, ss
 
-    def _start(self, clients: Any, ref: ResourceRef, params: dict[str, Any]) -> dict[str, Any]:
+    def _start(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> dict[str, Any]:
         verdict, failed, ss = self._plan(clients, ref)
         if not verdict.holds or ss is None:
             raise ConditionGoneError(f"{self.name} on {ref.id}: {verdict.reason}")
         compute = clients.compute(ref.subscription)
         token = lro.start(
             compute.virtual_machine_scale_sets.begin_delete_instances,
-            ref.resource_group, ref.name, {"instanceIds": failed},
+            ref.resource_group, ref.scale_set_name, {"instanceIds": failed},
             what=f"deleting failed instances {failed} of {ref.scale_set_id}",
         )
         return {"step": DELETE, "lro": token, "instance_ids": failed, "capacity": ss.capacity, "flexible": ss.flexible}
 
-    def _poll_step(self, clients: Any, ref: ResourceRef, state: dict[str, Any], op: Operation) -> OperationStatus:
+    def _poll_step(self, clients: Any, ref: ResourceId, state: dict[str, Any], op: Operation) -> OperationStatus:
         compute = clients.compute(ref.subscription)
         ids = ", ".join(state["instance_ids"])
         if state["step"] == DELETE:
             result, message = lro.poll(
-                compute.virtual_machine_scale_sets.begin_delete_instances, ref.resource_group, ref.name, {},
+                compute.virtual_machine_scale_sets.begin_delete_instances, ref.resource_group, ref.scale_set_name, {},
                 token=state["lro"], what=f"polling the delete of instances {ids}",
             )
             if result != "Succeeded":
                 return OperationStatus(result, message or f"deleting failed instances {ids}")
             return self._restore(clients, ref, state)
         result, message = lro.poll(
-            compute.virtual_machine_scale_sets.begin_update, ref.resource_group, ref.name, {},
+            compute.virtual_machine_scale_sets.begin_update, ref.resource_group, ref.scale_set_name, {},
             token=state["lro"], what=f"polling the capacity update of {ref.scale_set_id}",
         )
         if result == "Succeeded":
             message = f"replaced failed instances {ids}; capacity back to {state['capacity']}"
         return OperationStatus(result, message or f"restoring capacity to {state['capacity']}")
 
-    def _restore(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
+    def _restore(self, clients: Any, ref: ResourceId, state: dict[str, Any]) -> OperationStatus:
         """Second step: PATCH sku.capacity back, unless the live capacity is already there. The
         PATCH is a write of its own: this says it is wanted, and `proceed` sends it with the
         gate's permit (so a pause or a scope change since the delete holds it back)."""
@@ -121,7 +122,7 @@ class ReplaceFailedInstance(Executor):
         return OperationStatus("InProgress", f"deleted failed instances {ids}; capacity {ss.capacity} is below "
                                f"{target}: restoring it", wants_write=True)
 
-    def _proceed(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
+    def _proceed(self, clients: Any, ref: ResourceId, state: dict[str, Any]) -> OperationStatus:
         ids = ", ".join(state["instance_ids"])
         target = state.get("capacity")
         ss = read_scale_set(clients, ref)
@@ -130,21 +131,21 @@ class ReplaceFailedInstance(Executor):
         compute = clients.compute(ref.subscription)
         token = lro.start(
             compute.virtual_machine_scale_sets.begin_update,
-            ref.resource_group, ref.name, {"sku": {"capacity": target}},
+            ref.resource_group, ref.scale_set_name, {"sku": {"capacity": target}},
             what=f"restoring the capacity of {ref.scale_set_id} to {target}",
         )
         next_op = Operation(self.name, ref.id, self.encode({**state, "step": RESIZE, "lro": token}), utcnow())
         return OperationStatus("InProgress", f"deleted failed instances {ids}; restoring capacity from "
                                f"{ss.capacity} to {target}", next_op)
 
-    def _observe(self, clients: Any, ref: ResourceRef, state: dict[str, Any]) -> OperationStatus:
+    def _observe(self, clients: Any, ref: ResourceId, state: dict[str, Any]) -> OperationStatus:
         present = self._still_there(read_instances(clients, ref, flexible=state.get("flexible")), state["instance_ids"])
         if present:
             return OperationStatus("InProgress", f"instances {', '.join(i.instance_id for i in present)} still there")
         return self._restore(clients, ref, state)
 
     def _recover(
-        self, clients: Any, ref: ResourceRef, params: dict[str, Any], since: datetime, intent: dict[str, Any]
+        self, clients: Any, ref: ResourceId, params: dict[str, Any], since: datetime, intent: dict[str, Any]
     ) -> Recovery:
         ids = [str(i) for i in intent.get("failed_instance_ids") or []]
         capacity = intent.get("capacity")

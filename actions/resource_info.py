@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from arm import VM, ResourceId
 from rules.ownership import Extension, OwnerFacts
 
 from .live_state import READ_SCALE_SET
 from .lro import azure_errors
-from .resource_ids import VM, ResourceRef
+from .targets import target
 
 READ_VM = "Microsoft.Compute/virtualMachines/read"
 READ_RESOURCE_GROUP = "Microsoft.Resources/subscriptions/resourceGroups/read"
@@ -41,15 +42,16 @@ class ResourceInfo:
     priority: str | None = None  # Regular | Low | Spot (the scale set's profile, for a set or an instance)
     eviction_policy: str | None = None  # Deallocate | Delete, for Spot
 
-    def owner_facts(self, resource_id: str) -> OwnerFacts:
+    def owner_facts(self, resource_id: ResourceId | str) -> OwnerFacts:
         """What rules.ownership.platform_owner reads, for the resource this info was read for."""
-        return OwnerFacts(resource_id=resource_id, managed_by=self.managed_by, tags=dict(self.tags),
+        group = (resource_id.resource_group or "") if isinstance(resource_id, ResourceId) else ""
+        return OwnerFacts(resource_id=str(resource_id), resource_group=group, managed_by=self.managed_by, tags=dict(self.tags),
                           group_managed_by=self.group_managed_by, group_tags=dict(self.group_tags),
                           extensions=self.extensions)
 
 
-def read_resource(clients: Any, resource_id: str) -> ResourceInfo:
-    ref = ResourceRef.parse(resource_id)
+def read_resource(clients: Any, resource_id: ResourceId | str) -> ResourceInfo:
+    ref = target(resource_id)
     compute = clients.compute(ref.subscription)
     group_managed_by, group_tags = _read_group(compute, ref)
     if ref.provider_type == VM:
@@ -64,10 +66,10 @@ def read_resource(clients: Any, resource_id: str) -> ResourceInfo:
         member_of = getattr(getattr(model, "virtual_machine_scale_set", None), "id", None)
         if not member_of:
             return info
-        return replace(info, scale_set_id=ResourceRef.parse(member_of).scale_set_id,
-                       capacity=_capacity(compute, ResourceRef.parse(member_of)))
+        scale_set = target(member_of)
+        return replace(info, scale_set_id=scale_set.id, capacity=_capacity(compute, scale_set))
     with azure_errors(f"reading scale set {ref.scale_set_id}", write=False):
-        model = compute.virtual_machine_scale_sets.get(ref.resource_group, ref.name)
+        model = compute.virtual_machine_scale_sets.get(ref.resource_group, ref.scale_set_name)
     capacity = int(model.sku.capacity) if model.sku and model.sku.capacity is not None else None
     profile = model.properties.virtual_machine_profile if model.properties else None
     ext_profile = profile.extension_profile if profile else None
@@ -79,7 +81,7 @@ def read_resource(clients: Any, resource_id: str) -> ResourceInfo:
                         priority=_text(profile and profile.priority), eviction_policy=_text(profile and profile.eviction_policy))
 
 
-def _read_group(compute: Any, ref: ResourceRef) -> tuple[str, dict[str, str]]:
+def _read_group(compute: Any, ref: ResourceId) -> tuple[str, dict[str, str]]:
     """The resource group's managedBy and tags, through the compute client's own pipeline (its
     credential, retries and shared session): azure-mgmt-resource is not needed for one GET."""
     from azure.core.rest import HttpRequest
@@ -104,7 +106,7 @@ def _text(value: Any) -> str | None:
     return str(getattr(value, "value", value))
 
 
-def _capacity(compute: Any, set_ref: ResourceRef) -> int | None:
+def _capacity(compute: Any, set_ref: ResourceId) -> int | None:
     with azure_errors(f"reading scale set {set_ref.scale_set_id}", write=False):
-        model = compute.virtual_machine_scale_sets.get(set_ref.resource_group, set_ref.name)
+        model = compute.virtual_machine_scale_sets.get(set_ref.resource_group, set_ref.scale_set_name)
     return int(model.sku.capacity) if model.sku and model.sku.capacity is not None else None

@@ -187,14 +187,15 @@ class Approvals:
 def in_scope(record: ApprovalRecord, scope: str) -> bool:
     """Whether an approval's resource is in a storm scope as notify/digest.py names them: its scale
     set (`ss:<id>`), or its subscription and region (`vm:<subscription>:<region>`)."""
-    from rules.signals import scale_set_of, subscription_of
+    from arm import ResourceId
 
-    scale_set = scale_set_of(record.resource_id)
+    rid = ResourceId.try_parse(record.resource_id)
+    scale_set = rid.scale_set if rid is not None and rid.is_instance else None
     if scope.startswith("ss:"):
-        return bool(scale_set) and scale_set.lower() == scope[3:]
+        return scale_set is not None and scale_set == ResourceId.try_parse(scope[3:])
     _, _, rest = scope.partition(":")
     subscription, _, region = rest.partition(":")
-    if scale_set or subscription_of(record.resource_id) != subscription:
+    if scale_set is not None or (rid.subscription.lower() if rid is not None else "") != subscription:
         return False
     location = str((record.facts or {}).get("location") or "").lower()
     return not region or not location or location == region

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from arm import short_name
+
 from .records import View
 
 HEADERS = {
@@ -72,7 +74,7 @@ def _value(value: Any) -> str:
 def view_page(view: View) -> str:
     record = view.record
     verb = "Approve" if view.choice == "approve" else "Reject"
-    title = f"{verb} {record.action} of {record.resource_id.rstrip('/').split('/')[-1]}?"
+    title = f"{verb} {record.action} of {short_name(record.resource_id)}?"
     details = "<table>" + _rows([
         ("Action", record.action), ("Resource", record.resource_id), ("Incident", record.incident_id),
         ("Why", record.reason), ("Link expires", record.expires_at.strftime("%a %d %b %H:%M UTC")), ("State", view.story),
@@ -98,7 +100,7 @@ def list_page(scope: str, pending: list, link) -> str:
     head = "".join(f"<th scope=\"col\">{h}</th>" for h in ("Resource", "Action", "Incident", "Links expire", "Decide"))
     rows = "".join(
         "<tr>"
-        f"<td>{escape(r.resource_id.rstrip('/').split('/')[-1])}</td><td>{escape(r.action)}</td><td>{escape(r.incident_id)}</td>"
+        f"<td>{escape(short_name(r.resource_id))}</td><td>{escape(r.action)}</td><td>{escape(r.incident_id)}</td>"
         f"<td>{escape(r.expires_at.strftime('%a %d %b %H:%M UTC'))}</td>"
         f"<td><a href=\"{escape(link(r, 'approve'))}\">Approve…</a> · <a href=\"{escape(link(r, 'reject'))}\">Reject…</a></td>"
         "</tr>"

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 
+from arm import ResourceId
 from rules import Signal
 
 from .deadlines import deadlines
@@ -103,7 +104,7 @@ def parse_legacy_alert(body: Mapping, input_name: str = "") -> Signal:
     resolved = status.lower() == "resolved"
     source = text(log, "eventSource", where, limit=64).replace(" ", "").lower()
     if source == "servicehealth":
-        subscription = "/subscriptions/" + text(log, "subscriptionId", where, limit=64)
+        subscription = f"/subscriptions/{text(log, 'subscriptionId', where, limit=64)}"
         return _service_health(log, where, subscription, resolved, base)
     if source == "resourcehealth":
         return _resource_health(log, where, _resource_id(log, where), resolved, base)
@@ -254,11 +255,9 @@ def _request_body(props: Mapping, where: str) -> Mapping:
 
 
 def _scale_set_of(resource_id: str) -> str:
-    parts = resource_id.strip("/").split("/")
-    lowered = [p.lower() for p in parts]
-    if "virtualmachinescalesets" in lowered:
-        at = lowered.index("virtualmachinescalesets")
-        return "/" + "/".join(parts[: at + 2])
+    rid = ResourceId.try_parse(resource_id)
+    if rid is not None and rid.scale_set is not None:
+        return rid.scale_set.text
     raise PayloadError("resourceId", f"{resource_id[:80]!r} is not a scale set")
 
 
@@ -271,9 +270,9 @@ def _first_resource(targets: list, where: str) -> str:
 
 def _subscription_target(targets: list, alert_id: str) -> str:
     for candidate in [*[t for t in targets if isinstance(t, str)], alert_id]:
-        parts = candidate.strip("/").split("/")
-        if len(parts) >= 2 and parts[0].lower() == "subscriptions":
-            return unicode_text(f"/subscriptions/{parts[1]}", "data.essentials.alertTargetIDs")
+        rid = ResourceId.try_parse(candidate)
+        if rid is not None:
+            return unicode_text(f"/subscriptions/{rid.subscription}", "data.essentials.alertTargetIDs")
     raise PayloadError("data.essentials.alertTargetIDs", "names no subscription")
 
 

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from arm import SCALE_SET, SCALE_SET_VM, VM, ResourceId
 from rules import Signal
 
 from .deadlines import deadlines
@@ -64,15 +65,15 @@ class Envelope:
         self.data = event.get("data")
 
 
-SCALE_SET_TYPE = "microsoft.compute/virtualmachinescalesets"
 
 
 def parse_event_signals(event: Any, where: str = "", input_name: str = "") -> list[Signal]:
     """The signals of one event: one, or one per machine a scale set's scheduled event names."""
     signal = parse_event(event, where, input_name)
-    if signal.kind != "scheduled-event" or signal.resource_type.lower() != SCALE_SET_TYPE:
+    if signal.kind != "scheduled-event" or signal.resource_type.lower() != SCALE_SET.lower():
         return [signal]
-    machines = [m for m in (_machine_of(signal.resource_id, name) for name in signal.details.get("resources") or []) if m]
+    scale_set = ResourceId.parse(signal.resource_id)
+    machines = [m for m in (_machine_of(scale_set, name) for name in signal.details.get("resources") or []) if m]
     if not machines:
         return [signal]  # no name of this scale set's machines: the event stays on the set
     return [
@@ -82,18 +83,17 @@ def parse_event_signals(event: Any, where: str = "", input_name: str = "") -> li
     ]  # fmt: skip
 
 
-def _machine_of(scale_set_id: str, name: Any) -> tuple[str, str, str] | None:
+def _machine_of(scale_set: ResourceId, name: Any) -> tuple[str, str, str] | None:
     """(name, resource id, type) of a machine a scale set's scheduled event names, or None."""
-    set_name = scale_set_id.rstrip("/").rsplit("/", 1)[-1]
-    match = re.fullmatch(re.escape(set_name) + r"_([0-9A-Za-z]+)", str(name or "").strip(), re.IGNORECASE)
+    match = re.fullmatch(re.escape(scale_set.name) + r"_([0-9A-Za-z]+)", str(name or "").strip(), re.IGNORECASE)
     if match is None:
         return None
     suffix = match.group(1)
     if suffix.isdigit():  # Uniform: <set>_<instanceId>
-        return str(name), f"{scale_set_id}/virtualMachines/{suffix}", "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
+        return str(name), f"{scale_set}/virtualMachines/{suffix}", SCALE_SET_VM
     # Flexible: the set's VMs are plain VMs named <set>_<8 hex>, in the set's resource group.
-    group = scale_set_id[: scale_set_id.lower().index("/providers/microsoft.compute/")]
-    return str(name), f"{group}/providers/Microsoft.Compute/virtualMachines/{name}", "Microsoft.Compute/virtualMachines"
+    group = scale_set.resource_group_id
+    return str(name), f"{group}/providers/{VM}/{name}", VM
 
 
 def parse_event(event: Any, where: str = "", input_name: str = "") -> Signal:
@@ -162,9 +162,10 @@ def _occurred(properties: Mapping, event: Mapping, envelope: Envelope, where: st
 
 def _scheduled(envelope: Envelope, resource_info: Mapping, properties: Mapping, where: str, common: dict) -> Signal:
     info_id = str(resource_info.get("id") or envelope.subject)
-    lowered = info_id.lower()
-    cut = lowered.find("/providers/microsoft.maintenance/")
-    target = info_id[:cut] if cut > 0 else info_id
+    target = info_id
+    info = ResourceId.try_parse(info_id)  # the VM's scheduled event: an extension resource of the VM
+    if info is not None and info.scope is not None and (info.namespace or "").lower() == "microsoft.maintenance":
+        target = info.scope.text
     if not looks_like_resource_id(target):
         raise PayloadError(f"{where[: -len('.properties')]}.id", f"{info_id[:80]!r} names no ARM resource")
     event_type = text_value(any_key(properties, "EventType"), f"{where}.EventType", limit=256)

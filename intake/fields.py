@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from arm import ResourceId
+
 from .errors import PayloadError
 
 _MISSING = object()
@@ -171,21 +173,13 @@ def json_list(value: Any, where: str) -> list:
 
 
 def resource_type_of(resource_id: str) -> str:
-    """Microsoft.Compute/virtualMachines from an ARM id (with nested types kept)."""
-    parts = resource_id.strip("/").split("/")
-    try:
-        at = [p.lower() for p in parts].index("providers")
-    except ValueError:
-        return ""
-    rest = parts[at + 1 :]
-    if not rest:
-        return ""
-    types = [rest[0]] + [rest[i] for i in range(1, len(rest), 2)]
-    return "/".join(types[:1]) + "/" + "/".join(types[1:]) if len(types) > 1 else types[0]
+    """Microsoft.Compute/virtualMachines from an ARM id (with nested types kept, as written)."""
+    rid = ResourceId.try_parse(resource_id)
+    return rid.written_type if rid is not None else ""
 
 
 def looks_like_resource_id(value: str) -> bool:
-    return value.lower().startswith("/subscriptions/") and len(value) < 1024
+    return len(value) < 1024 and ResourceId.try_parse(value) is not None
 
 
 def _as_tuple(kind: type | tuple) -> tuple:

@@ -18,7 +18,7 @@ from datetime import datetime
 from .humane import first_upper, humanise_times, sentence, when
 from .links import stand_ins
 from .notice import Notice
-from .resource import ResourceRef, parse_resource
+from .resource import ResourceView, view_of
 from .signal_facts import deadline, facts_of, service_health_link
 from .state import IncidentState, fold
 
@@ -175,7 +175,7 @@ def step_text(n: Notice) -> str:
 @dataclass(frozen=True)
 class IncidentView:
     incident_id: str
-    resource: ResourceRef
+    resource: ResourceView
     state: IncidentState
     steps: tuple[Step, ...]
     note: str | None  # a routing note, e.g. the owner tag was empty
@@ -330,7 +330,7 @@ class IncidentView:
         return out
 
 
-def next_step(state: IncidentState, now: datetime, resource: ResourceRef) -> str | None:
+def next_step(state: IncidentState, now: datetime, resource: ResourceView) -> str | None:
     """What is left for a person, from where the incident stands. None when nothing is."""
     g, stage = state.governing, state.stage
     catalog = g.next_step or state.first.next_step
@@ -358,7 +358,7 @@ def next_step(state: IncidentState, now: datetime, resource: ResourceRef) -> str
     return sentence(catalog) if catalog else None  # no action: the catalog's step is a person's own
 
 
-def skipped_step(g: Notice, resource: ResourceRef) -> str | None:
+def skipped_step(g: Notice, resource: ResourceView) -> str | None:
     """After the app decided not to act: nothing that contradicts why it did not."""
     reason = g.reason.lower()
     if "storm breaker" in reason:
@@ -405,4 +405,4 @@ def incident_view(notices: list[Notice], note: str | None = None, times: list[da
             last_reason = n.reason
         steps.append(Step(at or n.occurred_utc, n.event, n.status, sentence(text)))
     first = ordered[0]
-    return IncidentView(first.incident_id, parse_resource(first.resource_id), fold(ordered, now), tuple(steps), note, now)
+    return IncidentView(first.incident_id, view_of(first.resource_id), fold(ordered, now), tuple(steps), note, now)

@@ -24,9 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from arm import ResourceId
+
 from .notice import Notice
 from .outbox import DIGEST, INCIDENT, Placement, Window
-from .resource import parse_resource, scale_set_id
 
 # The notice that says the storm breaker tripped: told on its own, and it turns the scope stormy.
 STORM = "storm"
@@ -44,10 +45,11 @@ class DigestPolicy:
 
 def scope_of(notice: Notice) -> str:
     """The storm breaker's scope of a notice's resource: its scale set, else subscription and region."""
-    scale_set = scale_set_id(notice.resource_id)
-    if scale_set:
-        return f"ss:{scale_set.lower()}"
-    subscription = (parse_resource(notice.resource_id).subscription or "").lower()
+    rid = ResourceId.try_parse(notice.resource_id)
+    scale_set = rid.scale_set if rid is not None else None
+    if scale_set is not None:
+        return f"ss:{scale_set.key}"
+    subscription = rid.subscription.lower() if rid is not None else ""
     return f"vm:{subscription}:{(notice.location or '').lower()}"
 
 

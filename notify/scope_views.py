@@ -17,7 +17,7 @@ from .content import STAGE_WORDS, _short, action_name, action_words, storm_step
 from .humane import clock, first_upper, sentence, when
 from .links import stand_ins
 from .notice import Notice
-from .resource import ResourceRef, parse_resource
+from .resource import ResourceView, view_of
 from .signal_facts import SERVICE_HEALTH
 from .state import IncidentState, fold
 
@@ -48,7 +48,7 @@ class Scope:
             facts = first.signal_facts or {}
             shown = first.location or facts.get("location") or facts.get("region") or None
         if cause.startswith("ss:"):
-            ref = parse_resource(cause[3:])
+            ref = view_of(cause[3:])
             return cls(cause, ref.subscription, None, ref.name, shown)
         parts = cause.split(":")
         sub = parts[1] if len(parts) > 1 and parts[1] else None
@@ -66,7 +66,7 @@ class Scope:
 @dataclass(frozen=True)
 class DigestLine:
     incident_id: str
-    resource: ResourceRef
+    resource: ResourceView
     stage: str
     status: str  # the stage in words
     why: str  # the reason behind that status, short
@@ -161,7 +161,7 @@ def _line(state: IncidentState, now: datetime | None) -> DigestLine:
     else:
         why = ""
     links = stand_ins(state.approval.id) if view_stage == "awaiting-approval" and state.approval else None
-    return DigestLine(g.incident_id, parse_resource(g.resource_id), view_stage, status, why, links)
+    return DigestLine(g.incident_id, view_of(g.resource_id), view_stage, status, why, links)
 
 
 def outcome_words(state: IncidentState) -> str:
@@ -274,7 +274,7 @@ class StormView:
             facts.append(("Scale set", self.scope.scale_set))
         facts += [("Subscription", self.scope.subscription or "unknown"), ("Region", self.scope.shown_region or "not known yet"),
                   ("Why paused", self.reason), ("Tripped", when(n.occurred_utc, self.now)),
-                  ("Tripped by", f"{parse_resource(n.resource_id).name}: {n.signal_name}")]
+                  ("Tripped by", f"{view_of(n.resource_id).name}: {n.signal_name}")]
         return facts
 
     @property

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from arm import ResourceId, resource_key
+
 # A host that never ends a batch (a caller driving Remediation without a Pipeline) still does
 # not keep a read longer than this.
 LONGEST = 5.0  # seconds
@@ -23,7 +25,7 @@ LONGEST = 5.0  # seconds
 class BatchReads:
     """A pipeline listener that hears no steps: it only holds reads until the batch is done."""
 
-    def __init__(self, read: Callable[[Any, str], Any], longest: float = LONGEST,
+    def __init__(self, read: Callable[[Any, ResourceId | str], Any], longest: float = LONGEST,
                  clock: Callable[[], float] = time.monotonic):
         self.read = read  # actions.resource_info.read_resource: (clients, resource_id) -> ResourceInfo
         self.longest = longest
@@ -31,9 +33,9 @@ class BatchReads:
         self._kept: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
-    def info(self, clients: Any, resource_id: str) -> Any:
+    def info(self, clients: Any, resource_id: ResourceId | str) -> Any:
         """The resource's info, read at most once per batch. A read that fails is not kept."""
-        key = resource_id.strip().rstrip("/").lower()
+        key = resource_key(resource_id)
         now = self.clock()
         with self._lock:
             kept = self._kept.get(key)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from arm import ResourceId
 from rules.brakes import effective_mode
 from rules.durations import parse_duration
 from rules.evidence import DEFAULT_MAX_EVENT_AGE, default_evidence, judge
@@ -85,6 +86,23 @@ class WriteRequest:
     approved_by: str | None = None  # a person approved this write (approval road, or earlier)
     brakes: tuple[str, ...] = ()
     facts: Mapping[str, Any] = field(default_factory=dict)
+    # The id parsed, once per trip to a write: the gate, the brakes, the reads and the executor
+    # all take it as it is (None only for a text that is no ARM id, refused on the way).
+    resource: ResourceId | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.resource is None:
+            object.__setattr__(self, "resource", ResourceId.try_parse(self.resource_id))
+
+    @property
+    def target(self) -> ResourceId | str:
+        """What the gate hands on: the parsed id, or the text when it is no ARM id."""
+        return self.resource if self.resource is not None else self.resource_id
+
+    @property
+    def subscription(self) -> str:
+        """The subscription whose clients make the reads and the write (lower case; "" for none)."""
+        return self.resource.subscription.lower() if self.resource is not None else ""
 
     @property
     def holder(self) -> str:
@@ -146,14 +164,14 @@ def request_for(signal: Any, decision: Any, incident_id: str, signal_id: int | N
     )
 
 
-def platform_owner_of(policy: Any) -> Callable[[Any, str], str | None]:
+def platform_owner_of(policy: Any) -> Callable[[Any, ResourceId | str], str | None]:
     """Who manages a resource read, by the built-in platform markers and the policy's
     `leave_alone` section (rules/ownership.py)."""
     from rules.ownership import platform_owner
 
     leave_alone = policy.leave_alone
 
-    def owner_of(info: Any, resource_id: str) -> str | None:
+    def owner_of(info: Any, resource_id: ResourceId | str) -> str | None:
         return platform_owner(info.owner_facts(resource_id), leave_alone)
 
     return owner_of
@@ -186,7 +204,7 @@ class Gate:
     manages a resource read (None: nobody's)."""
 
     def __init__(self, safety, registry, reads, clock: Callable[[], datetime], *,
-                 owner_of: Callable[[Any, str], str | None], ceiling: str | None = None,
+                 owner_of: Callable[[Any, ResourceId | str], str | None], ceiling: str | None = None,
                  temp_disk_tags: tuple[str, ...] = ("large-temp-disk",), approvals_configured: bool = True):
         from actions.permits import PermitOffice
 
@@ -211,7 +229,7 @@ class Gate:
     def admit(self, request: WriteRequest) -> Clearance | None:
         """A fresh decision, before its incident's action is held: pause (for an acting mode),
         scope (for any decision) and the event's age. None: go on."""
-        outside = self.safety.out_of_scope(request.resource_id)
+        outside = self.safety.out_of_scope(request.target)
         if outside:
             return self._skip(request, f"out of scope: {outside}; nothing is read or written", f"scope: {outside}")
         if request.action == "none":
@@ -239,14 +257,14 @@ class Gate:
         refused = self._paused(request)
         if refused is not None:
             return refused
-        outside = self.safety.out_of_scope(request.resource_id)
+        outside = self.safety.out_of_scope(request.target)
         if outside:
             return self._skip(request, f"out of scope: {outside}; nothing is written", f"scope: {outside}")
         refused = self._stale(request)
         if refused is not None:
             return refused
         if mode in ACTING_MODES and request.road not in _SAME_WRITE:
-            refusal = self.safety.ledger_brakes(request.resource_id)
+            refusal = self.safety.ledger_brakes(request.target)
             if refusal:
                 return self._skip(request, f"{refusal[0]}: {refusal[1]}", f"{refusal[0]}: {refusal[1]}",
                                   *refusal[2:])
@@ -265,15 +283,15 @@ class Gate:
         from actions.scale_set_write import missing_role
 
         executor = self.registry.get(request.action)
-        executor.resolve(request.resource_id)  # NotApplicableError: an action that does not apply
+        executor.resolve(request.target)  # NotApplicableError: an action that does not apply
         missing = missing_role(request.action, executor.permissions, clients)
         if missing:  # the deployment did not grant the opt-in scale-set write role: nothing to read
             return self._skip(request, f"not acting: {missing}", "scale-set write role")
-        info = self.reads.info(clients, request.resource_id)
+        info = self.reads.info(clients, request.target)
         facts = {**request.facts, "tags": dict(info.tags), "location": info.location, "capacity": info.capacity,
                  "scale_set_id": info.scale_set_id}
         request = replace(request, facts=facts)
-        owner = self.owner_of(info, request.resource_id)
+        owner = self.owner_of(info, request.target)
         if owner:
             return self._skip(request, f"left alone: {owner}", "ownership", owned_by=owner)
         mode, why = self._mode_in_force(request, info)
@@ -285,7 +303,7 @@ class Gate:
         if loses_disk:
             facts["temp_disk_loss"] = True
         if mode in ACTING_MODES and request.road not in _SAME_WRITE:
-            refusal = self.safety.resource_brakes(request.resource_id, info)
+            refusal = self.safety.resource_brakes(request.target, info)
             if refusal:
                 return self._skip(request, f"{refusal[0]}: {refusal[1]}", f"{refusal[0]}: {refusal[1]}", *refusal[2:],
                                   mode=mode)
@@ -294,7 +312,7 @@ class Gate:
         params = {**request.params, "now": self.clock()}
         if request.claim.annotation:
             params.setdefault("signal_annotation", request.claim.annotation)
-        verdict = executor.verify(clients, request.resource_id, params)
+        verdict = executor.verify(clients, request.target, params)
         facts.update(verdict.facts)
         if not verdict.holds:
             return self._skip(request, f"verified against the live state: {verdict.reason}", None, mode=mode,
@@ -326,7 +344,7 @@ class Gate:
 
     def _permit(self, request: WriteRequest, mode: str, reason: str, facts: dict) -> Clearance:
         if request.road not in _SAME_WRITE:
-            refusal = self.safety.reserve(request.resource_id, request.holder, facts.get("capacity"),
+            refusal = self.safety.reserve(request.target, request.holder, facts.get("capacity"),
                                           facts.get("scale_set_id"))
             if refusal:
                 return Clearance("skipped", refusal, mode, (*request.brakes, refusal), facts)
@@ -362,7 +380,7 @@ class Gate:
             within = parse_duration(repeat["within"], "when.repeat.within")
             now = self.clock()
             claim["repeat_count"] = int(repeat["count"])
-            claim["occurrences"] = self.safety.occurrences(request.resource_id, request.claim.name, now - within, now)
+            claim["occurrences"] = self.safety.occurrences(request.target, request.claim.name, now - within, now)
         return claim
 
     def _skip(self, request: WriteRequest, reason: str, brake: str | None, *extra: Any, mode: str | None = None,

@@ -19,9 +19,9 @@ from datetime import datetime
 from typing import Any
 
 from actions.errors import InvalidParameterError, InvalidResourceIdError, NotApplicableError, UnknownActionError
+from arm import ResourceId
 from rules import Decision, Signal
 from rules.ports import IncidentRef
-from rules.signals import subscription_of
 from telemetry.logs import bound, log
 
 from .gate import (
@@ -36,6 +36,7 @@ from .gate import (
     platform_owner_of,
     request_for,
 )
+from .safety import subscription_of
 
 # ARM answers after which a write may be tried again later (after reading the state first).
 TRANSIENT_STATUSES = (None, 408, 429, 500, 502, 503, 504)
@@ -49,7 +50,7 @@ class Remediation:
     """The Remediator the pipeline calls; `connect(subscription)` gives actions.AzureClients."""
 
     def __init__(self, ledger, connect: Callable[[str], Any], clock: Callable[[], datetime], registry=None, safety=None,
-                 owner_of: Callable[[Any, str], str | None] | None = None, ceiling: str | None = None,
+                 owner_of: Callable[[Any, ResourceId | str], str | None] | None = None, ceiling: str | None = None,
                  approvals_configured: bool = True):
         from actions import registry as default_registry  # light: executors import the SDK on first use
         from actions.resource_info import read_resource
@@ -101,7 +102,7 @@ class Remediation:
         if waves_maintenance:
             request = replace(request, params={**request.params, **self.waves.policy.action_params})
         try:
-            clients = self.connect(signal.subscription_id)
+            clients = self.connect(request.subscription)
             clearance = self.gate.clear(request, clients, issue=not waves_maintenance)
         except NOT_ACTING as exc:
             return decision.but(status="skipped", reason=f"not acting: {exc}")
@@ -141,7 +142,7 @@ class Remediation:
         request = WriteRequest.from_stored(road, action=action, resource_id=resource_id, incident_id=incident_id,
                                            signal_id=signal_id, mode=mode, params=params, approved_by=approved_by)
         try:
-            clearance = self.gate.clear(request, self.connect(subscription_of(resource_id)))
+            clearance = self.gate.clear(request, self.connect(request.subscription))
         except NOT_ACTING as exc:
             return "skipped", f"not acting: {exc}", {}
         except ActionError as exc:
@@ -179,7 +180,7 @@ class Remediation:
         op_id, resource_id, state = operation["id"], operation["resource_id"], operation["state"]
         try:
             executor = self.registry.get(operation["action"])
-            clients = self.connect(subscription_of(resource_id))
+            clients = self.connect(subscription_of(resource_id))  # the tick's trip parses the stored id here
             if state == "verifying":  # deferred: the state could not be read when it was decided
                 clearance = self.gate.clear(self._request(DEFERRED, operation), clients)
                 if not clearance.acts:
@@ -276,11 +277,11 @@ class Remediation:
         from actions.errors import ActionError, AzureCallError, ConditionGoneError, OutcomeUnknownError
 
         executor = self.registry.get(request.action)
-        clients = self.connect(subscription_of(request.resource_id))
+        clients = self.connect(request.subscription)
         params = {**{k: v for k, v in request.params.items() if k != GATE_KEY}, "now": self.clock()}
         try:
             try:
-                operation = executor.start(clients, request.resource_id, params, permit=clearance.permit)
+                operation = executor.start(clients, request.target, params, permit=clearance.permit)
             finally:  # a permit a refused start did not spend is void, never left to be spent later
                 self.gate.unused(clearance)
         except ConditionGoneError as exc:

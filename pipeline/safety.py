@@ -19,8 +19,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from arm import ResourceId, resource_key, short_name
 from rules import Classification, Policy, Signal
-from rules.signals import resource_group_of, scale_set_of, subscription_of
 
 from .settings import Settings
 
@@ -37,14 +37,29 @@ OWNER_CATEGORIES = ("customer-initiated", "spot-eviction")
 IN_FLIGHT_TTL = timedelta(hours=1)
 
 
-def member_of(resource_id: str, scale_set_id: str | None) -> str | None:
+Resource = ResourceId | str  # an id the gate parsed once, or the text of one
+
+
+def parsed(resource: Resource) -> ResourceId | None:
+    """The id's parts; None for a text that is no ARM id (it is refused by its scope, or by the
+    executor that cannot act on it, with the reason said there)."""
+    return resource if isinstance(resource, ResourceId) else ResourceId.try_parse(resource)
+
+
+def subscription_of(resource: Resource) -> str:
+    """The subscription (lower case), or "" for a text that names none."""
+    rid = parsed(resource)
+    return rid.subscription.lower() if rid is not None else ""
+
+
+def member_of(resource: Resource, scale_set_id: str | None) -> str | None:
     """The scale set a machine counts in: a Uniform instance's (from its id), or a Flexible
     set's VM's (its model names the set: ResourceInfo.scale_set_id). A scale set itself is no
     member: its own actions count in the subscription."""
-    uniform = scale_set_of(resource_id)
-    if uniform:
-        return uniform
-    if scale_set_id and "/virtualmachinescalesets/" not in resource_id.lower():
+    rid = parsed(resource)
+    if rid is not None and rid.is_instance and rid.scale_set is not None:
+        return rid.scale_set.text
+    if scale_set_id and (rid is None or rid.scale_set_name is None):
         return scale_set_id
     return None
 
@@ -60,14 +75,15 @@ class Safety:
 
     # -- nothing read: scope and the pause switch ---------------------------------------------
 
-    def out_of_scope(self, resource_id: str) -> str | None:
+    def out_of_scope(self, resource_id: Resource) -> str | None:
         """Why the resource is outside the scope, or None. ARM ids are case-insensitive, and so
         is every comparison here, whatever case the settings were written in."""
         settings = self.settings
         subscription = subscription_of(resource_id)
         if settings.subscriptions and subscription not in {s.strip().lower() for s in settings.subscriptions}:
             return f"subscription {subscription or '?'} is not in RESPONDER_SUBSCRIPTIONS"
-        group = resource_group_of(resource_id)
+        rid = parsed(resource_id)
+        group = (rid.resource_group or "").lower() if rid is not None else ""
         include = {g.strip().lower() for g in settings.resource_groups_include}
         if group and include and group not in include:
             return f"resource group {group} is not in RESPONDER_RESOURCE_GROUPS_INCLUDE"
@@ -102,8 +118,9 @@ class Safety:
         now = self.clock()
         if now - signal.occurred > STALE_AFTER:
             return  # a replayed or long-delayed event says nothing about a storm now
-        scale_set = scale_set_of(signal.resource_id)
-        scope = f"ss:{scale_set.lower()}" if scale_set else f"vm:{signal.subscription_id.lower()}:"
+        rid = parsed(signal.resource_id)
+        scale_set = rid.scale_set if rid is not None and rid.is_instance else None
+        scope = f"ss:{scale_set.key}" if scale_set else f"vm:{signal.subscription_id.lower()}:"
         owners = f"owner:{signal.resource_key}"
         if self._owner_caused(signal, classification):
             self.ledger.mark_unhealthy(owners, signal.resource_key, now)
@@ -133,7 +150,7 @@ class Safety:
 
     # -- the brakes ----------------------------------------------------------------------------
 
-    def ledger_brakes(self, resource_id: str):
+    def ledger_brakes(self, resource_id: Resource):
         """The brakes the ledger alone answers, before the resource is read: (brake, why[, facts])
         or None. Without the region or capacity, a storm refuses only when its breaker already
         holds, or when marks that count in every region are enough."""
@@ -143,7 +160,7 @@ class Safety:
                 return refusal
         return None
 
-    def resource_brakes(self, resource_id: str, info: Any):
+    def resource_brakes(self, resource_id: Resource, info: Any):
         """Every brake again, with the resource read (`info`: actions.resource_info.ResourceInfo)."""
         for check in (self._storm, self._cooldown, self._attempts):
             refusal = check(resource_id, info)
@@ -151,13 +168,13 @@ class Safety:
                 return refusal
         return None
 
-    def occurrences(self, resource_id: str, name: str, since: datetime, until: datetime) -> int:
+    def occurrences(self, resource_id: Resource, name: str, since: datetime, until: datetime) -> int:
         """Distinct occurrences of `name` on the resource between two times (repeat rules' evidence)."""
-        return self.ledger.count_occurrences(resource_id.strip().rstrip("/").lower(), name, since, until)
+        return self.ledger.count_occurrences(resource_key(resource_id), name, since, until)
 
     # -- the storm breaker ----------------------------------------------------------------------
 
-    def _storm(self, resource_id: str, info: Any):
+    def _storm(self, resource_id: Resource, info: Any):
         """`info` None: before the read, so without the VM's region or the scale set's capacity
         (nor, for a VM of a Flexible scale set, its set)."""
         scale_set = member_of(resource_id, None if info is None else info.scale_set_id)
@@ -176,7 +193,7 @@ class Safety:
         if capacity is None:  # the share needs the capacity: only a breaker already holding refuses
             return self._holding(scope, close=False)
         count = self.ledger.count_unhealthy(scope, self.clock() - brakes.storm_window)
-        what = (f"{count} of {capacity} instances of scale set {scale_set.rsplit('/', 1)[-1]} turned unhealthy within "
+        what = (f"{count} of {capacity} instances of scale set {short_name(scale_set)} turned unhealthy within "
                 f"{self._minutes(brakes.storm_window)} min (more than {brakes.storm_scale_set_share:.0%}): the health "
                 "probe or the application is more likely wrong than the machines")
         return self._trip(scope, what) if count > brakes.storm_scale_set_share * capacity else self._holding(scope)
@@ -218,8 +235,8 @@ class Safety:
 
     # -- per resource ---------------------------------------------------------------------------
 
-    def _cooldown(self, resource_id: str, info: Any):
-        last = self.ledger.last_operation(resource_id.strip().rstrip("/").lower())
+    def _cooldown(self, resource_id: Resource, info: Any):
+        last = self.ledger.last_operation(resource_key(resource_id))
         if last is None:
             return None
         at = datetime.fromisoformat(last["created_at"])
@@ -228,14 +245,14 @@ class Safety:
             return ("cooldown", f"{last['action']} of this resource at {last['created_at'][:16]}Z; the next remediation may start after {after}Z")
         return None
 
-    def _attempts(self, resource_id: str, info: Any):
-        made = self.ledger.count_operations(resource_id.strip().rstrip("/"), self.clock() - self.brakes.attempts_within)
+    def _attempts(self, resource_id: Resource, info: Any):
+        made = self.ledger.count_operations(resource_key(resource_id), self.clock() - self.brakes.attempts_within)
         if made >= self.brakes.attempts:
             hours = int(self.brakes.attempts_within.total_seconds() // 3600)
             return ("attempt cap", f"{made} remediations of this resource in {hours} h already; a person should look at it")
         return None
 
-    def _hour_full(self, resource_id: str, info: Any):
+    def _hour_full(self, resource_id: Resource, info: Any):
         """The hourly write cap of the resource's subscription, when this worker already saw it
         full this hour. Its slots are never given back within the hour (a write made stays
         counted), so once full it stays full until the hour turns, whatever other workers do."""
@@ -251,7 +268,7 @@ class Safety:
 
     # -- the caps: slots claimed just before the write, race-free across workers --------------
 
-    def reserve(self, resource_id: str, holder: str, capacity: int | None, scale_set: str | None = None) -> str | None:
+    def reserve(self, resource_id: Resource, holder: str, capacity: int | None, scale_set: str | None = None) -> str | None:
         """Claim the slots a write needs (in flight in the subscription and, for an instance, in
         its scale set; this clock hour's writes in the subscription). A refusal says which cap.
         `holder` (incident and action) claiming again is the same claim, so a retried start of
@@ -265,7 +282,7 @@ class Safety:
         if scale_set and capacity:
             cap = brakes.in_flight_for_scale_set(capacity)
             wanted.append((f"in-flight:{scale_set.lower()}", cap, IN_FLIGHT_TTL,
-                           f"in-flight cap: {cap} instances of scale set {scale_set.rsplit('/', 1)[-1]} already being "
+                           f"in-flight cap: {cap} instances of scale set {short_name(scale_set)} already being "
                            f"remediated (cap {cap}: 5% of {capacity}, at least 1)"))
         wanted.append((self._hourly_scope(subscription), brakes.hourly_writes_per_subscription,
                        timedelta(hours=2), f"hourly write cap: {brakes.hourly_writes_per_subscription} ARM writes in "
@@ -288,7 +305,7 @@ class Safety:
         kept = {seen: why for seen, why in self._full_hours.items() if seen.endswith(hour)}
         self._full_hours = {**kept, scope: refusal}
 
-    def release(self, resource_id: str, holder: str, scale_set: str | None = None) -> None:
+    def release(self, resource_id: Resource, holder: str, scale_set: str | None = None) -> None:
         """The operation ended: its in-flight slots are free (its hourly write stays counted)."""
         subscription = subscription_of(resource_id)
         self.ledger.release_slot(f"in-flight:/subscriptions/{subscription}", holder)

@@ -19,6 +19,8 @@ import sys
 from dataclasses import replace
 from typing import TextIO
 
+from arm import short_name
+
 REFUSED = 4
 
 
@@ -110,7 +112,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         else:
             left = record.expires_at - now
             due = "expired, the tick settles it" if left.total_seconds() <= 0 else f"expires in {_span(left)} ({record.expires_at.isoformat()})"
-            out.write(f"{record.id}  {record.action:<24} {record.resource_id.rstrip('/').split('/')[-1]:<20} {due}\n")
+            out.write(f"{record.id}  {record.action:<24} {short_name(record.resource_id):<20} {due}\n")
     if not pending and not args.json:
         out.write("no approvals are waiting\n")
     return 0

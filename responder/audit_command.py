@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from arm import short_name
+
 _SHORT_DURATION = re.compile(r"^(\d+)\s*([smhdw])$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -171,10 +173,7 @@ def group(rows: Iterable[Mapping[str, Any]], read_incident=None) -> tuple[list[I
 
 
 def _name(resource_id: str) -> str:
-    parts = resource_id.strip("/").split("/")
-    if len(parts) >= 4 and parts[-4].lower() == "virtualmachinescalesets":
-        return f"{parts[-3]}/{parts[-1]}"
-    return parts[-1] if parts else "?"
+    return short_name(resource_id)
 
 
 def _time(text: str | None) -> str:

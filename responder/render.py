@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterable
 from typing import TextIO
 
+from arm import ResourceId, short_name
 from pipeline import Outcome
 
 JSON_KEYS = ("input", "event_id", "source", "kind", "resource_id", "name", "category", "action", "mode", "status", "reason", "incident_id", "rule")
@@ -17,13 +18,10 @@ def json_line(outcome: Outcome) -> str:
 
 
 def short_resource(resource_id: str) -> str:
-    parts = resource_id.strip("/").split("/")
-    if len(parts) >= 2 and parts[0].lower() == "subscriptions" and len(parts) <= 2:
-        return "subscription " + parts[1][:8]
-    tail = parts[-1] if parts else ""
-    if len(parts) >= 4 and parts[-2].lower() == "virtualmachines" and parts[-4].lower() == "virtualmachinescalesets":
-        return f"{parts[-3]}/{tail}"
-    return tail
+    rid = ResourceId.try_parse(resource_id)
+    if rid is not None and rid.is_subscription:
+        return "subscription " + rid.subscription[:8]
+    return short_name(resource_id)
 
 
 def table(outcomes: Iterable[Outcome], out: TextIO) -> None:

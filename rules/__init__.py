@@ -8,12 +8,11 @@ from .durations import parse_duration
 from .engine import Decision, Engine
 from .errors import CatalogError, PolicyError, RulesError
 from .policy import Policy, Rule, load_policy, parse_policy
-from .signals import Signal, resource_key
+from .signals import Signal
 from .vocabulary import ACTIONS, INITIATORS, KINDS, MODES, STATUSES
 
 __all__ = [
     "ACTIONS", "INITIATORS", "KINDS", "MODES", "STATUSES",
     "Catalog", "CatalogError", "Classification", "Decision", "Engine", "Policy", "PolicyError",
     "Rule", "RulesError", "Signal", "load_catalog", "load_policy", "parse_duration", "parse_policy",
-    "resource_key",
 ]

@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from arm import ResourceId
+
 from .errors import PolicyError
 from .validation import check
 
@@ -52,12 +54,9 @@ class OwnerFacts:
             object.__setattr__(self, "resource_group", resource_group_of(self.resource_id))
 
 
-_GROUP = re.compile(r"/resourcegroups/([^/]+)", re.IGNORECASE)
-
-
 def resource_group_of(resource_id: str) -> str:
-    found = _GROUP.search(resource_id or "")
-    return found.group(1) if found else ""
+    rid = ResourceId.try_parse(resource_id)
+    return (rid.resource_group or "") if rid is not None else ""
 
 
 def _tag(tags: Mapping[str, str], name: str) -> str | None:
@@ -68,12 +67,8 @@ def _tag(tags: Mapping[str, str], name: str) -> str | None:
 
 def _provider_type(arm_id: str) -> str:
     """'Microsoft.Databricks/workspaces' for a workspace's id; '' when the id names no provider."""
-    parts = (arm_id or "").strip().strip("/").split("/")
-    lowered = [p.lower() for p in parts]
-    if "providers" not in lowered:
-        return ""
-    at = len(lowered) - 1 - lowered[::-1].index("providers")  # the last provider segment
-    return "/".join(parts[at + 1:at + 3]) if len(parts) > at + 2 else ""
+    rid = ResourceId.try_parse(arm_id)  # an extension resource's own provider: the last one
+    return f"{rid.namespace}/{rid.types[0]}" if rid is not None and rid.namespace is not None else ""
 
 
 # -- the built-in markers -------------------------------------------------------------------------

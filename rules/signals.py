@@ -2,7 +2,7 @@
 
 Parsers (in handlers/) turn Event Grid events, alerts and sweep findings into signals; the rest
 of the app only ever sees this type. Resource ids keep ARM's casing for display and are compared
-case-insensitively through `resource_key`.
+case-insensitively through `resource_key` (ids are taken apart by arm/).
 """
 
 from __future__ import annotations
@@ -12,31 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-
-def resource_key(resource_id: str) -> str:
-    """ARM ids are case-insensitive; Azure itself sends them in mixed and lower case."""
-    return resource_id.strip().rstrip("/").lower()
-
-
-def subscription_of(resource_id: str) -> str:
-    """The subscription id of an ARM id (lower case), or "" when it names none."""
-    parts = resource_id.strip("/").split("/")
-    return parts[1].lower() if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
-
-
-def resource_group_of(resource_id: str) -> str:
-    """The resource group of an ARM id (lower case), or ""."""
-    parts = [p.lower() for p in resource_id.strip("/").split("/")]
-    return parts[parts.index("resourcegroups") + 1] if "resourcegroups" in parts[:-1] else ""
-
-
-def scale_set_of(resource_id: str) -> str | None:
-    """The scale set's id for one of its instances (casing kept), else None."""
-    parts = resource_id.strip("/").split("/")
-    lowered = [p.lower() for p in parts]
-    if "virtualmachinescalesets" in lowered and lowered[-2:-1] == ["virtualmachines"]:
-        return "/" + "/".join(parts[:-2])
-    return None
+from arm import ResourceId, resource_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +35,14 @@ class Signal:
 
     @property
     def resource_key(self) -> str:
+        """ARM ids are case-insensitive; Azure itself sends them in mixed and lower case."""
         return resource_key(self.resource_id)
 
     @property
     def subscription_id(self) -> str:
-        return subscription_of(self.resource_id)
+        """The subscription (lower case), or "" when the id names none."""
+        rid = ResourceId.try_parse(self.resource_id)
+        return rid.subscription.lower() if rid is not None else ""
 
     @property
     def incident_key(self) -> str:

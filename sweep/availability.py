@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from arm import VM, ResourceId
 from rules import Signal
 
-from .finding import VM, day, finding, iso, text
+from .finding import day, finding, iso, text
 
 KIND = "availability"
 FINDINGS = ("Unavailable", "Degraded")
-STATUS_SUFFIX = "/providers/microsoft.resourcehealth/availabilitystatuses/current"
+STATUS_TYPE = "microsoft.resourcehealth/availabilitystatuses"  # the extension, named "current"
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,15 @@ class AvailabilityStatus:
     @classmethod
     def from_model(cls, status: Any) -> AvailabilityStatus | None:
         """From the SDK's AvailabilityStatus; None when its id names no resource."""
-        status_id = str(status.id or "")
-        if not status_id.lower().endswith(STATUS_SUFFIX):
+        status_id = ResourceId.try_parse(str(status.id or ""))
+        if (status_id is None or status_id.scope is None or status_id.provider_type.lower() != STATUS_TYPE
+                or status_id.name.lower() != "current"):
             return None
         props = status.properties
         if props is None:
             return None
         return cls(
-            resource_id=status_id[: -len(STATUS_SUFFIX)],
+            resource_id=status_id.scope.text,
             state=text(props.availability_state) or "Unknown",
             occurred=props.occured_time,
             summary=text(props.summary),
@@ -57,8 +59,8 @@ class AvailabilityStatus:
 
     @property
     def is_vm(self) -> bool:
-        parts = self.resource_id.strip("/").split("/")
-        return len(parts) == 8 and f"{parts[-3]}/{parts[-2]}".lower() == VM.lower()
+        rid = ResourceId.try_parse(self.resource_id)
+        return rid is not None and rid.is_vm
 
     @property
     def owner_initiated(self) -> bool:

@@ -16,9 +16,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from rules import Signal, resource_key
+from arm import VM, resource_key
+from rules import Signal
 
-from .finding import VM, finding, iso
+from .finding import finding, iso
 
 KIND = "availability"
 NAME = "UnhealthyAfterLiveMigration"

@@ -12,13 +12,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from rules import Signal, resource_key
+from arm import resource_key, short_name
+from rules import Signal
 
 SOURCE = "sweep"
-
-VM = "Microsoft.Compute/virtualMachines"
-SCALE_SET = "Microsoft.Compute/virtualMachineScaleSets"
-SCALE_SET_VM = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
 
 
 def iso(at: datetime | None) -> str | None:
@@ -60,12 +57,6 @@ def finding(
     )
 
 
-def short_name(resource_id: str) -> str:
-    """vm-name, or scale-set/instance for a scale-set VM: enough for an event id a person reads."""
-    parts = resource_id.strip("/").split("/")
-    if len(parts) >= 4 and parts[-2].lower() == "virtualmachines" and parts[-4].lower() == "virtualmachinescalesets":
-        return f"{parts[-3]}/{parts[-1]}"
-    return parts[-1] if parts else ""
 
 
 def text(value: Any) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rules import resource_key
+from arm import resource_key
 
 PREFIX = "repairs-hold:"
 HELD, RELEASED = "held", "released"

@@ -24,10 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from arm import SCALE_SET
 from rules import RulesError, Signal
 from rules.durations import parse_duration
 
-from .finding import SCALE_SET, day, finding, iso
+from .finding import day, finding, iso
 
 KIND = "repair-state"
 DEFAULT_GRACE = timedelta(minutes=10)  # Azure's default gracePeriod

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rules.signals import resource_group_of
+from arm import ResourceId
 
 from .errors import ScopeError
+
+
+def resource_group_of(resource_id: str) -> str:
+    """The resource group an id names, in lower case ("" for none)."""
+    rid = ResourceId.try_parse(resource_id)
+    return (rid.resource_group or "").lower() if rid is not None else ""
 
 
 @dataclass(frozen=True)

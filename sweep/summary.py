@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from arm import short_name
+
 
 def outcome_line(outcome: Any) -> str:
     """One decision as it is made: status, resource, finding, action, reason."""
-    parts = outcome.resource_id.strip("/").split("/")
-    where = f"{parts[-3]}/{parts[-1]}" if len(parts) >= 4 and parts[-4].lower() == "virtualmachinescalesets" else parts[-1]
+    where = short_name(outcome.resource_id)
     doing = f" -> {outcome.action}" if outcome.action != "none" else ""
     return f"{outcome.status.upper():<18} {where:<18} {outcome.name}{doing}: {outcome.reason}"
 

@@ -20,12 +20,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from actions.statuses import HEALTH, PROVISIONING, find_status, status_code
+from arm import SCALE_SET_VM, VM
 from rules import Signal
 
 from .arm_reads import ArmReads
 from .availability import AvailabilityStatus, availability_signal
 from .errors import ReadError
-from .finding import SCALE_SET_VM, VM, text
+from .finding import text
 from .maintenance import Maintenance, maintenance_signal
 from .repairs import ScaleSetHealth, repair_signals
 from .scope import Scope, resource_group_of

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from arm import ResourceId
+
 UNKNOWN = "unknown"  # the group of members whose update domain is not known
 
 # Member states. A member moves forward only by conditional updates (ledger/waves_sqlite.py).
@@ -28,24 +30,13 @@ IN_FLIGHT = (STARTING, RUNNING, RECOVERING)
 UNFINISHED = (PENDING, *IN_FLIGHT)
 
 
-def resource_key(resource_id: str) -> str:
-    return resource_id.strip().rstrip("/").lower()
-
-
-def _parts(resource_id: str) -> list[str]:
-    return resource_id.strip().strip("/").split("/")
-
-
 def scope_of(resource_id: str, facts: Mapping[str, Any]) -> str:
     """subscription[:region][:scale set]: the scope one wave covers."""
-    parts = _parts(resource_id)
-    lowered = [p.lower() for p in parts]
-    subscription = lowered[1] if len(lowered) > 1 and lowered[0] == "subscriptions" else "?"
+    rid = ResourceId.parse(resource_id)
     region = str(facts.get("location") or "").strip().lower().replace(" ", "")
-    scope = f"{subscription}:{region}" if region else subscription
-    if "virtualmachinescalesets" in lowered[:-1]:
-        group = lowered[3] if len(lowered) > 3 else "?"
-        scope += f":{group}/{lowered[lowered.index('virtualmachinescalesets') + 1]}"
+    scope = f"{rid.subscription.lower()}:{region}" if region else rid.subscription.lower()
+    if rid.scale_set_name is not None:
+        scope += f":{(rid.resource_group or '?').lower()}/{rid.scale_set_name.lower()}"
     return scope
 
 

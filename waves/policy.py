@@ -19,6 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from arm import short_name
 from rules.durations import parse_duration
 from rules.errors import PolicyError
 from rules.validation import check
@@ -115,7 +116,7 @@ class MaintenancePolicy:
                     "every night is left to Azure's own maintenance")
         availability_set = facts.get("availability_set")
         if availability_set and not self.include_availability_sets:
-            name = str(availability_set).rstrip("/").rsplit("/", 1)[-1]
+            name = short_name(str(availability_set))
             return (f"in availability set {name}: Azure already maintains an availability set one update domain at a "
                     "time (policy maintenance.include_availability_sets is false)")
         tags = {str(k).lower(): str(v) for k, v in (facts.get("tags") or {}).items()}

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from arm import resource_key, short_name
 from pipeline.gate import WAVE
 from telemetry.logs import bound, log
 
@@ -41,7 +42,6 @@ from .planning import (
     parse_time,
     plan_reason,
     refusal_passes,
-    resource_key,
     scope_of,
 )
 from .policy import MaintenancePolicy, parse_maintenance
@@ -79,15 +79,6 @@ class Ended:
         """The shape Pipeline.tick reports an ended operation in (state, message, ...)."""
         return {"incident_id": self.incident_id, "signal_id": self.signal_id, "resource_id": self.resource_id,
                 "action": self.action, "mode": self.mode, "state": self.status, "message": self.reason}
-
-
-def _name(resource_id: str) -> str:
-    return resource_id.rstrip("/").rsplit("/", 1)[-1]
-
-
-def _subscription(resource_id: str) -> str:
-    parts = resource_id.strip("/").split("/")
-    return parts[1] if len(parts) > 1 else ""
 
 
 def _at(value: Any) -> datetime | None:
@@ -327,12 +318,13 @@ class Waves:
 
     def _check_available(self, member: Mapping[str, Any], now: datetime) -> None:
         """Resource Health's current status: the next update domain waits for Available."""
-        from actions import ActionError, ResourceRef
+        from actions import ActionError
         from actions.live_state import read_availability
+        from actions.targets import target
 
         try:
-            clients = self.remediation.connect(_subscription(member["resource_id"]))
-            health = read_availability(clients, ResourceRef.parse(member["resource_id"]))
+            ref = target(member["resource_id"])
+            health = read_availability(self.remediation.connect(ref.subscription), ref)
         except ActionError as exc:
             log("wave availability unread", resource_id=member["resource_id"], error=str(exc))
             return
@@ -342,9 +334,9 @@ class Waves:
 
     def _stop(self, wave_id: str, failed: Mapping[str, Any], why: str, now: datetime) -> list[Ended]:
         """A failure stops the wave: nothing more is started in it, and a person is told what next."""
-        name = _name(failed["resource_id"])
+        name = short_name(failed["resource_id"])
         left = [m for m in self.ledger.wave_members(wave_id) if m["state"] == PENDING]
-        not_started = (", ".join(f"{_name(m['resource_id'])} ({group_name(m['update_group'])})" for m in left)
+        not_started = (", ".join(f"{short_name(m['resource_id'])} ({group_name(m['update_group'])})" for m in left)
                        or "nothing else")
         reason = (f"maintenance of {name} failed ({why}); wave {wave_id} stopped, not started: {not_started}. "
                   f"Azure marks {name} skipped and sends it a new maintenance schedule (MaintenanceAborted: it is "
@@ -395,6 +387,6 @@ class Waves:
             lines.append(f"  {group_name(group)} finished at {at[:16]}Z: another update domain not before {until}Z")
         for member in sorted(self.ledger.wave_members(wave_id), key=lambda m: (group_order(m["update_group"]),
                                                                                  m["resource_key"])):
-            lines.append(f"  {group_name(member['update_group']):<22} {_name(member['resource_id']):<24} "
+            lines.append(f"  {group_name(member['update_group']):<22} {short_name(member['resource_id']):<24} "
                          f"{member['state']:<10} {member['reason']}".rstrip())
         return "\n".join(lines)

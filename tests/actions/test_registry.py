@@ -10,7 +10,7 @@ import pytest
 import actions
 from actions import registry, required_permissions
 from actions.errors import UnknownActionError
-from actions.resource_ids import SCALE_SET, SCALE_SET_VM, VM
+from arm import SCALE_SET, SCALE_SET_VM, VM
 
 ALL_ACTIONS = [
     "enable-automatic-repairs",

@@ -8,7 +8,7 @@ from notify.content import incident_view
 from notify.links import stand_in
 from notify.mail import incident_html, incident_text
 from notify.notice import Notice
-from notify.resource import parse_resource
+from notify.resource import view_of
 
 from .conftest import APPROVAL, SUB, follow_up, notice, vm
 from .validity import assert_valid_email_html
@@ -29,7 +29,7 @@ SS = f"/subscriptions/{SUB}/resourceGroups/rg-pool/providers/Microsoft.Compute/v
     ],
 )
 def test_resource_ids_read_into_parts(resource_id, kind, name, group, sub):
-    ref = parse_resource(resource_id)
+    ref = view_of(resource_id)
     assert (ref.kind, ref.name, ref.resource_group, ref.subscription) == (kind, name, group, sub)
     assert ref.portal_url.startswith("https://portal.azure.com/#@/resource/")
 

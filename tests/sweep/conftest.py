@@ -44,7 +44,7 @@ def make_sweeper(sim, subscriptions=(DEMO_SUB,), include=(), exclude=(), clock=N
 
 def found(signals) -> set[tuple[str, str]]:
     """(resource name, finding name) of each signal; a scale-set VM as set/instance."""
-    from sweep.finding import short_name
+    from arm import short_name
 
     return {(short_name(s.resource_id), s.name) for s in signals}
 

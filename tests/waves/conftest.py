@@ -102,7 +102,7 @@ class World:
         return Waves(self.ledger, self.pipeline.remediator, self.waves.policy, self.clock)
 
     def state(self, name: str) -> str:
-        from waves.planning import resource_key
+        from arm import resource_key
 
         member = self.ledger.live_membership(resource_key(vm(name)))
         return member["state"] if member else "absent"

@@ -191,7 +191,7 @@ def test_a_brake_holds_a_member_until_it_passes(world):
 
 def _claim(w, name):
     """A worker claims vm-maint-1's turn, as advance() does, and then dies."""
-    from waves.planning import resource_key
+    from arm import resource_key
 
     (wave,) = w.ledger.waves(("open",))
     assert w.ledger.claim_group(wave["id"], "0", w.clock(), w.clock())

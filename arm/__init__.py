@@ -1,0 +1,9 @@
+"""ARM resource ids: the one place an id is taken apart.
+
+Standard library only, on the lowest floor: every package may use it, the decision core too.
+"""
+
+from .errors import ArmIdError
+from .ids import PORTAL, SCALE_SET, SCALE_SET_VM, VM, ResourceId, resource_key, short_name
+
+__all__ = ["PORTAL", "SCALE_SET", "SCALE_SET_VM", "VM", "ArmIdError", "ResourceId", "resource_key", "short_name"]
