@@ -57,7 +57,7 @@ NAMES: dict[str, str] = {
     "RESPONDER_TEAMS_WHEN_UNSURE": "what an unanswered Teams post does",
     "RESPONDER_OUTBOX_DIR": "write messages to files instead",
     "RESPONDER_GRAPH_URL": "another Graph base URL",
-    "RESPONDER_APPROVAL_SECRET": "key of approval links",
+    "RESPONDER_APPROVAL_SECRET": "key of approval links",  # nosec B105 - a description, not a secret
     "RESPONDER_PUBLIC_URL": "base URL of approval links",
     "RESPONDER_TICK_SCHEDULE": "the tick's schedule",
     "RESPONDER_SWEEP_SCHEDULE": "the sweep's schedule",
