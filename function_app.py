@@ -8,9 +8,10 @@ import azure.functions as func
 
 import telemetry
 from handlers import alerts, approvals, event_grid, events, runtime, timers, waves
+from pipeline.settings import telemetry_settings
 
 # Azure Monitor export, only when APPLICATIONINSIGHTS_CONNECTION_STRING is set (lazy import).
-telemetry.configure()
+telemetry.configure(telemetry_settings())
 
 # A worker that acts on Azure (RESPONDER_AZURE set) builds its pipeline and warms its ARM clients
 # in the background while the host starts, so its first remediation does not wait for them.

@@ -10,7 +10,6 @@ first use ahead of the first action, for a worker that will act.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -46,9 +45,13 @@ class AzureClients:
         polling_interval: float = DEFAULT_POLLING_INTERVAL,
         *,
         scale_set_write: bool = True,
+        client_id: str | None = None,
         **client_kwargs: Any,
     ) -> None:
-        self.subscription_id = subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID")
+        # The default subscription (AZURE_SUBSCRIPTION_ID) and the user-assigned identity
+        # (AZURE_CLIENT_ID) come from the settings (pipeline/settings.py), which read them.
+        self.subscription_id = subscription_id
+        self.client_id = client_id
         self.base_url = base_url
         self.connection_verify = connection_verify
         self.polling_interval = polling_interval
@@ -73,6 +76,7 @@ class AzureClients:
         polling_interval: float = DEFAULT_POLLING_INTERVAL,
         *,
         scale_set_write: bool = True,
+        client_id: str | None = None,
         **client_kwargs: Any,
     ) -> AzureClients:
         """The cached clients for these settings (built on first call in this worker)."""
@@ -83,13 +87,14 @@ class AzureClients:
             id(credential) if credential is not None else None,
             polling_interval,
             scale_set_write,
+            client_id,
             tuple(sorted((k, repr(v)) for k, v in client_kwargs.items())),
         )
         with cls._cache_lock:
             clients = cls._cache.get(key)
             if clients is None:
                 clients = cls(subscription_id, base_url, connection_verify, credential, polling_interval,
-                              scale_set_write=scale_set_write, **client_kwargs)
+                              scale_set_write=scale_set_write, client_id=client_id, **client_kwargs)
                 cls._cache[key] = clients
             return clients
 
@@ -108,7 +113,7 @@ class AzureClients:
                     from azure.identity import DefaultAzureCredential
 
                     self._credential = DefaultAzureCredential(
-                        managed_identity_client_id=os.environ.get("AZURE_CLIENT_ID")
+                        managed_identity_client_id=self.client_id or None
                     )
         return self._credential
 

@@ -67,7 +67,7 @@ class Approvals:
             raise ApprovalConfigError(f"the ledger ({type(store).__name__}) does not keep approvals")
         self.store = store
         self.signer = Signer(secret)
-        self.public_url = public_base(public_url, {})
+        self.public_url = public_base(public_url)
         self.clock = clock
         self.ttl = ttl
         self.deadline_margin = deadline_margin
@@ -207,18 +207,14 @@ def _who(by: str) -> str:
     return text or "someone with the link"
 
 
-def approvals_for(settings, policy, store, clock: Callable[[], datetime] = _utc_now,
-                  env: Mapping[str, str] | None = None) -> Approvals | None:
+def approvals_for(settings, policy, store, clock: Callable[[], datetime] = _utc_now) -> Approvals | None:
     """Approvals for a pipeline: built whenever a secret is set; required (refusing to run
     without a secret) whenever the mode or the policy can make a decision wait for a person."""
-    import os
-
-    env = os.environ if env is None else env
     needed = approval_needed(settings.mode, policy)
     if not settings.approval_secret and not needed:
         return None
     ttl, margin = times_from_policy(policy.sections.get("approvals"))
-    return Approvals(store, settings.approval_secret, public_base(settings.public_url, env), clock, ttl, margin)
+    return Approvals(store, settings.approval_secret, public_base(settings.public_url, settings.website_hostname), clock, ttl, margin)
 
 
 def approvals_of(pipeline) -> Approvals:

@@ -1,4 +1,5 @@
-"""Where approvals get their settings: the secret and public URL (app settings) and the time
+"""Where approvals get their settings: the secret and public URL (app settings, as
+pipeline/settings.py reads them) and the time
 a person has (the policy's `approvals` section):
 
     approvals:
@@ -43,12 +44,12 @@ def times_from_policy(section: Mapping[str, Any] | None, where: str = "policy: a
     return ttl, margin
 
 
-def public_base(url: str | None, env: Mapping[str, str]) -> str:
+def public_base(url: str | None, website_hostname: str = "") -> str:
     """The base of the links: RESPONDER_PUBLIC_URL, else the app's own host name in Azure
-    (WEBSITE_HOSTNAME), else the local Functions host. Plain http only for this machine."""
+    (WEBSITE_HOSTNAME, from the settings), else the local Functions host. Plain http only for this machine."""
     url = (url or "").strip()
     if not url:
-        host = (env.get("WEBSITE_HOSTNAME") or "").strip()
+        host = (website_hostname or "").strip()
         url = f"https://{host}" if host else LOCAL_URL
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:

@@ -75,8 +75,8 @@ def run(events: int, vms_per_subscription: int, workdir: Path) -> dict:
         # Wired as the demo wires it: a first pipeline for its ledger and policy, the notifier
         # on the simulated Teams webhook and Graph mailbox, the mailbox's rate limit lifted.
         first = build_pipeline(settings, connect=session.connect, notifier=False)
-        notifier = notifier_from_settings(settings, first.engine.policy, first.ledger, first.clock,
-                                          session.plug_notifications(), credential=LocalToken())
+        notifier = notifier_from_settings(settings.with_notify(session.plug_notifications()), first.engine.policy, first.ledger,
+                                          first.clock, credential=LocalToken())
         notifier.rate_limits["email"] = RateLimit(20, 1.0)
         pipeline = build_pipeline(replace(settings), ledger=first.ledger, connect=session.connect, notifier=notifier)
         sim.reset_log()

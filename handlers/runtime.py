@@ -4,11 +4,9 @@ every trigger. Tests swap it with `use`."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from collections.abc import Mapping
 
-from pipeline import Pipeline, Settings
+from pipeline import Pipeline, Settings, SettingsError
 from wiring import build_pipeline
 
 _lock = threading.Lock()
@@ -31,15 +29,19 @@ def use(replacement: Pipeline | None) -> None:
         _pipeline = replacement
 
 
-def prepare_in_background(env: Mapping[str, str] | None = None) -> threading.Thread | None:
+def prepare_in_background(settings: Settings | None = None) -> threading.Thread | None:
     """Build the pipeline now, in the background, when this worker acts on Azure.
 
     The host loads the app before the first invocation; building then lets the ARM clients' warm-up
     (imports, session, token: 0.3 to 0.5 s) finish before the first remediation waits on it. A
     worker without Azure (RESPONDER_AZURE unset) builds at first use, keeping its cold start small.
     A failure here is only logged: the first event builds again and reports it."""
-    env = os.environ if env is None else env
-    if (env.get("RESPONDER_AZURE") or "none").strip().lower() == "none":
+    if settings is None:
+        try:
+            settings = Settings.from_env()
+        except SettingsError:
+            settings = None  # the build meets the same error: it is logged there, raised at the first event
+    if settings is not None and settings.azure == "none":
         return None
 
     def build() -> None:

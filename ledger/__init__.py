@@ -10,8 +10,8 @@ def open_ledger(url: str | None, settings=None):
     """`sqlite:PATH` (or a bare path), `sqlite::memory:`, or `table` (Azure Table Storage).
 
     `table` reads `table_connection_string`, `table_endpoint` and `table_prefix` from `settings`
-    (a Settings object or a mapping), each falling back to RESPONDER_TABLE_CONNECTION_STRING,
-    RESPONDER_TABLE_ENDPOINT and RESPONDER_TABLE_PREFIX in the environment.
+    (a Settings object, which has them from RESPONDER_TABLE_CONNECTION_STRING,
+    RESPONDER_TABLE_ENDPOINT and RESPONDER_TABLE_PREFIX, or a mapping).
     """
     url = (url or "sqlite::memory:").strip()
     if url == "table":

@@ -95,14 +95,14 @@ class TableOutbox(TableSendSlots):
         self._recent_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any = None, env: Mapping[str, str] | None = None, **client_options: Any) -> TableOutbox:
+    def from_settings(cls, settings: Any = None, **client_options: Any) -> TableOutbox:
         """From the ledger's settings (`table_connection_string`, `table_endpoint`, `table_prefix`)."""
         service = service_client(
-            connection_string=setting(settings, "table_connection_string", env),
-            endpoint=setting(settings, "table_endpoint", env),
+            connection_string=setting(settings, "table_connection_string"),
+            endpoint=setting(settings, "table_endpoint"),
             **client_options,
         )
-        return cls(service, setting(settings, "table_prefix", env) or None, owns_service=True)
+        return cls(service, setting(settings, "table_prefix") or None, owns_service=True)
 
     def close(self) -> None:
         for client in self._clients.values():

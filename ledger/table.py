@@ -69,14 +69,15 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         self._recent_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any = None, env: Mapping[str, str] | None = None, **client_options: Any) -> TableLedger:
-        """From app settings (a Settings object or a mapping), the environment filling the gaps."""
+    def from_settings(cls, settings: Any = None, **client_options: Any) -> TableLedger:
+        """From app settings (a Settings object or a mapping of table_connection_string,
+        table_endpoint and table_prefix)."""
         service = service_client(
-            connection_string=setting(settings, "table_connection_string", env),
-            endpoint=setting(settings, "table_endpoint", env),
+            connection_string=setting(settings, "table_connection_string"),
+            endpoint=setting(settings, "table_endpoint"),
             **client_options,
         )
-        return cls(service, setting(settings, "table_prefix", env) or None)
+        return cls(service, setting(settings, "table_prefix") or None)
 
     def atomically(self) -> AbstractContextManager[None]:
         """Table Storage has no transaction across partitions: each write stands on its own, and

@@ -6,7 +6,6 @@ Functions cold start and every host that uses the SQLite ledger never load it.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Iterator, Mapping
@@ -15,7 +14,7 @@ from typing import Any
 
 from .errors import LedgerAccessError, LedgerConfigError, LedgerError, LedgerUnavailableError
 
-# App settings read when open_ledger is given no value for them.
+# The app settings behind each value (pipeline/settings.py reads them; the ledger reads none).
 ENV = {
     "table_connection_string": "RESPONDER_TABLE_CONNECTION_STRING",
     "table_endpoint": "RESPONDER_TABLE_ENDPOINT",
@@ -35,15 +34,13 @@ def backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # nosec B311 - back-off jitter, not a secret
 
 
-def setting(settings: Any, name: str, env: Mapping[str, str] | None = None) -> str:
-    """`name` from a Settings-like object or a mapping; the environment when it is absent or empty."""
+def setting(settings: Any, name: str) -> str:
+    """`name` (a key of ENV) from a Settings-like object or a mapping; empty when absent."""
     if isinstance(settings, Mapping):
         value = settings.get(name)
     else:
         value = getattr(settings, name, None)
-    if not value:
-        value = (os.environ if env is None else env).get(ENV[name], "")
-    return str(value).strip()
+    return str(value or "").strip()
 
 
 def service_client(connection_string: str = "", endpoint: str = "", credential: Any = None, **options: Any):

@@ -3,7 +3,7 @@ in Teams (Workflows webhook, Adaptive Card 1.5) and by email (Graph sendMail), g
 incident, folded into digests in a storm, and sent through an outbox with retries and limits.
 
     from notify import Notice, Notifier
-    notifier = Notifier.from_settings(os.environ, SqliteOutbox(db_path), clock)
+    notifier = Notifier.from_settings(settings.notify, SqliteOutbox(db_path), clock)  # pipeline.Settings
     notifier.submit(notice)   # never raises
     notifier.flush(now)       # sends what is due
 

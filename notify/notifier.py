@@ -1,6 +1,6 @@
 """The Notifier: the pipeline's one door into notifications.
 
-    notifier = Notifier.from_settings(os.environ, SqliteOutbox(path), clock)
+    notifier = Notifier.from_settings(settings.notify, SqliteOutbox(path), clock)
     notifier.submit(notice)        # records into the outbox; never raises
     notifier.flush(now)            # sends what is due; returns a FlushSummary
 
@@ -27,7 +27,7 @@ from .notice import Notice
 from .outbox import Entry, Message, OutboxStore, Placement, Window
 from .retry import RATE_LIMITS, Backoff, RateLimit
 from .routes import Destination, Router
-from .settings import read_settings
+from .settings import NotifySettings, read_settings
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +121,20 @@ class Notifier:
     @classmethod
     def from_settings(
         cls,
-        settings: Mapping[str, Any],
+        settings: NotifySettings,
         store: OutboxStore,
         clock: Any = None,
         *,
+        policy_routes: Any = None,
+        policy_default_routes: Any = None,
         credential: Any = None,
         channels: Mapping[str, Any] | None = None,
         outbox_dir: str | None = None,
     ) -> Notifier:
-        """Build from app settings (os.environ-like) plus policy keys (see notify/settings.py).
+        """Build from the notification settings plus the policy's keys (see notify/settings.py).
         Raises NotifyConfigError for settings that cannot work, so a typo fails at start."""
-        parts = read_settings(settings, credential=credential, channels=channels, outbox_dir=outbox_dir)
+        parts = read_settings(settings, policy_routes=policy_routes, policy_default_routes=policy_default_routes,
+                              credential=credential, channels=channels, outbox_dir=outbox_dir)
         return cls(store=store, clock=clock or SystemClock(), **parts)
 
     def sign_links_with(self, signer: Signer) -> None:

@@ -31,8 +31,9 @@ def connector(settings: Settings, base_url: str | None = None, ca_bundle: str | 
 
     def connect(subscription_id: str) -> Any:
         # Every caller names the subscription of each client it asks for (clients.compute(sub)).
-        return AzureClients.build(base_url=base_url, connection_verify=verify, credential=credential, polling_interval=0,
-                                  scale_set_write=settings.scale_set_write)
+        return AzureClients.build(settings.default_subscription or None, base_url=base_url, connection_verify=verify,
+                                  credential=credential, polling_interval=0, scale_set_write=settings.scale_set_write,
+                                  client_id=settings.client_id or None)
 
     return connect
 

@@ -1,5 +1,7 @@
 """Every error the pipeline raises, drawn once."""
 
+from notify.errors import NotifyConfigError
+
 
 class PipelineError(Exception):
     """Base of the pipeline's errors."""
@@ -7,6 +9,11 @@ class PipelineError(Exception):
 
 class SettingsError(PipelineError):
     """An app setting has a value the app cannot use; the message names the setting."""
+
+
+class NotifySettingsError(SettingsError, NotifyConfigError):
+    """A notification app setting the app cannot use: a SettingsError to whoever reads the
+    settings, and the notifier's own configuration error to whoever builds one."""
 
 
 class DeliveryDeferred(PipelineError):

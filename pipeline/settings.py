@@ -1,18 +1,76 @@
 """App settings, read once from the environment (app settings in Azure, local.settings.json or
-the shell locally). Every name the app reads is here, with its default."""
+the shell locally, and the names the Functions platform sets). This is the one module of the
+product that reads the environment: every name the app reads is in NAMES and parsed here, once,
+into immutable settings; every other module receives them (`Settings.notify` for the notifier,
+`Settings.telemetry` for Azure Monitor export). tests/pipeline/test_settings.py holds every name
+to a good and a bad value, and tests/test_architecture.py holds the rest of the product to
+reading none."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from .errors import SettingsError
+from notify.errors import NotifyConfigError
+from notify.routes import parse_routes, split_addresses
+from notify.settings import MAIL_CONFIRM, TEAMS_WHEN_UNSURE, NotifySettings, names
+from rules.vocabulary import MODES
+from telemetry.setup import TelemetrySettings
+
+from .errors import NotifySettingsError, SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
-MODES = ("observe", "approve", "auto")
+AZURES = ("none", "sim", "live")
+
+# Every name the app reads, and what it is for (README's Configuration table lists the same).
+NAMES: dict[str, str] = {
+    "RESPONDER_MODE": "overrides every policy rule's mode",
+    "RESPONDER_POLICY_PATH": "the policy file",
+    "RESPONDER_CATALOG_EXTRA": "the owner's catalog entries",
+    "RESPONDER_SUBSCRIPTIONS": "subscriptions in scope",
+    "RESPONDER_RESOURCE_GROUPS_INCLUDE": "resource groups in scope",
+    "RESPONDER_RESOURCE_GROUPS_EXCLUDE": "resource groups out of scope",
+    "RESPONDER_PAUSED": "stop all automation",
+    "RESPONDER_LEDGER": "where the state is",
+    "RESPONDER_TABLE_ENDPOINT": "the Table Storage ledger's endpoint",
+    "RESPONDER_TABLE_CONNECTION_STRING": "the Table Storage ledger's connection string",
+    "RESPONDER_TABLE_PREFIX": "prefix of the ledger's table names",
+    "RESPONDER_AZURE": "which Azure to act on",
+    "RESPONDER_ARM_ENDPOINT": "another Resource Manager URL",
+    "RESPONDER_CA_BUNDLE": "a CA bundle to trust",
+    "RESPONDER_TEAMS_WEBHOOKS": "Teams webhooks by name",
+    "RESPONDER_MAIL_SENDER": "the sending mailbox",
+    "RESPONDER_MAIL_TO": "default recipients",
+    "RESPONDER_NOTIFY_ROUTES": "notification routes",
+    "RESPONDER_NOTIFY_DEFAULT_ROUTES": "routes of a notice that names none",
+    "RESPONDER_NOTIFY_ROUTINE": "send routine events too",
+    "RESPONDER_NOTIFY_DIGEST_WINDOW": "digest window, seconds",
+    "RESPONDER_NOTIFY_DIGEST_AFTER": "incidents told one by one before a digest",
+    "RESPONDER_NOTIFY_DIGEST_LIST": "resources a digest lists",
+    "RESPONDER_NOTIFY_HOLD": "how long an incident message waits, seconds",
+    "RESPONDER_NOTIFY_MAX_ATTEMPTS": "attempts before a message is failed",
+    "RESPONDER_MAIL_CONFIRM": "how an uncertain email is confirmed",
+    "RESPONDER_TEAMS_WHEN_UNSURE": "what an unanswered Teams post does",
+    "RESPONDER_OUTBOX_DIR": "write messages to files instead",
+    "RESPONDER_GRAPH_URL": "another Graph base URL",
+    "RESPONDER_APPROVAL_SECRET": "key of approval links",  # nosec B105 - a description, not a secret
+    "RESPONDER_PUBLIC_URL": "base URL of approval links",
+    "RESPONDER_TICK_SCHEDULE": "the tick's schedule",
+    "RESPONDER_SWEEP_SCHEDULE": "the sweep's schedule",
+    "RESPONDER_PURGE_SCHEDULE": "the purge's schedule",
+    "RESPONDER_RETENTION_DAYS": "days the audit trail is kept",
+    "RESPONDER_SCALE_SET_WRITE": "whether the scale-set write role is held",
+    # Set by the platform (the Functions host, the template), not chosen by an operator:
+    "AZURE_CLIENT_ID": "the user-assigned managed identity",
+    "AZURE_SUBSCRIPTION_ID": "the default subscription of ARM clients",
+    "WEBSITE_HOSTNAME": "the app's own host name in Azure",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING": "turns on telemetry export",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Entra ingestion to Application Insights",
+}
 
 
 def _list(value: str | None) -> tuple[str, ...]:
@@ -64,6 +122,97 @@ def _days(name: str, value: str | None, default: int) -> int:
     return int(text)
 
 
+class _Reader:
+    """The environment, read one name at a time; a name outside NAMES is a bug here."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def __call__(self, name: str, default: str = "") -> str:
+        assert name in NAMES, f"{name} is read but not listed in NAMES"  # nosec B101 - a programming error
+        value = self.env.get(name)
+        return default if value is None else value
+
+
+def _number(read: _Reader, name: str, default: float, kind: Callable[[str], Any], what: str) -> Any:
+    raw = read(name).strip()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise NotifySettingsError(f"{name}={raw!r}: expected {what}") from None
+
+
+def _choice(read: _Reader, name: str, choices: tuple[str, ...], error: type[SettingsError] = SettingsError) -> str:
+    value = (read(name) or choices[0]).strip().lower()
+    if value not in choices:
+        raise error(f"{name} is {value!r}; expected one of {', '.join(choices)}")
+    return value
+
+
+def teams_webhooks(text: str) -> dict[str, str]:
+    """RESPONDER_TEAMS_WEBHOOKS: a JSON object of route (or webhook) name -> webhook URL."""
+    expected = "RESPONDER_TEAMS_WEBHOOKS: expected a JSON object of route name -> webhook URL"
+    try:
+        webhooks = json.loads(text or "{}")
+    except ValueError as exc:
+        raise NotifySettingsError(f"{expected} (not valid JSON: {exc})") from None
+    if not isinstance(webhooks, dict) or not all(isinstance(v, str) and v for v in webhooks.values()):
+        raise NotifySettingsError(expected)
+    return webhooks
+
+
+def notify_settings(env: Mapping[str, str]) -> NotifySettings:
+    """The notification settings alone (Settings.from_env reads them with the rest)."""
+    read = _Reader(env)
+    routes_text = read("RESPONDER_NOTIFY_ROUTES").strip()
+    routes = None
+    if routes_text:
+        try:
+            routes = json.loads(routes_text)
+            parse_routes(routes)  # its errors now, naming the route
+        except (ValueError, NotifyConfigError) as exc:
+            raise NotifySettingsError(f"RESPONDER_NOTIFY_ROUTES: {exc}") from None
+    try:
+        default_routes = names(read("RESPONDER_NOTIFY_DEFAULT_ROUTES"))
+    except ValueError as exc:
+        raise NotifySettingsError(f"RESPONDER_NOTIFY_DEFAULT_ROUTES: expected route names, comma-separated or a JSON list ({exc})") from None
+    try:
+        routine = _flag("RESPONDER_NOTIFY_ROUTINE", read("RESPONDER_NOTIFY_ROUTINE"))
+    except SettingsError as exc:
+        raise NotifySettingsError(str(exc)) from None
+    return NotifySettings(
+        teams_webhooks=teams_webhooks(read("RESPONDER_TEAMS_WEBHOOKS")),
+        mail_sender=read("RESPONDER_MAIL_SENDER").strip(),
+        mail_to=split_addresses(read("RESPONDER_MAIL_TO")),
+        routes=routes,
+        default_routes=default_routes,
+        routine=routine,
+        digest_window=_number(read, "RESPONDER_NOTIFY_DIGEST_WINDOW", NotifySettings.digest_window, float, "a number of seconds"),
+        digest_list=_number(read, "RESPONDER_NOTIFY_DIGEST_LIST", NotifySettings.digest_list, int, "a whole number"),
+        digest_after=_number(read, "RESPONDER_NOTIFY_DIGEST_AFTER", NotifySettings.digest_after, int, "a whole number"),
+        hold=_number(read, "RESPONDER_NOTIFY_HOLD", NotifySettings.hold, float, "a number of seconds"),
+        max_attempts=_number(read, "RESPONDER_NOTIFY_MAX_ATTEMPTS", NotifySettings.max_attempts, int, "a whole number"),
+        mail_confirm=_choice(read, "RESPONDER_MAIL_CONFIRM", MAIL_CONFIRM, NotifySettingsError),
+        teams_when_unsure=_choice(read, "RESPONDER_TEAMS_WHEN_UNSURE", TEAMS_WHEN_UNSURE, NotifySettingsError),
+        outbox_dir=read("RESPONDER_OUTBOX_DIR").strip(),
+        graph_url=read("RESPONDER_GRAPH_URL").strip(),
+        ca_bundle=read("RESPONDER_CA_BUNDLE"),
+    )
+
+
+def telemetry_settings(env: Mapping[str, str] | None = None) -> TelemetrySettings:
+    """Azure Monitor export's settings alone: read at start-up, before (and whatever becomes of)
+    the rest, which a bad value makes fail at the first event instead."""
+    read = _Reader(os.environ if env is None else env)
+    return TelemetrySettings(
+        connection_string=read("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+        authentication_string=read("APPLICATIONINSIGHTS_AUTHENTICATION_STRING"),
+        client_id=read("AZURE_CLIENT_ID"),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     mode: str | None = None  # overrides every policy rule's mode when set
@@ -77,12 +226,11 @@ class Settings:
     ledger: str = "sqlite::memory:"
     table_endpoint: str = ""
     table_connection_string: str = ""
+    table_prefix: str = ""  # empty: the ledger's own default
     azure: str = "none"  # none | sim | live
     arm_endpoint: str = ""  # another Resource Manager URL (the simulated Azure); empty: Azure's own
     ca_bundle: str = ""  # a CA bundle the ARM client trusts (the simulated Azure's certificate)
-    teams_webhooks: Mapping[str, str] = field(default_factory=dict)
-    mail_sender: str = ""
-    mail_to: tuple[str, ...] = ()
+    notify: NotifySettings = field(default_factory=NotifySettings)
     approval_secret: str = ""
     public_url: str = ""
     tick_schedule: str = "0 */1 * * * *"
@@ -92,6 +240,28 @@ class Settings:
     # Whether the identity holds the opt-in scale-set write role; the template sets it from
     # enableScaleSetWrite. Unset (a shell, the simulated Azure): assumed granted.
     scale_set_write: bool = True
+    # Set by the platform: the managed identity, the default subscription, the app's host name.
+    client_id: str = ""
+    default_subscription: str = ""
+    website_hostname: str = ""
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
+
+    @property
+    def teams_webhooks(self) -> Mapping[str, str]:
+        return self.notify.teams_webhooks
+
+    @property
+    def mail_sender(self) -> str:
+        return self.notify.mail_sender
+
+    @property
+    def mail_to(self) -> tuple[str, ...]:
+        return self.notify.mail_to
+
+    def with_notify(self, env: Mapping[str, str]) -> Settings:
+        """These settings with the notification names read from `env` instead (the simulated
+        Azure's Teams webhook and mailbox, which the command line plugs in at run time)."""
+        return replace(self, notify=notify_settings(env))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -102,41 +272,39 @@ class Settings:
                 f"{', '.join(unresolved)}: unresolved Key Vault reference (the app received the literal "
                 "@Microsoft.KeyVault(...) text): the identity cannot read the secret yet (role propagation "
                 "takes minutes) or the secret is missing; `python -m responder doctor` names the cause")
-        mode = (env.get("RESPONDER_MODE") or "").strip().lower() or None
+        read = _Reader(env)
+        mode = read("RESPONDER_MODE").strip().lower() or None
         if mode is not None and mode not in MODES:
             raise SettingsError(f"RESPONDER_MODE={mode!r}: expected one of {', '.join(MODES)}")
-        azure = (env.get("RESPONDER_AZURE") or "none").strip().lower()
-        if azure not in ("none", "sim", "live"):
+        azure = read("RESPONDER_AZURE", "none").strip().lower() or "none"
+        if azure not in AZURES:
             raise SettingsError(f"RESPONDER_AZURE={azure!r}: expected none, sim or live")
-        webhooks_raw = env.get("RESPONDER_TEAMS_WEBHOOKS") or "{}"
-        try:
-            webhooks = json.loads(webhooks_raw)
-        except ValueError:
-            raise SettingsError("RESPONDER_TEAMS_WEBHOOKS: expected a JSON object of route name -> webhook URL") from None
-        if not isinstance(webhooks, dict) or not all(isinstance(v, str) for v in webhooks.values()):
-            raise SettingsError("RESPONDER_TEAMS_WEBHOOKS: expected a JSON object of route name -> webhook URL")
+        catalog_extra = read("RESPONDER_CATALOG_EXTRA")
         return cls(
             mode=mode,
-            policy_path=_policy_path(env.get("RESPONDER_POLICY_PATH"), cls.policy_path),
-            catalog_extra=Path(env["RESPONDER_CATALOG_EXTRA"]) if (env.get("RESPONDER_CATALOG_EXTRA") or "").strip() else None,
-            subscriptions=tuple(s.lower() for s in _list(env.get("RESPONDER_SUBSCRIPTIONS"))),
-            resource_groups_include=tuple(s.lower() for s in _list(env.get("RESPONDER_RESOURCE_GROUPS_INCLUDE"))),
-            resource_groups_exclude=tuple(s.lower() for s in _list(env.get("RESPONDER_RESOURCE_GROUPS_EXCLUDE"))),
-            paused=_flag("RESPONDER_PAUSED", env.get("RESPONDER_PAUSED")),
-            ledger=env.get("RESPONDER_LEDGER") or cls.ledger,
-            table_endpoint=env.get("RESPONDER_TABLE_ENDPOINT", ""),
-            table_connection_string=env.get("RESPONDER_TABLE_CONNECTION_STRING", ""),
+            policy_path=_policy_path(read("RESPONDER_POLICY_PATH"), cls.policy_path),
+            catalog_extra=Path(catalog_extra) if catalog_extra.strip() else None,
+            subscriptions=tuple(s.lower() for s in _list(read("RESPONDER_SUBSCRIPTIONS"))),
+            resource_groups_include=tuple(s.lower() for s in _list(read("RESPONDER_RESOURCE_GROUPS_INCLUDE"))),
+            resource_groups_exclude=tuple(s.lower() for s in _list(read("RESPONDER_RESOURCE_GROUPS_EXCLUDE"))),
+            paused=_flag("RESPONDER_PAUSED", read("RESPONDER_PAUSED")),
+            ledger=read("RESPONDER_LEDGER") or cls.ledger,
+            table_endpoint=read("RESPONDER_TABLE_ENDPOINT").strip(),
+            table_connection_string=read("RESPONDER_TABLE_CONNECTION_STRING").strip(),
+            table_prefix=read("RESPONDER_TABLE_PREFIX").strip(),
             azure=azure,
-            arm_endpoint=env.get("RESPONDER_ARM_ENDPOINT", ""),
-            ca_bundle=env.get("RESPONDER_CA_BUNDLE", ""),
-            teams_webhooks=webhooks,
-            mail_sender=env.get("RESPONDER_MAIL_SENDER", ""),
-            mail_to=_list(env.get("RESPONDER_MAIL_TO")),
-            approval_secret=env.get("RESPONDER_APPROVAL_SECRET", ""),
-            public_url=env.get("RESPONDER_PUBLIC_URL", ""),
-            tick_schedule=env.get("RESPONDER_TICK_SCHEDULE") or cls.tick_schedule,
-            sweep_schedule=env.get("RESPONDER_SWEEP_SCHEDULE") or cls.sweep_schedule,
-            purge_schedule=env.get("RESPONDER_PURGE_SCHEDULE") or cls.purge_schedule,
-            retention_days=_days("RESPONDER_RETENTION_DAYS", env.get("RESPONDER_RETENTION_DAYS"), cls.retention_days),
-            scale_set_write=_flag("RESPONDER_SCALE_SET_WRITE", env.get("RESPONDER_SCALE_SET_WRITE") or "true"),
+            arm_endpoint=read("RESPONDER_ARM_ENDPOINT"),
+            ca_bundle=read("RESPONDER_CA_BUNDLE"),
+            notify=notify_settings(env),
+            approval_secret=read("RESPONDER_APPROVAL_SECRET"),
+            public_url=read("RESPONDER_PUBLIC_URL"),
+            tick_schedule=read("RESPONDER_TICK_SCHEDULE") or cls.tick_schedule,
+            sweep_schedule=read("RESPONDER_SWEEP_SCHEDULE") or cls.sweep_schedule,
+            purge_schedule=read("RESPONDER_PURGE_SCHEDULE") or cls.purge_schedule,
+            retention_days=_days("RESPONDER_RETENTION_DAYS", read("RESPONDER_RETENTION_DAYS"), cls.retention_days),
+            scale_set_write=_flag("RESPONDER_SCALE_SET_WRITE", read("RESPONDER_SCALE_SET_WRITE") or "true"),
+            client_id=read("AZURE_CLIENT_ID").strip(),
+            default_subscription=read("AZURE_SUBSCRIPTION_ID").strip(),
+            website_hostname=read("WEBSITE_HOSTNAME").strip(),
+            telemetry=telemetry_settings(env),
         )

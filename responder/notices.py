@@ -6,7 +6,6 @@ card and email is written to DIR instead of being sent."""
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 
@@ -24,7 +23,7 @@ def build_told_pipeline(settings: Any, connect: Any, outbox: str | None):
     if not outbox:
         return build_pipeline(settings, connect=connect)
     bare = build_pipeline(settings, connect=connect, notifier=False)
-    notifier = notifier_from_settings(settings, bare.engine.policy, bare.ledger, bare.clock, os.environ, outbox_dir=outbox)
+    notifier = notifier_from_settings(settings, bare.engine.policy, bare.ledger, bare.clock, outbox_dir=outbox)
     return build_pipeline(settings, ledger=bare.ledger, connect=connect, notifier=notifier, clock=bare.clock)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import replace
 from typing import TextIO
@@ -91,8 +90,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
 def _default_subscriptions(settings, session) -> tuple[str, ...]:
     if settings.subscriptions:
         return tuple(settings.subscriptions)
-    if os.environ.get("AZURE_SUBSCRIPTION_ID"):
-        return (os.environ["AZURE_SUBSCRIPTION_ID"],)
+    if settings.default_subscription:
+        return (settings.default_subscription,)
     if session.sim is not None and session.sim.fleet.subscriptions:
         # The fleet file's first subscription is its home one (the demo's "in scope" subscription).
         return (next(iter(session.sim.fleet.subscriptions.values()))["subscriptionId"],)

@@ -13,10 +13,11 @@ from telemetry.counters import (
     notification_failed,
     signal_received,
 )
-from telemetry.setup import configure
+from telemetry.setup import TelemetrySettings, configure
 
 __all__ = [
     "METER_NAME",
+    "TelemetrySettings",
     "bind_meter_provider",
     "brake_tripped",
     "configure",

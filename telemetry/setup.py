@@ -8,9 +8,8 @@ string is present: a local run or a test pays nothing for it.
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from collections.abc import Mapping
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +22,18 @@ AUTHENTICATION_STRING = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
 # them here as well would count every line twice. The distro collects logs from this one logger
 # only, which the app leaves to records meant for export alone.
 EXPORTED_LOGGER = "resource_health_responder.exported"
+
+
+
+@dataclass(frozen=True)
+class TelemetrySettings:
+    """The settings telemetry needs, as the app's one settings reader (pipeline/settings.py)
+    parses them: the Functions platform sets these names, not the operator's app settings."""
+
+    connection_string: str = ""  # APPLICATIONINSIGHTS_CONNECTION_STRING
+    authentication_string: str = ""  # APPLICATIONINSIGHTS_AUTHENTICATION_STRING
+    client_id: str = ""  # AZURE_CLIENT_ID: the user-assigned identity when the string names none
+
 
 _lock = threading.Lock()
 _configured = False
@@ -37,18 +48,18 @@ def _parse_pairs(text: str) -> dict[str, str]:
     return pairs
 
 
-def _credential(environ: Mapping[str, str]):
+def _credential(settings: TelemetrySettings):
     """The Entra credential for ingestion, or None when the connection string's key suffices."""
-    auth = _parse_pairs(environ.get(AUTHENTICATION_STRING, ""))
+    auth = _parse_pairs(settings.authentication_string)
     if auth.get("authorization", "").upper() != "AAD":
         return None
     from azure.identity import ManagedIdentityCredential
 
-    client_id = auth.get("clientid") or environ.get("AZURE_CLIENT_ID") or None
+    client_id = auth.get("clientid") or settings.client_id or None
     return ManagedIdentityCredential(client_id=client_id)
 
 
-def configure() -> bool:
+def configure(settings: TelemetrySettings) -> bool:
     """Set up Azure Monitor export once; True when it is (or already was) on.
 
     Without APPLICATIONINSIGHTS_CONNECTION_STRING this does nothing and returns False. A failure
@@ -58,14 +69,14 @@ def configure() -> bool:
     with _lock:
         if _configured:
             return True
-        connection_string = os.environ.get(CONNECTION_STRING, "").strip()
+        connection_string = settings.connection_string.strip()
         if not connection_string:
             return False
         try:
             from azure.monitor.opentelemetry import configure_azure_monitor
 
             options = {"connection_string": connection_string, "logger_name": EXPORTED_LOGGER}
-            credential = _credential(os.environ)
+            credential = _credential(settings)
             if credential is not None:
                 options["credential"] = credential
             configure_azure_monitor(**options)

@@ -84,6 +84,55 @@ def test_the_product_reaches_the_simulator_only_through_the_command_lines_sessio
     assert at_module_level == []
 
 
+# Who reads the process environment, and why. Everyone else receives settings (pipeline.Settings
+# or a part of it: NotifySettings, TelemetrySettings), including the names the Functions
+# platform sets (WEBSITE_HOSTNAME, AZURE_CLIENT_ID, APPLICATIONINSIGHTS_*). The Azure SDKs read
+# their own variables (DefaultAzureCredential's AZURE_*): that is theirs, not the app's.
+READS_THE_ENVIRONMENT = {
+    "pipeline/settings.py": "the one reader of the app's settings",
+    "responder/doctor/__init__.py": "`doctor` checks a deployment from the operator's shell: it reads azd's environment "
+                                    "(the deployment's names, AZURE_RESOURCE_GROUP, AZURE_FUNCTION_APP_NAME...), not the app's settings",
+}
+
+
+def environment_reads_in(path: Path) -> list[int]:
+    """Lines that touch the process environment: os.environ(b), os.getenv/putenv/unsetenv, or
+    importing any of them from os."""
+    names = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr in names and isinstance(node.value, ast.Name) and node.value.id == "os":
+            found.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "os" and any(alias.name in names for alias in node.names):
+            found.append(node.lineno)
+    return found
+
+
+def environment_readers(files_of=sources) -> dict[str, list[int]]:
+    found = {}
+    for package in FLOORS:
+        for path in files_of(package):
+            lines = environment_reads_in(path)
+            if lines:
+                found[str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name] = lines
+    return found
+
+
+def test_only_the_settings_module_reads_the_environment():
+    readers = environment_readers()
+    assert set(readers) <= set(READS_THE_ENVIRONMENT), {k: v for k, v in readers.items() if k not in READS_THE_ENVIRONMENT}
+    assert "pipeline/settings.py" in readers
+
+
+@pytest.mark.parametrize("code", ["import os\nTOKEN = os.environ.get('X')\n", "import os\ndef later():\n    return os.getenv('X')\n",
+                                  "from os import environ\n"])
+def test_a_read_of_the_environment_elsewhere_is_caught(code, tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text(code)
+    found = environment_readers(lambda name: sources(name) + ([probe] if name == "notify" else []))
+    assert "probe.py" in found
+
+
 def test_rules_imports_no_azure_sdk_and_nothing_else_of_the_app():
     """Nothing but the floor below it: ARM ids (arm/), which is the standard library only."""
     imported = imports_of("rules")

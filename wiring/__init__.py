@@ -5,8 +5,6 @@ It sits on the floor above them all, so the pipeline itself never imports them."
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Mapping
 from typing import Any
 
 from pipeline import metrics
@@ -27,7 +25,6 @@ def build_pipeline(
     clock=None,
     connect: Connect | None = None,
     notifier: Any = None,
-    env: Mapping[str, str] | None = None,
 ) -> Pipeline:
     """`connect` (or RESPONDER_AZURE) gives the pipeline an Azure to verify against and act on;
     `notifier` (or the channel settings) someone to tell; `notifier=False` for nobody."""
@@ -63,7 +60,7 @@ def build_pipeline(
     if settings.approval_secret or policy.waits_for_a_person(settings.mode):
         from approvals import ApprovalRequests, approvals_for
 
-        approvals = approvals_for(settings, policy, store, clock, os.environ if env is None else env)
+        approvals = approvals_for(settings, policy, store, clock)
         requests = ApprovalRequests(approvals) if approvals else None
     if remediator is not None:  # a write that needs a person (the temporary disk) has nobody to ask without them
         remediator.gate.approvals_configured = approvals is not None
@@ -76,7 +73,7 @@ def build_pipeline(
     if remediator is not None:  # its kept reads are dropped when the pipeline ends a batch
         listeners.append(remediator.reads)
     if notifier is None:
-        notifier = notifier_from_settings(settings, policy, store, clock, os.environ if env is None else env)
+        notifier = notifier_from_settings(settings, policy, store, clock)
     if notifier:  # False: none wanted
         if approvals is not None:
             notifier.sign_links_with(approvals.link_for)
@@ -100,13 +97,9 @@ def require_scope_to_act(settings: Settings, policy: Policy) -> None:
                             "it names (a comma-separated list of subscription ids); set it, or run in observe mode")
 
 
-def notifier_from_settings(settings: Settings, policy: Policy, store, clock, env: Mapping[str, str], **kwargs: Any):
+def notifier_from_settings(settings: Settings, policy: Policy, store, clock, **kwargs: Any):
     """A Notifier when any channel is configured (Teams webhooks, a mail sender, an outbox folder)."""
-    configured = (
-        settings.teams_webhooks or settings.mail_sender or env.get("RESPONDER_MAIL_SENDER") or env.get("RESPONDER_OUTBOX_DIR")
-        or (env.get("RESPONDER_TEAMS_WEBHOOKS") or "{}").strip() != "{}" or kwargs.get("outbox_dir")
-    )
-    if not configured:
+    if not (settings.notify.configured or kwargs.get("outbox_dir")):
         return None
     from ledger.outbox_table import outbox_for
     from notify import Notifier
@@ -118,8 +111,8 @@ def notifier_from_settings(settings: Settings, policy: Policy, store, clock, env
         kwargs["credential"] = LocalToken()
     # The outbox lives beside the ledger: its SQLite file, or its Table Storage service and prefix.
     outbox = outbox_for(store)
-    mapping = {**env, "notify_routes": policy.sections.get("notify_routes"), "notify_default_routes": policy.default_notify}
-    return Notifier.from_settings(mapping, outbox, clock, **kwargs)
+    return Notifier.from_settings(settings.notify, outbox, clock, policy_routes=policy.sections.get("notify_routes"),
+                                  policy_default_routes=policy.default_notify, **kwargs)
 
 
 def notifications_of(pipeline: Pipeline) -> Notifications | None:

@@ -85,8 +85,8 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
             out.write(f"messages: Teams and email in the simulated Azure, a copy of each in {folder}/\n\n")
         settings = session.scoped(settings)
         pipeline = build_pipeline(settings, connect=session.connect, notifier=False, clock=clock)
-        notifier = notifier_from_settings(settings, pipeline.engine.policy, pipeline.ledger, pipeline.clock,
-                                          session.plug_notifications(), credential=LocalToken())
+        notifier = notifier_from_settings(settings.with_notify(session.plug_notifications()), pipeline.engine.policy, pipeline.ledger,
+                                          pipeline.clock, credential=LocalToken())
         for name, channel in list(notifier.channels.items()):
             notifier.channels[name] = TeeChannel(channel, FileChannel(folder, name))
         # The simulated mailbox is not Exchange Online: its 30-a-minute limit would hold the

@@ -28,9 +28,9 @@ def test_one_client_per_subscription(sim, clients):
 
 def test_default_credential_is_lazy_and_uses_the_identity_setting():
     code = (
-        "import os, sys; os.environ['AZURE_CLIENT_ID'] = '11111111-2222-3333-4444-555555555555'\n"
+        "import sys\n"
         "from actions import AzureClients\n"
-        "c = AzureClients.build(subscription_id='s')\n"
+        "c = AzureClients.build(subscription_id='s', client_id='11111111-2222-3333-4444-555555555555')\n"
         "assert 'azure.identity' not in sys.modules\n"
         "cred = c.credential\n"
         "print(type(cred).__name__, 'azure.identity' in sys.modules)\n"

@@ -113,7 +113,7 @@ def told(sim, ledger):
     settings = Settings(mode="approve", azure="sim", approval_secret=SECRET, subscriptions=(DEMO_SUBSCRIPTION,))
     connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
     bare = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
-    notifier = notifier_from_settings(settings, bare.engine.policy, ledger, bare.clock, env, credential=LocalToken())
+    notifier = notifier_from_settings(settings.with_notify(env), bare.engine.policy, ledger, bare.clock, credential=LocalToken())
     pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=notifier)
     return pipeline, session, notifications_of(pipeline)
 

@@ -157,10 +157,10 @@ def test_approve_mode_refuses_to_build_without_a_secret(ledger, clock):
 
     policy = load_policy(Settings().policy_path, load_catalog(Settings().catalog_path))
     with pytest.raises(ApprovalConfigError, match="RESPONDER_APPROVAL_SECRET"):
-        approvals_for(Settings(mode="approve"), policy, ledger, clock, env={})
-    assert approvals_for(Settings(mode="observe"), policy, ledger, clock, env={}) is None
-    built = approvals_for(Settings(mode="approve", approval_secret=SECRET), policy, ledger, clock,
-                          env={"WEBSITE_HOSTNAME": "func-responder.azurewebsites.net"})
+        approvals_for(Settings(mode="approve"), policy, ledger, clock)
+    assert approvals_for(Settings(mode="observe"), policy, ledger, clock) is None
+    built = approvals_for(Settings.from_env({"RESPONDER_MODE": "approve", "RESPONDER_APPROVAL_SECRET": SECRET,
+                                             "WEBSITE_HOSTNAME": "func-responder.azurewebsites.net"}), policy, ledger, clock)
     assert built.public_url == "https://func-responder.azurewebsites.net"
 
 

@@ -65,7 +65,7 @@ class World:
 
         settings = Settings(mode=mode, ledger=f"sqlite:{self.ledger}", subscriptions=(DEMO_SUBSCRIPTION,), approval_secret=SECRET)
         connect = connector(settings, base_url=self.sim.base_url, ca_bundle=self.sim.ca_bundle, credential=LocalToken())
-        return build_pipeline(settings, connect=connect, notifier=False, env={})
+        return build_pipeline(settings, connect=connect, notifier=False)
 
     def deliver(self, mode: str, *paths: str):
         from intake.deliveries import parse_delivery

@@ -33,7 +33,9 @@ def test_a_worker_acting_on_azure_prepares_its_pipeline_at_start_up(sim, tmp_pat
 
 @pytest.mark.parametrize("env", [{}, {"RESPONDER_AZURE": "none"}, {"RESPONDER_AZURE": " None "}])
 def test_a_worker_without_azure_builds_at_first_use(env, fresh_runtime):
-    assert runtime.prepare_in_background(env) is None
+    from pipeline import Settings
+
+    assert runtime.prepare_in_background(Settings.from_env(env)) is None
     assert runtime._pipeline is None
 
 

@@ -195,17 +195,16 @@ def test_a_big_batch_lands_whole(store):
 def test_approval_links_are_signed_as_sent_and_never_kept(store, tmp_path):
     """Whatever the backend, the outbox holds the approval's id; the signed links are only in
     what went out, and a second notifier (a restart) signs the same ones."""
-    from notify import Notifier
     from notify.links import stand_in
-    from tests.notify.conftest import APPROVAL, signed_link
+    from tests.notify.conftest import APPROVAL, notifier_from, signed_link
 
     out = tmp_path / "out"
     at_once = {"RESPONDER_NOTIFY_HOLD": "0"}
-    first = Notifier.from_settings(at_once, store, lambda: T0, outbox_dir=str(out))
+    first = notifier_from(at_once, store, lambda: T0, outbox_dir=str(out))
     first.submit(notice(approval_id=APPROVAL, event="awaiting-approval", status="awaiting-approval", routes=("ops-teams",)))
     (message,) = store.due(T0)
     assert first.flush(T0).failed == 1  # no signer here: failed visibly, not sent without its links
-    restarted = Notifier.from_settings(at_once, store, lambda: T0, outbox_dir=str(out))
+    restarted = notifier_from(at_once, store, lambda: T0, outbox_dir=str(out))
     restarted.sign_links_with(signed_link)
     restarted.submit(notice(incident_id="INC-2", approval_id=APPROVAL, event="awaiting-approval", status="awaiting-approval", routes=("ops-teams",)))
     assert restarted.flush(T0).sent == 1

@@ -67,13 +67,16 @@ def test_an_endpoint_uses_the_apps_identity_and_calls_nothing_until_used(no_tabl
     assert ledger.tables["deliveries"] == "responderDeliveries", "the default prefix"
 
 
-def test_the_environment_fills_what_settings_leave_empty(no_table_env, azurite):
+def test_the_app_settings_reach_the_ledger_through_the_settings(no_table_env, azurite):
+    """The ledger reads no environment: the app's settings reader hands it the table names."""
     from pipeline import Settings
 
     prefix = fresh_prefix()
     no_table_env.setenv("RESPONDER_TABLE_CONNECTION_STRING", azurite)
     no_table_env.setenv("RESPONDER_TABLE_PREFIX", prefix)
-    for settings in (None, Settings(), {"table_endpoint": ""}):
+    read = Settings.from_env()
+    as_mapping = {"table_connection_string": read.table_connection_string, "table_prefix": read.table_prefix, "table_endpoint": ""}
+    for settings in (read, as_mapping):
         ledger = open_ledger("table", settings)
         assert ledger.tables["deliveries"] == prefix + "Deliveries"
         ledger.claim_delivery("grid:env", T0, LEASE)

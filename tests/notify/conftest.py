@@ -12,6 +12,8 @@ import pytest
 from notify import Notice, Notifier
 
 T0 = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+# The policy's keys of the same meaning as some app settings (the wiring passes both).
+POLICY_KEYS = {"notify_routes": "policy_routes", "notify_default_routes": "policy_default_routes"}
 SUB = "11111111-2222-3333-4444-555555555555"
 
 
@@ -94,6 +96,16 @@ def azure(sim):
     return sim
 
 
+def notifier_from(values, store, clock, **kwargs) -> Notifier:
+    """A Notifier as the wiring builds one: the app settings in `values` through the app's one
+    settings reader, the policy's keys in it beside them."""
+    from pipeline.settings import notify_settings
+
+    app = {name: value for name, value in values.items() if name not in POLICY_KEYS}
+    policy = {POLICY_KEYS[name]: value for name, value in values.items() if name in POLICY_KEYS}
+    return Notifier.from_settings(notify_settings(app), store, clock, **policy, **kwargs)
+
+
 def sim_settings(azure, **extra) -> dict:
     settings = {
         "RESPONDER_TEAMS_WEBHOOKS": json.dumps({"ops": azure.hooks.url("ops"), "dev": azure.hooks.url("dev")}),
@@ -116,7 +128,7 @@ def make_notifier(azure, store, ticker):
     made: list[Notifier] = []
 
     def make(store_=None, **extra) -> Notifier:
-        n = Notifier.from_settings(sim_settings(azure, **extra), store_ or store, ticker, credential=LocalToken())
+        n = notifier_from(sim_settings(azure, **extra), store_ or store, ticker, credential=LocalToken())
         made.append(n)
         return n
 

@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 
 from ledger.outbox_sqlite import SqliteOutbox
-from notify import Notifier
 from notify.errors import UncertainDeliveryError
 from notify.links import sign, stand_in
 from notify.retry import parse_retry_after
 from notify.teams import looks_like_error
 
-from .conftest import APPROVAL, T0, notice, signed_link
+from .conftest import APPROVAL, T0, notice, notifier_from, signed_link
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
@@ -80,7 +79,7 @@ def test_graphs_own_retry_would_send_twice_so_the_channel_turns_it_off(azure):
 
 def test_the_outbox_dir_holds_cards_as_posted_and_emails_as_html(tmp_path):
     store = SqliteOutbox(":memory:")
-    n = Notifier.from_settings({"RESPONDER_NOTIFY_HOLD": "0"}, store, lambda: T0, outbox_dir=str(tmp_path / "out"))
+    n = notifier_from({"RESPONDER_NOTIFY_HOLD": "0"}, store, lambda: T0, outbox_dir=str(tmp_path / "out"))
     n.sign_links_with(signed_link)
     n.submit(notice(approval_id=APPROVAL, event="awaiting-approval", status="awaiting-approval"))
     summary = n.flush(T0)
@@ -129,7 +128,7 @@ def test_each_step_shows_when_it_was_reported(tmp_path, ticker):
     from .conftest import follow_up
 
     store = SqliteOutbox(":memory:")
-    n = Notifier.from_settings({"RESPONDER_NOTIFY_DEFAULT_ROUTES": "ops-teams"}, store, ticker, outbox_dir=str(tmp_path))
+    n = notifier_from({"RESPONDER_NOTIFY_DEFAULT_ROUTES": "ops-teams"}, store, ticker, outbox_dir=str(tmp_path))
     first = notice()
     n.submit(first)
     ticker.advance(minutes=10)
@@ -180,7 +179,7 @@ def test_the_outbox_dir_knows_what_it_wrote_so_a_message_in_doubt_is_not_written
 
 def test_a_message_in_doubt_that_reached_the_outbox_dir_is_marked_sent_not_written_again(tmp_path):
     store = SqliteOutbox(":memory:")
-    n = Notifier.from_settings({"RESPONDER_NOTIFY_HOLD": "0"}, store, lambda: T0, outbox_dir=str(tmp_path / "out"))
+    n = notifier_from({"RESPONDER_NOTIFY_HOLD": "0"}, store, lambda: T0, outbox_dir=str(tmp_path / "out"))
     n.submit(notice())
     assert n.flush(T0).sent == 2
     written = sorted(p.name for p in (tmp_path / "out").iterdir())

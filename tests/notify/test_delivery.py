@@ -9,11 +9,10 @@ from datetime import timedelta
 import pytest
 
 from ledger.outbox_sqlite import SqliteOutbox
-from notify import Notifier
 from notify.card_schema import card_problems
 from notify.links import sign, stand_ins
 
-from .conftest import APPROVAL, T0, follow_up, notice, signed_link, vm
+from .conftest import APPROVAL, T0, follow_up, notice, notifier_from, signed_link, vm
 
 # msgraph's generated request builders warn about their own deprecated classes on import.
 pytestmark = [
@@ -250,7 +249,7 @@ def test_an_outage_never_reaches_the_caller(tmp_path, ticker):
     from pipeline.azure import LocalToken
 
     store = SqliteOutbox(str(tmp_path / "l.sqlite"))
-    n = Notifier.from_settings({**settings, "RESPONDER_NOTIFY_HOLD": "0"}, store, ticker, credential=LocalToken())
+    n = notifier_from({**settings, "RESPONDER_NOTIFY_HOLD": "0"}, store, ticker, credential=LocalToken())
     assert n.submit(notice()).error is None
     summary = n.flush(T0)
     assert summary.errors == [] and summary.retrying == 2 and summary.sent == 0
@@ -315,7 +314,7 @@ def test_a_broken_clock_does_not_reach_the_caller(store):
     def clock():
         raise RuntimeError("no time")
 
-    n = Notifier.from_settings({"RESPONDER_MAIL_SENDER": "r@contoso.com", "RESPONDER_MAIL_TO": "o@contoso.com"}, store, clock, channels={})
+    n = notifier_from({"RESPONDER_MAIL_SENDER": "r@contoso.com", "RESPONDER_MAIL_TO": "o@contoso.com"}, store, clock, channels={})
     assert "no time" in n.submit(notice()).error
     assert "no time" in n.flush().errors[0]
 
@@ -371,4 +370,4 @@ def test_an_unknown_teams_when_unsure_setting_is_refused_by_name(azure, store, t
     from .conftest import sim_settings
 
     with pytest.raises(NotifyConfigError, match="RESPONDER_TEAMS_WHEN_UNSURE is 'never'"):
-        Notifier.from_settings(sim_settings(azure, RESPONDER_TEAMS_WHEN_UNSURE="never"), store, ticker)
+        notifier_from(sim_settings(azure, RESPONDER_TEAMS_WHEN_UNSURE="never"), store, ticker)

@@ -8,7 +8,7 @@ import json
 
 from notify import Notifier
 
-from .conftest import follow_up, notice
+from .conftest import follow_up, notice, notifier_from
 
 WEB = "web@contoso.com"
 
@@ -19,7 +19,7 @@ def notifier(store, ticker, tmp_path) -> Notifier:
         "RESPONDER_NOTIFY_DEFAULT_ROUTES": "ops-teams,ops-email",
         "RESPONDER_NOTIFY_HOLD": "0",
     }
-    return Notifier.from_settings(settings, store, ticker, outbox_dir=str(tmp_path / "outbox"))
+    return notifier_from(settings, store, ticker, outbox_dir=str(tmp_path / "outbox"))
 
 
 def destinations(store) -> list[str]:

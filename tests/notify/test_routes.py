@@ -7,10 +7,10 @@ import json
 import pytest
 
 from ledger.outbox_sqlite import SqliteOutbox
-from notify import Notifier, NotifyConfigError, owner_emails
+from notify import NotifyConfigError, owner_emails
 from notify.routes import Router, parse_route, parse_routes
 
-from .conftest import notice
+from .conftest import notice, notifier_from
 
 
 @pytest.mark.parametrize(
@@ -105,10 +105,10 @@ def test_a_missing_webhook_is_reported_not_raised():
 )
 def test_settings_that_cannot_work_fail_at_start(settings):
     with pytest.raises(NotifyConfigError):
-        Notifier.from_settings(settings, SqliteOutbox(":memory:"), lambda: None)
+        notifier_from(settings, SqliteOutbox(":memory:"), lambda: None)
 
 
 def test_policy_routes_come_as_a_mapping_or_json():
     for value in ({"pager": {"email": "p@contoso.com"}}, json.dumps({"pager": {"email": "p@contoso.com"}})):
-        n = Notifier.from_settings({"RESPONDER_MAIL_SENDER": "r@contoso.com", "notify_routes": value, "RESPONDER_TEAMS_WEBHOOKS": "{}"}, SqliteOutbox(":memory:"), lambda: None, channels={})
+        n = notifier_from({"RESPONDER_MAIL_SENDER": "r@contoso.com", "notify_routes": value, "RESPONDER_TEAMS_WEBHOOKS": "{}"}, SqliteOutbox(":memory:"), lambda: None, channels={})
         assert n.router.routes["pager"].recipients == ("p@contoso.com",)

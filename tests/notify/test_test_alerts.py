@@ -26,7 +26,7 @@ def test_a_test_alert_is_told_as_a_test_and_opens_nothing(tmp_path, ledger, payl
     folder = tmp_path / "outbox"
     env = {"RESPONDER_OUTBOX_DIR": str(folder), "RESPONDER_MAIL_TO": "ops@contoso.example",
            "RESPONDER_TEAMS_WEBHOOKS": json.dumps({"ops": "https://teams.invalid/ops"}), "RESPONDER_NOTIFY_HOLD": "0"}
-    pipeline = build_pipeline(Settings(), ledger=ledger, env=env)
+    pipeline = build_pipeline(Settings().with_notify(env), ledger=ledger)
     (outcome,) = pipeline.process(parse_delivery(synthetic(payload), "test-button"))
     notifications_of(pipeline).flush_all()
     assert outcome.status == "rejected" and "test alert (IsSynthetic: True)" in outcome.reason

@@ -10,6 +10,7 @@ import pytest
 
 import telemetry
 import telemetry.setup as setup
+from pipeline.settings import telemetry_settings  # the one reader of the environment
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTION = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1/"
@@ -49,7 +50,7 @@ def test_without_connection_string_nothing_heavy_is_imported():
     # A fresh interpreter: the test process itself has long imported the SDK.
     loaded = run_isolated(
         "import json, sys, telemetry\n"
-        "on = telemetry.configure()\n"
+        "on = telemetry.configure(telemetry.TelemetrySettings())\n"
         "telemetry.signal_received('annotation')\n"
         f"heavy = sorted(m for m in sys.modules if m.startswith({HEAVY!r}))\n"
         "print(json.dumps({'on': on, 'heavy': heavy}))\n"
@@ -67,20 +68,20 @@ def test_importing_the_package_imports_nothing_heavy():
 
 
 def test_without_connection_string_the_distro_is_not_called(recorded):
-    assert telemetry.configure() is False
+    assert telemetry.configure(telemetry_settings()) is False
     assert recorded == []
 
 
 def test_blank_connection_string_counts_as_absent(recorded, monkeypatch):
     monkeypatch.setenv(setup.CONNECTION_STRING, "   ")
-    assert telemetry.configure() is False
+    assert telemetry.configure(telemetry_settings()) is False
     assert recorded == []
 
 
 def test_with_connection_string_configures_once(recorded, monkeypatch):
     monkeypatch.setenv(setup.CONNECTION_STRING, CONNECTION)
-    assert telemetry.configure() is True
-    assert telemetry.configure() is True
+    assert telemetry.configure(telemetry_settings()) is True
+    assert telemetry.configure(telemetry_settings()) is True
     assert recorded == [{"connection_string": CONNECTION, "logger_name": setup.EXPORTED_LOGGER}]
 
 
@@ -110,7 +111,7 @@ def test_entra_ingestion_uses_the_user_assigned_identity(recorded, monkeypatch, 
             super().__init__(**kwargs)
 
     monkeypatch.setattr("azure.identity.ManagedIdentityCredential", Recording)
-    assert telemetry.configure() is True
+    assert telemetry.configure(telemetry_settings()) is True
     assert created == [{"client_id": expected_client}]
     assert isinstance(recorded[0]["credential"], Recording)
 
@@ -123,7 +124,7 @@ def test_a_failing_distro_is_logged_not_raised(monkeypatch, caplog):
 
     monkeypatch.setattr(distro, "configure_azure_monitor", broken)
     monkeypatch.setenv(setup.CONNECTION_STRING, CONNECTION)
-    assert telemetry.configure() is False
+    assert telemetry.configure(telemetry_settings()) is False
     assert "could not be configured" in caplog.text
     # Not marked as configured: a later call may try again.
     assert setup._configured is False
