@@ -13,7 +13,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from actions.resource_info import ResourceInfo
 
 # A host that never ends a batch (a caller driving Remediation without a Pipeline) still does
 # not keep a read longer than this.
@@ -23,15 +26,15 @@ LONGEST = 5.0  # seconds
 class BatchReads:
     """A pipeline listener that hears no steps: it only holds reads until the batch is done."""
 
-    def __init__(self, read: Callable[[Any, str], Any], longest: float = LONGEST,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, read: Callable[[Any, str], ResourceInfo], longest: float = LONGEST,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.read = read  # actions.resource_info.read_resource: (clients, resource_id) -> ResourceInfo
         self.longest = longest
         self.clock = clock
-        self._kept: dict[str, tuple[float, Any]] = {}
+        self._kept: dict[str, tuple[float, ResourceInfo]] = {}
         self._lock = threading.Lock()
 
-    def info(self, clients: Any, resource_id: str) -> Any:
+    def info(self, clients: Any, resource_id: str) -> ResourceInfo:
         """The resource's info, read at most once per batch. A read that fails is not kept."""
         key = resource_id.strip().rstrip("/").lower()
         now = self.clock()
@@ -44,7 +47,7 @@ class BatchReads:
             self._kept[key] = (now, info)
         return info
 
-    def __call__(self, step: Any) -> None:
+    def __call__(self, step: object) -> None:
         """A listener's signature; the steps themselves say nothing about resources' tags."""
 
     def batch_done(self) -> None:
