@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from rules import Classification, Decision, Engine, Signal
 from rules.evidence import FUTURE_SKEW
@@ -156,8 +156,8 @@ class Pipeline:
                     if not acting:
                         self._conclude(signal, incident, signal_id, decision, now)
                 if acting:  # outside the transaction: Azure is asked, which takes time
-                    assert self.remediator is not None  # _decide acts only with a remediator
-                    decision = self.remediator.carry_out(signal, decision, incident, signal_id, received=now,
+                    # _decide acts only when there is a remediator
+                    decision = cast(Remediator, self.remediator).carry_out(signal, decision, incident, signal_id, received=now,
                                                          category=classification.category)
                     with self.ledger.atomically():
                         self._move_hold(incident, decision)

@@ -271,7 +271,8 @@ class Gate:
             return refused
         from actions.scale_set_write import missing_role
 
-        assert self.registry is not None and self.reads is not None, "a gate without Azure (admitting) clears no write"
+        if self.registry is None or self.reads is None:
+            raise RuntimeError("a gate without Azure (Gate.admitting) clears no write: it only admits")
         executor = self.registry.get(request.action)
         executor.resolve(request.resource_id)  # NotApplicableError: an action that does not apply
         missing = missing_role(request.action, executor.permissions, clients)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # types only: notify/ is a lower floor
     from notify import Notice
 
-from rules import Catalog
+from rules import Catalog, Signal
 
 from .core import Step
 from .ports import Notifier
@@ -82,15 +82,13 @@ class Notifications:
         expires = getattr(found, "expires_at", None)
         return found.id, expires.isoformat() if expires is not None else None
 
-    def _test_notice(self, step: Step) -> Notice:
+    def _test_notice(self, signal: Signal) -> Notice:
         """A test alert (the action group's Test button): told as a test, in a thread of its own
         (no incident is opened for it), so the person testing sees it reach the app and its people."""
         import hashlib
 
         from notify import Notice
 
-        signal = step.signal
-        assert signal is not None  # a test alert's rejection carries its signal (notice_for checks)
         found = self.catalog.classify(signal)
         thread = "TEST-" + hashlib.sha256(signal.delivery_key.encode()).hexdigest()[:10]
         return Notice(
@@ -108,7 +106,7 @@ class Notifications:
 
         outcome, signal, decision = step.outcome, step.signal, step.decision
         if outcome.status == "rejected" and signal is not None:
-            return self._test_notice(step)
+            return self._test_notice(signal)
         event = EVENT_BY_STATUS.get(outcome.status)
         if event is None or signal is None or not outcome.incident_id:
             return None

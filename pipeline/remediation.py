@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from actions.errors import InvalidParameterError, InvalidResourceIdError, NotApplicableError, UnknownActionError
 from rules import Decision, Signal
@@ -210,8 +210,8 @@ class Remediation:
                 if recovery.state == "done":
                     return self._finish(op_id, "succeeded", f"found done in the live state: {recovery.reason}")
                 if recovery.state == "in-progress":
-                    assert recovery.operation is not None  # in progress: recover() says which operation
-                    self.ledger.update_operation(op_id, self.clock(), state="running", token=recovery.operation.token,
+                    in_progress = cast("Operation", recovery.operation)  # in progress: recover() says which operation
+                    self.ledger.update_operation(op_id, self.clock(), state="running", token=in_progress.token,
                                                  message=recovery.reason, expect_state="intent")
                     return None
                 # Not started: the worker died before the write. The gate verifies again (the
