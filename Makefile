@@ -14,6 +14,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 demo: $(STAMP)
 	$(PY) -m responder demo
 
+# Lint (ruff) and types (mypy: pyproject.toml says which packages, strict on rules/ and pipeline/)
+# come first: a finding of either fails the run.
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
 # The infrastructure checks (checkov, pycep) live in their own virtualenv, .venv-tools;
 # Azurite (the local Table Storage the ledger tests start) comes from npm, pinned in package-lock.json.
@@ -21,6 +23,7 @@ test: $(STAMP)
 	sh scripts/install-tools.sh
 	sh scripts/install-azurite.sh
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

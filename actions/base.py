@@ -51,7 +51,7 @@ class Executor:
 
     # -- the public interface -----------------------------------------------------------
 
-    def verify(self, clients: Any, resource_id: str, params: dict[str, Any] | None = None) -> Verdict:
+    def verify(self, clients: Any, resource_id: ResourceId | str, params: dict[str, Any] | None = None) -> Verdict:
         """Re-read the live state: does the condition this action answers still hold?
 
         An action that writes the scale set itself is refused first (MissingRoleError, a
@@ -65,7 +65,7 @@ class Executor:
                 return Verdict(False, f"not found: the {kind_of(ref)} no longer exists ({exc})", {"status": 404})
             raise
 
-    def start(self, clients: Any, resource_id: str, params: dict[str, Any] | None = None, *, permit: object) -> Operation:
+    def start(self, clients: Any, resource_id: ResourceId | str, params: dict[str, Any] | None = None, *, permit: object) -> Operation:
         """Send the operation and return at once with a token to store.
 
         Only with the gate's permit for this action on this resource (actions/permits.py):
@@ -94,7 +94,7 @@ class Executor:
     def recover(
         self,
         clients: Any,
-        resource_id: str,
+        resource_id: ResourceId | str,
         params: dict[str, Any] | None,
         since: datetime,
         intent: dict[str, Any] | None = None,

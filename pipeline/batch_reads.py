@@ -13,7 +13,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from actions.resource_info import ResourceInfo
 
 from arm import ResourceId, resource_key
 
@@ -25,15 +28,15 @@ LONGEST = 5.0  # seconds
 class BatchReads:
     """A pipeline listener that hears no steps: it only holds reads until the batch is done."""
 
-    def __init__(self, read: Callable[[Any, ResourceId | str], Any], longest: float = LONGEST,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, read: Callable[[Any, ResourceId | str], ResourceInfo], longest: float = LONGEST,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.read = read  # actions.resource_info.read_resource: (clients, resource_id) -> ResourceInfo
         self.longest = longest
         self.clock = clock
-        self._kept: dict[str, tuple[float, Any]] = {}
+        self._kept: dict[str, tuple[float, ResourceInfo]] = {}
         self._lock = threading.Lock()
 
-    def info(self, clients: Any, resource_id: ResourceId | str) -> Any:
+    def info(self, clients: Any, resource_id: ResourceId | str) -> ResourceInfo:
         """The resource's info, read at most once per batch. A read that fails is not kept."""
         key = resource_key(resource_id)
         now = self.clock()
@@ -46,7 +49,7 @@ class BatchReads:
             self._kept[key] = (now, info)
         return info
 
-    def __call__(self, step: Any) -> None:
+    def __call__(self, step: object) -> None:
         """A listener's signature; the steps themselves say nothing about resources' tags."""
 
     def batch_done(self) -> None:

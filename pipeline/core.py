@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from rules import Classification, Decision, Engine, Signal
 from rules.evidence import FUTURE_SKEW
@@ -24,6 +24,11 @@ from telemetry.logs import bound, log
 
 from .gate import Gate, request_for
 from .outcome import Outcome
+
+if TYPE_CHECKING:  # types only: intake/ is a lower floor, and safety imports nothing from here at run time
+    from intake.deliveries import Delivery
+
+    from .safety import Safety
 
 # Decision statuses that keep an incident's one action held.
 HOLDING_STATUSES = ("planned", "awaiting-approval", "started", "succeeded")
@@ -75,17 +80,17 @@ class Pipeline:
         clock: Callable[[], datetime] = utc_now,
         remediator: Remediator | None = None,
         listeners: Iterable[Listener] = (),
-        safety: Any = None,
+        safety: Safety | None = None,
         gate: Gate | None = None,
-    ):
+    ) -> None:
         self.ledger = ledger
         self.engine = engine
         self.clock = clock
         self.remediator = remediator
         self.listeners = list(listeners)
-        self.safety = safety  # pipeline.safety.Safety: scope, pause, storm marks
+        self.safety = safety  # scope, pause, storm marks
         # The one gate of every write; without Azure, it still admits (pause, scope, age).
-        self.gate = gate or getattr(remediator, "gate", None) or (Gate.admitting(safety, clock) if safety else None)
+        self.gate: Gate | None = gate or getattr(remediator, "gate", None) or (Gate.admitting(safety, clock) if safety else None)
 
     def report(self, step: Step) -> None:
         """Tell the listeners of a step taken outside `handle` and `tick` (an approval settled)."""
@@ -99,7 +104,7 @@ class Pipeline:
             except Exception as exc:  # noqa: BLE001 - any listener failure is logged, not raised
                 log("listener failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
 
-    def process(self, delivery) -> list[Outcome]:
+    def process(self, delivery: Delivery) -> list[Outcome]:
         """Every rejection and every signal of one delivery; one failing never stops the rest."""
         outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt, tested=getattr(r, "signal", None) if r.test else None)
                     for r in delivery.rejections]
@@ -152,7 +157,8 @@ class Pipeline:
                     if not acting:
                         self._conclude(signal, incident, signal_id, decision, now)
                 if acting:  # outside the transaction: Azure is asked, which takes time
-                    decision = self.remediator.carry_out(signal, decision, incident, signal_id, received=now,
+                    # _decide acts only when there is a remediator
+                    decision = cast(Remediator, self.remediator).carry_out(signal, decision, incident, signal_id, received=now,
                                                          category=classification.category)
                     with self.ledger.atomically():
                         self._move_hold(incident, decision)
@@ -251,7 +257,7 @@ class Pipeline:
 
     def tick(self) -> list[Outcome]:
         """The timer's work: operations followed to their end, each recorded and reported."""
-        outcomes = []
+        outcomes: list[Outcome] = []
         for listener in self.listeners:  # listeners with timed work of their own (approvals expire)
             due = getattr(listener, "tick", None)
             if due is not None:
@@ -346,7 +352,7 @@ class Recent:
     now, and none after it (plus a clock's skew), so an event dated 2099 or one delivered days
     late is never a repeat."""
 
-    def __init__(self, ledger: Ledger, now: datetime):
+    def __init__(self, ledger: Ledger, now: datetime) -> None:
         self.ledger, self.now = ledger, now
 
     def count_occurrences(self, resource_key: str, name: str, within: timedelta) -> int:
@@ -358,5 +364,5 @@ def _span(delta: timedelta) -> str:
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
-def process_all(pipeline: Pipeline, deliveries: Iterable) -> list[Outcome]:
+def process_all(pipeline: Pipeline, deliveries: Iterable[Delivery]) -> list[Outcome]:
     return [outcome for delivery in deliveries for outcome in pipeline.process(delivery)]

@@ -21,7 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # types only: actions/ is a lower floor; safety and batch_reads are siblings
+    from actions.registry import Registry
+    from actions.resource_info import ResourceInfo
+
+    from .batch_reads import BatchReads
+    from .safety import Safety
 
 from arm import ResourceId
 from rules.brakes import effective_mode
@@ -203,9 +210,9 @@ class Gate:
     and the caps; `reads` the resource reads kept for a batch; `owner_of` says which platform
     manages a resource read (None: nobody's)."""
 
-    def __init__(self, safety, registry, reads, clock: Callable[[], datetime], *,
-                 owner_of: Callable[[Any, ResourceId | str], str | None], ceiling: str | None = None,
-                 temp_disk_tags: tuple[str, ...] = ("large-temp-disk",), approvals_configured: bool = True):
+    def __init__(self, safety: Safety, registry: Registry | None, reads: BatchReads | None, clock: Callable[[], datetime], *,
+                 owner_of: Callable[[ResourceInfo, ResourceId | str], str | None], ceiling: str | None = None,
+                 temp_disk_tags: tuple[str, ...] = ("large-temp-disk",), approvals_configured: bool = True) -> None:
         from actions.permits import PermitOffice
 
         self.safety = safety
@@ -219,7 +226,7 @@ class Gate:
         self._office = PermitOffice()
 
     @classmethod
-    def admitting(cls, safety, clock: Callable[[], datetime]) -> Gate:
+    def admitting(cls, safety: Safety, clock: Callable[[], datetime]) -> Gate:
         """A gate for a pipeline with no Azure to act on: it admits or refuses, never permits."""
         return cls(safety, None, None, clock, owner_of=lambda info, resource_id: None,
                    ceiling=getattr(safety.settings, "mode", None))
@@ -282,6 +289,8 @@ class Gate:
             return refused
         from actions.scale_set_write import missing_role
 
+        if self.registry is None or self.reads is None:
+            raise RuntimeError("a gate without Azure (Gate.admitting) clears no write: it only admits")
         executor = self.registry.get(request.action)
         executor.resolve(request.target)  # NotApplicableError: an action that does not apply
         missing = missing_role(request.action, executor.permissions, clients)
@@ -342,7 +351,7 @@ class Gate:
             return Clearance("act", f"verified: {verified}", mode, request.brakes, facts)
         return self._permit(request, mode, f"verified: {verified}", facts)
 
-    def _permit(self, request: WriteRequest, mode: str, reason: str, facts: dict) -> Clearance:
+    def _permit(self, request: WriteRequest, mode: str, reason: str, facts: dict[str, Any]) -> Clearance:
         if request.road not in _SAME_WRITE:
             refusal = self.safety.reserve(request.target, request.holder, facts.get("capacity"),
                                           facts.get("scale_set_id"))

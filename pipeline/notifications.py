@@ -10,11 +10,16 @@ follow-up (then it goes where the incident's start went: notify/notifier.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from rules import Catalog
+if TYPE_CHECKING:  # types only: notify/ is a lower floor
+    from notify import Notice
+
+from rules import Catalog, Signal
 
 from .core import Step
+from .ports import Notifier
 
 # The notice event for each outcome status; duplicates and rejections are recorded, not sent.
 EVENT_BY_STATUS = {
@@ -34,15 +39,15 @@ FOLLOW_UP_RULES = ("tick", "approval", "resolution")
 class Notifications:
     """A pipeline listener (and batch end) around one notify.Notifier."""
 
-    def __init__(self, notifier: Any, catalog: Catalog, clock: Callable[[], Any],
-                 approval_of: Callable[[Step], Any] | None = None):
+    def __init__(self, notifier: Notifier, catalog: Catalog, clock: Callable[[], datetime],
+                 approval_of: Callable[[Step], Any] | None = None) -> None:
         self.notifier = notifier
         # The pending approval of a step that waits for a person: approvals.Pending (id and
         # expiry), or its id alone.
         self.approval_of = approval_of
         self.catalog = catalog
         self.clock = clock
-        self.pending: list = []
+        self.pending: list[Notice] = []
         self.lines: list[str] = []  # one line per message handled, for the command line
 
     def __call__(self, step: Step) -> None:
@@ -77,14 +82,13 @@ class Notifications:
         expires = getattr(found, "expires_at", None)
         return found.id, expires.isoformat() if expires is not None else None
 
-    def _test_notice(self, step: Step):
+    def _test_notice(self, signal: Signal) -> Notice:
         """A test alert (the action group's Test button): told as a test, in a thread of its own
         (no incident is opened for it), so the person testing sees it reach the app and its people."""
         import hashlib
 
         from notify import Notice
 
-        signal = step.signal
         found = self.catalog.classify(signal)
         thread = "TEST-" + hashlib.sha256(signal.delivery_key.encode()).hexdigest()[:10]
         return Notice(
@@ -96,13 +100,13 @@ class Notifications:
             next_step="Nothing for you: the alert path works", rule="test", detail=signal.summary or None,
         )
 
-    def notice_for(self, step: Step):
+    def notice_for(self, step: Step) -> Notice | None:
         from notify import Notice, owner_emails
         from notify.signal_facts import kept
 
         outcome, signal, decision = step.outcome, step.signal, step.decision
         if outcome.status == "rejected" and signal is not None:
-            return self._test_notice(step)
+            return self._test_notice(signal)
         event = EVENT_BY_STATUS.get(outcome.status)
         if event is None or signal is None or not outcome.incident_id:
             return None

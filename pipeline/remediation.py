@@ -16,12 +16,12 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from actions.errors import InvalidParameterError, InvalidResourceIdError, NotApplicableError, UnknownActionError
 from arm import ResourceId
 from rules import Decision, Signal
-from rules.ports import IncidentRef
+from rules.ports import IncidentRef, OperationStore
 from telemetry.logs import bound, log
 
 from .gate import (
@@ -36,7 +36,16 @@ from .gate import (
     platform_owner_of,
     request_for,
 )
+from .ports import WaveEnrolment
 from .safety import subscription_of
+
+if TYPE_CHECKING:  # types only: actions/ is a lower floor, safety a sibling
+    from actions.base import Executor
+    from actions.registry import Registry
+    from actions.resource_info import ResourceInfo
+    from actions.results import Operation, OperationStatus
+
+    from .safety import Safety
 
 # ARM answers after which a write may be tried again later (after reading the state first).
 TRANSIENT_STATUSES = (None, 408, 429, 500, 502, 503, 504)
@@ -49,20 +58,23 @@ NOT_ACTING = (UnknownActionError, NotApplicableError, InvalidParameterError, Inv
 class Remediation:
     """The Remediator the pipeline calls; `connect(subscription)` gives actions.AzureClients."""
 
-    def __init__(self, ledger, connect: Callable[[str], Any], clock: Callable[[], datetime], registry=None, safety=None,
-                 owner_of: Callable[[Any, ResourceId | str], str | None] | None = None, ceiling: str | None = None,
-                 approvals_configured: bool = True):
+    def __init__(self, ledger: OperationStore, connect: Callable[[str], Any], clock: Callable[[], datetime],
+                 registry: Registry | None = None, safety: Safety | None = None,
+                 owner_of: Callable[[ResourceInfo, ResourceId | str], str | None] | None = None, ceiling: str | None = None,
+                 approvals_configured: bool = True) -> None:
         from actions import registry as default_registry  # light: executors import the SDK on first use
         from actions.resource_info import read_resource
 
         from .batch_reads import BatchReads
 
+        if safety is None:
+            raise TypeError("Remediation needs the safety (pipeline.safety.Safety): every write passes its brakes")
         self.ledger = ledger
-        self.connect = connect
+        self.connect = connect  # subscription -> actions.AzureClients (SDK clients: Any)
         self.clock = clock
-        self.registry = registry or default_registry
+        self.registry: Registry = registry or default_registry
         self.safety = safety  # pipeline.safety.Safety: pause, scope, the brakes and the caps
-        self.waves = None  # waves.Waves: perform-maintenance in auto mode joins its scope's wave
+        self.waves: WaveEnrolment | None = None  # waves.Waves: perform-maintenance in auto mode joins its scope's wave
         # The gate's reads of a resource, kept until the pipeline ends the batch (a listener).
         self.reads = BatchReads(read_resource)
         self.gate = Gate(safety, self.registry, self.reads, clock, owner_of=owner_of or platform_owner_of(safety.policy),
@@ -98,9 +110,10 @@ class Remediation:
         from actions.errors import ActionError
 
         request = request_for(signal, decision, incident.id, signal_id, received or self.clock(), category)
-        waves_maintenance = decision.action == "perform-maintenance" and self.waves is not None
-        if waves_maintenance:
-            request = replace(request, params={**request.params, **self.waves.policy.action_params})
+        waves = self.waves if decision.action == "perform-maintenance" else None
+        waves_maintenance = waves is not None
+        if waves is not None:
+            request = replace(request, params={**request.params, **waves.policy.action_params})
         try:
             clients = self.connect(request.subscription)
             clearance = self.gate.clear(request, clients, issue=not waves_maintenance)
@@ -123,9 +136,9 @@ class Remediation:
         if clearance.status in ("planned", "awaiting-approval"):
             return decision.but(status=clearance.status, reason=verified,
                                 params={**decision.params, GATE_KEY: request.stored_params()[GATE_KEY]})
-        if waves_maintenance:
+        if waves is not None:
             # One update domain at a time: the wave passes the gate again when its turn comes.
-            status, reason = self.waves.enroll(incident_id=incident.id, signal_id=signal_id, resource_id=signal.resource_id,
+            status, reason = waves.enroll(incident_id=incident.id, signal_id=signal_id, resource_id=signal.resource_id,
                                                mode=clearance.mode, params=request.stored_params(),
                                                facts=dict(clearance.facts))
             return decision.but(status=status, reason=f"{verified}; {reason}")
@@ -133,7 +146,7 @@ class Remediation:
         return decision.but(status=status, reason=f"{verified}; {message}")
 
     def act(self, *, incident_id: str, signal_id: int | None, action: str, resource_id: str, mode: str,
-            params: Mapping[str, Any], road: str = APPROVAL, approved_by: str | None = None) -> tuple[str, str, dict]:
+            params: Mapping[str, Any], road: str = APPROVAL, approved_by: str | None = None) -> tuple[str, str, dict[str, Any]]:
         """A write whose moment comes later than its signal (an approval given, a wave's turn):
         through the gate now, with the live state read now. Returns (status, reason, facts);
         status is started, failed or skipped."""
@@ -163,7 +176,7 @@ class Remediation:
 
     def tick(self) -> list[Mapping[str, Any]]:
         """One pass over every open operation; returns those that reached an end."""
-        finished = []
+        finished: list[Mapping[str, Any]] = []
         for operation in self.ledger.open_operations():
             with bound(incident=operation["incident_id"], resource_id=operation["resource_id"], action=operation["action"]):
                 end = self._advance(operation)
@@ -198,7 +211,8 @@ class Remediation:
                 if recovery.state == "done":
                     return self._finish(op_id, "succeeded", f"found done in the live state: {recovery.reason}")
                 if recovery.state == "in-progress":
-                    self.ledger.update_operation(op_id, self.clock(), state="running", token=recovery.operation.token,
+                    in_progress = cast("Operation", recovery.operation)  # in progress: recover() says which operation
+                    self.ledger.update_operation(op_id, self.clock(), state="running", token=in_progress.token,
                                                  message=recovery.reason, expect_state="intent")
                     return None
                 # Not started: the worker died before the write. The gate verifies again (the
@@ -231,7 +245,8 @@ class Remediation:
             log("operation retried", attempts=attempts, reason=str(exc))
             return None
 
-    def _proceed(self, operation, executor, clients, current, status) -> tuple[str, str] | None:
+    def _proceed(self, operation: Mapping[str, Any], executor: Executor, clients: Any, current: Operation,
+                 status: OperationStatus) -> tuple[str, str] | None:
         """The next write of an operation already under way (a scale set's capacity restored):
         the gate is passed again. Paused, it waits for the next tick; refused otherwise (out of
         scope now, left alone, its tag off), it ends failed: a person finishes it."""

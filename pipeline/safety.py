@@ -17,12 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # types only: actions/ is a lower floor
+    from actions.resource_info import ResourceInfo
 
 from arm import ResourceId, resource_key, short_name
 from rules import Classification, Policy, Signal
+from rules.ports import SafetyStore
 
 from .settings import Settings
+
+# A brake's refusal: (brake, why), or (brake, why, facts) when it carries facts for the decision
+# (the storm breaker says it tripped now). None: the brake lets it through.
+Refusal = tuple[Any, ...]
 
 PAUSE_SWITCH = "paused"
 UNHEALTHY_STATES = ("unavailable", "degraded")
@@ -65,7 +73,7 @@ def member_of(resource: Resource, scale_set_id: str | None) -> str | None:
 
 
 class Safety:
-    def __init__(self, settings: Settings, policy: Policy, ledger, clock: Callable[[], datetime]):
+    def __init__(self, settings: Settings, policy: Policy, ledger: SafetyStore, clock: Callable[[], datetime]) -> None:
         self.settings = settings
         self.policy = policy
         self.brakes = policy.brakes
@@ -150,7 +158,7 @@ class Safety:
 
     # -- the brakes ----------------------------------------------------------------------------
 
-    def ledger_brakes(self, resource_id: Resource):
+    def ledger_brakes(self, resource_id: Resource) -> Refusal | None:
         """The brakes the ledger alone answers, before the resource is read: (brake, why[, facts])
         or None. Without the region or capacity, a storm refuses only when its breaker already
         holds, or when marks that count in every region are enough."""
@@ -160,7 +168,7 @@ class Safety:
                 return refusal
         return None
 
-    def resource_brakes(self, resource_id: Resource, info: Any):
+    def resource_brakes(self, resource_id: Resource, info: ResourceInfo) -> Refusal | None:
         """Every brake again, with the resource read (`info`: actions.resource_info.ResourceInfo)."""
         for check in (self._storm, self._cooldown, self._attempts):
             refusal = check(resource_id, info)
@@ -174,7 +182,7 @@ class Safety:
 
     # -- the storm breaker ----------------------------------------------------------------------
 
-    def _storm(self, resource_id: Resource, info: Any):
+    def _storm(self, resource_id: Resource, info: ResourceInfo | None) -> Refusal | None:
         """`info` None: before the read, so without the VM's region or the scale set's capacity
         (nor, for a VM of a Flexible scale set, its set)."""
         scale_set = member_of(resource_id, None if info is None else info.scale_set_id)
@@ -188,7 +196,7 @@ class Safety:
             refusal = self._vm_storm(subscription, info.location)
         return refusal
 
-    def _scale_set_storm(self, scale_set: str, capacity: int | None):
+    def _scale_set_storm(self, scale_set: str, capacity: int | None) -> Refusal | None:
         brakes, scope = self.brakes, f"ss:{scale_set.lower()}"
         if capacity is None:  # the share needs the capacity: only a breaker already holding refuses
             return self._holding(scope, close=False)
@@ -198,7 +206,7 @@ class Safety:
                 "probe or the application is more likely wrong than the machines")
         return self._trip(scope, what) if count > brakes.storm_scale_set_share * capacity else self._holding(scope)
 
-    def _vm_storm(self, subscription: str, region: str):
+    def _vm_storm(self, subscription: str, region: str) -> Refusal | None:
         brakes, since = self.brakes, self.clock() - self.brakes.storm_window
         anywhere = f"vm:{subscription}:"
         scope = f"vm:{subscription}:{region}"
@@ -210,12 +218,12 @@ class Safety:
                 "incident is more likely than a broken machine")
         return self._trip(scope, what) if count > brakes.storm_vms_per_region else self._holding(scope)
 
-    def _trip(self, scope: str, what: str):
+    def _trip(self, scope: str, what: str) -> Refusal:
         tripped = self.ledger.open_storm(scope, self.clock(), what)
         return ("storm breaker", f"{what}; automation in this scope pauses until it stays under the threshold for "
                 f"{self._minutes(self.brakes.storm_cooldown)} min", *([{"storm_tripped": True}] if tripped else []))
 
-    def _holding(self, scope: str, close: bool = True):
+    def _holding(self, scope: str, close: bool = True) -> Refusal | None:
         """An open breaker holds until its scope stayed under the threshold for the cooldown.
         Only a caller that counted (and found the scope under it) may close it."""
         storm = self.ledger.storm(scope)
@@ -235,7 +243,7 @@ class Safety:
 
     # -- per resource ---------------------------------------------------------------------------
 
-    def _cooldown(self, resource_id: Resource, info: Any):
+    def _cooldown(self, resource_id: Resource, info: ResourceInfo | None) -> Refusal | None:
         last = self.ledger.last_operation(resource_key(resource_id))
         if last is None:
             return None
@@ -245,14 +253,14 @@ class Safety:
             return ("cooldown", f"{last['action']} of this resource at {last['created_at'][:16]}Z; the next remediation may start after {after}Z")
         return None
 
-    def _attempts(self, resource_id: Resource, info: Any):
+    def _attempts(self, resource_id: Resource, info: ResourceInfo | None) -> Refusal | None:
         made = self.ledger.count_operations(resource_key(resource_id), self.clock() - self.brakes.attempts_within)
         if made >= self.brakes.attempts:
             hours = int(self.brakes.attempts_within.total_seconds() // 3600)
             return ("attempt cap", f"{made} remediations of this resource in {hours} h already; a person should look at it")
         return None
 
-    def _hour_full(self, resource_id: Resource, info: Any):
+    def _hour_full(self, resource_id: Resource, info: ResourceInfo | None) -> Refusal | None:
         """The hourly write cap of the resource's subscription, when this worker already saw it
         full this hour. Its slots are never given back within the hour (a write made stays
         counted), so once full it stays full until the hour turns, whatever other workers do."""

@@ -101,7 +101,8 @@ def parse_brakes(section: Mapping[str, Any] | None, where: str = "policy: brakes
 def parse_mode_tag(section: Mapping[str, Any] | None, where: str = "policy: tags", checked_in_tests: bool = False) -> str:
     if not checked_in_tests:
         check(section or {}, TAGS_SCHEMA, PolicyError, where)
-    return (section or {}).get("mode", "responder-mode")
+    tag: str = (section or {}).get("mode", "responder-mode")  # a string: TAGS_SCHEMA says so
+    return tag
 
 
 def effective_mode(rule_mode: str, tag: str | None, may_raise_to: str | None, ceiling: str | None = None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Protocol
@@ -40,7 +40,7 @@ def _one_of(value: Any) -> frozenset[str]:
 
 
 @lru_cache(maxsize=4096)
-def _lowered(values: tuple) -> frozenset[str]:
+def _lowered(values: tuple[Any, ...]) -> frozenset[str]:
     """A rule's values, lower-cased once: every signal is matched against every rule."""
     return frozenset(str(v).lower() for v in values)
 
@@ -67,7 +67,7 @@ def _annotation(value: Any, signal: Signal, classification: Classification, hist
 GLOB_CHARACTERS = frozenset("*?[")
 
 
-def _hashable(value: Any) -> tuple:
+def _hashable(value: Any) -> tuple[Any, ...]:
     """A rule's `annotation` value as a tuple of items, each a name or a (glob|regex, text) pair:
     the key of name_test's cache (YAML gives lists and dicts)."""
     items = value if isinstance(value, (list, tuple)) else [value]
@@ -135,7 +135,7 @@ _PATTERN = {
 _NAMES = {"anyOf": [{"type": "string", "minLength": 1}, _PATTERN,
                     {"type": "array", "items": {"anyOf": [{"type": "string", "minLength": 1}, _PATTERN]}, "minItems": 1}]}
 
-def kinds_matched(when: dict) -> frozenset[str] | None:
+def kinds_matched(when: Mapping[str, Any]) -> frozenset[str] | None:
     """The signal kinds a rule's `when` can match, read off the matchers that test the kind
     (`annotation` matches annotations only, `kind` its values); None: any kind. Lets a policy
     try each signal against the rules that can match it (rules/policy.py)."""
@@ -147,7 +147,7 @@ def kinds_matched(when: dict) -> frozenset[str] | None:
 
 
 # JSON schema of each matcher's value; the policy schema is assembled from these.
-MATCHER_SCHEMAS: dict[str, dict] = {
+MATCHER_SCHEMAS: dict[str, dict[str, Any]] = {
     "kind": {"anyOf": [{"enum": list(KINDS)}, {"type": "array", "items": {"enum": list(KINDS)}, "minItems": 1}]},
     "name": _STRINGS,
     "annotation": _NAMES,

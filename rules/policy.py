@@ -123,6 +123,9 @@ class Policy:
     # The catalog the rules were checked against, with the policy's own `catalog:` entries laid
     # over it; None when the policy was parsed without a catalog. The engine classifies with it.
     catalog: Catalog | None = None
+    # Set by __post_init__: the rules that can match each kind, and those that match any kind.
+    _by_kind: dict[str, tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
+    _any_kind: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # The rules that can match each kind of signal, in policy order: a signal is matched

@@ -81,6 +81,10 @@ class Ledger(Protocol):
         """Remove what was recorded before a time and is finished (pipeline/retention.py says
         what); how many of each kind went."""
 
+    def signal(self, signal_id: int, resource_id: str | None = None) -> Mapping[str, Any] | None:
+        """A recorded signal's row, for the message of a decision made after it (None: unknown id);
+        with the resource, one partition is read instead of the table."""
+
 
 class OperationStore(Protocol):
     """Remediation operations: written before the ARM call, completed after it."""
@@ -101,3 +105,42 @@ class OperationStore(Protocol):
     def operations(self, incident_id: str | None = None) -> list[Mapping[str, Any]]: ...
 
     def signal(self, signal_id: int, resource_id: str | None = None) -> Mapping[str, Any] | None: ...
+
+
+class SafetyStore(Protocol):
+    """What the brakes and switches (pipeline/safety.py) keep: operations made, storm marks and
+    breakers, the caps' slots, the pause switch, and repeat rules' occurrences."""
+
+    def count_occurrences(self, resource_key: str, name: str, since: datetime, until: datetime) -> int: ...
+
+    def count_operations(self, resource: str, since: datetime | None = None, states: tuple[str, ...] = ...) -> int:
+        """Operations in `states` created since a time, on one resource or under a prefix ending in "/"."""
+
+    def last_operation(self, resource_key: str, states: tuple[str, ...] = ...) -> Mapping[str, Any] | None: ...
+
+    def mark_unhealthy(self, scope: str, resource_key: str, at: datetime) -> None: ...
+
+    def unmark_unhealthy(self, scope: str, resource_key: str, since: datetime) -> None: ...
+
+    def count_unhealthy(self, scope: str, since: datetime) -> int: ...
+
+    def storm(self, scope: str) -> Mapping[str, Any] | None: ...
+
+    def open_storm(self, scope: str, at: datetime, reason: str) -> bool:
+        """True when this call tripped the breaker (the storm was not open yet)."""
+
+    def close_storm(self, scope: str) -> bool: ...
+
+    def claim_slot(self, scope: str, capacity: int, holder: str, at: datetime, ttl: timedelta) -> bool:
+        """One of `capacity` slots of a scope for `holder`; a conditional write."""
+
+    def release_slot(self, scope: str, holder: str) -> None: ...
+
+    def set_switch(self, name: str, value: str, by: str, at: datetime) -> None: ...
+
+    def switch(self, name: str) -> Mapping[str, Any] | None: ...
+
+
+class Store(Ledger, OperationStore, SafetyStore, Protocol):
+    """One backend behind every port above (ledger/: SQLite or Table Storage), as the composition
+    root (wiring/) hands it to the pipeline, the remediation and the safety."""

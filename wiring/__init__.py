@@ -5,26 +5,32 @@ It sits on the floor above them all, so the pipeline itself never imports them."
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline import metrics
 from pipeline.azure import Connect, connector
-from pipeline.core import Pipeline, utc_now
+from pipeline.core import Listener, Pipeline, utc_now
 from pipeline.errors import SettingsError
 from pipeline.notifications import Notifications
 from pipeline.remediation import Remediation
 from pipeline.safety import Safety
 from pipeline.settings import Settings
 from rules import Engine, Policy, load_catalog, load_policy
+from rules.ports import Store
 from telemetry.logs import log
+
+if TYPE_CHECKING:  # types only: notify/ is imported when a channel is configured
+    from notify import Notifier
 
 
 def build_pipeline(
     settings: Settings,
-    ledger=None,
-    clock=None,
+    ledger: Store | None = None,
+    clock: Callable[[], datetime] | None = None,
     connect: Connect | None = None,
-    notifier: Any = None,
+    notifier: Notifier | Literal[False] | None = None,
 ) -> Pipeline:
     """`connect` (or RESPONDER_AZURE) gives the pipeline an Azure to verify against and act on;
     `notifier` (or the channel settings) someone to tell; `notifier=False` for nobody."""
@@ -37,7 +43,7 @@ def build_pipeline(
     catalog = policy.catalog or catalog  # with the policy's own `catalog:` entries
     engine = Engine(catalog, policy, mode_override=settings.mode)
     clock = clock or utc_now
-    store = ledger or open_ledger(settings.ledger, settings)
+    store: Store = ledger or open_ledger(settings.ledger, settings)
     connect = connect or connector(settings)
     safety = Safety(settings, policy, store, clock)
     if connect:
@@ -64,7 +70,7 @@ def build_pipeline(
         requests = ApprovalRequests(approvals) if approvals else None
     if remediator is not None:  # a write that needs a person (the temporary disk) has nobody to ask without them
         remediator.gate.approvals_configured = approvals is not None
-    listeners: list = [metrics.count] + ([requests] if requests else [])
+    listeners: list[Listener] = [metrics.count, *([requests] if requests else [])]
     from sweep.holds import RepairHolds  # light: rules only
 
     holds = RepairHolds.for_ledger(store)
@@ -97,7 +103,8 @@ def require_scope_to_act(settings: Settings, policy: Policy) -> None:
                             "it names (a comma-separated list of subscription ids); set it, or run in observe mode")
 
 
-def notifier_from_settings(settings: Settings, policy: Policy, store, clock, **kwargs: Any):
+def notifier_from_settings(settings: Settings, policy: Policy, store: Store, clock: Callable[[], datetime],
+                           **kwargs: Any) -> Notifier | None:
     """A Notifier when any channel is configured (Teams webhooks, a mail sender, an outbox folder)."""
     if not (settings.notify.configured or kwargs.get("outbox_dir")):
         return None
