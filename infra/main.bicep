@@ -139,6 +139,7 @@ var ledgerTableNames = [
   'responderOutboxMessages'
   'responderOutboxUnsent'
   'responderOutboxSends'
+  'responderSweepCursors'
 ]
 
 var subscriptionIds = empty(trim(monitoredSubscriptions)) ? [
