@@ -252,8 +252,10 @@ def update_row(res: Any, tenant: str = TENANT) -> dict[str, Any]:
         "impactType": "Redeploy",
         "status": UPDATE_STATUS.get(str(m.get("lastOperationResultCode") or "").lower(), "Pending"),
         "impactDurationInSec": 0,
-        "notBefore": m.get("maintenanceWindowStartTime") or m.get("preMaintenanceWindowEndTime"),
     }
+    not_before = m.get("maintenanceWindowStartTime") or m.get("preMaintenanceWindowEndTime")
+    if not_before:  # when Azure starts the update itself; a finished one has none
+        props["notBefore"] = not_before
     return _row(res, f"{res.id}/providers/Microsoft.Maintenance/updates/{name}", UPDATES, props, name=name, tenant=tenant)
 
 
