@@ -4,7 +4,8 @@
 
 1 decision throughput (bench/throughput.py), 2 cold start (bench/coldstart.py), 3 the storm
 and 5 remediation latency (bench/storm.py, one run gives both), 4 the sweep
-(bench/sweep_bench.py through bench/sweep.py). Each is a ratio or a count against a baseline
+(bench/sweep_bench.py through bench/sweep.py; the timer's Resource Graph sweep of a large tenant in
+bench/sweep_tenant.py). Each is a ratio or a count against a baseline
 measured in the same run; see docs/performance.md. Exits non-zero only when a run broke,
 never because a target was missed.
 """
@@ -18,7 +19,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from . import coldstart, storm, sweep, throughput
+from . import coldstart, storm, sweep, sweep_tenant, throughput
 from .report import table
 
 PARTS = ("throughput", "coldstart", "storm", "sweep")
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             figures += (storm.measure(2_000, 1_000) if q else storm.measure(10_000, 3_000))[0]
         elif part == "sweep":
             figures += sweep.measure(sweep.QUICK_SIZES if q else sweep.SIZES)
+            figures.append(sweep_tenant.figure(100 if q else 1_000))  # the timer's Resource Graph sweep, a cycle
     figures.sort(key=lambda f: f.name)
     print(f"Resource Health Responder benchmarks{' (--quick)' if q else ''}: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,"
           f" {os.cpu_count()} CPUs, Python {platform.python_version()}, {time.perf_counter() - began:.0f} s")
