@@ -3,8 +3,9 @@
 Every answer carries `x-ms-user-quota-remaining` and `x-ms-user-quota-resets-after`: when the
 quota is spent the next query waits for the reset instead of being refused. A query refused
 anyway (429, another process of the same identity spent the quota) waits what the refusal names
-and is asked again, up to `MAX_REFUSALS` times; the SDK's own retry is off for these calls, as it
-would retry on its own backoff rather than on the reset Azure names. Each page is one read in the
+and is asked again, up to `MAX_REFUSALS` times in a row; the SDK's own retry is off for these
+calls, as it would retry on its own backoff rather than on the reset Azure names (a server error
+or a lost connection is retried here instead, twice). Each page is one read in the
 sweep's stats; waits are counted apart (`throttle_waits`, `throttle_seconds`).
 """
 
@@ -21,6 +22,11 @@ from .errors import ReadError
 from .stats import SweepStats
 
 MAX_REFUSALS = 5
+# The SDK's retry is off for these calls (it would retry a 429 on its own backoff): what it would
+# have retried besides is retried here, twice, a second apart.
+TRANSIENT = (408, 500, 502, 503, 504)
+TRANSIENT_TRIES = 2
+TRANSIENT_WAIT = 1.0
 DEFAULT_WAIT = 5.0  # Resource Graph's window, when a refusal names no reset
 RESULT_FORMAT = "objectArray"
 
@@ -70,23 +76,31 @@ class GraphReads:
     def _ask(self, what: str, request: Any) -> Any:
         from azure.core.exceptions import AzureError, HttpResponseError
 
-        for _ in range(MAX_REFUSALS + 1):
+        refused = transient = 0
+        while True:
             self._wait_for_quota()
             try:
                 answer, headers = self.graph.resources(request, retry_total=0,
                                                        cls=lambda response, model, _: (model, response.http_response.headers))  # fmt: skip
             except HttpResponseError as exc:
-                if exc.status_code != 429:
-                    raise ReadError(what, describe(exc)) from exc
-                headers = getattr(exc.response, "headers", None)
-                self.stats.throttled += 1
-                self._wait(quota_resets_after(headers) or DEFAULT_WAIT)
-                continue
-            except AzureError as exc:
+                if exc.status_code == 429 and refused < MAX_REFUSALS:
+                    refused += 1
+                    self.stats.throttled += 1
+                    self._wait(quota_resets_after(getattr(exc.response, "headers", None)) or DEFAULT_WAIT)
+                    continue
+                if exc.status_code in TRANSIENT and transient < TRANSIENT_TRIES:
+                    transient += 1
+                    self.sleep(TRANSIENT_WAIT)
+                    continue
+                raise ReadError(what, describe(exc)) from exc
+            except AzureError as exc:  # no answer at all (a connection reset, a timeout)
+                if transient < TRANSIENT_TRIES:
+                    transient += 1
+                    self.sleep(TRANSIENT_WAIT)
+                    continue
                 raise ReadError(what, describe(exc)) from exc
             self._pace(headers)
             return answer
-        raise ReadError(what, f"refused for the caller's quota {MAX_REFUSALS + 1} times in a row")
 
     def _pace(self, headers: Any) -> None:
         remaining, resets = quota_remaining(headers), quota_resets_after(headers)
