@@ -248,3 +248,29 @@ def test_a_management_group_is_one_batch_a_cycle(graph_sim, ledger, now_clock):
     assert sweeper.run.batches == 1 and sweeper.run.cycle_complete and sweeper.stats.subscriptions == len(SUBS)
     assert sum(1 for s in signals if s.name == "Degraded") == 7
     assert ledger.sweep_cursor("graph:mg-prod")["cycle"] == 2
+
+
+def test_the_cursor_follows_a_scope_that_changes_between_runs(ledger, now_clock):
+    from sweep.cursor import SweepCursor
+
+    cursor = SweepCursor(ledger, "graph", now_clock)
+    position = cursor.load()
+    scope = ("sub-b", "sub-c", "sub-d")
+    assert cursor.batch(position, scope, 2) == ("sub-b", "sub-c")
+    assert cursor.advance(position, ("sub-b", "sub-c"), scope) is False
+    # Between runs sub-a (before the cursor) and sub-e (after it) join, sub-d leaves.
+    scope = ("sub-a", "sub-b", "sub-c", "sub-e")
+    position = SweepCursor(ledger, "graph", now_clock).load()
+    assert cursor.batch(position, scope, 2) == ("sub-e",)  # the cycle goes on; sub-a waits for the next one
+    assert cursor.advance(position, ("sub-e",), scope) is True
+    position = SweepCursor(ledger, "graph", now_clock).load()
+    assert position.cycle == 2 and cursor.batch(position, scope, 2) == ("sub-a", "sub-b")
+
+
+def test_a_ledger_without_a_cursor_makes_every_run_a_fresh_cycle(now_clock):
+    from sweep.cursor import SweepCursor
+
+    cursor = SweepCursor(object(), "graph", now_clock)
+    position = cursor.load()
+    cursor.advance(position, ("sub-a",), ("sub-a", "sub-b"))
+    assert cursor.load().after == "" and cursor.load().cycle == 1
