@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from actions.active_annotations import ANNOTATIONS_TYPE  # the same rows verification reads
+
 AVAILABILITY_TYPE = "microsoft.resourcehealth/availabilitystatuses"
-ANNOTATIONS_TYPE = "microsoft.resourcehealth/resourceannotations"
 UPDATES_TYPE = "microsoft.maintenance/updates"
 VM_TYPE = "microsoft.compute/virtualmachines"
 SCALE_SET_TYPE = "microsoft.compute/virtualmachinescalesets"
