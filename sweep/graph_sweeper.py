@@ -32,13 +32,13 @@ from . import graph_queries as q
 from .arm_reads import ArmReads
 from .availability import AvailabilityStatus, availability_signal
 from .budget import Budget
-from .cursor import Position, SweepCursor
+from .cursor import SweepCursor
 from .errors import ReadError
 from .finding import SCALE_SET_VM, VM, text
 from .graph_reads import GraphReads
 from .maintenance import Maintenance
 from .repairs import ScaleSetHealth, repair_signals
-from .scope import Scope, resource_group_of
+from .scope import Scope
 from .stats import SweepStats
 from .sweeper import FLEXIBLE, Sweeper, utc_now
 
@@ -266,6 +266,3 @@ def _scale_set_model(row: dict[str, Any]) -> Any:
         if isinstance(policy, dict) else None,
         orchestration_mode=props.get("orchestrationMode"),
     )  # fmt: skip
-
-
-__all__ = ["GraphSweeper", "Position", "RunReport", "resource_group_of"]
