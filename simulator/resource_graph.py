@@ -270,9 +270,9 @@ def rows_of(fleet: Fleet, subscriptions: Iterable[str], types: tuple[str, ...]) 
     from .shapes import scale_set_model, vm_model
 
     for sub in subscriptions:
-        vms = fleet.vms_in(sub)
-        sets = fleet.scale_sets_in(sub)
-        instances = [inst for ss in sets for inst in ss.instances.values()]
+        vms: list[Any] = fleet.vms_in(sub)
+        sets: list[Any] = fleet.scale_sets_in(sub)
+        instances: list[Any] = [inst for ss in sets for inst in ss.instances.values()]
         if AVAILABILITY in types:
             yield from (availability_row(vm) for vm in vms)
         if ANNOTATIONS in types:  # VMs, scale sets and scale-set VMs alike

@@ -58,7 +58,7 @@ def availability(groups: str = "") -> str:
     )
 
 
-def annotations(targets: Iterable[str]) -> str:
+def annotations_of(targets: Iterable[str]) -> str:
     return (
         f"HealthResources | where type =~ '{ANNOTATIONS_TYPE}'"
         f" | where tolower(tostring(properties.targetResourceId)) in~ {_listed(t.lower() for t in targets)}"

@@ -20,6 +20,7 @@ is done (at most one cycle per run, so a small tenant is swept once per run, as 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -114,8 +115,7 @@ class GraphSweeper(Sweeper):
         self.run.cycle, self.run.cycle_started = position.cycle, position.cycle_started
         subscriptions = (self.management_group,) if self.management_group else self.scope.subscriptions
         clients = self.clients_for_subscription(self.scope.subscriptions[0])
-        graph = GraphReads(clients.graph(), self.stats, top=self.top, progress=self.progress,
-                           **({"sleep": self.sleep} if self.sleep else {}))  # fmt: skip
+        graph = GraphReads(clients.graph(), self.stats, top=self.top, progress=self.progress, sleep=self.sleep or time.sleep)
         arm = ArmReads(self.stats, None, self.progress)
         while True:
             batch = cursor.batch(position, subscriptions, self.batch_size)
@@ -188,7 +188,7 @@ class GraphSweeper(Sweeper):
         notes: dict[str, dict[str, Any]] = {}
         for start in range(0, len(targets), q.TARGETS_PER_QUERY):
             chunk = targets[start : start + q.TARGETS_PER_QUERY]
-            for page in graph.pages("reading VM annotations in Resource Graph", "graph-annotations", q.annotations(chunk), **scope):
+            for page in graph.pages("reading VM annotations in Resource Graph", "graph-annotations", q.annotations_of(chunk), **scope):
                 for row in page:
                     props = dict(row.get("properties") or {})
                     notes[str(props.get("targetResourceId") or "").lower()] = props
