@@ -140,15 +140,30 @@ def _within_quota(graph: Any, request: Any, ref: ResourceId) -> Any:
 def _quota_wait(exc: AzureCallError) -> float | None:
     """Seconds Resource Graph said to wait (x-ms-user-quota-resets-after, hh:mm:ss), when short."""
     response = getattr(exc.__cause__, "response", None)
-    text = (getattr(response, "headers", None) or {}).get("x-ms-user-quota-resets-after")
+    wait = quota_resets_after(getattr(response, "headers", None))
+    return wait if wait is not None and wait <= MAX_QUOTA_WAIT else None
+
+
+def quota_resets_after(headers: Any) -> float | None:
+    """Seconds until the caller's Resource Graph quota resets (`x-ms-user-quota-resets-after`,
+    hh:mm:ss, on every answer); None when absent or unreadable. The sweep paces on it too."""
+    text = (headers or {}).get("x-ms-user-quota-resets-after")
     if not text:
         return None
     try:
         hours, minutes, seconds = (float(p) for p in str(text).split(":"))
     except ValueError:
         return None
-    wait = hours * 3600 + minutes * 60 + seconds
-    return wait if wait <= MAX_QUOTA_WAIT else None
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def quota_remaining(headers: Any) -> int | None:
+    """Queries the caller may still make in this window (`x-ms-user-quota-remaining`); None when absent."""
+    text = (headers or {}).get("x-ms-user-quota-remaining")
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
 
 
 def _first(props: dict[str, Any], names: tuple[str, ...]) -> Any:

@@ -4,7 +4,8 @@
 
 1 decision throughput (bench/throughput.py), 2 cold start (bench/coldstart.py), 3 the storm
 and 5 remediation latency (bench/storm.py, one run gives both), 4 the sweep
-(bench/sweep_bench.py through bench/sweep.py), 6 Table Storage requests per signal on each hot
+(bench/sweep_bench.py through bench/sweep.py); the timer's Resource Graph sweep of a large tenant in
+bench/sweep_tenant.py), 6 Table Storage requests per signal on each hot
 path, counted on the wire at Azurite (bench/table_requests.py). Each is a ratio or a count against a baseline
 measured in the same run; see docs/performance.md. Exits non-zero only when a run broke,
 never because a target was missed.
@@ -19,7 +20,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from . import coldstart, storm, sweep, table_requests, throughput
+from . import coldstart, storm, sweep, sweep_tenant, table_requests, throughput
 from .report import table
 
 PARTS = ("throughput", "coldstart", "storm", "sweep", "table")
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             figures += (storm.measure(2_000, 1_000) if q else storm.measure(10_000, 3_000))[0]
         elif part == "sweep":
             figures += sweep.measure(sweep.QUICK_SIZES if q else sweep.SIZES)
+            figures.append(sweep_tenant.figure(100 if q else 1_000))  # the timer's Resource Graph sweep, a cycle
         elif part == "table":
             figures += table_requests.figures(table_requests.measure_paths())
     figures.sort(key=lambda f: f.name)

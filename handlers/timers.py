@@ -26,10 +26,10 @@ def tick(timer: func.TimerRequest) -> None:
 @bp.timer_trigger(arg_name="timer", schedule="%RESPONDER_SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def sweep(timer: func.TimerRequest) -> None:
     from pipeline import Settings
-    from sweep import sweep_scope
+    from sweep import sweep_run
 
     pipeline = runtime.pipeline()
-    sweep_scope(pipeline, Settings.from_env())
+    sweep_run(pipeline, Settings.from_env())  # Resource Graph from the ledger's cursor, within RESPONDER_SWEEP_BUDGET
     pipeline.end_batch()  # tell people what the sweep found, in one outbox transaction
 
 

@@ -147,6 +147,7 @@ var ledgerTableNames = [
   'responderOutboxMessages'
   'responderOutboxUnsent'
   'responderOutboxSends'
+  'responderSweepCursors'
 ]
 
 var subscriptionIds = empty(trim(monitoredSubscriptions)) ? [

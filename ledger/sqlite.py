@@ -27,6 +27,7 @@ from .operations_sqlite import OPERATIONS_SCHEMA, SqliteOperations
 from .retention_sqlite import SqliteRetention
 from .safety_sqlite import SAFETY_SCHEMA, SqliteSafety
 from .sqlite_checkpoint import Checkpointer
+from .sweep_cursor_sqlite import SqliteSweepCursor
 from .waves_sqlite import WAVES_SCHEMA, SqliteWaves
 
 # Every signal's commit writes the pages its rows touch, about 5 us each (docs/performance.md),
@@ -109,7 +110,7 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
-class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves, SqliteRetention):
+class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves, SqliteRetention, SqliteSweepCursor):
     def __init__(self, path: str | Path = ":memory:"):
         self.path = str(path)
         try:

@@ -36,6 +36,7 @@ from .incidents_table import TableIncidents
 from .operations_table import TableOperations
 from .retention_table import TableRetention
 from .safety_table import TableSafety
+from .sweep_cursor_table import TableSweepCursor
 from .table_keys import clip
 from .table_service import sdk_errors, service_client, setting
 from .waves_table import TableWaves
@@ -45,7 +46,7 @@ SIGNAL_FIELDS = ("kind", "name", "resource_id", "event_id", "source", "input", "
 REJECTION_FIELDS = ("id", "at", "input", "location", "problem", "excerpt")
 
 
-class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, TableWaves, TableRetention):
+class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, TableWaves, TableRetention, TableSweepCursor):
     """rules.ports.Ledger on Azure Table Storage. Safe to share across threads and processes."""
 
     def __init__(self, service: Any, prefix: str | None = None):

@@ -35,6 +35,7 @@ TABLES = {
     "outbox": "OutboxMessages",  # the notification outbox: messages, their notices, windows (one partition)
     "outbox_unsent": "OutboxUnsent",  # notices recorded and not sent, one partition per day
     "outbox_sends": "OutboxSends",  # rate-limit slots, one partition per channel key
+    "sweep_cursors": "SweepCursors",  # one entity per sweep: where its last run stopped
 }
 DEFAULT_PREFIX = "responder"
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,47}$")

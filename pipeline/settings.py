@@ -18,6 +18,8 @@ from typing import Any
 from notify.errors import NotifyConfigError
 from notify.routes import parse_routes, split_addresses
 from notify.settings import MAIL_CONFIRM, TEAMS_WHEN_UNSURE, NotifySettings, names
+from rules import RulesError
+from rules.durations import parse_duration
 from rules.vocabulary import MODES
 from telemetry.setup import TelemetrySettings
 
@@ -64,6 +66,10 @@ NAMES: dict[str, str] = {
     "RESPONDER_PURGE_SCHEDULE": "the purge's schedule",
     "RESPONDER_RETENTION_DAYS": "days the audit trail is kept",
     "RESPONDER_SCALE_SET_WRITE": "whether the scale-set write role is held",
+    "RESPONDER_SWEEP_SOURCE": "the timer's sweep: Resource Graph or ARM lists",
+    "RESPONDER_SWEEP_BUDGET": "time a sweep run may spend",
+    "RESPONDER_SWEEP_BATCH": "subscriptions per Resource Graph query",
+    "RESPONDER_SWEEP_MANAGEMENT_GROUP": "a management group to sweep instead",
     # Set by the platform (the Functions host, the template), not chosen by an operator:
     "AZURE_CLIENT_ID": "the user-assigned managed identity",
     "AZURE_SUBSCRIPTION_ID": "the default subscription of ARM clients",
@@ -202,6 +208,55 @@ def notify_settings(env: Mapping[str, str]) -> NotifySettings:
     )
 
 
+SWEEP_SOURCES = ("graph", "arm")
+SWEEP_MAX_BATCH = 1000  # subscriptions Resource Graph takes in one query
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """The timer's sweep (sweep/cycle.py): where it reads, how long a run may spend, how many
+    subscriptions a query names (the cursor's step), or one management group instead."""
+
+    source: str = "graph"
+    budget_seconds: float = 420.0  # 7 of the 10 minutes host.json gives a function
+    batch_size: int = 100
+    management_group: str | None = None
+
+
+def _sweep_budget(read: _Reader) -> float:
+    name = "RESPONDER_SWEEP_BUDGET"
+    text = read(name).strip()
+    if not text:
+        return SweepSettings.budget_seconds
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = parse_duration(text, name).total_seconds()
+        except RulesError:
+            raise SettingsError(f"{name}={text!r}: expected seconds or an ISO 8601 duration such as PT7M") from None
+    if seconds <= 0:
+        raise SettingsError(f"{name}={text!r}: the budget must be positive")
+    return seconds
+
+
+def sweep_settings(env: Mapping[str, str]) -> SweepSettings:
+    """The sweep's settings alone (Settings.from_env reads them with the rest)."""
+    read = _Reader(env)
+    source = (read("RESPONDER_SWEEP_SOURCE") or SWEEP_SOURCES[0]).strip().lower()
+    if source not in SWEEP_SOURCES:
+        raise SettingsError(f"RESPONDER_SWEEP_SOURCE={source!r}: expected graph or arm")
+    batch = read("RESPONDER_SWEEP_BATCH").strip()
+    if batch and (not batch.isdigit() or not 1 <= int(batch) <= SWEEP_MAX_BATCH):
+        raise SettingsError(f"RESPONDER_SWEEP_BATCH={batch!r}: expected 1 to {SWEEP_MAX_BATCH} subscriptions")
+    return SweepSettings(
+        source=source,
+        budget_seconds=_sweep_budget(read),
+        batch_size=int(batch) if batch else SweepSettings.batch_size,
+        management_group=read("RESPONDER_SWEEP_MANAGEMENT_GROUP").strip() or None,
+    )
+
+
 def telemetry_settings(env: Mapping[str, str] | None = None) -> TelemetrySettings:
     """Azure Monitor export's settings alone: read at start-up, before (and whatever becomes of)
     the rest, which a bad value makes fail at the first event instead."""
@@ -245,6 +300,7 @@ class Settings:
     default_subscription: str = ""
     website_hostname: str = ""
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
+    sweep: SweepSettings = field(default_factory=SweepSettings)
 
     @property
     def teams_webhooks(self) -> Mapping[str, str]:
@@ -307,4 +363,5 @@ class Settings:
             default_subscription=read("AZURE_SUBSCRIPTION_ID").strip(),
             website_hostname=read("WEBSITE_HOSTNAME").strip(),
             telemetry=telemetry_settings(env),
+            sweep=sweep_settings(env),
         )

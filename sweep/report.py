@@ -26,6 +26,7 @@ class SweepReport:
     stats: SweepStats = field(default_factory=SweepStats)
     failures: list[str] = field(default_factory=list)  # findings the pipeline could not handle
     seconds: float = 0.0  # wall time (the pipeline's clock may be a test's, standing still)
+    run: Any = None  # a Resource Graph sweep's RunReport: cycle, batches, subscriptions swept, why it stopped
 
     @property
     def complete(self) -> bool:
@@ -40,6 +41,7 @@ class SweepReport:
             "decisions": [{"action": a, "status": s, "count": n} for (a, s), n in sorted(self.decisions.items())],
             "failures": list(self.failures),
             **self.stats.to_dict(),
+            **({"run": self.run.to_dict()} if self.run is not None else {}),
         }
 
 
@@ -80,6 +82,7 @@ def sweep_into(
         if on_outcome is not None:
             on_outcome(outcome)
     report.stats = sweeper.stats
+    report.run = getattr(sweeper, "run", None)
     report.finished = pipeline.clock()
     report.seconds = time.perf_counter() - began
     return report

@@ -23,6 +23,12 @@ class SweepStats:
     problem_count: int = 0
     largest_page: int = 0  # items in the largest page read: what memory is bounded by
     budget: int = 0  # reads the cost model allows (pages at the known page size + one per GET); 0: unknown
+    # Resource Graph (the timer's sweep, sweep/graph_sweeper.py): queries refused for the quota,
+    # waits for it to reset (paced or refused) and their seconds, subscriptions swept.
+    throttled: int = 0
+    throttle_waits: int = 0
+    throttle_seconds: float = 0.0
+    subscriptions: int = 0
 
     @property
     def arm_reads(self) -> int:
@@ -63,4 +69,8 @@ class SweepStats:
             "skipped": dict(self.skipped),
             "problems": list(self.problems),
             "problem_count": self.problem_count,
+            "subscriptions": self.subscriptions,
+            "throttled": self.throttled,
+            "throttle_waits": self.throttle_waits,
+            "throttle_seconds": round(self.throttle_seconds, 3),
         }

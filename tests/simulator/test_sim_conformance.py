@@ -234,14 +234,38 @@ SCHEDULE = {"id": text(r"/providers/microsoft\.devtestlab/schedules/shutdown-com
                            "notificationSettings": Opt({"status": enum("Enabled", "Disabled"), "timeInMinutes": int}),
                            "createdDate": Opt(text(ISO)), "targetResourceId": text(r"/virtualMachines/"),
                            "provisioningState": enum("Succeeded")}}  # fmt: skip
-GRAPH_ROW = {"id": text(r"/providers/Microsoft\.ResourceHealth/resourceAnnotations/"), "name": text(),
-             "type": enum("microsoft.resourcehealth/resourceannotations"), "tenantId": text(), "location": text(),
-             "resourceGroup": text(r"^[^A-Z]+$"), "subscriptionId": text(GUID),
-             "properties": {"targetResourceType": text(), "targetResourceId": text(), "occurredTime": text(ISO),
-                            "annotationName": text(), "reason": text(), "category": text(), "context": text(),
-                            "summary": text()}}  # fmt: skip
-GRAPH_ANSWER = {"totalRecords": int, "count": int, "resultTruncated": enum("true", "false"), "data": ListOf(GRAPH_ROW),
-                "facets": list, "$skipToken": Opt(text())}  # fmt: skip
+def graph_answer(row: Any) -> dict:
+    return {"totalRecords": int, "count": int, "resultTruncated": enum("true", "false"), "data": ListOf(row),
+            "facets": list, "$skipToken": Opt(text())}  # fmt: skip
+
+
+def graph_row(id_pattern: str, row_type: str, properties: dict) -> dict:
+    return {"id": text(id_pattern), "name": text(), "type": enum(row_type), "tenantId": text(), "location": text(),
+            "resourceGroup": text(r"^[^A-Z]+$"), "subscriptionId": text(GUID), "properties": properties}  # fmt: skip
+
+
+STATES = ("Available", "Unavailable", "Degraded", "Unknown")
+# Resource Graph rows ("VM availability information in Azure Resource Graph"; the Maintenance
+# `Update` model for MaintenanceResources' updates; Resources rows carry the resource's ARM properties).
+GRAPH_ROW = graph_row(r"/providers/Microsoft\.ResourceHealth/resourceAnnotations/", "microsoft.resourcehealth/resourceannotations",
+                      {"targetResourceType": text(), "targetResourceId": text(), "occurredTime": text(ISO),
+                       "annotationName": text(), "reason": text(), "category": text(), "context": text(), "summary": text()})
+AVAILABILITY_ROW = graph_row(r"/providers/Microsoft\.ResourceHealth/availabilityStatuses/current$",
+                             "microsoft.resourcehealth/availabilitystatuses",
+                             {"targetResourceType": text(r"^Microsoft\.Compute/virtualMachines$"), "targetResourceId": text(r"^/subscriptions/"),
+                              "occurredTime": text(ISO), "availabilityState": enum(*STATES),
+                              "previousAvailabilityState": Opt(enum(*STATES))})
+UPDATE_ROW = graph_row(r"/providers/Microsoft\.Maintenance/updates/", "microsoft.maintenance/updates",
+                       {"resourceId": text(r"^/subscriptions/"),
+                        "maintenanceScope": enum("Host", "Resource", "OSImage", "Extension", "InGuestPatch", "SQLDB", "SQLManagedInstance"),
+                        "impactType": enum("None", "Freeze", "Restart", "Redeploy"),
+                        "status": enum("Pending", "InProgress", "Completed", "RetryNow", "RetryLater"),
+                        "impactDurationInSec": int, "notBefore": Opt(text(ISO))})
+GRAPH_SCALE_SET_ROW = graph_row(r"/virtualMachineScaleSets/[^/]+$", "microsoft.compute/virtualmachinescalesets",
+                                {"orchestrationMode": enum("Uniform", "Flexible"), "provisioningState": enum(*MODEL_PROVISIONING),
+                                 "automaticRepairsPolicy": Opt({"enabled": bool, "gracePeriod": Opt(text(r"^PT")),
+                                                                "repairAction": Opt(enum("Replace", "Restart", "Reimage"))})})
+GRAPH_ANSWER = graph_answer(GRAPH_ROW)
 ERROR = {"error": {"code": text(r"^[A-Za-z]+$"), "message": text()}}
 
 
@@ -266,7 +290,8 @@ class Case:
 
 
 SS = f"{BASE}/virtualMachineScaleSets"
-ANNOTATIONS_QUERY = "HealthResources | where type =~ 'microsoft.resourcehealth/resourceannotations' | project id, properties"
+ANNOTATIONS_QUERY = "HealthResources | where type =~ 'microsoft.resourcehealth/resourceannotations'"
+QUOTA_HEADERS = ("x-ms-user-quota-remaining", "x-ms-user-quota-resets-after")
 ASYNC = ("Location", "Azure-AsyncOperation", "Retry-After")
 
 CASES = [
@@ -322,6 +347,18 @@ CASES = [
     Case("resource graph annotations", "POST", "/providers/Microsoft.ResourceGraph/resources", GRAPH_API, GRAPH_ANSWER,
          body={"subscriptions": [SUB], "query": ANNOTATIONS_QUERY},
          headers=("x-ms-user-quota-remaining", "x-ms-user-quota-resets-after")),
+    Case("resource graph availability statuses", "POST", "/providers/Microsoft.ResourceGraph/resources", GRAPH_API,
+         graph_answer(AVAILABILITY_ROW), headers=QUOTA_HEADERS,
+         body={"subscriptions": [SUB], "query": "HealthResources | where type =~ 'microsoft.resourcehealth/availabilitystatuses'"}),
+    Case("resource graph maintenance updates", "POST", "/providers/Microsoft.ResourceGraph/resources", GRAPH_API,
+         graph_answer(UPDATE_ROW), headers=QUOTA_HEADERS,
+         body={"subscriptions": [SUB], "query": "MaintenanceResources | where type =~ 'microsoft.maintenance/updates'"}),
+    Case("resource graph scale sets", "POST", "/providers/Microsoft.ResourceGraph/resources", GRAPH_API,
+         graph_answer(GRAPH_SCALE_SET_ROW), headers=QUOTA_HEADERS,
+         body={"subscriptions": [SUB], "query": "Resources | where type =~ 'microsoft.compute/virtualmachinescalesets'"}),
+    Case("resource graph VMs counted", "POST", "/providers/Microsoft.ResourceGraph/resources", GRAPH_API,
+         graph_answer({"subscriptionId": text(GUID), "count_": int}), headers=QUOTA_HEADERS,
+         body={"subscriptions": [SUB], "query": "Resources | where type =~ 'microsoft.compute/virtualmachines' | summarize count() by subscriptionId"}),
 ]  # fmt: skip
 
 

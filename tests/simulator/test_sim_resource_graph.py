@@ -45,7 +45,7 @@ def post(sim, body: dict, api: str = "2021-03-01"):
 
 
 def test_rows_and_answer_have_azure_shape(graph_sim):
-    answer = post(graph_sim, {"subscriptions": [SUB], "query": QUERY})
+    answer = post(graph_sim, {"subscriptions": [SUB], "query": QUERY.split(" | project")[0]})  # every column
     assert answer.status_code == 200
     body = answer.json()
     assert set(body) >= {"totalRecords", "count", "resultTruncated", "data", "facets"}
@@ -85,7 +85,7 @@ def test_a_target_filter_and_the_subscriptions_scope(graph_sim):
 
 
 def test_queries_it_does_not_answer_are_refused(graph_sim):
-    answer = post(graph_sim, {"subscriptions": [SUB], "query": "Resources | where type =~ 'microsoft.compute/virtualmachines'"})
+    answer = post(graph_sim, {"subscriptions": [SUB], "query": "Resources | extend size = properties.hardwareProfile.vmSize"})
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "BadRequest"
 
 

@@ -1,0 +1,40 @@
+"""Where the sweep stopped, in the Table Storage ledger: one entity per sweep (its name) in the
+SweepCursors table. The sweep runs on a timer, which the Functions host runs on one instance at a
+time, so the cursor is written without a condition: the last run's position wins."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from . import table_keys as keys
+from .table_keys import clip
+from .table_service import sdk_errors
+
+
+class TableSweepCursor:
+    """Uses TableLedger's tables."""
+
+    def sweep_cursor(self, name: str) -> Mapping[str, Any] | None:
+        """{name, cycle, after, cycle_started, updated_at} of the sweep `name`, or None before its first run."""
+        with sdk_errors("reading the sweep cursor"):
+            entity = self._get(self._table("sweep_cursors"), keys.hashed(name), "")
+        if entity is None:
+            return None
+        return {
+            "name": entity.get("name"),
+            "cycle": int(entity.get("cycle") or 0),
+            "after": entity.get("after") or "",
+            "cycle_started": keys.parse_stamp(entity["cycle_started"]),
+            "updated_at": keys.parse_stamp(entity["updated_at"]),
+        }
+
+    def save_sweep_cursor(self, name: str, cycle: int, after: str, cycle_started: datetime, at: datetime) -> None:
+        """Keep where the sweep `name` stands: in cycle `cycle`, everything up to `after` swept."""
+        entity = {
+            "PartitionKey": keys.hashed(name), "RowKey": "", "name": clip(name, 4000), "cycle": int(cycle),
+            "after": clip(after, 4000), "cycle_started": keys.stamp(cycle_started), "updated_at": keys.stamp(at),
+        }
+        with sdk_errors("saving the sweep cursor"):
+            self._table("sweep_cursors").upsert_entity(entity, mode=self._replace)
