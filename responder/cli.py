@@ -10,6 +10,12 @@ from pipeline import SettingsError
 from rules import MODES, RulesError
 
 
+def ledger_help(temporary: bool = False) -> str:
+    """--state's help, the same for every command (responder/ledger_choice.py decides)."""
+    default = "RESPONDER_LEDGER, else a temporary one" if temporary else "RESPONDER_LEDGER"
+    return f"the ledger: a SQLite file, sqlite:PATH or table (default: {default})"
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m responder", description="Resource Health Responder")
     commands = root.add_subparsers(dest="command", required=True)
@@ -18,7 +24,7 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("files", nargs="+", metavar="FILE", help="a delivery body: Event Grid event(s) or an alert payload")
     replay.add_argument("--json", action="store_true", help="one JSON object per line per signal")
     replay.add_argument("--mode", choices=MODES, help="override every policy rule's mode")
-    replay.add_argument("--state", metavar="PATH", help="SQLite ledger file to keep (default: a temporary one)")
+    replay.add_argument("--state", metavar="PATH", help=ledger_help(temporary=True))
     replay.add_argument("--azure", choices=("none", "sim", "live"), default="none", help="verify and act against this Azure")
     replay.add_argument("--fleet", metavar="FILE", help="fleet file for --azure sim (default: the demo fleet)")
     from .notices import add_outbox_argument
@@ -28,7 +34,7 @@ def parser() -> argparse.ArgumentParser:
     tick = commands.add_parser("tick", help="follow started operations to their end")
     tick.add_argument("--azure", choices=("sim", "live"), default="live")
     tick.add_argument("--fleet", metavar="FILE", help="fleet file for --azure sim")
-    tick.add_argument("--state", metavar="PATH", required=True, help="the SQLite ledger holding the operations")
+    tick.add_argument("--state", metavar="PATH", help=ledger_help())
     tick.add_argument("--json", action="store_true")
 
     demo = commands.add_parser("demo", help="the bundled scenario, end to end")
@@ -44,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
 
     for name, what in (("pause", "stop all automation (signals are still recorded and told)"), ("resume", "let automation act again")):
         switch = commands.add_parser(name, help=what)
-        switch.add_argument("--state", metavar="PATH", help="the SQLite ledger (default: RESPONDER_LEDGER)")
+        switch.add_argument("--state", metavar="PATH", help=ledger_help())
         switch.add_argument("--by", default=None, help="who is asking (default: the login name)")
 
     from . import waves_command
@@ -77,13 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s", stream=sys.stderr)
     try:
         if args.command == "replay":
-            from .replay import replay, settings_for
+            from .ledger_choice import Need, command_settings
+            from .replay import replay
 
-            return replay(args.files, settings_for(args.mode, args.state), args.json, azure=args.azure, fleet=args.fleet, outbox=args.outbox)
+            settings = command_settings(args.state, "replay", Need.SCRATCH, args.mode)
+            return replay(args.files, settings, args.json, azure=args.azure, fleet=args.fleet, outbox=args.outbox)
         if args.command == "tick":
-            from .replay import settings_for, tick
+            from .ledger_choice import Need, command_settings
+            from .replay import tick
 
-            return tick(settings_for(None, args.state), args.json, azure=args.azure, fleet=args.fleet)
+            return tick(command_settings(args.state, "tick", Need.EXISTING), args.json, azure=args.azure, fleet=args.fleet)
         if args.command == "sweep":
             from responder import sweep_command
 

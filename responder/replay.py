@@ -4,7 +4,6 @@ pipeline as the triggers, in the order given, against one ledger."""
 from __future__ import annotations
 
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -55,15 +54,6 @@ def replay(files: list[str], settings: Settings, as_json: bool, out: TextIO = sy
         render.table(outcomes + ended, out)
     # A test alert is recorded as a rejection but is no problem with the input.
     return 2 if any(o.status == "rejected" and not is_test_alert(o.reason) for o in outcomes) else 0
-
-
-def settings_for(mode: str | None, state: str | None, base: Settings | None = None) -> Settings:
-    """Command-line flags over the environment's settings; a temporary ledger unless --state."""
-    from dataclasses import replace
-
-    base = base or Settings.from_env()
-    ledger = f"sqlite:{state}" if state else f"sqlite:{tempfile.mkdtemp(prefix='responder-')}/ledger.sqlite"
-    return replace(base, mode=mode or base.mode, ledger=ledger)
 
 
 def tick(settings: Settings, as_json: bool, out: TextIO = sys.stdout, azure: str = "live", fleet: str | None = None) -> int:
