@@ -63,6 +63,7 @@ class Settings:
     ledger: str = "sqlite::memory:"
     table_endpoint: str = ""
     table_connection_string: str = ""
+    deadletter_connection_string: str = ""  # `replay --deadletter` without an identity (Azurite, a key)
     azure: str = "none"  # none | sim | live
     arm_endpoint: str = ""  # another Resource Manager URL (the simulated Azure); empty: Azure's own
     ca_bundle: str = ""  # a CA bundle the ARM client trusts (the simulated Azure's certificate)
@@ -110,6 +111,7 @@ class Settings:
             ledger=env.get("RESPONDER_LEDGER") or cls.ledger,
             table_endpoint=env.get("RESPONDER_TABLE_ENDPOINT", ""),
             table_connection_string=env.get("RESPONDER_TABLE_CONNECTION_STRING", ""),
+            deadletter_connection_string=env.get("RESPONDER_DEADLETTER_CONNECTION_STRING", ""),
             azure=azure,
             arm_endpoint=env.get("RESPONDER_ARM_ENDPOINT", ""),
             ca_bundle=env.get("RESPONDER_CA_BUNDLE", ""),

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from pipeline import SettingsError
+from pipeline import Settings, SettingsError
 from rules import MODES, RulesError
 
 
@@ -21,7 +21,12 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     replay = commands.add_parser("replay", help="run delivery files through the pipeline")
-    replay.add_argument("files", nargs="+", metavar="FILE", help="a delivery body: Event Grid event(s) or an alert payload")
+    replay.add_argument("files", nargs="*", metavar="FILE", help="a delivery body: Event Grid event(s) or an alert payload")
+    replay.add_argument("--deadletter", metavar="CONTAINER",
+                        help="also replay Event Grid's dead letters from this container: https://ACCOUNT.blob.core.windows.net/CONTAINER "
+                             "or ACCOUNT/CONTAINER (DefaultAzureCredential), or CONTAINER with RESPONDER_DEADLETTER_CONNECTION_STRING")
+    replay.add_argument("--deadletter-prefix", metavar="PREFIX", default="",
+                        help="only the dead-letter blobs whose names start so (e.g. one event subscription: RESPONDER-EVENTS/)")
     replay.add_argument("--json", action="store_true", help="one JSON object per line per signal")
     replay.add_argument("--mode", choices=MODES, help="override every policy rule's mode")
     replay.add_argument("--state", metavar="PATH", help=ledger_help(temporary=True))
@@ -73,6 +78,26 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from .deadletters import DeadLetterError, DeadLetterSource
+    from .ledger_choice import Need, command_settings
+    from .replay import replay
+
+    if not args.files and not args.deadletter:
+        print("error: replay needs FILE... or --deadletter CONTAINER", file=sys.stderr)
+        return 2
+    try:
+        deadletter = None
+        if args.deadletter:
+            connection_string = Settings.from_env().deadletter_connection_string
+            deadletter = DeadLetterSource.parse(args.deadletter, args.deadletter_prefix, connection_string)
+        settings = command_settings(args.state, "replay", Need.SCRATCH, args.mode)
+        return replay(args.files, settings, args.json, azure=args.azure, fleet=args.fleet, outbox=args.outbox, deadletter=deadletter)
+    except DeadLetterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sim"]:
@@ -83,11 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s", stream=sys.stderr)
     try:
         if args.command == "replay":
-            from .ledger_choice import Need, command_settings
-            from .replay import replay
-
-            settings = command_settings(args.state, "replay", Need.SCRATCH, args.mode)
-            return replay(args.files, settings, args.json, azure=args.azure, fleet=args.fleet, outbox=args.outbox)
+            return _replay(args)
         if args.command == "tick":
             from .ledger_choice import Need, command_settings
             from .replay import tick
