@@ -89,6 +89,11 @@ def test_every_command_works_on_the_ledger_RESPONDER_LEDGER_names(shared, monkey
             assert paused(env, monkeypatch), "pause did not reach the shared ledger"
         if line[0] == "resume":
             assert not paused(env, monkeypatch)
+    # --state names the same ledger in the ledger's own words (a path, sqlite:PATH or table)
+    named = {k: v for k, v in env.items() if k != "RESPONDER_LEDGER"}
+    for state in {env["RESPONDER_LEDGER"], env["RESPONDER_LEDGER"].removeprefix("sqlite:")}:
+        run = responder("audit", "--resource", "vm-shared", "--state", state, env=named)
+        assert run.returncode == 0 and "rejected by alice" in run.stdout, run.stderr
 
 
 @pytest.mark.parametrize("args", [
