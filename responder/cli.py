@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
                         help="also replay Event Grid's dead letters from this container: https://ACCOUNT.blob.core.windows.net/CONTAINER "
                              "or ACCOUNT/CONTAINER (DefaultAzureCredential), or CONTAINER with RESPONDER_DEADLETTER_CONNECTION_STRING")
     replay.add_argument("--deadletter-prefix", metavar="PREFIX", default="",
-                        help="only the dead-letter blobs whose names start so (e.g. one event subscription: RESPONDER-EVENTS/)")
+                        help="only the dead-letter blobs whose names start so (e.g. one day: RESOURCE-HEALTH-RESPONDER/2026/12/4/)")
     replay.add_argument("--json", action="store_true", help="one JSON object per line per signal")
     replay.add_argument("--mode", choices=MODES, help="override every policy rule's mode")
     replay.add_argument("--state", metavar="PATH", help=ledger_help(temporary=True))

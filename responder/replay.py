@@ -1,5 +1,6 @@
 """`python -m responder replay FILE...`: each file is one delivery body, run through the same
-pipeline as the triggers, in the order given, against one ledger."""
+pipeline as the triggers, in the order given, against one ledger (responder/ledger_choice.py says
+which). `--deadletter` adds Event Grid's dead-lettered events (responder/deadletters.py)."""
 
 from __future__ import annotations
 
