@@ -3,6 +3,7 @@ service), replayed into a ledger (a SQLite file, or Table Storage on Azurite) by
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -142,17 +143,45 @@ def test_an_empty_container_says_there_is_nothing(container, tmp_path, azurite_s
     assert run.returncode == 0 and "nothing to replay: the container holds no dead letters" in run.stdout
 
 
-@pytest.mark.parametrize(("where", "with_connection", "problem"), [
-    ("no-such-container", True, "--deadletter no-such-container: no such container"),
-    ("eventgrid-deadletter", False, "a container name alone needs RESPONDER_DEADLETTER_CONNECTION_STRING"),
-    ("http://account.blob.core.windows.net/c", False, "expected https://ACCOUNT.blob.core.windows.net/CONTAINER"),
-    ("https://account.blob.core.windows.net/c/HEALTH/2026", False, "a folder inside it goes in --deadletter-prefix"),
-    ("a/b/c", False, "expected https://ACCOUNT.blob.core.windows.net/CONTAINER, ACCOUNT/CONTAINER"),
+@pytest.mark.parametrize(("where", "connection", "problem"), [
+    ("no-such-container", "azurite", "--deadletter no-such-container: no such container"),
+    ("{container}", "wrong key", "access denied; the identity needs Storage Blob Data Reader"),
+    ("eventgrid-deadletter", None, "a container name alone needs RESPONDER_DEADLETTER_CONNECTION_STRING"),
+    ("http://account.blob.core.windows.net/c", None, "expected https://ACCOUNT.blob.core.windows.net/CONTAINER"),
+    ("https://account.blob.core.windows.net/c/HEALTH/2026", None, "a folder inside it goes in --deadletter-prefix"),
+    ("a/b/c", None, "expected https://ACCOUNT.blob.core.windows.net/CONTAINER, ACCOUNT/CONTAINER"),
 ])
-def test_a_container_that_cannot_be_read_is_a_clear_error(where, with_connection, problem, tmp_path, azurite_storage):
-    env = {"RESPONDER_DEADLETTER_CONNECTION_STRING": azurite_storage} if with_connection else {}
-    run = responder("replay", "--deadletter", where, "--state", str(tmp_path / "l.sqlite"), env=env)
+def test_a_container_that_cannot_be_read_is_a_clear_error(where, connection, problem, tmp_path, azurite_storage, container):
+    from tests.azurite import ACCOUNT_KEY
+
+    strings = {"azurite": azurite_storage, "wrong key": azurite_storage.replace(ACCOUNT_KEY, "d3Jvbmcta2V5" * 7 + "AA==")}
+    env = {"RESPONDER_DEADLETTER_CONNECTION_STRING": strings[connection]} if connection else {}
+    run = responder("replay", "--deadletter", where.replace("{container}", container[0]), "--state", str(tmp_path / "l.sqlite"), env=env)
     assert run.returncode == 1 and problem in run.stderr, run.stderr
+
+
+def test_a_blob_too_large_is_rejected_unread_and_a_blob_larger_than_a_batch_goes_in_slices(container, tmp_path, azurite_storage,
+                                                                                            monkeypatch):
+    from pipeline import Settings
+    from responder import deadletters
+    from responder.replay import replay
+
+    name, client = container
+    events = [dead_lettered(b.annotated(target=b.vm_id(f"vm-dl-{n}"))) for n in range(3)]
+    sliced, large = blob_name(9), blob_name(10)
+    client.upload_blob(sliced, json.dumps(events).encode())
+    client.upload_blob(large, json.dumps(events * 20).encode())
+    monkeypatch.setattr(deadletters, "MAX_EVENTS", 2)
+    monkeypatch.setattr(deadletters, "MAX_BLOB_BYTES", len(json.dumps(events)) + 1)
+    out, err = io.StringIO(), io.StringIO()
+    source = DeadLetterSource.parse(name, connection_string=azurite_storage)
+    status = replay([], Settings(ledger=f"sqlite:{tmp_path / 'l.sqlite'}"), True, out, err=err, deadletter=source)
+    found = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert status == 2
+    assert [(o["input"], o["status"]) for o in found if "status" in o] == [
+        (f"{sliced}[0:2]", "planned"), (f"{sliced}[0:2]", "planned"), (f"{sliced}[2:3]", "planned"), (large, "rejected")]
+    (rejected,) = [o["reason"] for o in found if o.get("status") == "rejected"]
+    assert f"{large}: blob: is {len(json.dumps(events * 20))} bytes, more than the" in rejected
 
 
 def test_replay_needs_files_or_dead_letters():
