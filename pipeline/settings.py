@@ -41,6 +41,7 @@ NAMES: dict[str, str] = {
     "RESPONDER_TABLE_ENDPOINT": "the Table Storage ledger's endpoint",
     "RESPONDER_TABLE_CONNECTION_STRING": "the Table Storage ledger's connection string",
     "RESPONDER_TABLE_PREFIX": "prefix of the ledger's table names",
+    "RESPONDER_DEADLETTER_CONNECTION_STRING": "Event Grid's dead-letter storage, for replay --deadletter",
     "RESPONDER_AZURE": "which Azure to act on",
     "RESPONDER_ARM_ENDPOINT": "another Resource Manager URL",
     "RESPONDER_CA_BUNDLE": "a CA bundle to trust",
@@ -279,9 +280,11 @@ class Settings:
     resource_groups_exclude: tuple[str, ...] = ()
     paused: bool = False
     ledger: str = "sqlite::memory:"
+    ledger_configured: bool = False  # RESPONDER_LEDGER was set (the command line opens it rather than a temporary one)
     table_endpoint: str = ""
     table_connection_string: str = ""
     table_prefix: str = ""  # empty: the ledger's own default
+    deadletter_connection_string: str = ""  # `replay --deadletter` without an identity (Azurite, a key)
     azure: str = "none"  # none | sim | live
     arm_endpoint: str = ""  # another Resource Manager URL (the simulated Azure); empty: Azure's own
     ca_bundle: str = ""  # a CA bundle the ARM client trusts (the simulated Azure's certificate)
@@ -345,9 +348,11 @@ class Settings:
             resource_groups_exclude=tuple(s.lower() for s in _list(read("RESPONDER_RESOURCE_GROUPS_EXCLUDE"))),
             paused=_flag("RESPONDER_PAUSED", read("RESPONDER_PAUSED")),
             ledger=read("RESPONDER_LEDGER") or cls.ledger,
+            ledger_configured=bool(read("RESPONDER_LEDGER").strip()),
             table_endpoint=read("RESPONDER_TABLE_ENDPOINT").strip(),
             table_connection_string=read("RESPONDER_TABLE_CONNECTION_STRING").strip(),
             table_prefix=read("RESPONDER_TABLE_PREFIX").strip(),
+            deadletter_connection_string=read("RESPONDER_DEADLETTER_CONNECTION_STRING").strip(),
             azure=azure,
             arm_endpoint=read("RESPONDER_ARM_ENDPOINT"),
             ca_bundle=read("RESPONDER_CA_BUNDLE"),

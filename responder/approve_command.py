@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     if command in ("approve", "reject"):
         parser.add_argument("id", metavar="ID", help="the approval id (APR-…), as `approvals` lists it")
         parser.add_argument("--by", metavar="NAME", help="who decides, for the audit trail (default: user@command-line)")
-    parser.add_argument("--state", metavar="PATH", required=True, help="the SQLite ledger holding the approvals")
+    parser.add_argument("--state", metavar="PATH", help="the ledger: a SQLite file, sqlite:PATH or table (default: RESPONDER_LEDGER)")
     if command == "approve":
         parser.add_argument("--azure", choices=("sim", "live"), help="the Azure to verify against and act on (default: RESPONDER_AZURE, else live)")
         parser.add_argument("--fleet", metavar="FILE", help="fleet file for --azure sim (default: the demo fleet)")
@@ -67,10 +67,10 @@ def _decide(args: argparse.Namespace, out: TextIO) -> int:
     from pipeline import Settings, SettingsError
     from responder import render
     from responder.azure_session import azure_session, closing_tick
-    from responder.replay import settings_for
+    from responder.ledger_choice import Need, command_settings
     from wiring import build_pipeline
 
-    settings = settings_for(None, args.state, Settings.from_env())
+    settings = command_settings(args.state, args.command, Need.EXISTING, base=Settings.from_env())
     kind = "none"
     if args.command == "approve":
         kind = args.azure or (settings.azure if settings.azure in ("sim", "live") else "live")
@@ -88,16 +88,16 @@ def _decide(args: argparse.Namespace, out: TextIO) -> int:
     for outcome in outcomes:
         out.write((render.json_line(outcome) if args.json else render.line(outcome)) + "\n")
     if session.kind == "live" and outcomes[0].status == "started":
-        out.write("" if args.json else f"the app's tick (or `python -m responder tick --state {args.state}`) follows it to its end\n")
+        out.write("" if args.json else "the app's tick (or `python -m responder tick` on this ledger) follows it to its end\n")
     return 0
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
     from pipeline import Settings
-    from responder.replay import settings_for
+    from responder.ledger_choice import Need, command_settings
     from wiring import build_pipeline
 
-    settings = replace(settings_for(None, args.state, Settings.from_env()), azure="none")
+    settings = replace(command_settings(args.state, "approvals", Need.EXISTING, base=Settings.from_env()), azure="none")
     pipeline = build_pipeline(settings, notifier=False)
     service = _service(pipeline, settings)
     now = pipeline.clock()

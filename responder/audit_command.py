@@ -17,7 +17,6 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, TextIO
 
 from arm import short_name
@@ -34,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", metavar="ISO|DURATION", help="only decisions since a time (2026-11-22T09:00Z) or for a while back (PT2H, P1D, 90m, 2h, 7d)")
     parser.add_argument("--resource", metavar="NAME-OR-ID", help="only this resource: its ARM id or its name")
     parser.add_argument("--json", action="store_true", help="one JSON object per incident per line")
-    parser.add_argument("--state", metavar="PATH", help="SQLite ledger file (default: RESPONDER_LEDGER)")
+    parser.add_argument("--state", metavar="PATH", help="the ledger: a SQLite file, sqlite:PATH or table (default: RESPONDER_LEDGER)")
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr, now: datetime | None = None) -> int:
@@ -83,23 +82,15 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 def _open(state: str | None):
     from ledger import open_ledger
+    from pipeline import SettingsError
 
-    if state:
-        if not Path(state).is_file():
-            raise AuditError(f"--state {state}: no ledger there")
-        return open_ledger(f"sqlite:{state}")
-    from pipeline import Settings, SettingsError
+    from .ledger_choice import Need, command_settings
 
     try:
-        url = Settings.from_env().ledger
+        settings = command_settings(state, "audit", Need.EXISTING)
     except SettingsError as exc:
         raise AuditError(str(exc)) from None
-    if url.strip() in ("sqlite::memory:", ":memory:", ""):
-        raise AuditError("no ledger to read: pass --state PATH or set RESPONDER_LEDGER")
-    path = url[len("sqlite:"):] if url.startswith("sqlite:") else url
-    if url != "table" and not Path(path).is_file():
-        raise AuditError(f"RESPONDER_LEDGER={url}: no ledger there")
-    return open_ledger(url)
+    return open_ledger(settings.ledger, settings)
 
 
 # -- grouping -------------------------------------------------------------------------------

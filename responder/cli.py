@@ -6,8 +6,14 @@ import argparse
 import logging
 import sys
 
-from pipeline import SettingsError
+from pipeline import Settings, SettingsError
 from rules import MODES, RulesError
+
+
+def ledger_help(temporary: bool = False) -> str:
+    """--state's help, the same for every command (responder/ledger_choice.py decides)."""
+    default = "RESPONDER_LEDGER, else a temporary one" if temporary else "RESPONDER_LEDGER"
+    return f"the ledger: a SQLite file, sqlite:PATH or table (default: {default})"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -15,10 +21,15 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     replay = commands.add_parser("replay", help="run delivery files through the pipeline")
-    replay.add_argument("files", nargs="+", metavar="FILE", help="a delivery body: Event Grid event(s) or an alert payload")
+    replay.add_argument("files", nargs="*", metavar="FILE", help="a delivery body: Event Grid event(s) or an alert payload")
+    replay.add_argument("--deadletter", metavar="CONTAINER",
+                        help="also replay Event Grid's dead letters from this container: https://ACCOUNT.blob.core.windows.net/CONTAINER "
+                             "or ACCOUNT/CONTAINER (DefaultAzureCredential), or CONTAINER with RESPONDER_DEADLETTER_CONNECTION_STRING")
+    replay.add_argument("--deadletter-prefix", metavar="PREFIX", default="",
+                        help="only the dead-letter blobs whose names start so (e.g. one day: RESOURCE-HEALTH-RESPONDER/2026/12/4/)")
     replay.add_argument("--json", action="store_true", help="one JSON object per line per signal")
     replay.add_argument("--mode", choices=MODES, help="override every policy rule's mode")
-    replay.add_argument("--state", metavar="PATH", help="SQLite ledger file to keep (default: a temporary one)")
+    replay.add_argument("--state", metavar="PATH", help=ledger_help(temporary=True))
     replay.add_argument("--azure", choices=("none", "sim", "live"), default="none", help="verify and act against this Azure")
     replay.add_argument("--fleet", metavar="FILE", help="fleet file for --azure sim (default: the demo fleet)")
     from .notices import add_outbox_argument
@@ -28,7 +39,7 @@ def parser() -> argparse.ArgumentParser:
     tick = commands.add_parser("tick", help="follow started operations to their end")
     tick.add_argument("--azure", choices=("sim", "live"), default="live")
     tick.add_argument("--fleet", metavar="FILE", help="fleet file for --azure sim")
-    tick.add_argument("--state", metavar="PATH", required=True, help="the SQLite ledger holding the operations")
+    tick.add_argument("--state", metavar="PATH", help=ledger_help())
     tick.add_argument("--json", action="store_true")
 
     demo = commands.add_parser("demo", help="the bundled scenario, end to end")
@@ -44,7 +55,7 @@ def parser() -> argparse.ArgumentParser:
 
     for name, what in (("pause", "stop all automation (signals are still recorded and told)"), ("resume", "let automation act again")):
         switch = commands.add_parser(name, help=what)
-        switch.add_argument("--state", metavar="PATH", help="the SQLite ledger (default: RESPONDER_LEDGER)")
+        switch.add_argument("--state", metavar="PATH", help=ledger_help())
         switch.add_argument("--by", default=None, help="who is asking (default: the login name)")
 
     from . import waves_command
@@ -67,6 +78,26 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from .deadletters import DeadLetterError, DeadLetterSource
+    from .ledger_choice import Need, command_settings
+    from .replay import replay
+
+    if not args.files and not args.deadletter:
+        print("error: replay needs FILE... or --deadletter CONTAINER", file=sys.stderr)
+        return 2
+    try:
+        deadletter = None
+        if args.deadletter:
+            connection_string = Settings.from_env().deadletter_connection_string
+            deadletter = DeadLetterSource.parse(args.deadletter, args.deadletter_prefix, connection_string)
+        settings = command_settings(args.state, "replay", Need.SCRATCH, args.mode)
+        return replay(args.files, settings, args.json, azure=args.azure, fleet=args.fleet, outbox=args.outbox, deadletter=deadletter)
+    except DeadLetterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sim"]:
@@ -77,13 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s", stream=sys.stderr)
     try:
         if args.command == "replay":
-            from .replay import replay, settings_for
-
-            return replay(args.files, settings_for(args.mode, args.state), args.json, azure=args.azure, fleet=args.fleet, outbox=args.outbox)
+            return _replay(args)
         if args.command == "tick":
-            from .replay import settings_for, tick
+            from .ledger_choice import Need, command_settings
+            from .replay import tick
 
-            return tick(settings_for(None, args.state), args.json, azure=args.azure, fleet=args.fleet)
+            return tick(command_settings(args.state, "tick", Need.EXISTING), args.json, azure=args.azure, fleet=args.fleet)
         if args.command == "sweep":
             from responder import sweep_command
 

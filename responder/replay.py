@@ -1,13 +1,14 @@
 """`python -m responder replay FILE...`: each file is one delivery body, run through the same
-pipeline as the triggers, in the order given, against one ledger."""
+pipeline as the triggers, in the order given, against one ledger (responder/ledger_choice.py says
+which). `--deadletter` adds Event Grid's dead-lettered events (responder/deadletters.py)."""
 
 from __future__ import annotations
 
+import json
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from intake.deliveries import MAX_BODY_BYTES, is_test_alert, parse_delivery
 from pipeline import Outcome, Pipeline, Settings
@@ -15,6 +16,9 @@ from wiring import build_pipeline
 
 from . import render
 from .azure_session import azure_session, closing_tick
+
+if TYPE_CHECKING:
+    from .deadletters import BlobReport, DeadLetterSource
 
 
 def read_delivery(path: str, pipeline: Pipeline, input_name: str | None = None,
@@ -33,9 +37,11 @@ def read_delivery(path: str, pipeline: Pipeline, input_name: str | None = None,
 
 
 def replay(files: list[str], settings: Settings, as_json: bool, out: TextIO = sys.stdout, azure: str = "none", fleet: str | None = None,
-           outbox: str | None = None, err: TextIO = sys.stderr) -> int:
+           outbox: str | None = None, err: TextIO = sys.stderr, deadletter: DeadLetterSource | None = None) -> int:
+    """Each file, then each dead-letter blob of `deadletter`, through one pipeline."""
     from .notices import build_told_pipeline, tell
 
+    reports: list[BlobReport] = []
     with azure_session(azure, settings, fleet) as session:
         pipeline = build_told_pipeline(session.scoped(settings), session.connect, outbox)
         outcomes: list[Outcome] = []
@@ -45,6 +51,17 @@ def replay(files: list[str], settings: Settings, as_json: bool, out: TextIO = sy
             if as_json:
                 for outcome in found:
                     out.write(render.json_line(outcome) + "\n")
+        if deadletter is not None:
+            from .deadletters import blobs, replay_blob
+
+            for name, size, content in blobs(deadletter):
+                found, report = replay_blob(name, size, content, pipeline)
+                outcomes += found
+                reports.append(report)
+                if as_json:
+                    for outcome in found:
+                        out.write(render.json_line(outcome) + "\n")
+                    out.write(json.dumps({"deadletter": report.to_dict()}, ensure_ascii=False) + "\n")
         ended = closing_tick(pipeline)
         for line in tell(pipeline):  # the run's notices go out (or to --outbox) before it ends
             err.write(f"notification: {line}\n")
@@ -53,17 +70,13 @@ def replay(files: list[str], settings: Settings, as_json: bool, out: TextIO = sy
             out.write(render.json_line(outcome) + "\n")
     else:
         render.table(outcomes + ended, out)
+    if deadletter is not None:
+        from .deadletters import summary
+
+        told = summary(deadletter, reports)
+        out.write(json.dumps({"deadletters": {k: v for k, v in told.items() if k != "text"}}, ensure_ascii=False) + "\n" if as_json else "\n" + told["text"] + "\n")
     # A test alert is recorded as a rejection but is no problem with the input.
     return 2 if any(o.status == "rejected" and not is_test_alert(o.reason) for o in outcomes) else 0
-
-
-def settings_for(mode: str | None, state: str | None, base: Settings | None = None) -> Settings:
-    """Command-line flags over the environment's settings; a temporary ledger unless --state."""
-    from dataclasses import replace
-
-    base = base or Settings.from_env()
-    ledger = f"sqlite:{state}" if state else f"sqlite:{tempfile.mkdtemp(prefix='responder-')}/ledger.sqlite"
-    return replace(base, mode=mode or base.mode, ledger=ledger)
 
 
 def tick(settings: Settings, as_json: bool, out: TextIO = sys.stdout, azure: str = "live", fleet: str | None = None) -> int:

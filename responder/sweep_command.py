@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subscription", action="append", metavar="ID", help="subscription to sweep (repeatable; default: RESPONDER_SUBSCRIPTIONS)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line per finding, then a last line {\"sweep\": summary}")
     parser.add_argument("--mode", choices=MODES, help="override every policy rule's mode")
-    parser.add_argument("--state", metavar="PATH", help="SQLite ledger file to keep (default: a temporary one); a second sweep against it sees duplicates")
+    parser.add_argument("--state", metavar="PATH", help="the ledger: a SQLite file, sqlite:PATH or table (default: RESPONDER_LEDGER, else a temporary one); "
+                        "a second sweep against it sees duplicates")
     add_outbox_argument(parser)
 
 
@@ -38,14 +39,14 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     from ledger import LedgerError
     from pipeline import Settings, SettingsError
     from responder.azure_session import azure_session
+    from responder.ledger_choice import Need, command_settings
     from responder.notices import build_told_pipeline, tell
-    from responder.replay import settings_for
     from rules import RulesError
     from sweep import ProgressBar, Scope, ScopeError, Sweeper, sweep_into
     from sweep.summary import outcome_line, summary_text
 
     try:
-        settings = settings_for(args.mode, args.state, Settings.from_env())
+        settings = command_settings(args.state, "sweep", Need.SCRATCH, args.mode, Settings.from_env(), err)
         kind = args.azure or (settings.azure if settings.azure in ("sim", "live") else "sim")
         if args.fleet and kind != "sim":
             raise SettingsError("--fleet is for --azure sim")

@@ -8,16 +8,13 @@ import sys
 from dataclasses import replace
 from typing import TextIO
 
-from pipeline import Settings, SettingsError
 from wiring import build_pipeline
 
 
 def switch(command: str, state: str | None, by: str | None, out: TextIO = sys.stdout) -> int:
-    settings = Settings.from_env()
-    if state:
-        settings = replace(settings, ledger=f"sqlite:{state}")
-    elif settings.ledger.endswith(":memory:"):
-        raise SettingsError("pause and resume need a ledger that lasts: --state PATH, or RESPONDER_LEDGER")
+    from .ledger_choice import Need, command_settings
+
+    settings = command_settings(state, command, Need.LASTING)
     pipeline = build_pipeline(replace(settings, azure="none"), notifier=False)
     who = by or getpass.getuser()
     if command == "pause":

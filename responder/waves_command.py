@@ -9,11 +9,8 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from dataclasses import replace
 from datetime import UTC
 from typing import TextIO
-
-from pipeline import Settings, SettingsError
 
 
 def add_arguments(parser) -> None:
@@ -22,7 +19,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--all", action="store_true", help="also finished and closed waves")
     parser.add_argument("--json", action="store_true", help="one JSON object per wave")
     parser.add_argument("--by", default=None, help="who closes it (default: the login name)")
-    parser.add_argument("--state", metavar="PATH", help="the SQLite ledger (default: RESPONDER_LEDGER)")
+    parser.add_argument("--state", metavar="PATH", help="the ledger: a SQLite file, sqlite:PATH or table (default: RESPONDER_LEDGER)")
 
 
 def run(args, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -31,11 +28,9 @@ def run(args, out: TextIO | None = None, err: TextIO | None = None) -> int:
     from waves import WavesError, close_wave, list_waves
     from waves.admin import describe_row
 
-    settings = Settings.from_env()
-    if args.state:
-        settings = replace(settings, ledger=f"sqlite:{args.state}")
-    elif settings.ledger.endswith(":memory:"):
-        raise SettingsError("waves needs the ledger the app uses: --state PATH, or RESPONDER_LEDGER")
+    from .ledger_choice import Need, command_settings
+
+    settings = command_settings(args.state, "waves", Need.LASTING)
     store = open_ledger(settings.ledger, settings)
     try:
         if args.verb == "close":

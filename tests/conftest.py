@@ -183,3 +183,13 @@ def tick_until_done(pipeline, seconds: float = 20.0) -> list:
             return ended
         time.sleep(0.05)
     raise AssertionError(f"operations still open: {pipeline.ledger.open_operations()}")
+
+
+@pytest.fixture(scope="session")
+def azurite_storage():
+    """A connection string to Azurite's Blob and Table services, started once for the session
+    (tests/azurite.py): the dead-letter container `replay --deadletter` reads, a Table ledger."""
+    from tests.azurite import blob_and_table_storage
+
+    with blob_and_table_storage() as connection_string:
+        yield connection_string

@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import TextIO
 
 from intake.deliveries import parse_delivery
-from pipeline import Outcome
+from pipeline import Outcome, Settings
 from responder import render
 from responder.azure_session import azure_session, closing_tick
 from responder.demo.timing import as_of
-from responder.replay import read_delivery, settings_for
+from responder.ledger_choice import ledger_string, temporary_ledger
+from responder.replay import read_delivery
 from wiring import build_pipeline, notifications_of, notifier_from_settings
 
 from . import storm
@@ -64,7 +65,10 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
     from pipeline.azure import LocalToken
 
     workdir = tempfile.mkdtemp(prefix="responder-demo-")
-    settings = replace(settings_for(mode, state), approval_secret=secrets.token_urlsafe(32), policy_path=demo_policy(workdir))
+    # The demo's fleet is made up: it never writes to the shared ledger (RESPONDER_LEDGER), only
+    # to --state or a temporary file.
+    ledger = ledger_string(state) if state else temporary_ledger()
+    settings = replace(Settings.from_env(), mode=mode, ledger=ledger, approval_secret=secrets.token_urlsafe(32), policy_path=demo_policy(workdir))
     clock = DemoClock()
     outcomes: list[Outcome] = []
 

@@ -83,6 +83,8 @@ EVERY_SETTING = {
     "RESPONDER_TABLE_CONNECTION_STRING": ("UseDevelopmentStorage=true", lambda s: s.table_connection_string == "UseDevelopmentStorage=true",
                                           ANY_TEXT, None),
     "RESPONDER_TABLE_PREFIX": ("blue", lambda s: s.table_prefix == "blue", ANY_TEXT, None),  # its shape: ledger/table_keys.py
+    "RESPONDER_DEADLETTER_CONNECTION_STRING": ("UseDevelopmentStorage=true",
+                                               lambda s: s.deadletter_connection_string == "UseDevelopmentStorage=true", ANY_TEXT, None),
     "RESPONDER_AZURE": ("live", lambda s: s.azure == "live", "cloudy", "RESPONDER_AZURE='cloudy': expected none, sim or live"),
     "RESPONDER_ARM_ENDPOINT": ("https://127.0.0.1:8443", lambda s: s.arm_endpoint == "https://127.0.0.1:8443", ANY_TEXT, None),
     "RESPONDER_CA_BUNDLE": ("/tmp/ca.pem", lambda s: s.ca_bundle == s.notify.ca_bundle == "/tmp/ca.pem", ANY_TEXT, None),

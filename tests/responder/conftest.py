@@ -30,3 +30,4 @@ def doctor(sim, deployment, env_changes=None, references_only=False, wait=0.0):
         return check(ctx, references_only, wait)
     finally:
         ctx.reader.close()
+
