@@ -1,4 +1,5 @@
-"""Timer triggers. The tick (default every minute) follows started operations to their end;
+"""Timer triggers. The tick (default every minute) follows started operations to their end and
+is the one sender of notifications (a delivery only records them: pipeline/notifications.py);
 the sweep (default every 15 minutes) reads the scope for what no event announced; the purge
 (default daily at 03:30 UTC) forgets what is past the audit trail's retention.
 

@@ -62,6 +62,10 @@ from .table_service import ATTEMPTS, backoff, sdk_errors, service_client, settin
 # message (claim -> rendering -> sent) starts from it instead of a read; a stale one costs a 412.
 RECENT = 256
 
+# What `due` reads of a pending message: enough to choose, rate-limit and claim it, never its rendering.
+DUE_COLUMNS = ["id", "destination", "route", "channel", "target", "kind", "incident_id", "cause", "state", "created_at",
+               "due_at", "next_attempt_at", "attempts", "uncertain", "last_error", "note", "notices"]
+
 def outbox_for(ledger: Any):
     """The outbox beside a ledger: on its table service and prefix for Table Storage, else in its
     SQLite file (in memory when the ledger is)."""
@@ -255,9 +259,11 @@ class TableOutbox(TableSendSlots):
     # -- sending ----------------------------------------------------------------------------
 
     def due(self, now: datetime, limit: int = 100) -> list[Message]:
-        """One RowKey range of the one partition: the `due-` copies up to now, in due order."""
+        """One RowKey range of the one partition: the `due-` copies up to now, in due order, without
+        their renderings (a retried message carries one, tens of KB): the claim reads the message
+        whole, and only for what a rate limit lets go now."""
         with sdk_errors("listing due notifications"):
-            index = self._range(INDEX[PENDING], f"{INDEX[PENDING]}{keys.stamp(now)}-{LAST_ID}", limit=limit)
+            index = self._range(INDEX[PENDING], f"{INDEX[PENDING]}{keys.stamp(now)}-{LAST_ID}", limit=limit, select=DUE_COLUMNS)
         return [message_of(row) for row in index]
 
     def next_due(self) -> datetime | None:

@@ -1,6 +1,7 @@
 """Telling people: each step of an incident becomes a notify.Notice, submitted per delivery
-(one outbox transaction) and flushed after it and on every tick. A notification problem is
-outbox state, never an exception here: remediation never waits for a message.
+(one outbox transaction). A delivery only records; the timer's tick is the one sender (`tick`
+below), so invocations never race each other over the outbox's due messages. A notification
+problem is outbox state, never an exception here: remediation never waits for a message.
 
 A notice carries what notify/ needs to write the message from where the incident stands: the
 rule that decided (or "tick"/"approval" for an outcome), the pending approval's id and expiry,
@@ -56,20 +57,30 @@ class Notifications:
             self.pending.append(notice)
 
     def batch_done(self) -> None:
+        """The end of a delivery: record its notices. Sending is the timer's (`tick`)."""
         if self.pending:
             batch, self.pending = self.pending, []
             self.notifier.submit_many(batch)
+
+    def tick(self, pipeline: Any = None) -> list:
+        """The timer's turn: send what is due (one sender, not one per invocation). No outcomes."""
+        self.send()
+        return []
+
+    def send(self) -> None:
+        """Record what is pending, then send what is due now."""
+        self.batch_done()
         self.lines += self.notifier.flush(self.clock()).lines
 
     def drain(self, seconds: float) -> None:
         """Send what becomes due within `seconds` (the end of a command-line run)."""
-        self.batch_done()
+        self.send()
         self.lines += self.notifier.drain(seconds).lines
 
     def flush_all(self) -> None:
         """Send everything recorded now, held messages and open digest windows included (the end
         of a command-line run, which will not be there when they come due)."""
-        self.batch_done()
+        self.send()
         later = self.clock() + self.notifier.digest.window + self.notifier.digest.hold
         self.lines += self.notifier.flush(later).lines
 

@@ -59,6 +59,7 @@ def test_a_message_sent_after_a_restart_carries_links_that_approve(sim, approval
     first_ledger = approvals_ledger(path)
     first, first_notifier = worker(sim, first_ledger, env)
     waiting = waiting_for_a_person(first)
+    first_notifier.flush()  # the timer's turn: a delivery only records its messages
     assert session.teams.received("ops") == []
     (stored,) = [m for m in first_notifier.store.messages("pending") if m.channel == "teams"]
     assert stored.payload is not None  # rendered at its first attempt, and kept for the retry

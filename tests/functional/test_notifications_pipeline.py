@@ -31,6 +31,24 @@ def test_an_incident_reaches_teams_and_email_with_its_id(told):
     assert any(outcome.incident_id in json.dumps(card) for card in cards(session))
 
 
+def test_a_delivery_only_records_and_the_timer_sends(told):
+    """One sender: a delivery never sends (16 invocations would race over the due messages);
+    the tick, the timer's turn, sends what is due."""
+    pipeline, session, notifications = told
+    target = b.vm_id("vm-accelnet", rg="rg-demo", sub=DEMO_SUBSCRIPTION)
+    (outcome,) = deliver(pipeline, b.annotated("AccelnetUnhealthy", target=target))
+    store = notifications.notifier.store
+    recorded = store.messages()
+    assert recorded and {m.state for m in recorded} == {"pending"}, "the delivery recorded its messages"
+    assert session.notifications_received() == {"teams": 0, "email": 0}
+    due = max(m.due_at for m in recorded)
+    notifications.clock = lambda: due  # the tick comes once the incident's hold is over
+    pipeline.tick()
+    sent = {m.id: m.state for m in store.messages()}
+    assert session.notifications_received()["teams"] >= 1
+    assert {sent[m.id] for m in recorded} == {"sent"}, f"{outcome.incident_id}: the tick sent what the delivery recorded"
+
+
 def test_follow_ups_keep_the_incident_id_and_drop_the_next_step_once_done(told):
     import time
 
@@ -76,6 +94,7 @@ def test_a_notification_outage_does_not_stop_remediation(told, sim):
     target = b.vm_id("vm-accelnet", rg="rg-demo", sub=DEMO_SUBSCRIPTION)
     (outcome,) = deliver(pipeline, b.annotated("AccelnetUnhealthy", target=target))
     assert outcome.status == "started" and len(accepted_writes(sim)) == 1
+    notifications.send()  # the timer's turn, in the outage (a delivery only records)
     assert session.notifications_received() == {"teams": 0, "email": 0}
     waiting = notifications.notifier.store.messages()  # the messages wait in the outbox, nothing lost
     assert waiting and all(m.state != "sent" and m.incident_id == outcome.incident_id for m in waiting)
