@@ -62,7 +62,7 @@ class Notifications:
             batch, self.pending = self.pending, []
             self.notifier.submit_many(batch)
 
-    def tick(self, pipeline: Any = None) -> list:
+    def tick(self, pipeline: Any = None) -> list[Any]:
         """The timer's turn: send what is due (one sender, not one per invocation). No outcomes."""
         self.send()
         return []
