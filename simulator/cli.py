@@ -52,7 +52,10 @@ def main(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM both stop it: set here, since a shell that starts the simulator in the
+    # background hands it SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    for stopping in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stopping, lambda *_: stop.set())
     with sim:
         print(f"simulated Azure: {sim.base_url}", flush=True)
         print(f"CA bundle:       {sim.ca_bundle}", flush=True)
