@@ -69,12 +69,9 @@ def main(argv: list[str]) -> int:
         print(f"fleet:           {os.path.abspath(args.fleet)} ({len(sim.fleet.vms)} VMs, {len(sim.fleet.scale_sets)} scale sets)")
         print("Ctrl-C to stop.", flush=True)
         seen = 0
-        try:
-            while not stop.wait(0.2):
-                if args.log:
-                    seen = print_requests(sim.requests, seen)
-        except KeyboardInterrupt:
-            pass
+        while not stop.wait(0.2):
+            if args.log:
+                seen = print_requests(sim.requests, seen)
         print(f"stopped; counters {sim.counters}", flush=True)
     return 0
 
