@@ -6,7 +6,6 @@ that need it fail naming the script, never skip."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -16,25 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.ledger.azurite import ACCOUNT_KEY, answers, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 AZURITE = ROOT / "node_modules" / ".bin" / "azurite"
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="  # Azurite's well-known key
 STARTUP_SECONDS = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
-            conn.sendall(b"GET /devstoreaccount1?comp=list HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            return conn.recv(12).startswith(b"HTTP/1.1")
-    except OSError:
-        return False
 
 
 @contextmanager
@@ -42,7 +27,7 @@ def blob_and_table_storage() -> Iterator[str]:
     """A connection string reaching an in-memory Azurite's Blob and Table services."""
     if not AZURITE.exists():
         pytest.fail(f"Azurite is not installed ({AZURITE.relative_to(ROOT)} is missing): run scripts/install-azurite.sh", pytrace=False)
-    blob, table, queue = _free_port(), _free_port(), _free_port()
+    blob, table, queue = free_port(), free_port(), free_port()
     workspace = tempfile.mkdtemp(prefix="azurite-")
     log = open(Path(workspace) / "azurite.log", "w+b")  # closed below, once the process has ended
     process = subprocess.Popen(
@@ -53,7 +38,7 @@ def blob_and_table_storage() -> Iterator[str]:
     )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
-        while not (_answers(blob) and _answers(table)):
+        while not (answers(blob) and answers(table)):
             if process.poll() is not None or time.monotonic() > deadline:
                 log.seek(0)
                 pytest.fail(f"Azurite did not start:\n{log.read().decode(errors='replace')[-2000:]}", pytrace=False)
