@@ -8,7 +8,6 @@ with the rest in pipeline/settings.py.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from pipeline.settings import Settings, SweepSettings
@@ -16,14 +15,13 @@ from pipeline.settings import Settings, SweepSettings
 from .budget import Budget
 from .errors import ScopeError
 from .graph_sweeper import GraphSweeper
-from .report import SweepReport, sweep_into
+from .report import SweepReport, log_sweep, sweep_into
 from .scope import Scope
 
 
 def sweep_run(pipeline: Any, settings: Settings, connect: Any = None, sweep: SweepSettings | None = None) -> SweepReport:
     """One timer run: the next batches of the cycle through `pipeline`, a summary line logged."""
     from pipeline.azure import connector
-    from telemetry.logs import log
 
     from .scheduled import sweep_scope
 
@@ -40,11 +38,9 @@ def sweep_run(pipeline: Any, settings: Settings, connect: Any = None, sweep: Swe
                            batch_size=sweep.batch_size, management_group=sweep.management_group)  # fmt: skip
     report = sweep_into(pipeline, sweeper, keep_outcomes=False)
     stats, run = report.stats, sweeper.run
-    log(
-        "sweep",
-        level=logging.INFO if report.complete else logging.WARNING,
+    log_sweep(
+        report,
         source="graph",
-        seconds=round(report.seconds, 1),
         cycle=run.cycle,
         batches=run.batches,
         subscriptions=stats.subscriptions,
@@ -53,12 +49,5 @@ def sweep_run(pipeline: Any, settings: Settings, connect: Any = None, sweep: Swe
         queries=sum(n for api, n in stats.reads.items() if api.startswith("graph-")),
         arm_reads=sum(n for api, n in stats.reads.items() if not api.startswith("graph-")),
         throttle_waits=stats.throttle_waits,
-        machines=stats.machines,
-        scale_sets=stats.resources["scale-set"],
-        findings=sum(stats.findings.values()),
-        decisions=",".join(f"{action}/{status}={n}" for (action, status), n in sorted(report.decisions.items())),
-        problems=stats.problem_count + len(report.failures),
     )
-    for problem in stats.problems + report.failures:
-        log("sweep incomplete", level=logging.WARNING, problem=problem)
     return report

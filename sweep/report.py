@@ -86,3 +86,26 @@ def sweep_into(
     report.finished = pipeline.clock()
     report.seconds = time.perf_counter() - began
     return report
+
+
+def log_sweep(report: SweepReport, **context: Any) -> None:
+    """The run's summary line (warning when it did not finish), then a line per problem met.
+    `context`: what the kind of sweep adds (the cursor's cycle, the queries it made)."""
+    import logging
+
+    from telemetry.logs import log
+
+    stats = report.stats
+    log(
+        "sweep",
+        level=logging.INFO if report.complete else logging.WARNING,
+        seconds=round(report.seconds, 1),
+        **context,
+        machines=stats.machines,
+        scale_sets=stats.resources["scale-set"],
+        findings=sum(stats.findings.values()),
+        decisions=",".join(f"{action}/{status}={n}" for (action, status), n in sorted(report.decisions.items())),
+        problems=stats.problem_count + len(report.failures),
+    )
+    for problem in stats.problems + report.failures:
+        log("sweep incomplete", level=logging.WARNING, problem=problem)

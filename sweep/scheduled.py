@@ -3,11 +3,10 @@ summary line logged (with the findings, decisions and reads, for Application Ins
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from .errors import ScopeError
-from .report import SweepReport, sweep_into
+from .report import SweepReport, log_sweep, sweep_into
 from .scope import Scope
 from .sweeper import Sweeper
 
@@ -19,25 +18,11 @@ def sweep_scope(pipeline: Any, settings: Any, connect: Any = None) -> SweepRepor
     failed is logged as a warning and left for the next sweep.
     """
     from pipeline.azure import connector
-    from telemetry.logs import log
 
     connect = connect or connector(settings)
     if connect is None:
         raise ScopeError("RESPONDER_AZURE=none: there is no Azure to sweep")
     sweeper = Sweeper(connect, Scope.from_settings(settings), pipeline.clock)
     report = sweep_into(pipeline, sweeper, keep_outcomes=False)
-    stats = report.stats
-    log(
-        "sweep",
-        level=logging.INFO if report.complete else logging.WARNING,
-        seconds=round(report.seconds, 1),
-        arm_reads=stats.arm_reads,
-        machines=stats.machines,
-        scale_sets=stats.resources["scale-set"],
-        findings=sum(stats.findings.values()),
-        decisions=",".join(f"{action}/{status}={n}" for (action, status), n in sorted(report.decisions.items())),
-        problems=stats.problem_count + len(report.failures),
-    )
-    for problem in stats.problems + report.failures:
-        log("sweep incomplete", level=logging.WARNING, problem=problem)
+    log_sweep(report, arm_reads=report.stats.arm_reads)
     return report
