@@ -49,8 +49,8 @@ def parse_time(value: Any) -> datetime | None:
     # ARM writes up to 7 fractional digits; Python reads at most 6.
     if "." in text:
         head, _, rest = text.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        tail = rest[len(digits):]
+        tail = rest.lstrip("0123456789")  # the zone after the fraction, if any
+        digits = rest[: len(rest) - len(tail)]
         text = f"{head}.{digits[:6]}{tail}"
     try:
         parsed = datetime.fromisoformat(text)

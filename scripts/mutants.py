@@ -25,7 +25,7 @@ MODULES = {
     "actions/statuses.py": ["tests/actions/test_statuses.py"],
     # The contract tests' Table Storage half needs Azurite (node_modules), which the scratch copy lacks.
     "ledger/claims.py": ["tests/ledger/test_claim_book.py", "tests/ledger/test_sqlite.py"],
-    "actions/live_state.py": ["tests/actions/test_verify.py", "tests/actions/test_operations.py", "tests/actions/test_demo_fleet.py"],
+    "actions/live_state.py": ["tests/actions/test_live_state.py"],
 }
 sys.path.insert(0, str(ROOT))
 from tests.layout import DEVELOPMENT, PRODUCT  # noqa: E402 - the one package list, read once the root is on the path
