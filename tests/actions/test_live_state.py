@@ -146,7 +146,9 @@ def test_the_published_availability_status_is_read_whole(arm, serve, shared_exam
     read = read_availability(arm, ResourceId.parse(VM))
     assert read == Availability(state="Available", summary="Vm is available", reason_type="Unplanned",
                                 occurred=datetime(2016, 3, 29, 9, 12, tzinfo=UTC), properties=status["properties"])
-    assert [r.path.lower() for r in seen] == [(VM + HEALTH_PATH).lower()]
+    # As sent: one slash before "subscriptions" (the simulated Azure would forgive two; ARM's
+    # documented path has one).
+    assert [r.raw_path.split("?")[0].lower() for r in seen] == [(VM + HEALTH_PATH).lower()]
 
 
 @pytest.mark.parametrize(
@@ -460,10 +462,11 @@ def uniform_vm(number: int | None, name: str | None = None, **properties: Any) -
         # no instanceId: the number after the name's last "_"
         ([uniform_vm(None, name="ss_table_12", provisioningState="Succeeded")],
          [Instance("12", "Succeeded", None, ssvm_id("ss-table", "x"))]),
+        ([{"instanceId": "5", "properties": {"provisioningState": "Succeeded"}}], [Instance("5", "Succeeded", None, "")]),
         ([{"properties": {"provisioningState": "Creating"}}], [Instance("", "Creating", None, "")]),
         ([], []),
     ],
-    ids=["states", "state-from-the-view", "health", "id-from-the-name", "bare", "none"],
+    ids=["states", "state-from-the-view", "health", "id-from-the-name", "id-without-a-name", "bare", "none"],
 )
 def test_a_uniform_set_s_instances_are_listed(arm, serve, machines, expected):
     seen = serve(f"{SET}/virtualMachines", listed(*machines))
@@ -522,6 +525,34 @@ def test_a_set_s_mode_unknown_to_the_caller_is_read_from_its_model(arm, serve, m
 def test_the_instances_of_a_set_named_by_one_of_its_machines_are_the_set_s(arm, serve):
     seen = serve(f"{SET}/virtualMachines", listed(uniform_vm(7, provisioningState="Succeeded")))
     assert [i.instance_id for i in read_instances(arm, ResourceId.parse(SET_VM), flexible=False)] == ["7"]
+    assert len(seen) == 1
+
+
+# -- a resource in another subscription than the clients' default -------------------------------
+
+OTHER = "00000000-0000-0000-0000-0000000000b2"
+
+
+def elsewhere(rid: str) -> str:
+    return rid.replace(SUB, OTHER)
+
+
+@pytest.mark.parametrize(
+    "reader, target, path, answer",
+    [
+        (read_machine, VM, f"{VM}/instanceView", {"statuses": RUNNING}),
+        (read_machine, SET_VM, f"{SET_VM}/instanceView", {"statuses": RUNNING}),
+        (read_scale_set_view, SET, f"{SET}/instanceView", {}),
+        (read_scale_set, SET, SET, {}),
+        (lambda clients, ref: read_instances(clients, ref, flexible=False), SET, f"{SET}/virtualMachines", listed()),
+        (lambda clients, ref: read_instances(clients, ref, flexible=True), SET,
+         f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachines", listed()),
+    ],
+    ids=["vm", "scale-set-vm", "scale-set-view", "scale-set", "instances", "flexible-machines"],
+)
+def test_a_resource_is_read_in_its_own_subscription(arm, serve, reader, target, path, answer):
+    seen = serve(elsewhere(path), answer)
+    reader(arm, ResourceId.parse(elsewhere(target)))
     assert len(seen) == 1
 
 
