@@ -367,6 +367,14 @@ def test_the_in_flight_cap_of_a_scale_set(safety, capacity, cap):
     assert safety.reserve(vm("vm-x"), "INC-x:redeploy", None) is None, "both of its slots given back"
 
 
+def test_the_scale_set_cap_says_the_share_the_policy_sets(safety):
+    safety.brakes = replace(safety.brakes, in_flight_scale_set_share=0.1)
+    for n in range(2):
+        assert safety.reserve(instance(n), f"INC-{n}:reimage", 25) is None
+    assert safety.reserve(instance(2), "INC-2:reimage", 25) == (
+        "in-flight cap: 2 instances of scale set vmss-web already being remediated (cap 2: 10% of 25, at least 1)")
+
+
 def test_a_flexible_set_s_vm_takes_a_slot_of_its_set(safety):
     flexible = b.scale_set_id("vmss-flex", rg="rg-demo", sub=SUB)
     assert safety.reserve(vm("flex-0"), "INC-0:redeploy", 10, flexible) is None
