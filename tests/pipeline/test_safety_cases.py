@@ -77,6 +77,7 @@ def unhealthy(safety: Safety, targets) -> None:
         ({"subscriptions": (SUB,)}, vm(sub=OTHER), f"subscription {OTHER} is not in RESPONDER_SUBSCRIPTIONS"),
         ({"subscriptions": (SUB,)}, "not-an-arm-id", "subscription ? is not in RESPONDER_SUBSCRIPTIONS"),
         ({}, vm(sub=OTHER), None),  # no subscriptions named: scope left to the other settings
+        ({}, "not-an-arm-id", None),  # nothing named, and no group to compare
         ({"resource_groups_include": (" RG-Demo ",)}, vm(rg="rg-demo"), None),
         ({"resource_groups_include": ("rg-demo",)}, vm(rg="RG-Web"), "resource group rg-web is not in RESPONDER_RESOURCE_GROUPS_INCLUDE"),
         ({"resource_groups_include": ("rg-demo",)}, f"/subscriptions/{SUB}", None),  # no group to compare
@@ -169,6 +170,12 @@ def test_what_the_storm_breaker_counts(safety, kind, name, initiator, impact, re
     unhealthy(safety, [vm(f"vm-{n}") for n in range(10)])
     safety.observe(signal(vm("vm-last"), kind=kind, name=name, resolved=resolved), classified(initiator, impact))
     assert (safety.ledger_brakes(vm()) is not None) is counted
+
+
+def test_an_event_about_no_arm_id_says_nothing_of_a_storm(safety):
+    unhealthy(safety, [vm(f"vm-{n}") for n in range(10)])
+    unhealthy(safety, ["not-an-arm-id"])
+    assert safety.ledger_brakes(vm()) is None
 
 
 def test_an_event_a_day_old_says_nothing_of_a_storm_now(safety, clock):
@@ -373,6 +380,13 @@ def test_the_scale_set_cap_says_the_share_the_policy_sets(safety):
         assert safety.reserve(instance(n), f"INC-{n}:reimage", 25) is None
     assert safety.reserve(instance(2), "INC-2:reimage", 25) == (
         "in-flight cap: 2 instances of scale set vmss-web already being remediated (cap 2: 10% of 25, at least 1)")
+
+
+def test_an_ended_instance_gives_its_scale_set_slot_back(safety):
+    assert safety.reserve(instance(0), "INC-0:reimage", 10) is None
+    assert safety.reserve(instance(1), "INC-1:reimage", 10).startswith("in-flight cap: 1 instances of scale set vmss-web")
+    safety.release(instance(0), "INC-0:reimage")
+    assert safety.reserve(instance(1), "INC-1:reimage", 10) is None
 
 
 def test_a_flexible_set_s_vm_takes_a_slot_of_its_set(safety):
