@@ -317,9 +317,10 @@ def test_a_list_link_is_the_hmac_of_its_payload_and_keeps_colons_in_its_scope():
         ("no-dot-here", False),
         (_b64(b"L1:1795000000:vm:s:") + "." + "A" * 600, False),  # too long to be ours
         (_b64(b"L1:1795000000:vm:s:") + "." + "A" * 43, True),  # what the payload says, before any check
+        (_b64(b"L1:1795000000:vm:s:") + "." + "A" * (511 - len(_b64(b"L1:1795000000:vm:s:"))), True),  # 512: the longest
         ("AAAAA.AAAA", False),  # not base64url
     ],
-    ids=["list", "approval", "none", "empty", "no-dot", "too-long", "unsigned-list", "not-base64url"],
+    ids=["list", "approval", "none", "empty", "no-dot", "too-long", "unsigned-list", "longest", "not-base64url"],
 )
 def test_a_list_link_is_known_by_its_payload(token, is_list):
     assert Signer.is_list(token) is is_list
