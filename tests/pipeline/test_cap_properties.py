@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.safety import Safety
@@ -135,6 +135,10 @@ def test_the_caps_hold_in_any_order():
 
     @settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(steps=st.lists(step, min_size=10, max_size=60))
+    # Every cap reached, always tried: the set's, a retried start, the subscription's, the hour's,
+    # and the hour turning with its writes full.
+    @example(steps=[("start", 0, 1), ("start", 0, 0), ("start", 1, 1), ("start", 2, 1), ("start", 4, 1), ("start", 5, 1),
+                    ("end", 0), ("end", 1), ("start", 5, 1), ("end", 5), ("start", 6, 1), ("wait", 40), ("wait", 40)])
     def caps(steps):
         run(steps, seen)
 
