@@ -143,6 +143,17 @@ def test_admit_refuses_a_write_while_paused(build, now, mode, road, action, refu
                                (f"pause: {paused}",), {})
 
 
+def test_a_gate_without_azure_only_admits(build, now, azure):
+    pipeline, _, clients = build()
+    admitting = Gate.admitting(pipeline.safety, now)
+    assert admitting.admit(request(now)) is None  # admitted: nothing stops it before a read
+    before = len(azure.requests)
+    with pytest.raises(RuntimeError) as refused:
+        admitting.clear(request(now), clients)
+    assert str(refused.value) == "a gate without Azure (Gate.admitting) clears no write: it only admits"
+    assert len(azure.requests) == before, "nothing read"
+
+
 def test_admit_reads_the_pause_setting_too(build, now):
     _, gate, _ = build(paused=True)
     answer = gate.admit(request(now))
