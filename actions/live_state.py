@@ -41,19 +41,12 @@ READ_OPERATION = "Microsoft.Compute/locations/operations/read"
 
 
 def parse_time(value: Any) -> datetime | None:
+    """An ARM time, or None when it is none. Python 3.11's reader takes every form ARM writes:
+    `Z` or an offset, up to seven fractional digits (it keeps six). No zone is taken as UTC."""
     if value is None or isinstance(value, datetime):
         return value
-    text = str(value).strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    # ARM writes up to 7 fractional digits; Python reads at most 6.
-    if "." in text:
-        head, _, rest = text.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        tail = rest[len(digits):]
-        text = f"{head}.{digits[:6]}{tail}"
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(str(value).strip())
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

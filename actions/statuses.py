@@ -24,7 +24,6 @@ HEALTH = "healthstate"
 # Provisioning states in which an operation is running on the resource (Azure's states-billing
 # page: Creating, Updating, Deleting, Migrating; the rest are settled).
 BUSY_PROVISIONING = frozenset({"creating", "updating", "deleting", "migrating"})
-SETTLED_PROVISIONING = frozenset({"succeeded", "failed", "canceled"})
 # Power states on the way from one state to another.
 MOVING_POWER = frozenset({"starting", "stopping", "deallocating"})
 

@@ -306,8 +306,8 @@ class Gate:
         mode, why = self._mode_in_force(request, info)
         brakes = request.brakes + ((f"mode tag: {why}",) if why else ())
         request = replace(request, brakes=brakes)
-        if mode == "off":
-            return self._skip(request, f"mode tag: {why}", f"mode tag: {why}")
+        if mode == "off":  # the tag's brake is already among the request's: once is enough
+            return self._skip(request, f"mode tag: {why}", None)
         loses_disk = request.action in LOSES_TEMP_DISK and self._keeps_temp_data(info)
         if loses_disk:
             facts["temp_disk_loss"] = True
@@ -322,16 +322,14 @@ class Gate:
         if request.claim.annotation:
             params.setdefault("signal_annotation", request.claim.annotation)
         verdict = executor.verify(clients, request.target, params)
-        facts.update(verdict.facts)
+        facts.update(verdict.facts)  # the request's own facts (the same dict): a refusal below carries them
         if not verdict.holds:
-            return self._skip(request, f"verified against the live state: {verdict.reason}", None, mode=mode,
-                              status_facts=verdict.facts)
+            return self._skip(request, f"verified against the live state: {verdict.reason}", None, mode=mode)
         holds, evidence = judge(request.evidence or default_evidence(request.action, request.claim.kind,
                                                                       request.claim.category),
                                 facts, self._claim_facts(request))
         if not holds:
-            return self._skip(request, f"verified against the live state: {evidence}", None, mode=mode,
-                              status_facts=verdict.facts)
+            return self._skip(request, f"verified against the live state: {evidence}", None, mode=mode)
         verified = "; ".join(part for part in (verdict.reason, evidence) if part)
         if loses_disk:
             verified += f"; {TEMP_DISK_WARNING} (tagged as keeping data there)"
@@ -345,8 +343,8 @@ class Gate:
                                             "approvals are not configured (RESPONDER_APPROVAL_SECRET)"), None, mode=mode)
             why = (f"; {request.action} loses the temporary disk of a VM tagged as keeping data there, so a person "
                    "approves it even in auto mode") if loses_disk and mode == "auto" else ""
-            return Clearance("awaiting-approval", f"verified: {verified}{why}", "approve" if loses_disk else mode,
-                             request.brakes, facts)
+            # Whatever the mode in force, a write that waits for a person waits in approve mode.
+            return Clearance("awaiting-approval", f"verified: {verified}{why}", "approve", request.brakes, facts)
         if not issue:
             return Clearance("act", f"verified: {verified}", mode, request.brakes, facts)
         return self._permit(request, mode, f"verified: {verified}", facts)
@@ -393,8 +391,8 @@ class Gate:
         return claim
 
     def _skip(self, request: WriteRequest, reason: str, brake: str | None, *extra: Any, mode: str | None = None,
-              status_facts: Mapping[str, Any] | None = None, **more: Any) -> Clearance:
-        facts = {**request.facts, **(status_facts or {}), **more}
+              **more: Any) -> Clearance:
+        facts = {**request.facts, **more}  # what was read of the resource, the verdict's facts among them
         for item in extra:
             if isinstance(item, Mapping):
                 facts.update(item)

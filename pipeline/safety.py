@@ -291,7 +291,7 @@ class Safety:
             cap = brakes.in_flight_for_scale_set(capacity)
             wanted.append((f"in-flight:{scale_set.lower()}", cap, IN_FLIGHT_TTL,
                            f"in-flight cap: {cap} instances of scale set {short_name(scale_set)} already being "
-                           f"remediated (cap {cap}: 5% of {capacity}, at least 1)"))
+                           f"remediated (cap {cap}: {brakes.in_flight_scale_set_share:.0%} of {capacity}, at least 1)"))
         wanted.append((self._hourly_scope(subscription), brakes.hourly_writes_per_subscription,
                        timedelta(hours=2), f"hourly write cap: {brakes.hourly_writes_per_subscription} ARM writes in "
                        f"subscription {subscription} this hour (cap {brakes.hourly_writes_per_subscription})"))

@@ -64,3 +64,35 @@ def test_find_status_reads_wire_json_and_sdk_models_alike():
                                          ("Migrating", True), ("Succeeded", False), ("Failed", False), (None, False)])
 def test_model_provisioning_state(state, busy):
     assert provisioning_busy(state) is busy
+
+
+@pytest.mark.parametrize(
+    "code, kind, state, error, shown, failed, busy",
+    [
+        ("  PROVISIONINGSTATE/Failed/OSProvisioningTimedOut ", PROVISIONING, "failed", "OSProvisioningTimedOut",
+         "failed (OSProvisioningTimedOut)", True, False),
+        ("PowerState/Stopping", POWER, "stopping", None, "stopping", False, True),
+        ("HealthState/failed", HEALTH, "failed", None, "failed", False, False),  # only provisioning fails
+        ("HealthState/updating", HEALTH, "updating", None, "updating", False, False),  # only provisioning and power move
+        ("PowerState/updating", POWER, "updating", None, "updating", False, False),
+        ("ProvisioningState/stopping", PROVISIONING, "stopping", None, "stopping", False, False),
+        ("ProvisioningState/failed/", PROVISIONING, "failed", None, "failed", True, False),
+    ],
+)
+def test_a_code_in_any_case_and_how_it_is_shown(code, kind, state, error, shown, failed, busy):
+    parsed = status_code(code)
+    assert (parsed.kind, parsed.state, parsed.error, str(parsed)) == (kind, state, error, shown)
+    assert (parsed.failed, parsed.busy) == (failed, busy)
+
+
+def test_find_status_takes_the_first_readable_status_of_its_kind():
+    statuses = [{"code": "PowerState"}, {"code": "PowerState/stopped", "time": "t1"},
+                {"code": "PowerState/running", "time": "t2"}]
+    assert (str(find_status(statuses, "POWERSTATE")[0]), find_status(statuses, POWER)[1]) == ("stopped", "t1")
+    assert find_status(None, POWER) == (None, None)
+    assert find_status([object(), {"time": "t"}], POWER) == (None, None)
+
+
+@pytest.mark.parametrize("state", [" updating ", "UPDATING"])
+def test_model_provisioning_state_in_any_case(state):
+    assert provisioning_busy(state) is True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -170,7 +171,8 @@ def test_after_a_rejection_the_incident_does_not_ask_again(acting, sim, ledger):
     (record,) = service.pending()
     settle(pipeline, service.decide_by_id(record.id, "reject", by="ben"))
     outcome = again(pipeline)
-    assert outcome.status in ("duplicate", "skipped") and "redeploy rejected" in outcome.reason
+    assert outcome.status == "duplicate"
+    assert re.fullmatch(r"incident INC-\w+ already has redeploy rejected; one action per incident", outcome.reason), outcome.reason
     assert service.pending() == [] and not accepted_writes(sim)
 
 

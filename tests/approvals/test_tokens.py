@@ -15,7 +15,7 @@ from approvals import (
     ForgedTokenError,
     MalformedTokenError,
 )
-from approvals.tokens import Signer
+from approvals.tokens import ListToken, Signer
 from tests.approvals.conftest import PUBLIC_URL, SECRET, request, token_of
 
 
@@ -244,3 +244,83 @@ def test_signing_an_unknown_choice_is_refused_naming_it():
     with pytest.raises(ValueError) as raised:
         SIGNER.sign("APR-0123456789abcdef", "maybe", SIGNED_AT)
     assert str(raised.value) == "choice 'maybe': expected approve or reject"
+
+
+# -- the list page's link: the scope it names, and each refusal -----------------------------------
+
+def _list_cases():
+    from datetime import datetime, timedelta
+
+    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    scope = "vm:00000000-0000-0000-0000-00000000d3e0:westeurope"
+    good = SIGNER.sign_list(scope, at + timedelta(hours=1))
+
+    def signed(text: bytes) -> str:
+        return f"{_b64(text)}.{_b64(SIGNER._mac(text))}"
+
+    unreadable = "the link's token has an unreadable payload"
+    return scope, at, [
+        ("valid-until-the-second-before", good, at + timedelta(hours=1) - timedelta(seconds=1), None, ""),
+        ("expired-at-the-second", good, at + timedelta(hours=1), ExpiredTokenError,
+         "the link expired at 2026-11-20T10:00:00+00:00; ask for a fresh digest"),
+        ("none", None, at, MalformedTokenError, "the link carries no token"),
+        ("empty", "", at, MalformedTokenError, "the link carries no token"),
+        ("another-secret", Signer("another-deployment-secret-0123456789abcdef").sign_list(scope, at + timedelta(hours=1)),
+         at, ForgedTokenError, "the link's signature does not match: it was changed, or it was made by another deployment"
+                               " (another RESPONDER_APPROVAL_SECRET)"),
+        ("an-approval-link", SIGNER.sign("APR-0123456789abcdef", "approve", at + timedelta(hours=1)), at,
+         MalformedTokenError, unreadable),
+        ("signed-wrong-version", signed(b"L9:1795000000:vm:x:"), at, MalformedTokenError, unreadable),
+        ("signed-no-scope", signed(b"L1:1795000000:"), at, MalformedTokenError, unreadable),
+        ("signed-expiry-not-a-number", signed(b"L1:soon:vm:x:"), at, MalformedTokenError, unreadable),
+        ("signed-too-few-parts", signed(b"L1:1795000000"), at, MalformedTokenError, unreadable),
+        ("signed-not-utf8", signed(b"L1:1795000000:\xff"), at, MalformedTokenError, unreadable),
+    ]
+
+
+LIST_SCOPE, LISTED_AT, LIST_CASES = _list_cases()
+
+
+@pytest.mark.parametrize("token,now,refusal,words", [c[1:] for c in LIST_CASES], ids=[c[0] for c in LIST_CASES])
+def test_a_list_link_names_its_scope_or_is_refused_in_words(token, now, refusal, words):
+    from datetime import timedelta
+
+    if refusal is None:
+        assert SIGNER.read_list(token, now) == ListToken(LIST_SCOPE, LISTED_AT + timedelta(hours=1))
+        return
+    with pytest.raises(refusal) as raised:
+        SIGNER.read_list(token, now)
+    assert str(raised.value) == words
+
+
+def test_a_list_link_is_the_hmac_of_its_payload_and_keeps_colons_in_its_scope():
+    import hashlib
+    import hmac
+    from datetime import datetime
+
+    from approvals.tokens import _KEY_LABEL
+
+    payload = b"L1:1795000000:ss:/subscriptions/s/resourcegroups/g/providers/microsoft.compute/virtualmachinescalesets/web"
+    key = hmac.new(SECRET.encode(), _KEY_LABEL, hashlib.sha256).digest()
+    token = SIGNER.sign_list(payload.decode().split(":", 2)[2], datetime.fromtimestamp(1795000000, UTC))
+    assert token == f"{_b64(payload)}.{_b64(hmac.new(key, payload, hashlib.sha256).digest())}"
+    assert SIGNER.read_list(token, datetime.fromtimestamp(1795000000 - 1, UTC)).scope == payload.decode().split(":", 2)[2]
+
+
+@pytest.mark.parametrize(
+    "token, is_list",
+    [
+        (SIGNER.sign_list("vm:s:", SIGNED_AT), True),
+        (SIGNER.sign("APR-0123456789abcdef", "approve", SIGNED_AT), False),
+        (None, False),
+        ("", False),
+        ("no-dot-here", False),
+        (_b64(b"L1:1795000000:vm:s:") + "." + "A" * 600, False),  # too long to be ours
+        (_b64(b"L1:1795000000:vm:s:") + "." + "A" * 43, True),  # what the payload says, before any check
+        (_b64(b"L1:1795000000:vm:s:") + "." + "A" * (511 - len(_b64(b"L1:1795000000:vm:s:"))), True),  # 512: the longest
+        ("AAAAA.AAAA", False),  # not base64url
+    ],
+    ids=["list", "approval", "none", "empty", "no-dot", "too-long", "unsigned-list", "longest", "not-base64url"],
+)
+def test_a_list_link_is_known_by_its_payload(token, is_list):
+    assert Signer.is_list(token) is is_list

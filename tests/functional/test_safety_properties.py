@@ -28,6 +28,7 @@ from intake.deliveries import parse_delivery
 from rules import STATUSES
 from tests import builders as b
 from tests.conftest import DEMO_FLEET, DEMO_SUBSCRIPTION, ROOT
+from tests.properties import examples
 
 STORM_VMS = 2
 NAMES = ["vm-degraded-hw", "vm-accelnet", "vm-host-crash", "vm-approve"] + [f"vm-storm-{n:06d}" for n in range(STORM_VMS)]
@@ -178,7 +179,9 @@ def run_roads(steps: list[tuple], initial: list[str | None], seen: Counter) -> N
 def test_safety_holds_on_every_road():
     seen: Counter = Counter()
 
-    @settings(max_examples=30, deadline=None, derandomize=True, database=None,
+    # The seed and database come from the profile (tests/properties.py): fixed in CI, fresh and
+    # ten times as many examples in `make test-long`.
+    @settings(max_examples=examples(30), deadline=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(steps=st.lists(step, min_size=10, max_size=40),
            initial=st.lists(st.sampled_from(TAGS), min_size=len(NAMES), max_size=len(NAMES)))
