@@ -1,6 +1,7 @@
 """The type check `make test` runs (mypy, configured in pyproject.toml): the Makefile runs it
 before the suite, and the project's configuration makes it fail on a type error, strictly
-(every function typed) in rules/ and pipeline/ and gradually elsewhere. The project itself
+(every function typed) in rules/ and pipeline/ and gradually elsewhere, ledger/ included (no
+module's errors are ignored but the simulator's). The project itself
 being clean is `make test`'s own step; here, small files show the configuration bites."""
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def _mypy(tmp_path: Path, module: str, source: str) -> subprocess.CompletedProce
     ("gradual_probe", UNTYPED, False, ""),                              # gradual: an untyped function is allowed
     ("pipeline.probe", UNTYPED, True, "missing a type annotation"),     # strict in pipeline/
     ("rules.probe", UNTYPED, True, "missing a type annotation"),        # and in rules/
+    ("ledger.probe", WRONG, True, "Incompatible return value type"),    # the ledger is checked
+    ("ledger.probe", UNTYPED, False, ""),                               # gradually
 ])
 def test_the_projects_mypy_configuration(tmp_path, module, source, fails, finding):
     assert MYPY.exists(), f"{MYPY} is not installed (requirements-dev.txt pins mypy)"
