@@ -60,3 +60,15 @@ def test_the_projects_mypy_configuration(tmp_path, module, source, fails, findin
     result = _mypy(tmp_path, module, source)
     assert (result.returncode != 0) == fails, result.stdout + result.stderr
     assert finding in result.stdout
+
+
+def test_no_product_module_has_its_findings_switched_off():
+    """Every product module is checked whole: a per-module override may tighten the checks, never
+    switch an error code off or ignore a module's errors; only the simulated Azure (development
+    only, imported by the command line's demo) is left unchecked."""
+    import tomllib
+
+    overrides = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["overrides"]
+    loosened = {tuple(o["module"]): {k: o[k] for k in ("disable_error_code", "ignore_errors") if o.get(k)}
+                for o in overrides if o.get("disable_error_code") or o.get("ignore_errors")}
+    assert loosened == {("simulator", "simulator.*"): {"ignore_errors": True}}
