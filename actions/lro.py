@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .errors import AzureCallError, InvalidOperationTokenError, OutcomeUnknownError
+from .results import OperationState
 
 _DETACHED_CLASS: Any = None
 
@@ -47,7 +48,7 @@ def start(begin: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -> st
         return poller.continuation_token()
 
 
-def poll(begin: Callable[..., Any], *args: Any, token: str, what: str) -> tuple[str, str]:
+def poll(begin: Callable[..., Any], *args: Any, token: str, what: str) -> tuple[OperationState, str]:
     """One status request for the operation behind `token`: (state, message).
 
     State is InProgress, Succeeded, Failed or Canceled; message is ARM's error message for a
@@ -74,7 +75,7 @@ def poll(begin: Callable[..., Any], *args: Any, token: str, what: str) -> tuple[
         return state, message
 
 
-def _normalise(status: str) -> str:
+def _normalise(status: str) -> OperationState:
     lowered = (status or "").lower()
     if lowered in ("succeeded", "success"):
         return "Succeeded"

@@ -102,7 +102,7 @@ class PerformMaintenance(Executor):
             if availability_set and not params.get("availability_set_allowed"):
                 return Verdict(False, "not for availability sets: Azure already maintains an availability set one "
                                "update domain at a time", facts)
-        return Verdict(True, f"self-service window open until {m.window_end.isoformat()}", facts)
+        return Verdict(True, f"self-service window open until {_iso(m.window_end)}", facts)
 
     def _start(self, clients: Any, ref: ResourceId, params: dict[str, Any]) -> dict[str, Any]:
         begin, args = self._begin(clients, ref)

@@ -181,8 +181,8 @@ def _administrative(context: Mapping, where: str, target: str, base: dict) -> Si
     operation = text(context, "operationName", where, limit=256)
     if operation.lower() != ORCHESTRATION_OPERATION:
         raise PayloadError(f"{where}.operationName", f"unsupported operation {operation!r}; only setOrchestrationServiceState is handled")
-    props = context.get("properties") if isinstance(context.get("properties"), Mapping) else {}
-    request = _request_body(props, f"{where}.properties")
+    props = context.get("properties")
+    request = _request_body(props if isinstance(props, Mapping) else {}, f"{where}.properties")
     action = loose_text(request.get("action"), f"{where}.properties.requestbody.action", limit=64).lower()
     caller = loose_text(context.get("caller"), f"{where}.caller").strip()[:256]
     by = caller_kind(caller)

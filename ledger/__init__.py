@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import LedgerConfigError, LedgerError
 from .sqlite import SqliteLedger
 
+if TYPE_CHECKING:  # types only: the backends are checked against the pipeline's port here
+    from rules.ports import Store
 
-def open_ledger(url: str | None, settings=None):
+
+def open_ledger(url: str | None, settings: Any = None) -> Store:
     """`sqlite:PATH` (or a bare path), `sqlite::memory:`, or `table` (Azure Table Storage).
 
     `table` reads `table_connection_string`, `table_endpoint` and `table_prefix` from `settings`

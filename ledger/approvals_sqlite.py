@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+
+from .backend_state import SqliteState
 
 APPROVALS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (
@@ -57,7 +59,7 @@ def _row(row) -> dict[str, Any]:
     return found
 
 
-class SqliteApprovals:
+class SqliteApprovals(SqliteState):
     """Mixed into SqliteLedger: uses its connection and lock."""
 
     def add_approval(self, approval: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,7 +76,7 @@ class SqliteApprovals:
                 ),
             )
             if cursor.rowcount == 1:
-                return self.approval(approval["id"])
+                return cast(dict[str, Any], self.approval(approval["id"]))  # inserted just now, under the lock
             row = self._db.execute(
                 "SELECT * FROM approvals WHERE incident_id = ? AND action = ? AND state = 'pending'",
                 (approval["incident_id"], approval["action"]),

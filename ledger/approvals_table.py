@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from . import table_keys as keys
+from .backend_state import TableState
 from .errors import LedgerContentionError
 from .table_keys import clip
 from .table_service import ATTEMPTS, backoff, sdk_errors
@@ -48,7 +49,7 @@ def _marker_partition(incident_id: str, action: str) -> str:
     return "pending-" + keys.hashed(f"{incident_id}\n{action}")
 
 
-class TableApprovals:
+class TableApprovals(TableState):
     """Uses TableLedger's tables and its conditional-write helpers."""
 
     def add_approval(self, approval: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,7 +70,7 @@ class TableApprovals:
         }
         with sdk_errors("recording an approval"):
             if not self._insert(table, entity):
-                return _row(self._get(table, entity["PartitionKey"], ""))  # this very approval, asked again
+                return _row(cast(Mapping[str, Any], self._get(table, entity["PartitionKey"], "")))  # this very approval, asked again
             for attempt in range(ATTEMPTS):
                 current = self._get(table, marker["PartitionKey"], MARKER_ROW)
                 if current is None:
@@ -100,11 +101,11 @@ class TableApprovals:
             due = list(self._table("approvals").query_entities(
                 "state eq 'pending' and expires_at le @at", parameters={"at": keys.stamp(at)}, select=["id"],
             ))
-        moved = []
+        moved: list[dict[str, Any]] = []
         for entity in due:
             changes = {"state": "expired", "decided_by": "expiry", "decided_at": keys.stamp(at)}
             if self._move_approval(entity["id"], lambda e: e.get("state") == "pending", changes, "expiring an approval"):
-                moved.append(self.approval(entity["id"]))
+                moved.append(cast(dict[str, Any], self.approval(entity["id"])))  # moved just now
         return sorted(moved, key=lambda row: row["expires_at"])
 
     def consume_approval(self, approval_id: str, at: datetime) -> bool:

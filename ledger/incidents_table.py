@@ -15,6 +15,7 @@ from typing import Any
 from rules.ports import IncidentRef
 
 from . import table_keys as keys
+from .backend_state import TableState
 from .errors import LedgerContentionError
 from .table_keys import clip
 from .table_service import ATTEMPTS, backoff, sdk_errors
@@ -23,7 +24,7 @@ INCIDENT_FIELDS = ("id", "key", "resource_id", "opened_at", "last_signal_at", "c
 TTL_REASON = "quiet for longer than the incident time-to-live"
 
 
-class TableIncidents:
+class TableIncidents(TableState):
     """Uses TableLedger's tables and its conditional-write helpers (`_get`, `_insert`, `_replace_if_unchanged`)."""
 
     # -- incidents -----------------------------------------------------------------------------
@@ -34,7 +35,7 @@ class TableIncidents:
             for attempt in range(ATTEMPTS):
                 pointer = self._get(pointers, partition, keys.POINTER_ROW)
                 current = pointer.get("incident_id") if pointer else ""
-                if current:
+                if pointer is not None and current:
                     last = keys.parse_stamp(pointer["last_signal_at"])
                     if last + ttl >= at:
                         extended = {**pointer, "last_signal_at": keys.stamp(at)}

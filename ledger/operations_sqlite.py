@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
+
+from .backend_state import SqliteState
 
 OPERATIONS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS operations (
@@ -44,7 +46,7 @@ def _row(row) -> dict[str, Any]:
     return found
 
 
-class SqliteOperations:
+class SqliteOperations(SqliteState):
     """Mixed into SqliteLedger: uses its connection and lock."""
 
     def record_intent(
@@ -68,7 +70,7 @@ class SqliteOperations:
                     json.dumps(dict(facts), default=str), state, at.isoformat(), at.isoformat(),
                 ),
             )
-            return int(cursor.lastrowid)
+            return cast(int, cursor.lastrowid)  # an INSERT sets it
 
     def update_operation(
         self,
@@ -96,7 +98,8 @@ class SqliteOperations:
         if state in ("succeeded", "failed", "canceled", "skipped"):
             sets.append("finished_at = ?")
             values.append(at.isoformat())
-        where, tail = "id = ?", [operation_id]
+        where = "id = ?"
+        tail: list[object] = [operation_id]  # the id, then the state expected
         if expect_state is not None:
             where += " AND state = ?"
             tail.append(expect_state)

@@ -24,6 +24,7 @@ from typing import Any
 from arm import resource_key
 
 from . import table_keys as keys
+from .backend_state import TableState
 from .errors import LedgerContentionError
 from .table_service import ATTEMPTS, backoff, sdk_errors
 
@@ -70,7 +71,7 @@ def _operation_row(entity: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-class TableOperations:
+class TableOperations(TableState):
     """Mixed into TableLedger: uses its tables, ids and conditional-write helpers."""
 
     _operations_indexed = False  # this worker has seen the index mark (or written it)
@@ -169,7 +170,7 @@ class TableOperations:
         refs = [row["operation_id"] for row in operations.query_entities(
             "PartitionKey eq @pk and RowKey ge @since", parameters={"pk": partition, "since": since},
             select=["operation_id"])]
-        found = []
+        found: list[dict[str, Any]] = []
         for ref in (reversed(refs) if newest_first else refs):
             entity = self._get(operations, ref, "")
             if entity is not None:

@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import table_keys as keys
+from .backend_state import TableConditions
 from .errors import LedgerContentionError
 from .table_keys import clip
 from .table_service import ATTEMPTS, backoff, sdk_errors
 
 
-class TableSendSlots:
+class TableSendSlots(TableConditions):
     """Uses TableOutbox's tables and SDK condition types."""
 
     def reserve(self, key: str, now: datetime, limit: int, period_seconds: float) -> float:

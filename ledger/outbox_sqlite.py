@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast, overload
 
 from notify.errors import OutboxError
 from notify.outbox import DIGEST, FAILED, PENDING, SENDING, SENT, Entry, Message, Placement, Window
+from notify.routes import Destination
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox_messages (
@@ -92,6 +93,10 @@ def _ts(moment: datetime) -> float:
     return moment.timestamp()
 
 
+@overload
+def _dt(value: float) -> datetime: ...
+@overload
+def _dt(value: None) -> None: ...
 def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
@@ -159,7 +164,7 @@ class SqliteOutbox:
         return ids
 
     def _enqueue_one(self, db: sqlite3.Connection, entry: Entry, place: Callable[[Entry, Window | None], Placement]) -> int:
-        dest = entry.destination
+        dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
         now = _ts(entry.submitted_at)
         row = db.execute("SELECT * FROM outbox_windows WHERE destination = ? AND cause = ?", (dest.key, entry.cause)).fetchone()
         window = None
@@ -218,7 +223,7 @@ class SqliteOutbox:
         held = [r["id"] for r in db.execute(
             "SELECT id FROM outbox_messages WHERE destination = ? AND cause = ? AND kind = 'incident' AND sealed = 0"  # nosec B608 - placeholders only
             f" AND state = ? AND id != ? AND incident_id IN ({','.join('?' * len(told))})",
-            (entry.destination.key, entry.cause, PENDING, keep, *told))]
+            (cast(Destination, entry.destination).key, entry.cause, PENDING, keep, *told))]
         if not held:
             return window
         digest, window = self._digest(db, entry, window)
@@ -229,13 +234,13 @@ class SqliteOutbox:
         return window
 
     def _new_message(self, db: sqlite3.Connection, entry: Entry, kind: str, incident_id: str | None, *, created: float, due: float) -> int:
-        dest = entry.destination
+        dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
         cur = db.execute(
             "INSERT INTO outbox_messages (destination, route, channel, target, kind, incident_id, cause, state,"
             " created_at, due_at, next_attempt_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (dest.key, dest.route, dest.channel, dest.target, kind, incident_id, entry.cause, PENDING, created, due, due, dest.note),
         )
-        return int(cur.lastrowid)
+        return cast(int, cur.lastrowid)  # an INSERT sets it
 
     def record(self, unsent: Sequence[tuple[Entry, str, str]]) -> None:
         rows = [

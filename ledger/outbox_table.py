@@ -26,9 +26,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from notify.outbox import DIGEST, FAILED, INCIDENT, PENDING, SENDING, SENT, STATES, Entry, Message, Placement, Window
+from notify.outbox import DIGEST, FAILED, INCIDENT, PENDING, SENDING, SENT, STATES, Entry, Message, OutboxStore, Placement, Window
+from notify.routes import Destination
 
 from . import table_keys as keys
 from .errors import LedgerContentionError
@@ -66,7 +67,7 @@ RECENT = 256
 DUE_COLUMNS = ["id", "destination", "route", "channel", "target", "kind", "incident_id", "cause", "state", "created_at",
                "due_at", "next_attempt_at", "attempts", "uncertain", "last_error", "note", "notices"]
 
-def outbox_for(ledger: Any):
+def outbox_for(ledger: Any) -> OutboxStore:
     """The outbox beside a ledger: on its table service and prefix for Table Storage, else in its
     SQLite file (in memory when the ledger is)."""
     from .table import TableLedger
@@ -145,7 +146,7 @@ class TableOutbox(TableSendSlots):
         raise LedgerContentionError(f"recording notifications: lost {ATTEMPTS} conditional writes in a row")
 
     def _enqueue_one(self, work: Work, entry: Entry, place: Callable[[Entry, Window | None], Placement]) -> int:
-        dest = entry.destination
+        dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
         window_row = WINDOW + keys.hashed(f"{dest.key}\n{entry.cause}")
         stored = work.get(window_row)
         placement = place(entry, window_of(stored) if stored else None)
@@ -191,13 +192,13 @@ class TableOutbox(TableSendSlots):
         per message (its notices, copied under the digest and deleted, the message, its index
         entity and its marker deleted, the digest and window written), guarded by the ETags read.
         A message claimed meanwhile, or too big for one transaction, is left to go out alone."""
-        dest = entry.destination
+        dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
         window_row = WINDOW + keys.hashed(f"{dest.key}\n{entry.cause}")
         stored = self._get(window_row)
         for incident in window_of(stored).individual if stored else ():
             for attempt in range(ATTEMPTS):
                 work = Work(self)
-                window = window_of(work.get(window_row))
+                window = window_of(cast(Mapping[str, Any], work.get(window_row)))  # read just above: the window exists
                 marker_row = OPEN + keys.hashed(f"{dest.key}\n{incident}")
                 marker = work.get(marker_row)
                 message = work.get(MESSAGE + marker["message"]) if marker else None
@@ -225,7 +226,7 @@ class TableOutbox(TableSendSlots):
                 backoff(attempt)
 
     def _new_message(self, work: Work, entry: Entry, kind: str, incident_id: str | None, *, created: datetime, due: datetime) -> dict[str, Any]:
-        dest = entry.destination
+        dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
         message_id = keys.id_key(self._ids.next())
         message = {
             "PartitionKey": PARTITION, "RowKey": MESSAGE + message_id, "id": message_id, "destination": dest.key,
@@ -409,7 +410,7 @@ class TableOutbox(TableSendSlots):
                         continue  # what this worker remembered may be old: decide on a fresh read
                     return None
                 changed = {name: value for name, value in {**message, **change(message)}.items() if value is not None}
-                operations = [("update", changed, {"mode": self._replace, "etag": etag, "match_condition": self._if_unchanged})]
+                operations: list[tuple[Any, ...]] = [("update", changed, {"mode": self._replace, "etag": etag, "match_condition": self._if_unchanged})]
                 if index_row(message) != index_row(changed):
                     operations.append(("delete", {"PartitionKey": PARTITION, "RowKey": index_row(message)}))
                 operations.append(("upsert", index_entity(changed), {"mode": self._replace}))

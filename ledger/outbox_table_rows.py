@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from notify.outbox import FAILED, PENDING, SENDING, SENT, Message, Window
 
@@ -74,7 +74,7 @@ def index_entity(message: Mapping[str, Any]) -> dict[str, Any]:
     return {"PartitionKey": PARTITION, "RowKey": index_row(message), "message": message["id"], "state": message["state"]}
 
 
-def is_open(message: Mapping[str, Any] | None) -> bool:
+def is_open(message: Mapping[str, Any] | None) -> TypeGuard[Mapping[str, Any]]:
     """Still taking notices: pending and never claimed (a claimed message is sealed for good)."""
     return message is not None and message["state"] == PENDING and not message.get("sealed")
 
@@ -102,8 +102,9 @@ def message_of(entity: Mapping[str, Any]) -> Message:
     return Message(
         id=int(entity["id"]), destination=entity["destination"], route=entity["route"], channel=entity["channel"],
         target=entity["target"], kind=entity["kind"], incident_id=entity.get("incident_id") or None,
-        cause=entity["cause"], state=entity["state"], created_at=at_of(entity, "created_at"),
-        due_at=at_of(entity, "due_at"), next_attempt_at=at_of(entity, "next_attempt_at"),
+        cause=entity["cause"], state=entity["state"], created_at=cast(datetime, at_of(entity, "created_at")),
+        due_at=cast(datetime, at_of(entity, "due_at")),
+        next_attempt_at=cast(datetime, at_of(entity, "next_attempt_at")),  # every message is written with all three
         attempts=int(entity.get("attempts") or 0), uncertain=bool(entity.get("uncertain")),
         last_error=entity.get("last_error") or None, payload=json.loads(payload) if payload else None,
         sent_at=at_of(entity, "sent_at"), note=entity.get("note") or None, notices=int(entity.get("notices") or 0),

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from .backend_state import SqliteState
+
 # kind -> (statement, what it removes); each takes the cut-off once.
 PURGES = {
     "decisions": "DELETE FROM decisions WHERE at < ?",
@@ -26,7 +28,7 @@ PURGES = {
 }
 
 
-class SqliteRetention:
+class SqliteRetention(SqliteState):
     def purge(self, before: datetime) -> Mapping[str, int]:
         """Remove what the retention no longer keeps; how many rows of each kind went."""
         cut = before.isoformat()

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from . import table_keys as keys
+from .backend_state import TableState
 from .operations_table import OPERATION_PARTITIONS, by_resource
 from .table_service import sdk_errors
 
@@ -26,7 +27,7 @@ PURGES = {
 }
 
 
-class TableRetention:
+class TableRetention(TableState):
     def purge(self, before: datetime) -> Mapping[str, int]:
         """Remove what the retention no longer keeps; how many entities of each kind went."""
         cut = keys.stamp(before)

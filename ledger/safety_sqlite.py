@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from .backend_state import SqliteState
+
 # unhealthy_marks is written by most signals: WITHOUT ROWID keeps it one B-tree (see ledger/sqlite.py).
 SAFETY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS unhealthy_marks (
@@ -41,7 +43,7 @@ MADE = ("intent", "running", "succeeded", "failed")
 UNDER_WAY = ("verifying", "intent", "running")
 
 
-class SqliteSafety:
+class SqliteSafety(SqliteState):
     """Mixed into SqliteLedger: uses its connection and lock."""
 
     def count_operations(self, resource: str, since: datetime | None = None, states: tuple[str, ...] = MADE) -> int:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import table_keys as keys
+from .backend_state import TableState
 from .errors import LedgerContentionError
 from .operations_table import OPERATION_PARTITIONS, by_resource
 from .table_keys import clip
@@ -31,7 +32,7 @@ def _prefix_range(prefix: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-class TableSafety:
+class TableSafety(TableState):
     """Uses TableLedger's tables and its conditional-write helpers."""
 
     def count_operations(self, resource: str, since: datetime | None = None, states: tuple[str, ...] = MADE) -> int:

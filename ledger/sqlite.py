@@ -11,10 +11,10 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rules import Decision, Signal
 from rules.ports import IncidentRef
@@ -158,7 +158,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
         with self._lock, self._transaction():
             inserted = self._db.execute("INSERT OR IGNORE INTO deliveries(key, first_seen, holder, lease_until) VALUES (?, ?, ?, ?)",
                                         (key, _iso(at), holder, until)).rowcount == 1
-            row = None if inserted else self._db.execute(
+            row: Any = None if inserted else self._db.execute(
                 "SELECT holder, lease_until, decided_at FROM deliveries WHERE key = ?", (key,)).fetchone()
             if inserted:
                 pass
@@ -230,7 +230,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
                     signal.summary[:1000], recorded_facts(signal),
                 ),
             )
-            return int(cursor.lastrowid)
+            return cast(int, cursor.lastrowid)  # an INSERT sets it
 
     def record_decision(self, signal_id: int | None, incident_id: str | None, decision: Decision, at: datetime) -> int:
         with self._lock:
@@ -242,7 +242,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
                     decision.reason, json.dumps(list(decision.brakes)),
                 ),
             )
-            return int(cursor.lastrowid)
+            return cast(int, cursor.lastrowid)  # an INSERT sets it
 
     def record_rejection(self, input_name: str, where: str, problem: str, excerpt: str, at: datetime) -> int:
         with self._lock:
@@ -250,7 +250,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
                 "INSERT INTO rejections(at, input, location, problem, excerpt) VALUES (?, ?, ?, ?, ?)",
                 (_iso(at), input_name, where, problem, excerpt[:1000]),
             )
-            return int(cursor.lastrowid)
+            return cast(int, cursor.lastrowid)  # an INSERT sets it
 
     # -- the one action per incident: a conditional insert on the incident id is the hold ------
 
@@ -341,5 +341,5 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
             if self._checkpointer is not None:
                 self._checkpointer.committed()
 
-    def _transaction(self):
+    def _transaction(self) -> AbstractContextManager[None]:
         return self.atomically()

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from .backend_state import SqliteState
+
 CURSOR_FIELDS = ("name", "cycle", "after", "cycle_started", "updated_at")
 CURSOR_SCHEMA = """
 CREATE TABLE IF NOT EXISTS sweep_cursors (
@@ -21,7 +23,7 @@ CREATE TABLE IF NOT EXISTS sweep_cursors (
 """
 
 
-class SqliteSweepCursor:
+class SqliteSweepCursor(SqliteState):
     """Mixed into SqliteLedger: uses its connection and lock."""
 
     def sweep_cursor(self, name: str) -> Mapping[str, Any] | None:

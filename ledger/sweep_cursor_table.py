@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from . import table_keys as keys
+from .backend_state import TableState
 from .table_keys import clip
 from .table_service import sdk_errors
 
 
-class TableSweepCursor:
+class TableSweepCursor(TableState):
     """Uses TableLedger's tables."""
 
     def sweep_cursor(self, name: str) -> Mapping[str, Any] | None:

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rules import Decision, Signal
 from rules.signals import recorded_facts
@@ -40,6 +40,9 @@ from .sweep_cursor_table import TableSweepCursor
 from .table_keys import clip
 from .table_service import sdk_errors, service_client, setting
 from .waves_table import TableWaves
+
+if TYPE_CHECKING:  # types only: the SDK is imported when a TableLedger is built
+    from azure.data.tables import TableEntity
 
 DECISION_FIELDS = ("id", "signal_id", "incident_id", "at", "rule", "action", "mode", "status", "reason", "brakes")
 SIGNAL_FIELDS = ("kind", "name", "resource_id", "event_id", "source", "input", "occurred")
@@ -89,7 +92,7 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
 
     def claim_delivery(self, key: str, at: datetime, lease: timedelta) -> str:
         holder = self._claims.new_holder()
-        entity = {"PartitionKey": keys.hashed(key), "RowKey": "", "key": clip(key, 4000), "first_seen": keys.stamp(at),
+        entity: dict[str, Any] = {"PartitionKey": keys.hashed(key), "RowKey": "", "key": clip(key, 4000), "first_seen": keys.stamp(at),
                   "holder": holder, "lease_until": keys.stamp(at + lease), "decided": False}
         deliveries = self._table("deliveries")
         try:
@@ -272,7 +275,7 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
                     self._clients[role] = self.service.create_table_if_not_exists(self.tables[role])
             return self._clients[role]
 
-    def _get(self, table: Any, partition: str, row: str) -> dict[str, Any] | None:
+    def _get(self, table: Any, partition: str, row: str) -> TableEntity | None:
         try:
             return table.get_entity(partition, row)
         except self._missing:

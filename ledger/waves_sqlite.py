@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from .backend_state import SqliteState
+
 WAVES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS waves (
     id TEXT PRIMARY KEY,
@@ -75,7 +77,7 @@ def _member(row) -> dict[str, Any]:
     return found
 
 
-class SqliteWaves:
+class SqliteWaves(SqliteState):
     """Mixed into SqliteLedger: uses its connection and lock."""
 
     # -- waves ----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from . import table_keys as keys
+from .backend_state import TableState
 from .errors import LedgerContentionError
 from .operations_table import by_resource
 from .table_keys import clip
@@ -100,8 +101,10 @@ def _after(prefix: str) -> str:
 REFUSED = object()  # a decision's answer: the move is not allowed now
 
 
-class TableWaves:
+class TableWaves(TableState):
     """Uses TableLedger's tables and its conditional-write helpers."""
+
+    _wave_partitions: dict[str, str]  # wave id -> its scope partition, made on first use (_partition_of)
 
     # -- waves ----------------------------------------------------------------------------------
 
@@ -180,7 +183,8 @@ class TableWaves:
 
     def resting_groups(self, scope: str, rested_since: datetime) -> dict[str, str]:
         """Update domains of a scope with a member Available again after `rested_since`: group -> latest time."""
-        since, latest = keys.stamp(rested_since), {}
+        since = keys.stamp(rested_since)
+        latest: dict[str, str] = {}
         with sdk_errors("reading the update domains at rest"):
             for member in self._scope_members(self._table("waves"), _scope_partition(scope)):
                 available = member.get("available_at") or ""
@@ -251,7 +255,7 @@ class TableWaves:
             "window_end": _value(member.get("window_end")), "state": member["state"],
             "reason": clip(member.get("reason", "")), "enrolled_at": at, "updated_at": at,
         }
-        indexed = []
+        indexed: list[bool] = []
 
         def decide(table, partition, scope):
             wave = self._get(table, partition, _wave_row_key(wave_id))

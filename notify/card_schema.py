@@ -114,7 +114,7 @@ def _element(element: Any, where: str) -> list[str]:
     if not isinstance(element, dict):
         return [f"{where}: not an object"]
     kind = element.get("type")
-    spec = ELEMENTS.get(kind)
+    spec = ELEMENTS.get(kind) if isinstance(kind, str) else None  # a list or an object: no such type, and unhashable
     if spec is None:
         return [f"{where}: element type {kind!r} is not rendered by Teams webhooks (allowed: {sorted(ELEMENTS)})"]
     problems = []
@@ -138,7 +138,7 @@ def _action(action: Any, where: str) -> list[str]:
     if not isinstance(action, dict):
         return [f"{where}: not an object"]
     kind = action.get("type")
-    spec = ACTIONS.get(kind)
+    spec = ACTIONS.get(kind) if isinstance(kind, str) else None
     if spec is None:
         return [f"{where}: action {kind!r} is not supported by Teams webhooks (only Action.OpenUrl)"]
     problems = []

@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from .cards import render_digest, render_incident, render_storm
-from .content import incident_view
+from .content import IncidentView, incident_view
 from .digest import STORM
 from .links import scope_stand_in
 from .mail import digest_html, digest_text, incident_html, incident_text, mail_payload, storm_html, storm_text
 from .notice import Notice
 from .outbox import DIGEST, Message
-from .scope_views import digest_view, storm_view
+from .scope_views import DigestView, StormView, digest_view, storm_view
 
 
 def compose(message: Message, texts: list[str], *, listed: int, sender: str | None, now: datetime | None = None) -> dict[str, Any]:
@@ -25,6 +25,7 @@ def compose(message: Message, texts: list[str], *, listed: int, sender: str | No
     is written: times read "in 3 h" from it, and an approval past its expiry shows no links."""
     notices = [Notice.from_json(t) for t in texts]
     now = now or message.due_at
+    view: DigestView | StormView | IncidentView  # one of three, each branch its own
     if message.kind == DIGEST:
         view = digest_view(notices, opened=message.created_at, closed=message.due_at, listed=listed, cause=message.cause, now=now,
                            approvals_page=scope_stand_in(message.cause))  # used when something waits for a person

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import NotifyConfigError, RejectedError, ThrottledError, UnavailableError, UncertainDeliveryError
 from .retry import parse_retry_after
 from .tls import verify_arg
+
+if TYPE_CHECKING:  # types only: the Graph SDK is imported when the first mail is sent
+    import httpx
+    from msgraph import GraphServiceClient
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -55,8 +59,8 @@ class GraphMailChannel:
         self.confirm_sent = confirm_sent
         self.ids_refused = False  # Graph refused a client-set internetMessageId once: stop setting it
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client = None
-        self._http = None
+        self._client: GraphServiceClient | None = None  # both built on first use
+        self._http: httpx.AsyncClient | None = None
         self._lock = threading.Lock()
 
     # -- plumbing: one private event loop and one Graph client per channel ------------------

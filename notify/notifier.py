@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from .channel import Channel
 from .compose import compose
@@ -228,7 +228,7 @@ class Notifier:
     def _place(self, entry: Entry, window: Window | None) -> Placement:
         return place(
             window,
-            destination=entry.destination.key,
+            destination=cast(Destination, entry.destination).key,  # only routed entries are placed (enqueue)
             cause=entry.cause,
             incident_id=entry.incident_id,
             now=entry.submitted_at,
@@ -278,7 +278,7 @@ class Notifier:
     def drain(self, seconds: float, sleep: Callable[[float], None] | None = None) -> FlushSummary:
         """Flush repeatedly for up to `seconds`, sleeping until the next message is due
         (for a timer tick with a time budget, or the command line)."""
-        sleep = sleep or getattr(self.clock, "sleep", time.sleep)
+        pause = cast(Callable[[float], None], sleep or getattr(self.clock, "sleep", time.sleep))  # a test clock's sleep
         start = _now_of(self.clock)
         deadline = start + timedelta(seconds=seconds)
         total = FlushSummary()
@@ -288,7 +288,7 @@ class Notifier:
             nxt = total.next_due
             if nxt is None or nxt > deadline or total.errors:
                 return total
-            sleep(max(0.05, (nxt - _now_of(self.clock)).total_seconds()))
+            pause(max(0.05, (nxt - _now_of(self.clock)).total_seconds()))
 
     def _rate_key(self, message: Message) -> str:
         if message.channel == "email":

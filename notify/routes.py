@@ -179,9 +179,9 @@ class Router:
             # Every named route failed: fall back to the defaults rather than tell no one.
             for name in self.default_routes:
                 route = self.route(name)
-                dest = self._destination(route, notice) if route else None
-                if isinstance(dest, Destination):
-                    found.setdefault(dest.key, dest)
+                fallback = self._destination(route, notice) if route else None
+                if isinstance(fallback, Destination):
+                    found.setdefault(fallback.key, fallback)
         return list(found.values()), missing
 
     def _destination(self, route: Route, notice: Notice) -> Destination | Unrouted:

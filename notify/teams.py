@@ -18,11 +18,14 @@ import json
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import NotifyConfigError, RejectedError, ThrottledError, UnavailableError, UncertainDeliveryError
 from .retry import parse_retry_after
 from .tls import verify_arg
+
+if TYPE_CHECKING:  # types only: httpx is imported when the first card is posted
+    import httpx
 
 DEFAULT_THROTTLE_WAIT = 5.0  # seconds, when Teams throttles inside a 200 without Retry-After
 
@@ -55,7 +58,7 @@ class TeamsWebhookChannel:
         self.webhooks = dict(webhooks)
         self.verify = verify
         self.timeout = timeout
-        self._client = None
+        self._client: httpx.Client | None = None  # built on first use
         self._lock = threading.Lock()
 
     def _http(self):

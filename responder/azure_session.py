@@ -80,10 +80,12 @@ def azure_session(kind: str, settings: Settings, fleet: str | None = None, opera
 
 def closing_tick(pipeline: Pipeline, timeout: float = 60.0, pause: float = 0.2) -> list[Outcome]:
     """Tick until every started operation has ended (or the time is up)."""
+    from wiring import store_of
+
     ended: list[Outcome] = []
     deadline = time.monotonic() + timeout
     while True:
         ended += pipeline.tick()
-        if pipeline.remediator is None or not pipeline.ledger.open_operations() or time.monotonic() > deadline:
+        if pipeline.remediator is None or not store_of(pipeline).open_operations() or time.monotonic() > deadline:
             return ended
         time.sleep(pause)

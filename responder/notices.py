@@ -18,13 +18,13 @@ def add_outbox_argument(parser: argparse.ArgumentParser) -> None:
 def build_told_pipeline(settings: Any, connect: Any, outbox: str | None):
     """The run's pipeline. With `outbox`, its notifier writes to that folder (a dry run); without,
     it sends through the channels the settings configure, as the Functions host does."""
-    from wiring import build_pipeline, notifier_from_settings
+    from wiring import build_pipeline, notifier_from_settings, store_of
 
     if not outbox:
         return build_pipeline(settings, connect=connect)
     bare = build_pipeline(settings, connect=connect, notifier=False)
-    notifier = notifier_from_settings(settings, bare.engine.policy, bare.ledger, bare.clock, outbox_dir=outbox)
-    return build_pipeline(settings, ledger=bare.ledger, connect=connect, notifier=notifier, clock=bare.clock)
+    notifier = notifier_from_settings(settings, bare.engine.policy, store_of(bare), bare.clock, outbox_dir=outbox)
+    return build_pipeline(settings, ledger=store_of(bare), connect=connect, notifier=notifier, clock=bare.clock)
 
 
 def tell(pipeline: Any) -> list[str]:

@@ -15,11 +15,14 @@ import argparse
 import json
 import sys
 from dataclasses import replace
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 from rules import MODES
 
 from .notices import add_outbox_argument
+
+if TYPE_CHECKING:
+    from pipeline.azure import Connect
 
 PARTIAL = 3
 
@@ -55,7 +58,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             pipeline = build_told_pipeline(session.scoped(settings), session.connect, args.outbox)
             bar = ProgressBar.for_stream(err)
             page_size = session.sim.page_size if session.sim is not None else None
-            sweeper = Sweeper(session.connect, scope, pipeline.clock, page_size=page_size, progress=bar)
+            connect = cast("Connect", session.connect)  # sim or live: a session of either has a connector
+            sweeper = Sweeper(connect, scope, pipeline.clock, page_size=page_size, progress=bar)
 
             def show(outcome) -> None:
                 if args.json:

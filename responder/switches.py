@@ -6,9 +6,12 @@ from __future__ import annotations
 import getpass
 import sys
 from dataclasses import replace
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 from wiring import build_pipeline
+
+if TYPE_CHECKING:
+    from pipeline.safety import Safety
 
 
 def switch(command: str, state: str | None, by: str | None, out: TextIO = sys.stdout) -> int:
@@ -17,11 +20,12 @@ def switch(command: str, state: str | None, by: str | None, out: TextIO = sys.st
     settings = command_settings(state, command, Need.LASTING)
     pipeline = build_pipeline(replace(settings, azure="none"), notifier=False)
     who = by or getpass.getuser()
+    safety = cast("Safety", pipeline.safety)  # build_pipeline gives every pipeline its safety
     if command == "pause":
-        pipeline.safety.pause(who)
+        safety.pause(who)
         out.write(f"automation paused by {who}; signals are still recorded and told\n")
     else:
-        pipeline.safety.resume(who)
-        paused = pipeline.safety.paused()
+        safety.resume(who)
+        paused = safety.paused()
         out.write(f"automation resumed by {who}" + (f"; still paused: {paused}" if paused else "") + "\n")
     return 0

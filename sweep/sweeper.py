@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from actions.statuses import HEALTH, PROVISIONING, find_status, status_code
 from arm import SCALE_SET_VM, VM
@@ -243,7 +243,7 @@ def _availability_set(vm: Any) -> str | None:
 def _health(view: Any) -> tuple[str | None, datetime | None]:
     status = getattr(getattr(view, "vm_health", None), "status", None) if view is not None else None
     parsed = status_code(getattr(status, "code", None))
-    if parsed is None or parsed.kind != HEALTH:
+    if status is None or parsed is None or parsed.kind != HEALTH:  # no status: no code, so parsed is None too
         return None, None
     return parsed.state, status.time
 
@@ -251,4 +251,5 @@ def _health(view: Any) -> tuple[str | None, datetime | None]:
 def _failed_provisioning(instance: Any, view: Any) -> tuple[bool, datetime | None]:
     found, at = find_status(getattr(view, "statuses", None), PROVISIONING)
     model_state = text(instance.provisioning_state).lower()
-    return (model_state == "failed" or bool(found and found.failed)), at
+    # The SDK's models parse a status's time (the wire JSON's text is read elsewhere).
+    return (model_state == "failed" or bool(found and found.failed)), cast("datetime | None", at)

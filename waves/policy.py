@@ -75,7 +75,7 @@ class MaintenanceWindow:
         if not self.crosses_midnight:
             return day in self.days and self.start <= clock and (self.end is None or clock < self.end)
         previous = DAYS[(local.weekday() - 1) % 7]
-        return (day in self.days and clock >= self.start) or (previous in self.days and clock < self.end)
+        return (day in self.days and clock >= self.start) or (previous in self.days and self.end is not None and clock < self.end)
 
     def next_opening(self, after: datetime) -> datetime | None:
         """The first moment at or after `after` inside the window (None: no day named)."""

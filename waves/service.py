@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from arm import resource_key, short_name
 from pipeline.gate import WAVE
@@ -85,6 +85,12 @@ def _at(value: Any) -> datetime | None:
     return parse_time(value)
 
 
+def _recorded_at(value: Any) -> datetime:
+    """A time the ledger keeps on every row of its kind (an operation's created_at) or that was
+    checked present (a member's available_at)."""
+    return cast(datetime, parse_time(value))
+
+
 class Waves:
     def __init__(self, ledger, remediation, policy: Any, clock: Callable[[], datetime], lease: timedelta = LEASE):
         missing = [name for name in LEDGER_METHODS if not hasattr(ledger, name)]
@@ -112,7 +118,7 @@ class Waves:
         excluded = self.policy.exclusion(facts)
         if excluded is None and window.end is None:
             excluded = "Azure gives no self-service window for it (maintenanceRedeployStatus has none)"
-        elif excluded is None and window.closed(now):
+        elif excluded is None and window.end is not None and window.closed(now):
             excluded = f"its self-service window closed at {window.end.isoformat()}; Azure will do it in its own window"
         elif excluded is None:
             excluded = self._too_late(window, now, facts)
@@ -149,16 +155,17 @@ class Waves:
         """Why the owner's maintenance window cannot start it before its deadline (the end of the
         self-service window, after which Azure does it itself), or None. Said at enrolment, so a
         person can still start it by hand in time, instead of learning when the window closed."""
+        end = cast(datetime, window.end)  # asked only of a window that has an end (enroll)
         earliest = max(now, window.start) if window.start else now
         opening = self.policy.window.next_opening(earliest)
-        if opening is not None and opening <= window.end:
+        if opening is not None and opening <= end:
             return None
         when = f"next opens {opening.isoformat()}" if opening is not None else "never opens"
         azure = facts.get("azure_window_start")
         then = f" from {azure}" if azure else ""
-        return (f"cannot happen before its deadline: its self-service window closes at {window.end.isoformat()} and "
+        return (f"cannot happen before its deadline: its self-service window closes at {end.isoformat()} and "
                 f"the owner's maintenance window ({self.policy.window.describe()}) {when}. A person decides: start "
-                f"maintenance by hand before {window.end.isoformat()}, or let Azure do it in its own window{then}")
+                f"maintenance by hand before {end.isoformat()}, or let Azure do it in its own window{then}")
 
     def _already(self, member: Mapping[str, Any]) -> str:
         return (f"already in wave {member['wave_id']} ({group_name(member['update_group'])}, {member['state']}); "
@@ -207,7 +214,7 @@ class Waves:
         members = [m for m in self.ledger.wave_members(wave["id"]) if m["update_group"] == group]
         if any(m["state"] in IN_FLIGHT for m in members):
             return wave
-        maintained = [_at(m["available_at"]) for m in members if m["state"] == DONE and m["available_at"]]
+        maintained = [_recorded_at(m["available_at"]) for m in members if m["state"] == DONE and m["available_at"]]
         rest_until = max(maintained) + self.policy.pause_between_update_domains if maintained else None
         if self.ledger.release_group(wave["id"], group, now, rest_until):
             log("wave update domain finished", wave=wave["id"], update_domain=group)
@@ -285,7 +292,7 @@ class Waves:
             return
         key = member["resource_key"]
         operation = self.ledger.last_operation_of(member["incident_id"], key, ACTION)
-        if operation is not None and _at(operation["created_at"]) >= claimed:
+        if operation is not None and _recorded_at(operation["created_at"]) >= claimed:
             self.ledger.update_wave_member(member["wave_id"], key, now, expect_state=STARTING, state=RUNNING,
                                            operation_id=operation["id"], started_at=_at(operation["created_at"]),
                                            reason="started by a worker that stopped before recording it")
@@ -383,7 +390,7 @@ class Waves:
             lines.append(f"  in progress: {group_name(wave['active_group'])} since {wave['activated_at'][:16]}Z")
         rested_since = self.clock() - self.policy.pause_between_update_domains
         for group, at in sorted(self.ledger.resting_groups(wave["scope"], rested_since).items()):
-            until = (_at(at) + self.policy.pause_between_update_domains).isoformat()[:16]
+            until = (_recorded_at(at) + self.policy.pause_between_update_domains).isoformat()[:16]
             lines.append(f"  {group_name(group)} finished at {at[:16]}Z: another update domain not before {until}Z")
         for member in sorted(self.ledger.wave_members(wave_id), key=lambda m: (group_order(m["update_group"]),
                                                                                  m["resource_key"])):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pipeline import metrics
 from pipeline.azure import Connect, connector
@@ -120,6 +120,12 @@ def notifier_from_settings(settings: Settings, policy: Policy, store: Store, clo
     outbox = outbox_for(store)
     return Notifier.from_settings(settings.notify, outbox, clock, policy_routes=policy.sections.get("notify_routes"),
                                   policy_default_routes=policy.default_notify, **kwargs)
+
+
+def store_of(pipeline: Pipeline) -> Store:
+    """The whole store behind a pipeline built here: the pipeline sees it through the narrower
+    Ledger port, the command line (operations, the outbox beside it) needs all of it."""
+    return cast(Store, pipeline.ledger)  # build_pipeline gives every pipeline a Store
 
 
 def notifications_of(pipeline: Pipeline) -> Notifications | None:

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 from intake.deliveries import parse_delivery
 from pipeline import Outcome, Settings
@@ -32,9 +32,15 @@ from responder.azure_session import azure_session, closing_tick
 from responder.demo.timing import as_of
 from responder.ledger_choice import ledger_string, temporary_ledger
 from responder.replay import read_delivery
-from wiring import build_pipeline, notifications_of, notifier_from_settings
+from wiring import build_pipeline, notifications_of, notifier_from_settings, store_of
 
 from . import storm
+
+if TYPE_CHECKING:  # types only
+    from notify import Notifier
+    from pipeline.notifications import Notifications
+    from pipeline.remediation import Remediation
+    from waves import Waves
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 FLEET = Path(__file__).resolve().parent / "fleet.json"
@@ -89,14 +95,15 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
             out.write(f"messages: Teams and email in the simulated Azure, a copy of each in {folder}/\n\n")
         settings = session.scoped(settings)
         pipeline = build_pipeline(settings, connect=session.connect, notifier=False, clock=clock)
-        notifier = notifier_from_settings(settings.with_notify(session.plug_notifications()), pipeline.engine.policy, pipeline.ledger,
-                                          pipeline.clock, credential=LocalToken())
+        notifier = cast("Notifier", notifier_from_settings(  # Teams and mail are plugged in: a notifier
+            settings.with_notify(session.plug_notifications()), pipeline.engine.policy, store_of(pipeline), pipeline.clock,
+            credential=LocalToken()))
         for name, channel in list(notifier.channels.items()):
             notifier.channels[name] = TeeChannel(channel, FileChannel(folder, name))
         # The simulated mailbox is not Exchange Online: its 30-a-minute limit would hold the
         # demo's messages for minutes. Teams keeps its real limit (4 a second).
         notifier.rate_limits["email"] = RateLimit(20, 1.0)
-        pipeline = build_pipeline(settings, ledger=pipeline.ledger, connect=session.connect, notifier=notifier, clock=clock)
+        pipeline = build_pipeline(settings, ledger=store_of(pipeline), connect=session.connect, notifier=notifier, clock=clock)
         heading("Deliveries: every source Azure sends")
         for path in scenario():
             show(read_delivery(str(path), pipeline, input_name=f"demo/{path.name}", shift=as_of(clock())))
@@ -105,14 +112,15 @@ def run(mode: str, as_json: bool, state: str | None = None, out: TextIO = sys.st
         show(sweep_once(pipeline, session))
         show(closing_tick(pipeline))
         heading("30 minutes later: update domain 0 is done and Available again, so update domain 1 goes")
-        clock.advance(pipeline.remediator.waves.policy.pause_between_update_domains + timedelta(minutes=1))
+        waves = cast("Waves", cast("Remediation", pipeline.remediator).waves)  # it acts, in auto mode: waves are on
+        clock.advance(waves.policy.pause_between_update_domains + timedelta(minutes=1))
         show(closing_tick(pipeline))
         heading("A person approves: POST /api/approvals/{token}, from the card's Approve link")
         show(approve_pending(pipeline))
         show(closing_tick(pipeline))
         heading("A storm: twelve shop VMs down within a minute")
         show(pipeline.process(parse_delivery(json.dumps(storm.delivery()), "demo/storm")))
-        messages = notifications_of(pipeline)
+        messages = cast("Notifications", notifications_of(pipeline))  # built with its notifier above
         messages.drain(6.0)
         # The demo does not wait out the 5-minute digest windows: it flushes once as the clock
         # will stand when they close, so the digests are in the outbox folder too.

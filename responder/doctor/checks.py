@@ -10,7 +10,7 @@ import fnmatch
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,7 +159,7 @@ def _table_reachable(ctx: Context) -> Check:
         else:
             service = TableServiceClient(settings.table_endpoint, credential=ctx.credential, connection_verify=ctx.table_verify)
         with service:
-            first_page = next(iter(service.list_tables(results_per_page=5).by_page()), [])
+            first_page: Iterable[Any] = next(iter(service.list_tables(results_per_page=5).by_page()), [])
             names = [table.name for table in first_page]
     except Exception as exc:  # noqa: BLE001 - any failure to reach the service is this check's answer
         return Check(REACHABLE, FAIL, f"{where}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",

@@ -140,6 +140,9 @@ def test_a_digest_of_ten_thousand_lists_some_and_counts_the_rest():
         (lambda c: c["body"].append({"type": "TextBlock", "text": "x" * (MAX_BYTES + 1)}), "size"),
         (lambda c: c["actions"].append({"type": "Action.OpenUrl", "title": "x", "url": "javascript:alert(1)"}), "URL"),
         (lambda c: c["body"].append({"type": "ColumnSet", "columns": [{"type": "TextBlock", "text": "x"}]}), "Columns only"),
+        # A type that is not a name (a list cannot be looked up): a problem, not a crash.
+        (lambda c: c["body"].append({"type": ["TextBlock"], "text": "x"}), "element type ['TextBlock']"),
+        (lambda c: c["actions"].append({"type": {"Action.OpenUrl": 1}, "url": "https://x"}), "action {'Action.OpenUrl': 1}"),
     ],
 )
 def test_the_walker_refuses_what_teams_would_not_render(mutate, problem):
