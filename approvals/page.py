@@ -68,13 +68,14 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def view_page(view: View) -> str:
+def view_page(view: View, signed_in_as: str | None = None) -> str:
     record = view.record
     verb = "Approve" if view.choice == "approve" else "Reject"
     title = f"{verb} {record.action} of {record.resource_id.rstrip('/').split('/')[-1]}?"
     details = "<table>" + _rows([
         ("Action", record.action), ("Resource", record.resource_id), ("Incident", record.incident_id),
         ("Why", record.reason), ("Link expires", record.expires_at.strftime("%a %d %b %H:%M UTC")), ("State", view.story),
+        ("Signed in as", signed_in_as),
     ]) + "</table>"
     if not view.actionable:
         return _document(title, details + _facts(record.facts) + "<p class=\"note\">This link can no longer decide anything.</p>")
@@ -123,6 +124,19 @@ def outcome_page(choice: str, outcome) -> str:
         ("Outcome", outcome.status), ("Why", outcome.reason),
     ]) + "</table>"
     return _document(f"{verb}: {outcome.action} {outcome.status}", body)
+
+
+def not_an_approver_page(message: str) -> str:
+    """403 for a signed-in person outside the approvers: the message says who may decide."""
+    return _document("You may not decide this approval", f"<p>{escape(message)}</p>"
+                     "<p class=\"note\">Nothing was done. Forward the link to one of them, or ask the app's operators"
+                     " to add you.</p>")
+
+
+def sign_in_page(target: str) -> str:
+    """401 for a decision posted by nobody signed in."""
+    return _document("Sign in to decide", "<p>Only signed-in approvers may decide. "
+                     f"<a href=\"{escape(target)}\">Sign in</a>, then use the button on the approval page.</p>")
 
 
 def refusal_page(status: int, message: str) -> str:

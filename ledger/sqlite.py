@@ -24,7 +24,7 @@ from .operations_sqlite import OPERATIONS_SCHEMA, SqliteOperations
 from .safety_sqlite import SAFETY_SCHEMA, SqliteSafety
 from .sqlite_checkpoint import Checkpointer
 from .waves_sqlite import WAVES_SCHEMA, SqliteWaves
-from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals
+from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals, add_approver_columns
 
 # Every signal's commit writes the pages its rows touch, about 5 us each (docs/performance.md),
 # so: signals, decisions and rejections are never deleted, and a plain INTEGER PRIMARY KEY
@@ -123,6 +123,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves)
                 self._db.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
             self._db.executescript(SCHEMA + OPERATIONS_SCHEMA + SAFETY_SCHEMA + APPROVALS_SCHEMA + WAVES_SCHEMA)
             self._add_claim_columns()
+            add_approver_columns(self._db)
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the SQLite ledger at {self.path}: {exc}") from exc
         self._lock = threading.RLock()

@@ -71,6 +71,12 @@ class Settings:
     mail_to: tuple[str, ...] = ()
     approval_secret: str = ""
     public_url: str = ""
+    # Who may decide an approval: Entra groups (object ids) and app roles, as `group:<id>` and
+    # `role:<name>` (approvals/approvers.py reads them); a rule may name its own.
+    approvers: tuple[str, ...] = ()
+    # Set by the deployment when it turns on App Service sign-in (Entra ID) for the approval
+    # pages: only then are the X-MS-CLIENT-PRINCIPAL headers the platform's, never a caller's.
+    approver_sign_in: bool = False
     tick_schedule: str = "0 */1 * * * *"
     sweep_schedule: str = "0 */15 * * * *"
     # Whether the identity holds the opt-in scale-set write role; the template sets it from
@@ -118,6 +124,8 @@ class Settings:
             mail_to=_list(env.get("RESPONDER_MAIL_TO")),
             approval_secret=env.get("RESPONDER_APPROVAL_SECRET", ""),
             public_url=env.get("RESPONDER_PUBLIC_URL", ""),
+            approvers=_list(env.get("RESPONDER_APPROVERS")),
+            approver_sign_in=_flag("RESPONDER_APPROVER_SIGN_IN", env.get("RESPONDER_APPROVER_SIGN_IN")),
             tick_schedule=env.get("RESPONDER_TICK_SCHEDULE") or cls.tick_schedule,
             sweep_schedule=env.get("RESPONDER_SWEEP_SCHEDULE") or cls.sweep_schedule,
             scale_set_write=_flag("RESPONDER_SCALE_SET_WRITE", env.get("RESPONDER_SCALE_SET_WRITE") or "true"),

@@ -44,6 +44,8 @@ _RULE = {
         "evidence": {"type": "array", "minItems": 1, "items": {"enum": sorted(EVIDENCE)}},
         # An event older than this when it arrives is recorded and told, never acted on.
         "max_event_age": {"type": "string"},
+        # Who may approve this rule's actions, instead of RESPONDER_APPROVERS (approvals/approvers.py).
+        "approvers": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^(group|role):[^:]+$"}},
     },
 }
 
@@ -98,6 +100,7 @@ class Rule:
     tag_may_raise_to: str | None = None  # how far a resource's responder-mode tag may raise the mode
     evidence: tuple[str, ...] = ()  # what the action needs in the live state; () for its default
     max_event_age: timedelta = DEFAULT_MAX_EVENT_AGE
+    approvers: tuple[str, ...] = ()  # group:<object id> / role:<value>; () for the app's approvers
 
     def matches(self, signal: Signal, classification: Classification, history: History) -> bool:
         return all(MATCHERS[key](value, signal, classification, history) for key, value in self.when.items())
@@ -188,6 +191,7 @@ def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None =
                 evidence=tuple(raw.get("evidence", ())),
                 max_event_age=(parse_duration(raw["max_event_age"], f"{at}: max_event_age")
                                if "max_event_age" in raw else DEFAULT_MAX_EVENT_AGE),
+                approvers=tuple(raw.get("approvers", ())),
             )
         )
     return Policy(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 
 import pytest
 
@@ -69,9 +70,9 @@ def test_approve_verifies_acts_once_and_follows_to_the_end(state):
     assert status == 0, err
     lines = [json.loads(x) for x in out.splitlines()]
     assert [(x["rule"], x["status"]) for x in lines] == [("approval", "started"), ("tick", "succeeded")]
-    assert lines[0]["reason"].startswith("approved by ana; verified:")
-    status, _, err = run("approve", record.id, "--state", path, "--azure", "sim")
-    assert status == approve_command.REFUSED and "already approved by ana" in err
+    assert re.match(r"approved by ana at \d\d:\d\d UTC on the command line; verified:", lines[0]["reason"])
+    status, _, err = run("approve", record.id, "--state", path, "--azure", "sim", "--by", "ben")
+    assert status == approve_command.REFUSED and "already approved by ana on the command line at " in err
     assert "no approvals are waiting" in run("approvals", "--state", path)[1]
 
 
@@ -91,7 +92,7 @@ def test_reject_records_who_and_acts_on_nothing(state):
 )
 def test_an_unknown_approval_is_refused(state, argv, status, words):
     path, _ = state
-    code, _, err = run(*argv, "--state", path)
+    code, _, err = run(*argv, "--state", path, "--by", "ana")
     assert code == status and words in err
 
 

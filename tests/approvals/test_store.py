@@ -3,13 +3,19 @@ and the time a person has (policy ttl, a signal's deadline)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
 import pytest
 
 from approvals import (
-    AlreadyDecidedError, ApprovalConfigError, ApprovalNotFoundError, Approvals, ExpiredTokenError, deadline_of,
+    AlreadyDecidedError,
+    ApprovalConfigError,
+    ApprovalNotFoundError,
+    Approvals,
+    ExpiredTokenError,
+    deadline_of,
 )
 from approvals.config import approval_needed, times_from_policy
 from tests.approvals.conftest import PUBLIC_URL, SECRET, request, token_of
@@ -154,9 +160,41 @@ def test_approve_mode_refuses_to_build_without_a_secret(ledger, clock):
     with pytest.raises(ApprovalConfigError, match="RESPONDER_APPROVAL_SECRET"):
         approvals_for(Settings(mode="approve"), policy, ledger, clock, env={})
     assert approvals_for(Settings(mode="observe"), policy, ledger, clock, env={}) is None
-    built = approvals_for(Settings(mode="approve", approval_secret=SECRET), policy, ledger, clock,
-                          env={"WEBSITE_HOSTNAME": "func-responder.azurewebsites.net"})
+    built = approvals_for(Settings(mode="approve", approval_secret=SECRET, approvers=(f"group:{GROUP}",), approver_sign_in=True),
+                          policy, ledger, clock, env={"WEBSITE_HOSTNAME": "func-responder.azurewebsites.net"})
     assert built.public_url == "https://func-responder.azurewebsites.net"
+    assert built.gate.sign_in and built.gate.approvers.groups == {GROUP}
+
+
+GROUP = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"
+IN_AZURE = {"WEBSITE_HOSTNAME": "func-responder.azurewebsites.net"}
+
+
+@pytest.mark.parametrize("changes,env,words", [
+    ({}, IN_AZURE, "needs RESPONDER_APPROVERS and RESPONDER_APPROVER_SIGN_IN"),
+    ({"approvers": (f"group:{GROUP}",)}, IN_AZURE, "needs RESPONDER_APPROVER_SIGN_IN"),
+    ({"approver_sign_in": True}, {}, "RESPONDER_APPROVERS names nobody"),
+    ({"approvers": ("ops-team",)}, {}, "RESPONDER_APPROVERS: 'ops-team': expected group:<Entra group object id> or role:"),
+    ({"approvers": ("group:not-a-guid",)}, {}, "expected group:<Entra group object id>"),
+], ids=["azure-without-either", "azure-without-sign-in", "sign-in-without-approvers", "bare-name", "group-not-a-guid"])
+def test_approve_mode_refuses_to_start_without_approvers_where_it_must(ledger, clock, changes, env, words):
+    from approvals import approvals_for
+    from pipeline import Settings
+    from rules import load_catalog, load_policy
+
+    policy = load_policy(Settings().policy_path, load_catalog(Settings().catalog_path))
+    with pytest.raises(ApprovalConfigError, match=re.escape(words)):
+        approvals_for(Settings(mode="approve", approval_secret=SECRET, **changes), policy, ledger, clock, env=env)
+
+
+def test_locally_approve_mode_runs_without_approvers_as_before(ledger, clock):
+    from approvals import approvals_for
+    from pipeline import Settings
+    from rules import load_catalog, load_policy
+
+    policy = load_policy(Settings().policy_path, load_catalog(Settings().catalog_path))
+    built = approvals_for(Settings(mode="approve", approval_secret=SECRET), policy, ledger, clock, env={})
+    assert not built.gate.sign_in and not built.gate.approvers
 
 
 def test_the_command_line_decides_by_id(service, ledger):
