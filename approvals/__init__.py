@@ -55,7 +55,7 @@ class Approvals:
         clock: Callable[[], datetime] = _utc_now,
         ttl: timedelta = DEFAULT_TTL,
         deadline_margin: timedelta = DEFAULT_DEADLINE_MARGIN,
-        gate: Gate = Gate(),
+        gate: Gate | None = None,
     ):
         if not hasattr(store, "add_approval"):
             raise ApprovalConfigError(f"the ledger ({type(store).__name__}) does not keep approvals")
@@ -65,7 +65,7 @@ class Approvals:
         self.clock = clock
         self.ttl = ttl
         self.deadline_margin = deadline_margin
-        self.gate = gate  # whether sign-in is on, and who may decide
+        self.gate = gate or Gate()  # whether sign-in is on, and who may decide
 
     # -- asking -------------------------------------------------------------------------------
 

@@ -97,6 +97,19 @@ def approvals(req: func.HttpRequest) -> func.HttpResponse:
         return html(503, refusal_page(503, "Approvals are not configured in this app; ask its operators."))
 
 
+def signed_in_name(req: func.HttpRequest, pipeline) -> str | None:
+    """The signed-in person's name for another route (closing a wave), only where the deployment
+    has sign-in on: elsewhere the header is whatever the caller wrote."""
+    from approvals import ApprovalConfigError, approvals_of
+    from approvals.approvers import PRINCIPAL_NAME, printable
+
+    try:
+        sign_in = approvals_of(pipeline).gate.sign_in
+    except ApprovalConfigError:
+        return None
+    return printable(req.headers.get(PRINCIPAL_NAME) or "") or None if sign_in else None
+
+
 def _via(req: func.HttpRequest):
     """Nobody signed in (sign-in is off: a run on this machine): the link's bearer, and how they came."""
     from approvals import LINK, PAGE, Approver

@@ -101,3 +101,58 @@ def test_without_the_secret_the_commands_refuse(state, monkeypatch):
     monkeypatch.delenv("RESPONDER_APPROVAL_SECRET")
     code, _, err = run("approvals", "--state", path)
     assert code == 1 and "RESPONDER_APPROVAL_SECRET" in err and SECRET not in err
+
+
+FAKE_AZ = """#!{python}
+import json, os, sys
+argv = sys.argv[1:]
+if os.environ.get("FAKE_AZ_SIGNED_IN") != "yes":
+    sys.stderr.write("ERROR: Please run 'az login' to setup account.\\n")
+    sys.exit(1)
+if argv[:2] == ["account", "show"]:
+    print(json.dumps({{"user": {{"name": "ana@contoso.com", "type": "user"}}, "tenantId": "t"}}))
+elif argv[:3] == ["ad", "signed-in-user", "show"]:
+    print(json.dumps({{"id": "{object_id}", "userPrincipalName": "ana@contoso.com"}}))
+else:
+    sys.exit(2)
+"""
+
+
+@pytest.fixture
+def az(tmp_path, monkeypatch):
+    """An `az` on PATH that answers as the Azure CLI does, signed in or not (FAKE_AZ_SIGNED_IN)."""
+    import sys
+
+    from tests.approvals.sign_in import ANA_ID
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "az"
+    script.write_text(FAKE_AZ.format(python=sys.executable, object_id=ANA_ID), encoding="utf-8")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    return ANA_ID
+
+
+def test_by_default_the_azure_cli_account_decides_with_its_object_id(state, az, monkeypatch):
+    path, record = state
+    monkeypatch.setenv("FAKE_AZ_SIGNED_IN", "yes")
+    status, out, err = run("reject", record.id, "--state", path, "--json")
+    assert status == 0, err
+    (line,) = [json.loads(x) for x in out.splitlines()]
+    assert re.match(rf"rejected by ana@contoso\.com \(object id {az}\) at \d\d:\d\d UTC on the command line$", line["reason"])
+
+
+def test_without_an_azure_cli_sign_in_the_command_says_how(state, az, monkeypatch):
+    path, record = state
+    monkeypatch.setenv("FAKE_AZ_SIGNED_IN", "no")
+    status, _, err = run("reject", record.id, "--state", path)
+    assert status == 1 and "`az account show` failed (ERROR: Please run 'az login' to setup account.)" in err and "--by NAME" in err
+    assert run("approvals", "--state", path)[1].startswith(record.id)  # nothing was decided
+
+
+def test_without_the_azure_cli_the_command_asks_for_by(state, tmp_path, monkeypatch):
+    path, record = state
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    status, _, err = run("approve", record.id, "--state", path, "--azure", "sim")
+    assert status == 1 and "the Azure CLI (az) is not installed here" in err and "--by NAME" in err

@@ -12,7 +12,7 @@ import pytest
 from handlers.deliveries import parse_delivery
 from tests import builders as b
 from tests.approvals.conftest import SECRET, token_of, with_approvals
-from tests.approvals.sign_in import ANA_ID, APPROVERS_GROUP, ana, mallory
+from tests.approvals.sign_in import ANA_ID, APPROVERS_GROUP, ana, mallory, principal_headers
 from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
 
 DEGRADED_VM = b.vm_id("vm-degraded-hw", rg="rg-demo", sub=DEMO_SUBSCRIPTION)
@@ -229,3 +229,37 @@ def test_approve_mode_without_a_secret_answers_503_and_names_no_secret(route, mo
     finally:
         runtime.use(None)
     assert response.status_code == 503 and "not configured" in response.get_body().decode()
+
+
+def test_a_rule_with_its_own_approvers_is_decided_by_them(route, acting, sim, tmp_path):
+    """The degraded-hardware rule names an app role: a member of the app's approvers' group is
+    refused on its approvals (403 naming the role); a holder of the role decides."""
+    import yaml
+
+    from approvals import approvals_of
+    from handlers import runtime
+    from pipeline import Settings
+
+    role = "Responder.Approve"
+    document = yaml.safe_load(Settings().policy_path.read_text(encoding="utf-8"))
+    for rule in document["rules"]:
+        if rule["name"].startswith("degraded-hardware") and rule["do"] == "redeploy":
+            rule["approvers"] = [f"role:{role}"]
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(document), encoding="utf-8")
+    pipeline = acting("approve", approval_secret=SECRET, policy_path=policy, approvers=(f"group:{APPROVERS_GROUP}",),
+                      approver_sign_in=True)
+    service = approvals_of(pipeline)
+    (outcome,) = pipeline.process(parse_delivery(b.body(b.annotated(target=DEGRADED_VM)), "test"))
+    (record,) = service.pending()
+    assert outcome.status == "awaiting-approval" and record.approvers == (f"role:{role}",)
+    pending = service.pending_of(record)
+    runtime.use(pipeline)
+    try:
+        refused = call(route, "POST", pending.approve_url, **signed(ana(), "approve"))
+        assert refused.status_code == 403 and f"app role {role}" in refused.get_body().decode()
+        holder = principal_headers("Ben", "b0000000-0000-4000-8000-000000000000", roles=(role,))
+        assert call(route, "POST", pending.approve_url, **signed(holder, "approve")).status_code == 200
+    finally:
+        runtime.use(None)
+    assert pipeline.ledger.approval(record.id)["decided_by"] == "Ben" and len(accepted_writes(sim)) == 1

@@ -136,7 +136,7 @@ def test_decisions_carry_no_index_a_signal_would_pay_for_in_every_commit(tmp_pat
 def test_a_ledger_file_from_before_approvers_gets_their_columns(tmp_path):
     """A file whose approvals table predates who-decided columns is opened, and decides with them."""
     import sqlite3
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime
 
     from ledger import SqliteLedger
     from ledger.approvals_sqlite import APPROVER_COLUMNS
@@ -156,7 +156,7 @@ def test_a_ledger_file_from_before_approvers_gets_their_columns(tmp_path):
     try:
         columns = {row[1] for row in ledger._db.execute("PRAGMA table_info(approvals)")}
         assert set(APPROVER_COLUMNS) <= columns
-        at = datetime(2026, 12, 4, 2, 14, tzinfo=timezone.utc)
+        at = datetime(2026, 12, 4, 2, 14, tzinfo=UTC)
         assert ledger.decide_approval("APR-00000000000000aa", "approved", "ana", at, by_id="oid-1", via="link")
         row = ledger.approval("APR-00000000000000aa")
         assert (row["decided_by_id"], row["decided_via"], row["approvers"]) == ("oid-1", "link", [])
