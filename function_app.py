@@ -35,7 +35,8 @@ app.register_functions(events.bp)
 # (RESPONDER_SWEEP_SCHEDULE, every 15 minutes) reads the scope for what no event announced.
 app.register_functions(timers.bp)
 
-# GET/POST /api/approvals/{token} (anonymous: the signed token is the credential): a person
+# GET/POST /api/approvals/{token} (no function key: the signed token names the approval, and in
+# Azure App Service sign-in names the person, who must be among the approvers): a person
 # following an Approve or Reject link from Teams or email. GET shows, POST decides once.
 app.register_functions(approvals.bp)
 
