@@ -11,7 +11,7 @@ import re
 import pytest
 
 from handlers.deliveries import parse_delivery
-from responder import approve_command
+from responder import approve_command, audit_command
 from tests import builders as b
 from tests.approvals.conftest import SECRET, with_approvals
 from tests.conftest import DEMO_SUBSCRIPTION
@@ -140,7 +140,21 @@ def test_by_default_the_azure_cli_account_decides_with_its_object_id(state, az, 
     status, out, err = run("reject", record.id, "--state", path, "--json")
     assert status == 0, err
     (line,) = [json.loads(x) for x in out.splitlines()]
-    assert re.match(rf"rejected by ana@contoso\.com \(object id {az}\) at \d\d:\d\d UTC on the command line$", line["reason"])
+    said = rf"rejected by ana@contoso\.com \(object id {az}\) at \d\d:\d\d UTC on the command line"
+    assert re.fullmatch(said, line["reason"])
+    # The audit shows who, by name and object id, and how; so does the ledger's approval row.
+    audit_args = argparse.Namespace(since=None, resource=None, json=False, state=path)
+    shown = io.StringIO()
+    assert audit_command.run(audit_args, shown, io.StringIO()) == 0
+    assert re.search(r"-> redeploy \[approve, rule approval\] SKIPPED: " + said, shown.getvalue())
+    from ledger import open_ledger
+
+    ledger = open_ledger(f"sqlite:{path}")
+    try:
+        row = ledger.approval(record.id)
+    finally:
+        ledger.close()
+    assert (row["decided_by"], row["decided_by_id"], row["decided_via"]) == ("ana@contoso.com", az, "command line")
 
 
 def test_without_an_azure_cli_sign_in_the_command_says_how(state, az, monkeypatch):
