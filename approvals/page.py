@@ -139,8 +139,8 @@ def sign_in_page(target: str) -> str:
                      f"<a href=\"{escape(target)}\">Sign in</a>, then use the button on the approval page.</p>")
 
 
-def refusal_page(status: int, message: str) -> str:
+def refusal_page(status: int, message: str, title: str | None = None) -> str:
     titles = {400: "This is not an approval link", 403: "This approval link is not genuine",
               404: "No such approval", 405: "This page decides nothing", 410: "This approval link can no longer be used", 413: "This request is too large",
               503: "Approvals are not available"}
-    return _document(titles.get(status, "Approval refused"), f"<p>{escape(message)}</p>")
+    return _document(title or titles.get(status, "Approval refused"), f"<p>{escape(message)}</p>")

@@ -9,7 +9,8 @@ decide (403 names who may). Without sign-in (a run on this machine) the link alo
 before, and a request carrying sign-in headers is refused: nothing but the platform may write them.
 
 GET shows what would happen and never acts, because mail scanners follow links; POST (the page's
-button) decides once and carries the decision out. 400 malformed, 403 forged or foreign,
+button) decides once and carries the decision out. 302 to sign in (GET), 400 malformed, 401 nobody
+signed in (POST), 403 forged or foreign, not an approver, or sign-in headers where sign-in is off,
 404 unknown approval, 410 expired or already decided, 413 a body larger than the form needs
 (recorded as a rejection, as on the delivery routes); no answer carries a token or the secret.
 """
@@ -88,7 +89,7 @@ def approvals(req: func.HttpRequest) -> func.HttpResponse:
         return html(403, not_an_approver_page(str(exc)))
     except SignInRefusedError as exc:
         log("approval sign-in refused", reason=str(exc))
-        return html(exc.status, refusal_page(exc.status, str(exc)))
+        return html(exc.status, refusal_page(exc.status, str(exc), title="This sign-in is not one the app can trust"))
     except (TokenRefusedError, ApprovalNotFoundError) as exc:
         log("approval link refused", status=exc.status, reason=str(exc))
         return html(exc.status, refusal_page(exc.status, str(exc)))

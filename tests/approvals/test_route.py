@@ -133,7 +133,8 @@ def test_a_sign_in_header_where_sign_in_is_off_is_refused_and_recorded(route, wa
     pipeline, pending = waiting  # RESPONDER_APPROVER_SIGN_IN off: nothing in front of the app strips these
     forged = {header: ana()[header]}
     response = call(route, method, pending.approve_url, **(signed(forged, "approve") if method == "POST" else {"headers": forged}))
-    assert response.status_code == 403 and "only the platform may name who signed in" in response.get_body().decode()
+    page = response.get_body().decode()
+    assert response.status_code == 403 and "only the platform may name who signed in" in page and "not one the app can trust" in page
     (row,) = pipeline.ledger.rejections()
     assert (row["input"], row["location"]) == (f"{method} /api/approvals", "headers")
     assert pipeline.ledger.approval(pending.id)["state"] == "pending" and not accepted_writes(sim)
