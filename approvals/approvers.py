@@ -43,7 +43,7 @@ OBJECT_ID_CLAIMS = ("http://schemas.microsoft.com/identity/claims/objectidentifi
 NAME_CLAIMS = ("name", "preferred_username", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn")
 
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_ROLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$")
+_ROLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")  # an app role's value: no spaces
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,6 @@ class Approver:
             raise ValueError(f"via {self.via!r}: expected one of {', '.join(VIAS)}")
         object.__setattr__(self, "name", printable(self.name) or "someone with the link")
         object.__setattr__(self, "object_id", printable(self.object_id or "")[:64] or None)
-
-    @property
-    def via_words(self) -> str:
-        return _VIA_WORDS[self.via]
 
 
 def printable(text: str, limit: int = 200) -> str:
