@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
+import subprocess  # nosec B404 - runs the Azure CLI only, found on PATH, with fixed arguments
 import sys
 from dataclasses import replace
 from typing import TextIO
@@ -120,7 +120,7 @@ def _az(az: str, *argv: str):
     from pipeline import SettingsError
 
     try:
-        done = subprocess.run([az, *argv], capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run([az, *argv], capture_output=True, text=True, timeout=60, check=False)  # nosec B603 - fixed az arguments, no shell
     except (OSError, subprocess.SubprocessError) as exc:
         raise SettingsError(f"`az {' '.join(argv[:2])}` could not run ({exc}): sign in with `az login`, or name yourself with --by NAME") from exc
     if done.returncode != 0:
