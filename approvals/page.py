@@ -68,7 +68,9 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def view_page(view: View, signed_in_as: str | None = None) -> str:
+def view_page(view: View, signed_in_as: str | None = None, not_yours: str | None = None) -> str:
+    """The approval's page. `not_yours`: why the signed-in person may not decide (the page then
+    says so, and who may, instead of showing a button that would answer 403)."""
     record = view.record
     verb = "Approve" if view.choice == "approve" else "Reject"
     title = f"{verb} {record.action} of {record.resource_id.rstrip('/').split('/')[-1]}?"
@@ -79,6 +81,8 @@ def view_page(view: View, signed_in_as: str | None = None) -> str:
     ]) + "</table>"
     if not view.actionable:
         return _document(title, details + _facts(record.facts) + "<p class=\"note\">This link can no longer decide anything.</p>")
+    if not_yours:
+        return _document(title, details + _facts(record.facts) + f"<p class=\"note\">{escape(not_yours)}</p>")
     what = ("The live state is checked again when you approve: if the condition is gone, nothing is done."
             if view.choice == "approve" else "Nothing will be done to the resource; the incident records who rejected it.")
     form = (

@@ -78,7 +78,7 @@ def approvals(req: func.HttpRequest) -> func.HttpResponse:
         if not view.actionable:
             return html(410, view_page(view, signed_in_as))  # expired or decided: the page says which, and by whom
         if req.method.upper() != "POST":
-            return html(200, view_page(view, signed_in_as))
+            return html(200, view_page(view, signed_in_as, _not_yours(service, view.record, approver)))
         if _confirmed(req) != view.choice:
             return html(400, refusal_page(400, "Use the button on the approval page: a bare request decides nothing."))
         decided = service.decide(token, by=approver or _via(req))
@@ -109,6 +109,19 @@ def signed_in_name(req: func.HttpRequest, pipeline) -> str | None:
     except ApprovalConfigError:
         return None
     return printable(req.headers.get(PRINCIPAL_NAME) or "") or None if sign_in else None
+
+
+def _not_yours(service, record, approver) -> str | None:
+    """Why a signed-in person may not decide this approval (looking is allowed); None if they may."""
+    from approvals import NotAnApproverError
+
+    if approver is None:
+        return None
+    try:
+        service.may_decide(record, approver)
+    except NotAnApproverError as exc:
+        return str(exc)
+    return None
 
 
 def _via(req: func.HttpRequest):

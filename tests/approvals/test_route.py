@@ -120,7 +120,10 @@ def test_without_a_signed_in_person_get_goes_to_sign_in_and_post_is_401(route, s
 def test_a_signed_in_person_outside_the_approvers_is_403_and_told_who_may(route, signed_in, sim):
     pipeline, pending = signed_in
     shown = call(route, "GET", pending.approve_url, headers=mallory())
-    assert shown.status_code == 200 and "mallory@contoso.com" in shown.get_body().decode()  # looking is allowed
+    page = shown.get_body().decode()
+    assert shown.status_code == 200 and "mallory@contoso.com" in page  # looking is allowed; the page says who may decide
+    assert "<form" not in page and f"only members of the Entra group {APPROVERS_GROUP} may" in page
+    assert "<form" in call(route, "GET", pending.approve_url, headers=ana()).get_body().decode()
     refused = call(route, "POST", pending.approve_url, **signed(mallory(), "approve"))
     page = refused.get_body().decode()
     assert refused.status_code == 403 and "may not decide" in page and APPROVERS_GROUP in page
