@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 
@@ -101,3 +102,8 @@ def test_a_rule_names_its_own_approvers_in_the_policy():
     assert parse_policy({"version": 1, "rules": [rule]}).rules[0].approvers == (f"role:{ROLE}",)
     with pytest.raises(PolicyError, match="approvers"):
         parse_policy({"version": 1, "rules": [{**rule, "approvers": ["ops-team"]}]}, "ops.yaml")
+    # The schema's shape holds, but a group is named by its object id: refused when the policy loads.
+    with pytest.raises(PolicyError, match=re.escape("ops.yaml: rules/0 (r): approvers: 'group:ops': expected group:<Entra group object id>")):
+        parse_policy({"version": 1, "rules": [{**rule, "approvers": ["group:ops"]}]}, "ops.yaml")
+    assert parse_policy({"version": 1, "rules": [{**rule, "approvers": [f"group:{APPROVERS_GROUP.upper()}"] * 2}]}).rules[0].approvers == (
+        f"group:{APPROVERS_GROUP}",)  # one spelling, once
