@@ -37,7 +37,8 @@ app.register_functions(events.bp)
 # purge (RESPONDER_PURGE_SCHEDULE, daily) forgets what is past RESPONDER_RETENTION_DAYS (90).
 app.register_functions(timers.bp)
 
-# GET/POST /api/approvals/{token} (anonymous: the signed token is the credential): a person
+# GET/POST /api/approvals/{token} (no function key: the signed token names the approval, and in
+# Azure App Service sign-in names the person, who must be among the approvers): a person
 # following an Approve or Reject link from Teams or email. GET shows, POST decides once.
 app.register_functions(approvals.bp)
 

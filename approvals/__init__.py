@@ -8,7 +8,7 @@ again and the action started only if the condition still holds.
 
     approvals = Approvals(ledger, secret, public_url, clock, ttl)
     pending = approvals.request(incident_id=..., action="redeploy", ..., deadline=None)
-    decided = approvals.decide(token, by="ana@contoso.com")      # or decide_by_id(id, "approve", by=)
+    decided = approvals.decide(token, by=approver)               # or decide_by_id(id, "approve", by=)
     outcome = settle(pipeline, decided)                          # verify, act or skip, record, tell
     for outcome in settle_due(pipeline, approvals): ...           # the tick: expiry, interrupted approvals
 """
@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .approvers import COMMAND_LINE, LINK, PAGE, Approver, Approvers, Gate
 from .config import DEFAULT_DEADLINE_MARGIN, DEFAULT_TTL, approval_needed, public_base, times_from_policy
 from .errors import (
     AlreadyDecidedError,
@@ -31,6 +32,8 @@ from .errors import (
     ForgedTokenError,
     GoneTokenError,
     MalformedTokenError,
+    NotAnApproverError,
+    SignInRefusedError,
     TokenRefusedError,
 )
 from .records import STATE_OF_CHOICE, ApprovalRecord, Decided, Pending, View
@@ -62,6 +65,7 @@ class Approvals:
         clock: Callable[[], datetime] = _utc_now,
         ttl: timedelta = DEFAULT_TTL,
         deadline_margin: timedelta = DEFAULT_DEADLINE_MARGIN,
+        gate: Gate | None = None,
     ):
         if not hasattr(store, "add_approval"):
             raise ApprovalConfigError(f"the ledger ({type(store).__name__}) does not keep approvals")
@@ -71,6 +75,7 @@ class Approvals:
         self.clock = clock
         self.ttl = ttl
         self.deadline_margin = deadline_margin
+        self.gate = gate or Gate()  # whether sign-in is on, and who may decide
 
     # -- asking -------------------------------------------------------------------------------
 
@@ -86,10 +91,12 @@ class Approvals:
         facts: Mapping[str, Any] | None = None,
         reason: str = "",
         deadline: datetime | None = None,
+        approvers: Approvers | None = None,
     ) -> Pending:
         """A pending approval and its links. Asking again while one is pending for the incident
         and action gives that one back. With a `deadline` (the platform acts then), the links
-        expire `deadline_margin` before it, if that is sooner than the ttl."""
+        expire `deadline_margin` before it, if that is sooner than the ttl. `approvers`: the rule's
+        own, kept with the approval (else the app's decide)."""
         now = self.clock()
         expires = now + self.ttl
         if deadline is not None:
@@ -98,6 +105,7 @@ class Approvals:
             "id": "APR-" + secrets.token_hex(8), "incident_id": incident_id, "signal_id": signal_id, "action": action,
             "resource_id": resource_id, "mode": mode, "params": {k: v for k, v in (params or {}).items() if k != "now"},
             "facts": facts or {}, "reason": reason, "created_at": now, "expires_at": _whole_seconds(expires),
+            "approvers": approvers.entries() if approvers else [],
         })
         return self.pending_of(ApprovalRecord.from_row(row))
 
@@ -139,22 +147,28 @@ class Approvals:
         record = self.get(found.approval_id)
         return View(found.choice, record.state_at(now), record, record.story(now))
 
-    def decide(self, token: str | None, by: str) -> Decided:
-        """Take the decision the link carries; refused when malformed (400), forged (403),
-        expired or already decided (410)."""
+    def decide(self, token: str | None, by: Approver | str) -> Decided:
+        """Take the decision the link carries; refused when malformed (400), forged (403), by a
+        signed-in person outside the approvers (403), expired or already decided (410)."""
         now = self.clock()
         found = self.signer.read(token, now)
-        return self._decide(found.approval_id, found.choice, by, now)
+        return self._decide(found.approval_id, found.choice, _approver(by, LINK), now)
 
-    def decide_by_id(self, approval_id: str, choice: str, by: str) -> Decided:
+    def decide_by_id(self, approval_id: str, choice: str, by: Approver | str) -> Decided:
         """The command line's way: whoever can write the ledger may decide."""
         if choice not in CHOICES:
             raise ValueError(f"choice {choice!r}: expected approve or reject")
-        return self._decide(approval_id, choice, by, self.clock())
+        return self._decide(approval_id, choice, _approver(by, COMMAND_LINE), self.clock())
 
-    def _decide(self, approval_id: str, choice: str, by: str, now: datetime) -> Decided:
-        who = _who(by)
-        if self.store.decide_approval(approval_id, STATE_OF_CHOICE[choice], who, now):
+    def may_decide(self, record: ApprovalRecord, approver: Approver) -> None:
+        """Refuse (NotAnApproverError) a person the approval's approvers do not admit."""
+        own = Approvers.parse(record.approvers, f"approval {record.id}: approvers") if record.approvers else None
+        self.gate.check(approver, own)
+
+    def _decide(self, approval_id: str, choice: str, who: Approver, now: datetime) -> Decided:
+        self.may_decide(self.get(approval_id), who)
+        if self.store.decide_approval(approval_id, STATE_OF_CHOICE[choice], who.name, now,
+                                      by_id=who.object_id, via=who.via):
             return Decided(self.get(approval_id), choice)
         record = self.get(approval_id)
         if record.state_at(now) == "expired":
@@ -201,10 +215,9 @@ def in_scope(record: ApprovalRecord, scope: str) -> bool:
     return not region or not location or location == region
 
 
-def _who(by: str) -> str:
-    """A name for the audit trail: printable, one line, bounded."""
-    text = " ".join("".join(ch for ch in str(by or "") if ch.isprintable()).split())[:200]
-    return text or "someone with the link"
+def _approver(by: Approver | str, via: str) -> Approver:
+    """Who decides: as signed in, or a bare name (a run on this machine, tests) taken the given way."""
+    return by if isinstance(by, Approver) else Approver(str(by or ""), None, via)
 
 
 def approvals_for(settings, policy, store, clock: Callable[[], datetime] = _utc_now) -> Approvals | None:
@@ -214,7 +227,27 @@ def approvals_for(settings, policy, store, clock: Callable[[], datetime] = _utc_
     if not settings.approval_secret and not needed:
         return None
     ttl, margin = times_from_policy(policy.sections.get("approvals"))
-    return Approvals(store, settings.approval_secret, public_base(settings.public_url, settings.website_hostname), clock, ttl, margin)
+    gate = gate_for(settings, policy, needed)
+    return Approvals(store, settings.approval_secret, public_base(settings.public_url, settings.website_hostname), clock, ttl, margin, gate)
+
+
+def gate_for(settings, policy, needed: bool) -> Gate:
+    """Sign-in and approvers from the settings and the policy's rules. In Azure (App Service sets
+    WEBSITE_HOSTNAME) an app that can ask a person refuses to run unless sign-in is on and the
+    approvers are named: a bearer link alone must not change production there."""
+    approvers = Approvers.parse(settings.approvers, "RESPONDER_APPROVERS")
+    by_rule = {rule.name: Approvers.parse(rule.approvers, f"policy: rules ({rule.name}): approvers")
+               for rule in policy.rules if rule.approvers}
+    if settings.approver_sign_in and not approvers:
+        raise ApprovalConfigError("RESPONDER_APPROVER_SIGN_IN is on but RESPONDER_APPROVERS names nobody:"
+                                  " name the Entra groups (group:<object id>) or app roles (role:<value>) who may decide")
+    if needed and settings.website_hostname and not (settings.approver_sign_in and approvers):
+        missing = [name for name, value in (("RESPONDER_APPROVERS", approvers),
+                                            ("RESPONDER_APPROVER_SIGN_IN", settings.approver_sign_in)) if not value]
+        raise ApprovalConfigError(
+            f"approve mode in Azure needs {' and '.join(missing)}: only signed-in members of the approvers may decide"
+            " (the deployment sets both from its approvers and signInClientId parameters)")
+    return Gate(settings.approver_sign_in, approvers, by_rule)
 
 
 def approvals_of(pipeline) -> Approvals:
@@ -227,7 +260,8 @@ def approvals_of(pipeline) -> Approvals:
 
 
 __all__ = [
-    "AlreadyDecidedError", "ApprovalConfigError", "ApprovalError", "ApprovalNotFoundError", "ApprovalRecord",
+    "AlreadyDecidedError", "ApprovalConfigError", "ApprovalError", "ApprovalNotFoundError", "ApprovalRecord", "Approver",
+    "Approvers", "COMMAND_LINE", "Gate", "LINK", "NotAnApproverError", "PAGE", "SignInRefusedError",
     "ApprovalRequests", "Approvals", "Decided", "ExpiredTokenError", "ForgedTokenError", "GoneTokenError",
     "MalformedTokenError", "Pending", "TokenRefusedError", "View", "approvals_for", "approvals_of", "deadline_of", "settle",
     "settle_due", "in_scope",

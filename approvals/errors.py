@@ -4,6 +4,8 @@
     ├── ApprovalConfigError          no usable secret, public URL or ttl: approve mode cannot run
     │                                (also a pipeline.SettingsError: hosts report it as a bad setting)
     ├── ApprovalNotFoundError        no approval with this id in the ledger              (404)
+    ├── SignInRefusedError           sign-in headers the app cannot trust or read        (403)
+    ├── NotAnApproverError           signed in, but not among the approvers             (403)
     └── TokenRefusedError            a link that cannot decide anything; `status` is the HTTP answer
         ├── MalformedTokenError      not a token this app makes (garbage, empty, cut)    (400)
         ├── ForgedTokenError         the signature does not match: tampered or signed with another secret (403)
@@ -29,6 +31,22 @@ class ApprovalNotFoundError(ApprovalError):
     """No approval with this id (a wiped ledger, another deployment's link, a mistyped id)."""
 
     status = 404
+
+
+class SignInRefusedError(ApprovalError):
+    """Sign-in headers where the deployment has no sign-in (a caller wrote them), or unreadable ones."""
+
+    status = 403
+
+
+class NotAnApproverError(ApprovalError):
+    """A signed-in person outside the approvers; `approvers` says who may decide."""
+
+    status = 403
+
+    def __init__(self, message: str, approvers=None):
+        super().__init__(message)
+        self.approvers = approvers
 
 
 class TokenRefusedError(ApprovalError):

@@ -71,16 +71,21 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def view_page(view: View) -> str:
+def view_page(view: View, signed_in_as: str | None = None, not_yours: str | None = None) -> str:
+    """The approval's page. `not_yours`: why the signed-in person may not decide (the page then
+    says so, and who may, instead of showing a button that would answer 403)."""
     record = view.record
     verb = "Approve" if view.choice == "approve" else "Reject"
     title = f"{verb} {record.action} of {short_name(record.resource_id)}?"
     details = "<table>" + _rows([
         ("Action", record.action), ("Resource", record.resource_id), ("Incident", record.incident_id),
         ("Why", record.reason), ("Link expires", record.expires_at.strftime("%a %d %b %H:%M UTC")), ("State", view.story),
+        ("Signed in as", signed_in_as),
     ]) + "</table>"
     if not view.actionable:
         return _document(title, details + _facts(record.facts) + "<p class=\"note\">This link can no longer decide anything.</p>")
+    if not_yours:
+        return _document(title, details + _facts(record.facts) + f"<p class=\"note\">{escape(not_yours)}</p>")
     what = ("The live state is checked again when you approve: if the condition is gone, nothing is done."
             if view.choice == "approve" else "Nothing will be done to the resource; the incident records who rejected it.")
     form = (
@@ -128,8 +133,21 @@ def outcome_page(choice: str, outcome) -> str:
     return _document(f"{verb}: {outcome.action} {outcome.status}", body)
 
 
-def refusal_page(status: int, message: str) -> str:
+def not_an_approver_page(message: str) -> str:
+    """403 for a signed-in person outside the approvers: the message says who may decide."""
+    return _document("You may not decide this approval", f"<p>{escape(message)}</p>"
+                     "<p class=\"note\">Nothing was done. Forward the link to one of them, or ask the app's operators"
+                     " to add you.</p>")
+
+
+def sign_in_page(target: str) -> str:
+    """401 for a decision posted by nobody signed in."""
+    return _document("Sign in to decide", "<p>Only signed-in approvers may decide. "
+                     f"<a href=\"{escape(target)}\">Sign in</a>, then use the button on the approval page.</p>")
+
+
+def refusal_page(status: int, message: str, title: str | None = None) -> str:
     titles = {400: "This is not an approval link", 403: "This approval link is not genuine",
               404: "No such approval", 405: "This page decides nothing", 410: "This approval link can no longer be used", 413: "This request is too large",
               503: "Approvals are not available"}
-    return _document(titles.get(status, "Approval refused"), f"<p>{escape(message)}</p>")
+    return _document(title or titles.get(status, "Approval refused"), f"<p>{escape(message)}</p>")

@@ -29,8 +29,11 @@ class ApprovalRecord:
     created_at: datetime
     expires_at: datetime
     state: str  # pending | approved | rejected | expired | consumed
-    decided_by: str | None = None
+    decided_by: str | None = None  # the person's name (or "expiry")
     decided_at: datetime | None = None
+    decided_by_id: str | None = None  # their Entra object id, when signed in
+    decided_via: str | None = None  # link | page | command line (approvals/approvers.py)
+    approvers: tuple[str, ...] = ()  # the rule's own approvers (group:<id>, role:<value>); () for the app's
     outcome_status: str | None = None
     outcome_reason: str | None = None
 
@@ -42,8 +45,24 @@ class ApprovalRecord:
             reason=row.get("reason") or "", created_at=datetime.fromisoformat(row["created_at"]),
             expires_at=datetime.fromisoformat(row["expires_at"]), state=row["state"], decided_by=row.get("decided_by"),
             decided_at=_when(row.get("decided_at")), outcome_status=row.get("outcome_status"),
-            outcome_reason=row.get("outcome_reason"),
+            outcome_reason=row.get("outcome_reason"), decided_by_id=row.get("decided_by_id"),
+            decided_via=row.get("decided_via"), approvers=tuple(row.get("approvers") or ()),
         )
+
+    @property
+    def who(self) -> str:
+        """Who decided, with their object id and the way they decided, as reasons and the audit say it."""
+        from .approvers import says_who
+
+        return says_who(self.decided_by, self.decided_by_id, self.decided_via)
+
+    @property
+    def who_and_when(self) -> str:
+        """"Ana Lopez (object id …) at 02:14 UTC from the approval link": the start of the
+        reason every decision's row and message carries."""
+        from .approvers import says_who
+
+        return says_who(self.decided_by, self.decided_by_id, self.decided_via, self.decided_at)
 
     def state_at(self, now: datetime) -> str:
         """The state a person should see: a pending approval past its time is expired, tick or not."""
@@ -57,7 +76,7 @@ class ApprovalRecord:
         if state == "expired":
             return f"expired at {self.expires_at.isoformat()}; nothing was done"
         said = "approved" if state in ("approved", "consumed") else state
-        text = f"already {said} by {self.decided_by} at {self.decided_at.isoformat() if self.decided_at else '?'}"
+        text = f"already {said} by {self.who} at {self.decided_at.isoformat() if self.decided_at else '?'}"
         if self.outcome_status:
             text += f"; outcome: {self.outcome_status}: {self.outcome_reason}"
         return text

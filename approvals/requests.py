@@ -83,4 +83,5 @@ class ApprovalRequests:
             facts=dict(decision.facts),
             reason=decision.reason,
             deadline=deadline_of(signal, decision.facts),
+            approvers=self.approvals.gate.by_rule.get(decision.rule),
         )

@@ -32,7 +32,7 @@ def settle(pipeline, decided: Decided) -> Outcome:
             if pipeline.remediator is None:
                 # Stays approved: the next tick with an Azure connection carries it out.
                 return _untold(pipeline, record, "planned",
-                               f"approved by {record.decided_by}; no Azure connection in this run: the next tick carries it out")
+                               f"approved by {record.who_and_when}; no Azure connection in this run: the next tick carries it out")
             if not pipeline.ledger.consume_approval(record.id, now):
                 return _untold(pipeline, record, "duplicate", f"approval {record.id} was already carried out")
             waves = getattr(pipeline.remediator, "waves", None)
@@ -46,11 +46,11 @@ def settle(pipeline, decided: Decided) -> Outcome:
                 status, reason, _facts = pipeline.remediator.act(
                     incident_id=record.incident_id, signal_id=record.signal_id, action=record.action,
                     resource_id=record.resource_id, mode=record.mode, params=record.params,
-                    road=APPROVAL, approved_by=record.decided_by,
+                    road=APPROVAL, approved_by=record.who,
                 )
-            reason = f"approved by {record.decided_by}; {reason}"
+            reason = f"approved by {record.who_and_when}; {reason}"
         elif choice == "reject":
-            status, reason = "skipped", f"rejected by {record.decided_by}"
+            status, reason = "skipped", f"rejected by {record.who_and_when}"
         else:
             status, reason = "skipped", f"approval expired at {record.expires_at.isoformat()}; a person is told"
         pipeline.ledger.settle_approval(record.id, status, reason, now)

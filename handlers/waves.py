@@ -2,8 +2,9 @@
 
 Function key (not anonymous: closing a wave lets a scope plan maintenance again). GET lists the
 live waves (`?all=true`: every wave); POST closes a stopped wave, answering 404 for an unknown id
-and 409 for a wave that is not stopped. Who closed it: the App Service Authentication principal
-when that is on, else `?by=`, else "the holder of a function key".
+and 409 for a wave that is not stopped. Who closed it: the signed-in person when the deployment
+has App Service sign-in on (RESPONDER_APPROVER_SIGN_IN; otherwise a caller could have written the
+header), else `?by=`, else "the holder of a function key".
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from . import runtime
-from .approvals import PRINCIPAL_HEADER
+from .approvals import signed_in_name
 from .http import json_response, problem
 
 bp = func.Blueprint()
@@ -37,7 +38,7 @@ def close_wave(req: func.HttpRequest) -> func.HttpResponse:
 
     pipeline = runtime.pipeline()
     wave_id = req.route_params.get("wave_id") or ""
-    by = req.headers.get(PRINCIPAL_HEADER) or (req.params.get("by") or "").strip()[:200] or "the holder of a function key"
+    by = signed_in_name(req, pipeline) or (req.params.get("by") or "").strip()[:200] or "the holder of a function key"
     try:
         return json_response(200, {"closed": close(pipeline.ledger, wave_id, by, pipeline.clock())})
     except WaveNotFoundError as exc:

@@ -97,6 +97,15 @@ param teamsWebhooks object = {}
 @description('RESPONDER_APPROVAL_SECRET: key that signs approval links. Stored in Key Vault.')
 param approvalSecret string
 
+@description('RESPONDER_APPROVERS: who may decide approvals, comma-separated group:<Entra group object id> and role:<app role value>. Required, with signInClientId, for approve mode in Azure.')
+param approvers string = ''
+
+@description('Client id of the Entra app registration people sign in with on the approval pages (App Service authentication); empty: no sign-in, and approve mode refuses to start in Azure.')
+param signInClientId string = ''
+
+@description('Entra tenant of signInClientId; the deployment\'s own by default.')
+param signInTenantId string = tenant().tenantId
+
 @minValue(40)
 @maxValue(1000)
 @description('Most instances the app may scale out to.')
@@ -252,6 +261,9 @@ var responderSettings = union({
   RESPONDER_SWEEP_SCHEDULE: sweepSchedule
   RESPONDER_PURGE_SCHEDULE: purgeSchedule
   RESPONDER_RETENTION_DAYS: string(retentionDays)
+  RESPONDER_APPROVERS: approvers
+  // The app trusts the X-MS-CLIENT-PRINCIPAL headers only when this says sign-in is on.
+  RESPONDER_APPROVER_SIGN_IN: empty(signInClientId) ? 'false' : 'true'
 }, empty(responderMode) ? {} : {
   RESPONDER_MODE: responderMode
 }, empty(publicUrl) ? {} : {
@@ -275,6 +287,8 @@ module functionApp 'app/function.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     maximumInstanceCount: maximumInstanceCount
     responderSettings: responderSettings
+    signInClientId: signInClientId
+    signInTenantId: signInTenantId
   }
   // The host starts as soon as the app exists: its storage and secrets must be readable by then.
   dependsOn: [

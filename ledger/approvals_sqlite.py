@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS approvals (
     state TEXT NOT NULL,
     decided_by TEXT,
     decided_at TEXT,
+    decided_by_id TEXT,
+    decided_via TEXT,
+    approvers TEXT,
     outcome_status TEXT,
     outcome_reason TEXT,
     settled_at TEXT
@@ -45,6 +48,16 @@ CREATE INDEX IF NOT EXISTS approvals_by_state ON approvals(state, expires_at);
 """
 
 DECIDED_STATES = ("approved", "rejected", "expired")
+# Columns added after the first ledgers were written: who decided (object id, the way), and a
+# rule's own approvers. A ledger file from before gets them when it is opened (add_approver_columns).
+APPROVER_COLUMNS = ("decided_by_id", "decided_via", "approvers")
+
+
+def add_approver_columns(db) -> None:
+    present = {row[1] for row in db.execute("PRAGMA table_info(approvals)")}
+    for column in APPROVER_COLUMNS:
+        if column not in present:
+            db.execute(f"ALTER TABLE approvals ADD COLUMN {column} TEXT")
 
 
 def _utc(at: datetime) -> str:
@@ -56,6 +69,7 @@ def _row(row) -> dict[str, Any]:
     found = dict(row)
     found["params"] = json.loads(found["params"])
     found["facts"] = json.loads(found["facts"])
+    found["approvers"] = json.loads(found.get("approvers") or "[]")
     return found
 
 
@@ -67,12 +81,13 @@ class SqliteApprovals(SqliteState):
         with self._lock:
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO approvals(id, incident_id, signal_id, action, resource_id, mode, params, facts,"
-                " reason, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                " reason, created_at, expires_at, approvers, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
                 (
                     approval["id"], approval["incident_id"], approval.get("signal_id"), approval["action"],
                     approval["resource_id"], approval["mode"], json.dumps(dict(approval.get("params") or {}), default=str),
                     json.dumps(dict(approval.get("facts") or {}), default=str), approval.get("reason") or "",
                     _utc(approval["created_at"]), _utc(approval["expires_at"]),
+                    json.dumps(list(approval.get("approvers") or [])),
                 ),
             )
             if cursor.rowcount == 1:
@@ -83,15 +98,17 @@ class SqliteApprovals(SqliteState):
             ).fetchone()
         return _row(row)
 
-    def decide_approval(self, approval_id: str, state: str, by: str, at: datetime) -> bool:
-        """pending -> approved | rejected, only while pending and not yet expired: the claim."""
+    def decide_approval(self, approval_id: str, state: str, by: str, at: datetime,
+                        by_id: str | None = None, via: str | None = None) -> bool:
+        """pending -> approved | rejected, only while pending and not yet expired: the claim.
+        `by` the person's name, `by_id` their Entra object id, `via` link, page or command line."""
         if state not in ("approved", "rejected"):
             raise ValueError(f"state {state!r}: expected approved or rejected")
         with self._lock:
             cursor = self._db.execute(
-                "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?"
+                "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, decided_by_id = ?, decided_via = ?"
                 " WHERE id = ? AND state = 'pending' AND expires_at > ?",
-                (state, by, _utc(at), approval_id, _utc(at)),
+                (state, by, _utc(at), by_id, via, approval_id, _utc(at)),
             )
             return cursor.rowcount == 1
 

@@ -26,6 +26,7 @@ from .table_service import ATTEMPTS, backoff, sdk_errors
 APPROVAL_FIELDS = (
     "id", "incident_id", "signal_id", "action", "resource_id", "mode", "params", "facts", "reason", "created_at",
     "expires_at", "state", "decided_by", "decided_at", "outcome_status", "outcome_reason", "settled_at",
+    "decided_by_id", "decided_via",
 )
 MARKER_ROW = "pending"
 JSON_LIMIT = 30000
@@ -42,6 +43,7 @@ def _row(entity: Mapping[str, Any]) -> dict[str, Any]:
     row["params"] = json.loads(entity.get("params") or "{}")
     row["facts"] = json.loads(entity.get("facts") or "{}")
     row["reason"] = entity.get("reason") or ""
+    row["approvers"] = json.loads(entity.get("approvers") or "[]")
     return row
 
 
@@ -63,6 +65,7 @@ class TableApprovals(TableState):
             "params": _json(approval.get("params")), "facts": _json(approval.get("facts")),
             "reason": clip(approval.get("reason")), "created_at": keys.stamp(approval["created_at"]),
             "expires_at": keys.stamp(approval["expires_at"]), "state": "pending",
+            "approvers": json.dumps(list(approval.get("approvers") or [])),
         }
         marker = {
             "PartitionKey": _marker_partition(approval["incident_id"], approval["action"]), "RowKey": MARKER_ROW,
@@ -86,13 +89,16 @@ class TableApprovals(TableState):
                 backoff(attempt)
         raise LedgerContentionError(f"recording approval {approval['id']}: lost {ATTEMPTS} conditional writes in a row")
 
-    def decide_approval(self, approval_id: str, state: str, by: str, at: datetime) -> bool:
-        """pending -> approved | rejected, only while pending and not yet expired: the claim."""
+    def decide_approval(self, approval_id: str, state: str, by: str, at: datetime,
+                        by_id: str | None = None, via: str | None = None) -> bool:
+        """pending -> approved | rejected, only while pending and not yet expired: the claim.
+        `by` the person's name, `by_id` their Entra object id, `via` link, page or command line."""
         if state not in ("approved", "rejected"):
             raise ValueError(f"state {state!r}: expected approved or rejected")
         return self._move_approval(
             approval_id, lambda e: e.get("state") == "pending" and e["expires_at"] > keys.stamp(at),
-            {"state": state, "decided_by": clip(by, 4000), "decided_at": keys.stamp(at)}, "deciding an approval",
+            {"state": state, "decided_by": clip(by, 4000), "decided_at": keys.stamp(at),
+             "decided_by_id": clip(by_id or "", 100), "decided_via": via or ""}, "deciding an approval",
         )
 
     def expire_approvals(self, at: datetime) -> list[dict[str, Any]]:

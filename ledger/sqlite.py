@@ -20,7 +20,7 @@ from rules import Decision, Signal
 from rules.ports import IncidentRef
 from rules.signals import recorded_facts
 
-from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals
+from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals, add_approver_columns
 from .claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
 from .errors import LedgerError
 from .operations_sqlite import OPERATIONS_SCHEMA, SqliteOperations
@@ -129,6 +129,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
             self._db.executescript(SCHEMA + OPERATIONS_SCHEMA + SAFETY_SCHEMA + APPROVALS_SCHEMA + WAVES_SCHEMA)
             self._add_claim_columns()
             self._add_signal_facts()
+            add_approver_columns(self._db)
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the SQLite ledger at {self.path}: {exc}") from exc
         self._lock = threading.RLock()

@@ -132,7 +132,10 @@ def _short(reason: str) -> str:
     clauses = [c.strip() for c in _JARGON.sub("", reason).split("; ") if c.strip()] or [""]
     text = clauses[0]
     if text.startswith("approved by ") and len(clauses) > 1:
-        text = f"{clauses[1]} (after it was {text})"
+        person = decided_by(text)
+        text = f"{clauses[1]} (after it was {person[0].lower() + person[1:] if person else text})"
+    elif text.startswith("rejected by "):
+        text = decided_by(text) or text
     return humanise_times(text.rstrip("."))
 
 
@@ -144,9 +147,26 @@ class Step:
     text: str
 
 
+# The clause approvals/settle.py starts a person's decision with: "approved by Ana Lopez (object id
+# …) at 02:14 UTC from the approval link". A message names the person and the time; the object id
+# and the way they decided stay in the ledger and the audit.
+_DECIDED_BY = re.compile(r"^(approved|rejected) by (.+?)(?: \(object id [^)]*\))? at (\d\d:\d\d UTC)\b")
+
+
+def decided_by(reason: str | None) -> str | None:
+    """"Approved by Ana Lopez at 02:14 UTC" from a decision's reason; None for any other reason."""
+    found = _DECIDED_BY.match(reason or "")
+    return f"{first_upper(found.group(1))} by {found.group(2)} at {found.group(3)}" if found else None
+
+
 def step_text(n: Notice) -> str:
     """One line of "What happened" for one notice, as it was at that moment."""
     what = action_name(n.action)
+    person = decided_by(n.reason) if n.rule == "approval" else None
+    if person and n.status in ("started", "failed", "planned"):
+        return f"{person}, {what} {'started' if n.status == 'started' else n.status}"
+    if person and n.status == "skipped":
+        return f"{person}: nothing was done" if person.startswith("Rejected") else f"{person}: {_short(n.reason)}"
     if n.event == "storm":
         text = "Storm breaker tripped: automation paused in this scope"
     elif n.event == "resolved":

@@ -19,6 +19,7 @@ from notify.errors import NotifyConfigError
 from notify.routes import parse_routes, split_addresses
 from notify.settings import MAIL_CONFIRM, TEAMS_WHEN_UNSURE, NotifySettings, names
 from rules import RulesError
+from rules.approvers import approver_entries
 from rules.durations import parse_duration
 from rules.vocabulary import MODES
 from telemetry.setup import TelemetrySettings
@@ -62,6 +63,8 @@ NAMES: dict[str, str] = {
     "RESPONDER_GRAPH_URL": "another Graph base URL",
     "RESPONDER_APPROVAL_SECRET": "key of approval links",  # nosec B105 - a description, not a secret
     "RESPONDER_PUBLIC_URL": "base URL of approval links",
+    "RESPONDER_APPROVERS": "who may decide approvals",
+    "RESPONDER_APPROVER_SIGN_IN": "App Service sign-in is on for the app",
     "RESPONDER_TICK_SCHEDULE": "the tick's schedule",
     "RESPONDER_SWEEP_SCHEDULE": "the sweep's schedule",
     "RESPONDER_PURGE_SCHEDULE": "the purge's schedule",
@@ -113,6 +116,14 @@ def _flag(name: str, value: str | None) -> bool:
     if folded in ("1", "true", "yes", "on"):
         return True
     raise SettingsError(f"{name}={value!r}: expected true or false")
+
+
+def _approvers(value: str) -> tuple[str, ...]:
+    """RESPONDER_APPROVERS: `group:<object id>` and `role:<value>`, comma-separated."""
+    try:
+        return approver_entries(_list(value), "RESPONDER_APPROVERS")
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 # The audit trail is kept at least a week (the brakes look back a day at most) and at most ten years.
@@ -291,6 +302,13 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     approval_secret: str = ""
     public_url: str = ""
+    # Who may decide an approval: Entra groups (object ids) and app roles, as `group:<id>` and
+    # `role:<value>` (rules/approvers.py's spelling; approvals/approvers.py checks people against
+    # them); a rule may name its own.
+    approvers: tuple[str, ...] = ()
+    # Set by the deployment when it turns on App Service sign-in (Entra ID) for the approval
+    # pages: only then are the X-MS-CLIENT-PRINCIPAL headers the platform's, never a caller's.
+    approver_sign_in: bool = False
     tick_schedule: str = "0 */1 * * * *"
     sweep_schedule: str = "0 */15 * * * *"
     purge_schedule: str = "0 30 3 * * *"
@@ -359,6 +377,8 @@ class Settings:
             notify=notify_settings(env),
             approval_secret=read("RESPONDER_APPROVAL_SECRET"),
             public_url=read("RESPONDER_PUBLIC_URL"),
+            approvers=_approvers(read("RESPONDER_APPROVERS")),
+            approver_sign_in=_flag("RESPONDER_APPROVER_SIGN_IN", read("RESPONDER_APPROVER_SIGN_IN")),
             tick_schedule=read("RESPONDER_TICK_SCHEDULE") or cls.tick_schedule,
             sweep_schedule=read("RESPONDER_SWEEP_SCHEDULE") or cls.sweep_schedule,
             purge_schedule=read("RESPONDER_PURGE_SCHEDULE") or cls.purge_schedule,

@@ -1,6 +1,9 @@
 """`python -m responder approve ID`, `reject ID` and `approvals`: approvals from a shell.
 
-Whoever can write the ledger may decide, so these commands need no link: `approve` takes the
+Whoever can write the ledger may decide, so these commands need no link (and no approvers'
+membership: the ledger's access is the gate here). Who decided is the Azure CLI's signed-in
+account (`az account show`, and `az ad signed-in-user show` for its Entra object id); `--by NAME`
+names someone else when there is no Azure CLI sign-in. `approve` takes the
 approval (a conditional update from pending, as a click does) and carries it out through the
 pipeline, which verifies the live state again before acting; `reject` records the rejection;
 `approvals` lists what is waiting, soonest expiry first. The secret must be set, as for the
@@ -13,8 +16,9 @@ Exit status: 0 done (an approval whose condition is gone is skipped, and that is
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
+import shutil
+import subprocess  # nosec B404 - runs the Azure CLI only, found on PATH, with fixed arguments
 import sys
 from dataclasses import replace
 from typing import TextIO
@@ -28,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """The arguments of one of the three commands: approve, reject or approvals."""
     if command in ("approve", "reject"):
         parser.add_argument("id", metavar="ID", help="the approval id (APR-…), as `approvals` lists it")
-        parser.add_argument("--by", metavar="NAME", help="who decides, for the audit trail (default: user@command-line)")
+        parser.add_argument("--by", metavar="NAME",
+                            help="who decides, for the audit trail (default: the Azure CLI's signed-in account, from `az login`)")
     parser.add_argument("--state", metavar="PATH", help="the ledger: a SQLite file, sqlite:PATH or table (default: RESPONDER_LEDGER)")
     if command == "approve":
         parser.add_argument("--azure", choices=("sim", "live"), help="the Azure to verify against and act on (default: RESPONDER_AZURE, else live)")
@@ -76,7 +81,7 @@ def _decide(args: argparse.Namespace, out: TextIO) -> int:
         kind = args.azure or (settings.azure if settings.azure in ("sim", "live") else "live")
         if args.fleet and kind != "sim":
             raise SettingsError("--fleet is for --azure sim")
-    who = args.by or f"{getpass.getuser()}@command-line"
+    who = cli_approver(args.by)
     with azure_session(kind, replace(settings, azure=kind), getattr(args, "fleet", None)) as session:
         pipeline = build_pipeline(session.scoped(settings), connect=session.connect, notifier=None)
         service = _service(pipeline, settings)
@@ -90,6 +95,45 @@ def _decide(args: argparse.Namespace, out: TextIO) -> int:
     if session.kind == "live" and outcomes[0].status == "started":
         out.write("" if args.json else "the app's tick (or `python -m responder tick` on this ledger) follows it to its end\n")
     return 0
+
+
+def cli_approver(by: str | None):
+    """Who decides from this shell: `--by NAME` when given, else the Azure CLI's signed-in account
+    with its Entra object id. No sign-in and no --by: a clear refusal, never a guessed name."""
+    from approvals import COMMAND_LINE, Approver
+    from pipeline import SettingsError
+
+    if by:
+        return Approver(by, None, COMMAND_LINE)
+    az = shutil.which("az")
+    if az is None:
+        raise SettingsError("who is deciding? the Azure CLI (az) is not installed here: sign in with `az login`, or name yourself with --by NAME")
+    account = _az(az, "account", "show", "--output", "json")
+    user = account.get("user") if isinstance(account, dict) else None
+    if not isinstance(user, dict) or not user.get("name"):
+        raise SettingsError("`az account show` names no signed-in account: run `az login`, or name yourself with --by NAME")
+    object_id = None
+    if user.get("type") == "user":
+        found = _az(az, "ad", "signed-in-user", "show", "--output", "json")
+        object_id = found.get("id") if isinstance(found, dict) else None
+    return Approver(str(user["name"]), object_id, COMMAND_LINE)
+
+
+def _az(az: str, *argv: str):
+    from pipeline import SettingsError
+
+    try:
+        done = subprocess.run([az, *argv], capture_output=True, text=True, timeout=60, check=False)  # nosec B603 - fixed az arguments, no shell
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SettingsError(f"`az {' '.join(argv[:2])}` could not run ({exc}): sign in with `az login`, or name yourself with --by NAME") from exc
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise SettingsError(f"`az {' '.join(argv[:2])}` failed ({said[-1] if said else f'exit {done.returncode}'}):"
+                            " sign in with `az login`, or name yourself with --by NAME")
+    try:
+        return json.loads(done.stdout or "null")
+    except ValueError:
+        raise SettingsError(f"`az {' '.join(argv[:2])}` answered something other than JSON") from None
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .approvers import approver_entries
 from .brakes import Brakes, parse_brakes, parse_mode_tag
 from .catalog import EXTENSION_SCHEMA, Catalog, Classification
 from .documents import read_document
@@ -45,6 +46,8 @@ _RULE = {
         "evidence": {"type": "array", "minItems": 1, "items": {"enum": sorted(EVIDENCE)}},
         # An event older than this when it arrives is recorded and told, never acted on.
         "max_event_age": {"type": "string"},
+        # Who may approve this rule's actions, instead of RESPONDER_APPROVERS (approvals/approvers.py).
+        "approvers": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^(group|role):[^:]+$"}},
     },
 }
 
@@ -99,6 +102,7 @@ class Rule:
     tag_may_raise_to: str | None = None  # how far a resource's responder-mode tag may raise the mode
     evidence: tuple[str, ...] = ()  # what the action needs in the live state; () for its default
     max_event_age: timedelta = DEFAULT_MAX_EVENT_AGE
+    approvers: tuple[str, ...] = ()  # group:<object id> / role:<value>; () for the app's approvers
 
     def matches(self, signal: Signal, classification: Classification, history: History) -> bool:
         return all(MATCHERS[key](value, signal, classification, history) for key, value in self.when.items())
@@ -192,6 +196,7 @@ def parse_policy(document: Any, where: str = "policy", catalog: Catalog | None =
                 evidence=tuple(raw.get("evidence", ())),
                 max_event_age=(parse_duration(raw["max_event_age"], f"{at}: max_event_age")
                                if "max_event_age" in raw else DEFAULT_MAX_EVENT_AGE),
+                approvers=_approvers(raw.get("approvers", ()), f"{at}: approvers"),
             )
         )
     return Policy(
@@ -229,3 +234,10 @@ def _check_annotation_names(value: Any, catalog: Catalog | None, at: str) -> Non
     for shown, pattern in patterns:
         if not any(pattern.match(name) for name in known):
             raise PolicyError(f"{at}: when.annotation: {shown} matches no annotation in the catalog")
+
+
+def _approvers(entries: list[str], where: str) -> tuple[str, ...]:
+    try:
+        return approver_entries(entries, where)
+    except ValueError as exc:
+        raise PolicyError(str(exc)) from None

@@ -7,6 +7,7 @@ It serves what doctor reads, in Azure's shapes:
 
     ARM   POST {site}/config/appsettings/list                    the app settings
           GET  {site}/config/configreferences/appsettings        Key Vault reference status
+          GET  {site}/config/authsettingsV2                      App Service authentication (without secrets)
           GET  {site}                                            host name
           POST {site}/functions/{name}/listkeys                  a function's own keys
           GET  {scope}/providers/Microsoft.Authorization/roleAssignments    (filter assignedTo)
@@ -82,6 +83,8 @@ class SimDeployment:
         self.secrets = {"teams-webhooks": json.dumps({"ops": "https://prod.logic.example/workflows/ops"}),
                         "approval-secret": "s" * 48}
         self.references: dict[str, str] = {"RESPONDER_TEAMS_WEBHOOKS": "Resolved", "RESPONDER_APPROVAL_SECRET": "Resolved"}
+        # App Service authentication as ARM answers for an app that never configured it: off.
+        self.auth_settings: dict[str, Any] = {"platform": {"enabled": False}, "globalValidation": {}, "identityProviders": {}}
         self.role_definitions: dict[str, dict] = {}
         self.role_assignments: list[dict] = []
         self.system_topics: dict[tuple[str, str], dict] = {}
@@ -213,6 +216,21 @@ class SimDeployment:
                                else "Key Vault reference was not able to be resolved because site was denied access to Key Vault reference's vault."}})
         return _arm_list(items)
 
+    def get_auth_settings(self, request: Request) -> Response | dict:
+        if not self._site(request):
+            return arm_error(404, "ResourceNotFound", "the site was not found")
+        return {"id": f"{self.site_id}/config/authsettingsV2", "name": "authsettingsV2", "type": "Microsoft.Web/sites/config",
+                "properties": json.loads(json.dumps(self.auth_settings))}
+
+    def sign_in_on(self, client_id: str, approvers: str) -> None:
+        """Sign-in on the approval pages as the template configures it (infra/app/function.bicep)."""
+        self.auth_settings = {
+            "platform": {"enabled": True},
+            "globalValidation": {"requireAuthentication": False, "unauthenticatedClientAction": "AllowAnonymous"},
+            "identityProviders": {"azureActiveDirectory": {"enabled": True, "registration": {"clientId": client_id}}},
+        }
+        self.app_settings.update(RESPONDER_APPROVERS=approvers, RESPONDER_APPROVER_SIGN_IN="true")
+
     def list_function_keys(self, request: Request) -> Response | dict:
         keys = self.function_keys.get(request.match["function"])
         if not self._site(request) or keys is None:
@@ -302,6 +320,7 @@ def install(sim: Any, subscriptions: list[str] | None = None) -> SimDeployment:
         ("GET", SITE + r"$", deployment.get_site),
         ("POST", SITE + r"/config/appsettings/list$", deployment.list_app_settings),
         ("GET", SITE + r"/config/configreferences/appsettings$", deployment.list_references),
+        ("GET", SITE + r"/config/authsettingsV2$", deployment.get_auth_settings),
         ("POST", SITE + r"/functions/(?P<function>[^/]+)/listkeys$", deployment.list_function_keys),
         ("GET", r"(?P<scope>/subscriptions/.+?)/providers/Microsoft\.Authorization/roleAssignments$", deployment.list_role_assignments),
         ("GET", SUB + r"/providers/Microsoft\.Authorization/roleDefinitions/(?P<role>[^/]+)$", deployment.get_role_definition),

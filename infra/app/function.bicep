@@ -25,6 +25,12 @@ param maximumInstanceCount int
 @description('The responder\'s own settings (RESPONDER_*), merged over the platform settings.')
 param responderSettings object
 
+@description('Client id of the Entra app registration for sign-in on the approval pages; empty: no App Service authentication.')
+param signInClientId string = ''
+
+@description('Entra tenant that issues the sign-in tokens.')
+param signInTenantId string = tenant().tenantId
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -102,7 +108,7 @@ var platformSettings = {
 // checkov reads this `config` resource as if it were the site's web configuration; the web
 // checks below do not apply to a list of app settings.
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_13:Callers authenticate per function (Event Grid and action groups with function keys, approvals with signed links); App Service Authentication would refuse them
+  // checkov:skip=CKV_AZURE_13:App settings, not web config; App Service Authentication is the authsettingsV2 resource below (on when signInClientId is set)
   // checkov:skip=CKV_AZURE_63:Flex Consumption has no App Service HTTP logs; requests go to Application Insights
   // checkov:skip=CKV_AZURE_65:Flex Consumption has no App Service detailed error pages; errors go to Application Insights
   parent: app
@@ -116,6 +122,59 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   properties: union(platformSettings, {
     RESPONDER_PUBLIC_URL: 'https://${app.properties.defaultHostName}'
   }, responderSettings)
+}
+
+// App Service authentication (Entra ID) for the approval pages. It is on for the whole app but
+// requires nobody (AllowAnonymous): Event Grid and action groups cannot sign in, and keep their
+// function keys. The platform validates the session, passes the signed-in person to the app in
+// the X-MS-CLIENT-PRINCIPAL headers and removes those headers from what callers send; the
+// approvals route requires a signed-in approver itself (GET is sent to /.auth/login/aad, POST
+// without one is 401), so sign-in is required exactly on /api/approvals/*. docs/approvals.md
+// says why this rather than requireAuthentication with excludedPaths.
+resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(signInClientId)) {
+  // checkov:skip=CKV_AZURE_13:checkov reads the v1 authsettings shape; this authsettingsV2 resource turns App Service Authentication on with platform.enabled
+  // checkov reads this `config` resource as web configuration too; those checks concern the site:
+  // checkov:skip=CKV_AZURE_63:Authentication settings, not web config; Flex Consumption has no App Service HTTP logs
+  // checkov:skip=CKV_AZURE_65:Authentication settings, not web config; Flex Consumption has no detailed error pages
+  // checkov:skip=CKV_AZURE_66:Authentication settings, not web config; Flex Consumption has no failed request tracing
+  // checkov:skip=CKV_AZURE_80:Authentication settings, not web config; a Python app has no .NET Framework
+  // checkov:skip=CKV_AZURE_88:Authentication settings, not web config; Flex Consumption runs from a blob package
+  // checkov:skip=CKV_AZURE_222:Authentication settings, not web config; see CKV_AZURE_222 on the site
+  parent: app
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: signInClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${signInTenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            signInClientId
+            'api://${signInClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      // No token store: the app needs the claims of the request, not the person's tokens later.
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
 }
 
 // Deployment goes through azd with Entra auth; publishing with basic credentials stays off.

@@ -371,6 +371,73 @@ def _activity_alerts(ctx: Context, sub: str, group_path: str) -> Check:
     return Check(name, PASS, f"{len(ALERT_NAMES)} alerts enabled, sending to the action group")
 
 
+# -- approvals: who may decide, and the sign-in that names them ---------------------------------
+
+APPROVERS, SIGN_IN = "approvals: approvers", "approvals: sign-in"
+SIGN_IN_FIX = ("register the sign-in app (docs/approvals.md, The app registration), azd env set RESPONDER_SIGN_IN_CLIENT_ID <its appId>, "
+               f"then {PROVISION}")
+APPROVERS_FIX = f"azd env set RESPONDER_APPROVERS group:<object id of the approvers' Entra group> (or role:<app role value>), then {PROVISION}"
+
+
+def check_approvals(ctx: Context) -> list[Check]:
+    """RESPONDER_APPROVERS against whether any decision can wait for a person, and the app's
+    App Service authentication (authsettingsV2) against RESPONDER_APPROVER_SIGN_IN: the app trusts
+    the X-MS-CLIENT-PRINCIPAL headers exactly when that setting is on, so the two must agree."""
+    if ctx.settings is None or not ctx.settings.policy_path.is_file():
+        return [Check(APPROVERS, SKIP, "the settings or the policy path do not hold (above)")]
+    settings = ctx.settings
+    try:
+        from rules import RulesError, load_catalog, load_policy
+
+        asks = load_policy(settings.policy_path, load_catalog(settings.catalog_path, settings.catalog_extra)).waits_for_a_person(settings.mode)
+    except (RulesError, OSError) as exc:
+        return [Check(APPROVERS, FAIL, f"the policy does not load: {exc}", "fix the policy file, then azd deploy")]
+    return [_approvers_check(settings, asks), _sign_in_check(ctx, asks)]
+
+
+def _approvers_check(settings: Any, asks: bool) -> Check:
+    named = ", ".join(settings.approvers)
+    if settings.approvers:
+        return Check(APPROVERS, PASS, f"RESPONDER_APPROVERS: {named} may decide (a rule's own approvers: its `approvers:`)")
+    if asks:
+        return Check(APPROVERS, FAIL, "RESPONDER_APPROVERS names nobody, and decisions can wait for a person "
+                                      f"(mode {settings.mode or 'per rule'}): approve mode refuses to start in Azure", APPROVERS_FIX)
+    return Check(APPROVERS, PASS, f"none named; no decision waits for a person (mode {settings.mode or 'per rule'})")
+
+
+def _sign_in_check(ctx: Context, asks: bool) -> Check:
+    try:
+        auth = ctx.reader.arm_get(f"{ctx.target.site}/config/authsettingsV2", "web", "App Service authentication settings")
+    except ReadError as exc:
+        return _read_failed(SIGN_IN, exc, "Reader on the app (Microsoft.Web/sites/config/read)")
+    properties = auth.get("properties") or {}
+    platform_on = bool((properties.get("platform") or {}).get("enabled"))
+    entra = (properties.get("identityProviders") or {}).get("azureActiveDirectory") or {}
+    client_id = ((entra.get("registration") or {}).get("clientId") or "").strip()
+    validation = properties.get("globalValidation") or {}
+    told = ctx.settings.approver_sign_in
+    if told and not platform_on:
+        return Check(SIGN_IN, FAIL, "RESPONDER_APPROVER_SIGN_IN=true but App Service authentication is off: the app would trust "
+                                    "X-MS-CLIENT-PRINCIPAL headers any caller can write", SIGN_IN_FIX)
+    if platform_on and not told:
+        return Check(SIGN_IN, FAIL, "App Service authentication is on but RESPONDER_APPROVER_SIGN_IN is not: the approval pages "
+                                    "refuse every signed-in person", f"{PROVISION} (the template sets both from signInClientId)")
+    if not platform_on:
+        if asks:
+            return Check(SIGN_IN, FAIL, "App Service authentication is off, and decisions can wait for a person: approve mode "
+                                        "refuses to start in Azure without sign-in", SIGN_IN_FIX)
+        return Check(SIGN_IN, PASS, "App Service authentication is off; no decision waits for a person")
+    if entra.get("enabled") is False or not client_id:
+        return Check(SIGN_IN, FAIL, "App Service authentication is on without the Entra ID provider the approval pages send people to",
+                     SIGN_IN_FIX)
+    if validation.get("requireAuthentication") or (validation.get("unauthenticatedClientAction") or "AllowAnonymous") != "AllowAnonymous":
+        return Check(SIGN_IN, FAIL, "App Service authentication requires sign-in for every path: Event Grid and action groups "
+                                    "cannot sign in, so their deliveries are refused",
+                     f"{PROVISION} (the template requires nobody at the platform; the approvals route requires sign-in itself)")
+    return Check(SIGN_IN, PASS, f"App Service authentication on with Entra ID (client {client_id}), required of nobody at the platform; "
+                                "the approval pages require a signed-in approver")
+
+
 # -- email and Teams ---------------------------------------------------------------------------
 
 EXCHANGE_SCOPE = ("restrict it to the sender: in Exchange Online PowerShell, New-ApplicationAccessPolicy -AppId <AZURE_CLIENT_ID> "
@@ -425,7 +492,7 @@ def check_teams(ctx: Context) -> list[Check]:
 
 
 ALL: list[Callable[[Context], list[Check]]] = [check_settings, check_ledger, check_permissions, check_event_grid,
-                                               check_alerts, check_mail, check_teams]
+                                               check_alerts, check_approvals, check_mail, check_teams]
 
 
 def run_all(ctx: Context) -> list[Check]:

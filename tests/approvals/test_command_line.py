@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 
 import pytest
 
 from intake.deliveries import parse_delivery
-from responder import approve_command
+from responder import approve_command, audit_command
 from tests import builders as b
 from tests.approvals.conftest import SECRET, with_approvals
 from tests.conftest import DEMO_SUBSCRIPTION
@@ -69,9 +70,9 @@ def test_approve_verifies_acts_once_and_follows_to_the_end(state):
     assert status == 0, err
     lines = [json.loads(x) for x in out.splitlines()]
     assert [(x["rule"], x["status"]) for x in lines] == [("approval", "started"), ("tick", "succeeded")]
-    assert lines[0]["reason"].startswith("approved by ana; verified:")
-    status, _, err = run("approve", record.id, "--state", path, "--azure", "sim")
-    assert status == approve_command.REFUSED and "already approved by ana" in err
+    assert re.match(r"approved by ana at \d\d:\d\d UTC on the command line; verified:", lines[0]["reason"])
+    status, _, err = run("approve", record.id, "--state", path, "--azure", "sim", "--by", "ben")
+    assert status == approve_command.REFUSED and "already approved by ana on the command line at " in err
     assert "no approvals are waiting" in run("approvals", "--state", path)[1]
 
 
@@ -91,7 +92,7 @@ def test_reject_records_who_and_acts_on_nothing(state):
 )
 def test_an_unknown_approval_is_refused(state, argv, status, words):
     path, _ = state
-    code, _, err = run(*argv, "--state", path)
+    code, _, err = run(*argv, "--state", path, "--by", "ana")
     assert code == status and words in err
 
 
@@ -100,3 +101,72 @@ def test_without_the_secret_the_commands_refuse(state, monkeypatch):
     monkeypatch.delenv("RESPONDER_APPROVAL_SECRET")
     code, _, err = run("approvals", "--state", path)
     assert code == 1 and "RESPONDER_APPROVAL_SECRET" in err and SECRET not in err
+
+
+FAKE_AZ = """#!{python}
+import json, os, sys
+argv = sys.argv[1:]
+if os.environ.get("FAKE_AZ_SIGNED_IN") != "yes":
+    sys.stderr.write("ERROR: Please run 'az login' to setup account.\\n")
+    sys.exit(1)
+if argv[:2] == ["account", "show"]:
+    print(json.dumps({{"user": {{"name": "ana@contoso.com", "type": "user"}}, "tenantId": "t"}}))
+elif argv[:3] == ["ad", "signed-in-user", "show"]:
+    print(json.dumps({{"id": "{object_id}", "userPrincipalName": "ana@contoso.com"}}))
+else:
+    sys.exit(2)
+"""
+
+
+@pytest.fixture
+def az(tmp_path, monkeypatch):
+    """An `az` on PATH that answers as the Azure CLI does, signed in or not (FAKE_AZ_SIGNED_IN)."""
+    import sys
+
+    from tests.approvals.sign_in import ANA_ID
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "az"
+    script.write_text(FAKE_AZ.format(python=sys.executable, object_id=ANA_ID), encoding="utf-8")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    return ANA_ID
+
+
+def test_by_default_the_azure_cli_account_decides_with_its_object_id(state, az, monkeypatch):
+    path, record = state
+    monkeypatch.setenv("FAKE_AZ_SIGNED_IN", "yes")
+    status, out, err = run("reject", record.id, "--state", path, "--json")
+    assert status == 0, err
+    (line,) = [json.loads(x) for x in out.splitlines()]
+    said = rf"rejected by ana@contoso\.com \(object id {az}\) at \d\d:\d\d UTC on the command line"
+    assert re.fullmatch(said, line["reason"])
+    # The audit shows who, by name and object id, and how; so does the ledger's approval row.
+    audit_args = argparse.Namespace(since=None, resource=None, json=False, state=path)
+    shown = io.StringIO()
+    assert audit_command.run(audit_args, shown, io.StringIO()) == 0
+    assert re.search(r"-> redeploy \[approve, rule approval\] SKIPPED: " + said, shown.getvalue())
+    from ledger import open_ledger
+
+    ledger = open_ledger(f"sqlite:{path}")
+    try:
+        row = ledger.approval(record.id)
+    finally:
+        ledger.close()
+    assert (row["decided_by"], row["decided_by_id"], row["decided_via"]) == ("ana@contoso.com", az, "command line")
+
+
+def test_without_an_azure_cli_sign_in_the_command_says_how(state, az, monkeypatch):
+    path, record = state
+    monkeypatch.setenv("FAKE_AZ_SIGNED_IN", "no")
+    status, _, err = run("reject", record.id, "--state", path)
+    assert status == 1 and "`az account show` failed (ERROR: Please run 'az login' to setup account.)" in err and "--by NAME" in err
+    assert run("approvals", "--state", path)[1].startswith(record.id)  # nothing was decided
+
+
+def test_without_the_azure_cli_the_command_asks_for_by(state, tmp_path, monkeypatch):
+    path, record = state
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    status, _, err = run("approve", record.id, "--state", path, "--azure", "sim")
+    assert status == 1 and "the Azure CLI (az) is not installed here" in err and "--by NAME" in err

@@ -11,13 +11,14 @@ from datetime import timedelta
 
 import pytest
 
-from approvals import TokenRefusedError, settle, settle_due
+from approvals import LINK, Approver, TokenRefusedError, settle, settle_due
 from intake.deliveries import parse_delivery
 from tests import builders as b
 from tests.approvals.conftest import SECRET, token_of, with_approvals
 from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes, tick_until_done
 
 DEGRADED_VM = b.vm_id("vm-degraded-hw", rg="rg-demo", sub=DEMO_SUBSCRIPTION)
+ANA = Approver("ana@contoso.com", "0f1e2d3c-4b5a-4697-8899-aabbccddeeff", LINK)
 
 
 def waiting_for_a_person(pipeline):
@@ -37,9 +38,10 @@ def test_approved_it_is_verified_again_started_once_and_followed_to_success(acti
     assert record.signal_id is not None and "verified:" in record.reason
     assert not accepted_writes(sim)
 
-    outcome = settle(pipeline, service.decide(token_of(service.pending_of(record).approve_url), by="ana@contoso.com"))
+    outcome = settle(pipeline, service.decide(token_of(service.pending_of(record).approve_url), by=ANA))
     assert (outcome.status, outcome.rule, outcome.incident_id) == ("started", "approval", waiting.incident_id)
-    assert outcome.reason.startswith("approved by ana@contoso.com; verified: ") and "(evidence: " in outcome.reason
+    said = r"approved by ana@contoso\.com \(object id 0f1e2d3c-4b5a-4697-8899-aabbccddeeff\) at \d\d:\d\d UTC from the approval link; verified: "
+    assert re.match(said, outcome.reason) and "(evidence: " in outcome.reason
     assert len(accepted_writes(sim)) == 1 == len(accepted_writes(sim, "/virtualMachines/vm-degraded-hw/redeploy"))
 
     (ended,) = tick_until_done(pipeline)
@@ -51,6 +53,7 @@ def test_approved_it_is_verified_again_started_once_and_followed_to_success(acti
     assert {r["kind"] for r in ledger.history()} == {"annotation"}  # every row joined to its signal
     row = ledger.approval(record.id)
     assert (row["state"], row["outcome_status"]) == ("consumed", "started")
+    assert (row["decided_by"], row["decided_by_id"], row["decided_via"]) == ("ana@contoso.com", ANA.object_id, "link")
 
 
 def test_approved_after_the_vm_healed_nothing_is_written(acting, sim, ledger):
@@ -72,9 +75,10 @@ def test_rejected_nothing_is_written_and_the_audit_trail_says_who(acting, sim, l
     waiting_for_a_person(pipeline)
     (record,) = service.pending()
     outcome = settle(pipeline, service.decide(token_of(service.pending_of(record).reject_url), by="ben@contoso.com"))
-    assert (outcome.status, outcome.reason) == ("skipped", "rejected by ben@contoso.com")
+    said = r"rejected by ben@contoso\.com at \d\d:\d\d UTC from the approval link$"
+    assert outcome.status == "skipped" and re.match(said, outcome.reason)
     assert not accepted_writes(sim) and not ledger.operations()
-    assert ledger.history()[-1]["reason"] == "rejected by ben@contoso.com"
+    assert ledger.history()[-1]["reason"] == outcome.reason
 
 
 def test_a_second_settle_of_one_approval_does_not_act_again(acting, sim):

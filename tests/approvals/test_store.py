@@ -3,6 +3,7 @@ and the time a person has (policy ttl, a signal's deadline)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -160,8 +161,40 @@ def test_approve_mode_refuses_to_build_without_a_secret(ledger, clock):
         approvals_for(Settings(mode="approve"), policy, ledger, clock)
     assert approvals_for(Settings(mode="observe"), policy, ledger, clock) is None
     built = approvals_for(Settings.from_env({"RESPONDER_MODE": "approve", "RESPONDER_APPROVAL_SECRET": SECRET,
+                                             "RESPONDER_APPROVERS": f"group:{GROUP}", "RESPONDER_APPROVER_SIGN_IN": "true",
                                              "WEBSITE_HOSTNAME": "func-responder.azurewebsites.net"}), policy, ledger, clock)
     assert built.public_url == "https://func-responder.azurewebsites.net"
+    assert built.gate.sign_in and built.gate.approvers.groups == {GROUP}
+
+
+GROUP = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"
+IN_AZURE = {"website_hostname": "func-responder.azurewebsites.net"}
+
+
+@pytest.mark.parametrize("changes,words", [
+    (IN_AZURE, "needs RESPONDER_APPROVERS and RESPONDER_APPROVER_SIGN_IN"),
+    ({**IN_AZURE, "approvers": (f"group:{GROUP}",)}, "needs RESPONDER_APPROVER_SIGN_IN"),
+    ({**IN_AZURE, "approver_sign_in": True}, "RESPONDER_APPROVERS names nobody"),
+    ({"approver_sign_in": True}, "RESPONDER_APPROVERS names nobody"),
+], ids=["azure-without-either", "azure-without-sign-in", "azure-without-approvers", "sign-in-without-approvers"])
+def test_approve_mode_refuses_to_start_without_approvers_where_it_must(ledger, clock, changes, words):
+    from approvals import approvals_for
+    from pipeline import Settings
+    from rules import load_catalog, load_policy
+
+    policy = load_policy(Settings().policy_path, load_catalog(Settings().catalog_path))
+    with pytest.raises(ApprovalConfigError, match=re.escape(words)):
+        approvals_for(Settings(mode="approve", approval_secret=SECRET, **changes), policy, ledger, clock)
+
+
+def test_locally_approve_mode_runs_without_approvers_as_before(ledger, clock):
+    from approvals import approvals_for
+    from pipeline import Settings
+    from rules import load_catalog, load_policy
+
+    policy = load_policy(Settings().policy_path, load_catalog(Settings().catalog_path))
+    built = approvals_for(Settings(mode="approve", approval_secret=SECRET), policy, ledger, clock)
+    assert not built.gate.sign_in and not built.gate.approvers
 
 
 def test_the_command_line_decides_by_id(service, ledger):

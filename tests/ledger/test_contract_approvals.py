@@ -12,6 +12,7 @@ from tests.ledger.test_contract import T0, VM1, race, signal, when
 FIELDS = {
     "id", "incident_id", "signal_id", "action", "resource_id", "mode", "params", "facts", "reason", "created_at",
     "expires_at", "state", "decided_by", "decided_at", "outcome_status", "outcome_reason", "settled_at",
+    "decided_by_id", "decided_via", "approvers",
 }
 
 
@@ -21,12 +22,23 @@ def store(backend):
     return backend
 
 
-def ask(store, id="APR-0000000000000001", incident="INC-1", action="redeploy", hours=4, signal_id=None, at=T0):
+def ask(store, id="APR-0000000000000001", incident="INC-1", action="redeploy", hours=4, signal_id=None, at=T0, **more):
     return store.add_approval({
         "id": id, "incident_id": incident, "signal_id": signal_id, "action": action, "resource_id": VM1,
         "mode": "approve", "params": {"signal_annotation": "AccelnetUnhealthy"}, "facts": {"power_state": "running"},
-        "reason": "the host is failing", "created_at": at, "expires_at": at + timedelta(hours=hours),
+        "reason": "the host is failing", "created_at": at, "expires_at": at + timedelta(hours=hours), **more,
     })
+
+
+def test_a_decision_records_who_by_name_object_id_and_way_and_the_rule_approvers_are_kept(store):
+    row = ask(store, approvers=["group:6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c", "role:Responder.Approve"])
+    assert row["approvers"] == ["group:6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c", "role:Responder.Approve"]
+    assert (row["decided_by_id"], row["decided_via"]) == (None, None)
+    oid = "0f1e2d3c-4b5a-4697-8899-aabbccddeeff"
+    assert store.decide_approval(row["id"], "approved", "Ana Lopez", T0 + timedelta(minutes=5), by_id=oid, via="page")
+    found = store.approval(row["id"])
+    assert (found["decided_by"], found["decided_by_id"], found["decided_via"]) == ("Ana Lopez", oid, "page")
+    assert found["approvers"] == row["approvers"] and ask(store, id="APR-0000000000000009", incident="INC-9")["approvers"] == []
 
 
 def test_a_request_is_recorded_pending_with_every_field(store):

@@ -131,3 +131,34 @@ def test_decisions_carry_no_index_a_signal_would_pay_for_in_every_commit(tmp_pat
         assert indexes == []
     finally:
         ledger.close()
+
+
+def test_a_ledger_file_from_before_approvers_gets_their_columns(tmp_path):
+    """A file whose approvals table predates who-decided columns is opened, and decides with them."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from ledger import SqliteLedger
+    from ledger.approvals_sqlite import APPROVER_COLUMNS
+
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE approvals (id TEXT PRIMARY KEY, incident_id TEXT NOT NULL, signal_id INTEGER, action TEXT NOT NULL,"
+        " resource_id TEXT NOT NULL, mode TEXT NOT NULL, params TEXT NOT NULL, facts TEXT NOT NULL, reason TEXT NOT NULL,"
+        " created_at TEXT NOT NULL, expires_at TEXT NOT NULL, state TEXT NOT NULL, decided_by TEXT, decided_at TEXT,"
+        " outcome_status TEXT, outcome_reason TEXT, settled_at TEXT);"
+        "INSERT INTO approvals VALUES ('APR-00000000000000aa', 'INC-1', NULL, 'redeploy', '/x', 'approve', '{}', '{}', '',"
+        " '2026-12-01T00:00:00.000000+00:00', '2099-01-01T00:00:00.000000+00:00', 'pending', NULL, NULL, NULL, NULL, NULL);")
+    old.commit()
+    old.close()
+    ledger = SqliteLedger(str(path))
+    try:
+        columns = {row[1] for row in ledger._db.execute("PRAGMA table_info(approvals)")}
+        assert set(APPROVER_COLUMNS) <= columns
+        at = datetime(2026, 12, 4, 2, 14, tzinfo=UTC)
+        assert ledger.decide_approval("APR-00000000000000aa", "approved", "ana", at, by_id="oid-1", via="link")
+        row = ledger.approval("APR-00000000000000aa")
+        assert (row["decided_by_id"], row["decided_via"], row["approvers"]) == ("oid-1", "link", [])
+    finally:
+        ledger.close()

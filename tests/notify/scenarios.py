@@ -205,6 +205,23 @@ SCENARIOS = (
         links=("Open in Azure portal",),
     ),
     Scenario(
+        "approved-by-a-person",
+        (FIRST, after(FIRST, event="started", status="started", rule="approval",
+                      reason="approved by Ana Lopez (object id 0f1e2d3c-4b5a-4697-8899-aabbccddeeff) at 02:14 UTC from the approval link;"
+                             " verified: the host is still degraded; redeploy started")),
+        says=("Approved by Ana Lopez at 02:14 UTC, redeploy started", "In progress"),
+        never=("Approve or reject",),
+        links=("Open in Azure portal",),
+    ),
+    Scenario(
+        "rejected-by-a-person",
+        (FIRST, after(FIRST, event="skipped", status="skipped", rule="approval",
+                      reason="rejected by Ben Okafor (object id 11111111-2222-4333-8444-555555555555) at 02:20 UTC from the list of pending approvals")),
+        says=("Rejected by Ben Okafor at 02:20 UTC: nothing was done", "No action: Rejected by Ben Okafor at 02:20 UTC"),
+        never=("Approve or reject", "links expire"),
+        links=("Open in Azure portal",),
+    ),
+    Scenario(
         "approval-expired",
         (FIRST, after(FIRST, event="skipped", status="skipped", rule="approval",
                       reason=f"approval expired at {(NOW - timedelta(minutes=1)).isoformat()}; a person is told")),

@@ -68,6 +68,8 @@ SUB = "00000000-0000-0000-0000-0000000000A1"
 EXPECTED_WEBHOOKS = "RESPONDER_TEAMS_WEBHOOKS: expected a JSON object of route name -> webhook URL"
 
 # name: (good value, what the settings hold, bad value, exact error)
+GROUP = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"  # an Entra group's object id
+
 EVERY_SETTING = {
     "RESPONDER_MODE": ("Approve", lambda s: s.mode == "approve",
                        "sometimes", "RESPONDER_MODE='sometimes': expected one of observe, approve, auto"),
@@ -114,6 +116,11 @@ EVERY_SETTING = {
     "RESPONDER_APPROVAL_SECRET": ("k" * 40, lambda s: s.approval_secret == "k" * 40, ANY_TEXT, None),  # its length: approvals/tokens.py
     "RESPONDER_PUBLIC_URL": ("https://responder.contoso.com", lambda s: s.public_url == "https://responder.contoso.com",
                              ANY_TEXT, None),  # its shape: approvals/config.py, when approvals are built
+    "RESPONDER_APPROVERS": (f"role:Responder.Approve, group:{GROUP.upper()}",
+                            lambda s: s.approvers == ("role:Responder.Approve", f"group:{GROUP}"),
+                            "ops-team", "RESPONDER_APPROVERS: 'ops-team': expected group:<Entra group object id> or role:<app role value>"),
+    "RESPONDER_APPROVER_SIGN_IN": ("true", lambda s: s.approver_sign_in is True,
+                                   "maybe", "RESPONDER_APPROVER_SIGN_IN='maybe': expected true or false"),
     "RESPONDER_TICK_SCHEDULE": ("0 */5 * * * *", lambda s: s.tick_schedule == "0 */5 * * * *", ANY_TEXT, None),  # the host parses it
     "RESPONDER_SWEEP_SCHEDULE": ("0 0 * * * *", lambda s: s.sweep_schedule == "0 0 * * * *", ANY_TEXT, None),
     "RESPONDER_PURGE_SCHEDULE": ("0 0 4 * * *", lambda s: s.purge_schedule == "0 0 4 * * *", ANY_TEXT, None),

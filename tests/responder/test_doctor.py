@@ -29,10 +29,20 @@ def test_a_healthy_deployment_passes(deployed):
         assert {f"permissions in {sub}", f"Event Grid HealthResources in {sub}", f"action group in {sub}",
                 f"activity log alerts in {sub}", f"scale-set write role in {sub}"} <= names
     assert {"settings: Key Vault references resolved", "settings: parse", "ledger: reachable", "ledger: writable by the app",
-            "email: Graph permissions", "Teams webhooks"} <= names
+            "email: Graph permissions", "Teams webhooks", "approvals: approvers", "approvals: sign-in"} <= names
     out = io.StringIO()
     assert report(checks, out) == 0
     assert out.getvalue().splitlines()[-1] == f"{len(checks)} checks, 0 failed"
+
+
+def test_approve_mode_with_sign_in_and_approvers_passes(deployed):
+    sim, deployment = deployed
+    deployment.sign_in_on(SIGN_IN_CLIENT, f"group:{GROUP},role:Responder.Approve")
+    deployment.app_settings["RESPONDER_MODE"] = "approve"
+    checks = {c.name: c for c in doctor(sim, deployment)}
+    assert [c for c in checks.values() if c.status == "FAIL"] == []
+    assert f"group:{GROUP}, role:Responder.Approve may decide" in checks["approvals: approvers"].detail
+    assert f"Entra ID (client {SIGN_IN_CLIENT}), required of nobody" in checks["approvals: sign-in"].detail
 
 
 def test_a_sqlite_ledger_is_checked_too(deployed, tmp_path):
@@ -172,6 +182,38 @@ def _no_grants(d):
     d.graph_grants.clear()
 
 
+GROUP = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"  # the approvers' Entra group
+SIGN_IN_CLIENT = "0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f"  # the sign-in app registration
+
+
+def _approve_without_approvers(d):
+    d.sign_in_on(SIGN_IN_CLIENT, "")
+    d.app_settings["RESPONDER_MODE"] = "approve"
+
+
+def _approve_without_sign_in(d):
+    d.app_settings.update(RESPONDER_MODE="approve", RESPONDER_APPROVERS=f"group:{GROUP}")
+
+
+def _app_trusts_headers_nobody_owns(d):
+    d.app_settings.update(RESPONDER_APPROVERS=f"group:{GROUP}", RESPONDER_APPROVER_SIGN_IN="true")
+
+
+def _sign_in_on_app_not_told(d):
+    d.sign_in_on(SIGN_IN_CLIENT, f"group:{GROUP}")
+    d.app_settings["RESPONDER_APPROVER_SIGN_IN"] = "false"
+
+
+def _sign_in_required_everywhere(d):
+    d.sign_in_on(SIGN_IN_CLIENT, f"group:{GROUP}")
+    d.auth_settings["globalValidation"] = {"requireAuthentication": True, "unauthenticatedClientAction": "RedirectToLoginPage"}
+
+
+def _sign_in_without_entra(d):
+    d.sign_in_on(SIGN_IN_CLIENT, f"group:{GROUP}")
+    d.auth_settings["identityProviders"] = {}
+
+
 FAILURES = [
     # (what is broken, how, the check that fails, a fragment of its detail, a fragment of its fix)
     ("Key Vault reference unresolved", _unresolved, "settings: Key Vault references resolved",
@@ -205,6 +247,16 @@ FAILURES = [
     ("an alert disabled", _alert_disabled, f"activity log alerts in {SUB2}", "disabled: responder-service-health", "azd provision"),
     ("Mail.Send not granted", _no_mail_send, "email: Graph permissions", "missing Mail.Send", "RESPONDER_GRAPH_PERMISSIONS true"),
     ("no Graph permission", _no_grants, "email: Graph permissions", "missing Mail.Send, Mail.ReadBasic", "administrator"),
+    ("approve mode without approvers", _approve_without_approvers, "approvals: approvers", "RESPONDER_APPROVERS names nobody",
+     "azd env set RESPONDER_APPROVERS group:"),
+    ("approve mode without sign-in", _approve_without_sign_in, "approvals: sign-in", "approve mode refuses to start in Azure",
+     "RESPONDER_SIGN_IN_CLIENT_ID"),
+    ("app trusts sign-in headers with sign-in off", _app_trusts_headers_nobody_owns, "approvals: sign-in",
+     "headers any caller can write", "RESPONDER_SIGN_IN_CLIENT_ID"),
+    ("sign-in on, app not told", _sign_in_on_app_not_told, "approvals: sign-in", "refuse every signed-in person", "azd provision"),
+    ("sign-in required of every caller", _sign_in_required_everywhere, "approvals: sign-in", "Event Grid and action groups cannot sign in",
+     "requires nobody at the platform"),
+    ("sign-in without Entra ID", _sign_in_without_entra, "approvals: sign-in", "without the Entra ID provider", "RESPONDER_SIGN_IN_CLIENT_ID"),
 ]
 
 
