@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from rules import resource_key
+from arm import resource_key
 
 from . import table_keys as keys
 from .errors import LedgerContentionError

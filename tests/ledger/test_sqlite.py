@@ -6,6 +6,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from ledger import SqliteLedger
+from rules import Decision
 from rules.ports import CLAIMED, DECIDED
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -129,5 +130,21 @@ def test_decisions_carry_no_index_a_signal_would_pay_for_in_every_commit(tmp_pat
     try:
         indexes = [row[0] for row in ledger._db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'decisions'")]
         assert indexes == []
+    finally:
+        ledger.close()
+
+
+def test_a_file_written_before_decisions_kept_their_reading_opens_and_reads_them_as_none(tmp_path):
+    path = tmp_path / "before-readings.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE decisions (id INTEGER PRIMARY KEY, signal_id INTEGER, incident_id TEXT, at TEXT NOT NULL,"
+                " rule TEXT NOT NULL, action TEXT NOT NULL, mode TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, brakes TEXT NOT NULL)")
+    old.execute("INSERT INTO decisions VALUES (1, NULL, NULL, ?, 'r', 'none', 'observe', 'noop', 'why', '[]')", (T0.isoformat(),))
+    old.commit()
+    old.close()
+    ledger = SqliteLedger(path)
+    try:
+        ledger.record_decision(None, None, Decision("redeploy", "auto", "started", "now", reading={"start": "started"}), T0)
+        assert [row["reading"] for row in ledger.history()] == ["{}", '{"start": "started"}']
     finally:
         ledger.close()
