@@ -4,7 +4,6 @@ and the totals both give (brakes, storms, ARM writes per subscription and hour, 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
