@@ -18,12 +18,12 @@ def table(report: Report) -> str:
     for rule, changes in sorted(by_rule.items()):
         lines.append("")
         lines.append(f"rule {rule or '(none)'}: {len(changes)} changed")
-        lines.append(f"  {'RECEIVED':<17} {'RESOURCE':<22} {'SIGNAL':<26} {'CHANGE':<16} {'RECORDED':<34} WOULD")
+        lines.append(f"  {'RECEIVED':<17} {'RESOURCE':<22} {'SIGNAL':<26} {'CHANGE':<16} {'RECORDED':<40} WOULD")
         for c in changes:
             after = c.after.text() + (f" [{', '.join(c.after.brakes)}]" if c.after.brakes else "")
             before = c.before.text() + (f" [{', '.join(c.before.brakes)}]" if c.before.brakes else "")
             lines.append(f"  {c.received:%Y-%m-%d %H:%M}  {short_name(c.resource_id)[:22]:<22} {c.signal[:26]:<26} "
-                         f"{c.kind:<16} {before[:34]:<34} {after}")
+                         f"{c.kind:<16} {before[:40]:<40} {after}")
             if c.kind == "unknown":
                 lines.append(f"  {'':<17} {c.after.reason}")
     sections = (
