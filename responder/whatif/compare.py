@@ -45,8 +45,8 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Change:
-    """A signal decided differently: `kind` says how (new action, no longer taken, mode change,
-    status change, brakes, unknown)."""
+    """A signal decided differently: `kind` says how (new action, no longer taken, now taken,
+    mode change, status change, brakes, unknown)."""
 
     kind: str
     signal_id: int
@@ -119,10 +119,12 @@ def kind_of(before: Outcome, after: Outcome) -> str | None:
         return None
     if after.status == UNKNOWN:
         return "unknown"
-    if after.takes and (not before.takes or before.action != after.action):
-        return "new action"
+    if after.action not in ("none", before.action):
+        return "new action"  # taken, or refused by a brake: its status and brakes say which
     if before.takes and not after.takes:
         return "no longer taken"
+    if after.takes and not before.takes:
+        return "now taken"  # the same action, refused when it was recorded
     if before.action == after.action and before.mode != after.mode:
         return "mode change"
     if before.status != after.status:
@@ -157,6 +159,8 @@ def compare(signals: list[Mapping[str, Any]], recorded: Mapping[int, Mapping[str
         if kind is not None:
             report.changes.append(Change(kind, again.signal_id, again.received, again.resource_id, row["name"], before, after))
         report.unknown += after.status == UNKNOWN
+        if after.status == UNKNOWN:
+            continue  # what it would have written or told is not known: left out of both sides' totals
         resolved = bool(json.loads(row.get("facts") or "{}").get("resolved"))
         tripped_before = _tripped(recorded.get(int(row["id"])))
         hour = again.received.strftime("%Y-%m-%dT%H:00Z")

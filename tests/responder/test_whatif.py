@@ -34,10 +34,10 @@ def ledgers(tmp_path_factory):
     return paths
 
 
-def report(path, policy, mode):
+def report(path, policy, mode, catalog=None):
     ledger = SqliteLedger(path)
     try:
-        return w.what_if(ledger, policy, mode)
+        return w.what_if(ledger, policy, mode, catalog)
     finally:
         ledger.close()
 
@@ -105,6 +105,33 @@ def test_a_changed_policy_shows_what_would_act_differently(ledgers, tmp_path, mo
         assert {(subscription, after) for (subscription, _), (_, after) in found.writes.items()} == writes
         assert all(after <= found.hourly_cap for _, after in found.writes.values())
     assert {scope: counts for scope, counts in found.storms.items() if counts[0] != counts[1]} == storms
+
+
+UNAVAILABLE_RESTARTS = """
+availability:
+  Unavailable:
+    meaning: Resource Health reports the resource unavailable; a restart brings it back.
+    initiator: unknown
+    impact: downtime-reboot
+    category: availability
+    temp_disk_loss: false
+    platform_acting: false
+    default_action: restart
+    next_step: null
+    routine: false
+"""
+
+
+def test_a_catalog_entry_with_a_default_action_meets_the_storm_breaker_and_says_what_was_never_read(ledgers, tmp_path):
+    """Unavailable given a default action (restart): the storm's VMs past the tenth meet the breaker
+    (the ledger alone says so); the first ten need the live state, which nobody read for them."""
+    extra = tmp_path / "catalog-extra.yaml"
+    extra.write_text(UNAVAILABLE_RESTARTS)
+    found = report(ledgers["auto"], w.policy(tmp_path), "auto", catalog=extra)
+    changed = w.changes(found)
+    assert {changed[f"vm-shop-{n:06d}"][0] for n in range(10)} == {"unknown"} and found.unknown == 10
+    assert [changed[f"vm-shop-{n:06d}"] for n in (10, 11)] == [("new action", "restart", "auto", "skipped", ("storm breaker",))] * 2
+    assert len(changed) == 12 and found.brakes["storm breaker"] == (1, 3)
 
 
 def test_what_was_not_read_is_said_not_guessed(ledgers, tmp_path):

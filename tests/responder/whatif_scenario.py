@@ -39,11 +39,11 @@ def rule(document: dict, name: str) -> dict:
     return next(r for r in document["rules"] if r["name"] == name)
 
 
-def what_if(ledger, policy_path: Path, mode: str | None = None):
+def what_if(ledger, policy_path: Path, mode: str | None = None, catalog: Path | None = None):
     from pipeline import Settings
     from responder.whatif import build_engine, what_if
 
-    return what_if(ledger, build_engine(Settings(), policy_path, None, mode), mode=mode)
+    return what_if(ledger, build_engine(Settings(), policy_path, catalog, mode), mode=mode)
 
 
 def recorded(ledger, mode: str | None) -> None:
