@@ -187,3 +187,22 @@ def test_bad_input_is_named(ledgers, tmp_path, argv, error):
     parsed = __import__("responder.cli", fromlist=["parser"]).parser().parse_args(["whatif", *[x for kv in args.items() for x in kv]])
     assert whatif.run(parsed, io.StringIO(), err) == 1
     assert error in err.getvalue()
+
+
+def test_a_history_decided_without_azure_is_re_decided_without_reads(tmp_path):
+    """`replay` without --azure reads nothing and starts nothing: re-decided, the same holds, so a
+    rule moved to auto plans its action as it would have then, and nothing is called unknown."""
+    from pipeline import Settings
+    from tests.conftest import TEST_APPROVAL_SECRET
+    from wiring import build_pipeline
+
+    ledger = SqliteLedger(":memory:")
+    try:
+        w.record(build_pipeline(Settings(approval_secret=TEST_APPROVAL_SECRET), ledger=ledger, notifier=False))
+        assert w.what_if(ledger, w.policy(tmp_path), None).changes == []
+        found = w.what_if(ledger, w.policy(tmp_path, to_auto("degraded-hardware")), None)
+    finally:
+        ledger.close()
+    assert w.changes(found) == {name: ("mode change", "redeploy", "auto", "planned", ())
+                                for name in ("vm-degraded-hw", "vm-healthy-again", "vm-approve")}
+    assert found.unknown == 0 and not found.writes

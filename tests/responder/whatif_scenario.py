@@ -3,6 +3,7 @@ the simulated Azure, and the what-if over it under a policy written for the test
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +31,10 @@ def policy(folder: Path, change=None) -> Path:
     document = yaml.safe_load(SHIPPED.read_text())
     if change is not None:
         change(document)
-    path = folder / "policy.yaml"
-    path.write_text(yaml.safe_dump(document))
+    text = yaml.safe_dump(document)
+    # A name of its own for each policy: a policy is read once per path (rules/policy.py).
+    path = folder / f"policy-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yaml"
+    path.write_text(text)
     return path
 
 
