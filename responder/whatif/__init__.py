@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resource", metavar="NAME-OR-ID", help="report this resource only (every signal is still re-decided: the brakes count them all)")
     parser.add_argument("--mode", choices=("observe", "approve", "auto"), help="the RESPONDER_MODE the history was decided under (default: RESPONDER_MODE)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line: each change, the totals that differ, a summary")
-    parser.add_argument("--state", metavar="PATH", help="SQLite ledger file (default: RESPONDER_LEDGER)")
+    parser.add_argument("--state", metavar="PATH", help="the ledger: a SQLite file, sqlite:PATH or table (default: RESPONDER_LEDGER)")
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr, now: datetime | None = None) -> int:
@@ -87,19 +87,18 @@ def build_engine(settings: Any, policy_path: Path, catalog_extra: Path | None, m
 
 
 def open_recorded(state: str | None, settings: Any) -> Any:
-    """The ledger to read: --state (a SQLite file), else RESPONDER_LEDGER (SQLite or `table`)."""
+    """The ledger to read: --state (a SQLite file, sqlite:PATH or table), else RESPONDER_LEDGER."""
     from ledger import open_ledger
 
-    if state:
-        if not Path(state).is_file():
-            raise WhatIfError(f"--state {state}: no ledger there")
-        return open_ledger(f"sqlite:{state}")
-    url = (settings.ledger or "").strip()
+    where = "--state" if state else "RESPONDER_LEDGER"
+    url = (state if state else settings.ledger or "").strip()
     if url in ("sqlite::memory:", ":memory:", ""):
-        raise WhatIfError("no ledger to read: pass --state PATH or set RESPONDER_LEDGER")
-    path = url[len("sqlite:"):] if url.startswith("sqlite:") else url
-    if url != "table" and not Path(path).is_file():
-        raise WhatIfError(f"RESPONDER_LEDGER={url}: no ledger there")
+        raise WhatIfError("no ledger to read: pass --state PATH (or table), or set RESPONDER_LEDGER")
+    if url != "table":
+        path = url[len("sqlite:"):] if url.startswith("sqlite:") else url
+        if not Path(path).is_file():
+            raise WhatIfError(f"{where} {url}: no ledger there" if state else f"{where}={url}: no ledger there")
+        url = f"sqlite:{path}"
     return open_ledger(url, settings)
 
 

@@ -22,3 +22,29 @@ def test_whatif_reads_what_each_backend_recorded(backend, tmp_path, change, expe
     found = w.what_if(backend, w.policy(tmp_path, change), "auto")
     assert found.signals == 26 and found.unknown == 0
     assert w.changes(found) == expected
+
+
+def test_the_command_reads_the_table_ledger_named_by_responder_ledger(azurite, tmp_path, monkeypatch, capsys):
+    import json
+
+    from ledger import open_ledger
+    from responder.cli import main
+
+    from .conftest import drop_tables, fresh_prefix
+
+    prefix = fresh_prefix()
+    ledger = open_ledger("table", {"table_connection_string": azurite, "table_prefix": prefix})
+    try:
+        w.recorded(ledger, "auto")
+        for name, value in (("RESPONDER_LEDGER", "table"), ("RESPONDER_TABLE_CONNECTION_STRING", azurite),
+                            ("RESPONDER_TABLE_PREFIX", prefix), ("RESPONDER_MODE", "auto")):
+            monkeypatch.setenv(name, value)
+        policy = w.policy(tmp_path, lambda d: d.setdefault("brakes", {}).update(hourly_writes_per_subscription=2))
+        assert main(["whatif", "--policy", str(policy), "--json"]) == 3
+        *changes, summary = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert summary == {"type": "summary", "signals": 26, "changed": 4, "unknown": 0, "acts_differently": True}
+        assert main(["whatif", "--policy", str(w.policy(tmp_path))]) == 0
+        assert capsys.readouterr().out.endswith("nothing would act differently\n")
+    finally:
+        ledger.close()
+        drop_tables(azurite, ledger)
