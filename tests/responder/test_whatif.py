@@ -206,3 +206,25 @@ def test_a_history_decided_without_azure_is_re_decided_without_reads(tmp_path):
     assert w.changes(found) == {name: ("mode change", "redeploy", "auto", "planned", ())
                                 for name in ("vm-degraded-hw", "vm-healthy-again", "vm-approve")}
     assert found.unknown == 0 and not found.writes
+
+
+def test_each_decision_keeps_what_the_gate_read_and_counted(ledgers):
+    """What re-deciding needs, as the pipeline recorded it: the resource read, the verdict, the
+    brakes' counters and slots, the start; and for a refusal before any read, only the counters."""
+    ledger = SqliteLedger(ledgers["auto"])
+    try:
+        rows = {(row["resource_id"].rsplit("/", 1)[-1], row["kind"]): json.loads(row["reading"]) for row in ledger.history()
+                if row["resource_id"]}
+    finally:
+        ledger.close()
+    started = rows[("vm-degraded-hw", "annotation")]
+    assert (started["action"], started["start"], started["read"]["location"], started["verified"]["holds"]) == (
+        "redeploy", "started", "westeurope", True)
+    assert started["verified"]["facts"]["annotation_active"] is True
+    assert (started["brakes"]["attempts"], started["brakes"]["last_operation_at"]) == (0, None)
+    assert {scope.split(":")[0]: slot for scope, slot in started["brakes"]["slots"].items()} == {
+        "in-flight": {"cap": 5, "claimed": True}, "writes": {"cap": 30, "claimed": True}}
+    refused = rows[("vm-shop-000003", "annotation")]
+    assert refused == {"action": "redeploy", "approvals_configured": True,
+                       "brakes": {"storm": {"count": 12, "scope": f"vm:{STORM}:"}, "storm_tripped": True}}
+    assert rows[("vm-user-restart", "annotation")] == {}  # nothing to act on: nothing read
