@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from rules import Decision, Signal
+from rules.engine import recorded_reading
 from rules.ports import IncidentRef
 from rules.signals import recorded_facts
 
@@ -80,7 +81,8 @@ CREATE TABLE IF NOT EXISTS decisions (
     mode TEXT NOT NULL,
     status TEXT NOT NULL,
     reason TEXT NOT NULL,
-    brakes TEXT NOT NULL
+    brakes TEXT NOT NULL,
+    reading TEXT NOT NULL DEFAULT '{}'
 );
 -- No index on decisions: every signal writes one, and no query reads them by incident (each
 -- index is one more page in every signal's commit). Files from before lose the old one.
@@ -110,6 +112,11 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
+def _within(stamp: str, since: datetime | None, until: datetime | None) -> bool:
+    at = datetime.fromisoformat(stamp)
+    return (since is None or at >= since) and (until is None or at <= until)
+
+
 class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves, SqliteRetention, SqliteSweepCursor):
     def __init__(self, path: str | Path = ":memory:"):
         self.path = str(path)
@@ -130,6 +137,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
             self._add_claim_columns()
             self._add_signal_facts()
             add_approver_columns(self._db)
+            self._add_decision_reading()
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the SQLite ledger at {self.path}: {exc}") from exc
         self._lock = threading.RLock()
@@ -151,6 +159,12 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
         """A ledger file written before signals kept their facts: they read as none."""
         if "facts" not in {row[1] for row in self._db.execute("PRAGMA table_info(signals)")}:
             self._db.execute("ALTER TABLE signals ADD COLUMN facts TEXT NOT NULL DEFAULT '{}'")
+
+    def _add_decision_reading(self) -> None:
+        """A ledger file written before decisions kept their reading: they read as none (what-if
+        says so for each, rather than guess)."""
+        if "reading" not in {row[1] for row in self._db.execute("PRAGMA table_info(decisions)")}:
+            self._db.execute("ALTER TABLE decisions ADD COLUMN reading TEXT NOT NULL DEFAULT '{}'")
 
     # -- deliveries: claimed under a lease, settled once decided ----------------------------------
 
@@ -236,11 +250,11 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
     def record_decision(self, signal_id: int | None, incident_id: str | None, decision: Decision, at: datetime) -> int:
         with self._lock:
             cursor = self._db.execute(
-                "INSERT INTO decisions(signal_id, incident_id, at, rule, action, mode, status, reason, brakes)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO decisions(signal_id, incident_id, at, rule, action, mode, status, reason, brakes, reading)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     signal_id, incident_id, _iso(at), decision.rule, decision.action, decision.mode, decision.status,
-                    decision.reason, json.dumps(list(decision.brakes)),
+                    decision.reason, json.dumps(list(decision.brakes)), recorded_reading(decision.reading),
                 ),
             )
             return cast(int, cursor.lastrowid)  # an INSERT sets it
@@ -308,6 +322,13 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
                 values,
             ).fetchall()
         return [dict(row) for row in rows]
+
+    def recorded_signals(self, since: datetime | None = None, until: datetime | None = None) -> list[Mapping[str, Any]]:
+        """The signals received in a period (both ends included), in the order they arrived, with
+        their facts: what responder/whatif re-decides."""
+        with self._lock:
+            rows = [dict(row) for row in self._db.execute("SELECT * FROM signals ORDER BY id").fetchall()]
+        return [row for row in rows if _within(row["received"], since, until)]
 
     def rejections(self) -> list[Mapping[str, Any]]:
         with self._lock:

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rules import Decision, Signal
+from rules.engine import recorded_reading
 from rules.signals import recorded_facts
 
 from . import table_keys as keys
@@ -44,7 +45,7 @@ from .waves_table import TableWaves
 if TYPE_CHECKING:  # types only: the SDK is imported when a TableLedger is built
     from azure.data.tables import TableEntity
 
-DECISION_FIELDS = ("id", "signal_id", "incident_id", "at", "rule", "action", "mode", "status", "reason", "brakes")
+DECISION_FIELDS = ("id", "signal_id", "incident_id", "at", "rule", "action", "mode", "status", "reason", "brakes", "reading")
 SIGNAL_FIELDS = ("kind", "name", "resource_id", "event_id", "source", "input", "occurred")
 REJECTION_FIELDS = ("id", "at", "input", "location", "problem", "excerpt")
 
@@ -203,6 +204,7 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
                     "signal_id": keys.id_key(signal_id) if signal_id is not None else "", "incident_id": incident_id or "",
                     "at": keys.stamp(at), "rule": decision.rule, "action": decision.action, "mode": decision.mode,
                     "status": decision.status, "reason": clip(decision.reason), "brakes": clip(json.dumps(list(decision.brakes))),
+                    "reading": recorded_reading(decision.reading),
                     **about,
                 }
                 if self._insert(decisions, entity):
@@ -243,9 +245,34 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         row["id"] = int(entity["id"])
         row["signal_id"] = int(entity["signal_id"]) if entity.get("signal_id") else None
         row["brakes"] = entity.get("brakes") or "[]"
+        row["reading"] = entity.get("reading") or "{}"  # a decision recorded before readings were kept: none
         for name in ("rule", "reason"):
             row[name] = entity.get(name) or ""
         return row
+
+    def recorded_signals(self, since: datetime | None = None, until: datetime | None = None) -> list[Mapping[str, Any]]:
+        """The signals received in a period (both ends included), in the order they arrived, with
+        their facts: one query across the resource partitions, filtered by time in the service."""
+        from .operations_table import SIGNAL_ROW_FIELDS
+
+        clauses, parameters = [], {}
+        if since is not None:
+            clauses.append("received ge @since")
+            parameters["since"] = keys.stamp(since)
+        if until is not None:
+            clauses.append("received le @until")
+            parameters["until"] = keys.stamp(until)
+        with sdk_errors("reading the signals"):
+            table = self._table("signals")
+            entities = list(table.query_entities(" and ".join(clauses), parameters=parameters) if clauses else table.list_entities())
+        entities.sort(key=lambda e: (e["received"], e["id"]))
+        rows: list[Mapping[str, Any]] = []
+        for entity in entities:
+            row = {name: entity.get(name) for name in SIGNAL_ROW_FIELDS}
+            row["id"] = int(entity["id"])
+            row["incident_id"] = row["incident_id"] or None
+            rows.append(row)
+        return rows
 
     def rejections(self) -> list[Mapping[str, Any]]:
         with sdk_errors("reading the rejections"):

@@ -193,6 +193,7 @@ class Pipeline:
                 return incident, signal_id, decision, False
             if self.remediator is not None:
                 return incident, signal_id, decision, True
+            decision = decision.but(reading={"azure": False})  # nothing was read: re-deciding needs no reading
             if decision.mode == "auto":
                 decision = decision.but(reason=decision.reason + " (no Azure connection in this run: nothing was started)")
             self._move_hold(incident, decision)

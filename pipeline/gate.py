@@ -184,6 +184,15 @@ def platform_owner_of(policy: Any) -> Callable[[Any, ResourceId | str], str | No
     return owner_of
 
 
+def recorded_info(info: Any) -> dict[str, Any]:
+    """What was read of a resource (actions.resource_info.ResourceInfo), as JSON keeps it: enough
+    to rebuild it (responder/whatif re-decides with it, no Azure call)."""
+    return {"tags": dict(info.tags), "location": info.location, "capacity": info.capacity,
+            "scale_set_id": info.scale_set_id, "managed_by": info.managed_by, "group_managed_by": info.group_managed_by,
+            "group_tags": dict(info.group_tags), "priority": info.priority, "eviction_policy": info.eviction_policy,
+            "extensions": [{"publisher": e.publisher, "type": e.type} for e in info.extensions]}
+
+
 def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
@@ -199,6 +208,8 @@ class Clearance:
     brakes: tuple[str, ...] = ()
     facts: Mapping[str, Any] = field(default_factory=dict)
     permit: Any = None  # actions.permits.Permit when status is "act"
+    # What the gate read and counted to answer (Decision.reading): kept with the decision.
+    reading: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def acts(self) -> bool:
@@ -258,8 +269,9 @@ class Gate:
                                         "it is recorded and told, never acted on"), "max_event_age")
         return None
 
-    def before_read(self, request: WriteRequest) -> Clearance | None:
-        """Pause, scope, the event's age and the ledger's brakes: a refusal here costs no read."""
+    def before_read(self, request: WriteRequest, seen: dict[str, Any] | None = None) -> Clearance | None:
+        """Pause, scope, the event's age and the ledger's brakes: a refusal here costs no read.
+        `seen` gathers the brakes' counters."""
         mode = request.mode
         refused = self._paused(request)
         if refused is not None:
@@ -271,7 +283,7 @@ class Gate:
         if refused is not None:
             return refused
         if mode in ACTING_MODES and request.road not in _SAME_WRITE:
-            refusal = self.safety.ledger_brakes(request.target)
+            refusal = self.safety.ledger_brakes(request.target, seen)
             if refusal:
                 return self._skip(request, f"{refusal[0]}: {refusal[1]}", f"{refusal[0]}: {refusal[1]}",
                                   *refusal[2:])
@@ -283,8 +295,15 @@ class Gate:
         """Raises actions.ActionError when the resource or its state cannot be read: nothing is
         done to a resource that could not be looked at (the caller decides whether to wait).
         `issue=False`: judge only (a maintenance wave enrols the VM; its turn passes the gate
-        again and gets the permit then)."""
-        refused = self.before_read(request)
+        again and gets the permit then). The clearance's `reading` says what was read, whether
+        the claim held and what the brakes counted: recorded, so the decision can be re-decided."""
+        reading: dict[str, Any] = {"action": request.action, "approvals_configured": self.approvals_configured}
+        clearance = self._clear(request, clients, issue, reading)
+        return replace(clearance, reading=reading)
+
+    def _clear(self, request: WriteRequest, clients: Any, issue: bool, reading: dict[str, Any]) -> Clearance:
+        seen: dict[str, Any] = reading.setdefault("brakes", {})
+        refused = self.before_read(request, seen)
         if refused is not None:
             return refused
         from actions.scale_set_write import missing_role
@@ -295,8 +314,10 @@ class Gate:
         executor.resolve(request.target)  # NotApplicableError: an action that does not apply
         missing = missing_role(request.action, executor.permissions, clients)
         if missing:  # the deployment did not grant the opt-in scale-set write role: nothing to read
+            reading["missing_role"] = missing
             return self._skip(request, f"not acting: {missing}", "scale-set write role")
         info = self.reads.info(clients, request.target)
+        reading["read"] = recorded_info(info)
         facts = {**request.facts, "tags": dict(info.tags), "location": info.location, "capacity": info.capacity,
                  "scale_set_id": info.scale_set_id}
         request = replace(request, facts=facts)
@@ -312,7 +333,7 @@ class Gate:
         if loses_disk:
             facts["temp_disk_loss"] = True
         if mode in ACTING_MODES and request.road not in _SAME_WRITE:
-            refusal = self.safety.resource_brakes(request.target, info)
+            refusal = self.safety.resource_brakes(request.target, info, seen)
             if refusal:
                 return self._skip(request, f"{refusal[0]}: {refusal[1]}", f"{refusal[0]}: {refusal[1]}", *refusal[2:],
                                   mode=mode)
@@ -322,6 +343,7 @@ class Gate:
         if request.claim.annotation:
             params.setdefault("signal_annotation", request.claim.annotation)
         verdict = executor.verify(clients, request.target, params)
+        reading["verified"] = {"holds": verdict.holds, "reason": verdict.reason, "facts": dict(verdict.facts)}
         facts.update(verdict.facts)  # the request's own facts (the same dict): a refusal below carries them
         if not verdict.holds:
             return self._skip(request, f"verified against the live state: {verdict.reason}", None, mode=mode)
@@ -347,12 +369,13 @@ class Gate:
             return Clearance("awaiting-approval", f"verified: {verified}{why}", "approve", request.brakes, facts)
         if not issue:
             return Clearance("act", f"verified: {verified}", mode, request.brakes, facts)
-        return self._permit(request, mode, f"verified: {verified}", facts)
+        return self._permit(request, mode, f"verified: {verified}", facts, seen)
 
-    def _permit(self, request: WriteRequest, mode: str, reason: str, facts: dict[str, Any]) -> Clearance:
+    def _permit(self, request: WriteRequest, mode: str, reason: str, facts: dict[str, Any],
+                seen: dict[str, Any] | None = None) -> Clearance:
         if request.road not in _SAME_WRITE:
             refusal = self.safety.reserve(request.target, request.holder, facts.get("capacity"),
-                                          facts.get("scale_set_id"))
+                                          facts.get("scale_set_id"), seen=seen)
             if refusal:
                 return Clearance("skipped", refusal, mode, (*request.brakes, refusal), facts)
         permit = self._office.issue(request.action, request.resource_id, request.holder, reason)

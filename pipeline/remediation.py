@@ -118,10 +118,13 @@ class Remediation:
             clients = self.connect(request.subscription)
             clearance = self.gate.clear(request, clients, issue=not waves_maintenance)
         except NOT_ACTING as exc:
-            return decision.but(status="skipped", reason=f"not acting: {exc}")
+            return decision.but(status="skipped", reason=f"not acting: {exc}",
+                                reading={"action": decision.action, "not_acting": f"not acting: {exc}"})
         except ActionError as exc:
             if getattr(exc, "status", None) == 404:  # ARM says it does not exist: nothing to wait for
-                return decision.but(status="skipped", reason=f"not acting: ARM knows no such resource ({exc})")
+                reason = f"not acting: ARM knows no such resource ({exc})"
+                return decision.but(status="skipped", reason=reason, reading={"action": decision.action, "not_acting": reason})
+            decision = decision.but(reading={"action": decision.action, "read_failed": str(exc)})
             if decision.mode != "auto":
                 return decision.but(reason=f"{decision.reason} (the live state could not be read: {exc})")
             # Deferred: the tick passes the gate again, with the state read then.
@@ -129,7 +132,7 @@ class Remediation:
                                       request.stored_params(), {}, self.clock(), state="verifying")
             return decision.but(reason=f"{decision.reason}; the live state could not be read ({exc}): the next tick verifies again")
         decision = decision.but(mode=clearance.mode, brakes=clearance.brakes,
-                                facts={**decision.facts, **clearance.facts})
+                                facts={**decision.facts, **clearance.facts}, reading=clearance.reading)
         if clearance.status == "skipped":
             return decision.but(status="skipped", reason=clearance.reason)
         verified = f"{decision.reason}; {clearance.reason}"
@@ -141,9 +144,9 @@ class Remediation:
             status, reason = waves.enroll(incident_id=incident.id, signal_id=signal_id, resource_id=signal.resource_id,
                                                mode=clearance.mode, params=request.stored_params(),
                                                facts=dict(clearance.facts))
-            return decision.but(status=status, reason=f"{verified}; {reason}")
+            return decision.but(status=status, reason=f"{verified}; {reason}", reading={**clearance.reading, "wave": status})
         status, message = self._record_and_start(request, clearance)
-        return decision.but(status=status, reason=f"{verified}; {message}")
+        return decision.but(status=status, reason=f"{verified}; {message}", reading={**clearance.reading, "start": status})
 
     def act(self, *, incident_id: str, signal_id: int | None, action: str, resource_id: str, mode: str,
             params: Mapping[str, Any], road: str = APPROVAL, approved_by: str | None = None) -> tuple[str, str, dict[str, Any]]:

@@ -31,6 +31,9 @@ from .settings import Settings
 # A brake's refusal: (brake, why), or (brake, why, facts) when it carries facts for the decision
 # (the storm breaker says it tripped now). None: the brake lets it through.
 Refusal = tuple[Any, ...]
+# What the brakes counted to answer (cooldown's last operation, attempts, storm counts, slots):
+# filled in when the caller passes one, recorded with the decision so it can be re-decided.
+Seen = dict[str, Any]
 
 PAUSE_SWITCH = "paused"
 UNHEALTHY_STATES = ("unavailable", "degraded")
@@ -158,20 +161,22 @@ class Safety:
 
     # -- the brakes ----------------------------------------------------------------------------
 
-    def ledger_brakes(self, resource_id: Resource) -> Refusal | None:
+    def ledger_brakes(self, resource_id: Resource, seen: Seen | None = None) -> Refusal | None:
         """The brakes the ledger alone answers, before the resource is read: (brake, why[, facts])
         or None. Without the region or capacity, a storm refuses only when its breaker already
         holds, or when marks that count in every region are enough."""
+        seen = {} if seen is None else seen
         for check in (self._storm, self._cooldown, self._attempts, self._hour_full):
-            refusal = check(resource_id, None)
+            refusal = check(resource_id, None, seen)
             if refusal:
                 return refusal
         return None
 
-    def resource_brakes(self, resource_id: Resource, info: ResourceInfo) -> Refusal | None:
+    def resource_brakes(self, resource_id: Resource, info: ResourceInfo, seen: Seen | None = None) -> Refusal | None:
         """Every brake again, with the resource read (`info`: actions.resource_info.ResourceInfo)."""
+        seen = {} if seen is None else seen
         for check in (self._storm, self._cooldown, self._attempts):
-            refusal = check(resource_id, info)
+            refusal = check(resource_id, info, seen)
             if refusal:
                 return refusal
         return None
@@ -182,54 +187,58 @@ class Safety:
 
     # -- the storm breaker ----------------------------------------------------------------------
 
-    def _storm(self, resource_id: Resource, info: ResourceInfo | None) -> Refusal | None:
+    def _storm(self, resource_id: Resource, info: ResourceInfo | None, seen: Seen) -> Refusal | None:
         """`info` None: before the read, so without the VM's region or the scale set's capacity
         (nor, for a VM of a Flexible scale set, its set)."""
         scale_set = member_of(resource_id, None if info is None else info.scale_set_id)
         if scale_set:
-            return self._scale_set_storm(scale_set, None if info is None else max(1, info.capacity or 1))
+            return self._scale_set_storm(scale_set, None if info is None else max(1, info.capacity or 1), seen)
         subscription = subscription_of(resource_id)
         # Marks whose region was not known count in every region: on their own they decide for
         # the whole subscription, which needs no read. The VM's own region needs its location.
-        refusal = self._vm_storm(subscription, "")
+        refusal = self._vm_storm(subscription, "", seen)
         if refusal is None and info is not None and info.location:
-            refusal = self._vm_storm(subscription, info.location)
+            refusal = self._vm_storm(subscription, info.location, seen)
         return refusal
 
-    def _scale_set_storm(self, scale_set: str, capacity: int | None) -> Refusal | None:
+    def _scale_set_storm(self, scale_set: str, capacity: int | None, seen: Seen) -> Refusal | None:
         brakes, scope = self.brakes, f"ss:{scale_set.lower()}"
         if capacity is None:  # the share needs the capacity: only a breaker already holding refuses
-            return self._holding(scope, close=False)
+            return self._holding(scope, seen, close=False)
         count = self.ledger.count_unhealthy(scope, self.clock() - brakes.storm_window)
+        seen["storm"] = {"scope": scope, "count": count, "capacity": capacity}
         what = (f"{count} of {capacity} instances of scale set {short_name(scale_set)} turned unhealthy within "
                 f"{self._minutes(brakes.storm_window)} min (more than {brakes.storm_scale_set_share:.0%}): the health "
                 "probe or the application is more likely wrong than the machines")
-        return self._trip(scope, what) if count > brakes.storm_scale_set_share * capacity else self._holding(scope)
+        return self._trip(scope, what, seen) if count > brakes.storm_scale_set_share * capacity else self._holding(scope, seen)
 
-    def _vm_storm(self, subscription: str, region: str) -> Refusal | None:
+    def _vm_storm(self, subscription: str, region: str, seen: Seen) -> Refusal | None:
         brakes, since = self.brakes, self.clock() - self.brakes.storm_window
         anywhere = f"vm:{subscription}:"
         scope = f"vm:{subscription}:{region}"
         count = self.ledger.count_unhealthy(anywhere, since)
         if region:
             count += self.ledger.count_unhealthy(scope, since)
+        seen["storm"] = {"scope": scope, "count": count}
         what = (f"{count} VMs of subscription {subscription} in {region or 'any of its regions'} turned unhealthy within "
                 f"{self._minutes(brakes.storm_window)} min (more than {brakes.storm_vms_per_region}): a platform "
                 "incident is more likely than a broken machine")
-        return self._trip(scope, what) if count > brakes.storm_vms_per_region else self._holding(scope)
+        return self._trip(scope, what, seen) if count > brakes.storm_vms_per_region else self._holding(scope, seen)
 
-    def _trip(self, scope: str, what: str) -> Refusal:
+    def _trip(self, scope: str, what: str, seen: Seen) -> Refusal:
         tripped = self.ledger.open_storm(scope, self.clock(), what)
+        seen["storm_tripped"] = tripped
         return ("storm breaker", f"{what}; automation in this scope pauses until it stays under the threshold for "
                 f"{self._minutes(self.brakes.storm_cooldown)} min", *([{"storm_tripped": True}] if tripped else []))
 
-    def _holding(self, scope: str, close: bool = True) -> Refusal | None:
+    def _holding(self, scope: str, seen: Seen, close: bool = True) -> Refusal | None:
         """An open breaker holds until its scope stayed under the threshold for the cooldown.
         Only a caller that counted (and found the scope under it) may close it."""
         storm = self.ledger.storm(scope)
         if storm is None:
             return None
         calm_since = datetime.fromisoformat(storm["last_over_at"])
+        seen["storm_holding"] = {"scope": scope, "tripped_at": storm["tripped_at"], "last_over_at": storm["last_over_at"]}
         if self.clock() - calm_since < self.brakes.storm_cooldown:
             resume = calm_since + self.brakes.storm_cooldown
             return ("storm breaker", f"holding since {storm['tripped_at'][:16]}Z ({storm['reason']}); resumes at {resume.isoformat()[:16]}Z if calm")
@@ -243,8 +252,9 @@ class Safety:
 
     # -- per resource ---------------------------------------------------------------------------
 
-    def _cooldown(self, resource_id: Resource, info: ResourceInfo | None) -> Refusal | None:
+    def _cooldown(self, resource_id: Resource, info: ResourceInfo | None, seen: Seen) -> Refusal | None:
         last = self.ledger.last_operation(resource_key(resource_id))
+        seen["last_operation_at"] = last["created_at"] if last is not None else None
         if last is None:
             return None
         at = datetime.fromisoformat(last["created_at"])
@@ -253,14 +263,15 @@ class Safety:
             return ("cooldown", f"{last['action']} of this resource at {last['created_at'][:16]}Z; the next remediation may start after {after}Z")
         return None
 
-    def _attempts(self, resource_id: Resource, info: ResourceInfo | None) -> Refusal | None:
+    def _attempts(self, resource_id: Resource, info: ResourceInfo | None, seen: Seen) -> Refusal | None:
         made = self.ledger.count_operations(resource_key(resource_id), self.clock() - self.brakes.attempts_within)
+        seen["attempts"] = made
         if made >= self.brakes.attempts:
             hours = int(self.brakes.attempts_within.total_seconds() // 3600)
             return ("attempt cap", f"{made} remediations of this resource in {hours} h already; a person should look at it")
         return None
 
-    def _hour_full(self, resource_id: Resource, info: ResourceInfo | None) -> Refusal | None:
+    def _hour_full(self, resource_id: Resource, info: ResourceInfo | None, seen: Seen) -> Refusal | None:
         """The hourly write cap of the resource's subscription, when this worker already saw it
         full this hour. Its slots are never given back within the hour (a write made stays
         counted), so once full it stays full until the hour turns, whatever other workers do."""
@@ -268,6 +279,7 @@ class Safety:
         refusal = self._full_hours.get(scope)
         if refusal is None:
             return None
+        seen["hour_full"] = scope
         brake, why = refusal.split(": ", 1)
         return brake, why
 
@@ -276,7 +288,8 @@ class Safety:
 
     # -- the caps: slots claimed just before the write, race-free across workers --------------
 
-    def reserve(self, resource_id: Resource, holder: str, capacity: int | None, scale_set: str | None = None) -> str | None:
+    def reserve(self, resource_id: Resource, holder: str, capacity: int | None, scale_set: str | None = None,
+                seen: Seen | None = None) -> str | None:
         """Claim the slots a write needs (in flight in the subscription and, for an instance, in
         its scale set; this clock hour's writes in the subscription). A refusal says which cap.
         `holder` (incident and action) claiming again is the same claim, so a retried start of
@@ -296,8 +309,11 @@ class Safety:
                        timedelta(hours=2), f"hourly write cap: {brakes.hourly_writes_per_subscription} ARM writes in "
                        f"subscription {subscription} this hour (cap {brakes.hourly_writes_per_subscription})"))
         taken: list[str] = []
+        slots: dict[str, Any] = {} if seen is None else seen.setdefault("slots", {})
         for scope, cap, ttl, refusal in wanted:
-            if not self.ledger.claim_slot(scope, cap, holder, now, ttl):
+            got = self.ledger.claim_slot(scope, cap, holder, now, ttl)
+            slots[scope] = {"cap": cap, "claimed": got}
+            if not got:
                 if scope.startswith("writes:"):
                     self._saw_hour_full(scope, refusal)
                 for claimed in taken:

@@ -52,6 +52,9 @@ def parser() -> argparse.ArgumentParser:
 
     sweep_command.add_arguments(commands.add_parser("sweep", help="sweep the scope through ARM list APIs into the pipeline"))
     audit_command.add_arguments(commands.add_parser("audit", help="what happened to each resource, and why, from the ledger"))
+    from responder import whatif
+
+    whatif.add_arguments(commands.add_parser("whatif", help="re-decide the ledger's history under another policy: what would change"))
 
     for name, what in (("pause", "stop all automation (signals are still recorded and told)"), ("resume", "let automation act again")):
         switch = commands.add_parser(name, help=what)
@@ -122,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             from responder import audit_command
 
             return audit_command.run(args, sys.stdout)
+        if args.command == "whatif":
+            from responder import whatif
+
+            return whatif.run(args, sys.stdout)
         if args.command in ("pause", "resume"):
             from .switches import switch
 

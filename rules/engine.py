@@ -36,9 +36,31 @@ class Decision:
     evidence: tuple[str, ...] = ()  # what the action needs in the live state (rules/evidence.py); () default
     max_event_age: timedelta = DEFAULT_MAX_EVENT_AGE
     repeat: Mapping[str, Any] | None = None  # the rule's `when.repeat`, when it is a repeat rule
+    # What re-deciding it later needs (responder/whatif), recorded with it: the live state the gate
+    # read and whether the claim held, the brakes' counters it consulted, how the start went.
+    reading: Mapping[str, Any] = field(default_factory=dict)
 
     def but(self, **changes: Any) -> Decision:
         return replace(self, **changes)
+
+
+# A Table Storage string holds 32K UTF-16 characters.
+READING_LIMIT = 30_000
+
+
+def recorded_reading(reading: Mapping[str, Any]) -> str:
+    """A decision's reading as the ledger stores it (JSON). The verification's own facts are left
+    out when they would not fit (a scale set's instance views); what the gate read and the
+    verdict are always kept."""
+    import json
+
+    text = json.dumps(reading, default=str, sort_keys=True)
+    if len(text) > READING_LIMIT and isinstance(reading.get("verified"), Mapping):
+        verified = {k: v for k, v in reading["verified"].items() if k != "facts"}
+        text = json.dumps({**reading, "verified": {**verified, "facts_left_out": True}}, default=str, sort_keys=True)
+    if len(text) > READING_LIMIT:
+        text = json.dumps({"left_out": f"the reading was {len(text)} characters, more than {READING_LIMIT}"})
+    return text
 
 
 class Engine:

@@ -201,6 +201,7 @@ CHECKS: dict[str, Check] = {
     "reject": Check(reject_expectation, prepare=pending_approvals),
     "doctor": Check(lambda run, world: _contains(run.stdout, "PASS  settings: parse", "PASS  action group", "checks, 0 failed")
                     if "--references" not in run.args else _contains(run.stdout, "Key Vault references resolved", "1 checks, 0 failed")),
+    "whatif": Check(lambda run, world: _contains(run.stdout, '"type": "summary"', '"acts_differently": false'), prepare=an_incident),
     "waves": Check(lambda run, world: _contains(run.stdout, "no waves")),
     "sim": Check(lambda run, world: _contains(run.stdout, "simulated Azure: https://127.0.0.1:", "VMs", "stopped; counters"),
                  serves=True),
@@ -245,6 +246,17 @@ def fill(token: str, option: str | None, world: World) -> list[str]:
         return [DEMO_SUBSCRIPTION]
     if option == "--since":
         return ["P1D"]
+    if option == "--until":
+        return [(datetime.now(UTC) + timedelta(minutes=1)).isoformat()]
+    if option == "--policy":  # the policy in force, tried as if it were new: nothing changes
+        return [str(ROOT / "rules" / "policy.yaml")]
+    if option == "--catalog":
+        path = world.folder / "catalog-extra.yaml"
+        path.write_text("annotations:\n  VirtualMachineSomeNameAzureAddedLastWeek:\n    meaning: The host is degraded.\n"
+                        "    initiator: platform\n    impact: degraded\n    category: degraded-hardware\n"
+                        "    temp_disk_loss: true\n    platform_acting: false\n    default_action: redeploy\n"
+                        "    next_step: Redeploy the VM.\n    routine: false\n")
+        return [str(path)]
     if option == "--resource":
         return ["vm-accelnet"]
     if option == "--outbox":

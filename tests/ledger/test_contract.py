@@ -28,7 +28,7 @@ KEY1 = "resource:" + VM1.lower()
 
 INCIDENT_FIELDS = {"id", "key", "resource_id", "opened_at", "last_signal_at", "closed_at", "close_reason"}
 HISTORY_FIELDS = {
-    "id", "signal_id", "incident_id", "at", "rule", "action", "mode", "status", "reason", "brakes",
+    "id", "signal_id", "incident_id", "at", "rule", "action", "mode", "status", "reason", "brakes", "reading",
     "kind", "name", "resource_id", "event_id", "source", "input", "occurred",
 }
 REJECTION_FIELDS = {"id", "at", "input", "location", "problem", "excerpt"}
@@ -492,3 +492,50 @@ def test_facts_too_large_to_store_lose_the_machine_list_only(backend):
     huge = replace(signal(), details={"deadline": "2026-12-10T00:00:00+00:00", "resources": ["m" * 100] * 1000})
     again = signal_from_record(backend.signal(backend.record_signal(huge, None, T0)))
     assert again.details == {"deadline": "2026-12-10T00:00:00+00:00"} and again.name == huge.name
+
+
+# -- what re-deciding needs: the decision's reading, the signals in arrival order ---------------
+
+READING = {
+    "action": "redeploy", "approvals_configured": True,
+    "read": {"tags": {"responder-mode": "auto"}, "location": "westeurope", "capacity": None, "scale_set_id": None,
+             "managed_by": "", "group_managed_by": "", "group_tags": {}, "priority": None, "eviction_policy": None,
+             "extensions": [{"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorLinuxAgent"}]},
+    "verified": {"holds": True, "reason": "power state running", "facts": {"power_state": "running"}},
+    "brakes": {"last_operation_at": "2026-11-20T03:00:00+00:00", "attempts": 1,
+               "storm": {"scope": "vm:sub:westeurope", "count": 3}, "slots": {"writes:/subscriptions/sub:2026-11-20T09": {"cap": 30, "claimed": True}}},
+    "start": "started",
+}
+
+
+@pytest.mark.parametrize("reading,expected", [
+    (READING, READING),
+    ({}, {}),
+    ({"azure": False}, {"azure": False}),
+    ({**READING, "verified": {**READING["verified"], "facts": {"views": ["x" * 100] * 400}}},
+     {**READING, "verified": {"holds": True, "reason": "power state running", "facts_left_out": True}}),
+])
+def test_a_decision_keeps_what_the_gate_read_and_the_brakes_counted(backend, reading, expected):
+    sid = backend.record_signal(signal(), None, T0)
+    backend.record_decision(sid, None, decision(reading=reading), T0)
+    (row,) = backend.history()
+    assert json.loads(row["reading"]) == expected
+
+
+def test_the_signals_of_a_period_come_in_the_order_they_arrived_with_their_facts(backend):
+    from rules.signals import signal_from_record
+
+    # Received in this order, occurred in another: arrival order is what the brakes saw.
+    arrivals = [("late", T0 + timedelta(minutes=5), T0), ("early", T0, T0 + timedelta(minutes=1)),
+                ("vm2", T0 + timedelta(minutes=2), T0 + timedelta(minutes=2)), ("next-day", T0, T0 + timedelta(days=1))]
+    for delivery, occurred, received in arrivals:
+        resource = b.vm_id("vm2") if delivery == "vm2" else VM1
+        kept = replace(signal(delivery=delivery, occurred=occurred, resource=resource), initiator="platform", details={"region": "westeurope"})
+        backend.record_signal(kept, "INC-1", received)
+    rows = backend.recorded_signals()
+    assert [row["event_id"] for row in rows] == ["late", "early", "vm2", "next-day"]
+    first = signal_from_record(rows[0])
+    assert (first.initiator, first.details, first.occurred, first.delivery_key) == ("platform", {"region": "westeurope"}, T0 + timedelta(minutes=5), "grid:late")
+    assert rows[0]["incident_id"] == "INC-1" and when(rows[1]["received"]) == T0 + timedelta(minutes=1)
+    within = backend.recorded_signals(since=T0 + timedelta(minutes=1), until=T0 + timedelta(minutes=2))
+    assert [row["event_id"] for row in within] == ["early", "vm2"]

@@ -6,6 +6,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from ledger import SqliteLedger
+from rules import Decision
 from rules.ports import CLAIMED, DECIDED
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -160,5 +161,21 @@ def test_a_ledger_file_from_before_approvers_gets_their_columns(tmp_path):
         assert ledger.decide_approval("APR-00000000000000aa", "approved", "ana", at, by_id="oid-1", via="link")
         row = ledger.approval("APR-00000000000000aa")
         assert (row["decided_by_id"], row["decided_via"], row["approvers"]) == ("oid-1", "link", [])
+    finally:
+        ledger.close()
+
+
+def test_a_file_written_before_decisions_kept_their_reading_opens_and_reads_them_as_none(tmp_path):
+    path = tmp_path / "before-readings.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE decisions (id INTEGER PRIMARY KEY, signal_id INTEGER, incident_id TEXT, at TEXT NOT NULL,"
+                " rule TEXT NOT NULL, action TEXT NOT NULL, mode TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, brakes TEXT NOT NULL)")
+    old.execute("INSERT INTO decisions VALUES (1, NULL, NULL, ?, 'r', 'none', 'observe', 'noop', 'why', '[]')", (T0.isoformat(),))
+    old.commit()
+    old.close()
+    ledger = SqliteLedger(path)
+    try:
+        ledger.record_decision(None, None, Decision("redeploy", "auto", "started", "now", reading={"start": "started"}), T0)
+        assert [row["reading"] for row in ledger.history()] == ["{}", '{"start": "started"}']
     finally:
         ledger.close()
