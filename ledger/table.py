@@ -88,29 +88,35 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
     # -- deliveries ----------------------------------------------------------------------------
 
     def claim_delivery(self, key: str, at: datetime, lease: timedelta) -> str:
+        """One transaction of two inserts in the delivery's partition: its lease row, then its
+        claim row. Settling deletes the lease and keeps the claim, so the transaction's failing
+        operation says what the key is without a read: the claim (index 1) means decided, the
+        lease (index 0) means in flight. A duplicate costs this one request."""
         holder = self._claims.new_holder()
-        entity = {"PartitionKey": keys.hashed(key), "RowKey": "", "key": clip(key, 4000), "first_seen": keys.stamp(at),
-                  "holder": holder, "lease_until": keys.stamp(at + lease), "decided": False}
+        partition = keys.hashed(key)
+        leased = {"PartitionKey": partition, "RowKey": keys.LEASE_ROW, "holder": holder, "lease_until": keys.stamp(at + lease)}
+        claim = {"PartitionKey": partition, "RowKey": keys.CLAIM_ROW, "key": clip(key, 4000), "first_seen": keys.stamp(at),
+                 "decided": False}
         deliveries = self._table("deliveries")
         try:
             with sdk_errors("claiming a delivery"):
-                if self._insert(deliveries, entity):
+                taken = self._transaction(deliveries, [("create", leased), ("create", claim)])
+                if taken is None:
                     self._claims.held(key, holder)
                     return CLAIMED
-                current = self._get(deliveries, entity["PartitionKey"], "")
-                if current is None:  # given back between the two calls: ask again
-                    return self.claim_delivery(key, at, lease)
-                # An entity without `decided` was written before claims had leases: it was decided.
-                if current.get("decided", True):
+                if taken == 1:  # a claim without a lease: settled (or claimed before leases had rows of their own)
                     return DECIDED
-                ours = current.get("holder") == holder  # the SDK retried a create whose answer was lost
-                expired = keys.parse_stamp(current.get("lease_until", "")) < at if current.get("lease_until") else True
+                current = self._get(deliveries, partition, keys.LEASE_ROW)
+                if current is None:  # settled or given back between the two calls: ask again
+                    return self.claim_delivery(key, at, lease)
+                ours = current.get("holder") == holder  # the SDK retried a transaction whose answer was lost
+                expired = keys.parse_stamp(current["lease_until"]) < at
                 if not (ours or expired or self._claims.may_retake(key, current.get("holder"))):
                     return IN_FLIGHT
-                if not ours and not self._replace_if_unchanged(deliveries, {**entity, "first_seen": current["first_seen"]}, current):
+                if not ours and not self._replace_if_unchanged(deliveries, leased, current):
                     # Lost to another worker, or the SDK retried a takeover whose answer was lost
                     # and the retry found its own write: the holder tells which.
-                    now_held = self._get(deliveries, entity["PartitionKey"], "")
+                    now_held = self._get(deliveries, partition, keys.LEASE_ROW)
                     if now_held is None or now_held.get("holder") != holder:
                         return IN_FLIGHT
         except LedgerError:
@@ -120,9 +126,14 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         return CLAIMED
 
     def settle_delivery(self, key: str, at: datetime) -> None:
-        entity = {"PartitionKey": keys.hashed(key), "RowKey": "", "decided": True, "decided_at": keys.stamp(at)}
+        partition = keys.hashed(key)
+        settled = {"PartitionKey": partition, "RowKey": keys.CLAIM_ROW, "decided": True, "decided_at": keys.stamp(at)}
+        deliveries = self._table("deliveries")
         with sdk_errors("settling a delivery"):
-            self._table("deliveries").update_entity(entity, mode=self._merge)
+            lease = {"PartitionKey": partition, "RowKey": keys.LEASE_ROW}
+            if self._transaction(deliveries, [("update", settled, {"mode": self._merge}), ("delete", lease)]) is not None:
+                # The lease is gone already (a retried settle whose answer was lost): the claim alone.
+                deliveries.update_entity(settled, mode=self._merge)
         self._claims.done(key)
 
     def release_delivery(self, key: str) -> None:
@@ -132,12 +143,13 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         deliveries, partition = self._table("deliveries"), keys.hashed(key)
         try:
             with sdk_errors("giving a delivery back"):
-                current = self._get(deliveries, partition, "")
-                if current is not None and current.get("holder") == holder and not current.get("decided", True):
-                    try:
-                        deliveries.delete_entity(partition, "", etag=current.metadata["etag"], match_condition=self._if_unchanged)
-                    except (self._modified, self._missing):
-                        pass  # another attempt took the claim over: it is no longer ours to give back
+                current = self._get(deliveries, partition, keys.LEASE_ROW)
+                if current is not None and current.get("holder") == holder:
+                    # Both rows, the lease only as it was read: another attempt that took it over keeps both.
+                    self._transaction(deliveries, [
+                        ("delete", current, {"etag": current.metadata["etag"], "match_condition": self._if_unchanged}),
+                        ("delete", {"PartitionKey": partition, "RowKey": keys.CLAIM_ROW}),
+                    ])
         except LedgerError:
             self._claims.unsure(key, holder)  # the claim's lease frees it later; this instance may retake it sooner
             raise
@@ -285,6 +297,18 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         except self._exists:
             return False
         return True
+
+    def _transaction(self, table: Any, operations: list[tuple[Any, ...]]) -> int | None:
+        """One entity-group transaction: None when it committed, else the index of the operation
+        that failed by a conditional outcome (409 exists, 412 changed, 404 missing); any other
+        failure is raised."""
+        try:
+            table.submit_transaction(operations)
+        except self._transaction_error as exc:
+            if exc.status_code in (404, 409, 412):
+                return int(exc.index or 0)
+            raise
+        return None
 
     def _replace_if_unchanged(self, table: Any, entity: Mapping[str, Any], read: Any) -> bool:
         """Replace the entity only if nobody wrote it since `read` was read (its ETag)."""

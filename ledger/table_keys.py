@@ -19,7 +19,7 @@ from .errors import LedgerConfigError
 
 # Table name = prefix + one of these. Table names: 3-63 letters and digits, starting with a letter.
 TABLES = {
-    "deliveries": "Deliveries",  # one entity per delivery key: the claim
+    "deliveries": "Deliveries",  # one partition per delivery key: its claim, and its lease while undecided
     "open": "OpenIncidents",  # one entity per incident key: which incident is open now
     "incidents": "Incidents",  # one partition per incident: the incident and its action hold
     "signals": "Signals",  # one partition per resource: signals sorted by occurred time
@@ -44,6 +44,9 @@ _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,47}$")
 INCIDENT_ROW = "incident"
 HOLD_ROW = "action-hold"
 POINTER_ROW = "open"
+# A delivery's partition: its claim (kept once decided) and its lease (while it is being decided).
+CLAIM_ROW = ""
+LEASE_ROW = "lease"
 
 # Free text is clipped well below Table Storage's 64 KiB per property (strings are UTF-16).
 TEXT_LIMIT = 8000

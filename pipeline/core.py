@@ -151,7 +151,8 @@ class Pipeline:
                     claimed = claim == CLAIMED
                     if not claimed:
                         decision = self._unclaimed(signal, claim)
-                        self.ledger.record_decision(None, None, decision, now)
+                        if claim != DECIDED:  # a duplicate is logged, not recorded: it costs the claim's one request
+                            self.ledger.record_decision(None, None, decision, now)
                         return self._report(signal, classification, decision, None, notify=False)
                     incident, signal_id, decision, acting = self._decide(signal, classification, now)
                     if not acting:
@@ -217,7 +218,7 @@ class Pipeline:
         mode = self.engine.mode_override or self.engine.policy.default_mode
         if claim == DECIDED:
             return Decision(action="none", mode=mode, status="duplicate", rule="dedupe",
-                            reason=f"event {signal.event_id} was already received; a second delivery is recorded, not acted on")
+                            reason=f"event {signal.event_id} was already received; a second delivery is logged, not acted on")
         return Decision(action="none", mode=mode, status=DEFERRED, rule="dedupe",
                         reason=(f"event {signal.event_id} is being decided by another attempt that holds its claim; "
                                 f"the sender is asked to deliver it again (a claim left by a stopped worker lapses after "

@@ -236,3 +236,23 @@ def test_ids_increase_within_a_worker_and_fit_a_signed_64_bit_integer():
     made = [ids.next() for _ in range(5000)]
     assert made == sorted(set(made)) and made[-1] < 2**63
     assert [keys.id_key(i) for i in made] == sorted(keys.id_key(i) for i in made)
+
+
+# -- claims written by earlier versions ------------------------------------------------------
+
+
+def test_a_claim_settled_before_leases_had_rows_is_still_a_duplicate(azurite):
+    """Earlier versions kept a claim as one entity (RowKey "", `decided`): such a delivery is
+    answered as decided, with no migration."""
+    ledger = open_ledger("table", {"table_connection_string": azurite, "table_prefix": fresh_prefix()})
+    try:
+        ledger._table("deliveries").create_entity({"PartitionKey": keys.hashed("grid:old"), "RowKey": "", "key": "grid:old",
+                                                    "first_seen": keys.stamp(T0), "decided": True})
+        assert ledger.claim_delivery("grid:old", T0 + LEASE, LEASE) == "decided"
+        assert ledger.claim_delivery("grid:new", T0, LEASE) == "claimed"
+        ledger.settle_delivery("grid:new", T0)
+        rows = {row["RowKey"]: row for row in ledger._table("deliveries").query_entities(
+            "PartitionKey eq @p", parameters={"p": keys.hashed("grid:new")})}
+        assert list(rows) == [keys.CLAIM_ROW] and rows[keys.CLAIM_ROW]["decided"] is True, "settled: the lease is gone"
+    finally:
+        drop_tables(azurite, ledger)
