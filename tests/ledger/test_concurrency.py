@@ -88,8 +88,10 @@ def test_four_workers_given_every_delivery_act_once_per_incident_and_lose_nothin
     ledger = open_ledger("table", {"table_connection_string": azurite, "table_prefix": prefix})
     try:
         rows = list(ledger.history())
-        signals = list(ledger._table("signals").list_entities())
-        claims = list(ledger._table("deliveries").list_entities())
+        logged = list(ledger._table("log").list_entities())
+        signals = [row for row in logged if row["RowKey"].startswith("sig|")]
+        claims = [row for row in logged if row["RowKey"].startswith("claim|")]
+        assert not [row for row in logged if row["RowKey"].startswith("lease|")], "every claim settled"
 
         # Every signal was claimed by exactly one worker and has exactly one decision about it.
         reported = [seen for worker in per_worker for seen in worker]
