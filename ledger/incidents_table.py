@@ -61,7 +61,7 @@ class TableIncidents:
                     for operation in operations:
                         unit.add(partition, operation)
                     if expired:  # after the pointer has moved, never before
-                        unit.after.append(lambda: self.close_incident(expired, at, TTL_REASON))
+                        unit.after.append(lambda ended=expired: self.close_incident(ended, at, TTL_REASON))
                     return incident
                 if not operations or self._transaction(log, operations) is None:
                     if expired:
