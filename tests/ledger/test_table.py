@@ -256,3 +256,23 @@ def test_a_claim_settled_before_leases_had_rows_is_still_a_duplicate(azurite):
         assert list(rows) == [keys.CLAIM_ROW] and rows[keys.CLAIM_ROW]["decided"] is True, "settled: the lease is gone"
     finally:
         drop_tables(azurite, ledger)
+
+
+def test_the_storm_count_adds_the_counter_rows_every_worker_stored(azurite):
+    """Each worker keeps its own counter row per scope and minute; a count reads them all."""
+    prefix = fresh_prefix()
+    settings = {"table_connection_string": azurite, "table_prefix": prefix}
+    first, second = open_ledger("table", settings), open_ledger("table", settings)
+    try:
+        for name in ("vm1", "vm2", "vm3"):
+            first.mark_unhealthy("sub:1", name, T0 - timedelta(minutes=3))
+        second.mark_unhealthy("sub:1", "vm4", T0)
+        second.mark_unhealthy("sub:1", "vm1", T0)  # the same resource again, on another worker
+        first.close()  # stores what it holds
+        second._store_counters()
+        rows = list(second._table("unhealthy").list_entities())
+        assert {row["RowKey"].split("|")[0] for row in rows} == {"n"} and len(rows) == 3, "a row per worker and minute"
+        assert second.count_unhealthy("sub:1", T0 - timedelta(minutes=15)) == 4
+        assert second.count_unhealthy("sub:1", T0 - timedelta(minutes=1)) == 2
+    finally:
+        drop_tables(azurite, second)
