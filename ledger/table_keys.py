@@ -19,14 +19,14 @@ from .errors import LedgerConfigError
 
 # Table name = prefix + one of these. Table names: 3-63 letters and digits, starting with a letter.
 TABLES = {
-    "deliveries": "Deliveries",  # one partition per delivery key: its claim, and its lease while undecided
-    "open": "OpenIncidents",  # one entity per incident key: which incident is open now
-    "incidents": "Incidents",  # one partition per incident: the incident and its action hold
-    "signals": "Signals",  # one partition per resource: signals sorted by occurred time
-    "decisions": "Decisions",  # one partition per incident: the audit trail
+    "deliveries": "Deliveries",  # claims made without an incident key (the hot path's are in IncidentLog)
+    "open": "OpenIncidents",  # the earlier layout's open-incident pointers (read for its incidents)
+    "incidents": "Incidents",  # the earlier layout's incidents and holds (`INC-` + 10 hex ids)
+    "signals": "Signals",  # the earlier layout's signals (read by id, purged)
+    "decisions": "Decisions",  # decisions with no incident (deferred deliveries) or about an earlier-layout incident
     "rejections": "Rejections",  # one partition per day
     "operations": "Operations",  # one partition per remediation operation
-    "unhealthy": "UnhealthyMarks",  # one partition per scope: the storm breaker's marks by time
+    "unhealthy": "UnhealthyMarks",  # one partition per scope: the storm breaker's counter rows per minute and worker
     "storms": "Storms",  # one entity per scope
     "switches": "Switches",  # one entity per switch (pause)
     "slots": "Slots",  # one partition per capped scope: a row per slot (in-flight and hourly caps)
