@@ -148,6 +148,7 @@ var ledgerTableNames = [
   'responderOutboxUnsent'
   'responderOutboxSends'
   'responderSweepCursors'
+  'responderIncidentLog'
 ]
 
 var subscriptionIds = empty(trim(monitoredSubscriptions)) ? [
