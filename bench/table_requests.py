@@ -31,24 +31,35 @@ WARM_UP_VM = "vm-host-crash"
 
 
 def measure_paths() -> list[tuple[str, int, dict[str, int]]]:
-    """(path, requests, requests by kind) for each path."""
+    """(path, requests, requests by kind) for each path, on a fresh Azurite and simulated Azure."""
+    from simulator import SimulatedAzure
+    from tests import builders as b
+    from tests.conftest import DEMO_FLEET
+    from tests.ledger.azurite import running_azurite
+
+    with running_azurite() as connection, SimulatedAzure(fleet=DEMO_FLEET) as sim:
+        b.EVENTS_AT = datetime.now(UTC) - timedelta(minutes=15)  # fresh events, as Azure sends them
+        return count_paths(connection, sim, "bench")
+
+
+def count_paths(connection: str, sim: Any, prefix: str, paths: dict[str, tuple[str, str, str, bool]] = PATHS) -> list[tuple[str, int, dict[str, int]]]:
+    """Each path through the real pipeline on a Table ledger at `connection` (tables named
+    `prefix` and the path's number), its requests counted by a proxy in front of the server."""
     from ledger import open_ledger
     from pipeline import Settings
     from pipeline.azure import LocalToken, connector
-    from simulator import SimulatedAzure
     from tests import builders as b
-    from tests.conftest import DEMO_FLEET, DEMO_SUBSCRIPTION
-    from tests.ledger.azurite import ACCOUNT_KEY, running_azurite
+    from tests.conftest import DEMO_SUBSCRIPTION
+    from tests.ledger.azurite import ACCOUNT_KEY
     from tests.ledger.counting_proxy import CountingProxy
     from wiring import build_pipeline
 
     found = []
-    with running_azurite() as connection, SimulatedAzure(fleet=DEMO_FLEET) as sim:
-        b.EVENTS_AT = datetime.now(UTC) - timedelta(minutes=15)  # fresh events, as Azure sends them
-        proxy = CountingProxy(int(connection.split("127.0.0.1:")[1].split("/")[0]))
-        for index, (path, (mode, annotation, vm, twice)) in enumerate(PATHS.items()):
+    proxy = CountingProxy(int(connection.split("127.0.0.1:")[1].split("/")[0]))
+    try:
+        for index, (path, (mode, annotation, vm, twice)) in enumerate(paths.items()):
             ledger = open_ledger("table", {"table_connection_string": proxy.connection_string(ACCOUNT_KEY),
-                                           "table_prefix": f"bench{index}"})
+                                           "table_prefix": f"{prefix}{index}"})
             settings = Settings(mode=mode, azure="sim", subscriptions=(DEMO_SUBSCRIPTION,))
             connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
             pipeline = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
@@ -61,6 +72,7 @@ def measure_paths() -> list[tuple[str, int, dict[str, int]]]:
             outcome = deliver(signal)
             found.append((f"{path} ({outcome.status})", proxy.count(), {**proxy.by_kind(), "bytes read": proxy.bytes_answered}))
             ledger.close()
+    finally:
         proxy.close()
     return found
 

@@ -157,6 +157,7 @@ var ledgerTableNames = [
   'responderOutboxUnsent'
   'responderOutboxSends'
   'responderSweepCursors'
+  'responderIncidentLog'
 ]
 
 var subscriptionIds = empty(trim(monitoredSubscriptions)) ? [

@@ -141,13 +141,23 @@ class TableApprovals(TableState):
             return sorted(rows, key=lambda row: (row["expires_at"], row["id"]))
 
     def approval_signal_id(self, incident_id: str, delivery_key: str) -> int | None:
-        """The recorded signal an approval answers: a query across the resource partitions."""
+        """The recorded signal an approval answers: in its incident's IncidentLog partition (where a
+        resource's signals are), else a query across partitions, then the Signals table of the
+        earlier layout."""
+        self._flush()
+        parameters = {"incident": incident_id, "delivery": delivery_key}
+        signals = "RowKey ge 'sig|' and RowKey lt 'sig}' and incident_id eq @incident and delivery_key eq @delivery"
+        logged = keys.logged_incident(incident_id)
         with sdk_errors("finding an approval's signal"):
-            rows = self._table("signals").query_entities(
-                "incident_id eq @incident and delivery_key eq @delivery",
-                parameters={"incident": incident_id, "delivery": delivery_key}, select=["id"],
-            )
-            found = [int(row["id"]) for row in rows]
+            found: list[int] = []
+            if logged:
+                found = [int(row["id"]) for row in self._table("log").query_entities(
+                    f"PartitionKey eq @pk and {signals}", parameters={**parameters, "pk": logged}, select=["id"])]
+            if not found:
+                found = [int(row["id"]) for row in self._table("log").query_entities(signals, parameters=parameters, select=["id"])]
+            if not found:
+                found = [int(row["id"]) for row in self._table("signals").query_entities(
+                    "incident_id eq @incident and delivery_key eq @delivery", parameters=parameters, select=["id"])]
         return max(found) if found else None
 
     def _move_approval(self, approval_id: str, allowed, changes: Mapping[str, Any], doing: str) -> bool:

@@ -16,13 +16,16 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Mapping
     from contextlib import AbstractContextManager
+    from datetime import datetime
     from typing import Any, Protocol
 
     from azure.core import MatchConditions
     from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
     from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
 
+    from .storm_counters import Counters
     from .table_keys import Ids
+    from .table_unit import Snapshot, Unit
 
     class SqliteState(Protocol):
         """SqliteLedger's: one connection, used under one lock, and its transaction."""
@@ -51,6 +54,20 @@ if TYPE_CHECKING:
         safety and the waves read."""
 
         _merge: UpdateMode
+        _counters: Counters  # the storm breaker's per-minute counts this worker holds
+
+        def _transaction(self, table: Any, operations: list[tuple[Any, ...]]) -> int | None: ...
+
+        # A decision's unit of writes (table_unit.py): one transaction per partition.
+        def _unit(self) -> Unit | None: ...
+
+        def _writes(self) -> AbstractContextManager[Unit]: ...
+
+        def _flush(self) -> None: ...
+
+        def _snapshot(self, partition: str, at: datetime, fresh: bool = False) -> Snapshot: ...
+
+        def _known(self, partition: str) -> Snapshot | None: ...
 
         def _get(self, table: Any, partition: str, row: str) -> TableEntity | None: ...
 

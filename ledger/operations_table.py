@@ -219,14 +219,19 @@ class TableOperations(TableState):
     def signal(self, signal_id: int, resource_id: str | None = None) -> Mapping[str, Any] | None:
         """A recorded signal by id: one query of its resource's partition when the resource is
         known (a follow-up names it), else across the resource partitions (rare)."""
-        signals, parameters = self._table("signals"), {"id": keys.id_key(signal_id)}
+        parameters = {"id": keys.id_key(signal_id)}
+        self._flush()  # a signal waiting in this thread's transaction is read as stored
         with sdk_errors("reading a signal"):
             found = []
             if resource_id:
-                found = list(signals.query_entities("PartitionKey eq @pk and id eq @id",
-                                                    parameters={**parameters, "pk": keys.resource_partition(resource_key(resource_id))}))
+                found = list(self._table("log").query_entities(
+                    "PartitionKey eq @pk and RowKey ge 'sig|' and RowKey lt 'sig}' and id eq @id",
+                    parameters={**parameters, "pk": keys.resource_log_partition(resource_key(resource_id))}))
             if not found:  # recorded under another resource than the follow-up's (a scale set's instance)
-                found = list(signals.query_entities("id eq @id", parameters=parameters))
+                found = list(self._table("log").query_entities("RowKey ge 'sig|' and RowKey lt 'sig}' and id eq @id",
+                                                               parameters=parameters))
+            if not found:  # recorded before signals moved to the IncidentLog: the Signals table
+                found = list(self._table("signals").query_entities("id eq @id", parameters=parameters))
         if not found:
             return None
         row = {name: found[0].get(name) for name in SIGNAL_ROW_FIELDS}

@@ -85,6 +85,12 @@ class SqliteSafety(SqliteState):
             self._db.execute("DELETE FROM unhealthy_marks WHERE scope = ? AND resource_key = ? AND at >= ?",
                              (scope, resource_key, since.isoformat()))
 
+    def marked(self, scope: str, resource_key: str, since: datetime) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM unhealthy_marks WHERE scope = ? AND resource_key = ? AND at >= ? LIMIT 1",
+                                   (scope, resource_key, since.isoformat())).fetchone()
+        return row is not None
+
     def count_unhealthy(self, scope: str, since: datetime) -> int:
         with self._lock:
             row = self._db.execute("SELECT count(DISTINCT resource_key) FROM unhealthy_marks WHERE scope = ? AND at >= ?",

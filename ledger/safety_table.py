@@ -19,12 +19,19 @@ from .errors import LedgerContentionError
 from .operations_table import OPERATION_PARTITIONS, by_resource
 from .table_keys import clip
 from .table_service import ATTEMPTS, backoff, sdk_errors
+from .table_unit import MARK_ROW
 
 # Operation states that count as a remediation made (for cooldown, attempts and write caps).
 MADE = ("intent", "running", "succeeded", "failed")
 UNDER_WAY = ("verifying", "intent", "running")
 STORM_FIELDS = ("scope", "tripped_at", "last_over_at", "reason")
 SWITCH_FIELDS = ("name", "value", "set_by", "set_at")
+
+
+# A storm still over its threshold moves its `last_over_at` at most this often: signals in a storm
+# arrive many a second, and the cooldown it measures is minutes.
+STORM_WRITES = timedelta(seconds=5)
+COUNTER_ROW = "n|"
 
 
 def _prefix_range(prefix: str) -> tuple[str, str]:
@@ -62,33 +69,86 @@ class TableSafety(TableState):
 
     # -- the storm breaker's marks ------------------------------------------------------------
 
+    def _last_mark(self, scope: str, resource_key: str) -> Any:
+        """The resource's latest mark in a scope: from the partition read for the decision, else one point read."""
+        partition, row = keys.resource_log_partition(resource_key), MARK_ROW + keys.hashed(scope)
+        known = self._known(partition)
+        if known is not None:
+            return known.rows.get(row)
+        return self._get(self._table("log"), partition, row)
+
+    def marked(self, scope: str, resource_key: str, since: datetime) -> bool:
+        with sdk_errors("reading a mark"):
+            mark = self._last_mark(scope, resource_key)
+        return bool(mark is not None and mark.get("at") and mark["at"] >= keys.stamp(since))
+
     def mark_unhealthy(self, scope: str, resource_key: str, at: datetime) -> None:
-        entity = {
-            "PartitionKey": keys.hashed(scope), "RowKey": f"{keys.stamp(at)}|{keys.hashed(resource_key)}",
-            "scope": clip(scope, 4000), "resource_key": clip(resource_key, 4000), "at": keys.stamp(at),
-        }
+        """The resource's latest mark, kept in its own partition (in the decision's transaction),
+        and one more in the scope's counter for that minute; a resource marked again moves its one
+        count to the later minute, so the counters add up to distinct resources."""
+        partition, row = keys.resource_log_partition(resource_key), MARK_ROW + keys.hashed(scope)
+        entity = {"PartitionKey": partition, "RowKey": row, "scope": clip(scope, 4000),
+                  "resource_key": clip(resource_key, 4000), "at": keys.stamp(at)}
         with sdk_errors("marking a resource unhealthy"):
-            self._table("unhealthy").upsert_entity(entity)  # the same mark twice is one mark
+            previous = self._last_mark(scope, resource_key)
+            moved_from = previous.get("at") if previous is not None else None
+            with self._writes() as unit:
+                unit.add(partition, ("upsert", entity, {"mode": self._replace}))
+                unit.after.append(lambda: self._count(scope, entity["at"], moved_from))
+            known = self._known(partition)
+            if known is not None:
+                known.rows[row] = entity
+
+    def _count(self, scope: str, at: str | None, moved_from: str | None) -> None:
+        """Once the mark is stored: counted by this worker, stored if its counters are due."""
+        self._counters.add(scope, at, moved_from)
+        if self._counters.due():
+            self._store_counters()
 
     def unmark_unhealthy(self, scope: str, resource_key: str, since: datetime) -> None:
         """The resource's marks since a time were its owner's doing after all: no longer counted."""
-        table = self._table("unhealthy")
+        partition, row = keys.resource_log_partition(resource_key), MARK_ROW + keys.hashed(scope)
         with sdk_errors("unmarking a resource"):
-            rows = table.query_entities(
-                "PartitionKey eq @pk and RowKey ge @since and resource_key eq @key",
-                parameters={"pk": keys.hashed(scope), "since": keys.stamp(since), "key": clip(resource_key, 4000)},
-                select=["PartitionKey", "RowKey"],
-            )
-            for row in list(rows):
-                table.delete_entity(row["PartitionKey"], row["RowKey"])
+            mark = self._last_mark(scope, resource_key)
+            if mark is None or not mark.get("at") or mark["at"] < keys.stamp(since):
+                return
+            try:
+                self._table("log").delete_entity(partition, row, etag=mark.metadata["etag"], match_condition=self._if_unchanged)
+            except (self._modified, self._missing):
+                return  # marked again, or unmarked, by another worker meanwhile: theirs counts
+            self._count(scope, None, mark["at"])
+            known = self._known(partition)
+            if known is not None:
+                known.rows.pop(row, None)
 
     def count_unhealthy(self, scope: str, since: datetime) -> int:
+        """Distinct resources marked since a time, by the minute: the scope's counter rows from that
+        minute on (one per worker and minute, whatever the storm's size), this worker's own as it
+        holds them now."""
+        first = keys.minute(since)
         with sdk_errors("counting unhealthy resources"):
             rows = self._table("unhealthy").query_entities(
-                "PartitionKey eq @pk and RowKey ge @since",
-                parameters={"pk": keys.hashed(scope), "since": keys.stamp(since)}, select=["resource_key"],
+                "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
+                parameters={"pk": keys.hashed(scope), "low": f"{COUNTER_ROW}{first}", "high": "n}"}, select=["RowKey", "count"],
             )
-            return len({row["resource_key"] for row in rows})
+            held = self._counters.held(scope, first)
+            stored = 0
+            for row in rows:
+                _, minute, worker = row["RowKey"].split("|")
+                if worker != self._counters.worker or minute not in held:
+                    stored += int(row.get("count") or 0)
+        return max(0, stored + sum(held.values()))
+
+    def _store_counters(self) -> None:
+        """This worker's counter rows that changed, one transaction per scope; at most every few seconds."""
+        table = self._table("unhealthy")
+        with sdk_errors("storing the storm breaker's counters"):
+            for scope, rows in self._counters.take().items():
+                operations = [("upsert", {"PartitionKey": keys.hashed(scope), "RowKey": f"{COUNTER_ROW}{minute}|{self._counters.worker}",
+                                          "scope": clip(scope, 4000), "count": count, "at": f"{minute}:00.000000+00:00"},
+                               {"mode": self._replace}) for minute, count in rows.items()]
+                for start in range(0, len(operations), 100):
+                    table.submit_transaction(operations[start:start + 100])
 
     # -- storms: one entity per scope; closed is a tombstone, so every change is conditional ----
 
@@ -115,6 +175,8 @@ class TableSafety(TableState):
                 elif entity.get("closed"):
                     if self._replace_if_unchanged(storms, opened, entity):
                         return True
+                elif entity["last_over_at"] >= keys.stamp(at - STORM_WRITES):
+                    return False  # still over, and said so a moment ago: every signal need not write it
                 elif self._replace_if_unchanged(storms, {**entity, "last_over_at": keys.stamp(at)}, entity):
                     return False
                 backoff(attempt)

@@ -168,7 +168,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
 
     # -- deliveries: claimed under a lease, settled once decided ----------------------------------
 
-    def claim_delivery(self, key: str, at: datetime, lease: timedelta) -> str:
+    def claim_delivery(self, key: str, at: datetime, lease: timedelta, incident_key: str = "") -> str:
         holder, until = self._claims.new_holder(), _iso(at + lease)
         with self._lock, self._transaction():
             inserted = self._db.execute("INSERT OR IGNORE INTO deliveries(key, first_seen, holder, lease_until) VALUES (?, ?, ?, ?)",
@@ -186,12 +186,12 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
         self._claims.held(key, holder)
         return CLAIMED
 
-    def settle_delivery(self, key: str, at: datetime) -> None:
+    def settle_delivery(self, key: str, at: datetime, incident_key: str = "") -> None:
         with self._lock:
             self._db.execute("UPDATE deliveries SET decided_at = ? WHERE key = ? AND decided_at IS NULL", (_iso(at), key))
         self._claims.done(key)
 
-    def release_delivery(self, key: str) -> None:
+    def release_delivery(self, key: str, incident_key: str = "") -> None:
         holder = self._claims.holder(key)
         if holder is None:
             return

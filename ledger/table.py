@@ -21,7 +21,6 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +36,11 @@ from .incidents_table import TableIncidents
 from .operations_table import TableOperations
 from .retention_table import TableRetention
 from .safety_table import TableSafety
+from .storm_counters import Counters
 from .sweep_cursor_table import TableSweepCursor
 from .table_keys import clip
 from .table_service import sdk_errors, service_client, setting
+from .table_unit import SIGNAL_ROW, TableUnits
 from .waves_table import TableWaves
 
 if TYPE_CHECKING:  # types only: the SDK is imported when a TableLedger is built
@@ -47,10 +48,11 @@ if TYPE_CHECKING:  # types only: the SDK is imported when a TableLedger is built
 
 DECISION_FIELDS = ("id", "signal_id", "incident_id", "at", "rule", "action", "mode", "status", "reason", "brakes", "reading")
 SIGNAL_FIELDS = ("kind", "name", "resource_id", "event_id", "source", "input", "occurred")
+DECISION_ROW = "dec|"
 REJECTION_FIELDS = ("id", "at", "input", "location", "problem", "excerpt")
 
 
-class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, TableWaves, TableRetention, TableSweepCursor):
+class TableLedger(TableUnits, TableIncidents, TableOperations, TableSafety, TableApprovals, TableWaves, TableRetention, TableSweepCursor):
     """rules.ports.Ledger on Azure Table Storage. Safe to share across threads and processes."""
 
     def __init__(self, service: Any, prefix: str | None = None):
@@ -72,6 +74,8 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         # keeping the last few spares a cross-partition lookup when the decision is written.
         self._recent: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._recent_lock = threading.Lock()
+        self._local = threading.local()  # the decision a thread is writing (table_unit.py)
+        self._counters = Counters()  # the storm breaker's counts this worker holds (storm_counters.py)
 
     @classmethod
     def from_settings(cls, settings: Any = None, **client_options: Any) -> TableLedger:
@@ -84,37 +88,45 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         )
         return cls(service, setting(settings, "table_prefix") or None)
 
-    def atomically(self) -> AbstractContextManager[None]:
-        """Table Storage has no transaction across partitions: each write stands on its own, and
-        the claims' leases and conditional writes make a half-done decision safe to redo."""
-        return nullcontext()
-
     # -- deliveries ----------------------------------------------------------------------------
 
-    def claim_delivery(self, key: str, at: datetime, lease: timedelta) -> str:
+    def _claim_rows(self, key: str, incident_key: str) -> tuple[Any, str, str, str]:
+        """(table, partition, lease row, claim row): beside the incident when its key is given
+        (IncidentLog, so settling joins the decision's transaction), else in Deliveries."""
+        if incident_key:
+            hashed = keys.hashed(key)
+            return self._table("log"), keys.log_partition(incident_key), f"lease|{hashed}", f"claim|{hashed}"
+        return self._table("deliveries"), keys.hashed(key), keys.LEASE_ROW, keys.CLAIM_ROW
+
+    def claim_delivery(self, key: str, at: datetime, lease: timedelta, incident_key: str = "") -> str:
+        """One transaction of two inserts in the delivery's partition: its lease row, then its
+        claim row. Settling deletes the lease and keeps the claim, so the transaction's failing
+        operation says what the key is without a read: the claim (index 1) means decided, the
+        lease (index 0) means in flight. A duplicate costs this one request."""
         holder = self._claims.new_holder()
-        entity: dict[str, Any] = {"PartitionKey": keys.hashed(key), "RowKey": "", "key": clip(key, 4000), "first_seen": keys.stamp(at),
-                  "holder": holder, "lease_until": keys.stamp(at + lease), "decided": False}
-        deliveries = self._table("deliveries")
+        table, partition, lease_row, claim_row = self._claim_rows(key, incident_key)
+        leased: dict[str, Any] = {"PartitionKey": partition, "RowKey": lease_row, "holder": holder, "lease_until": keys.stamp(at + lease)}
+        claim: dict[str, Any] = {"PartitionKey": partition, "RowKey": claim_row, "key": clip(key, 4000), "first_seen": keys.stamp(at),
+                 "decided": False}
         try:
             with sdk_errors("claiming a delivery"):
-                if self._insert(deliveries, entity):
+                taken = self._transaction(table, [("create", leased), ("create", claim)])
+                if taken is None:
                     self._claims.held(key, holder)
                     return CLAIMED
-                current = self._get(deliveries, entity["PartitionKey"], "")
-                if current is None:  # given back between the two calls: ask again
-                    return self.claim_delivery(key, at, lease)
-                # An entity without `decided` was written before claims had leases: it was decided.
-                if current.get("decided", True):
+                if taken == 1:  # a claim without a lease: settled (or claimed before leases had rows of their own)
                     return DECIDED
-                ours = current.get("holder") == holder  # the SDK retried a create whose answer was lost
-                expired = keys.parse_stamp(current.get("lease_until", "")) < at if current.get("lease_until") else True
+                current = self._get(table, partition, lease_row)
+                if current is None:  # settled or given back between the two calls: ask again
+                    return self.claim_delivery(key, at, lease, incident_key)
+                ours = current.get("holder") == holder  # the SDK retried a transaction whose answer was lost
+                expired = keys.parse_stamp(current["lease_until"]) < at
                 if not (ours or expired or self._claims.may_retake(key, current.get("holder"))):
                     return IN_FLIGHT
-                if not ours and not self._replace_if_unchanged(deliveries, {**entity, "first_seen": current["first_seen"]}, current):
+                if not ours and not self._replace_if_unchanged(table, leased, current):
                     # Lost to another worker, or the SDK retried a takeover whose answer was lost
                     # and the retry found its own write: the holder tells which.
-                    now_held = self._get(deliveries, entity["PartitionKey"], "")
+                    now_held = self._get(table, partition, lease_row)
                     if now_held is None or now_held.get("holder") != holder:
                         return IN_FLIGHT
         except LedgerError:
@@ -123,25 +135,36 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         self._claims.held(key, holder)
         return CLAIMED
 
-    def settle_delivery(self, key: str, at: datetime) -> None:
-        entity = {"PartitionKey": keys.hashed(key), "RowKey": "", "decided": True, "decided_at": keys.stamp(at)}
+    def settle_delivery(self, key: str, at: datetime, incident_key: str = "") -> None:
+        table, partition, lease_row, claim_row = self._claim_rows(key, incident_key)
+        settled = {"PartitionKey": partition, "RowKey": claim_row, "decided": True, "decided_at": keys.stamp(at)}
+        operations = [("update", settled, {"mode": self._merge}), ("delete", {"PartitionKey": partition, "RowKey": lease_row})]
         with sdk_errors("settling a delivery"):
-            self._table("deliveries").update_entity(entity, mode=self._merge)
+            unit = self._unit() if incident_key else None
+            if unit is not None:  # the decision's transaction: sent now, with everything it holds
+                for operation in operations:
+                    unit.add(partition, operation)
+                unit.last = partition
+                self._commit(unit)
+            elif self._transaction(table, operations) is not None:
+                # The lease is gone already (a retried settle whose answer was lost): the claim alone.
+                table.update_entity(settled, mode=self._merge)
         self._claims.done(key)
 
-    def release_delivery(self, key: str) -> None:
+    def release_delivery(self, key: str, incident_key: str = "") -> None:
         holder = self._claims.holder(key)
         if holder is None:
             return
-        deliveries, partition = self._table("deliveries"), keys.hashed(key)
+        table, partition, lease_row, claim_row = self._claim_rows(key, incident_key)
         try:
             with sdk_errors("giving a delivery back"):
-                current = self._get(deliveries, partition, "")
-                if current is not None and current.get("holder") == holder and not current.get("decided", True):
-                    try:
-                        deliveries.delete_entity(partition, "", etag=current.metadata["etag"], match_condition=self._if_unchanged)
-                    except (self._modified, self._missing):
-                        pass  # another attempt took the claim over: it is no longer ours to give back
+                current = self._get(table, partition, lease_row)
+                if current is not None and current.get("holder") == holder:
+                    # Both rows, the lease only as it was read: another attempt that took it over keeps both.
+                    self._transaction(table, [
+                        ("delete", current, {"etag": current.metadata["etag"], "match_condition": self._if_unchanged}),
+                        ("delete", {"PartitionKey": partition, "RowKey": claim_row}),
+                    ])
         except LedgerError:
             self._claims.unsure(key, holder)  # the claim's lease frees it later; this instance may retake it sooner
             raise
@@ -150,6 +173,8 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
     # -- signals -------------------------------------------------------------------------------
 
     def record_signal(self, signal: Signal, incident_id: str | None, at: datetime) -> int:
+        """In the resource's IncidentLog partition, RowKey `sig|<occurred>|<id>`: with the decision
+        about it in one transaction (see table_unit.py)."""
         occurred = keys.stamp(signal.occurred)
         row = {
             "delivery_key": clip(signal.delivery_key, 4000), "incident_id": incident_id or "", "source": signal.source,
@@ -158,13 +183,15 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
             "occurred": occurred, "received": keys.stamp(at), "input": clip(signal.input, 4000),
             "summary": clip(signal.summary, 1000), "facts": recorded_facts(signal),
         }
-        signals, partition = self._table("signals"), keys.resource_partition(signal.resource_key)
-        with sdk_errors("recording a signal"):
-            while True:
-                signal_id = self._ids.next()
-                entity = {"PartitionKey": partition, "RowKey": f"{occurred}|{keys.id_key(signal_id)}", "id": keys.id_key(signal_id), **row}
-                if self._insert(signals, entity):
-                    break
+        partition = keys.resource_log_partition(signal.resource_key)
+        signal_id = self._ids.next()  # unique across workers (table_keys.Ids); a clash fails the transaction
+        entity = {"PartitionKey": partition, "RowKey": f"{SIGNAL_ROW}{occurred}|{keys.id_key(signal_id)}",
+                  "id": keys.id_key(signal_id), **row}
+        with sdk_errors("recording a signal"), self._writes() as unit:
+            unit.add(partition, ("create", entity))
+            known = self._known(partition)
+            if known is not None:  # the decision's repeat rules count it, as they would once stored
+                known.rows[entity["RowKey"]] = entity
         with self._recent_lock:
             self._recent[signal_id] = row
             while len(self._recent) > 256:
@@ -172,15 +199,19 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         return signal_id
 
     def count_occurrences(self, resource_key: str, name: str, since: datetime, until: datetime) -> int:
+        partition = keys.resource_log_partition(resource_key)
+        low, high = SIGNAL_ROW + keys.stamp(since), SIGNAL_ROW + keys.stamp(until) + "|~"
+        known = self._known(partition)
         with sdk_errors("counting occurrences"):
-            rows = self._table("signals").query_entities(
-                "PartitionKey eq @pk and RowKey ge @since and RowKey lt @until and name eq @name",
-                parameters={"pk": keys.resource_partition(resource_key), "since": keys.stamp(since),
-                            "until": keys.stamp(until) + "|~", "name": name},
-                select=["RowKey"],
-            )
-            # RowKey is "<occurred>|<id>": one occurrence delivered twice has two ids, one time.
-            return len({row["RowKey"].split("|", 1)[0] for row in rows})
+            if known is not None and SIGNAL_ROW + known.signals_since <= low:  # read with the partition already
+                rows: Iterable[Mapping[str, Any]] = [row for key, row in known.rows.items()
+                                                     if low <= key < high and row.get("name") == name]
+            else:
+                rows = self._table("log").query_entities(
+                    "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high and name eq @name",
+                    parameters={"pk": partition, "low": low, "high": high, "name": name}, select=["RowKey"])
+            # RowKey is "sig|<occurred>|<id>": one occurrence delivered twice has two ids, one time.
+            return len({row["RowKey"].split("|")[1] for row in rows})
 
     def _signal(self, signal_id: int) -> Mapping[str, Any] | None:
         with self._recent_lock:
@@ -191,24 +222,35 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
     # -- decisions and rejections --------------------------------------------------------------
 
     def record_decision(self, signal_id: int | None, incident_id: str | None, decision: Decision, at: datetime) -> int:
-        decisions = self._table("decisions")
-        partition = keys.incident_partition(incident_id) if incident_id else keys.NO_INCIDENT_PARTITION.format(day=keys.day(at))
+        """A decision about an incident of this layout goes to its IncidentLog partition (RowKey
+        `dec|<id>`, in the decision's transaction); one without an incident, or about an incident
+        of the earlier layout, to Decisions."""
+        logged = keys.logged_incident(incident_id or "")
+        if logged:
+            table, partition, prefix = self._table("log"), logged, DECISION_ROW
+        else:
+            table, prefix = self._table("decisions"), ""
+            partition = keys.incident_partition(incident_id) if incident_id else keys.NO_INCIDENT_PARTITION.format(day=keys.day(at))
         with sdk_errors("recording a decision"):
             signal = self._signal(signal_id) if signal_id is not None else None
             # The signal's fields are copied in, so history is one query and never a join.
             about = {name: signal[name] for name in (*SIGNAL_FIELDS, "resource_key")} if signal else {}
-            while True:
+            decision_id = self._ids.next()
+            entity = {
+                "PartitionKey": partition, "RowKey": prefix + keys.id_key(decision_id), "id": keys.id_key(decision_id),
+                "signal_id": keys.id_key(signal_id) if signal_id is not None else "", "incident_id": incident_id or "",
+                "at": keys.stamp(at), "rule": decision.rule, "action": decision.action, "mode": decision.mode,
+                "status": decision.status, "reason": clip(decision.reason), "brakes": clip(json.dumps(list(decision.brakes))),
+                "reading": recorded_reading(decision.reading), **about,
+            }
+            if logged:
+                with self._writes() as unit:
+                    unit.add(partition, ("create", entity))
+                return decision_id
+            while not self._insert(table, entity):
                 decision_id = self._ids.next()
-                entity = {
-                    "PartitionKey": partition, "RowKey": keys.id_key(decision_id), "id": keys.id_key(decision_id),
-                    "signal_id": keys.id_key(signal_id) if signal_id is not None else "", "incident_id": incident_id or "",
-                    "at": keys.stamp(at), "rule": decision.rule, "action": decision.action, "mode": decision.mode,
-                    "status": decision.status, "reason": clip(decision.reason), "brakes": clip(json.dumps(list(decision.brakes))),
-                    "reading": recorded_reading(decision.reading),
-                    **about,
-                }
-                if self._insert(decisions, entity):
-                    return decision_id
+                entity = {**entity, "RowKey": keys.id_key(decision_id), "id": keys.id_key(decision_id)}
+            return decision_id
 
     def record_rejection(self, input_name: str, where: str, problem: str, excerpt: str, at: datetime) -> int:
         rejections = self._table("rejections")
@@ -227,16 +269,18 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         """Decisions with their signals, oldest first. One query across partitions, filtered by time
         in the service and by resource here (Table Storage has no `ends with`): an audit read."""
         query, parameters = ("at ge @since", {"since": keys.stamp(since)}) if since is not None else ("", {})
+        decided = f"RowKey ge '{DECISION_ROW}' and RowKey lt 'dec}}'"  # the IncidentLog's decision rows
         with sdk_errors("reading the history"):
             table = self._table("decisions")
             entities = list(table.query_entities(query, parameters=parameters) if query else table.list_entities())
+            entities += list(self._table("log").query_entities(f"{decided} and {query}" if query else decided, parameters=parameters))
         if resource:
             wanted = resource.lower()
             entities = [
                 e for e in entities
                 if e.get("resource_key") and (e["resource_key"] == wanted or e["resource_key"].endswith("/" + wanted))
             ]
-        entities.sort(key=lambda e: e["RowKey"])
+        entities.sort(key=lambda e: e["id"])
         return [self._history_row(e) for e in entities]
 
     @staticmethod
@@ -252,7 +296,8 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
 
     def recorded_signals(self, since: datetime | None = None, until: datetime | None = None) -> list[Mapping[str, Any]]:
         """The signals received in a period (both ends included), in the order they arrived, with
-        their facts: one query across the resource partitions, filtered by time in the service."""
+        their facts: one query across the IncidentLog's signal rows (`sig|...`) and one across the
+        Signals table the earlier layout wrote, each filtered by time in the service."""
         from .operations_table import SIGNAL_ROW_FIELDS
 
         clauses, parameters = [], {}
@@ -262,9 +307,13 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         if until is not None:
             clauses.append("received le @until")
             parameters["until"] = keys.stamp(until)
+        logged = ["RowKey ge @sig", "RowKey lt @sig_end", *clauses]
         with sdk_errors("reading the signals"):
-            table = self._table("signals")
-            entities = list(table.query_entities(" and ".join(clauses), parameters=parameters) if clauses else table.list_entities())
+            entities = list(self._table("log").query_entities(
+                " and ".join(logged), parameters={**parameters, "sig": SIGNAL_ROW, "sig_end": "sig}"}))
+            earlier = self._table("signals")
+            entities += earlier.query_entities(" and ".join(clauses), parameters=parameters) if clauses \
+                else earlier.list_entities()
         entities.sort(key=lambda e: (e["received"], e["id"]))
         rows: list[Mapping[str, Any]] = []
         for entity in entities:
@@ -280,7 +329,9 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         return [{**{name: e.get(name) or "" for name in REJECTION_FIELDS}, "id": int(e["id"])} for e in entities]
 
     def close(self) -> None:
-        """Close the clients; safe to call twice."""
+        """Store the storm counters this worker holds; close the clients; safe to call twice."""
+        if self.service is not None:
+            self._store_counters()
         with self._clients_lock:
             for client in self._clients.values():
                 client.close()
@@ -315,6 +366,18 @@ class TableLedger(TableIncidents, TableOperations, TableSafety, TableApprovals, 
         except self._exists:
             return False
         return True
+
+    def _transaction(self, table: Any, operations: list[tuple[Any, ...]]) -> int | None:
+        """One entity-group transaction: None when it committed, else the index of the operation
+        that failed by a conditional outcome (409 exists, 412 changed, 404 missing); any other
+        failure is raised."""
+        try:
+            table.submit_transaction(operations)
+        except self._transaction_error as exc:
+            if exc.status_code in (404, 409, 412):
+                return int(exc.index or 0)
+            raise
+        return None
 
     def _replace_if_unchanged(self, table: Any, entity: Mapping[str, Any], read: Any) -> bool:
         """Replace the entity only if nobody wrote it since `read` was read (its ETag)."""

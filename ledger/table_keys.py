@@ -19,14 +19,14 @@ from .errors import LedgerConfigError
 
 # Table name = prefix + one of these. Table names: 3-63 letters and digits, starting with a letter.
 TABLES = {
-    "deliveries": "Deliveries",  # one entity per delivery key: the claim
-    "open": "OpenIncidents",  # one entity per incident key: which incident is open now
-    "incidents": "Incidents",  # one partition per incident: the incident and its action hold
-    "signals": "Signals",  # one partition per resource: signals sorted by occurred time
-    "decisions": "Decisions",  # one partition per incident: the audit trail
+    "deliveries": "Deliveries",  # claims made without an incident key (the hot path's are in IncidentLog)
+    "open": "OpenIncidents",  # the earlier layout's open-incident pointers (read for its incidents)
+    "incidents": "Incidents",  # the earlier layout's incidents and holds (`INC-` + 10 hex ids)
+    "signals": "Signals",  # the earlier layout's signals (read by id, purged)
+    "decisions": "Decisions",  # decisions with no incident (deferred deliveries) or about an earlier-layout incident
     "rejections": "Rejections",  # one partition per day
     "operations": "Operations",  # one partition per remediation operation
-    "unhealthy": "UnhealthyMarks",  # one partition per scope: the storm breaker's marks by time
+    "unhealthy": "UnhealthyMarks",  # one partition per scope: the storm breaker's counter rows per minute and worker
     "storms": "Storms",  # one entity per scope
     "switches": "Switches",  # one entity per switch (pause)
     "slots": "Slots",  # one partition per capped scope: a row per slot (in-flight and hourly caps)
@@ -36,6 +36,7 @@ TABLES = {
     "outbox_unsent": "OutboxUnsent",  # notices recorded and not sent, one partition per day
     "outbox_sends": "OutboxSends",  # rate-limit slots, one partition per channel key
     "sweep_cursors": "SweepCursors",  # one entity per sweep: where its last run stopped
+    "log": "IncidentLog",  # the hot path: one partition per incident key (hot_table.py)
 }
 DEFAULT_PREFIX = "responder"
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,47}$")
@@ -44,6 +45,9 @@ _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,47}$")
 INCIDENT_ROW = "incident"
 HOLD_ROW = "action-hold"
 POINTER_ROW = "open"
+# A delivery's partition: its claim (kept once decided) and its lease (while it is being decided).
+CLAIM_ROW = ""
+LEASE_ROW = "lease"
 
 # Free text is clipped well below Table Storage's 64 KiB per property (strings are UTF-16).
 TEXT_LIMIT = 8000
@@ -80,6 +84,36 @@ def incident_partition(incident_id: str) -> str:
 
 def resource_partition(resource_key: str) -> str:
     return hashed(resource_key.lower())
+
+
+# The hot path's partitions (hot_table.py): 80 bits of the incident key's sha256, short enough
+# for the incident ids that name them (two keys sharing one needs about 2**40 keys).
+LOG_PARTITION_HEX = 20
+_LOGGED_INCIDENT = re.compile(r"^INC-(?P<partition>[0-9a-f]{20})-[0-9a-f]{6}$")
+
+
+def log_partition(incident_key: str) -> str:
+    return hashed(incident_key)[:LOG_PARTITION_HEX]
+
+
+def resource_log_partition(resource_key: str) -> str:
+    """Where a resource's signals and marks are: its incident key's partition (rules.Signal.incident_key)."""
+    return log_partition("resource:" + resource_key.lower())
+
+
+def new_incident_id(partition: str) -> str:
+    return f"INC-{partition}-{secrets.token_hex(3)}"
+
+
+def logged_incident(incident_id: str) -> str | None:
+    """The IncidentLog partition an incident id names; None for an id of the earlier layout
+    (`INC-` and 10 hex digits: its own partition in Incidents, its pointer in OpenIncidents)."""
+    match = _LOGGED_INCIDENT.match(incident_id or "")
+    return match.group("partition") if match else None
+
+
+def minute(at: datetime) -> str:
+    return stamp(at)[:16]
 
 
 def stamp(at: datetime) -> str:

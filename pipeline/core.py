@@ -11,6 +11,8 @@ inputs are recorded too, so nothing that arrived is lost.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from rules import Classification, Decision, Engine, Signal
 from rules.evidence import FUTURE_SKEW
-from rules.ports import CLAIMED, DECIDED, IncidentRef, Ledger
+from rules.ports import CLAIMED, DECIDED, IncidentRef, Ledger, Superseded
 from rules.signals import signal_from_record
 from telemetry.logs import bound, log
 
@@ -37,6 +39,9 @@ HOLDING_STATUSES = ("planned", "awaiting-approval", "started", "succeeded")
 # host.json's functionTimeout (10 minutes), so an invocation still running is never overtaken; a
 # claim whose worker died is taken again by the sender's next retry after this.
 CLAIM_LEASE = timedelta(minutes=15)
+
+# How often a decision is made again when another worker moved its incident first (Table Storage).
+DECIDE_ATTEMPTS = 25
 
 # The outcome status of a delivery another attempt is still deciding: the sender must retry.
 DEFERRED = "deferred"
@@ -147,15 +152,25 @@ class Pipeline:
                 # One transaction (on SQLite) from the claim to the decision, or to the moment
                 # before anything is asked of Azure: one commit per signal, all or nothing.
                 with self.ledger.atomically():
-                    claim = self.ledger.claim_delivery(signal.delivery_key, now, CLAIM_LEASE)
+                    claim = self.ledger.claim_delivery(signal.delivery_key, now, CLAIM_LEASE, signal.incident_key)
                     claimed = claim == CLAIMED
                     if not claimed:
                         decision = self._unclaimed(signal, claim)
-                        self.ledger.record_decision(None, None, decision, now)
+                        if claim != DECIDED:  # a duplicate is logged, not recorded: it costs the claim's one request
+                            self.ledger.record_decision(None, None, decision, now)
                         return self._report(signal, classification, decision, None, notify=False)
-                    incident, signal_id, decision, acting = self._decide(signal, classification, now)
-                    if not acting:
-                        self._conclude(signal, incident, signal_id, decision, now)
+                    for attempt in range(DECIDE_ATTEMPTS):
+                        try:
+                            incident, signal_id, decision, acting = self._decide(signal, classification, now)
+                            if not acting:
+                                self._conclude(signal, incident, signal_id, decision, now)
+                            break
+                        except Superseded:
+                            # Another worker moved the incident first; none of this decision was kept.
+                            if attempt == DECIDE_ATTEMPTS - 1:
+                                raise
+                            log("decided again", level=logging.DEBUG, attempt=attempt + 1)
+                            time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # nosec B311 - back-off jitter
                 if acting:  # outside the transaction: Azure is asked, which takes time
                     # _decide acts only when there is a remediator
                     decision = cast(Remediator, self.remediator).carry_out(signal, decision, incident, signal_id, received=now,
@@ -165,7 +180,7 @@ class Pipeline:
                         self._conclude(signal, incident, signal_id, decision, now)
             except BaseException:
                 if claimed:
-                    self._give_back(signal.delivery_key)
+                    self._give_back(signal.delivery_key, signal.incident_key)
                 raise
             with bound(incident=incident.id):
                 return self._report(signal, classification, decision, incident, opened=incident.new)
@@ -204,12 +219,12 @@ class Pipeline:
         Settled only with the decision: a worker that dies before leaves a claim whose lease
         runs out, and the sender's retry decides the delivery again."""
         self.ledger.record_decision(signal_id, incident.id, decision, now)
-        self.ledger.settle_delivery(signal.delivery_key, now)
+        self.ledger.settle_delivery(signal.delivery_key, now, signal.incident_key)
 
-    def _give_back(self, delivery_key: str) -> None:
+    def _give_back(self, delivery_key: str, incident_key: str) -> None:
         """The delivery could not be decided: free its claim so the sender's retry is not a duplicate."""
         try:
-            self.ledger.release_delivery(delivery_key)
+            self.ledger.release_delivery(delivery_key, incident_key)
         except Exception as exc:  # noqa: BLE001 - the lease frees the claim later; the first error is the one to raise
             log("claim not given back", level=logging.WARNING, error=f"{type(exc).__name__}: {exc}")
 
@@ -218,7 +233,7 @@ class Pipeline:
         mode = self.engine.mode_override or self.engine.policy.default_mode
         if claim == DECIDED:
             return Decision(action="none", mode=mode, status="duplicate", rule="dedupe",
-                            reason=f"event {signal.event_id} was already received; a second delivery is recorded, not acted on")
+                            reason=f"event {signal.event_id} was already received; a second delivery is logged, not acted on")
         return Decision(action="none", mode=mode, status=DEFERRED, rule="dedupe",
                         reason=(f"event {signal.event_id} is being decided by another attempt that holds its claim; "
                                 f"the sender is asked to deliver it again (a claim left by a stopped worker lapses after "

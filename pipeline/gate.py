@@ -209,7 +209,8 @@ class Clearance:
     facts: Mapping[str, Any] = field(default_factory=dict)
     permit: Any = None  # actions.permits.Permit when status is "act"
     # What the gate read and counted to answer (Decision.reading): kept with the decision.
-    reading: Mapping[str, Any] = field(default_factory=dict)
+    # Not part of the answer: two clearances that decide alike are equal whatever was read.
+    reading: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def acts(self) -> bool:

@@ -139,7 +139,7 @@ class Safety:
             return
         if signal.resolved or not self._unhealthy(signal, classification):
             return
-        if self.ledger.count_unhealthy(owners, now - OWNER_PAIRING):
+        if self.ledger.marked(owners, signal.resource_key, now - OWNER_PAIRING):
             return  # its owner stopped or deallocated it (or Azure evicted a Spot VM it owns)
         # Counted when it arrives: a storm is what is arriving now, whatever each event's clock says.
         self.ledger.mark_unhealthy(scope, signal.resource_key, now)

@@ -27,19 +27,28 @@ DECIDED = "decided"      # a duplicate: the delivery's decision is already recor
 IN_FLIGHT = "in-flight"  # another attempt holds it, undecided, within its lease: deliver it again later
 
 
+class Superseded(Exception):
+    """The writes of a decision lost a conditional write to another worker (the open incident
+    moved): nothing of them was kept, and the decision is made again from a fresh read. Raised
+    by a store that records a decision in one transaction at its end (Table Storage)."""
+
+
 class Ledger(Protocol):
     """State behind one port. Every method is safe to call from many workers at once."""
 
-    def claim_delivery(self, key: str, at: datetime, lease: timedelta) -> str:
+    def claim_delivery(self, key: str, at: datetime, lease: timedelta, incident_key: str = "") -> str:
         """CLAIMED for the first delivery with this key, DECIDED once its decision is recorded,
         IN_FLIGHT while another attempt holds it. A conditional write, so of many workers asking at
         once one gets CLAIMED. A claim left unsettled past its lease (its worker died) is CLAIMED
-        again by the next asker, so a crash between the claim and the decision loses nothing."""
+        again by the next asker, so a crash between the claim and the decision loses nothing.
+        `incident_key` (the signal's) lets a store keep the claim beside the incident, so the
+        decision and the claim's settling are one write; the same key must be given to settle and
+        release."""
 
-    def settle_delivery(self, key: str, at: datetime) -> None:
+    def settle_delivery(self, key: str, at: datetime, incident_key: str = "") -> None:
         """The delivery's decision is recorded: every later delivery with this key is DECIDED."""
 
-    def release_delivery(self, key: str) -> None:
+    def release_delivery(self, key: str, incident_key: str = "") -> None:
         """Give back a claim this caller holds and could not decide, so a redelivery can take it."""
 
     def atomically(self) -> AbstractContextManager[None]:
@@ -123,6 +132,9 @@ class SafetyStore(Protocol):
     def unmark_unhealthy(self, scope: str, resource_key: str, since: datetime) -> None: ...
 
     def count_unhealthy(self, scope: str, since: datetime) -> int: ...
+
+    def marked(self, scope: str, resource_key: str, since: datetime) -> bool:
+        """The resource has a mark in this scope made since a time."""
 
     def storm(self, scope: str) -> Mapping[str, Any] | None: ...
 

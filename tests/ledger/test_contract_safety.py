@@ -98,3 +98,20 @@ def test_a_switch_keeps_its_last_value_and_who_set_it(backend):
     switch = backend.switch("pause")
     assert (switch["name"], switch["value"], switch["set_by"]) == ("pause", "false", "lead@example.com")
     assert when(switch["set_at"]) == T0 + timedelta(minutes=1)
+
+
+def test_a_resource_is_marked_in_a_scope_since_a_time(backend):
+    vm = b.vm_id("vm1").lower()
+    backend.mark_unhealthy("owner:" + vm, vm, T0 - timedelta(minutes=10))
+    assert backend.marked("owner:" + vm, vm, T0 - timedelta(minutes=30)) is True
+    assert backend.marked("owner:" + vm, vm, T0 - timedelta(minutes=5)) is False, "marked before that time"
+    assert backend.marked("owner:" + b.vm_id("vm2").lower(), b.vm_id("vm2").lower(), T0 - timedelta(days=1)) is False
+    assert backend.marked("sub:1", vm, T0 - timedelta(days=1)) is False, "another scope"
+
+
+def test_a_resource_marked_again_counts_once_and_from_its_latest_mark(backend):
+    vm = b.vm_id("vm1").lower()
+    backend.mark_unhealthy("sub:1", vm, T0 - timedelta(minutes=20))
+    backend.mark_unhealthy("sub:1", vm, T0 - timedelta(minutes=5))
+    assert backend.count_unhealthy("sub:1", T0 - timedelta(hours=1)) == 1
+    assert backend.count_unhealthy("sub:1", T0 - timedelta(minutes=10)) == 1

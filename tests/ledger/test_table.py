@@ -236,3 +236,43 @@ def test_ids_increase_within_a_worker_and_fit_a_signed_64_bit_integer():
     made = [ids.next() for _ in range(5000)]
     assert made == sorted(set(made)) and made[-1] < 2**63
     assert [keys.id_key(i) for i in made] == sorted(keys.id_key(i) for i in made)
+
+
+# -- claims written by earlier versions ------------------------------------------------------
+
+
+def test_a_claim_settled_before_leases_had_rows_is_still_a_duplicate(azurite):
+    """Earlier versions kept a claim as one entity (RowKey "", `decided`): such a delivery is
+    answered as decided, with no migration."""
+    ledger = open_ledger("table", {"table_connection_string": azurite, "table_prefix": fresh_prefix()})
+    try:
+        ledger._table("deliveries").create_entity({"PartitionKey": keys.hashed("grid:old"), "RowKey": "", "key": "grid:old",
+                                                    "first_seen": keys.stamp(T0), "decided": True})
+        assert ledger.claim_delivery("grid:old", T0 + LEASE, LEASE) == "decided"
+        assert ledger.claim_delivery("grid:new", T0, LEASE) == "claimed"
+        ledger.settle_delivery("grid:new", T0)
+        rows = {row["RowKey"]: row for row in ledger._table("deliveries").query_entities(
+            "PartitionKey eq @p", parameters={"p": keys.hashed("grid:new")})}
+        assert list(rows) == [keys.CLAIM_ROW] and rows[keys.CLAIM_ROW]["decided"] is True, "settled: the lease is gone"
+    finally:
+        drop_tables(azurite, ledger)
+
+
+def test_the_storm_count_adds_the_counter_rows_every_worker_stored(azurite):
+    """Each worker keeps its own counter row per scope and minute; a count reads them all."""
+    prefix = fresh_prefix()
+    settings = {"table_connection_string": azurite, "table_prefix": prefix}
+    first, second = open_ledger("table", settings), open_ledger("table", settings)
+    try:
+        for name in ("vm1", "vm2", "vm3"):
+            first.mark_unhealthy("sub:1", name, T0 - timedelta(minutes=3))
+        second.mark_unhealthy("sub:1", "vm4", T0)
+        second.mark_unhealthy("sub:1", "vm1", T0)  # the same resource again, on another worker
+        first.close()  # stores what it holds
+        second._store_counters()
+        rows = list(second._table("unhealthy").list_entities())
+        assert {row["RowKey"].split("|")[0] for row in rows} == {"n"} and len(rows) == 3, "a row per worker and minute"
+        assert second.count_unhealthy("sub:1", T0 - timedelta(minutes=15)) == 4
+        assert second.count_unhealthy("sub:1", T0 - timedelta(minutes=1)) == 2
+    finally:
+        drop_tables(azurite, second)

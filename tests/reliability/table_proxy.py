@@ -37,7 +37,9 @@ class TableProxy:
 
             def _any(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                fault = proxy.take(self.command, self.path, self.headers.get("If-Match"))
+                # A transaction names its table in its body: faults armed on a table hit its transactions too.
+                target = self.path + (" " + body.decode("utf-8", "replace") if "$batch" in self.path else "")
+                fault = proxy.take(self.command, target, self.headers.get("If-Match"))
                 if fault is not None and fault.kind == "412":
                     error = (b'{"odata.error":{"code":"UpdateConditionNotSatisfied","message":{"lang":"en-US",'
                              b'"value":"The update condition specified in the request was not satisfied."}}}')

@@ -9,9 +9,11 @@ Text excludes lone surrogates: every corpus case holding one goes through the HT
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 
 import azure.functions as func
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,8 +34,34 @@ KINDS = kinds()
 MUTABLE = [(kind, path) for kind, (_, document) in KINDS.items() for path, _ in paths(document)]
 
 
-def snapshot(ledger) -> tuple[int, int]:
-    return len(ledger.rejections()), len(list(ledger.history()))
+class Duplicates(logging.Handler):
+    """Counts the duplicates the app logged: a second delivery is logged, not recorded."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "already received" in record.getMessage():  # the reason a duplicate is logged with
+            self.count += 1
+
+
+DUPLICATES = Duplicates()
+
+
+@pytest.fixture(autouse=True)
+def duplicates_heard():
+    logger = logging.getLogger("responder")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(DUPLICATES)
+    yield
+    logger.removeHandler(DUPLICATES)
+    logger.setLevel(level)
+
+
+def snapshot(ledger) -> tuple[int, int, int]:
+    return len(ledger.rejections()), len(list(ledger.history())), DUPLICATES.count
 
 
 def accounted(ledger, before: tuple[int, int], seen: Branches) -> bool:
