@@ -2,6 +2,7 @@
 
     notifier = Notifier.from_settings(settings.notify, SqliteOutbox(path), clock)
     notifier.submit(notice)        # records into the outbox; never raises
+    notifier.record_many(notices)  # a delivery's notices; raises when the outbox cannot take them
     notifier.flush(now)            # sends what is due; returns a FlushSummary
 
 `submit` only records (one transaction); `flush` claims due messages one by one (the claim is
@@ -21,7 +22,7 @@ from typing import Any
 from .channel import Channel
 from .compose import compose
 from .digest import STORM, DigestPolicy, place, scope_of
-from .errors import ChannelError, NotifyError, UncertainDeliveryError
+from .errors import ChannelError, NoticesNotRecordedError, NotifyError, UncertainDeliveryError
 from .links import Signer, sign
 from .notice import Notice
 from .outbox import Entry, Message, OutboxStore, Placement, Window
@@ -151,12 +152,21 @@ class Notifier:
         return results[0] if results else Submitted(error="nothing recorded")
 
     def submit_many(self, notices: Iterable[Notice]) -> list[Submitted]:
-        """`submit` for a batch (an Event Grid delivery holds up to 5000), in one transaction."""
+        """`submit` for a batch, never raising: a store that fails is logged and returned in each
+        result's `error` (the command line's way; a delivery uses `record_many`)."""
         try:
-            notices = list(notices)
-        except Exception as exc:
+            return self.record_many(notices)
+        except Exception as exc:  # noqa: BLE001 - never raises: the error is the caller's to read
             log.exception("notifications not recorded")
-            return [Submitted(error=f"{type(exc).__name__}: {exc}")]
+            cause = exc.__cause__ if isinstance(exc, NoticesNotRecordedError) and exc.__cause__ else exc
+            return [Submitted(error=f"{type(cause).__name__}: {cause}")]
+
+    def record_many(self, notices: Iterable[Notice]) -> list[Submitted]:
+        """Record a delivery's notices (an Event Grid delivery holds up to 5000). A notice that
+        cannot be made into a message (malformed) is logged and returned in its result; a store
+        that fails raises NoticesNotRecordedError, so the delivery fails and its sender delivers
+        it again, rather than the notices being dropped."""
+        notices = list(notices)
         results = [Submitted() for _ in notices]
         entries: list[Entry] = []
         unsent: list[tuple[Entry, str, str]] = []
@@ -170,7 +180,11 @@ class Notifier:
                         result.recorded = "routine"
                         unsent.append((Entry(None, cause, notice.incident_id, text, now), "routine", "routine event: recorded, not sent (policy does not ask)"))
                         continue
-                    before = self._told(notice, told)
+                    try:
+                        before = self._told(notice, told)
+                    except Exception as exc:  # the store, not the notice: the delivery must be retried
+                        raise NoticesNotRecordedError(f"where incident {notice.incident_id} was told could not be read: "
+                                                      f"{type(exc).__name__}: {exc}") from exc
                     if notice.event == "resolved" and not before:
                         # Nobody heard it start (routine, or it opened resolved): nobody hears it end.
                         result.recorded = "untold"
@@ -198,6 +212,8 @@ class Notifier:
                             entries.append(Entry(dest, cause, notice.incident_id, text, now))
                     told[notice.incident_id] = destinations if not before else before + [d for d in destinations if d not in before]
                     result.queued = len(destinations)
+                except NoticesNotRecordedError:
+                    raise
                 except Exception as exc:  # a malformed notice must not stop the others
                     log.exception("notification for %s not recorded", getattr(notice, "incident_id", "?"))
                     result.error = f"{type(exc).__name__}: {exc}"
@@ -205,10 +221,10 @@ class Notifier:
                 self.store.enqueue(entries, self._place)
             if unsent:
                 self.store.record(unsent)
+        except NoticesNotRecordedError:
+            raise
         except Exception as exc:
-            log.exception("notifications not recorded")
-            for result in results:
-                result.error = result.error or f"{type(exc).__name__}: {exc}"
+            raise NoticesNotRecordedError(f"{len(notices)} notice(s) not recorded: {type(exc).__name__}: {exc}") from exc
         return results
 
     def _told(self, notice: Notice, told: dict[str, list[Destination]]) -> list[Destination]:

@@ -22,6 +22,7 @@ from rules.ports import CLAIMED, DECIDED, IncidentRef, Ledger
 from rules.signals import signal_from_record
 from telemetry.logs import bound, log
 
+from .errors import NoticesNotRecorded
 from .gate import Gate, request_for
 from .outcome import Outcome
 
@@ -89,6 +90,9 @@ class Pipeline:
         self.remediator = remediator
         self.listeners = list(listeners)
         self.safety = safety  # scope, pause, storm marks
+        # Claims of the delivery being processed, decided and not yet settled (`process`); None
+        # outside a delivery, where each decision settles its claim at once (the sweep, tests).
+        self._unsettled: list[str] | None = None
         # The one gate of every write; without Azure, it still admits (pause, scope, age).
         self.gate: Gate | None = gate or getattr(remediator, "gate", None) or (Gate.admitting(safety, clock) if safety else None)
 
@@ -105,22 +109,47 @@ class Pipeline:
                 log("listener failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
 
     def process(self, delivery: Delivery) -> list[Outcome]:
-        """Every rejection and every signal of one delivery; one failing never stops the rest."""
-        outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt, tested=getattr(r, "signal", None) if r.test else None)
-                    for r in delivery.rejections]
-        outcomes += [self.handle(signal) for signal in delivery.signals]
+        """Every rejection and every signal of one delivery; one failing never stops the rest.
+
+        The claims of the delivery's events are settled only once its notices are recorded
+        (`end_batch`): when the outbox cannot take them, the claims are given back and
+        NoticesNotRecorded is raised, so the sender's next delivery is decided and told again."""
+        self._unsettled = []
+        try:
+            outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt, tested=getattr(r, "signal", None) if r.test else None)
+                        for r in delivery.rejections]
+            outcomes += [self.handle(signal) for signal in delivery.signals]
+        except BaseException:
+            try:
+                self.end_batch()  # what was decided before the failure is still told and settled
+            except NoticesNotRecorded:
+                pass  # its claims are given back; the failure that stopped the delivery is the one to raise
+            raise
         self.end_batch()
         return outcomes
 
     def end_batch(self) -> None:
-        """Listeners that batch (notifications: one outbox transaction per delivery) flush now."""
+        """Listeners that batch (notifications: one outbox transaction per delivery) flush now;
+        then the claims of the delivery's decided events are settled. A delivery's notices that
+        could not be recorded give those claims back and raise NoticesNotRecorded."""
+        unsettled, self._unsettled = self._unsettled or [], None
+        not_recorded: NoticesNotRecorded | None = None
         for listener in self.listeners:
             done = getattr(listener, "batch_done", None)
             if done is not None:
                 try:
                     done()
+                except NoticesNotRecorded as exc:
+                    not_recorded = exc
+                    log("notices not recorded", level=logging.ERROR, error=str(exc), events=len(unsettled))
                 except Exception as exc:  # noqa: BLE001 - a listener failure is logged, not raised
                     log("listener failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+        if not_recorded is not None and unsettled:
+            for key in unsettled:
+                self._give_back(key)
+            raise NoticesNotRecorded(unsettled, str(not_recorded))
+        for key in unsettled:
+            self.ledger.settle_delivery(key, self.clock())
 
     def reject(self, input_name: str, where: str, problem: str, excerpt: str = "", tested: Signal | None = None) -> Outcome:
         """Record an input that is not a signal to decide. `tested`: a test alert's signal (the
@@ -149,6 +178,8 @@ class Pipeline:
                 with self.ledger.atomically():
                     claim = self.ledger.claim_delivery(signal.delivery_key, now, CLAIM_LEASE)
                     claimed = claim == CLAIMED
+                    if not claimed and self._unsettled and signal.delivery_key in self._unsettled:
+                        claim = DECIDED  # the same event twice in one delivery: decided a moment ago
                     if not claimed:
                         decision = self._unclaimed(signal, claim)
                         self.ledger.record_decision(None, None, decision, now)
@@ -200,10 +231,14 @@ class Pipeline:
 
     def _conclude(self, signal: Signal, incident: IncidentRef, signal_id: int, decision: Decision, now: datetime) -> None:
         """Record the decision and settle the claim: every later delivery of the event is a duplicate.
-        Settled only with the decision: a worker that dies before leaves a claim whose lease
-        runs out, and the sender's retry decides the delivery again."""
+        Settled only with the decision, and within a delivery only once its notices are recorded
+        (`end_batch`): a worker that dies before leaves a claim whose lease runs out, and the
+        sender's retry decides the delivery again."""
         self.ledger.record_decision(signal_id, incident.id, decision, now)
-        self.ledger.settle_delivery(signal.delivery_key, now)
+        if self._unsettled is not None:
+            self._unsettled.append(signal.delivery_key)  # settled once the delivery's notices are recorded
+        else:
+            self.ledger.settle_delivery(signal.delivery_key, now)
 
     def _give_back(self, delivery_key: str) -> None:
         """The delivery could not be decided: free its claim so the sender's retry is not a duplicate."""
@@ -231,6 +266,14 @@ class Pipeline:
             held = None
         if held is None:
             return decision, True
+        if held.get("decision_ref") == signal.delivery_key and held["action"] == decision.action:
+            # An earlier attempt at this very delivery acted and stopped before it was settled (its
+            # notices could not be recorded, or its worker died): told as it stands, not done again.
+            return decision.but(
+                status=held["status"],
+                reason=f"{decision.reason}; {held['action']} was {held['status']} by an earlier attempt at this delivery, "
+                       "not done again",
+            ), False
         same = held["action"] == decision.action
         return decision.but(
             status="duplicate" if same else "skipped",

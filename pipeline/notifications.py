@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # types only: notify/ is a lower floor
 from rules import Catalog, Signal
 
 from .core import Step
+from .errors import NoticesNotRecorded
 from .ports import Notifier
 
 # The notice event for each outcome status; duplicates and rejections are recorded, not sent.
@@ -57,10 +58,17 @@ class Notifications:
             self.pending.append(notice)
 
     def batch_done(self) -> None:
-        """The end of a delivery: record its notices. Sending is the timer's (`tick`)."""
+        """The end of a delivery: record its notices. Sending is the timer's (`tick`). When the
+        outbox cannot take them, NoticesNotRecorded: the pipeline gives the delivery's claims back
+        and fails the delivery, whose next attempt makes these notices again."""
         if self.pending:
             batch, self.pending = self.pending, []
-            self.notifier.submit_many(batch)
+            from notify import NoticesNotRecordedError
+
+            try:
+                self.notifier.record_many(batch)
+            except NoticesNotRecordedError as exc:
+                raise NoticesNotRecorded([n.incident_id for n in batch], str(exc)) from exc
 
     def tick(self, pipeline: Any = None) -> list[Any]:
         """The timer's turn: send what is due (one sender, not one per invocation). No outcomes."""
