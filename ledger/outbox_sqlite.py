@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from notify.errors import OutboxError
-from notify.outbox import DIGEST, FAILED, PENDING, SENDING, SENT, Entry, Message, Placement, Window
+from notify.outbox import DIGEST, FAILED, PENDING, SENDING, SENT, Allowance, Entry, Message, Placement, Window
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox_messages (
@@ -258,14 +258,24 @@ class SqliteOutbox:
 
     # -- sending ----------------------------------------------------------------------------
 
-    def due(self, now: datetime, limit: int = 100) -> list[Message]:
+    def due(self, now: datetime, limit: int = 100, allowance: Allowance | None = None) -> list[Message]:
         # Without renderings, as on Table Storage: the claim reads the message whole.
         rows = self._read(
             f"SELECT {DUE_COLUMNS}, NULL AS payload FROM outbox_messages"  # nosec B608 - a constant
             " WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-            (PENDING, _ts(now), limit),
+            (PENDING, _ts(now), limit if allowance is None else -1),
         )
-        return [self._message(r) for r in rows]
+        found = []
+        for row in rows:
+            message = self._message(row)
+            if allowance is not None:
+                if allowance.left(message.channel, message.target) <= 0:
+                    continue
+                allowance.take(message.channel, message.target)
+            found.append(message)
+            if len(found) >= limit:
+                break
+        return found
 
     def next_due(self) -> datetime | None:
         rows = self._read("SELECT MIN(next_attempt_at) AS at FROM outbox_messages WHERE state = ?", (PENDING,))
@@ -336,6 +346,10 @@ class SqliteOutbox:
                 return max(0.001, rows[len(rows) - limit]["at"] + period_seconds - at)
         except sqlite3.Error as exc:
             raise OutboxError(f"outbox rate limit failed: {exc}") from exc
+
+    def available(self, key: str, now: datetime, limit: int, period_seconds: float) -> int:
+        rows = self._read("SELECT COUNT(*) AS n FROM outbox_sends WHERE key = ? AND at > ?", (key, _ts(now) - period_seconds))
+        return max(0, limit - (rows[0]["n"] if rows else 0))
 
     def recover(self, now: datetime) -> int:
         try:

@@ -87,6 +87,31 @@ def _now_of(clock: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+class SendAllowance:
+    """What one flush may send per channel key now: the free slots of its rate limit, read once
+    per key and flush, so the due listing reads no message that could not go now."""
+
+    def __init__(self, notifier: Notifier, now: datetime) -> None:
+        self.notifier, self.now = notifier, now
+        self.free: dict[str, int] = {}
+
+    def _key(self, channel: str, target: str) -> tuple[str, RateLimit | None]:
+        return self.notifier.rate_key(channel, target), self.notifier.rate_limits.get(channel)
+
+    def left(self, channel: str, target: str) -> int:
+        key, rate = self._key(channel, target)
+        if rate is None:
+            return self.notifier.batch
+        if key not in self.free:
+            self.free[key] = self.notifier.store.available(key, self.now, rate.limit, rate.period)
+        return self.free[key]
+
+    def take(self, channel: str, target: str) -> None:
+        key, rate = self._key(channel, target)
+        if rate is not None:
+            self.free[key] = self.left(channel, target) - 1
+
+
 class Notifier:
     def __init__(
         self,
@@ -263,7 +288,7 @@ class Notifier:
             self.store.recover(now)
             blocked: set[str] = set()
             waits: list[float] = []
-            for message in self.store.due(now, self.batch):
+            for message in self.store.due(now, self.batch, SendAllowance(self, now)):
                 channel = self.channels.get(message.channel)
                 if channel is None:
                     self._fail_unclaimed(message, now, f"no {message.channel} channel configured", summary)
@@ -307,9 +332,13 @@ class Notifier:
             sleep(max(0.05, (nxt - _now_of(self.clock)).total_seconds()))
 
     def _rate_key(self, message: Message) -> str:
-        if message.channel == "email":
+        return self.rate_key(message.channel, message.target)
+
+    def rate_key(self, channel: str, target: str) -> str:
+        """Whose rate limit a send counts against: the mailbox for email, the webhook for Teams."""
+        if channel == "email":
             return f"email:{self.mail_sender or ''}"
-        return f"{message.channel}:{message.target}"
+        return f"{channel}:{target}"
 
     def _fail_unclaimed(self, message: Message, now: datetime, why: str, summary: FlushSummary) -> None:
         claimed = self.store.claim(message.id, now, now + self.lease)
