@@ -94,6 +94,7 @@ class SendAllowance:
     def __init__(self, notifier: Notifier, now: datetime) -> None:
         self.notifier, self.now = notifier, now
         self.free: dict[str, int] = {}
+        self.refused: dict[str, int] = {}  # channel key -> how often a listing was told no: deferred
 
     def _key(self, channel: str, target: str) -> tuple[str, RateLimit | None]:
         return self.notifier.rate_key(channel, target), self.notifier.rate_limits.get(channel)
@@ -104,6 +105,8 @@ class SendAllowance:
             return self.notifier.batch
         if key not in self.free:
             self.free[key] = self.notifier.store.available(key, self.now, rate.limit, rate.period)
+        if self.free[key] <= 0:
+            self.refused[key] = self.refused.get(key, 0) + 1
         return self.free[key]
 
     def take(self, channel: str, target: str) -> None:
@@ -288,7 +291,8 @@ class Notifier:
             self.store.recover(now)
             blocked: set[str] = set()
             waits: list[float] = []
-            for message in self.store.due(now, self.batch, SendAllowance(self, now)):
+            allowance = SendAllowance(self, now)
+            for message in self.store.due(now, self.batch, allowance):
                 channel = self.channels.get(message.channel)
                 if channel is None:
                     self._fail_unclaimed(message, now, f"no {message.channel} channel configured", summary)
@@ -308,6 +312,12 @@ class Notifier:
                 claimed = self.store.claim(message.id, now, now + self.lease)
                 if claimed is not None:
                     self._deliver(claimed, channel, now, summary)
+            for key, refused in allowance.refused.items():  # due, not listed: the rate limit says when
+                channel = key.partition(":")[0]
+                rate = self.rate_limits[channel]
+                if (wait := self.store.reserve(key, now, rate.limit, rate.period)) > 0:
+                    waits.append(wait)
+                summary.deferred += refused
             summary.next_due = self.store.next_due()
             if waits and summary.next_due is not None and summary.next_due <= now:
                 summary.next_due = now + timedelta(seconds=min(waits))  # due, but a rate limit says when
