@@ -313,9 +313,8 @@ class Notifier:
                 if claimed is not None:
                     self._deliver(claimed, channel, now, summary)
             for key, refused in allowance.refused.items():  # due, not listed: the rate limit says when
-                channel = key.partition(":")[0]
-                rate = self.rate_limits[channel]
-                if (wait := self.store.reserve(key, now, rate.limit, rate.period)) > 0:
+                limit = self.rate_limits[key.partition(":")[0]]
+                if (wait := self.store.reserve(key, now, limit.limit, limit.period)) > 0:
                     waits.append(wait)
                 summary.deferred += refused
             summary.next_due = self.store.next_due()
