@@ -316,11 +316,19 @@ class SqliteOutbox:
     def save_payload(self, message_id: int, payload: dict[str, Any]) -> None:
         self._update("UPDATE outbox_messages SET payload = ? WHERE id = ?", (json.dumps(payload, ensure_ascii=False), message_id))
 
-    def mark_sent(self, message_id: int, now: datetime) -> None:
+    def mark_sent(self, message_id: int, now: datetime, note: str | None = None) -> None:
         self._update(
-            "UPDATE outbox_messages SET state = ?, sent_at = ?, lease_until = NULL, uncertain = 0 WHERE id = ?",
-            (SENT, _ts(now), message_id),
+            "UPDATE outbox_messages SET state = ?, sent_at = ?, lease_until = NULL, uncertain = 0, note = COALESCE(?, note) WHERE id = ?",
+            (SENT, _ts(now), note, message_id),
         )
+
+    def active_scopes(self) -> dict[str, dict[str, bool]]:
+        rows = self._read("SELECT destination, cause, MAX(kind = ?) AS digest FROM outbox_messages WHERE state IN (?, ?)"
+                          " GROUP BY destination, cause", (DIGEST, PENDING, SENDING))
+        found: dict[str, dict[str, bool]] = {}
+        for row in rows:
+            found.setdefault(row["destination"], {})[row["cause"]] = bool(row["digest"])
+        return found
 
     def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str, *, uncertain: bool) -> None:
         self._update(

@@ -354,7 +354,9 @@ class TableOutbox(TableSendSlots):
         """A directory row (blind upsert): look at this bucket at `at`."""
         row = f"{at}-{bucket:04d}" if where == DIRECTORY else f"{at}-{message['id']}"
         self._table("outbox").upsert_entity({"PartitionKey": where, "RowKey": row, "message": message["id"],
-                                             "channel": message["channel"], "target": message["target"]},
+                                             "channel": message["channel"], "target": message["target"],
+                                             "destination": message["destination"], "cause": message["cause"],
+                                             "kind": message["kind"]},
                                             mode=self._replace)
 
     def _unlease(self, message: Mapping[str, Any]) -> None:
@@ -395,9 +397,23 @@ class TableOutbox(TableSendSlots):
 
         self._move(message_id, lambda m: True, change, "storing a notification's rendering")
 
-    def mark_sent(self, message_id: int, now: datetime) -> None:
+    def mark_sent(self, message_id: int, now: datetime, note: str | None = None) -> None:
         self._move(message_id, lambda m: True, lambda m: {"state": SENT, "sent_at": keys.stamp(now), "lease_until": None,
-                                                          "uncertain": False}, "marking a notification sent")
+                                                          "uncertain": False, **({"note": note} if note else {})},
+                   "marking a notification sent")
+
+    def active_scopes(self) -> dict[str, dict[str, bool]]:
+        """From the sender's directory (every row, its future included): the scopes with messages
+        on their way per destination. A row left pointing at a message already gone counts until
+        it is forgotten: a crowd is seen a little longer, never missed."""
+        found: dict[str, dict[str, bool]] = {}
+        with sdk_errors("reading the notification directory"):
+            for row in self._range(DIRECTORY, "", "~", select=["destination", "cause", "kind"]):
+                if row.get("destination"):
+                    causes = found.setdefault(row["destination"], {})
+                    cause = row.get("cause") or ""
+                    causes[cause] = causes.get(cause, False) or row.get("kind") == DIGEST
+        return found
 
     def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str, *, uncertain: bool) -> None:
         self._move(message_id, lambda m: True, lambda m: {

@@ -12,6 +12,7 @@ and sends. A channel problem becomes outbox state, never an exception for the ca
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -21,7 +22,7 @@ from typing import Any
 
 from .channel import Channel
 from .compose import compose
-from .digest import STORM, DigestPolicy, place, scope_of
+from .digest import STORM, TENANT, DigestPolicy, place, place_tenant, scope_of
 from .errors import ChannelError, NoticesNotRecordedError, NotifyError, UncertainDeliveryError
 from .links import Signer, sign
 from .notice import Notice
@@ -50,12 +51,13 @@ class FlushSummary:
     retrying: int = 0
     failed: int = 0
     deferred: int = 0  # held back by a rate limit, still due
+    folded: int = 0  # told inside the tenant-wide digest instead of on their own
     lines: list[str] = field(default_factory=list)  # one line per message handled
     errors: list[str] = field(default_factory=list)
     next_due: datetime | None = None
 
     def add(self, other: FlushSummary) -> None:
-        for name in ("sent", "confirmed", "retrying", "failed", "deferred"):
+        for name in ("sent", "confirmed", "retrying", "failed", "deferred", "folded"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.lines += other.lines
         self.errors += other.errors
@@ -91,8 +93,8 @@ class SendAllowance:
     """What one flush may send per channel key now: the free slots of its rate limit, read once
     per key and flush, so the due listing reads no message that could not go now."""
 
-    def __init__(self, notifier: Notifier, now: datetime) -> None:
-        self.notifier, self.now = notifier, now
+    def __init__(self, notifier: Notifier, now: datetime, crowded: set[str] | None = None) -> None:
+        self.notifier, self.now, self.crowded = notifier, now, crowded or set()
         self.free: dict[str, int] = {}
         self.refused: dict[str, int] = {}  # channel key -> how often a listing was told no: deferred
 
@@ -101,7 +103,7 @@ class SendAllowance:
 
     def left(self, channel: str, target: str) -> int:
         key, rate = self._key(channel, target)
-        if rate is None:
+        if rate is None or f"{channel}:{target}" in self.crowded:  # folding sends nothing: no slot needed
             return self.notifier.batch
         if key not in self.free:
             self.free[key] = self.notifier.store.available(key, self.now, rate.limit, rate.period)
@@ -111,7 +113,7 @@ class SendAllowance:
 
     def take(self, channel: str, target: str) -> None:
         key, rate = self._key(channel, target)
-        if rate is not None:
+        if rate is not None and f"{channel}:{target}" not in self.crowded:
             self.free[key] = self.left(channel, target) - 1
 
 
@@ -291,8 +293,12 @@ class Notifier:
             self.store.recover(now)
             blocked: set[str] = set()
             waits: list[float] = []
-            allowance = SendAllowance(self, now)
+            crowded = self._crowded()
+            allowance = SendAllowance(self, now, crowded)
             for message in self.store.due(now, self.batch, allowance):
+                if message.destination in crowded and message.cause != TENANT:
+                    self._fold_into_tenant_digest(message, now, summary)
+                    continue
                 channel = self.channels.get(message.channel)
                 if channel is None:
                     self._fail_unclaimed(message, now, f"no {message.channel} channel configured", summary)
@@ -324,6 +330,34 @@ class Notifier:
             log.exception("notification flush stopped")
             summary.errors.append(f"{type(exc).__name__}: {exc}")
         return summary
+
+    def _crowded(self) -> set[str]:
+        """Destinations hearing from `tenant_scopes` or more scopes at once, or from `tenant_storms`
+        or more scopes in storm or flood, or whose tenant-wide digest is still open: their messages
+        are folded into that digest, not sent one by one."""
+        crowded = set()
+        for destination, causes in self.store.active_scopes().items():
+            busy = sum(1 for cause, digest in causes.items() if digest and cause != TENANT)
+            if TENANT in causes or len(causes) >= self.digest.tenant_scopes or busy >= self.digest.tenant_storms:
+                crowded.add(destination)
+        return crowded
+
+    def _fold_into_tenant_digest(self, message: Message, now: datetime, summary: FlushSummary) -> None:
+        """Claim a due message, record its notices under the destination's tenant-wide digest, and
+        mark it told there. Recorded before it is marked: a sender that stops in between leaves the
+        message to be recovered and folded again (its notices twice in the digest, never lost)."""
+        claimed = self.store.claim(message.id, now, now + self.lease)
+        if claimed is None:
+            return
+        destination = Destination(message.route, message.channel, message.target, message.note)
+        entries = [Entry(destination, TENANT, str(json.loads(text).get("incident_id") or ""), text, now)
+                   for text in self.store.notices(message.id)]
+        if entries:
+            self.store.enqueue(entries, lambda entry, window: place_tenant(window, destination=destination.key, now=now,
+                                                                          policy=self.digest))
+        self.store.mark_sent(message.id, now, note="told in the tenant-wide digest")
+        summary.folded += 1
+        summary.lines.append(f"folded {message.destination} #{message.id} into the tenant-wide digest")
 
     def drain(self, seconds: float, sleep: Callable[[float], None] | None = None) -> FlushSummary:
         """Flush repeatedly for up to `seconds`, sleeping until the next message is due

@@ -129,7 +129,13 @@ class OutboxStore(Protocol):
 
     def save_payload(self, message_id: int, payload: dict[str, Any]) -> None: ...
 
-    def mark_sent(self, message_id: int, now: datetime) -> None: ...
+    def mark_sent(self, message_id: int, now: datetime, note: str | None = None) -> None:
+        """Sent, or (with a note saying where) told inside another message: the tenant-wide digest."""
+
+    def active_scopes(self) -> dict[str, dict[str, bool]]:
+        """Per destination key, the causes (storm scopes) of its messages on their way (pending or
+        sending), each True when one of them is a digest: how many scopes a destination hears from
+        at once, and how many of those are in storm or flood."""
 
     def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str, *, uncertain: bool) -> None: ...
 

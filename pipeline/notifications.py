@@ -91,6 +91,8 @@ class Notifications:
         self.send()
         later = self.clock() + self.notifier.digest.window + self.notifier.digest.hold
         self.lines += self.notifier.flush(later).lines
+        # What that flush folded into a tenant-wide digest (many scopes at once) is due a window on.
+        self.lines += self.notifier.flush(later + self.notifier.digest.window).lines
 
     def _approval(self, step: Step) -> tuple[str | None, str | None]:
         if self.approval_of is None or step.outcome.status != "awaiting-approval":
