@@ -140,7 +140,6 @@ class TableOutbox(TableSendSlots):
         for number, entry in enumerate(entries):
             by_bucket.setdefault(bucket_of(entry.destination.key, entry.cause), []).append((number, entry))
         with sdk_errors("recording notifications"):
-            self._tell_where(entries)
             for bucket, numbered in by_bucket.items():
                 chunk: list[tuple[int, Entry]] = []
                 for item in numbered:
@@ -150,11 +149,15 @@ class TableOutbox(TableSendSlots):
                         chunk = []
                 if chunk:
                     ids.update(zip([n for n, _ in chunk], self._enqueue_chunk(bucket, [e for _, e in chunk], place), strict=True))
+            self._tell_where(entries)
         return [ids[number] for number in range(len(entries))]
 
     def _tell_where(self, entries: Sequence[Entry]) -> None:
-        """Where each incident is told, written blind before its messages (the same row for the
-        same place, one partition per incident): one range read finds them for a follow-up."""
+        """Where each incident is told, written blind once its messages are (the same row for the
+        same place, one partition per incident): one range read finds them for a follow-up. Never
+        before: a delivery that failed between the two would leave its redelivery believing the
+        incident told. If this write fails, the delivery fails and its redelivery records the
+        notices again (a message twice, rarely; never none)."""
         by_incident: dict[str, dict[str, dict[str, Any]]] = {}
         for entry in entries:
             dest = entry.destination
