@@ -68,7 +68,8 @@ class Scope:
 
         subscriptions = {rid.subscription.lower() for n in notices if (rid := ResourceId.try_parse(n.resource_id)) is not None}
         regions = sorted({(n.location or "").lower() for n in notices if n.location})
-        paused = {scope_of(n) for n in notices if n.event == "storm"}
+        # Where the breaker holds automation: its own storm notice, or a notice it held.
+        paused = {scope_of(n) for n in notices if n.event == "storm" or any(b.lower().startswith(STORM_BRAKE) for b in n.brakes)}
         return cls(TENANT, None, None, None, None, len(subscriptions), tuple(regions), len(paused))
 
     @property

@@ -85,6 +85,9 @@ def test_a_regional_incident_over_many_subscriptions_is_a_handful_of_messages_pe
     # The emails say the same: one subject per tenant digest naming the subscriptions.
     subjects = [m["message"]["subject"] for m in mails]
     assert any(s.startswith("[Storm] Automation paused in") and "subscriptions" in s for s in subjects), subjects
+    for subject in subjects:  # a digest is a storm's only where the breaker holds automation, and says where
+        found = re.search(r"Automation paused in ([\d,]+) scopes?", subject)
+        assert found is None or int(found.group(1).replace(",", "")) > 0, subject
 
 
 def test_a_few_scopes_at_once_are_still_told_one_by_one(make_notifier, azure, store, ticker):
