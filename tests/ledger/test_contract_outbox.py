@@ -376,7 +376,7 @@ def test_due_lists_no_more_per_destination_than_the_allowance(store):
                for dest in (DEST, DEV) for n in range(5)]
     store.enqueue(entries, placer(DigestPolicy(individual=10, hold=timedelta(0))))
     listed = store.due(T0, 100, Allowing(2))
-    assert sorted((m.target for m in listed)) == ["dev", "dev", "ops", "ops"]
+    assert sorted(m.target for m in listed) == ["dev", "dev", "ops", "ops"]
     assert len(store.due(T0, 100)) == 10 and store.due(T0, 100, Allowing(0)) == []
 
 
