@@ -330,13 +330,17 @@ class TableOutbox(TableSendSlots):
     def next_due(self) -> datetime | None:
         """The first directory row whose partition still holds a pending message due then or
         earlier; rows pointing at messages that moved on are passed over (and forgotten once old)."""
+        firsts: dict[int, str | None] = {}  # per bucket, its first pending time: read once per call
         with sdk_errors("reading the next due notification"):
             for pointer in self._table("outbox").query_entities("PartitionKey eq @pk", parameters={"pk": DIRECTORY}):
-                at = pointer["RowKey"].rsplit("-", 1)[0]
-                partition = partition_of(int(pointer["RowKey"].rsplit("-", 1)[1]))
-                first = self._range(partition, INDEX[PENDING], INDEX[PENDING][:-1] + ".", limit=1, select=["next_attempt_at"])
-                if first and first[0]["next_attempt_at"] <= at:
-                    return keys.parse_stamp(first[0]["next_attempt_at"])
+                at, bucket = pointer["RowKey"].rsplit("-", 1)[0], int(pointer["RowKey"].rsplit("-", 1)[1])
+                if bucket not in firsts:
+                    first = self._range(partition_of(bucket), INDEX[PENDING], INDEX[PENDING][:-1] + ".", limit=1,
+                                        select=["next_attempt_at"])
+                    firsts[bucket] = first[0]["next_attempt_at"] if first else None
+                found = firsts[bucket]
+                if found is not None and found <= at:
+                    return keys.parse_stamp(found)
                 self._forget([pointer])
         return None
 
