@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from tests.ledger.conftest import azurite  # noqa: F401 - the session's Azurite
+
 from .conftest import notice, vm
 
 ROUTES = ("ops-teams", "ops-email")
@@ -104,3 +106,26 @@ def test_messages_folded_into_the_tenant_digest_say_where_they_went(make_notifie
     assert folded and all(m.payload is None for m in folded), "a folded message is never rendered nor sent"
     posts = azure.hooks.received("ops")
     assert len(posts) < len(store.messages("sent"))
+
+
+def test_the_tenant_digest_on_table_storage(make_notifier, azure, ticker, azurite):  # noqa: F811
+    """The same fold with the Table Storage outbox: the crowd read from the sender's directory."""
+    from ledger.outbox_table import TableOutbox
+    from tests.ledger.conftest import fresh_prefix
+
+    outbox = TableOutbox.from_settings({"table_connection_string": azurite, "table_prefix": fresh_prefix()})
+    try:
+        n = make_notifier(store_=outbox)
+        for start in range(0, 50, 25):  # 25 subscriptions, two VMs each, in two deliveries
+            n.submit_many(regional_incident(25, per_subscription=2)[start:start + 25])
+        n.flush(ticker.advance(minutes=2))
+        for _ in range(3):
+            n.flush(ticker.advance(minutes=5))
+        posts = [json.dumps(p) for p in azure.hooks.received("ops")]
+        assert len(posts) == 1 and "50 resources in 25 subscriptions" in posts[0], posts[:1]
+        folded = [m for m in outbox.messages("sent") if m.note == "told in the tenant-wide digest"]
+        assert len(folded) == 100  # fifty incidents, each on Teams and by email
+    finally:
+        for name in outbox.tables.values():
+            outbox.service.delete_table(name)
+        outbox.close()
