@@ -11,6 +11,7 @@ inputs are recorded too, so nothing that arrived is lost.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -74,6 +75,14 @@ Listener = Callable[[Step], None]
 
 
 class Pipeline:
+    @property
+    def _unsettled(self) -> list[str] | None:
+        return getattr(self._delivery, "unsettled", None)
+
+    @_unsettled.setter
+    def _unsettled(self, keys: list[str] | None) -> None:
+        self._delivery.unsettled = keys
+
     def __init__(
         self,
         ledger: Ledger,
@@ -90,9 +99,10 @@ class Pipeline:
         self.remediator = remediator
         self.listeners = list(listeners)
         self.safety = safety  # scope, pause, storm marks
-        # Claims of the delivery being processed, decided and not yet settled (`process`); None
-        # outside a delivery, where each decision settles its claim at once (the sweep, tests).
-        self._unsettled: list[str] | None = None
+        # Claims of the delivery this thread is processing, decided and not yet settled (`process`);
+        # None outside a delivery, where each decision settles its claim at once (the sweep, tests).
+        # Per thread: the Functions worker runs invocations on a pool of threads over one pipeline.
+        self._delivery = threading.local()
         # The one gate of every write; without Azure, it still admits (pause, scope, age).
         self.gate: Gate | None = gate or getattr(remediator, "gate", None) or (Gate.admitting(safety, clock) if safety else None)
 

@@ -10,6 +10,7 @@ follow-up (then it goes where the incident's start went: notify/notifier.py)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,17 @@ FOLLOW_UP_RULES = ("tick", "approval", "resolution")
 class Notifications:
     """A pipeline listener (and batch end) around one notify.Notifier."""
 
+    @property
+    def pending(self) -> list[Notice]:
+        """The notices of the delivery this thread is handling, not yet recorded."""
+        if not hasattr(self._batch, "notices"):
+            self._batch.notices = []
+        return self._batch.notices  # type: ignore[no-any-return]
+
+    @pending.setter
+    def pending(self, notices: list[Notice]) -> None:
+        self._batch.notices = notices
+
     def __init__(self, notifier: Notifier, catalog: Catalog, clock: Callable[[], datetime],
                  approval_of: Callable[[Step], Any] | None = None) -> None:
         self.notifier = notifier
@@ -49,7 +61,7 @@ class Notifications:
         self.approval_of = approval_of
         self.catalog = catalog
         self.clock = clock
-        self.pending: list[Notice] = []
+        self._batch = threading.local()  # a delivery's notices, per thread (invocations share this listener)
         self.lines: list[str] = []  # one line per message handled, for the command line
 
     def __call__(self, step: Step) -> None:
