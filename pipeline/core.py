@@ -124,7 +124,9 @@ class Pipeline:
         The claims of the delivery's events are settled only once its notices are recorded
         (`end_batch`): when the outbox cannot take them, the claims are given back and
         NoticesNotRecorded is raised, so the sender's next delivery is decided and told again."""
-        self._unsettled = []
+        # Settling waits for the notices only where there are notices to record; otherwise each
+        # decision settles its claim in its own transaction, as before (no commit of its own).
+        self._unsettled = [] if any(getattr(listener, "records_notices", False) for listener in self.listeners) else None
         try:
             outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt, tested=getattr(r, "signal", None) if r.test else None)
                         for r in delivery.rejections]
@@ -158,8 +160,10 @@ class Pipeline:
             for key in unsettled:
                 self._give_back(key)
             raise NoticesNotRecorded(unsettled, str(not_recorded))
-        for key in unsettled:
-            self.ledger.settle_delivery(key, self.clock())
+        if unsettled:
+            with self.ledger.atomically():  # one commit for the delivery's claims (SQLite)
+                for key in unsettled:
+                    self.ledger.settle_delivery(key, self.clock())
 
     def reject(self, input_name: str, where: str, problem: str, excerpt: str = "", tested: Signal | None = None) -> Outcome:
         """Record an input that is not a signal to decide. `tested`: a test alert's signal (the

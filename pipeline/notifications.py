@@ -42,6 +42,9 @@ FOLLOW_UP_RULES = ("tick", "approval", "resolution")
 class Notifications:
     """A pipeline listener (and batch end) around one notify.Notifier."""
 
+    # The pipeline settles a delivery's claims only once this listener has recorded its notices.
+    records_notices = True
+
     @property
     def pending(self) -> list[Notice]:
         """The notices of the delivery this thread is handling, not yet recorded."""
