@@ -6,7 +6,9 @@
 and 5 remediation latency (bench/storm.py, one run gives both), 4 the sweep
 (bench/sweep_bench.py through bench/sweep.py); the timer's Resource Graph sweep of a large tenant in
 bench/sweep_tenant.py), 6 Table Storage requests per signal on each hot
-path, counted on the wire at Azurite (bench/table_requests.py). Each is a ratio or a count against a baseline
+path, counted on the wire at Azurite (bench/table_requests.py); 7 the outbox under 16 workers on one
+subscription (bench/outbox_contention.py) and messages per route for a regional incident over 1,000
+subscriptions (bench/tenant_incident.py). Each is a ratio or a count against a baseline
 measured in the same run; see docs/performance.md. Exits non-zero only when a run broke,
 never because a target was missed.
 """
@@ -20,10 +22,10 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from . import coldstart, storm, sweep, sweep_tenant, table_requests, throughput
+from . import coldstart, outbox_contention, storm, sweep, sweep_tenant, table_requests, tenant_incident, throughput
 from .report import table
 
-PARTS = ("throughput", "coldstart", "storm", "sweep", "table")
+PARTS = ("throughput", "coldstart", "storm", "sweep", "table", "outbox")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
             figures.append(sweep_tenant.figure(100 if q else 1_000))  # the timer's Resource Graph sweep, a cycle
         elif part == "table":
             figures += table_requests.figures(table_requests.measure_paths())
+        elif part == "outbox":
+            figures += outbox_contention.measure(16, 3 if q else 10)
+            figures += tenant_incident.measure(100 if q else 1000, 30)
     figures.sort(key=lambda f: f.name)
     print(f"Resource Health Responder benchmarks{' (--quick)' if q else ''}: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,"
           f" {os.cpu_count()} CPUs, Python {platform.python_version()}, {time.perf_counter() - began:.0f} s")

@@ -2,6 +2,8 @@
 
 202 when accepted; 400 naming the field and the problem otherwise (action groups do not retry a
 400, and retrying a malformed payload could not help). The rejection is recorded either way.
+503 with Retry-After when another attempt holds an event, or when the delivery's notices could
+not be recorded: action groups retry a 503, and the retry is decided and told again.
 A test alert (the action group's "Test" button, `IsSynthetic: "True"`) is recorded as a test and
 answered 202 with `"test": true`; it never opens an incident nor acts.
 """
@@ -11,9 +13,10 @@ from __future__ import annotations
 import azure.functions as func
 
 from intake.deliveries import MAX_BODY_BYTES, parse_delivery
+from pipeline import NoticesNotRecorded
 
 from . import runtime
-from .http import deferred, json_response, problem, too_large
+from .http import deferred, json_response, not_recorded, problem, too_large
 
 bp = func.Blueprint()
 
@@ -29,7 +32,10 @@ def alerts(req: func.HttpRequest) -> func.HttpResponse:
     if delivery.kind in ("event-grid", "validation"):
         outcome = pipeline.reject("POST /api/alerts", "body", "is an Event Grid delivery; post it to /api/events")
         return problem(400, "body", "is an Event Grid delivery; post it to /api/events")
-    outcomes = pipeline.process(delivery)
+    try:
+        outcomes = pipeline.process(delivery)
+    except NoticesNotRecorded as error:
+        return not_recorded(error)
     if (busy := deferred(outcomes)) is not None:
         return busy
     if delivery.rejections and all(r.test for r in delivery.rejections):

@@ -3,7 +3,8 @@
 The Functions host answers the validation handshake and unwraps the delivery; each invocation
 carries one event. A bad event is recorded as rejected and the invocation ends normally:
 retrying a malformed event cannot help. An event another attempt is still deciding fails the
-invocation (DeliveryDeferred), so Event Grid delivers it again later.
+invocation (DeliveryDeferred), and so do notices the outbox could not record (NoticesNotRecorded,
+raised by the pipeline with the event's claim given back): Event Grid delivers it again later.
 """
 
 from __future__ import annotations

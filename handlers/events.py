@@ -11,9 +11,10 @@ from __future__ import annotations
 import azure.functions as func
 
 from intake.deliveries import MAX_BODY_BYTES, parse_delivery
+from pipeline import NoticesNotRecorded
 
 from . import runtime
-from .http import deferred, json_response, problem, too_large
+from .http import deferred, json_response, not_recorded, problem, too_large
 
 bp = func.Blueprint()
 
@@ -33,7 +34,10 @@ def events(req: func.HttpRequest) -> func.HttpResponse:
     if delivery.kind in ("common-alert", "legacy-alert") and delivery.signals:
         outcome = pipeline.reject("POST /api/events", "body", "is an alert payload; post it to /api/alerts")
         return problem(400, "body", "is an alert payload; post it to /api/alerts", recorded=True)
-    outcomes = pipeline.process(delivery)
+    try:
+        outcomes = pipeline.process(delivery)
+    except NoticesNotRecorded as error:
+        return not_recorded(error)
     if (busy := deferred(outcomes)) is not None:
         return busy
     rejected = [{"field": r.where, "problem": r.problem} for r in delivery.rejections]

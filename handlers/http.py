@@ -45,3 +45,10 @@ def deferred(outcomes) -> func.HttpResponse | None:
     return json_response(503, {"error": {"field": "delivery", "problem": f"{len(held)} event(s) are being decided by "
                                "another attempt; deliver again later"}, "deferred": held[:100]},
                          headers={"Retry-After": RETRY_DEFERRED_AFTER})
+
+
+def not_recorded(error: Exception) -> func.HttpResponse:
+    """503 when the delivery's notices could not be recorded (pipeline.NoticesNotRecorded): action
+    groups retry a 503, and the delivery is then decided and told again, not read as a duplicate."""
+    return json_response(503, {"error": {"field": "delivery", "problem": f"{error}; deliver again later"}},
+                         headers={"Retry-After": RETRY_DEFERRED_AFTER})

@@ -48,6 +48,15 @@ class TableSendSlots(TableConditions):
                 backoff(attempt)
         raise LedgerContentionError(f"taking a send slot for {key}: lost {ATTEMPTS} conditional writes in a row")
 
+    def available(self, key: str, now: datetime, limit: int, period_seconds: float) -> int:
+        """Slots of a channel key free now: one read of its partition, nothing taken."""
+        free_before = keys.stamp(now - timedelta(seconds=period_seconds))
+        with sdk_errors("counting free send slots"):
+            read = self._table("outbox_sends").query_entities("PartitionKey eq @pk", parameters={"pk": keys.hashed(key)},
+                                                              select=["RowKey", "at"])
+            busy = sum(1 for row in read if int(row["RowKey"]) < limit and row["at"] > free_before)
+        return max(0, limit - busy)
+
     def _take_slot(self, table: Any, entity: dict[str, Any], read: Any) -> bool:
         try:
             if read is None:

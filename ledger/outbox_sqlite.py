@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, cast, overload
 
 from notify.errors import OutboxError
-from notify.outbox import DIGEST, FAILED, PENDING, SENDING, SENT, Entry, Message, Placement, Window
+from notify.outbox import DIGEST, FAILED, PENDING, SENDING, SENT, Allowance, Entry, Message, Placement, Window
 from notify.routes import Destination
 
 SCHEMA = """
@@ -263,14 +263,24 @@ class SqliteOutbox:
 
     # -- sending ----------------------------------------------------------------------------
 
-    def due(self, now: datetime, limit: int = 100) -> list[Message]:
+    def due(self, now: datetime, limit: int = 100, allowance: Allowance | None = None) -> list[Message]:
         # Without renderings, as on Table Storage: the claim reads the message whole.
         rows = self._read(
             f"SELECT {DUE_COLUMNS}, NULL AS payload FROM outbox_messages"  # nosec B608 - a constant
             " WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-            (PENDING, _ts(now), limit),
+            (PENDING, _ts(now), limit if allowance is None else -1),
         )
-        return [self._message(r) for r in rows]
+        found = []
+        for row in rows:
+            message = self._message(row)
+            if allowance is not None:
+                if allowance.left(message.channel, message.target) <= 0:
+                    continue
+                allowance.take(message.channel, message.target)
+            found.append(message)
+            if len(found) >= limit:
+                break
+        return found
 
     def next_due(self) -> datetime | None:
         rows = self._read("SELECT MIN(next_attempt_at) AS at FROM outbox_messages WHERE state = ?", (PENDING,))
@@ -311,11 +321,19 @@ class SqliteOutbox:
     def save_payload(self, message_id: int, payload: dict[str, Any]) -> None:
         self._update("UPDATE outbox_messages SET payload = ? WHERE id = ?", (json.dumps(payload, ensure_ascii=False), message_id))
 
-    def mark_sent(self, message_id: int, now: datetime) -> None:
+    def mark_sent(self, message_id: int, now: datetime, note: str | None = None) -> None:
         self._update(
-            "UPDATE outbox_messages SET state = ?, sent_at = ?, lease_until = NULL, uncertain = 0 WHERE id = ?",
-            (SENT, _ts(now), message_id),
+            "UPDATE outbox_messages SET state = ?, sent_at = ?, lease_until = NULL, uncertain = 0, note = COALESCE(?, note) WHERE id = ?",
+            (SENT, _ts(now), note, message_id),
         )
+
+    def active_scopes(self) -> dict[str, dict[str, bool]]:
+        rows = self._read("SELECT destination, cause, MAX(kind = ?) AS digest FROM outbox_messages WHERE state IN (?, ?)"
+                          " GROUP BY destination, cause", (DIGEST, PENDING, SENDING))
+        found: dict[str, dict[str, bool]] = {}
+        for row in rows:
+            found.setdefault(row["destination"], {})[row["cause"]] = bool(row["digest"])
+        return found
 
     def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str, *, uncertain: bool) -> None:
         self._update(
@@ -341,6 +359,10 @@ class SqliteOutbox:
                 return max(0.001, rows[len(rows) - limit]["at"] + period_seconds - at)
         except sqlite3.Error as exc:
             raise OutboxError(f"outbox rate limit failed: {exc}") from exc
+
+    def available(self, key: str, now: datetime, limit: int, period_seconds: float) -> int:
+        rows = self._read("SELECT COUNT(*) AS n FROM outbox_sends WHERE key = ? AND at > ?", (key, _ts(now) - period_seconds))
+        return max(0, limit - (rows[0]["n"] if rows else 0))
 
     def recover(self, now: datetime) -> int:
         try:

@@ -2,8 +2,10 @@
 Function instance; `outbox_for(ledger)` picks the outbox that lives beside a ledger.
 
 Everything a message's life depends on (the message, its notices, its digest window, the marker
-naming an incident's open message, and one index entity per message) is in ONE partition of
-`OutboxMessages`, so every move is an entity-group transaction guarded by the ETags read:
+naming an incident's open message, and one index entity per message) is in the partition of its
+destination and scope in `OutboxMessages` (outbox_table_rows.py), so workers recording notices
+for different scopes never meet, and every move is an entity-group transaction guarded by the
+ETags read:
 
 - the claim replaces the message (pending -> sending) with its ETag and swaps its index entity in
   the same transaction: of many workers, one commits; the others get 412, re-read, see `sending`
@@ -14,8 +16,10 @@ naming an incident's open message, and one index entity per message) is in ONE p
 
 The index entity says where a message is in its life and when, in its RowKey
 (`due-<next attempt>-<id>`, `lease-<lease until>-<id>`, `sent-<sent at>-<id>`, `failed-<at>-<id>`),
-so "due now", "leases run out" and "sent before" are RowKey ranges of that one partition, never a
-scan of the messages. Layout and limits: docs/ledger.md.
+so "due now" is a RowKey range of a partition. The sender finds the partitions to look at in a
+directory (`due`: a row per partition and time, upserted blind by whoever makes a message due)
+and reads of each at most what its rate limit lets go now (`due`'s allowance); leases are listed
+in `leases`, so a message whose sender died is found without a scan. Layout: docs/ledger.md.
 """
 
 from __future__ import annotations
@@ -25,10 +29,24 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from notify.outbox import DIGEST, FAILED, INCIDENT, PENDING, SENDING, SENT, STATES, Entry, Message, OutboxStore, Placement, Window
+from notify.outbox import (
+    DIGEST,
+    FAILED,
+    INCIDENT,
+    PENDING,
+    SENDING,
+    SENT,
+    STATES,
+    Allowance,
+    Entry,
+    Message,
+    OutboxStore,
+    Placement,
+    Window,
+)
 from notify.routes import Destination
 
 from . import table_keys as keys
@@ -37,22 +55,27 @@ from .outbox_sends_table import TableSendSlots
 from .outbox_table_rows import (
     BATCH_CHARS,
     BATCH_ENTITIES,
+    BUCKETS,
+    DIRECTORY,
     ENTITIES_PER_ENTRY,
     INDEX,
     LAST_ID,
+    LEASES,
     MESSAGE,
     NOTICE,
     OPEN,
-    PARTITION,
-    TOLD,
     WINDOW,
+    MessageIds,
     Work,
+    bucket_of,
     get_text,
     index_entity,
     index_row,
     is_open,
     message_of,
+    partition_of,
     put_text,
+    told_partition,
     window_entity,
     window_of,
 )
@@ -62,6 +85,10 @@ from .table_service import ATTEMPTS, backoff, sdk_errors, service_client, settin
 # Messages this process wrote last, with the ETag the store gave back: the next move of the same
 # message (claim -> rendering -> sent) starts from it instead of a read; a stale one costs a 412.
 RECENT = 256
+
+# How long a directory row found pointing at nothing is kept: longer than an enqueue takes from
+# writing it to committing the message it names (25 lost conditional writes with their backoff).
+POINTER_GRACE = timedelta(minutes=2)
 
 # What `due` reads of a pending message: enough to choose, rate-limit and claim it, never its rendering.
 DUE_COLUMNS = ["id", "destination", "route", "channel", "target", "kind", "incident_id", "cause", "state", "created_at",
@@ -96,6 +123,7 @@ class TableOutbox(TableSendSlots):
         self._owns_service = owns_service
         self._clients: dict[str, Any] = {}
         self._ids = keys.Ids()
+        self._message_ids = MessageIds()
         self._recent: OrderedDict[str, tuple[dict[str, Any], str]] = OrderedDict()
         self._recent_lock = threading.Lock()
 
@@ -122,22 +150,44 @@ class TableOutbox(TableSendSlots):
     def enqueue(self, entries: Sequence[Entry], place: Callable[[Entry, Window | None], Placement]) -> list[int]:
         """Record notices and attach each to a message. Atomic per transaction of up to ~18 entries
         (Table Storage has no larger transaction); a chunk that loses a race is redone from fresh reads."""
-        ids: list[int] = []
-        chunk: list[Entry] = []
+        ids: dict[int, int] = {}
+        by_bucket: dict[int, list[tuple[int, Entry]]] = {}
+        for number, entry in enumerate(entries):
+            by_bucket.setdefault(bucket_of(cast(Destination, entry.destination).key, entry.cause), []).append((number, entry))
         with sdk_errors("recording notifications"):
-            for entry in entries:
-                chunk.append(entry)
-                if len(chunk) * ENTITIES_PER_ENTRY >= BATCH_ENTITIES or sum(len(e.notice_json) for e in chunk) >= BATCH_CHARS:
-                    ids += self._enqueue_chunk(chunk, place)
-                    chunk = []
-            if chunk:
-                ids += self._enqueue_chunk(chunk, place)
-        return ids
+            for bucket, numbered in by_bucket.items():
+                chunk: list[tuple[int, Entry]] = []
+                for item in numbered:
+                    chunk.append(item)
+                    if len(chunk) * ENTITIES_PER_ENTRY >= BATCH_ENTITIES or sum(len(e.notice_json) for _, e in chunk) >= BATCH_CHARS:
+                        ids.update(zip([n for n, _ in chunk], self._enqueue_chunk(bucket, [e for _, e in chunk], place), strict=True))
+                        chunk = []
+                if chunk:
+                    ids.update(zip([n for n, _ in chunk], self._enqueue_chunk(bucket, [e for _, e in chunk], place), strict=True))
+            self._tell_where(entries)
+        return [ids[number] for number in range(len(entries))]
 
-    def _enqueue_chunk(self, entries: Sequence[Entry], place: Callable[[Entry, Window | None], Placement]) -> list[int]:
+    def _tell_where(self, entries: Sequence[Entry]) -> None:
+        """Where each incident is told, written blind once its messages are (the same row for the
+        same place, one partition per incident): one range read finds them for a follow-up. Never
+        before: a delivery that failed between the two would leave its redelivery believing the
+        incident told. If this write fails, the delivery fails and its redelivery records the
+        notices again (a message twice, rarely; never none)."""
+        by_incident: dict[str, dict[str, dict[str, Any]]] = {}
+        for entry in entries:
+            dest = cast(Destination, entry.destination)  # enqueue is given routed entries
+            by_incident.setdefault(entry.incident_id, {})[keys.hashed(dest.key)] = {
+                "PartitionKey": told_partition(entry.incident_id), "RowKey": keys.hashed(dest.key),
+                "destination": dest.key, "route": dest.route, "incident_id": clip(entry.incident_id, 4000)}
+        for rows in by_incident.values():
+            self._table("outbox").submit_transaction([("upsert", row, {"mode": self._replace}) for row in rows.values()])
+
+    def _enqueue_chunk(self, bucket: int, entries: Sequence[Entry], place: Callable[[Entry, Window | None], Placement]) -> list[int]:
         for attempt in range(ATTEMPTS):
-            work = Work(self)
+            work = Work(self, partition_of(bucket))
             ids = [self._enqueue_one(work, entry, place) for entry in entries]
+            for message in work.created:  # the sender's directory first: a pointer to nothing costs one empty read
+                self._point(DIRECTORY, message["due_at"], bucket, message)
             if self._transact(work.operations(self)) is not None:
                 for entry, keep in work.folds:
                     self._fold(entry, keep)
@@ -166,25 +216,21 @@ class TableOutbox(TableSendSlots):
             if not is_open(message):
                 now = entry.submitted_at
                 message = self._new_message(work, entry, INCIDENT, entry.incident_id, created=now, due=placement.due_at or now)
-                work.put({"PartitionKey": PARTITION, "RowKey": marker_row, "message": message["id"],
+                work.put({"PartitionKey": work.partition, "RowKey": marker_row, "message": message["id"],
                           "destination": dest.key, "incident_id": clip(entry.incident_id, 4000)})
         if placement.fold:
             work.folds.append((entry, int(message["id"])))
-        work.put(window_entity(window_row, window))
+        work.put(window_entity(work.partition, window_row, window))
         message = {**message, "notices": int(message.get("notices") or 0) + 1}
         work.put(message)
         work.put(index_entity(message), upsert=True)
         notice = {
-            "PartitionKey": PARTITION, "RowKey": f"{NOTICE}{message['id']}-{keys.id_key(self._ids.next())}",
+            "PartitionKey": work.partition, "RowKey": f"{NOTICE}{message['id']}-{keys.id_key(self._ids.next())}",
             "message": message["id"], "destination": dest.key, "route": dest.route, "incident_id": clip(entry.incident_id, 4000),
             "cause": clip(entry.cause, 4000), "submitted_at": keys.stamp(entry.submitted_at),
         }
         put_text(notice, "body", entry.notice_json)
         work.put(notice)
-        # Where the incident was told, written blind (the same row for the same place): one range
-        # read finds them all for a follow-up, however large the outbox (told()).
-        work.put({"PartitionKey": PARTITION, "RowKey": f"{TOLD}{keys.hashed(entry.incident_id)}-{keys.hashed(dest.key)}",
-                  "destination": dest.key, "route": dest.route, "incident_id": clip(entry.incident_id, 4000)}, upsert=True)
         return int(message["id"])
 
     def _fold(self, entry: Entry, keep: int) -> None:
@@ -194,10 +240,11 @@ class TableOutbox(TableSendSlots):
         A message claimed meanwhile, or too big for one transaction, is left to go out alone."""
         dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
         window_row = WINDOW + keys.hashed(f"{dest.key}\n{entry.cause}")
-        stored = self._get(window_row)
+        partition = partition_of(keep)
+        stored = self._get(partition, window_row)
         for incident in window_of(stored).individual if stored else ():
             for attempt in range(ATTEMPTS):
-                work = Work(self)
+                work = Work(self, partition)
                 window = window_of(cast(Mapping[str, Any], work.get(window_row)))  # read just above: the window exists
                 marker_row = OPEN + keys.hashed(f"{dest.key}\n{incident}")
                 marker = work.get(marker_row)
@@ -205,7 +252,7 @@ class TableOutbox(TableSendSlots):
                 if not is_open(message) or int(message["id"]) == keep or message.get("cause") != clip(entry.cause, 4000):
                     break
                 prefix = f"{NOTICE}{message['id']}-"
-                notices = self._range(prefix, prefix[:-1] + ".")
+                notices = self._range(partition, prefix, prefix[:-1] + ".")
                 if len(notices) * 2 + 8 > BATCH_ENTITIES:
                     break
                 digest = work.get(MESSAGE + keys.id_key(window.digest_message)) if window.digest_message is not None else None
@@ -220,16 +267,18 @@ class TableOutbox(TableSendSlots):
                 work.put(index_entity(digest), upsert=True)
                 for row in (MESSAGE + message["id"], index_row(message), marker_row):
                     work.delete(row)
-                work.put(window_entity(window_row, window))
+                work.put(window_entity(partition, window_row, window))
+                for made in work.created:
+                    self._point(DIRECTORY, made["due_at"], keep % BUCKETS, made)
                 if self._transact(work.operations(self)) is not None:
                     break
                 backoff(attempt)
 
     def _new_message(self, work: Work, entry: Entry, kind: str, incident_id: str | None, *, created: datetime, due: datetime) -> dict[str, Any]:
         dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
-        message_id = keys.id_key(self._ids.next())
+        message_id = keys.id_key(self._message_ids.next(int(work.partition.rsplit("-", 1)[1])))
         message = {
-            "PartitionKey": PARTITION, "RowKey": MESSAGE + message_id, "id": message_id, "destination": dest.key,
+            "PartitionKey": work.partition, "RowKey": MESSAGE + message_id, "id": message_id, "destination": dest.key,
             "route": dest.route, "channel": dest.channel, "target": dest.target, "kind": kind,
             "incident_id": incident_id or "", "cause": clip(entry.cause, 4000), "state": PENDING, "sealed": False,
             "created_at": keys.stamp(created), "due_at": keys.stamp(due), "next_attempt_at": keys.stamp(due),
@@ -237,6 +286,7 @@ class TableOutbox(TableSendSlots):
         }
         put_text(message, "payload", None)
         work.put(message)
+        work.created.append(message)
         return message
 
     def record(self, unsent: Sequence[tuple[Entry, str, str]]) -> None:
@@ -259,18 +309,85 @@ class TableOutbox(TableSendSlots):
 
     # -- sending ----------------------------------------------------------------------------
 
-    def due(self, now: datetime, limit: int = 100) -> list[Message]:
-        """One RowKey range of the one partition: the `due-` copies up to now, in due order, without
-        their renderings (a retried message carries one, tens of KB): the claim reads the message
-        whole, and only for what a rate limit lets go now."""
+    def due(self, now: datetime, limit: int = 100, allowance: Allowance | None = None) -> list[Message]:
+        """The directory's rows up to now name the partitions to look at; of each, one RowKey range
+        of `due-` copies up to now, in due order, without their renderings, and no more than the
+        allowance lets go now (a partition whose channel has no room is not read at all). A
+        partition found empty has its directory rows up to now removed."""
+        at = keys.stamp(now)
+        found: list[Message] = []
         with sdk_errors("listing due notifications"):
-            index = self._range(INDEX[PENDING], f"{INDEX[PENDING]}{keys.stamp(now)}-{LAST_ID}", limit=limit, select=DUE_COLUMNS)
-        return [message_of(row) for row in index]
+            pointers: dict[int, list[Any]] = {}
+            for row in self._range(DIRECTORY, "", f"{at}-~"):
+                pointers.setdefault(int(row["RowKey"].rsplit("-", 1)[1]), []).append(row)
+            for bucket, rows in pointers.items():
+                room = limit - len(found)
+                if room <= 0:
+                    break
+                if allowance is not None:
+                    room = min(room, allowance.left(rows[-1].get("channel") or "", rows[-1].get("target") or ""))
+                    if room <= 0:
+                        continue
+                index = self._range(partition_of(bucket), INDEX[PENDING], f"{INDEX[PENDING]}{at}-{LAST_ID}", limit=room,
+                                    select=DUE_COLUMNS)
+                if not index:
+                    self._forget(rows)  # nothing due there
+                    continue
+                for row in index:
+                    message = message_of(row)
+                    if allowance is not None:
+                        if allowance.left(message.channel, message.target) <= 0:
+                            continue
+                        allowance.take(message.channel, message.target)
+                    found.append(message)
+        return found
 
     def next_due(self) -> datetime | None:
+        """The first directory row whose partition still holds a pending message due then or
+        earlier; rows pointing at messages that moved on are passed over (and forgotten once old)."""
+        firsts: dict[int, str | None] = {}  # per bucket, its first pending time: read once per call
         with sdk_errors("reading the next due notification"):
-            first = self._range(INDEX[PENDING], INDEX[PENDING][:-1] + ".", limit=1)
-        return keys.parse_stamp(first[0]["RowKey"][len(INDEX[PENDING]):-20]) if first else None
+            for pointer in self._table("outbox").query_entities("PartitionKey eq @pk", parameters={"pk": DIRECTORY}):
+                at, bucket = pointer["RowKey"].rsplit("-", 1)[0], int(pointer["RowKey"].rsplit("-", 1)[1])
+                if bucket not in firsts:
+                    first = self._range(partition_of(bucket), INDEX[PENDING], INDEX[PENDING][:-1] + ".", limit=1,
+                                        select=["next_attempt_at"])
+                    firsts[bucket] = first[0]["next_attempt_at"] if first else None
+                found = firsts[bucket]
+                if found is not None and found <= at:
+                    return keys.parse_stamp(found)
+                self._forget([pointer])
+        return None
+
+    def _forget(self, pointers: Sequence[Any]) -> None:
+        """Delete directory rows found pointing at nothing, unless rewritten since they were read, or
+        written less than POINTER_GRACE ago: a worker may have written one just before the
+        transaction that makes its message, and that message must not be left without a pointer."""
+        from datetime import UTC
+        from datetime import datetime as clock
+
+        for row in pointers:
+            written = row.metadata.get("timestamp")
+            if written is not None and clock.now(UTC) - written < POINTER_GRACE:
+                continue
+            self._transact([("delete", row, {"etag": row.metadata["etag"], "match_condition": self._if_unchanged})])
+
+    def _point(self, where: str, at: str, bucket: int, message: Mapping[str, Any]) -> None:
+        """A directory row (blind upsert): look at this bucket at `at`."""
+        row = f"{at}-{bucket:04d}" if where == DIRECTORY else f"{at}-{message['id']}"
+        self._table("outbox").upsert_entity({"PartitionKey": where, "RowKey": row, "message": message["id"],
+                                             "channel": message["channel"], "target": message["target"],
+                                             "destination": message["destination"], "cause": message["cause"],
+                                             "kind": message["kind"]},
+                                            mode=self._replace)
+
+    def _unlease(self, message: Mapping[str, Any]) -> None:
+        """The lease row of a message no longer sending (blind; gone already is fine)."""
+        if message.get("lease_until"):
+            try:
+                self._table("outbox").delete_entity(LEASES, f"{message['lease_until']}-{message['id']}")
+            except self._missing:
+                pass
 
     def claim(self, message_id: int, now: datetime, lease_until: datetime) -> Message | None:
         at = keys.stamp(now)
@@ -284,15 +401,14 @@ class TableOutbox(TableSendSlots):
 
     def told(self, incident_id: str) -> list[tuple[str, str]]:
         """(destination key, route) of every place the incident was told: one RowKey range."""
-        prefix = f"{TOLD}{keys.hashed(incident_id)}-"
         with sdk_errors("reading where an incident was told"):
-            rows = self._range(prefix, prefix[:-1] + ".", select=["destination", "route"])
+            rows = self._range(told_partition(incident_id), "", "~", select=["destination", "route"])
         return [(row["destination"], row.get("route") or "") for row in rows]
 
     def notices(self, message_id: int) -> list[str]:
         prefix = f"{NOTICE}{keys.id_key(message_id)}-"
         with sdk_errors("reading a notification's notices"):
-            rows = self._range(prefix, prefix[:-1] + ".")
+            rows = self._range(partition_of(message_id), prefix, prefix[:-1] + ".")
         return [get_text(row, "body") or "" for row in rows]
 
     def save_payload(self, message_id: int, payload: dict[str, Any]) -> None:
@@ -303,9 +419,23 @@ class TableOutbox(TableSendSlots):
 
         self._move(message_id, lambda m: True, change, "storing a notification's rendering")
 
-    def mark_sent(self, message_id: int, now: datetime) -> None:
+    def mark_sent(self, message_id: int, now: datetime, note: str | None = None) -> None:
         self._move(message_id, lambda m: True, lambda m: {"state": SENT, "sent_at": keys.stamp(now), "lease_until": None,
-                                                          "uncertain": False}, "marking a notification sent")
+                                                          "uncertain": False, **({"note": note} if note else {})},
+                   "marking a notification sent")
+
+    def active_scopes(self) -> dict[str, dict[str, bool]]:
+        """From the sender's directory (every row, its future included): the scopes with messages
+        on their way per destination. A row left pointing at a message already gone counts until
+        it is forgotten: a crowd is seen a little longer, never missed."""
+        found: dict[str, dict[str, bool]] = {}
+        with sdk_errors("reading the notification directory"):
+            for row in self._range(DIRECTORY, "", "~", select=["destination", "cause", "kind"]):
+                if row.get("destination"):
+                    causes = found.setdefault(row["destination"], {})
+                    cause = row.get("cause") or ""
+                    causes[cause] = causes.get(cause, False) or row.get("kind") == DIGEST
+        return found
 
     def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str, *, uncertain: bool) -> None:
         self._move(message_id, lambda m: True, lambda m: {
@@ -319,10 +449,10 @@ class TableOutbox(TableSendSlots):
         }, "marking a notification failed")
 
     def recover(self, now: datetime) -> int:
-        """Messages whose lease ran out (`lease-` index before now) go back to pending, uncertain."""
+        """Messages whose lease ran out (the `leases` rows before now) go back to pending, uncertain."""
         at = keys.stamp(now)
         with sdk_errors("listing expired notification leases"):
-            expired = self._range(INDEX[SENDING], INDEX[SENDING] + at)
+            expired = self._range(LEASES, "", at)
         moved = 0
         for row in expired:
             if self._move(
@@ -332,6 +462,8 @@ class TableOutbox(TableSendSlots):
                 "recovering a notification",
             ) is not None:
                 moved += 1
+            with sdk_errors("forgetting a notification's lease"):
+                self._transact([("delete", row, {"etag": row.metadata["etag"], "match_condition": self._if_unchanged})])
         return moved
 
     def purge(self, before: datetime) -> int:
@@ -341,9 +473,9 @@ class TableOutbox(TableSendSlots):
         at = keys.stamp(before)
         purged = 0
         with sdk_errors("purging sent notifications"):
-            for row in self._range(INDEX[SENT], INDEX[SENT] + at):
+            for row in self._scan(INDEX[SENT], INDEX[SENT] + at):
                 purged += self._purgemessage_of(row)
-            for window in self._range(WINDOW, WINDOW[:-1] + ".", where="closes_at lt @at", at=at):
+            for window in self._scan(WINDOW, WINDOW[:-1] + ".", where="closes_at lt @at", at=at):
                 self._transact([("delete", window, {"etag": window.metadata["etag"], "match_condition": self._if_unchanged})])
             unsent = self._table("outbox_unsent")
             old: dict[str, list] = {}
@@ -355,17 +487,18 @@ class TableOutbox(TableSendSlots):
         return purged
 
     def _purgemessage_of(self, index: Mapping[str, Any]) -> int:
-        message = self._get(MESSAGE + index["message"])
+        partition = index["PartitionKey"]
+        message = self._get(partition, MESSAGE + index["message"])
         if message is None or message["state"] != SENT:
             return 0
         prefix = f"{NOTICE}{message['id']}-"
-        notices = [("delete", row) for row in self._range(prefix, prefix[:-1] + ".", select=["PartitionKey", "RowKey"])]
+        notices = [("delete", row) for row in self._range(partition, prefix, prefix[:-1] + ".", select=["PartitionKey", "RowKey"])]
         for start in range(0, len(notices), BATCH_ENTITIES):
             self._transact(notices[start:start + BATCH_ENTITIES])
         last = [("delete", message, {"etag": message.metadata["etag"], "match_condition": self._if_unchanged}),
-                ("delete", {"PartitionKey": PARTITION, "RowKey": index["RowKey"]})]
+                ("delete", {"PartitionKey": partition, "RowKey": index["RowKey"]})]
         if message.get("kind") == INCIDENT:
-            marker = self._get(OPEN + keys.hashed(f"{message['destination']}\n{message.get('incident_id') or ''}"))
+            marker = self._get(partition, OPEN + keys.hashed(f"{message['destination']}\n{message.get('incident_id') or ''}"))
             if marker is not None and marker["message"] == message["id"]:
                 last.append(("delete", marker, {"etag": marker.metadata["etag"], "match_condition": self._if_unchanged}))
         return 1 if self._transact(last) is not None else 0
@@ -375,7 +508,7 @@ class TableOutbox(TableSendSlots):
     def counts(self) -> dict[str, int]:
         out = {state: 0 for state in STATES}
         with sdk_errors("counting notifications"):
-            for row in self._range(MESSAGE, MESSAGE[:-1] + ".", select=["state"]):
+            for row in self._scan(MESSAGE, MESSAGE[:-1] + ".", select=["state"]):
                 out[row["state"]] = out.get(row["state"], 0) + 1
             for row in self._table("outbox_unsent").list_entities(select=["state"]):
                 out[f"notices-{row['state']}"] = out.get(f"notices-{row['state']}", 0) + 1
@@ -385,10 +518,10 @@ class TableOutbox(TableSendSlots):
         """Oldest first (ids grow with time). A read of the message rows, filtered by state in the service."""
         with sdk_errors("listing notifications"):
             if state is None:
-                rows = self._range(MESSAGE, MESSAGE[:-1] + ".", limit=limit)
+                rows = self._scan(MESSAGE, MESSAGE[:-1] + ".")
             else:
-                rows = self._range(MESSAGE, MESSAGE[:-1] + ".", limit=limit, where="state eq @state", state=state)
-        return [message_of(row) for row in rows]
+                rows = self._scan(MESSAGE, MESSAGE[:-1] + ".", where="state eq @state", state=state)
+        return [message_of(row) for row in sorted(rows, key=lambda r: r["RowKey"])[:limit]]
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -396,12 +529,12 @@ class TableOutbox(TableSendSlots):
               change: Callable[[Mapping[str, Any]], Mapping[str, Any]], doing: str) -> dict[str, Any] | None:
         """Change a message if `allowed(message)` holds, its index entity following in the same
         transaction, with the message's ETag: the message as written if this call did it, else None."""
-        row = MESSAGE + keys.id_key(message_id)
+        row, partition = MESSAGE + keys.id_key(message_id), partition_of(message_id)
         with sdk_errors(doing):
             for attempt in range(ATTEMPTS):
                 message, etag = self._recalled(row) if attempt == 0 else (None, None)
                 if message is None:
-                    message = self._get(row)
+                    message = self._get(partition, row)
                     if message is None:
                         return None
                     etag = message.metadata["etag"]
@@ -412,11 +545,18 @@ class TableOutbox(TableSendSlots):
                 changed = {name: value for name, value in {**message, **change(message)}.items() if value is not None}
                 operations: list[tuple[Any, ...]] = [("update", changed, {"mode": self._replace, "etag": etag, "match_condition": self._if_unchanged})]
                 if index_row(message) != index_row(changed):
-                    operations.append(("delete", {"PartitionKey": PARTITION, "RowKey": index_row(message)}))
+                    operations.append(("delete", {"PartitionKey": partition, "RowKey": index_row(message)}))
                 operations.append(("upsert", index_entity(changed), {"mode": self._replace}))
+                # The directories first: a row pointing at a message that moved on costs one empty read.
+                if changed["state"] == PENDING and changed["next_attempt_at"] != message["next_attempt_at"]:
+                    self._point(DIRECTORY, changed["next_attempt_at"], message_id % BUCKETS, changed)
+                if changed["state"] == SENDING and changed.get("lease_until") != message.get("lease_until"):
+                    self._point(LEASES, changed["lease_until"], message_id % BUCKETS, changed)
                 done = self._transact(operations)
                 if done is not None:
                     self._remember(row, changed, done[0].get("etag"))
+                    if message["state"] == SENDING and changed["state"] != SENDING:
+                        self._unlease(message)
                     return changed
                 backoff(attempt)
         raise LedgerContentionError(f"{doing} {message_id}: lost {ATTEMPTS} conditional writes in a row")
@@ -451,18 +591,24 @@ class TableOutbox(TableSendSlots):
                 return None
             raise
 
-    def _get(self, row: str):
+    def _get(self, partition: str, row: str):
         try:
-            return self._table("outbox").get_entity(PARTITION, row)
+            return self._table("outbox").get_entity(partition, row)
         except self._missing:
             return None
 
-    def _range(self, low: str, high: str, *, limit: int | None = None, where: str = "", select: list[str] | None = None,
-               **parameters: Any) -> list:
-        """Entities of the partition with low <= RowKey < high (one partition, a key range)."""
+    def _scan(self, low: str, high: str, *, where: str = "", select: list[str] | None = None, **parameters: Any) -> list:
+        """Entities of every partition with low <= RowKey < high: for looking and purging, never the hot path."""
+        query = "RowKey ge @low and RowKey lt @high and PartitionKey ge 'outbox-' and PartitionKey lt 'outbox.'" + (
+            f" and {where}" if where else "")
+        return list(self._table("outbox").query_entities(query, parameters={"low": low, "high": high, **parameters}, select=select))
+
+    def _range(self, partition: str, low: str, high: str, *, limit: int | None = None, where: str = "",
+               select: list[str] | None = None, **parameters: Any) -> list:
+        """Entities of one partition with low <= RowKey < high (a key range)."""
         query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high" + (f" and {where}" if where else "")
         rows = self._table("outbox").query_entities(
-            query, parameters={"pk": PARTITION, "low": low, "high": high, **parameters}, select=select,
+            query, parameters={"pk": partition, "low": low, "high": high, **parameters}, select=select,
             results_per_page=min(limit, 1000) if limit else None,
         )
         found = []

@@ -1,7 +1,10 @@
-"""How the Table Storage outbox lays out its one partition: row keys, the entity of each record,
-and the working set of one enqueue transaction. The store that moves them is outbox_table.py.
+"""How the Table Storage outbox lays out its partitions: row keys, the entity of each record, and
+the working set of one enqueue transaction. The store that moves them is outbox_table.py.
 
-RowKeys of the partition `outbox` (docs/ledger.md has the full table):
+A message, its notices, its digest window and its index entities live in the partition of its
+destination and scope (`outbox-<bucket>`, the bucket a hash of both, in the low bits of every
+message id), so workers recording notices for different scopes never meet, and every move of a
+message is an entity-group transaction. RowKeys of such a partition (docs/ledger.md has the table):
 
     message-<id>                       the message (every field; its rendering split over properties)
     due-<next attempt>-<id>            pending: a copy of the message (so "due now" needs no second read)
@@ -11,7 +14,12 @@ RowKeys of the partition `outbox` (docs/ledger.md has the full table):
     notice-<message id>-<notice id>    a notice attached to the message, in submission order
     window-<sha256(destination, cause)>    the digest window
     open-<sha256(destination, incident)>   which incident message still takes follow-ups
-    told-<sha256(incident)>-<sha256(destination)>   an incident was told there: its follow-ups go there too
+
+Beside them, written blind (upserts: no ETag, so no writer ever loses to another):
+
+    told-<sha256(incident)> / <sha256(destination)>   an incident was told there (its follow-ups go there too)
+    due / <at>-<bucket>                the sender's directory: look at this bucket at this time
+    leases / <lease until>-<bucket>    a message is being sent there: recover it if the lease runs out
 """
 
 from __future__ import annotations
@@ -25,7 +33,41 @@ from notify.outbox import FAILED, PENDING, SENDING, SENT, Message, Window
 
 from . import table_keys as keys
 
-PARTITION = "outbox"
+BUCKETS = 1024  # partitions of messages; a message id's low 10 bits name its bucket
+DIRECTORY, LEASES = "due", "leases"
+
+
+def bucket_of(destination_key: str, cause: str) -> int:
+    """The partition of a destination and scope: a stable hash, so every worker agrees."""
+    return int(keys.hashed(f"{destination_key}\n{cause}")[:8], 16) % BUCKETS
+
+
+def partition_of(message_id: int) -> str:
+    return f"outbox-{message_id % BUCKETS:04d}"
+
+
+def told_partition(incident_id: str) -> str:
+    return f"told-{keys.hashed(incident_id)}"
+
+
+class MessageIds:
+    """Message ids that sort in the order they were made and carry their bucket: microseconds
+    since the epoch, strictly increasing within a process, shifted left 10 bits, the bucket below.
+    Two workers making an id in one microsecond for one bucket collide; the conditional insert
+    of the message catches that (the enqueue is redone)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def next(self, bucket: int) -> int:
+        import time
+
+        with self._lock:
+            self._last = max(self._last + 1, time.time_ns() // 1000)
+            return self._last << 10 | bucket
 MESSAGE, NOTICE, WINDOW, OPEN = "message-", "notice-", "window-", "open-"
 TOLD = "told-"  # told-<sha256(incident)>-<sha256(destination)>: where an incident was told (its follow-ups go there)
 INDEX = {PENDING: "due-", SENDING: "lease-", SENT: "sent-", FAILED: "failed-"}
@@ -69,9 +111,10 @@ def index_row(message: Mapping[str, Any]) -> str:
 def index_entity(message: Mapping[str, Any]) -> dict[str, Any]:
     """A pending message's index entity is a whole copy of it, rewritten in every transaction that
     writes the message, so `due` is one range query; the others name the message only."""
+    partition = message["PartitionKey"]
     if message["state"] == PENDING:
-        return {**message, "PartitionKey": PARTITION, "RowKey": index_row(message), "message": message["id"]}
-    return {"PartitionKey": PARTITION, "RowKey": index_row(message), "message": message["id"], "state": message["state"]}
+        return {**message, "PartitionKey": partition, "RowKey": index_row(message), "message": message["id"]}
+    return {"PartitionKey": partition, "RowKey": index_row(message), "message": message["id"], "state": message["state"]}
 
 
 def is_open(message: Mapping[str, Any] | None) -> TypeGuard[Mapping[str, Any]]:
@@ -87,9 +130,9 @@ def window_of(entity: Mapping[str, Any]) -> Window:
     )
 
 
-def window_entity(row: str, window: Window) -> dict[str, Any]:
+def window_entity(partition: str, row: str, window: Window) -> dict[str, Any]:
     return {
-        "PartitionKey": PARTITION, "RowKey": row, "destination": window.destination, "cause": window.cause,
+        "PartitionKey": partition, "RowKey": row, "destination": window.destination, "cause": window.cause,
         "opened_at": keys.stamp(window.opened_at), "closes_at": keys.stamp(window.closes_at),
         "individual": json.dumps(list(window.individual)),
         "digest_message": keys.id_key(window.digest_message) if window.digest_message is not None else "",
@@ -118,8 +161,10 @@ class Work:
     Index copies are upserted: the ETag of the message written beside them guards them. A fold
     deletes what it moves, with the ETag it read (or unconditionally, for an index entity)."""
 
-    def __init__(self, outbox: Any) -> None:
+    def __init__(self, outbox: Any, partition: str) -> None:
         self._outbox = outbox
+        self.partition = partition
+        self.created: list[dict[str, Any]] = []  # messages made by this work: the sender's directory names them
         self._read: dict[str, Any] = {}
         self._written: dict[str, dict[str, Any]] = {}
         self._upserts: set[str] = set()
@@ -130,7 +175,7 @@ class Work:
         if row in self._written:
             return self._written[row]
         if row not in self._read:
-            self._read[row] = self._outbox._get(row)
+            self._read[row] = self._outbox._get(self.partition, row)
         return self._read[row]
 
     def put(self, entity: dict[str, Any], *, upsert: bool = False) -> None:
@@ -140,7 +185,7 @@ class Work:
 
     def delete(self, row: str) -> None:
         self._written.pop(row, None)
-        self._deletes[row] = {"PartitionKey": PARTITION, "RowKey": row}
+        self._deletes[row] = {"PartitionKey": self.partition, "RowKey": row}
 
     def operations(self, outbox: Any) -> list[tuple]:
         made: list[tuple] = []

@@ -10,7 +10,7 @@ incident, folded into digests in a storm, and sent through an outbox with retrie
 Importing this package is cheap: the HTTP and Graph SDKs are imported when first used.
 """
 
-from .errors import NotifyConfigError, NotifyError
+from .errors import NoticesNotRecordedError, NotifyConfigError, NotifyError
 from .notice import EVENTS, Notice
 from .notifier import FlushSummary, Notifier, Submitted, SystemClock
 from .retry import Backoff
@@ -21,6 +21,7 @@ __all__ = [
     "Backoff",
     "FlushSummary",
     "Notice",
+    "NoticesNotRecordedError",
     "Notifier",
     "NotifyConfigError",
     "NotifyError",

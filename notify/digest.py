@@ -17,6 +17,13 @@ The hold is what lets a storm fold the incidents that came just before the break
 each scope would send its first incidents one by one and a storm over three subscriptions
 would still be dozens of messages. So a storm sends, per destination and scope, one storm
 message and one digest per window.
+
+- Tenant-wide: when messages of `tenant_scopes` (20) or more scopes are on their way to one
+  destination at once, or `tenant_storms` (3) or more scopes each have a digest on its way (a storm,
+  or more incidents than are told one by one), as in a regional incident over many subscriptions, the sender (notify/notifier.py) sends
+  none of them on its own: each, once due, is folded into the destination's tenant-wide digest,
+  one per window (`place_tenant`), which says how many resources in how many subscriptions and
+  what was done. It lasts while its window is open or the crowd goes on.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from .outbox import DIGEST, INCIDENT, Placement, Window
 
 # The notice that says the storm breaker tripped: told on its own, and it turns the scope stormy.
 STORM = "storm"
+# The cause of the tenant-wide digest: one per destination and window while many scopes are busy.
+TENANT = "tenant"
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,11 @@ class DigestPolicy:
     # (10 VMs per region), so whatever the breaker lets through is still told incident by incident.
     individual: int = 10
     hold: timedelta = timedelta(seconds=60)
+    # When the sender folds everything on its way to one destination into one tenant-wide digest per
+    # window (a regional incident over many subscriptions): this many scopes with messages on their
+    # way at once, or this many in storm or flood at once (each with a digest of its own on its way).
+    tenant_scopes: int = 20
+    tenant_storms: int = 3
 
 
 def scope_of(notice: Notice) -> str:
@@ -67,4 +81,11 @@ def place(window: Window | None, *, destination: str, cause: str, incident_id: s
         return Placement(window, INCIDENT, due_at=held)
     if len(window.individual) < policy.individual:
         return Placement(replace(window, individual=window.individual + (incident_id,)), INCIDENT, due_at=held)
+    return Placement(window, DIGEST)
+
+
+def place_tenant(window: Window | None, *, destination: str, now: datetime, policy: DigestPolicy) -> Placement:
+    """Everything folded into the tenant-wide digest goes into its window's one digest message."""
+    if window is None or now >= window.closes_at:
+        window = Window(destination, TENANT, now, now + policy.window)
     return Placement(window, DIGEST)

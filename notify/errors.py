@@ -1,6 +1,7 @@
 """Every error of the notify package, in one tree.
 
-A channel problem never reaches the pipeline: `Notifier.submit` records and returns, and
+A channel problem never reaches the pipeline: `Notifier.record_many` records and returns (it raises
+only NoticesNotRecordedError, when the outbox itself cannot take a delivery's notices), and
 `Notifier.flush` turns these errors into outbox state (retry later, confirm, or failed). They
 exist so that channels can say precisely what went wrong and the outbox can react to it.
 """
@@ -28,6 +29,11 @@ class ApprovalLinkError(NotifyError):
 
 class OutboxError(NotifyError):
     """The outbox store failed (disk, lock, schema)."""
+
+
+class NoticesNotRecordedError(NotifyError):
+    """A delivery's notices could not be recorded (the outbox's store failed): the delivery must
+    fail, so that its sender delivers it again and nobody's message is lost."""
 
 
 class ChannelError(NotifyError):

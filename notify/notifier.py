@@ -2,6 +2,7 @@
 
     notifier = Notifier.from_settings(settings.notify, SqliteOutbox(path), clock)
     notifier.submit(notice)        # records into the outbox; never raises
+    notifier.record_many(notices)  # a delivery's notices; raises when the outbox cannot take them
     notifier.flush(now)            # sends what is due; returns a FlushSummary
 
 `submit` only records (one transaction); `flush` claims due messages one by one (the claim is
@@ -11,6 +12,7 @@ and sends. A channel problem becomes outbox state, never an exception for the ca
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -20,8 +22,8 @@ from typing import Any, cast
 
 from .channel import Channel
 from .compose import compose
-from .digest import STORM, DigestPolicy, place, scope_of
-from .errors import ChannelError, NotifyError, UncertainDeliveryError
+from .digest import STORM, TENANT, DigestPolicy, place, place_tenant, scope_of
+from .errors import ChannelError, NoticesNotRecordedError, NotifyError, UncertainDeliveryError
 from .links import Signer, sign
 from .notice import Notice
 from .outbox import Entry, Message, OutboxStore, Placement, Window
@@ -49,12 +51,13 @@ class FlushSummary:
     retrying: int = 0
     failed: int = 0
     deferred: int = 0  # held back by a rate limit, still due
+    folded: int = 0  # told inside the tenant-wide digest instead of on their own
     lines: list[str] = field(default_factory=list)  # one line per message handled
     errors: list[str] = field(default_factory=list)
     next_due: datetime | None = None
 
     def add(self, other: FlushSummary) -> None:
-        for name in ("sent", "confirmed", "retrying", "failed", "deferred"):
+        for name in ("sent", "confirmed", "retrying", "failed", "deferred", "folded"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.lines += other.lines
         self.errors += other.errors
@@ -84,6 +87,34 @@ def _now_of(clock: Any) -> datetime:
     else:
         moment = clock.now() if callable(clock.now) else clock.now
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class SendAllowance:
+    """What one flush may send per channel key now: the free slots of its rate limit, read once
+    per key and flush, so the due listing reads no message that could not go now."""
+
+    def __init__(self, notifier: Notifier, now: datetime, crowded: set[str] | None = None) -> None:
+        self.notifier, self.now, self.crowded = notifier, now, crowded or set()
+        self.free: dict[str, int] = {}
+        self.refused: dict[str, int] = {}  # channel key -> how often a listing was told no: deferred
+
+    def _key(self, channel: str, target: str) -> tuple[str, RateLimit | None]:
+        return self.notifier.rate_key(channel, target), self.notifier.rate_limits.get(channel)
+
+    def left(self, channel: str, target: str) -> int:
+        key, rate = self._key(channel, target)
+        if rate is None or f"{channel}:{target}" in self.crowded:  # folding sends nothing: no slot needed
+            return self.notifier.batch
+        if key not in self.free:
+            self.free[key] = self.notifier.store.available(key, self.now, rate.limit, rate.period)
+        if self.free[key] <= 0:
+            self.refused[key] = self.refused.get(key, 0) + 1
+        return self.free[key]
+
+    def take(self, channel: str, target: str) -> None:
+        key, rate = self._key(channel, target)
+        if rate is not None and f"{channel}:{target}" not in self.crowded:
+            self.free[key] = self.left(channel, target) - 1
 
 
 class Notifier:
@@ -151,12 +182,21 @@ class Notifier:
         return results[0] if results else Submitted(error="nothing recorded")
 
     def submit_many(self, notices: Iterable[Notice]) -> list[Submitted]:
-        """`submit` for a batch (an Event Grid delivery holds up to 5000), in one transaction."""
+        """`submit` for a batch, never raising: a store that fails is logged and returned in each
+        result's `error` (the command line's way; a delivery uses `record_many`)."""
         try:
-            notices = list(notices)
-        except Exception as exc:
+            return self.record_many(notices)
+        except Exception as exc:  # noqa: BLE001 - never raises: the error is the caller's to read
             log.exception("notifications not recorded")
-            return [Submitted(error=f"{type(exc).__name__}: {exc}")]
+            cause = exc.__cause__ if isinstance(exc, NoticesNotRecordedError) and exc.__cause__ else exc
+            return [Submitted(error=f"{type(cause).__name__}: {cause}")]
+
+    def record_many(self, notices: Iterable[Notice]) -> list[Submitted]:
+        """Record a delivery's notices (an Event Grid delivery holds up to 5000). A notice that
+        cannot be made into a message (malformed) is logged and returned in its result; a store
+        that fails raises NoticesNotRecordedError, so the delivery fails and its sender delivers
+        it again, rather than the notices being dropped."""
+        notices = list(notices)
         results = [Submitted() for _ in notices]
         entries: list[Entry] = []
         unsent: list[tuple[Entry, str, str]] = []
@@ -170,7 +210,11 @@ class Notifier:
                         result.recorded = "routine"
                         unsent.append((Entry(None, cause, notice.incident_id, text, now), "routine", "routine event: recorded, not sent (policy does not ask)"))
                         continue
-                    before = self._told(notice, told)
+                    try:
+                        before = self._told(notice, told)
+                    except Exception as exc:  # the store, not the notice: the delivery must be retried
+                        raise NoticesNotRecordedError(f"where incident {notice.incident_id} was told could not be read: "
+                                                      f"{type(exc).__name__}: {exc}") from exc
                     if notice.event == "resolved" and not before:
                         # Nobody heard it start (routine, or it opened resolved): nobody hears it end.
                         result.recorded = "untold"
@@ -198,6 +242,8 @@ class Notifier:
                             entries.append(Entry(dest, cause, notice.incident_id, text, now))
                     told[notice.incident_id] = destinations if not before else before + [d for d in destinations if d not in before]
                     result.queued = len(destinations)
+                except NoticesNotRecordedError:
+                    raise
                 except Exception as exc:  # a malformed notice must not stop the others
                     log.exception("notification for %s not recorded", getattr(notice, "incident_id", "?"))
                     result.error = f"{type(exc).__name__}: {exc}"
@@ -205,10 +251,10 @@ class Notifier:
                 self.store.enqueue(entries, self._place)
             if unsent:
                 self.store.record(unsent)
+        except NoticesNotRecordedError:
+            raise
         except Exception as exc:
-            log.exception("notifications not recorded")
-            for result in results:
-                result.error = result.error or f"{type(exc).__name__}: {exc}"
+            raise NoticesNotRecordedError(f"{len(notices)} notice(s) not recorded: {type(exc).__name__}: {exc}") from exc
         return results
 
     def _told(self, notice: Notice, told: dict[str, list[Destination]]) -> list[Destination]:
@@ -247,7 +293,12 @@ class Notifier:
             self.store.recover(now)
             blocked: set[str] = set()
             waits: list[float] = []
-            for message in self.store.due(now, self.batch):
+            crowded = self._crowded()
+            allowance = SendAllowance(self, now, crowded)
+            for message in self.store.due(now, self.batch, allowance):
+                if message.destination in crowded and message.cause != TENANT:
+                    self._fold_into_tenant_digest(message, now, summary)
+                    continue
                 channel = self.channels.get(message.channel)
                 if channel is None:
                     self._fail_unclaimed(message, now, f"no {message.channel} channel configured", summary)
@@ -267,6 +318,11 @@ class Notifier:
                 claimed = self.store.claim(message.id, now, now + self.lease)
                 if claimed is not None:
                     self._deliver(claimed, channel, now, summary)
+            for key, refused in allowance.refused.items():  # due, not listed: the rate limit says when
+                limit = self.rate_limits[key.partition(":")[0]]
+                if (wait := self.store.reserve(key, now, limit.limit, limit.period)) > 0:
+                    waits.append(wait)
+                summary.deferred += refused
             summary.next_due = self.store.next_due()
             if waits and summary.next_due is not None and summary.next_due <= now:
                 summary.next_due = now + timedelta(seconds=min(waits))  # due, but a rate limit says when
@@ -274,6 +330,34 @@ class Notifier:
             log.exception("notification flush stopped")
             summary.errors.append(f"{type(exc).__name__}: {exc}")
         return summary
+
+    def _crowded(self) -> set[str]:
+        """Destinations hearing from `tenant_scopes` or more scopes at once, or from `tenant_storms`
+        or more scopes in storm or flood, or whose tenant-wide digest is still open: their messages
+        are folded into that digest, not sent one by one."""
+        crowded = set()
+        for destination, causes in self.store.active_scopes().items():
+            busy = sum(1 for cause, digest in causes.items() if digest and cause != TENANT)
+            if TENANT in causes or len(causes) >= self.digest.tenant_scopes or busy >= self.digest.tenant_storms:
+                crowded.add(destination)
+        return crowded
+
+    def _fold_into_tenant_digest(self, message: Message, now: datetime, summary: FlushSummary) -> None:
+        """Claim a due message, record its notices under the destination's tenant-wide digest, and
+        mark it told there. Recorded before it is marked: a sender that stops in between leaves the
+        message to be recovered and folded again (its notices twice in the digest, never lost)."""
+        claimed = self.store.claim(message.id, now, now + self.lease)
+        if claimed is None:
+            return
+        destination = Destination(message.route, message.channel, message.target, message.note)
+        entries = [Entry(destination, TENANT, str(json.loads(text).get("incident_id") or ""), text, now)
+                   for text in self.store.notices(message.id)]
+        if entries:
+            self.store.enqueue(entries, lambda entry, window: place_tenant(window, destination=destination.key, now=now,
+                                                                          policy=self.digest))
+        self.store.mark_sent(message.id, now, note="told in the tenant-wide digest")
+        summary.folded += 1
+        summary.lines.append(f"folded {message.destination} #{message.id} into the tenant-wide digest")
 
     def drain(self, seconds: float, sleep: Callable[[float], None] | None = None) -> FlushSummary:
         """Flush repeatedly for up to `seconds`, sleeping until the next message is due
@@ -291,9 +375,13 @@ class Notifier:
             pause(max(0.05, (nxt - _now_of(self.clock)).total_seconds()))
 
     def _rate_key(self, message: Message) -> str:
-        if message.channel == "email":
+        return self.rate_key(message.channel, message.target)
+
+    def rate_key(self, channel: str, target: str) -> str:
+        """Whose rate limit a send counts against: the mailbox for email, the webhook for Teams."""
+        if channel == "email":
             return f"email:{self.mail_sender or ''}"
-        return f"{message.channel}:{message.target}"
+        return f"{channel}:{target}"
 
     def _fail_unclaimed(self, message: Message, now: datetime, why: str, summary: FlushSummary) -> None:
         claimed = self.store.claim(message.id, now, now + self.lease)

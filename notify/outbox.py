@@ -90,6 +90,16 @@ class Message:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class Allowance(Protocol):
+    """How many more messages a flush may send now to a destination (its channel's rate limit),
+    so that `due` reads no more than can go: asked before a destination's messages are read,
+    and told of each message listed."""
+
+    def left(self, channel: str, target: str) -> int: ...
+
+    def take(self, channel: str, target: str) -> None: ...
+
+
 class OutboxStore(Protocol):
     def enqueue(self, entries: Sequence[Entry], place: Callable[[Entry, Window | None], Placement]) -> list[int]:
         """Record notices and attach each to a message, atomically (one transaction for the
@@ -100,8 +110,9 @@ class OutboxStore(Protocol):
     def record(self, unsent: Sequence[tuple[Entry, str, str]]) -> None:
         """Record notices that are not sent, each with a state ("routine", "unrouted") and why."""
 
-    def due(self, now: datetime, limit: int = 100) -> list[Message]:
-        """Pending messages whose time has come, oldest first."""
+    def due(self, now: datetime, limit: int = 100, allowance: Allowance | None = None) -> list[Message]:
+        """Pending messages whose time has come, oldest first (per destination and scope on Table
+        Storage), at most as many per destination as `allowance` lets go now."""
 
     def next_due(self) -> datetime | None:
         """When the next pending message becomes due, if any."""
@@ -118,7 +129,13 @@ class OutboxStore(Protocol):
 
     def save_payload(self, message_id: int, payload: dict[str, Any]) -> None: ...
 
-    def mark_sent(self, message_id: int, now: datetime) -> None: ...
+    def mark_sent(self, message_id: int, now: datetime, note: str | None = None) -> None:
+        """Sent, or (with a note saying where) told inside another message: the tenant-wide digest."""
+
+    def active_scopes(self) -> dict[str, dict[str, bool]]:
+        """Per destination key, the causes (storm scopes) of its messages on their way (pending or
+        sending), each True when one of them is a digest: how many scopes a destination hears from
+        at once, and how many of those are in storm or flood."""
 
     def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str, *, uncertain: bool) -> None: ...
 
@@ -126,6 +143,9 @@ class OutboxStore(Protocol):
 
     def reserve(self, key: str, now: datetime, limit: int, period_seconds: float) -> float:
         """Take a send slot for a channel key: 0 when granted, else seconds to wait."""
+
+    def available(self, key: str, now: datetime, limit: int, period_seconds: float) -> int:
+        """How many send slots of a channel key are free now (taking none)."""
 
     def recover(self, now: datetime) -> int:
         """Hand back messages whose sending lease expired (marked uncertain); returns how many."""

@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from arm import ResourceId
+
 from .content import STAGE_WORDS, _short, action_name, action_words, storm_step
 from .humane import clock, first_upper, sentence, when
 from .links import stand_ins
@@ -40,6 +42,10 @@ class Scope:
     region: str | None
     scale_set: str | None
     shown_region: str | None = None
+    # The tenant-wide digest's spread (cause "tenant"): subscriptions, regions, scopes paused.
+    subscriptions: int = 0
+    regions: tuple[str, ...] = ()
+    paused: int = 0
 
     @classmethod
     def of(cls, cause: str, first: Notice | None = None) -> Scope:
@@ -55,8 +61,26 @@ class Scope:
         region = parts[2] if len(parts) > 2 and parts[2] else None
         return cls(cause, sub, region, None, region or shown)
 
+    @classmethod
+    def tenant(cls, notices: list[Notice]) -> Scope:
+        """Across many scopes at once: how many subscriptions, which regions, how many scopes paused."""
+        from .digest import TENANT, scope_of
+
+        subscriptions = {rid.subscription.lower() for n in notices if (rid := ResourceId.try_parse(n.resource_id)) is not None}
+        regions = sorted({(n.location or "").lower() for n in notices if n.location})
+        # Where the breaker holds automation: its own storm notice, or a notice it held.
+        paused = {scope_of(n) for n in notices if n.event == "storm" or any(b.lower().startswith(STORM_BRAKE) for b in n.brakes)}
+        return cls(TENANT, None, None, None, None, len(subscriptions), tuple(regions), len(paused))
+
+    @property
+    def is_tenant(self) -> bool:
+        return self.cause == "tenant"
+
     @property
     def words(self) -> str:
+        if self.is_tenant:
+            plural = "s" if self.subscriptions != 1 else ""
+            return f"{self.subscriptions:,} subscription{plural}" + (f" in {', '.join(self.regions)}" if self.regions else "")
         if self.scale_set:
             return f"scale set {self.scale_set}"
         where = f" in {self.region}" if self.region else ""
@@ -112,6 +136,8 @@ class DigestView:
 
     @property
     def headline(self) -> str:
+        if self.scope.is_tenant:
+            return f"{self.incidents:,} resources in {self.scope.words} reported {self.signal_name}"
         return f"{self.incidents} resources reported {self.signal_name}: {self.scope.words}"
 
     @property
@@ -122,6 +148,12 @@ class DigestView:
     @property
     def where(self) -> list[tuple[str, str]]:
         facts = []
+        if self.scope.is_tenant:
+            facts.append(("Subscriptions", f"{self.scope.subscriptions:,}"))
+            facts.append(("Regions", ", ".join(self.scope.regions) or "not known yet"))
+            if self.scope.paused:
+                facts.append(("Scopes where automation is paused", f"{self.scope.paused:,}"))
+            return facts
         if self.scope.scale_set:
             facts.append(("Scale set", self.scope.scale_set))
         facts.append(("Subscription", self.scope.subscription or "unknown"))
@@ -138,6 +170,10 @@ class DigestView:
 
 
 def scope_subject(scope: Scope, storm: bool) -> str:
+    if scope.is_tenant:
+        if storm:
+            return f"[Storm] Automation paused in {scope.paused:,} scope{'s' if scope.paused != 1 else ''} across {scope.words}"
+        return f"[Digest] Across {scope.words}"
     if storm:
         return f"[Storm] Automation paused: {scope.words}"
     return f"[Digest] {scope.words}"
@@ -216,7 +252,10 @@ def digest_view(notices: list[Notice], opened: datetime, closed: datetime, liste
     pending = sum(1 for s in tellable.values() if s.stage == "awaiting-approval")
     failed = sum(1 for s in tellable.values() if s.stage == "failed")
     first = ranked[0].first if ranked else notices[0]
-    scope = Scope.of(cause or "", first)
+    scope = Scope.tenant(notices) if cause == "tenant" else Scope.of(cause or "", first)
+    if scope.is_tenant and storm and storm_reason:
+        storm_reason = (f"The storm breaker paused automation in {scope.paused:,} scope{'s' if scope.paused != 1 else ''} "
+                        f"(a subscription's VMs in one region, or a scale set); the first said: {storm_reason[0].lower()}{storm_reason[1:]}")
     if storm:
         step = storm_step(tuple(b for n in storm_notes for b in n.brakes), storm_reason or "")
     elif pending:

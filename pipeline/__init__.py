@@ -2,8 +2,8 @@
 from settings by wiring/, the floor above."""
 
 from .core import CLAIM_LEASE, DEFERRED, Pipeline, utc_now
-from .errors import DeliveryDeferred, PipelineError, SettingsError
+from .errors import DeliveryDeferred, NoticesNotRecorded, PipelineError, SettingsError
 from .outcome import Outcome
 from .settings import Settings
 
-__all__ = ["CLAIM_LEASE", "DEFERRED", "DeliveryDeferred", "Outcome", "Pipeline", "PipelineError", "Settings", "SettingsError", "utc_now"]
+__all__ = ["CLAIM_LEASE", "DEFERRED", "DeliveryDeferred", "NoticesNotRecorded", "Outcome", "Pipeline", "PipelineError", "Settings", "SettingsError", "utc_now"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from rules.ports import CLAIMED, DECIDED, IncidentRef, Ledger, Superseded
 from rules.signals import signal_from_record
 from telemetry.logs import bound, log
 
+from .errors import NoticesNotRecorded
 from .gate import Gate, request_for
 from .outcome import Outcome
 
@@ -78,6 +80,15 @@ Listener = Callable[[Step], None]
 
 
 class Pipeline:
+    @property
+    def _unsettled(self) -> dict[str, str] | None:
+        """The delivery keys decided and not yet settled, each with its incident key."""
+        return getattr(self._delivery, "unsettled", None)
+
+    @_unsettled.setter
+    def _unsettled(self, keys: dict[str, str] | None) -> None:
+        self._delivery.unsettled = keys
+
     def __init__(
         self,
         ledger: Ledger,
@@ -94,6 +105,10 @@ class Pipeline:
         self.remediator = remediator
         self.listeners = list(listeners)
         self.safety = safety  # scope, pause, storm marks
+        # Claims of the delivery this thread is processing, decided and not yet settled (`process`);
+        # None outside a delivery, where each decision settles its claim at once (the sweep, tests).
+        # Per thread: the Functions worker runs invocations on a pool of threads over one pipeline.
+        self._delivery = threading.local()
         # The one gate of every write; without Azure, it still admits (pause, scope, age).
         self.gate: Gate | None = gate or getattr(remediator, "gate", None) or (Gate.admitting(safety, clock) if safety else None)
 
@@ -110,22 +125,52 @@ class Pipeline:
                 log("listener failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
 
     def process(self, delivery: Delivery) -> list[Outcome]:
-        """Every rejection and every signal of one delivery; one failing never stops the rest."""
-        outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt, tested=getattr(r, "signal", None) if r.test else None)
-                    for r in delivery.rejections]
-        outcomes += [self.handle(signal) for signal in delivery.signals]
+        """Every rejection and every signal of one delivery; one failing never stops the rest.
+
+        The claims of the delivery's events are settled only once its notices are recorded
+        (`end_batch`): when the outbox cannot take them, the claims are given back and
+        NoticesNotRecorded is raised, so the sender's next delivery is decided and told again."""
+        # Settling waits for the notices only where there are notices to record; otherwise each
+        # decision settles its claim in its own transaction, as before (no commit of its own).
+        self._unsettled = {} if any(getattr(listener, "records_notices", False) for listener in self.listeners) else None
+        try:
+            outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt, tested=getattr(r, "signal", None) if r.test else None)
+                        for r in delivery.rejections]
+            outcomes += [self.handle(signal) for signal in delivery.signals]
+        except BaseException:
+            try:
+                self.end_batch()  # what was decided before the failure is still told and settled
+            except NoticesNotRecorded:
+                pass  # its claims are given back; the failure that stopped the delivery is the one to raise
+            raise
         self.end_batch()
         return outcomes
 
     def end_batch(self) -> None:
-        """Listeners that batch (notifications: one outbox transaction per delivery) flush now."""
+        """Listeners that batch (notifications: one outbox transaction per delivery) flush now;
+        then the claims of the delivery's decided events are settled. A delivery's notices that
+        could not be recorded give those claims back and raise NoticesNotRecorded."""
+        unsettled, self._unsettled = self._unsettled or {}, None
+        not_recorded: NoticesNotRecorded | None = None
         for listener in self.listeners:
             done = getattr(listener, "batch_done", None)
             if done is not None:
                 try:
                     done()
+                except NoticesNotRecorded as exc:
+                    not_recorded = exc
+                    log("notices not recorded", level=logging.ERROR, error=str(exc), events=len(unsettled))
                 except Exception as exc:  # noqa: BLE001 - a listener failure is logged, not raised
                     log("listener failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+        if not_recorded is not None and unsettled:
+            for key, incident_key in unsettled.items():
+                self._give_back(key, incident_key)
+            raise NoticesNotRecorded(list(unsettled), str(not_recorded))
+        if unsettled:
+            # One commit for the delivery's claims (SQLite); one transaction per IncidentLog partition (Table).
+            with self.ledger.atomically():
+                for key, incident_key in unsettled.items():
+                    self.ledger.settle_delivery(key, self.clock(), incident_key)
 
     def reject(self, input_name: str, where: str, problem: str, excerpt: str = "", tested: Signal | None = None) -> Outcome:
         """Record an input that is not a signal to decide. `tested`: a test alert's signal (the
@@ -154,6 +199,8 @@ class Pipeline:
                 with self.ledger.atomically():
                     claim = self.ledger.claim_delivery(signal.delivery_key, now, CLAIM_LEASE, signal.incident_key)
                     claimed = claim == CLAIMED
+                    if not claimed and self._unsettled and signal.delivery_key in self._unsettled:
+                        claim = DECIDED  # the same event twice in one delivery: decided a moment ago
                     if not claimed:
                         decision = self._unclaimed(signal, claim)
                         if claim != DECIDED:  # a duplicate is logged, not recorded: it costs the claim's one request
@@ -216,10 +263,16 @@ class Pipeline:
 
     def _conclude(self, signal: Signal, incident: IncidentRef, signal_id: int, decision: Decision, now: datetime) -> None:
         """Record the decision and settle the claim: every later delivery of the event is a duplicate.
-        Settled only with the decision: a worker that dies before leaves a claim whose lease
-        runs out, and the sender's retry decides the delivery again."""
+        Settled only with the decision, and within a delivery only once its notices are recorded
+        (`end_batch`): a worker that dies before leaves a claim whose lease runs out, and the
+        sender's retry decides the delivery again."""
         self.ledger.record_decision(signal_id, incident.id, decision, now)
-        self.ledger.settle_delivery(signal.delivery_key, now, signal.incident_key)
+        if self._unsettled is not None:
+            # Settled once the delivery's notices are recorded (end_batch), with its incident key:
+            # on Table Storage the claim lives in that incident's IncidentLog partition.
+            self._unsettled[signal.delivery_key] = signal.incident_key
+        else:
+            self.ledger.settle_delivery(signal.delivery_key, now, signal.incident_key)
 
     def _give_back(self, delivery_key: str, incident_key: str) -> None:
         """The delivery could not be decided: free its claim so the sender's retry is not a duplicate."""
@@ -247,6 +300,14 @@ class Pipeline:
             held = None
         if held is None:
             return decision, True
+        if held.get("decision_ref") == signal.delivery_key and held["action"] == decision.action:
+            # An earlier attempt at this very delivery acted and stopped before it was settled (its
+            # notices could not be recorded, or its worker died): told as it stands, not done again.
+            return decision.but(
+                status=held["status"],
+                reason=f"{decision.reason}; {held['action']} was {held['status']} by an earlier attempt at this delivery, "
+                       "not done again",
+            ), False
         same = held["action"] == decision.action
         return decision.but(
             status="duplicate" if same else "skipped",

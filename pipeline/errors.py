@@ -26,3 +26,14 @@ class DeliveryDeferred(PipelineError):
     def __init__(self, event_ids: list[str]):
         super().__init__(f"{len(event_ids)} event(s) held by another attempt, deliver again later: {', '.join(event_ids[:10])}")
         self.event_ids = event_ids
+
+
+class NoticesNotRecorded(PipelineError):
+    """A delivery's notices could not be recorded in the outbox. Raised by the pipeline after
+    every event of the delivery has been decided and their claims given back (not settled), so
+    the host answers with a failure, Event Grid or the action group delivers again, and that
+    delivery is decided and told again instead of reading as a duplicate."""
+
+    def __init__(self, event_ids: list[str], why: str):
+        super().__init__(f"notices of {len(event_ids)} event(s) not recorded, deliver again: {why}")
+        self.event_ids = event_ids

@@ -10,6 +10,7 @@ follow-up (then it goes where the incident's start went: notify/notifier.py)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # types only: notify/ is a lower floor
 from rules import Catalog, Signal
 
 from .core import Step
+from .errors import NoticesNotRecorded
 from .ports import Notifier
 
 # The notice event for each outcome status; duplicates and rejections are recorded, not sent.
@@ -40,6 +42,20 @@ FOLLOW_UP_RULES = ("tick", "approval", "resolution")
 class Notifications:
     """A pipeline listener (and batch end) around one notify.Notifier."""
 
+    # The pipeline settles a delivery's claims only once this listener has recorded its notices.
+    records_notices = True
+
+    @property
+    def pending(self) -> list[Notice]:
+        """The notices of the delivery this thread is handling, not yet recorded."""
+        if not hasattr(self._batch, "notices"):
+            self._batch.notices = []
+        return self._batch.notices  # type: ignore[no-any-return]
+
+    @pending.setter
+    def pending(self, notices: list[Notice]) -> None:
+        self._batch.notices = notices
+
     def __init__(self, notifier: Notifier, catalog: Catalog, clock: Callable[[], datetime],
                  approval_of: Callable[[Step], Any] | None = None) -> None:
         self.notifier = notifier
@@ -48,7 +64,7 @@ class Notifications:
         self.approval_of = approval_of
         self.catalog = catalog
         self.clock = clock
-        self.pending: list[Notice] = []
+        self._batch = threading.local()  # a delivery's notices, per thread (invocations share this listener)
         self.lines: list[str] = []  # one line per message handled, for the command line
 
     def __call__(self, step: Step) -> None:
@@ -57,10 +73,17 @@ class Notifications:
             self.pending.append(notice)
 
     def batch_done(self) -> None:
-        """The end of a delivery: record its notices. Sending is the timer's (`tick`)."""
+        """The end of a delivery: record its notices. Sending is the timer's (`tick`). When the
+        outbox cannot take them, NoticesNotRecorded: the pipeline gives the delivery's claims back
+        and fails the delivery, whose next attempt makes these notices again."""
         if self.pending:
             batch, self.pending = self.pending, []
-            self.notifier.submit_many(batch)
+            from notify import NoticesNotRecordedError
+
+            try:
+                self.notifier.record_many(batch)
+            except NoticesNotRecordedError as exc:
+                raise NoticesNotRecorded([n.incident_id for n in batch], str(exc)) from exc
 
     def tick(self, pipeline: Any = None) -> list[Any]:
         """The timer's turn: send what is due (one sender, not one per invocation). No outcomes."""
@@ -83,6 +106,8 @@ class Notifications:
         self.send()
         later = self.clock() + self.notifier.digest.window + self.notifier.digest.hold
         self.lines += self.notifier.flush(later).lines
+        # What that flush folded into a tenant-wide digest (many scopes at once) is due a window on.
+        self.lines += self.notifier.flush(later + self.notifier.digest.window).lines
 
     def _approval(self, step: Step) -> tuple[str | None, str | None]:
         if self.approval_of is None or step.outcome.status != "awaiting-approval":

@@ -58,7 +58,11 @@ class Notifier(Protocol):
     def digest(self) -> DigestTiming: ...
 
     def submit_many(self, notices: Iterable[Notice]) -> object:
-        """Record notices in the outbox, in one transaction."""
+        """Record notices in the outbox; never raises."""
+
+    def record_many(self, notices: Iterable[Notice]) -> object:
+        """Record a delivery's notices in the outbox; raises notify.NoticesNotRecordedError when
+        the outbox cannot take them."""
 
     def flush(self, now: datetime | None = None) -> Sent: ...
 

@@ -354,3 +354,46 @@ def test_told_names_every_destination_an_incident_reached_and_no_other(store):
     assert sorted(store.told("INC-told")) == sorted([(DEST.key, DEST.route), (DEV.key, DEV.route)])
     assert store.told("INC-routine") == [] and store.told("INC-nobody") == []
 
+
+
+class Allowing:
+    """An allowance of `room` messages per destination, counting what it was asked."""
+
+    def __init__(self, room: int) -> None:
+        self.room, self.taken, self.asked = room, {}, 0
+
+    def left(self, channel: str, target: str) -> int:
+        self.asked += 1
+        return self.room - self.taken.get((channel, target), 0)
+
+    def take(self, channel: str, target: str) -> None:
+        self.taken[(channel, target)] = self.taken.get((channel, target), 0) + 1
+
+
+def test_due_lists_no_more_per_destination_than_the_allowance(store):
+    """A flush reads what its rate limits let go now: two per webhook here, of five due for each."""
+    entries = [Entry(dest, f"sub|westeurope|{n}", f"INC-{dest.target}-{n}", notice(incident_id=f"INC-{n}").to_json(), T0)
+               for dest in (DEST, DEV) for n in range(5)]
+    store.enqueue(entries, placer(DigestPolicy(individual=10, hold=timedelta(0))))
+    listed = store.due(T0, 100, Allowing(2))
+    assert sorted(m.target for m in listed) == ["dev", "dev", "ops", "ops"]
+    assert len(store.due(T0, 100)) == 10 and store.due(T0, 100, Allowing(0)) == []
+
+
+def test_active_scopes_name_each_destinations_scopes_and_which_have_a_digest(store):
+    busy = [Entry(DEST, "sub|westeurope|busy", f"INC-b{n}", notice(incident_id=f"INC-b{n}").to_json(), T0) for n in range(3)]
+    quiet = [Entry(DEST, "sub|northeurope|quiet", "INC-q", notice(incident_id="INC-q").to_json(), T0),
+             Entry(DEV, "sub|westeurope|busy", "INC-d", notice(incident_id="INC-d").to_json(), T0)]
+    store.enqueue(busy + quiet, placer(DigestPolicy(individual=1, hold=timedelta(0))))  # the busy scope's 2nd and 3rd: a digest
+    assert store.active_scopes() == {
+        DEST.key: {"sub|westeurope|busy": True, "sub|northeurope|quiet": False},
+        DEV.key: {"sub|westeurope|busy": False},
+    }
+
+
+def test_a_message_marked_sent_with_a_note_keeps_it(store):
+    (mid,) = store.enqueue([entry()], placer())
+    store.claim(mid, T0, T0 + LEASE)
+    store.mark_sent(mid, T0, note="told in the tenant-wide digest")
+    (sent,) = store.messages("sent")
+    assert (sent.id, sent.note, sent.payload) == (mid, "told in the tenant-wide digest", None)
