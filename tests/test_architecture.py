@@ -61,6 +61,15 @@ def test_the_package_list_names_every_package_in_the_tree():
     assert set(FLOORS) == set(PRODUCT) | {"function_app"}
 
 
+def test_ruff_and_mypy_know_the_same_packages():
+    """isort's first-party list and mypy's files are the package list's, not a drifting copy."""
+    import tomllib
+
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    assert set(tool["ruff"]["lint"]["isort"]["known-first-party"]) == set(PRODUCT) | set(DEVELOPMENT) | {"function_app"}
+    assert set(tool["mypy"]["files"]) == set(PRODUCT) | {"function_app.py"}
+
+
 def test_every_import_goes_down_a_floor():
     assert upward(edges()) == []
 
