@@ -70,6 +70,16 @@ def test_ruff_and_mypy_know_the_same_packages():
     assert set(tool["mypy"]["files"]) == set(PRODUCT) | {"function_app.py"}
 
 
+def test_the_architecture_page_shows_each_room_on_its_floor():
+    """docs/architecture.md's table of rooms is the floors of pyproject.toml, room for room."""
+    import re
+
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    shown = {name.removesuffix("/").removesuffix(".py"): int(floor)
+             for floor, name in re.findall(r"^\| (\d+) \| `([a-z_]+/?(?:\.py)?)` \|", page, re.MULTILINE)}
+    assert shown == FLOORS
+
+
 def test_every_import_goes_down_a_floor():
     assert upward(edges()) == []
 
