@@ -84,9 +84,9 @@ def test_an_event_replayed_days_later_does_not_act_again(acting, sim, ledger):
     settle(pipeline)
     clock.advance(days=3)
     replay = deliver(pipeline, event)
-    # Three days on, the event id is still known: a second delivery, recorded and not acted on.
+    # Three days on, the event id is still known: a second delivery, logged and not acted on.
     assert (replay.status, replay.reason) == (
-        "duplicate", "event replayed-1 was already received; a second delivery is recorded, not acted on")
+        "duplicate", "event replayed-1 was already received; a second delivery is logged, not acted on")
     assert len(accepted_writes(sim)) == 1
 
 
