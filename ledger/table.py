@@ -184,11 +184,17 @@ class TableLedger(TableUnits, TableIncidents, TableOperations, TableSafety, Tabl
             "summary": clip(signal.summary, 1000), "facts": recorded_facts(signal),
         }
         partition = keys.resource_log_partition(signal.resource_key)
-        signal_id = self._ids.next()  # unique across workers (table_keys.Ids); a clash fails the transaction
-        entity = {"PartitionKey": partition, "RowKey": f"{SIGNAL_ROW}{occurred}|{keys.id_key(signal_id)}",
-                  "id": keys.id_key(signal_id), **row}
         with sdk_errors("recording a signal"), self._writes() as unit:
-            unit.add(partition, ("create", entity))
+            # Decided again after Superseded: the same row, written over. A Service Health notice's
+            # row is in its subscription's partition, sent before the incident's, so the attempt
+            # that lost may have stored it; a second id would leave a second row.
+            again = (partition, occurred, signal.delivery_key, signal.event_id)
+            signal_id = unit.signals.get(again) or self._ids.next()  # unique across workers (table_keys.Ids)
+            entity = {"PartitionKey": partition, "RowKey": f"{SIGNAL_ROW}{occurred}|{keys.id_key(signal_id)}",
+                      "id": keys.id_key(signal_id), **row}
+            # A first write is an insert, so an id clash fails the transaction.
+            unit.add(partition, ("upsert", entity, {"mode": self._replace}) if again in unit.signals else ("create", entity))
+            unit.signals[again] = signal_id
             known = self._known(partition)
             if known is not None:  # the decision's repeat rules count it, as they would once stored
                 known.rows[entity["RowKey"]] = entity

@@ -49,6 +49,9 @@ class Unit:
     snapshots: dict[str, Snapshot] = field(default_factory=dict)
     after: list[Callable[[], None]] = field(default_factory=list)  # run once the writes are stored
     last: str = ""  # the partition to send last (the one that settles the claim)
+    # The signal rows this decision wrote, by (partition, occurred, delivery key, event id): kept when the
+    # decision is made again, because a partition sent before the one that lost may be stored.
+    signals: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
 
     def add(self, partition: str, operation: tuple[Any, ...]) -> None:
         self.pending.setdefault(partition, []).append(operation)
@@ -81,6 +84,7 @@ class TableUnits(TableConditions):
             self._commit(unit)
         finally:
             unit.reset()
+            unit.signals.clear()
             self._local.unit = None
 
     @contextmanager
