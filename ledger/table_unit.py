@@ -31,8 +31,10 @@ from .backend_state import TableConditions
 HORIZON_HOURS = 24
 SIGNAL_ROW = "sig|"
 MARK_ROW = "mark|"
-# What the snapshot keeps of each row: enough for the pointer, repeats and marks.
-SNAPSHOT_FIELDS = ["RowKey", "name", "key", "incident_id", "resource_id", "opened_at", "last_signal_at", "scope", "at"]
+# What the snapshot keeps of each row: enough for the pointer, repeats, marks and a signal row
+# an earlier attempt at the same delivery left (table.py record_signal).
+SNAPSHOT_FIELDS = ["RowKey", "name", "key", "incident_id", "resource_id", "opened_at", "last_signal_at", "scope", "at",
+                   "delivery_key", "event_id"]
 
 
 @dataclass

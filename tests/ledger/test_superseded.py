@@ -69,3 +69,48 @@ def test_a_superseded_decision_leaves_one_signal_and_one_decision_per_delivery(a
         first.close()
         second.close()
         drop_tables(azurite, first)
+
+
+class FailingOnce:
+    """A real ledger whose store fails once when the first decision is recorded: after the hold
+    was taken, so the incident, its pointer and the signal row are stored already."""
+
+    def __init__(self, ledger):
+        self._ledger, self.failed = ledger, False
+
+    def __getattr__(self, name):
+        return getattr(self._ledger, name)
+
+    def record_decision(self, signal_id, incident_id, decision, at):
+        if signal_id is not None and not self.failed:
+            from ledger.errors import LedgerUnavailableError
+
+            self.failed = True
+            raise LedgerUnavailableError("Table Storage could not be reached while recording a decision")
+        return self._ledger.record_decision(signal_id, incident_id, decision, at)
+
+
+def test_a_delivery_decided_again_after_its_attempt_failed_keeps_one_signal_row(azurite):
+    """The failed attempt gives its claim back; the sender's retry decides the delivery again and
+    writes the signal row the first attempt left over, so history holds one signal and one decision."""
+    prefix = fresh_prefix()
+    ledger = open_ledger("table", {"table_connection_string": azurite, "table_prefix": prefix})
+    try:
+        failing = FailingOnce(ledger)
+        pipeline = build_pipeline(Settings(), ledger=failing)
+        body = b.body(b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=b.vm_id("vm1")))
+        with pytest.raises(Exception, match="could not be reached"):
+            pipeline.process(parse_delivery(body, "first"))
+        assert failing.failed
+        (outcome,) = pipeline.process(parse_delivery(body, "again"))
+
+        logged = list(ledger._table("log").list_entities())
+        signals = [row for row in logged if row["RowKey"].startswith("sig|")]
+        decided = [row for row in ledger.history() if row["signal_id"] is not None]
+        assert [row["event_id"] for row in signals] == [outcome.event_id]
+        assert [row["signal_id"] for row in decided] == [int(signals[0]["id"])]
+        assert signals[0]["incident_id"] == decided[0]["incident_id"] == outcome.incident_id
+        assert outcome.action == "redeploy" and outcome.status not in ("duplicate", "skipped"), outcome
+    finally:
+        ledger.close()
+        drop_tables(azurite, ledger)
