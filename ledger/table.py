@@ -187,7 +187,8 @@ class TableLedger(TableUnits, TableIncidents, TableOperations, TableSafety, Tabl
         with sdk_errors("recording a signal"), self._writes() as unit:
             # Decided again after Superseded: the same row, written over. A Service Health notice's
             # row is in its subscription's partition, sent before the incident's, so the attempt
-            # that lost may have stored it; a second id would leave a second row.
+            # that lost may have stored it; a second id would leave a second row. Likewise a row an
+            # earlier, failed attempt at this delivery left (`_left_row`).
             again = (partition, occurred, signal.delivery_key, signal.event_id)
             if again not in unit.signals and (left := self._left_row(partition, occurred, signal)) is not None:
                 unit.signals[again] = left
