@@ -184,11 +184,20 @@ class TableLedger(TableUnits, TableIncidents, TableOperations, TableSafety, Tabl
             "summary": clip(signal.summary, 1000), "facts": recorded_facts(signal),
         }
         partition = keys.resource_log_partition(signal.resource_key)
-        signal_id = self._ids.next()  # unique across workers (table_keys.Ids); a clash fails the transaction
-        entity = {"PartitionKey": partition, "RowKey": f"{SIGNAL_ROW}{occurred}|{keys.id_key(signal_id)}",
-                  "id": keys.id_key(signal_id), **row}
         with sdk_errors("recording a signal"), self._writes() as unit:
-            unit.add(partition, ("create", entity))
+            # Decided again after Superseded: the same row, written over. A Service Health notice's
+            # row is in its subscription's partition, sent before the incident's, so the attempt
+            # that lost may have stored it; a second id would leave a second row. Likewise a row an
+            # earlier, failed attempt at this delivery left (`_left_row`).
+            again = (partition, occurred, signal.delivery_key, signal.event_id)
+            if again not in unit.signals and (left := self._left_row(partition, occurred, signal)) is not None:
+                unit.signals[again] = left
+            signal_id = unit.signals.get(again) or self._ids.next()  # unique across workers (table_keys.Ids)
+            entity = {"PartitionKey": partition, "RowKey": f"{SIGNAL_ROW}{occurred}|{keys.id_key(signal_id)}",
+                      "id": keys.id_key(signal_id), **row}
+            # A first write is an insert, so an id clash fails the transaction.
+            unit.add(partition, ("upsert", entity, {"mode": self._replace}) if again in unit.signals else ("create", entity))
+            unit.signals[again] = signal_id
             known = self._known(partition)
             if known is not None:  # the decision's repeat rules count it, as they would once stored
                 known.rows[entity["RowKey"]] = entity
@@ -197,6 +206,20 @@ class TableLedger(TableUnits, TableIncidents, TableOperations, TableSafety, Tabl
             while len(self._recent) > 256:
                 self._recent.popitem(last=False)
         return signal_id
+
+    def _left_row(self, partition: str, occurred: str, signal: Signal) -> int | None:
+        """The id of this delivery's signal row left by an earlier attempt that stopped before its
+        decision (the store failed after the hold was taken, the claim was given back or its lease
+        ran out), when the partition read for this decision holds it: the retry writes that row over."""
+        known = self._known(partition)
+        if known is None or not signal.delivery_key:
+            return None
+        prefix = f"{SIGNAL_ROW}{occurred}|"
+        for row_key, row in known.rows.items():
+            if row_key.startswith(prefix) and row.get("delivery_key") == clip(signal.delivery_key, 4000) \
+                    and row.get("event_id") == clip(signal.event_id, 4000):
+                return int(row_key[len(prefix):])
+        return None
 
     def count_occurrences(self, resource_key: str, name: str, since: datetime, until: datetime) -> int:
         partition = keys.resource_log_partition(resource_key)

@@ -31,8 +31,10 @@ from .backend_state import TableConditions
 HORIZON_HOURS = 24
 SIGNAL_ROW = "sig|"
 MARK_ROW = "mark|"
-# What the snapshot keeps of each row: enough for the pointer, repeats and marks.
-SNAPSHOT_FIELDS = ["RowKey", "name", "key", "incident_id", "resource_id", "opened_at", "last_signal_at", "scope", "at"]
+# What the snapshot keeps of each row: enough for the pointer, repeats, marks and a signal row
+# an earlier attempt at the same delivery left (table.py record_signal).
+SNAPSHOT_FIELDS = ["RowKey", "name", "key", "incident_id", "resource_id", "opened_at", "last_signal_at", "scope", "at",
+                   "delivery_key", "event_id"]
 
 
 @dataclass
@@ -49,6 +51,9 @@ class Unit:
     snapshots: dict[str, Snapshot] = field(default_factory=dict)
     after: list[Callable[[], None]] = field(default_factory=list)  # run once the writes are stored
     last: str = ""  # the partition to send last (the one that settles the claim)
+    # The signal rows this decision wrote, by (partition, occurred, delivery key, event id): kept when the
+    # decision is made again, because a partition sent before the one that lost may be stored.
+    signals: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
 
     def add(self, partition: str, operation: tuple[Any, ...]) -> None:
         self.pending.setdefault(partition, []).append(operation)
@@ -81,6 +86,7 @@ class TableUnits(TableConditions):
             self._commit(unit)
         finally:
             unit.reset()
+            unit.signals.clear()
             self._local.unit = None
 
     @contextmanager
