@@ -48,7 +48,7 @@ def _notice(worker: int, number: int) -> Any:
 def record_worker(connection: str, prefix: str, worker: int, deliveries: int, start: Any, results: Any) -> None:
     """Record `deliveries` deliveries; report (worker, {conflicts, redeliveries, lost, seconds}, error)."""
     try:
-        from ledger.outbox_table import TableOutbox
+        from ledger.table.outbox import TableOutbox
         from notify import NoticesNotRecordedError
         from notify.notifier import Notifier, SystemClock
         from notify.routes import Router, parse_routes
@@ -87,7 +87,7 @@ def record_worker(connection: str, prefix: str, worker: int, deliveries: int, st
 
 def run(connection: str, prefix: str, workers: int, deliveries: int) -> dict[str, Any]:
     """Run the workers and count what the outbox holds: every notice of every delivery, once per destination."""
-    from ledger.outbox_table import TableOutbox
+    from ledger.table.outbox import TableOutbox
     from tests.ledger.spawned import run_spawned
 
     reports = run_spawned(record_worker, [(connection, prefix, w, deliveries) for w in range(workers)], timeout=600)

@@ -78,7 +78,7 @@ def notices(subscriptions: int, vms: int) -> list[Any]:
 
 
 def run(subscriptions: int, vms: int, tenant: bool) -> dict[str, Any]:
-    from ledger.outbox_sqlite import SqliteOutbox
+    from ledger.sqlite.outbox import SqliteOutbox
     from notify.digest import DigestPolicy
     from notify.notifier import Notifier
     from notify.routes import Router, parse_routes

@@ -8,6 +8,7 @@ from .errors import LedgerConfigError, LedgerError
 from .sqlite import SqliteLedger
 
 if TYPE_CHECKING:  # types only: the backends are checked against the pipeline's port here
+    from notify.outbox import OutboxStore
     from rules.ports import Store
 
 
@@ -27,4 +28,18 @@ def open_ledger(url: str | None, settings: Any = None) -> Store:
     return SqliteLedger(path or ":memory:")
 
 
-__all__ = ["LedgerConfigError", "LedgerError", "SqliteLedger", "open_ledger"]
+def outbox_for(ledger: Any) -> OutboxStore:
+    """The outbox beside a ledger: on its table service and prefix for Table Storage, else in its
+    SQLite file (in memory when the ledger is)."""
+    from .table.ledger import TableLedger  # here: only a Table Storage ledger's outbox needs the SDK
+
+    if isinstance(ledger, TableLedger):
+        from .table.outbox import TableOutbox
+
+        return TableOutbox(ledger.service, ledger.prefix)
+    from .sqlite.outbox import SqliteOutbox
+
+    return SqliteOutbox(getattr(ledger, "path", None) or ":memory:")
+
+
+__all__ = ["LedgerConfigError", "LedgerError", "SqliteLedger", "open_ledger", "outbox_for"]

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
     from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
 
-    from .storm_counters import Counters
-    from .table_keys import Ids
-    from .table_unit import Snapshot, Unit
+    from .table.keys import Ids
+    from .table.storm_counters import Counters
+    from .table.unit import Snapshot, Unit
 
     class SqliteState(Protocol):
         """SqliteLedger's: one connection, used under one lock, and its transaction."""

@@ -1,7 +1,7 @@
 """The outbox: every message is recorded before it is sent, and stays recorded after.
 
 This module is the port (what notify/ needs from storage) and the records it speaks in. The
-SQLite backend is `ledger.outbox_sqlite.SqliteOutbox`; a Table Storage backend implements the
+SQLite backend is `ledger.sqlite.outbox.SqliteOutbox`; a Table Storage backend implements the
 same methods with ETag-conditional writes.
 
 Life of a message:

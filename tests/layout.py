@@ -12,6 +12,7 @@ _TOOL = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["to
 PRODUCT: tuple[str, ...] = tuple(_TOOL["product"])  # deployed to Azure (with function_app.py)
 DEVELOPMENT: tuple[str, ...] = tuple(_TOOL["development"])  # never deployed
 FLOORS: dict[str, int] = dict(_TOOL["floors"])  # product package (and function_app) -> floor
+LEDGER_BACKENDS: tuple[str, ...] = tuple(_TOOL["ledger"]["backends"])  # one package each under ledger/
 
 
 def sources(package: str) -> list[Path]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.layout import DEVELOPMENT, FLOORS, PRODUCT, sources
+from tests.layout import DEVELOPMENT, FLOORS, LEDGER_BACKENDS, PRODUCT, sources
 
 # The command line's simulated-Azure session is the one seam where the product reaches the
 # simulator, lazily and only for `sim`, `demo`, `--azure sim` and `doctor --sim`: the deployment
@@ -92,6 +92,44 @@ def test_an_import_up_or_across_a_floor_is_caught(package, imported, tmp_path):
     found = edges(lambda name: sources(name) + ([probe] if name == package else []))
     assert [line for line in upward(found) if line.startswith("probe.py")] == [
         f"probe.py:2 {package} (floor {FLOORS[package]}) imports {imported}"]
+
+
+def ledger_modules_imported(path: Path, package: tuple[str, ...]) -> set[str]:
+    """The `ledger.*` names a module of `package` imports (`from .keys import clip` is
+    ledger.table.keys.clip), relative imports resolved."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = list(package[:len(package) - node.level + 1]) if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            found |= {f"{module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return {module for module in found if module.split(".")[0] == "ledger"}
+
+
+def crossings(backend: str, path: Path) -> list[str]:
+    return [f"{path.name} imports {module}" for module in sorted(ledger_modules_imported(path, ("ledger", backend)))
+            if module.split(".")[1] in LEDGER_BACKENDS and module.split(".")[1] != backend]
+
+
+def test_each_ledger_backend_is_a_package_that_imports_no_other_backend():
+    on_disk = {p.name for p in (ROOT / "ledger").iterdir() if (p / "__init__.py").is_file()}
+    assert on_disk == set(LEDGER_BACKENDS)
+    assert [line for backend in LEDGER_BACKENDS for path in sorted((ROOT / "ledger" / backend).rglob("*.py"))
+            for line in crossings(backend, path)] == []
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ("from ..table import keys\n", ["probe.py imports ledger.table.keys"]),
+    ("from ..table.keys import clip\n", ["probe.py imports ledger.table.keys.clip"]),
+    ("def later():\n    from ledger.table import TableLedger\n", ["probe.py imports ledger.table.TableLedger"]),
+    ("from . import outbox\nfrom ..errors import LedgerError\nfrom .ledger import SqliteLedger\n", []),
+])
+def test_a_backend_importing_the_other_is_caught(source, found, tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text(source)
+    assert crossings("sqlite", probe) == found
 
 
 def test_the_product_reaches_the_simulator_only_through_the_command_lines_session():

@@ -18,7 +18,7 @@ from arm import ResourceId
 
 UNKNOWN = "unknown"  # the group of members whose update domain is not known
 
-# Member states. A member moves forward only by conditional updates (ledger/waves_sqlite.py).
+# Member states. A member moves forward only by conditional updates (ledger/sqlite/waves.py).
 PENDING = "pending"  # queued, waiting for its group's turn and its windows
 STARTING = "starting"  # claimed by one worker, which is verifying and starting it now
 RUNNING = "running"  # maintenance started; its operation is followed by the remediation tick

@@ -47,7 +47,7 @@ from .planning import (
 from .policy import MaintenancePolicy, parse_maintenance
 
 ACTION = "perform-maintenance"
-# What Waves needs of a ledger (ledger/waves_sqlite.py is the reference).
+# What Waves needs of a ledger (ledger/sqlite/waves.py is the reference).
 LEDGER_METHODS = (
     "live_wave", "wave", "waves", "waves_in_progress", "claim_group", "resting_groups", "release_group", "stop_wave",
     "close_wave", "finish_wave", "add_wave_member", "wave_member", "wave_members", "live_membership",

@@ -108,7 +108,7 @@ def notifier_from_settings(settings: Settings, policy: Policy, store: Store, clo
     """A Notifier when any channel is configured (Teams webhooks, a mail sender, an outbox folder)."""
     if not (settings.notify.configured or kwargs.get("outbox_dir")):
         return None
-    from ledger.outbox_table import outbox_for
+    from ledger import outbox_for
     from notify import Notifier
 
     if settings.azure == "sim" and kwargs.get("credential") is None:

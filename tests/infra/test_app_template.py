@@ -147,9 +147,9 @@ def test_ledger_tables_are_the_ledgers_own(bicep):
     # The Table Storage ledger names its tables (prefix + one per record kind); the template
     # creates exactly those, with the default prefix the app runs with.
     try:
-        from ledger.table_keys import table_names
+        from ledger.table.keys import table_names
     except ImportError as exc:
-        pytest.fail(f"cannot import the Table Storage ledger's table names (ledger.table_keys): {exc}", pytrace=False)
+        pytest.fail(f"cannot import the Table Storage ledger's table names (ledger.table.keys): {exc}", pytrace=False)
     deployed = bicep(MAIN)["variables"]["ledgerTableNames"]["value"]
     assert sorted(deployed) == sorted(table_names(None).values())
 

@@ -39,7 +39,7 @@ class RecordingTeams:
 def flush_outbox(connection: str, prefix: str, seed: int, start, results) -> None:
     """Flush until nothing is pending; report (seed, accepted sends, error)."""
     try:
-        from ledger.outbox_table import TableOutbox
+        from ledger.table.outbox import TableOutbox
         from notify.notifier import Notifier, SystemClock
         from notify.retry import RateLimit
 

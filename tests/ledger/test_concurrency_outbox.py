@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from ledger.outbox_table import TableOutbox
+from ledger.table.outbox import TableOutbox
 from notify.digest import DigestPolicy
 from notify.outbox import Entry
 from notify.routes import Destination

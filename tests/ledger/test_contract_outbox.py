@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from ledger.outbox_table import TableOutbox, outbox_for
+from ledger import outbox_for
+from ledger.table.outbox import TableOutbox
 from notify.digest import DigestPolicy
 from notify.notice import Notice
 from notify.outbox import Entry
@@ -46,7 +47,7 @@ def drop(outbox: TableOutbox) -> None:
 def store(request, tmp_path):
     """A fresh, empty outbox of each kind: SQLite in a file, Table Storage under a new prefix."""
     if request.param == "sqlite":
-        from ledger.outbox_sqlite import SqliteOutbox
+        from ledger.sqlite.outbox import SqliteOutbox
 
         outbox = SqliteOutbox(str(tmp_path / "ledger.sqlite"))
         yield outbox
@@ -271,7 +272,7 @@ def writers(request, tmp_path):
             made.append(table_outbox(connection, prefix))
             return made[-1]
     else:
-        from ledger.outbox_sqlite import SqliteOutbox
+        from ledger.sqlite.outbox import SqliteOutbox
 
         def make():
             made.append(SqliteOutbox(str(tmp_path / "ledger.sqlite")))

@@ -20,7 +20,7 @@ def store(backend):
         yield backend
         return
     from ledger import SqliteLedger
-    from ledger.waves_sqlite import WAVES_SCHEMA, SqliteWaves
+    from ledger.sqlite.waves import WAVES_SCHEMA, SqliteWaves
 
     class WavesLedger(SqliteWaves, SqliteLedger):
         def __init__(self):

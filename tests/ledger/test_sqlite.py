@@ -46,7 +46,7 @@ def _wait_for(predicate, seconds: float = 10.0) -> bool:
 
 
 def test_checkpoints_run_in_the_ledgers_own_thread_not_in_a_commit(tmp_path):
-    from ledger.sqlite import BACKSTOP_CHECKPOINT_PAGES
+    from ledger.sqlite.ledger import BACKSTOP_CHECKPOINT_PAGES
 
     ledger = SqliteLedger(tmp_path / "wal.sqlite")
     try:
@@ -81,7 +81,7 @@ def _rows_in_the_file_alone(path) -> int:
 
 
 def test_a_checkpointer_that_cannot_connect_leaves_the_ledger_working(tmp_path, caplog, monkeypatch):
-    import ledger.sqlite_checkpoint as checkpoint
+    import ledger.sqlite.checkpoint as checkpoint
 
     def refused(path):
         raise sqlite3.OperationalError("unable to open database file")
@@ -140,7 +140,7 @@ def test_a_ledger_file_from_before_approvers_gets_their_columns(tmp_path):
     from datetime import UTC, datetime
 
     from ledger import SqliteLedger
-    from ledger.approvals_sqlite import APPROVER_COLUMNS
+    from ledger.sqlite.approvals import APPROVER_COLUMNS
 
     path = tmp_path / "old.sqlite"
     old = sqlite3.connect(path)

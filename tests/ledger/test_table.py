@@ -15,13 +15,13 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from ledger import open_ledger
-from ledger import table_keys as keys
 from ledger.errors import (
     LedgerAccessError,
     LedgerConfigError,
     LedgerError,
     LedgerUnavailableError,
 )
+from ledger.table import keys
 from tests.conftest import ROOT
 from tests.ledger.azurite import ACCOUNT_KEY, connection_string, free_port
 from tests.ledger.conftest import drop_tables, fresh_prefix
@@ -103,7 +103,7 @@ def test_tables_are_created_on_first_use_under_their_prefix(azurite):
 
 def test_import_ledger_loads_no_azure_sdk():
     probe = (
-        "import sys, ledger, ledger.table, ledger.operations_table\n"
+        "import sys, ledger, ledger.table, ledger.table.operations\n"
         "print(','.join(sorted(m for m in sys.modules if m.startswith(('azure.data', 'azure.identity', 'azure.core')))))\n"
     )
     run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -53,7 +53,7 @@ def test_the_brakes_and_the_tick_query_one_partition(counted, read):
 
 
 def test_an_index_row_naming_no_operation_is_skipped(counted):
-    from ledger.operations_table import by_resource
+    from ledger.table.operations import by_resource
 
     store, _ = counted
     op(store, state="running")

@@ -68,7 +68,7 @@ def ticker() -> Ticker:
 
 @pytest.fixture
 def store(tmp_path):
-    from ledger.outbox_sqlite import SqliteOutbox
+    from ledger.sqlite.outbox import SqliteOutbox
 
     outbox = SqliteOutbox(str(tmp_path / "ledger.sqlite"))
     yield outbox

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.outbox_sqlite import SqliteOutbox
+from ledger.sqlite.outbox import SqliteOutbox
 from notify.errors import UncertainDeliveryError
 from notify.links import sign, stand_in
 from notify.retry import parse_retry_after

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from ledger.outbox_sqlite import SqliteOutbox
+from ledger.sqlite.outbox import SqliteOutbox
 from notify.card_schema import card_problems
 from notify.links import sign, stand_ins
 

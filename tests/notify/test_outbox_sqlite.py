@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from ledger.outbox_sqlite import SqliteOutbox
+from ledger.sqlite.outbox import SqliteOutbox
 from notify.digest import DigestPolicy, place
 from notify.outbox import Entry
 from notify.routes import Destination

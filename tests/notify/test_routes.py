@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ledger.outbox_sqlite import SqliteOutbox
+from ledger.sqlite.outbox import SqliteOutbox
 from notify import NotifyConfigError, owner_emails
 from notify.routes import Router, parse_route, parse_routes
 

@@ -110,7 +110,7 @@ def test_messages_folded_into_the_tenant_digest_say_where_they_went(make_notifie
 
 def test_the_tenant_digest_on_table_storage(make_notifier, azure, ticker, azurite):  # noqa: F811
     """The same fold with the Table Storage outbox: the crowd read from the sender's directory."""
-    from ledger.outbox_table import TableOutbox
+    from ledger.table.outbox import TableOutbox
     from tests.ledger.conftest import fresh_prefix
 
     outbox = TableOutbox.from_settings({"table_connection_string": azurite, "table_prefix": fresh_prefix()})

@@ -84,7 +84,7 @@ EVERY_SETTING = {
                                  ANY_TEXT, None),
     "RESPONDER_TABLE_CONNECTION_STRING": ("UseDevelopmentStorage=true", lambda s: s.table_connection_string == "UseDevelopmentStorage=true",
                                           ANY_TEXT, None),
-    "RESPONDER_TABLE_PREFIX": ("blue", lambda s: s.table_prefix == "blue", ANY_TEXT, None),  # its shape: ledger/table_keys.py
+    "RESPONDER_TABLE_PREFIX": ("blue", lambda s: s.table_prefix == "blue", ANY_TEXT, None),  # its shape: ledger/table/keys.py
     "RESPONDER_DEADLETTER_CONNECTION_STRING": ("UseDevelopmentStorage=true",
                                                lambda s: s.deadletter_connection_string == "UseDevelopmentStorage=true", ANY_TEXT, None),
     "RESPONDER_AZURE": ("live", lambda s: s.azure == "live", "cloudy", "RESPONDER_AZURE='cloudy': expected none, sim or live"),

@@ -41,9 +41,9 @@ def table_told(azurite, sim):  # noqa: F811
     """An auto-mode pipeline on a Table ledger behind the proxy, telling the simulated Teams and
     mailbox, installed as the triggers' pipeline."""
     from handlers import runtime
-    from ledger import table_keys
     from ledger.table import TableLedger
-    from ledger.table_service import service_client
+    from ledger.table import keys as table_keys
+    from ledger.table.service import service_client
     from pipeline import Settings
     from pipeline.azure import LocalToken, connector
     from responder.azure_session import AzureSession

@@ -24,7 +24,7 @@ ACTED = {"vm-degraded-hw", "vm-accelnet", "vmss-web"}
 @pytest.fixture
 def table_ledger(azurite):  # noqa: F811
     from ledger.table import TableLedger
-    from ledger.table_service import service_client
+    from ledger.table.service import service_client
 
     port = int(re.search(r":(\d+)/devstoreaccount1", azurite).group(1))
     with TableProxy(port) as proxy:

@@ -22,7 +22,7 @@ def _waves_ledger_class():
     """SqliteLedger with the waves tables. Once SqliteWaves is among SqliteLedger's bases (the
     lead's wiring) this is SqliteLedger itself; until then, the two mixed here."""
     from ledger import SqliteLedger
-    from ledger.waves_sqlite import WAVES_SCHEMA, SqliteWaves
+    from ledger.sqlite.waves import WAVES_SCHEMA, SqliteWaves
 
     if issubclass(SqliteLedger, SqliteWaves):
         return SqliteLedger

@@ -23,10 +23,10 @@ from typing import Any
 
 from arm import resource_key
 
-from . import table_keys as keys
-from .backend_state import TableState
-from .errors import LedgerContentionError
-from .table_service import ATTEMPTS, backoff, sdk_errors
+from ..backend_state import TableState
+from ..errors import LedgerContentionError
+from . import keys
+from .service import ATTEMPTS, backoff, sdk_errors
 
 OPEN_STATES = ("verifying", "intent", "running")
 FINISHED_STATES = ("succeeded", "failed", "canceled", "skipped")

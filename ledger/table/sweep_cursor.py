@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from . import table_keys as keys
-from .backend_state import TableState
-from .table_keys import clip
-from .table_service import sdk_errors
+from ..backend_state import TableState
+from . import keys
+from .keys import clip
+from .service import sdk_errors
 
 
 class TableSweepCursor(TableState):

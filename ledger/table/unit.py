@@ -23,8 +23,8 @@ from typing import Any
 
 from rules.ports import Superseded
 
-from . import table_keys as keys
-from .backend_state import TableConditions
+from ..backend_state import TableConditions
+from . import keys
 
 # A signal's recent history read with its partition: repeat rules look back this far without
 # another request (the default policy's windows are 24 hours; a longer one costs a query).

@@ -21,15 +21,15 @@ from rules.engine import recorded_reading
 from rules.ports import IncidentRef
 from rules.signals import recorded_facts
 
-from .approvals_sqlite import APPROVALS_SCHEMA, SqliteApprovals, add_approver_columns
-from .claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
-from .errors import LedgerError
-from .operations_sqlite import OPERATIONS_SCHEMA, SqliteOperations
-from .retention_sqlite import SqliteRetention
-from .safety_sqlite import SAFETY_SCHEMA, SqliteSafety
-from .sqlite_checkpoint import Checkpointer
-from .sweep_cursor_sqlite import SqliteSweepCursor
-from .waves_sqlite import WAVES_SCHEMA, SqliteWaves
+from ..claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
+from ..errors import LedgerError
+from .approvals import APPROVALS_SCHEMA, SqliteApprovals, add_approver_columns
+from .checkpoint import Checkpointer
+from .operations import OPERATIONS_SCHEMA, SqliteOperations
+from .retention import SqliteRetention
+from .safety import SAFETY_SCHEMA, SqliteSafety
+from .sweep_cursor import SqliteSweepCursor
+from .waves import WAVES_SCHEMA, SqliteWaves
 
 # Every signal's commit writes the pages its rows touch, about 5 us each (docs/performance.md),
 # so: signals, decisions and rejections are never deleted, and a plain INTEGER PRIMARY KEY
@@ -130,7 +130,7 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
                 # With WAL, NORMAL never corrupts the file; only the last commits may be lost on a
                 # power cut (the next delivery or sweep brings them back). FULL syncs every commit.
                 self._db.execute("PRAGMA synchronous=NORMAL")
-                # Checkpoints run in a thread of their own (ledger/sqlite_checkpoint.py); SQLite's
+                # Checkpoints run in a thread of their own (ledger/sqlite/checkpoint.py); SQLite's
                 # own stays as a backstop, far enough off that it seldom runs in a commit.
                 self._db.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
             self._db.executescript(SCHEMA + OPERATIONS_SCHEMA + SAFETY_SCHEMA + APPROVALS_SCHEMA + WAVES_SCHEMA)

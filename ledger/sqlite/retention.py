@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from .backend_state import SqliteState
+from ..backend_state import SqliteState
 
 # kind -> (statement, what it removes); each takes the cut-off once.
 PURGES = {

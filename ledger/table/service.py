@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import LedgerAccessError, LedgerConfigError, LedgerError, LedgerUnavailableError
+from ..errors import LedgerAccessError, LedgerConfigError, LedgerError, LedgerUnavailableError
 
 # The app settings behind each value (pipeline/settings.py reads them; the ledger reads none).
 ENV = {

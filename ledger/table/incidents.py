@@ -14,11 +14,11 @@ from typing import Any
 
 from rules.ports import IncidentRef
 
-from . import table_keys as keys
-from .backend_state import TableState
-from .errors import LedgerContentionError
-from .table_keys import clip
-from .table_service import ATTEMPTS, backoff, sdk_errors
+from ..backend_state import TableState
+from ..errors import LedgerContentionError
+from . import keys
+from .keys import clip
+from .service import ATTEMPTS, backoff, sdk_errors
 
 INCIDENT_FIELDS = ("id", "key", "resource_id", "opened_at", "last_signal_at", "closed_at", "close_reason")
 TTL_REASON = "quiet for longer than the incident time-to-live"

@@ -43,16 +43,15 @@ from notify.outbox import (
     Allowance,
     Entry,
     Message,
-    OutboxStore,
     Placement,
     Window,
 )
 from notify.routes import Destination
 
-from . import table_keys as keys
-from .errors import LedgerContentionError
-from .outbox_sends_table import TableSendSlots
-from .outbox_table_rows import (
+from ..errors import LedgerContentionError
+from . import keys
+from .keys import clip
+from .outbox_rows import (
     BATCH_CHARS,
     BATCH_ENTITIES,
     BUCKETS,
@@ -79,8 +78,8 @@ from .outbox_table_rows import (
     window_entity,
     window_of,
 )
-from .table_keys import clip
-from .table_service import ATTEMPTS, backoff, sdk_errors, service_client, setting
+from .outbox_sends import TableSendSlots
+from .service import ATTEMPTS, backoff, sdk_errors, service_client, setting
 
 # Messages this process wrote last, with the ETag the store gave back: the next move of the same
 # message (claim -> rendering -> sent) starts from it instead of a read; a stale one costs a 412.
@@ -93,18 +92,6 @@ POINTER_GRACE = timedelta(minutes=2)
 # What `due` reads of a pending message: enough to choose, rate-limit and claim it, never its rendering.
 DUE_COLUMNS = ["id", "destination", "route", "channel", "target", "kind", "incident_id", "cause", "state", "created_at",
                "due_at", "next_attempt_at", "attempts", "uncertain", "last_error", "note", "notices"]
-
-def outbox_for(ledger: Any) -> OutboxStore:
-    """The outbox beside a ledger: on its table service and prefix for Table Storage, else in its
-    SQLite file (in memory when the ledger is)."""
-    from .table import TableLedger
-
-    if isinstance(ledger, TableLedger):
-        return TableOutbox(ledger.service, ledger.prefix)
-    from .outbox_sqlite import SqliteOutbox
-
-    return SqliteOutbox(getattr(ledger, "path", None) or ":memory:")
-
 
 class TableOutbox(TableSendSlots):
     """`notify.outbox.OutboxStore` on Table Storage. Safe to share across threads and processes."""

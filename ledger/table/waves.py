@@ -2,7 +2,7 @@
 their members and one scope entity in one partition, so every move that depends on the scope is one
 entity-group transaction.
 
-The same states and answers as the SQLite ledger (ledger/waves_sqlite.py). Every write to a
+The same states and answers as the SQLite ledger (ledger/sqlite/waves.py). Every write to a
 scope's partition (opening a wave, adding, claiming or moving a member, claiming or releasing an
 update domain, stopping, closing or finishing a wave) is a transaction that also rewrites the
 scope entity with the ETag read before the decision. So a decision reads the scope entity first,
@@ -31,12 +31,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from . import table_keys as keys
-from .backend_state import TableState
-from .errors import LedgerContentionError
-from .operations_table import by_resource
-from .table_keys import clip
-from .table_service import ATTEMPTS, backoff, sdk_errors
+from ..backend_state import TableState
+from ..errors import LedgerContentionError
+from . import keys
+from .keys import clip
+from .operations import by_resource
+from .service import ATTEMPTS, backoff, sdk_errors
 
 LIVE_WAVE_STATES = ("open", "stopped")
 TO_DO = ("pending", "starting", "running", "recovering")

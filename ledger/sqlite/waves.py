@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .backend_state import SqliteState
+from ..backend_state import SqliteState
 
 WAVES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS waves (

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from .backend_state import SqliteState
+from ..backend_state import SqliteState
 
 APPROVALS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (

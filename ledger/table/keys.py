@@ -15,7 +15,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from .errors import LedgerConfigError
+from ..errors import LedgerConfigError
 
 # Table name = prefix + one of these. Table names: 3-63 letters and digits, starting with a letter.
 TABLES = {

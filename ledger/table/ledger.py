@@ -28,20 +28,20 @@ from rules import Decision, Signal
 from rules.engine import recorded_reading
 from rules.signals import recorded_facts
 
-from . import table_keys as keys
-from .approvals_table import TableApprovals
-from .claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
-from .errors import LedgerError
-from .incidents_table import TableIncidents
-from .operations_table import TableOperations
-from .retention_table import TableRetention
-from .safety_table import TableSafety
+from ..claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
+from ..errors import LedgerError
+from . import keys
+from .approvals import TableApprovals
+from .incidents import TableIncidents
+from .keys import clip
+from .operations import TableOperations
+from .retention import TableRetention
+from .safety import TableSafety
+from .service import sdk_errors, service_client, setting
 from .storm_counters import Counters
-from .sweep_cursor_table import TableSweepCursor
-from .table_keys import clip
-from .table_service import sdk_errors, service_client, setting
-from .table_unit import SIGNAL_ROW, TableUnits
-from .waves_table import TableWaves
+from .sweep_cursor import TableSweepCursor
+from .unit import SIGNAL_ROW, TableUnits
+from .waves import TableWaves
 
 if TYPE_CHECKING:  # types only: the SDK is imported when a TableLedger is built
     from azure.data.tables import TableEntity
@@ -321,7 +321,7 @@ class TableLedger(TableUnits, TableIncidents, TableOperations, TableSafety, Tabl
         """The signals received in a period (both ends included), in the order they arrived, with
         their facts: one query across the IncidentLog's signal rows (`sig|...`) and one across the
         Signals table the earlier layout wrote, each filtered by time in the service."""
-        from .operations_table import SIGNAL_ROW_FIELDS
+        from .operations import SIGNAL_ROW_FIELDS
 
         clauses, parameters = [], {}
         if since is not None:

@@ -31,7 +31,7 @@ from typing import Any, TypeGuard, cast
 
 from notify.outbox import FAILED, PENDING, SENDING, SENT, Message, Window
 
-from . import table_keys as keys
+from . import keys
 
 BUCKETS = 1024  # partitions of messages; a message id's low 10 bits name its bucket
 DIRECTORY, LEASES = "due", "leases"

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from .backend_state import SqliteState
+from ..backend_state import SqliteState
 
 CURSOR_FIELDS = ("name", "cycle", "after", "cycle_started", "updated_at")
 CURSOR_SCHEMA = """

@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import table_keys as keys
-from .backend_state import TableConditions
-from .errors import LedgerContentionError
-from .table_keys import clip
-from .table_service import ATTEMPTS, backoff, sdk_errors
+from ..backend_state import TableConditions
+from ..errors import LedgerContentionError
+from . import keys
+from .keys import clip
+from .service import ATTEMPTS, backoff, sdk_errors
 
 
 class TableSendSlots(TableConditions):

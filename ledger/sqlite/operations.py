@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from .backend_state import SqliteState
+from ..backend_state import SqliteState
 
 OPERATIONS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS operations (

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import table_keys as keys
-from .backend_state import TableState
-from .errors import LedgerContentionError
-from .operations_table import OPERATION_PARTITIONS, by_resource
-from .table_keys import clip
-from .table_service import ATTEMPTS, backoff, sdk_errors
-from .table_unit import MARK_ROW
+from ..backend_state import TableState
+from ..errors import LedgerContentionError
+from . import keys
+from .keys import clip
+from .operations import OPERATION_PARTITIONS, by_resource
+from .service import ATTEMPTS, backoff, sdk_errors
+from .unit import MARK_ROW
 
 # Operation states that count as a remediation made (for cooldown, attempts and write caps).
 MADE = ("intent", "running", "succeeded", "failed")

@@ -10,10 +10,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from . import table_keys as keys
-from .backend_state import TableState
-from .operations_table import OPERATION_PARTITIONS, by_resource
-from .table_service import sdk_errors
+from ..backend_state import TableState
+from . import keys
+from .operations import OPERATION_PARTITIONS, by_resource
+from .service import sdk_errors
 
 BATCH = 100  # Table Storage's limit of entities in one transaction
 

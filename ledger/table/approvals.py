@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from . import table_keys as keys
-from .backend_state import TableState
-from .errors import LedgerContentionError
-from .table_keys import clip
-from .table_service import ATTEMPTS, backoff, sdk_errors
+from ..backend_state import TableState
+from ..errors import LedgerContentionError
+from . import keys
+from .keys import clip
+from .service import ATTEMPTS, backoff, sdk_errors
 
 APPROVAL_FIELDS = (
     "id", "incident_id", "signal_id", "action", "resource_id", "mode", "params", "facts", "reason", "created_at",

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from .backend_state import SqliteState
+from ..backend_state import SqliteState
 
-# unhealthy_marks is written by most signals: WITHOUT ROWID keeps it one B-tree (see ledger/sqlite.py).
+# unhealthy_marks is written by most signals: WITHOUT ROWID keeps it one B-tree (see ledger/sqlite/ledger.py).
 SAFETY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS unhealthy_marks (
     scope TEXT NOT NULL,
