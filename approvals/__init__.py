@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rules.ports import ApprovalStore
+
 from .approvers import COMMAND_LINE, LINK, PAGE, Approver, Approvers, Gate
 from .config import DEFAULT_DEADLINE_MARGIN, DEFAULT_TTL, approval_needed, public_base, times_from_policy
 from .errors import (
@@ -59,7 +61,7 @@ def _whole_seconds(at: datetime) -> datetime:
 class Approvals:
     def __init__(
         self,
-        store,
+        store: ApprovalStore,
         secret: str | bytes,
         public_url: str,
         clock: Callable[[], datetime] = _utc_now,
@@ -67,8 +69,6 @@ class Approvals:
         deadline_margin: timedelta = DEFAULT_DEADLINE_MARGIN,
         gate: Gate | None = None,
     ):
-        if not hasattr(store, "add_approval"):
-            raise ApprovalConfigError(f"the ledger ({type(store).__name__}) does not keep approvals")
         self.store = store
         self.signer = Signer(secret)
         self.public_url = public_base(public_url)
@@ -220,7 +220,7 @@ def _approver(by: Approver | str, via: str) -> Approver:
     return by if isinstance(by, Approver) else Approver(str(by or ""), None, via)
 
 
-def approvals_for(settings, policy, store, clock: Callable[[], datetime] = _utc_now) -> Approvals | None:
+def approvals_for(settings, policy, store: ApprovalStore, clock: Callable[[], datetime] = _utc_now) -> Approvals | None:
     """Approvals for a pipeline: built whenever a secret is set; required (refusing to run
     without a secret) whenever the mode or the policy can make a decision wait for a person."""
     needed = approval_needed(settings.mode, policy)

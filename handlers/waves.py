@@ -21,19 +21,16 @@ bp = func.Blueprint()
 @bp.function_name("waves")
 @bp.route(route="waves", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def waves(req: func.HttpRequest) -> func.HttpResponse:
-    from waves import WavesError, list_waves
+    from waves import list_waves
 
     every = (req.params.get("all") or "").strip().lower() in ("1", "true", "yes")
-    try:
-        return json_response(200, {"waves": list_waves(runtime.pipeline().ledger, None if every else ("open", "stopped"))})
-    except WavesError as exc:
-        return problem(503, "ledger", str(exc))
+    return json_response(200, {"waves": list_waves(runtime.pipeline().ledger, None if every else ("open", "stopped"))})
 
 
 @bp.function_name("close_wave")
 @bp.route(route="waves/{wave_id}/close", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def close_wave(req: func.HttpRequest) -> func.HttpResponse:
-    from waves import WaveLedgerError, WaveNotFoundError, WavesError
+    from waves import WaveNotFoundError, WavesError
     from waves import close_wave as close
 
     pipeline = runtime.pipeline()
@@ -43,7 +40,5 @@ def close_wave(req: func.HttpRequest) -> func.HttpResponse:
         return json_response(200, {"closed": close(pipeline.ledger, wave_id, by, pipeline.clock())})
     except WaveNotFoundError as exc:
         return problem(404, "wave_id", str(exc))
-    except WaveLedgerError as exc:
-        return problem(503, "ledger", str(exc))
     except WavesError as exc:
         return problem(409, "wave_id", str(exc))

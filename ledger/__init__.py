@@ -28,18 +28,20 @@ def open_ledger(url: str | None, settings: Any = None) -> Store:
     return SqliteLedger(path or ":memory:")
 
 
-def outbox_for(ledger: Any) -> OutboxStore:
+def outbox_for(ledger: Store) -> OutboxStore:
     """The outbox beside a ledger: on its table service and prefix for Table Storage, else in its
     SQLite file (in memory when the ledger is)."""
+    if isinstance(ledger, SqliteLedger):
+        from .sqlite.outbox import SqliteOutbox
+
+        return SqliteOutbox(ledger.path or ":memory:")
     from .table.ledger import TableLedger  # here: only a Table Storage ledger's outbox needs the SDK
 
     if isinstance(ledger, TableLedger):
         from .table.outbox import TableOutbox
 
         return TableOutbox(ledger.service, ledger.prefix)
-    from .sqlite.outbox import SqliteOutbox
-
-    return SqliteOutbox(getattr(ledger, "path", None) or ":memory:")
+    raise LedgerConfigError(f"no outbox beside a {type(ledger).__name__}: the outbox lives beside a SQLite or Table Storage ledger")
 
 
 __all__ = ["LedgerConfigError", "LedgerError", "SqliteLedger", "open_ledger", "outbox_for"]

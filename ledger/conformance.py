@@ -1,7 +1,9 @@
 """Each backend held by the type checker to the ports it stands behind, one function each: a
 backend that lacks a port's method, or has one with another signature, fails `mypy` here
-(tests/ledger/test_ports_conformance.py names a missing method at run time too). Nothing here
-runs: the imports are for the checker only, so the Azure SDK stays unimported."""
+(tests/ledger/test_ports_conformance.py names a missing method at run time too). `Store` is every
+port of rules/ports.py (the pipeline's and those of approvals/, waves/, sweep/ and the command
+line), so a ledger that is a Store is each of them. Nothing here runs: the imports are for the
+checker only, so the Azure SDK stays unimported."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from rules import Classification, Decision, Engine, Signal
 from rules.evidence import FUTURE_SKEW
-from rules.ports import CLAIMED, DECIDED, IncidentRef, Ledger, Superseded
+from rules.ports import CLAIMED, DECIDED, IncidentRef, Occurrences, Store, Superseded
 from rules.signals import signal_from_record
 from telemetry.logs import bound, log
 
@@ -91,7 +91,7 @@ class Pipeline:
 
     def __init__(
         self,
-        ledger: Ledger,
+        ledger: Store,  # every port: the rooms above reach theirs through the pipeline (approvals, the sweep)
         engine: Engine,
         clock: Callable[[], datetime] = utc_now,
         remediator: Remediator | None = None,
@@ -331,8 +331,7 @@ class Pipeline:
         leaving the hold would keep the incident from ever being remediated."""
         if held.get("decision_ref") != signal.delivery_key or held.get("status") in HOLDING_STATUSES[1:]:
             return False
-        operations = getattr(self.ledger, "operations", None)
-        return operations is None or not operations(incident.id)
+        return not self.ledger.operations(incident.id)
 
     def tick(self) -> list[Outcome]:
         """The timer's work: operations followed to their end, each recorded and reported."""
@@ -431,7 +430,7 @@ class Recent:
     now, and none after it (plus a clock's skew), so an event dated 2099 or one delivered days
     late is never a repeat."""
 
-    def __init__(self, ledger: Ledger, now: datetime) -> None:
+    def __init__(self, ledger: Occurrences, now: datetime) -> None:
         self.ledger, self.now = ledger, now
 
     def count_occurrences(self, resource_key: str, name: str, within: timedelta) -> int:

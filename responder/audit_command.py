@@ -44,11 +44,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         err.write(f"error: {exc}\n")
         return 1
     try:
-        incidents, repeats = group(ledger.history(since, args.resource), getattr(ledger, "incident", None))
+        incidents, repeats = group(ledger.history(since, args.resource), ledger.incident)
     finally:
-        close = getattr(ledger, "close", None)
-        if close:
-            close()
+        ledger.close()
     if args.json:
         for incident in incidents:
             out.write(json.dumps(incident.to_dict(), ensure_ascii=False) + "\n")

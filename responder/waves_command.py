@@ -52,6 +52,4 @@ def run(args, out: TextIO | None = None, err: TextIO | None = None) -> int:
         err.write(f"error: {exc}\n")
         return 1
     finally:
-        close = getattr(store, "close", None)
-        if close is not None:
-            close()
+        store.close()

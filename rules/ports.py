@@ -1,8 +1,14 @@
-"""The ports the decision pipeline needs; ledger/ (and later backends) implement them."""
+"""The ports every room sees the state through; ledger/ (each of its backends) implements them all.
+
+One Protocol per need, named by what it keeps: the pipeline's (`Ledger`, `OperationStore`,
+`SafetyStore`), and those of the rooms above it (`ApprovalStore` for approvals/, `WaveStore` for
+waves/, `SweepCursorStore`, `Switches` and `Occurrences` for sweep/, `AuditTrail` for the command
+line). `Store` is all of them: what the composition root (wiring/) opens and hands round, so a room
+asks for its own port by type and never probes a store for a method (tests/test_architecture.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +39,23 @@ class Superseded(Exception):
     by a store that records a decision in one transaction at its end (Table Storage)."""
 
 
-class Ledger(Protocol):
+class Retention(Protocol):
+    """What the daily purge (pipeline/retention.py) asks of the ledger."""
+
+    def purge(self, before: datetime) -> Mapping[str, int]:
+        """Remove what was recorded before a time and is finished (pipeline/retention.py says
+        what); how many of each kind went."""
+
+
+class Occurrences(Protocol):
+    """Recorded signals counted: the repeat rules, and the sweep's datapath check (sweep/datapath.py)."""
+
+    def count_occurrences(self, resource_key: str, name: str, since: datetime, until: datetime) -> int:
+        """Distinct occurrences (occurred times) of recorded signals with this name on this
+        resource, occurred between two times (both included)."""
+
+
+class Ledger(Retention, Occurrences, Protocol):
     """State behind one port. Every method is safe to call from many workers at once."""
 
     def claim_delivery(self, key: str, at: datetime, lease: timedelta, incident_key: str = "") -> str:
@@ -62,10 +84,6 @@ class Ledger(Protocol):
 
     def record_signal(self, signal: Signal, incident_id: str | None, at: datetime) -> int: ...
 
-    def count_occurrences(self, resource_key: str, name: str, since: datetime, until: datetime) -> int:
-        """Distinct occurrences (occurred times) of recorded signals with this name on this
-        resource, occurred between two times (both included)."""
-
     def hold_action(
         self, incident_id: str, action: str, decision_ref: str, at: datetime, status: str = "held"
     ) -> Mapping[str, Any] | None:
@@ -85,10 +103,6 @@ class Ledger(Protocol):
 
     def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[Mapping[str, Any]]:
         """Decisions joined with their signals, oldest first: the audit trail."""
-
-    def purge(self, before: datetime) -> Mapping[str, int]:
-        """Remove what was recorded before a time and is finished (pipeline/retention.py says
-        what); how many of each kind went."""
 
     def signal(self, signal_id: int, resource_id: str | None = None) -> Mapping[str, Any] | None:
         """A recorded signal's row, for the message of a decision made after it (None: unknown id);
@@ -153,6 +167,122 @@ class SafetyStore(Protocol):
     def switch(self, name: str) -> Mapping[str, Any] | None: ...
 
 
-class Store(Ledger, OperationStore, SafetyStore, Protocol):
+class Switches(Protocol):
+    """Named switches with who set them and when: the pause (pipeline/safety.py) and a person's
+    hold on a scale set's repairs (sweep/holds.py)."""
+
+    def set_switch(self, name: str, value: str, by: str, at: datetime) -> None: ...
+
+    def switch(self, name: str) -> Mapping[str, Any] | None:
+        """The switch's row (value, set_by, set_at), or None for a switch never set."""
+
+
+class ApprovalStore(Protocol):
+    """Decisions that wait for a person (approvals/): each approval moves pending -> approved or
+    rejected or expired, then approved -> consumed (carried out) once; every move is a conditional
+    write, so of many workers (or clicks) one wins."""
+
+    def add_approval(self, approval: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Record a pending approval; if one is already pending for its incident and action, that one."""
+
+    def decide_approval(self, approval_id: str, state: str, by: str, at: datetime,
+                        by_id: str | None = None, via: str | None = None) -> bool:
+        """pending -> approved | rejected, only while pending and not yet expired: the claim. `by` the
+        person's name, `by_id` their Entra object id, `via` link, page or command line."""
+
+    def expire_approvals(self, at: datetime) -> Sequence[Mapping[str, Any]]:
+        """pending -> expired for every approval whose time is up; those it moved (each once)."""
+
+    def consume_approval(self, approval_id: str, at: datetime) -> bool:
+        """approved -> consumed: the one worker that gets True carries the action out."""
+
+    def settle_approval(self, approval_id: str, status: str, reason: str, at: datetime) -> None: ...
+
+    def approval(self, approval_id: str) -> Mapping[str, Any] | None: ...
+
+    def approvals(self, state: str | None = None) -> Sequence[Mapping[str, Any]]: ...
+
+    def approval_signal_id(self, incident_id: str, delivery_key: str) -> int | None:
+        """The recorded signal a pending approval is asked for (the delivery's)."""
+
+
+class WaveStore(Protocol):
+    """Maintenance waves (waves/): one wave per scope at a time, one update domain of it claimed at
+    once, each member claimed by one worker; ledger/sqlite/waves.py is the reference."""
+
+    def live_wave(self, scope: str, new_id: str, at: datetime) -> Mapping[str, Any]:
+        """The scope's open or stopped wave, or a new open one with `new_id`."""
+
+    def wave(self, wave_id: str) -> Mapping[str, Any] | None: ...
+
+    def waves(self, states: Iterable[str] | None = None) -> Sequence[Mapping[str, Any]]: ...
+
+    def waves_in_progress(self) -> Sequence[Mapping[str, Any]]:
+        """Open waves, and waves of any state with a member still starting, running or recovering."""
+
+    def claim_group(self, wave_id: str, group: str, at: datetime, rested_since: datetime | None = None) -> bool:
+        """Make `group` the wave's update domain in progress: only if none is, the wave is open,
+        nothing of the scope is starting, running or recovering, and (given `rested_since`) no
+        other update domain of the scope became Available again after it. A conditional write."""
+
+    def resting_groups(self, scope: str, rested_since: datetime) -> dict[str, str]:
+        """Update domains of a scope with a member Available again after `rested_since`: group -> latest time."""
+
+    def release_group(self, wave_id: str, group: str, at: datetime, rest_until: datetime | None = None) -> bool: ...
+
+    def stop_wave(self, wave_id: str, at: datetime, reason: str) -> bool: ...
+
+    def close_wave(self, wave_id: str, at: datetime, reason: str) -> bool:
+        """A stopped wave a person has looked at: the scope's next enrolment opens a new wave; False
+        for a wave that is not stopped."""
+
+    def finish_wave(self, wave_id: str, at: datetime) -> bool: ...
+
+    def add_wave_member(self, member: Mapping[str, Any]) -> bool:
+        """Add a member to a wave that is still open; False when the resource is already in it or the
+        wave is no longer open."""
+
+    def wave_member(self, wave_id: str, resource_key: str) -> Mapping[str, Any] | None: ...
+
+    def wave_members(self, wave_id: str) -> Sequence[Mapping[str, Any]]: ...
+
+    def live_membership(self, resource_key: str) -> Mapping[str, Any] | None: ...
+
+    def update_wave_member(self, wave_id: str, resource_key: str, at: datetime, *, expect_state: str | None = None,
+                           **changes: Any) -> bool:
+        """With `expect_state`, a conditional write: False when another worker moved it first."""
+
+    def claim_wave_member(self, wave_id: str, resource_key: str, at: datetime) -> bool:
+        """pending -> starting, only while the wave is open with the member's update domain in progress."""
+
+    def last_operation_of(self, incident_id: str, resource_key: str, action: str) -> Mapping[str, Any] | None: ...
+
+    def operation(self, operation_id: int) -> Mapping[str, Any] | None: ...
+
+
+class SweepCursorStore(Protocol):
+    """Where a sweep stands in its cycle, between timer runs (sweep/cursor.py)."""
+
+    def sweep_cursor(self, name: str) -> Mapping[str, Any] | None:
+        """The sweep's row (cycle, after, cycle_started), or None for a sweep never saved."""
+
+    def save_sweep_cursor(self, name: str, cycle: int, after: str, cycle_started: datetime, at: datetime) -> None: ...
+
+
+class AuditTrail(Protocol):
+    """What the command line reads and then lets go of (`responder audit`, `responder waves`)."""
+
+    def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[Mapping[str, Any]]: ...
+
+    def incident(self, incident_id: str) -> Mapping[str, Any] | None:
+        """An incident's row (opened, closed, why), None for an unknown id."""
+
+    def close(self) -> None:
+        """Let go of files and clients; safe to call twice."""
+
+
+class Store(Ledger, OperationStore, SafetyStore, Switches, ApprovalStore, WaveStore, SweepCursorStore, AuditTrail,
+            Protocol):
     """One backend behind every port above (ledger/: SQLite or Table Storage), as the composition
-    root (wiring/) hands it to the pipeline, the remediation and the safety."""
+    root (wiring/) opens it and hands it to the pipeline, the remediation, the safety and the
+    rooms above them. Every backend has all of it (ledger/conformance.py), so nobody probes."""

@@ -6,8 +6,8 @@ after it. When the last batch is done the next cycle starts from the first subsc
 next run. A subscription added to the scope mid-cycle is swept when the cycle reaches it (or in
 the next cycle, if its id sorts before the cursor); one removed is simply not asked for.
 
-The ledger keeps one row per sweep name (`sweep_cursor(name)`, `save_sweep_cursor(...)`); a
-ledger without them (a stand-in) keeps the cursor in memory, so every run is a fresh cycle.
+The ledger keeps one row per sweep name (`sweep_cursor(name)`, `save_sweep_cursor(...)`); without
+a ledger (None: a sweep run on its own) the cursor is kept in memory, so every run is a fresh cycle.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+from rules.ports import SweepCursorStore
 
 
 @dataclass
@@ -26,8 +27,8 @@ class Position:
 
 
 class SweepCursor:
-    def __init__(self, ledger: Any, name: str, clock: Callable[[], datetime]):
-        self.ledger = ledger if callable(getattr(ledger, "sweep_cursor", None)) else None
+    def __init__(self, ledger: SweepCursorStore | None, name: str, clock: Callable[[], datetime]):
+        self.ledger = ledger
         self.name = name
         self.clock = clock
 

@@ -14,10 +14,10 @@ verified by the same health signal (`verify_by: application-health`), not by Res
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from arm import VM, resource_key
 from rules import Signal
+from rules.ports import Occurrences
 
 from .finding import finding, iso
 
@@ -28,15 +28,11 @@ WINDOW = timedelta(hours=1)  # how soon after the live migration the application
 
 
 class Datapath:
-    """`check(vm_id, health, since, now)`: the finding, or None. `ledger` answers count_occurrences."""
+    """`check(vm_id, health, since, now)`: the finding, or None. `ledger` counts the live migrations."""
 
-    def __init__(self, ledger: Any, window: timedelta = WINDOW):
+    def __init__(self, ledger: Occurrences, window: timedelta = WINDOW):
         self.ledger = ledger
         self.window = window
-
-    @classmethod
-    def for_ledger(cls, ledger: Any) -> Datapath | None:
-        return cls(ledger) if callable(getattr(ledger, "count_occurrences", None)) else None
 
     def check(self, vm_id: str, health: str | None, since: datetime | None, now: datetime) -> Signal | None:
         if health != "unhealthy" or since is None:

@@ -30,6 +30,7 @@ from typing import Any
 from arm import SCALE_SET_VM, VM, ResourceId
 from pipeline.settings import SWEEP_MAX_BATCH, SweepSettings
 from rules import Signal
+from rules.ports import SweepCursorStore
 
 from . import graph_queries as q
 from .arm_reads import ArmReads
@@ -79,13 +80,17 @@ class GraphSweeper(Sweeper):
     `management_group`: query the group instead of naming subscriptions (one batch a cycle).
     """
 
+    # The application health the datapath check needs is in instance views, which this sweep
+    # reads only for a VM flagged for maintenance.
+    reads_application_health = False
+
     def __init__(
         self,
         clients_for_subscription: Callable[[str], Any],
         scope: Scope,
         clock: Callable[[], datetime] = utc_now,
         *,
-        ledger: Any = None,
+        ledger: SweepCursorStore | None = None,
         budget: Budget | None = None,
         batch_size: int = DEFAULT_BATCH,
         management_group: str | None = None,
@@ -105,9 +110,8 @@ class GraphSweeper(Sweeper):
         self.top = top
         self.name = f"{name}:{management_group}" if management_group else name
         self.sleep = sleep
-        self.run = RunReport()
+        self.run: RunReport = RunReport()
         self.groups = q.groups_clause(scope.resource_groups_include, scope.resource_groups_exclude)
-        del self.datapath  # the application health it needs is in instance views, which this sweep reads only when flagged
 
     def signals(self) -> Iterator[Signal]:
         self.stats, self.run = SweepStats(), RunReport()

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from arm import resource_key
+from rules.ports import Switches
 
 PREFIX = "repairs-hold:"
 HELD, RELEASED = "held", "released"
@@ -39,13 +40,8 @@ class Hold:
 class RepairHolds:
     """Read and keep holds; also a pipeline listener that records them from repair-state signals."""
 
-    def __init__(self, ledger: Any):
+    def __init__(self, ledger: Switches):
         self.ledger = ledger
-
-    @classmethod
-    def for_ledger(cls, ledger: Any) -> RepairHolds | None:
-        """None for a ledger without switches (then nothing can be held)."""
-        return cls(ledger) if callable(getattr(ledger, "switch", None)) and callable(getattr(ledger, "set_switch", None)) else None
 
     def held(self, scale_set_id: str) -> Hold | None:
         row = self.ledger.switch(PREFIX + resource_key(scale_set_id))

@@ -12,9 +12,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .stats import SweepStats
+
+if TYPE_CHECKING:  # types only
+    from pipeline.core import Pipeline
+
+    from .sweeper import Sweeper
 
 
 @dataclass
@@ -46,8 +51,8 @@ class SweepReport:
 
 
 def sweep_into(
-    pipeline: Any,
-    sweeper: Any,
+    pipeline: Pipeline,
+    sweeper: Sweeper,
     progress: Callable[[SweepStats], None] | None = None,
     on_outcome: Callable[[Any], None] | None = None,
     keep_outcomes: bool = True,
@@ -58,16 +63,16 @@ def sweep_into(
     `on_outcome(outcome)` as each decision is made. `keep_outcomes=False` keeps only the counts,
     for sweeps whose findings are too many to hold.
     """
-    if progress is not None and getattr(sweeper, "progress", None) is None:
+    if progress is not None and sweeper.progress is None:
         sweeper.progress = progress
-    if getattr(sweeper, "holds", False) is None:  # a person's suspension, kept in this pipeline's ledger
+    if sweeper.holds is None:  # a person's suspension, kept in this pipeline's ledger
         from .holds import RepairHolds
 
-        sweeper.holds = RepairHolds.for_ledger(pipeline.ledger)
-    if getattr(sweeper, "datapath", False) is None:  # live migrations recorded in this pipeline's ledger
+        sweeper.holds = RepairHolds(pipeline.ledger)
+    if sweeper.datapath is None and sweeper.reads_application_health:  # live migrations recorded in this pipeline's ledger
         from .datapath import Datapath
 
-        sweeper.datapath = Datapath.for_ledger(pipeline.ledger)
+        sweeper.datapath = Datapath(pipeline.ledger)
     report = SweepReport(started=pipeline.clock())
     began = time.perf_counter()
     for signal in sweeper.signals():
@@ -82,7 +87,7 @@ def sweep_into(
         if on_outcome is not None:
             on_outcome(outcome)
     report.stats = sweeper.stats
-    report.run = getattr(sweeper, "run", None)
+    report.run = sweeper.run
     report.finished = pipeline.clock()
     report.seconds = time.perf_counter() - began
     return report

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from actions.statuses import HEALTH, PROVISIONING, find_status, status_code
 from arm import SCALE_SET_VM, VM
@@ -31,6 +31,11 @@ from .maintenance import Maintenance, maintenance_signal
 from .repairs import ScaleSetHealth, repair_signals
 from .scope import Scope, resource_group_of
 from .stats import SweepStats
+
+if TYPE_CHECKING:  # types only
+    from .datapath import Datapath
+    from .graph_sweeper import RunReport
+    from .holds import RepairHolds
 
 AUTOMATIC_REPAIRS = "automaticrepairs"
 FLEXIBLE = "flexible"
@@ -50,6 +55,10 @@ class Sweeper:
     every read.
     """
 
+    # It reads each VM's application health (instance views), so it can find the datapath issue
+    # after a live migration (sweep/datapath.py); a sweep that does not read it says so.
+    reads_application_health = True
+
     def __init__(
         self,
         clients_for_subscription: Callable[[str], Any],
@@ -57,8 +66,8 @@ class Sweeper:
         clock: Callable[[], datetime] = utc_now,
         page_size: int | None = None,
         progress: Callable[[SweepStats], None] | None = None,
-        holds: Any = None,
-        datapath: Any = None,
+        holds: RepairHolds | None = None,
+        datapath: Datapath | None = None,
     ):
         self.clients_for_subscription = clients_for_subscription
         self.scope = scope
@@ -68,6 +77,7 @@ class Sweeper:
         self.holds = holds  # sweep.holds.RepairHolds: a person's suspension is not resumed (sweep_into sets it)
         self.datapath = datapath  # sweep.datapath.Datapath: unhealthy soon after a live migration (sweep_into sets it)
         self.stats = SweepStats()
+        self.run: RunReport | None = None  # a Resource Graph sweep's: cycle, batches, why it stopped
 
     def signals(self) -> Iterator[Signal]:
         self.stats = SweepStats()

@@ -190,6 +190,48 @@ def test_a_read_of_the_environment_elsewhere_is_caught(code, tmp_path):
     assert "probe.py" in found
 
 
+# A store is asked for what its port declares (rules/ports.py), never probed for a method: every
+# backend has every port (tests/ledger/test_ports_conformance.py), and a room that may run without a
+# store says so in its types (an Optional the composition root passes). A probe is getattr or
+# hasattr on an object named as a store: `ledger`, `store` (or `..._ledger`, `..._store`), bare or
+# as an attribute (self.ledger, pipeline.ledger).
+def probes_a_store(target: ast.expr) -> bool:
+    name = target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else ""
+    return name in ("ledger", "store") or name.endswith(("_ledger", "_store"))
+
+
+def store_probes_in(path: Path) -> list[int]:
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr")
+            and node.args and probes_a_store(node.args[0])]
+
+
+def store_probes(files_of=sources) -> dict[str, list[int]]:
+    found = {}
+    for package in FLOORS:
+        for path in files_of(package):
+            lines = store_probes_in(path)
+            if lines:
+                found[str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name] = lines
+    return found
+
+
+def test_no_room_probes_a_store_for_a_method():
+    assert store_probes() == {}
+
+
+@pytest.mark.parametrize("code", [
+    "def f(ledger):\n    return hasattr(ledger, 'add_approval')\n",
+    "def f(self):\n    return callable(getattr(self.ledger, 'sweep_cursor', None))\n",
+    "def f(pipeline):\n    return getattr(pipeline.ledger, 'operations', None)\n",
+    "def f(outbox_store):\n    return getattr(outbox_store, 'path')\n",
+])
+def test_a_store_probe_is_caught(code, tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text(code)
+    assert store_probes(lambda name: sources(name) + ([probe] if name == "waves" else [])) == {"probe.py": [2]}
+
+
 def test_rules_imports_no_azure_sdk_and_nothing_else_of_the_app():
     """Nothing but the floor below it: ARM ids (arm/), which is the standard library only."""
     imported = imports_of("rules")

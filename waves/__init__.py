@@ -12,22 +12,20 @@ rest between update domains, and stops at the first failure. See docs/waves.md.
 from __future__ import annotations
 
 from .admin import close_wave, list_waves
-from .errors import WaveLedgerError, WaveNotFoundError, WavePolicyError, WavesError
+from .errors import WaveNotFoundError, WavePolicyError, WavesError
 from .policy import MaintenancePolicy, MaintenanceWindow, parse_maintenance
-from .service import ACTION, Ended, Waves, keeps_waves
+from .service import ACTION, Ended, Waves
 
 __all__ = [
     "ACTION",
     "Ended",
     "MaintenancePolicy",
     "MaintenanceWindow",
-    "WaveLedgerError",
     "WaveNotFoundError",
     "WavePolicyError",
     "Waves",
     "WavesError",
     "close_wave",
-    "keeps_waves",
     "list_waves",
     "parse_maintenance",
 ]

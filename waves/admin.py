@@ -11,20 +11,15 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from .errors import WaveLedgerError, WaveNotFoundError, WavesError
+from rules.ports import WaveStore
+
+from .errors import WaveNotFoundError, WavesError
 
 LIVE = ("open", "stopped")
 
 
-def _check(ledger: Any) -> None:
-    for name in ("waves", "wave", "wave_members", "close_wave"):
-        if not hasattr(ledger, name):
-            raise WaveLedgerError(f"the ledger ({type(ledger).__name__}) does not keep maintenance waves")
-
-
-def list_waves(ledger: Any, states: Iterable[str] | None = LIVE) -> list[dict[str, Any]]:
+def list_waves(ledger: WaveStore, states: Iterable[str] | None = LIVE) -> list[dict[str, Any]]:
     """Each wave (by default the live ones: open or stopped), with its members counted by state."""
-    _check(ledger)
     found = []
     for wave in ledger.waves(tuple(states) if states is not None else None):
         members = ledger.wave_members(wave["id"])
@@ -36,10 +31,9 @@ def list_waves(ledger: Any, states: Iterable[str] | None = LIVE) -> list[dict[st
     return found
 
 
-def close_wave(ledger: Any, wave_id: str, by: str, at: datetime) -> dict[str, Any]:
+def close_wave(ledger: WaveStore, wave_id: str, by: str, at: datetime) -> dict[str, Any]:
     """Close a stopped wave: a person looked at why it stopped; the scope's next enrolment opens a
     new wave. WaveNotFoundError for an unknown id; WavesError for a wave that is not stopped."""
-    _check(ledger)
     wave = ledger.wave(wave_id)
     if wave is None:
         raise WaveNotFoundError(f"no wave {wave_id}")

@@ -3,7 +3,6 @@
     WavesError                    base
     ├── WavePolicyError           the policy's `maintenance:` section cannot be used (also a rules PolicyError,
     │                             so whoever loads the policy reports it like any other policy mistake)
-    ├── WaveLedgerError           the ledger does not keep waves (its backend lacks the waves tables)
     └── WaveNotFoundError         no wave with this id
 """
 
@@ -18,10 +17,6 @@ class WavesError(Exception):
 
 class WavePolicyError(WavesError, PolicyError):
     """The `maintenance:` section of the policy fails its schema or names something unknown."""
-
-
-class WaveLedgerError(WavesError):
-    """The ledger given to Waves cannot keep waves."""
 
 
 class WaveNotFoundError(WavesError):

@@ -18,13 +18,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from arm import resource_key, short_name
 from pipeline.gate import WAVE
+from rules import Policy
+from rules.ports import WaveStore
 from telemetry.logs import bound, log
 
-from .errors import WaveLedgerError, WaveNotFoundError, WavesError
+from .errors import WaveNotFoundError, WavesError
 from .planning import (
     DONE,
     FAILED,
@@ -46,18 +48,10 @@ from .planning import (
 )
 from .policy import MaintenancePolicy, parse_maintenance
 
+if TYPE_CHECKING:  # types only: the remediation is handed in by the composition root (wiring/)
+    from pipeline.remediation import Remediation
+
 ACTION = "perform-maintenance"
-# What Waves needs of a ledger (ledger/sqlite/waves.py is the reference).
-LEDGER_METHODS = (
-    "live_wave", "wave", "waves", "waves_in_progress", "claim_group", "resting_groups", "release_group", "stop_wave",
-    "close_wave", "finish_wave", "add_wave_member", "wave_member", "wave_members", "live_membership",
-    "update_wave_member", "claim_wave_member", "last_operation_of", "operation",
-)
-
-
-def keeps_waves(ledger) -> bool:
-    """Whether a ledger backend has everything Waves uses."""
-    return all(hasattr(ledger, name) for name in LEDGER_METHODS)
 LEASE = timedelta(minutes=10)  # a member `starting` for longer than this lost its worker
 
 
@@ -92,16 +86,13 @@ def _recorded_at(value: Any) -> datetime:
 
 
 class Waves:
-    def __init__(self, ledger, remediation, policy: Any, clock: Callable[[], datetime], lease: timedelta = LEASE):
-        missing = [name for name in LEDGER_METHODS if not hasattr(ledger, name)]
-        if missing:
-            raise WaveLedgerError(f"the ledger ({type(ledger).__name__}) does not keep maintenance waves "
-                                  f"(it lacks {', '.join(missing)})")
-        self.ledger = ledger
+    def __init__(self, ledger: WaveStore, remediation: Remediation, policy: Policy | MaintenancePolicy,
+                 clock: Callable[[], datetime], lease: timedelta = LEASE):
+        self.ledger = ledger  # every backend keeps waves (rules.ports.WaveStore; ledger/conformance.py)
         self.remediation = remediation
         # A rules.Policy (its `maintenance:` section is read here) or a MaintenancePolicy.
         self.policy = policy if isinstance(policy, MaintenancePolicy) else parse_maintenance(
-            (getattr(policy, "sections", None) or {}).get("maintenance"))
+            policy.sections.get("maintenance"))
         self.clock = clock
         self.lease = lease
 
@@ -191,7 +182,7 @@ class Waves:
             elif member["state"] == RECOVERING:
                 self._check_available(member, now)
         wave = self.ledger.wave(wave_id)
-        if wave["state"] != "open":
+        if wave is None or wave["state"] != "open":  # None: purged meanwhile
             return ended
         for member in self.ledger.wave_members(wave_id):
             if member["state"] == PENDING and self._window(member).closed(now):
@@ -218,7 +209,7 @@ class Waves:
         rest_until = max(maintained) + self.policy.pause_between_update_domains if maintained else None
         if self.ledger.release_group(wave["id"], group, now, rest_until):
             log("wave update domain finished", wave=wave["id"], update_domain=group)
-        return self.ledger.wave(wave["id"])
+        return self.ledger.wave(wave["id"]) or wave
 
     def _take_turn(self, wave: Mapping[str, Any], now: datetime) -> list[Ended]:
         """Start what may start now: only inside the maintenance window, unpaused, one update
@@ -362,8 +353,7 @@ class Waves:
         return ended
 
     def _paused(self) -> bool:
-        safety = getattr(self.remediation, "safety", None)
-        return bool(safety is not None and safety.paused())
+        return bool(self.remediation.safety.paused())
 
     @staticmethod
     def _ended(member: Mapping[str, Any], status: str, reason: str) -> Ended:

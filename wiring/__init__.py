@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline import metrics
 from pipeline.azure import Connect, connector
@@ -55,10 +55,10 @@ def build_pipeline(
     # when the policy is an operator's (a mistake shows at start-up), not when it is the shipped
     # one the tests checked: then the waves package is not even imported (cold start).
     if remediator is not None or not policy.checked_in_tests:
-        from waves import Waves, keeps_waves, parse_maintenance
+        from waves import Waves, parse_maintenance
 
         maintenance = parse_maintenance(policy.sections.get("maintenance"), f"{settings.policy_path}: maintenance", policy.checked_in_tests)
-        if remediator is not None and keeps_waves(store):  # elsewhere perform-maintenance starts at once
+        if remediator is not None:  # every backend keeps waves (rules.ports.WaveStore)
             remediator.waves = Waves(store, remediator, maintenance, clock)
     # Approvals whenever a secret is set; approve mode without one refuses to build (ApprovalConfigError).
     # Neither: the approvals package is not imported (cold start).
@@ -73,9 +73,7 @@ def build_pipeline(
     listeners: list[Listener] = [metrics.count, *([requests] if requests else [])]
     from sweep.holds import RepairHolds  # light: rules only
 
-    holds = RepairHolds.for_ledger(store)
-    if holds is not None:  # a person's Suspend of a scale set's repairs is held, never resumed
-        listeners.append(holds)
+    listeners.append(RepairHolds(store))  # a person's Suspend of a scale set's repairs is held, never resumed
     if remediator is not None:  # its kept reads are dropped when the pipeline ends a batch
         listeners.append(remediator.reads)
     if notifier is None:
@@ -123,9 +121,8 @@ def notifier_from_settings(settings: Settings, policy: Policy, store: Store, clo
 
 
 def store_of(pipeline: Pipeline) -> Store:
-    """The whole store behind a pipeline built here: the pipeline sees it through the narrower
-    Ledger port, the command line (operations, the outbox beside it) needs all of it."""
-    return cast(Store, pipeline.ledger)  # build_pipeline gives every pipeline a Store
+    """The whole store behind a pipeline: what the command line reads (operations, the outbox beside it)."""
+    return pipeline.ledger
 
 
 def notifications_of(pipeline: Pipeline) -> Notifications | None:

@@ -13,12 +13,11 @@ from approvals import (
     AlreadyDecidedError,
     ApprovalConfigError,
     ApprovalNotFoundError,
-    Approvals,
     ExpiredTokenError,
     deadline_of,
 )
 from approvals.config import approval_needed, times_from_policy
-from tests.approvals.conftest import PUBLIC_URL, SECRET, request, token_of
+from tests.approvals.conftest import SECRET, request, token_of
 
 
 def test_a_request_is_recorded_pending_with_what_will_be_done(service, ledger, clock):
@@ -205,8 +204,3 @@ def test_the_command_line_decides_by_id(service, ledger):
         service.decide_by_id(pending.id, "approve", by="ana")
     with pytest.raises(ApprovalNotFoundError):
         service.decide_by_id("APR-0000000000000000", "approve", by="ana")
-
-
-def test_a_ledger_without_approvals_is_refused(clock):
-    with pytest.raises(ApprovalConfigError, match="does not keep approvals"):
-        Approvals(object(), SECRET, PUBLIC_URL, clock)

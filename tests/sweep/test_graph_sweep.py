@@ -269,10 +269,10 @@ def test_the_cursor_follows_a_scope_that_changes_between_runs(ledger, now_clock)
     assert position.cycle == 2 and cursor.batch(position, scope, 2) == ("sub-a", "sub-b")
 
 
-def test_a_ledger_without_a_cursor_makes_every_run_a_fresh_cycle(now_clock):
+def test_a_sweep_without_a_ledger_makes_every_run_a_fresh_cycle(now_clock):
     from sweep.cursor import SweepCursor
 
-    cursor = SweepCursor(object(), "graph", now_clock)
+    cursor = SweepCursor(None, "graph", now_clock)
     position = cursor.load()
     cursor.advance(position, ("sub-a",), ("sub-a", "sub-b"))
     assert cursor.load().after == "" and cursor.load().cycle == 1

@@ -62,26 +62,3 @@ def test_in_flight_members_of_an_older_wave_hold_the_scope(ledger):
     ledger.add_wave_member(member("WAVE-2", "c", "1"))
     assert not ledger.claim_group("WAVE-2", "1", AT, EARLIER), "vm a of the closed wave is still running"
     assert [w["id"] for w in ledger.waves_in_progress()] == ["WAVE-1", "WAVE-2"]
-
-
-def test_a_ledger_without_waves_is_refused_by_name():
-    import pytest
-
-    from ledger.sqlite import SqliteLedger
-    from waves import WaveLedgerError, Waves, keeps_waves
-
-    class Plain:
-        pass
-
-    assert not keeps_waves(Plain())
-    with pytest.raises(WaveLedgerError, match="does not keep maintenance waves \\(it lacks live_wave, wave, "):
-        Waves(Plain(), None, {}, None)
-    store = SqliteLedger(":memory:")
-    assert keeps_waves(store) is hasattr(store, "waves_in_progress")
-    store.close()
-
-
-def test_keeps_waves_of_the_waves_ledger(ledger):
-    from waves import keeps_waves
-
-    assert keeps_waves(ledger)
