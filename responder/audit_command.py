@@ -17,9 +17,12 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from arm import short_name
+
+if TYPE_CHECKING:  # types only
+    from rules.ports import Store
 
 _SHORT_DURATION = re.compile(r"^(\d+)\s*([smhdw])$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -78,7 +81,7 @@ def parse_since(text: str, now: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _open(state: str | None):
+def _open(state: str | None) -> Store:
     from ledger import open_ledger
     from pipeline import SettingsError
 

@@ -270,9 +270,13 @@ class SweepCursorStore(Protocol):
 
 
 class AuditTrail(Protocol):
-    """What the command line reads and then lets go of (`responder audit`, `responder waves`)."""
+    """What the command line reads and then lets go of (`responder audit`, `whatif`, `waves`)."""
 
     def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[Mapping[str, Any]]: ...
+
+    def recorded_signals(self, since: datetime | None = None, until: datetime | None = None) -> Sequence[Mapping[str, Any]]:
+        """The signals received in a period (both ends included), in the order they arrived:
+        what `responder whatif` decides again."""
 
     def incident(self, incident_id: str) -> Mapping[str, Any] | None:
         """An incident's row (opened, closed, why), None for an unknown id."""

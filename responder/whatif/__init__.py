@@ -19,10 +19,13 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .compare import Report, compare
 from .simulate import Replayed, Simulation
+
+if TYPE_CHECKING:  # types only
+    from rules.ports import Store
 
 SAME, DIFFERENT, BAD_INPUT = 0, 3, 1
 
@@ -86,7 +89,7 @@ def build_engine(settings: Any, policy_path: Path, catalog_extra: Path | None, m
     return Engine(policy.catalog or catalog, policy, mode_override=mode)
 
 
-def open_recorded(state: str | None, settings: Any) -> Any:
+def open_recorded(state: str | None, settings: Any) -> Store:
     """The ledger to read: --state (a SQLite file, sqlite:PATH or table), else RESPONDER_LEDGER;
     what-if reads what the app recorded, so it never runs on a ledger of its own."""
     from ledger import open_ledger
@@ -96,7 +99,7 @@ def open_recorded(state: str | None, settings: Any) -> Any:
     return open_ledger(choose(state, "whatif", Need.EXISTING, settings).ledger, settings)
 
 
-def what_if(ledger: Any, engine: Any, since: datetime | None = None, until: datetime | None = None,
+def what_if(ledger: Store, engine: Any, since: datetime | None = None, until: datetime | None = None,
             resource: str | None = None, mode: str | None = None) -> Report:
     """Re-decide the recorded signals of the period under `engine` and compare."""
     signals = list(ledger.recorded_signals(since, until))
