@@ -1,4 +1,4 @@
-"""State behind one port (rules.ports.Ledger): SQLite embedded; Table Storage in Azure."""
+"""State behind every port of rules/ports.py (a rules.ports.Store): SQLite embedded; Table Storage in Azure."""
 
 from __future__ import annotations
 
