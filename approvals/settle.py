@@ -35,7 +35,7 @@ def settle(pipeline, decided: Decided) -> Outcome:
                                f"approved by {record.who_and_when}; no Azure connection in this run: the next tick carries it out")
             if not pipeline.ledger.consume_approval(record.id, now):
                 return _untold(pipeline, record, "duplicate", f"approval {record.id} was already carried out")
-            waves = pipeline.remediator.waves  # pipeline.remediation.Remediation: None where maintenance starts at once
+            waves = pipeline.remediator.waves  # a Remediation's: wiring/ always gives it waves; None, maintenance starts at once
             if record.action == "perform-maintenance" and waves is not None:
                 # Approved maintenance still goes one update domain at a time: it joins its wave,
                 # and its turn passes the gate (a wave member enrolled by approval is approved).
