@@ -136,6 +136,14 @@ def id_key(value: int) -> str:
     return f"{value:019d}"
 
 
+def derived_id(*parts: str) -> int:
+    """An id drawn from what names a thing rather than from the clock: the same on every attempt
+    at it, so a retry writes over the row an earlier attempt left. 63 bits of the parts' sha256
+    (a positive signed 64-bit integer, like `Ids`); two things sharing one needs about 2**31 of them."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
 class Ids:
     """Integer ids that sort in the order they were made, unique across workers without a counter.
 
