@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 
 from ..errors import LedgerConfigError
+from ..rows import utc_text
 
 # Table name = prefix + one of these. Table names: 3-63 letters and digits, starting with a letter.
 TABLES = {
@@ -118,9 +119,7 @@ def minute(at: datetime) -> str:
 
 def stamp(at: datetime) -> str:
     """UTC, always with microseconds: `2026-11-20T09:00:00.000000+00:00` (sorts as it reads)."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
+    return utc_text(at if at.tzinfo is not None else at.replace(tzinfo=UTC))
 
 
 def parse_stamp(text: str) -> datetime:
