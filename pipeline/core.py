@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from rules import Classification, Decision, Engine, Signal
 from rules.evidence import FUTURE_SKEW
-from rules.ports import CLAIMED, DECIDED, IncidentRef, Occurrences, Store, Superseded
+from rules.ports import CLAIMED, DECIDED, ClaimLost, IncidentRef, Occurrences, Store, Superseded
 from rules.signals import signal_from_record
 from telemetry.logs import bound, log
 
@@ -47,6 +47,8 @@ DECIDE_ATTEMPTS = 25
 
 # The outcome status of a delivery another attempt is still deciding: the sender must retry.
 DEFERRED = "deferred"
+# _unclaimed's answer for a delivery whose claim was lost before its decision was recorded.
+CLAIM_LOST = "claim-lost"
 # settle_later's `hold`: free the incident's one action, so a later signal may try again.
 RELEASE = "release"
 
@@ -227,6 +229,15 @@ class Pipeline:
                     with self.ledger.atomically():
                         self._move_hold(incident, decision)
                         self._conclude(signal, incident, signal_id, decision, now)
+            except ClaimLost as exc:
+                # Not a race to decide again: the claim is no longer this attempt's (purged, or taken
+                # by a later attempt once its lease ran out). Nothing of the decision's last write was
+                # kept; the sender's retry claims the delivery afresh.
+                claimed = False
+                log("claim lost", level=logging.WARNING, delivery=signal.delivery_key, error=str(exc))
+                decision = self._unclaimed(signal, CLAIM_LOST)
+                self.ledger.record_decision(None, None, decision, now)
+                return self._report(signal, classification, decision, None, notify=False)
             except BaseException:
                 if claimed:
                     self._give_back(signal.delivery_key, signal.incident_key)
@@ -284,11 +295,17 @@ class Pipeline:
             log("claim not given back", level=logging.WARNING, error=f"{type(exc).__name__}: {exc}")
 
     def _unclaimed(self, signal: Signal, claim: str) -> Decision:
-        """The decision for a delivery this attempt may not decide: decided before, or held by another."""
+        """The decision for a delivery this attempt may not decide: decided before, held by another,
+        or its claim lost."""
         mode = self.engine.mode_override or self.engine.policy.default_mode
         if claim == DECIDED:
             return Decision(action="none", mode=mode, status="duplicate", rule="dedupe",
                             reason=f"event {signal.event_id} was already received; a second delivery is logged, not acted on")
+        if claim == CLAIM_LOST:
+            return Decision(action="none", mode=mode, status=DEFERRED, rule="dedupe",
+                            reason=(f"event {signal.event_id} lost its claim before its decision was recorded (purged, "
+                                    "or taken by a later attempt once its lease ran out); the decision was not kept, "
+                                    "and the sender is asked to deliver it again"))
         return Decision(action="none", mode=mode, status=DEFERRED, rule="dedupe",
                         reason=(f"event {signal.event_id} is being decided by another attempt that holds its claim; "
                                 f"the sender is asked to deliver it again (a claim left by a stopped worker lapses after "

@@ -39,6 +39,13 @@ class Superseded(Exception):
     by a store that records a decision in one transaction at its end (Table Storage)."""
 
 
+class ClaimLost(Exception):
+    """The delivery's claim was gone when its decision was settled: purged, or given back by a
+    later attempt that took it over once its lease ran out. Nothing of the decision was kept, and
+    deciding again would not help: the claim is no longer this attempt's. The sender is asked to
+    deliver again, and its retry claims the delivery afresh."""
+
+
 class Retention(Protocol):
     """What the daily purge (pipeline/retention.py) asks of the ledger."""
 

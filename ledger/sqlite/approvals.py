@@ -15,21 +15,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from ..backend_state import SqliteState
+from ..rows import decoded, json_text, utc_text
+from .operations import INTENT_COLUMNS
 
 APPROVALS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (
-    id TEXT PRIMARY KEY,
-    incident_id TEXT NOT NULL,
-    signal_id INTEGER,
-    action TEXT NOT NULL,
-    resource_id TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    params TEXT NOT NULL,
-    facts TEXT NOT NULL,
+    id TEXT PRIMARY KEY,""" + INTENT_COLUMNS + """
     reason TEXT NOT NULL,
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
@@ -51,6 +46,7 @@ DECIDED_STATES = ("approved", "rejected", "expired")
 # Columns added after the first ledgers were written: who decided (object id, the way), and a
 # rule's own approvers. A ledger file from before gets them when it is opened (add_approver_columns).
 APPROVER_COLUMNS = ("decided_by_id", "decided_via", "approvers")
+APPROVER_LISTS = ("approvers",)  # kept as JSON lists
 
 
 def add_approver_columns(db) -> None:
@@ -58,19 +54,6 @@ def add_approver_columns(db) -> None:
     for column in APPROVER_COLUMNS:
         if column not in present:
             db.execute(f"ALTER TABLE approvals ADD COLUMN {column} TEXT")
-
-
-def _utc(at: datetime) -> str:
-    # One format for every stored time, so that times compare as text in SQL.
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _row(row) -> dict[str, Any]:
-    found = dict(row)
-    found["params"] = json.loads(found["params"])
-    found["facts"] = json.loads(found["facts"])
-    found["approvers"] = json.loads(found.get("approvers") or "[]")
-    return found
 
 
 class SqliteApprovals(SqliteState):
@@ -84,9 +67,9 @@ class SqliteApprovals(SqliteState):
                 " reason, created_at, expires_at, approvers, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
                 (
                     approval["id"], approval["incident_id"], approval.get("signal_id"), approval["action"],
-                    approval["resource_id"], approval["mode"], json.dumps(dict(approval.get("params") or {}), default=str),
-                    json.dumps(dict(approval.get("facts") or {}), default=str), approval.get("reason") or "",
-                    _utc(approval["created_at"]), _utc(approval["expires_at"]),
+                    approval["resource_id"], approval["mode"], json_text(approval.get("params")),
+                    json_text(approval.get("facts")), approval.get("reason") or "",
+                    utc_text(approval["created_at"]), utc_text(approval["expires_at"]),
                     json.dumps(list(approval.get("approvers") or [])),
                 ),
             )
@@ -96,7 +79,7 @@ class SqliteApprovals(SqliteState):
                 "SELECT * FROM approvals WHERE incident_id = ? AND action = ? AND state = 'pending'",
                 (approval["incident_id"], approval["action"]),
             ).fetchone()
-        return _row(row)
+        return decoded(row, APPROVER_LISTS)
 
     def decide_approval(self, approval_id: str, state: str, by: str, at: datetime,
                         by_id: str | None = None, via: str | None = None) -> bool:
@@ -108,7 +91,7 @@ class SqliteApprovals(SqliteState):
             cursor = self._db.execute(
                 "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, decided_by_id = ?, decided_via = ?"
                 " WHERE id = ? AND state = 'pending' AND expires_at > ?",
-                (state, by, _utc(at), by_id, via, approval_id, _utc(at)),
+                (state, by, utc_text(at), by_id, via, approval_id, utc_text(at)),
             )
             return cursor.rowcount == 1
 
@@ -118,16 +101,16 @@ class SqliteApprovals(SqliteState):
             rows = self._db.execute(
                 "UPDATE approvals SET state = 'expired', decided_by = 'expiry', decided_at = ?"
                 " WHERE state = 'pending' AND expires_at <= ? RETURNING *",
-                (_utc(at), _utc(at)),
+                (utc_text(at), utc_text(at)),
             ).fetchall()
-        return sorted((_row(r) for r in rows), key=lambda r: r["expires_at"])
+        return sorted((decoded(r, APPROVER_LISTS) for r in rows), key=lambda r: r["expires_at"])
 
     def consume_approval(self, approval_id: str, at: datetime) -> bool:
         """approved -> consumed: the one worker that gets True carries the action out."""
         with self._lock:
             cursor = self._db.execute(
                 "UPDATE approvals SET state = 'consumed', settled_at = ? WHERE id = ? AND state = 'approved'",
-                (_utc(at), approval_id),
+                (utc_text(at), approval_id),
             )
             return cursor.rowcount == 1
 
@@ -136,13 +119,13 @@ class SqliteApprovals(SqliteState):
         with self._lock:
             self._db.execute(
                 "UPDATE approvals SET outcome_status = ?, outcome_reason = ?, settled_at = ? WHERE id = ?",
-                (status, reason, _utc(at), approval_id),
+                (status, reason, utc_text(at), approval_id),
             )
 
     def approval(self, approval_id: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone()
-        return _row(row) if row else None
+        return decoded(row, APPROVER_LISTS) if row else None
 
     def approvals(self, state: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
@@ -152,7 +135,7 @@ class SqliteApprovals(SqliteState):
                 rows = self._db.execute(
                     "SELECT * FROM approvals WHERE state = ? ORDER BY expires_at, id", (state,)
                 ).fetchall()
-        return [_row(r) for r in rows]
+        return [decoded(r, APPROVER_LISTS) for r in rows]
 
     def approval_signal_id(self, incident_id: str, delivery_key: str) -> int | None:
         """The recorded signal an approval answers (the step a listener sees carries no row id)."""

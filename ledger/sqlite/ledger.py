@@ -21,7 +21,7 @@ from rules.engine import recorded_reading
 from rules.ports import IncidentRef
 from rules.signals import recorded_facts
 
-from ..claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
+from ..claims import CLAIMED, EXISTS, ClaimBook, ClaimLost, DeliveryClaims, StoredClaim
 from ..errors import LedgerError
 from .approvals import APPROVALS_SCHEMA, SqliteApprovals, add_approver_columns
 from .checkpoint import Checkpointer
@@ -117,7 +117,7 @@ def _within(stamp: str, since: datetime | None, until: datetime | None) -> bool:
     return (since is None or at >= since) and (until is None or at <= until)
 
 
-class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves, SqliteRetention, SqliteSweepCursor):
+class SqliteLedger(DeliveryClaims, SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves, SqliteRetention, SqliteSweepCursor):
     def __init__(self, path: str | Path = ":memory:"):
         self.path = str(path)
         try:
@@ -168,40 +168,47 @@ class SqliteLedger(SqliteOperations, SqliteSafety, SqliteApprovals, SqliteWaves,
 
     # -- deliveries: claimed under a lease, settled once decided ----------------------------------
 
-    def claim_delivery(self, key: str, at: datetime, lease: timedelta, incident_key: str = "") -> str:
-        holder, until = self._claims.new_holder(), _iso(at + lease)
+    # The claim's algorithm is ledger/claims.py's; these are its reads and writes on one row.
+
+    def _claiming(self) -> AbstractContextManager[None]:
+        return self._locked_transaction()
+
+    @contextmanager
+    def _locked_transaction(self) -> Iterator[None]:
         with self._lock, self._transaction():
-            inserted = self._db.execute("INSERT OR IGNORE INTO deliveries(key, first_seen, holder, lease_until) VALUES (?, ?, ?, ?)",
-                                        (key, _iso(at), holder, until)).rowcount == 1
-            row: Any = None if inserted else self._db.execute(
-                "SELECT holder, lease_until, decided_at FROM deliveries WHERE key = ?", (key,)).fetchone()
-            if inserted:
-                pass
-            elif row["decided_at"] is not None:
-                return DECIDED
-            elif self._claims.may_retake(key, row["holder"]) or datetime.fromisoformat(row["lease_until"]) < at:
-                self._db.execute("UPDATE deliveries SET holder = ?, lease_until = ? WHERE key = ?", (holder, until, key))
-            else:
-                return IN_FLIGHT
-        self._claims.held(key, holder)
-        return CLAIMED
+            yield
 
-    def settle_delivery(self, key: str, at: datetime, incident_key: str = "") -> None:
+    def _insert_claim(self, key: str, incident_key: str, holder: str, at: datetime, until: datetime) -> str:
+        inserted = self._db.execute("INSERT OR IGNORE INTO deliveries(key, first_seen, holder, lease_until) VALUES (?, ?, ?, ?)",
+                                    (key, _iso(at), holder, _iso(until))).rowcount == 1
+        return CLAIMED if inserted else EXISTS
+
+    def _read_claim(self, key: str, incident_key: str) -> StoredClaim | None:
+        row = self._db.execute("SELECT holder, lease_until, decided_at FROM deliveries WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        lease_until = datetime.fromisoformat(row["lease_until"]) if row["lease_until"] else None
+        return StoredClaim(row["holder"], lease_until, row["decided_at"] is not None, (row["holder"], row["lease_until"]))
+
+    def _take_claim(self, key: str, incident_key: str, read: StoredClaim, holder: str, until: datetime) -> bool:
+        was_held_by, was_until = read.version
+        return self._db.execute(
+            "UPDATE deliveries SET holder = ?, lease_until = ? WHERE key = ? AND holder IS ? AND lease_until IS ?"
+            " AND decided_at IS NULL", (holder, _iso(until), key, was_held_by, was_until)).rowcount == 1
+
+    def _settle_claim(self, key: str, incident_key: str, holder: str | None, at: datetime) -> None:
         with self._lock:
-            self._db.execute("UPDATE deliveries SET decided_at = ? WHERE key = ? AND decided_at IS NULL", (_iso(at), key))
-        self._claims.done(key)
+            if holder is None:  # a claim this instance does not remember: settled as it stands
+                self._db.execute("UPDATE deliveries SET decided_at = ? WHERE key = ? AND decided_at IS NULL", (_iso(at), key))
+                return
+            settled = self._db.execute("UPDATE deliveries SET decided_at = ? WHERE key = ? AND holder = ? AND decided_at IS NULL",
+                                       (_iso(at), key, holder)).rowcount == 1
+        if not settled:
+            raise ClaimLost(f"the claim of delivery {key!r} is gone (purged, or taken over once its lease ran out)")
 
-    def release_delivery(self, key: str, incident_key: str = "") -> None:
-        holder = self._claims.holder(key)
-        if holder is None:
-            return
-        try:
-            with self._lock:
-                self._db.execute("DELETE FROM deliveries WHERE key = ? AND holder = ? AND decided_at IS NULL", (key, holder))
-        except sqlite3.Error:
-            self._claims.unsure(key, holder)  # the next attempt in this process may take it back
-            raise
-        self._claims.done(key)
+    def _release_claim(self, key: str, incident_key: str, holder: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM deliveries WHERE key = ? AND holder = ? AND decided_at IS NULL", (key, holder))
 
     # -- writes -------------------------------------------------------------------------------
 

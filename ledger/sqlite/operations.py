@@ -7,23 +7,25 @@ recovers by reading the live state instead of writing again.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, cast
 
 from ..backend_state import SqliteState
+from ..rows import OperationChange, OperationRows, decoded
 
-OPERATIONS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS operations (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+# What an operation and an approval both keep of the remediation they are about.
+INTENT_COLUMNS = """
     incident_id TEXT NOT NULL,
     signal_id INTEGER,
     action TEXT NOT NULL,
     resource_id TEXT NOT NULL,
     mode TEXT NOT NULL,
     params TEXT NOT NULL,
-    facts TEXT NOT NULL,
+    facts TEXT NOT NULL,"""
+
+OPERATIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS operations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,""" + INTENT_COLUMNS + """
     state TEXT NOT NULL,
     token TEXT,
     message TEXT NOT NULL DEFAULT '',
@@ -39,65 +41,29 @@ CREATE INDEX IF NOT EXISTS operations_open ON operations(state);
 OPEN_STATES = ("verifying", "intent", "running")
 
 
-def _row(row) -> dict[str, Any]:
-    found = dict(row)
-    found["params"] = json.loads(found["params"])
-    found["facts"] = json.loads(found["facts"])
-    return found
-
-
-class SqliteOperations(SqliteState):
+class SqliteOperations(OperationRows, SqliteState):
     """Mixed into SqliteLedger: uses its connection and lock."""
 
-    def record_intent(
-        self,
-        incident_id: str,
-        signal_id: int | None,
-        action: str,
-        resource_id: str,
-        mode: str,
-        params: Mapping[str, Any],
-        facts: Mapping[str, Any],
-        at: datetime,
-        state: str = "intent",
-    ) -> int:
+    def _store_intent(self, row: Mapping[str, Any]) -> int:
+        columns = [name for name in row if name not in ("created_at", "updated_at")]
         with self._lock:
             cursor = self._db.execute(
-                "INSERT INTO operations(incident_id, signal_id, action, resource_id, mode, params, facts, state,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    incident_id, signal_id, action, resource_id, mode, json.dumps(dict(params), default=str),
-                    json.dumps(dict(facts), default=str), state, at.isoformat(), at.isoformat(),
-                ),
+                f"INSERT INTO operations({', '.join(columns)}, created_at, updated_at)"  # nosec B608 - the intent row's fixed names, values bound
+                f" VALUES ({', '.join('?' * (len(columns) + 2))})",
+                (*(row[name] for name in columns), row["created_at"].isoformat(), row["updated_at"].isoformat()),
             )
             return cast(int, cursor.lastrowid)  # an INSERT sets it
 
-    def update_operation(
-        self,
-        operation_id: int,
-        at: datetime,
-        *,
-        state: str | None = None,
-        token: str | None = None,
-        message: str | None = None,
-        facts: Mapping[str, Any] | None = None,
-        attempt: bool = False,
-        expect_state: str | None = None,
-    ) -> bool:
-        """Change an operation; with `expect_state`, only if it is still in that state (a claim)."""
-        sets, values = ["updated_at = ?"], [at.isoformat()]
-        for column, value in (("state", state), ("token", token), ("message", message)):
-            if value is not None:
-                sets.append(f"{column} = ?")
-                values.append(value)
-        if facts is not None:
-            sets.append("facts = ?")
-            values.append(json.dumps(dict(facts), default=str))
-        if attempt:
+    def _change_operation(self, operation_id: int, change: OperationChange, expect_state: str | None) -> bool:
+        sets, values = ["updated_at = ?"], [change.at.isoformat()]
+        for column, value in change.fields.items():
+            sets.append(f"{column} = ?")
+            values.append(value)
+        if change.attempt:
             sets.append("attempts = attempts + 1")
-        if state in ("succeeded", "failed", "canceled", "skipped"):
+        if change.finished:
             sets.append("finished_at = ?")
-            values.append(at.isoformat())
+            values.append(change.at.isoformat())
         where = "id = ?"
         tail: list[object] = [operation_id]  # the id, then the state expected
         if expect_state is not None:
@@ -110,13 +76,13 @@ class SqliteOperations(SqliteState):
     def operation(self, operation_id: int) -> Mapping[str, Any] | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM operations WHERE id = ?", (operation_id,)).fetchone()
-        return _row(row) if row else None
+        return decoded(row) if row else None
 
     def open_operations(self) -> list[Mapping[str, Any]]:
         marks = ",".join("?" * len(OPEN_STATES))
         with self._lock:
             rows = self._db.execute(f"SELECT * FROM operations WHERE state IN ({marks}) ORDER BY id", OPEN_STATES).fetchall()  # nosec B608 - IN (?, ...) marks only, values bound
-        return [_row(r) for r in rows]
+        return [decoded(r) for r in rows]
 
     def operations(self, incident_id: str | None = None) -> list[Mapping[str, Any]]:
         with self._lock:
@@ -124,7 +90,7 @@ class SqliteOperations(SqliteState):
                 rows = self._db.execute("SELECT * FROM operations ORDER BY id").fetchall()
             else:
                 rows = self._db.execute("SELECT * FROM operations WHERE incident_id = ? ORDER BY id", (incident_id,)).fetchall()
-        return [_row(r) for r in rows]
+        return [decoded(r) for r in rows]
 
     def signal(self, signal_id: int, resource_id: str | None = None) -> Mapping[str, Any] | None:
         with self._lock:

@@ -4,10 +4,12 @@ unhealthy resources per scope (the storm breaker's marks), open storms, and swit
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any
 
 from ..backend_state import SqliteState
+from ..slots import SlotClaims, StoredSlot
 
 # unhealthy_marks is written by most signals: WITHOUT ROWID keeps it one B-tree (see ledger/sqlite/ledger.py).
 SAFETY_SCHEMA = """
@@ -43,7 +45,7 @@ MADE = ("intent", "running", "succeeded", "failed")
 UNDER_WAY = ("verifying", "intent", "running")
 
 
-class SqliteSafety(SqliteState):
+class SqliteSafety(SlotClaims, SqliteState):
     """Mixed into SqliteLedger: uses its connection and lock."""
 
     def count_operations(self, resource: str, since: datetime | None = None, states: tuple[str, ...] = MADE) -> int:
@@ -115,21 +117,23 @@ class SqliteSafety(SqliteState):
         with self._lock:
             return self._db.execute("DELETE FROM storms WHERE scope = ?", (scope,)).rowcount == 1
 
-    def claim_slot(self, scope: str, capacity: int, holder: str, at: datetime, ttl: timedelta) -> bool:
-        """One of `capacity` slots of a scope for `holder` (already holding one counts). A slot
-        whose holder never released it is free again once it expired (a worker died)."""
-        with self._lock, self._transaction():
-            if self._db.execute("SELECT 1 FROM slots WHERE scope = ? AND holder = ? AND expires_at > ?",
-                                (scope, holder, at.isoformat())).fetchone():
-                return True
-            self._db.execute("DELETE FROM slots WHERE scope = ? AND expires_at <= ?", (scope, at.isoformat()))
-            taken = {row[0] for row in self._db.execute("SELECT slot FROM slots WHERE scope = ?", (scope,))}
-            free = next((slot for slot in range(capacity) if slot not in taken), None)
-            if free is None:
-                return False
-            self._db.execute("INSERT INTO slots(scope, slot, holder, expires_at) VALUES (?, ?, ?, ?)",
-                             (scope, free, holder, (at + ttl).isoformat()))
-            return True
+    # The slots' algorithm is ledger/slots.py's; these are its rows.
+
+    def _slot_claiming(self) -> AbstractContextManager[None]:
+        return self._transaction()
+
+    def _read_slots(self, scope: str) -> dict[int, StoredSlot]:
+        rows = self._db.execute("SELECT slot, holder, expires_at FROM slots WHERE scope = ?", (scope,)).fetchall()
+        return {row[0]: StoredSlot(row[1], datetime.fromisoformat(row[2]), (row[1], row[2])) for row in rows}
+
+    def _insert_slot(self, scope: str, slot: int, holder: str, until: datetime) -> bool:
+        return self._db.execute("INSERT OR IGNORE INTO slots(scope, slot, holder, expires_at) VALUES (?, ?, ?, ?)",
+                                (scope, slot, holder, until.isoformat())).rowcount == 1
+
+    def _take_slot(self, scope: str, slot: int, read: StoredSlot, holder: str, until: datetime) -> bool:
+        was_held_by, was_until = read.version
+        return self._db.execute("UPDATE slots SET holder = ?, expires_at = ? WHERE scope = ? AND slot = ? AND holder = ?"
+                                " AND expires_at = ?", (holder, until.isoformat(), scope, slot, was_held_by, was_until)).rowcount == 1
 
     def release_slot(self, scope: str, holder: str) -> None:
         with self._lock:

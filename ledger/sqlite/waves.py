@@ -15,12 +15,12 @@ VMs of one scope at once share one wave; a member is unique per wave and resourc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from ..backend_state import SqliteState
+from ..rows import decoded, json_text, utc_text
 
 WAVES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS waves (
@@ -65,18 +65,6 @@ LIVE_WAVE_STATES = ("open", "stopped")
 _MEMBER_COLUMNS = ("state", "reason", "operation_id", "claimed_at", "started_at", "available_at")
 
 
-def _utc(at: datetime) -> str:
-    # One format for every stored time, so times compare as text in SQL.
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _member(row) -> dict[str, Any]:
-    found = dict(row)
-    found["params"] = json.loads(found["params"])
-    found["facts"] = json.loads(found["facts"])
-    return found
-
-
 class SqliteWaves(SqliteState):
     """Mixed into SqliteLedger: uses its connection and lock."""
 
@@ -87,7 +75,7 @@ class SqliteWaves(SqliteState):
         with self._lock:
             self._db.execute(
                 "INSERT OR IGNORE INTO waves(id, scope, state, created_at, updated_at) VALUES (?, ?, 'open', ?, ?)",
-                (new_id, scope, _utc(at), _utc(at)),
+                (new_id, scope, utc_text(at), utc_text(at)),
             )
             row = self._db.execute("SELECT * FROM waves WHERE scope = ? AND state IN ('open', 'stopped')",
                                    (scope,)).fetchone()
@@ -122,7 +110,7 @@ class SqliteWaves(SqliteState):
                 "  SELECT 1 FROM wave_members m JOIN waves o ON o.id = m.wave_id WHERE o.scope = waves.scope"
                 "  AND (m.state IN ('starting', 'running', 'recovering')"
                 "       OR (m.state = 'done' AND m.update_group != ? AND m.available_at > ?)))",
-                (group, _utc(at), _utc(at), wave_id, group, _utc(rested_since)),
+                (group, utc_text(at), utc_text(at), wave_id, group, utc_text(rested_since)),
             )
             return cursor.rowcount == 1
 
@@ -132,7 +120,7 @@ class SqliteWaves(SqliteState):
             rows = self._db.execute(
                 "SELECT m.update_group, max(m.available_at) FROM wave_members m JOIN waves o ON o.id = m.wave_id"
                 " WHERE o.scope = ? AND m.state = 'done' AND m.available_at > ? GROUP BY m.update_group",
-                (scope, _utc(rested_since)),
+                (scope, utc_text(rested_since)),
             ).fetchall()
         return {row[0]: row[1] for row in rows}
 
@@ -147,7 +135,7 @@ class SqliteWaves(SqliteState):
                 " rest_until = COALESCE(?, rest_until)"
                 " WHERE id = ? AND active_group = ? AND NOT EXISTS (SELECT 1 FROM wave_members WHERE wave_id = ?"
                 " AND update_group = ? AND state IN ('starting', 'running', 'recovering'))",
-                (_utc(at), _utc(rest_until) if rest_until else None, wave_id, group, wave_id, group),
+                (utc_text(at), utc_text(rest_until) if rest_until else None, wave_id, group, wave_id, group),
             )
             return cursor.rowcount == 1
 
@@ -165,7 +153,7 @@ class SqliteWaves(SqliteState):
         with self._lock:
             cursor = self._db.execute(
                 "UPDATE waves SET state = 'stopped', reason = ?, updated_at = ? WHERE id = ? AND state = 'open'",
-                (reason, _utc(at), wave_id),
+                (reason, utc_text(at), wave_id),
             )
             return cursor.rowcount == 1
 
@@ -175,7 +163,7 @@ class SqliteWaves(SqliteState):
             cursor = self._db.execute(
                 "UPDATE waves SET state = 'closed', reason = reason || '; ' || ?, updated_at = ?"
                 " WHERE id = ? AND state = 'stopped'",
-                (reason, _utc(at), wave_id),
+                (reason, utc_text(at), wave_id),
             )
             return cursor.rowcount == 1
 
@@ -186,7 +174,7 @@ class SqliteWaves(SqliteState):
                 "UPDATE waves SET state = 'finished', updated_at = ? WHERE id = ? AND state = 'open'"
                 " AND active_group IS NULL AND NOT EXISTS (SELECT 1 FROM wave_members WHERE wave_id = ?"
                 " AND state IN ('pending', 'starting', 'running', 'recovering'))",
-                (_utc(at), wave_id, wave_id),
+                (utc_text(at), wave_id, wave_id),
             )
             return cursor.rowcount == 1
 
@@ -195,7 +183,7 @@ class SqliteWaves(SqliteState):
     def add_wave_member(self, member: Mapping[str, Any]) -> bool:
         """Add a member to a wave that is still open; False when the resource is already in it
         or the wave is no longer open (finished or stopped meanwhile)."""
-        at = _utc(member["enrolled_at"])
+        at = utc_text(member["enrolled_at"])
         with self._lock:
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO wave_members(wave_id, resource_key, resource_id, incident_id, signal_id, mode,"
@@ -204,8 +192,8 @@ class SqliteWaves(SqliteState):
                 " (SELECT 1 FROM waves WHERE id = ? AND state = 'open')",
                 (
                     member["wave_id"], member["resource_key"], member["resource_id"], member["incident_id"],
-                    member.get("signal_id"), member["mode"], json.dumps(dict(member.get("params") or {}), default=str),
-                    json.dumps(dict(member.get("facts") or {}), default=str), member["update_group"],
+                    member.get("signal_id"), member["mode"], json_text(member.get("params")),
+                    json_text(member.get("facts")), member["update_group"],
                     member.get("window_start"), member.get("window_end"), member["state"], member.get("reason", ""),
                     at, at, member["wave_id"],
                 ),
@@ -216,13 +204,13 @@ class SqliteWaves(SqliteState):
         with self._lock:
             row = self._db.execute("SELECT * FROM wave_members WHERE wave_id = ? AND resource_key = ?",
                                    (wave_id, resource_key)).fetchone()
-        return _member(row) if row else None
+        return decoded(row) if row else None
 
     def wave_members(self, wave_id: str) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM wave_members WHERE wave_id = ? ORDER BY enrolled_at, resource_key",
                                     (wave_id,)).fetchall()
-        return [_member(r) for r in rows]
+        return [decoded(r) for r in rows]
 
     def live_membership(self, resource_key: str) -> dict[str, Any] | None:
         """The resource's member row in a wave that is open or stopped, if any."""
@@ -232,7 +220,7 @@ class SqliteWaves(SqliteState):
                 " WHERE m.resource_key = ? AND w.state IN ('open', 'stopped') LIMIT 1",
                 (resource_key,),
             ).fetchone()
-        return _member(row) if row else None
+        return decoded(row) if row else None
 
     def update_wave_member(self, wave_id: str, resource_key: str, at: datetime, *, expect_state: str | None = None,
                            **changes: Any) -> bool:
@@ -240,10 +228,10 @@ class SqliteWaves(SqliteState):
         unknown = set(changes) - set(_MEMBER_COLUMNS)
         if unknown:
             raise ValueError(f"not member columns: {', '.join(sorted(unknown))}")
-        sets, values = ["updated_at = ?"], [_utc(at)]
+        sets, values = ["updated_at = ?"], [utc_text(at)]
         for column, value in changes.items():
             sets.append(f"{column} = ?")
-            values.append(_utc(value) if isinstance(value, datetime) else value)
+            values.append(utc_text(value) if isinstance(value, datetime) else value)
         where, tail = "wave_id = ? AND resource_key = ?", [wave_id, resource_key]
         if expect_state is not None:
             where += " AND state = ?"
@@ -260,7 +248,7 @@ class SqliteWaves(SqliteState):
                 "UPDATE wave_members SET state = 'starting', claimed_at = ?, updated_at = ?"
                 " WHERE wave_id = ? AND resource_key = ? AND state = 'pending' AND EXISTS (SELECT 1 FROM waves"
                 " WHERE id = ? AND state = 'open' AND active_group = wave_members.update_group)",
-                (_utc(at), _utc(at), wave_id, resource_key, wave_id),
+                (utc_text(at), utc_text(at), wave_id, resource_key, wave_id),
             )
             return cursor.rowcount == 1
 

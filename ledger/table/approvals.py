@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from ..backend_state import TableState
 from ..errors import LedgerContentionError
+from ..rows import clipped_json
 from . import keys
 from .keys import clip
 from .service import ATTEMPTS, backoff, sdk_errors
@@ -29,12 +30,6 @@ APPROVAL_FIELDS = (
     "decided_by_id", "decided_via",
 )
 MARKER_ROW = "pending"
-JSON_LIMIT = 30000
-
-
-def _json(value: Mapping[str, Any] | None) -> str:
-    text = json.dumps(dict(value or {}), default=str)
-    return text if len(text) <= JSON_LIMIT else json.dumps({"truncated": True, "excerpt": text[:2000]})
 
 
 def _row(entity: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,7 +57,7 @@ class TableApprovals(TableState):
             "incident_id": approval["incident_id"],
             "signal_id": keys.id_key(approval["signal_id"]) if approval.get("signal_id") is not None else "",
             "action": approval["action"], "resource_id": approval["resource_id"], "mode": approval["mode"],
-            "params": _json(approval.get("params")), "facts": _json(approval.get("facts")),
+            "params": clipped_json(approval.get("params")), "facts": clipped_json(approval.get("facts")),
             "reason": clip(approval.get("reason")), "created_at": keys.stamp(approval["created_at"]),
             "expires_at": keys.stamp(approval["expires_at"]), "state": "pending",
             "approvers": json.dumps(list(approval.get("approvers") or [])),

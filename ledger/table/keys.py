@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 
 from ..errors import LedgerConfigError
+from ..rows import utc_text
 
 # Table name = prefix + one of these. Table names: 3-63 letters and digits, starting with a letter.
 TABLES = {
@@ -118,9 +119,7 @@ def minute(at: datetime) -> str:
 
 def stamp(at: datetime) -> str:
     """UTC, always with microseconds: `2026-11-20T09:00:00.000000+00:00` (sorts as it reads)."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
+    return utc_text(at if at.tzinfo is not None else at.replace(tzinfo=UTC))
 
 
 def parse_stamp(text: str) -> datetime:
@@ -134,6 +133,14 @@ def day(at: datetime) -> str:
 def id_key(value: int) -> str:
     """Ids as RowKeys: zero-padded, so string order is id order."""
     return f"{value:019d}"
+
+
+def derived_id(*parts: str) -> int:
+    """An id drawn from what names a thing rather than from the clock: the same on every attempt
+    at it, so a retry writes over the row an earlier attempt left. 63 bits of the parts' sha256
+    (a positive signed 64-bit integer, like `Ids`); two things sharing one needs about 2**31 of them."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 class Ids:

@@ -21,15 +21,15 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rules import Decision, Signal
 from rules.engine import recorded_reading
 from rules.signals import recorded_facts
 
-from ..claims import CLAIMED, DECIDED, IN_FLIGHT, ClaimBook
-from ..errors import LedgerError
+from ..claims import CLAIMED, DECIDED, EXISTS, ClaimBook, ClaimLost, DeliveryClaims, StoredClaim
 from . import keys
 from .approvals import TableApprovals
 from .incidents import TableIncidents
@@ -52,7 +52,7 @@ DECISION_ROW = "dec|"
 REJECTION_FIELDS = ("id", "at", "input", "location", "problem", "excerpt")
 
 
-class TableLedger(TableUnits, TableIncidents, TableOperations, TableSafety, TableApprovals, TableWaves, TableRetention, TableSweepCursor):
+class TableLedger(DeliveryClaims, TableUnits, TableIncidents, TableOperations, TableSafety, TableApprovals, TableWaves, TableRetention, TableSweepCursor):
     """rules.ports.Ledger on Azure Table Storage. Safe to share across threads and processes."""
 
     def __init__(self, service: Any, prefix: str | None = None):
@@ -98,44 +98,45 @@ class TableLedger(TableUnits, TableIncidents, TableOperations, TableSafety, Tabl
             return self._table("log"), keys.log_partition(incident_key), f"lease|{hashed}", f"claim|{hashed}"
         return self._table("deliveries"), keys.hashed(key), keys.LEASE_ROW, keys.CLAIM_ROW
 
-    def claim_delivery(self, key: str, at: datetime, lease: timedelta, incident_key: str = "") -> str:
-        """One transaction of two inserts in the delivery's partition: its lease row, then its
-        claim row. Settling deletes the lease and keeps the claim, so the transaction's failing
-        operation says what the key is without a read: the claim (index 1) means decided, the
-        lease (index 0) means in flight. A duplicate costs this one request."""
-        holder = self._claims.new_holder()
-        table, partition, lease_row, claim_row = self._claim_rows(key, incident_key)
-        leased: dict[str, Any] = {"PartitionKey": partition, "RowKey": lease_row, "holder": holder, "lease_until": keys.stamp(at + lease)}
-        claim: dict[str, Any] = {"PartitionKey": partition, "RowKey": claim_row, "key": clip(key, 4000), "first_seen": keys.stamp(at),
-                 "decided": False}
-        try:
-            with sdk_errors("claiming a delivery"):
-                taken = self._transaction(table, [("create", leased), ("create", claim)])
-                if taken is None:
-                    self._claims.held(key, holder)
-                    return CLAIMED
-                if taken == 1:  # a claim without a lease: settled (or claimed before leases had rows of their own)
-                    return DECIDED
-                current = self._get(table, partition, lease_row)
-                if current is None:  # settled or given back between the two calls: ask again
-                    return self.claim_delivery(key, at, lease, incident_key)
-                ours = current.get("holder") == holder  # the SDK retried a transaction whose answer was lost
-                expired = keys.parse_stamp(current["lease_until"]) < at
-                if not (ours or expired or self._claims.may_retake(key, current.get("holder"))):
-                    return IN_FLIGHT
-                if not ours and not self._replace_if_unchanged(table, leased, current):
-                    # Lost to another worker, or the SDK retried a takeover whose answer was lost
-                    # and the retry found its own write: the holder tells which.
-                    now_held = self._get(table, partition, lease_row)
-                    if now_held is None or now_held.get("holder") != holder:
-                        return IN_FLIGHT
-        except LedgerError:
-            self._claims.unsure(key, holder)  # the store may hold this claim: this instance may retake it
-            raise
-        self._claims.held(key, holder)
-        return CLAIMED
+    # The claim's algorithm is ledger/claims.py's. Here a claim is two rows in one partition: its
+    # lease (while it is decided) and its claim (kept once decided). Claiming inserts both in one
+    # transaction and settling deletes the lease, so the transaction's failing operation says what
+    # the key is without a read: the claim (index 1) means decided, the lease (index 0) means in
+    # flight. A duplicate costs this one request.
 
-    def settle_delivery(self, key: str, at: datetime, incident_key: str = "") -> None:
+    def _claiming(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def _insert_claim(self, key: str, incident_key: str, holder: str, at: datetime, until: datetime) -> str:
+        table, partition, lease_row, claim_row = self._claim_rows(key, incident_key)
+        leased = {"PartitionKey": partition, "RowKey": lease_row, "holder": holder, "lease_until": keys.stamp(until)}
+        claim = {"PartitionKey": partition, "RowKey": claim_row, "key": clip(key, 4000), "first_seen": keys.stamp(at),
+                 "decided": False}
+        with sdk_errors("claiming a delivery"):
+            taken = self._transaction(table, [("create", leased), ("create", claim)])
+        if taken is None:
+            return CLAIMED
+        # A claim without a lease: settled (or claimed before leases had rows of their own).
+        return DECIDED if taken == 1 else EXISTS
+
+    def _read_claim(self, key: str, incident_key: str) -> StoredClaim | None:
+        """The lease row: a claim that has one is undecided."""
+        table, partition, lease_row, _ = self._claim_rows(key, incident_key)
+        with sdk_errors("claiming a delivery"):
+            current = self._get(table, partition, lease_row)
+        if current is None:
+            return None
+        return StoredClaim(current.get("holder"), keys.parse_stamp(current["lease_until"]), False, current)
+
+    def _take_claim(self, key: str, incident_key: str, read: StoredClaim, holder: str, until: datetime) -> bool:
+        table, partition, lease_row, _ = self._claim_rows(key, incident_key)
+        leased = {"PartitionKey": partition, "RowKey": lease_row, "holder": holder, "lease_until": keys.stamp(until)}
+        with sdk_errors("claiming a delivery"):
+            return self._replace_if_unchanged(table, leased, read.version)
+
+    def _settle_claim(self, key: str, incident_key: str, holder: str | None, at: datetime) -> None:
+        """The claim marked decided and the lease deleted, in one transaction. A claim row gone
+        (404) is a lost claim (`ClaimLost`, raised by the unit for the decision's transaction)."""
         table, partition, lease_row, claim_row = self._claim_rows(key, incident_key)
         settled = {"PartitionKey": partition, "RowKey": claim_row, "decided": True, "decided_at": keys.stamp(at)}
         operations = [("update", settled, {"mode": self._merge}), ("delete", {"PartitionKey": partition, "RowKey": lease_row})]
@@ -146,35 +147,41 @@ class TableLedger(TableUnits, TableIncidents, TableOperations, TableSafety, Tabl
                     unit.add(partition, operation)
                 unit.last = partition
                 self._commit(unit)
-            elif self._transaction(table, operations) is not None:
-                # The lease is gone already (a retried settle whose answer was lost): the claim alone.
-                table.update_entity(settled, mode=self._merge)
-        self._claims.done(key)
+                return
+            failed = self._transaction(table, operations)
+            if failed is None:
+                return
+            try:
+                if failed == 1:  # the lease is gone already (a retried settle whose answer was lost): the claim alone
+                    table.update_entity(settled, mode=self._merge)
+                    return
+            except self._missing:
+                pass
+            raise ClaimLost(f"the claim of delivery {key!r} is gone (purged, or given back by a later attempt)")
 
-    def release_delivery(self, key: str, incident_key: str = "") -> None:
-        holder = self._claims.holder(key)
-        if holder is None:
-            return
+    def _release_claim(self, key: str, incident_key: str, holder: str) -> None:
         table, partition, lease_row, claim_row = self._claim_rows(key, incident_key)
-        try:
-            with sdk_errors("giving a delivery back"):
-                current = self._get(table, partition, lease_row)
-                if current is not None and current.get("holder") == holder:
-                    # Both rows, the lease only as it was read: another attempt that took it over keeps both.
-                    self._transaction(table, [
-                        ("delete", current, {"etag": current.metadata["etag"], "match_condition": self._if_unchanged}),
-                        ("delete", {"PartitionKey": partition, "RowKey": claim_row}),
-                    ])
-        except LedgerError:
-            self._claims.unsure(key, holder)  # the claim's lease frees it later; this instance may retake it sooner
-            raise
-        self._claims.done(key)
+        with sdk_errors("giving a delivery back"):
+            current = self._get(table, partition, lease_row)
+            if current is not None and current.get("holder") == holder:
+                # Both rows, the lease only as it was read: another attempt that took it over keeps both.
+                self._transaction(table, [
+                    ("delete", current, {"etag": current.metadata["etag"], "match_condition": self._if_unchanged}),
+                    ("delete", {"PartitionKey": partition, "RowKey": claim_row}),
+                ])
 
     # -- signals -------------------------------------------------------------------------------
 
     def record_signal(self, signal: Signal, incident_id: str | None, at: datetime) -> int:
         """In the resource's IncidentLog partition, RowKey `sig|<occurred>|<id>`: with the decision
-        about it in one transaction (see table_unit.py)."""
+        about it in one transaction (see unit.py).
+
+        The id is derived from the delivery key (with the event id, resource and time it names), so
+        every attempt at a delivery writes the same row: one decided again after `Superseded` (a
+        Service Health notice's row is in its subscription's partition, sent before the incident's,
+        so the attempt that lost may have stored it), or one whose earlier attempt stopped after
+        its signal was stored (the claim given back, or its lease run out). A signal without a
+        delivery key (made by hand, never retried) draws a fresh id and is inserted."""
         occurred = keys.stamp(signal.occurred)
         row = {
             "delivery_key": clip(signal.delivery_key, 4000), "incident_id": incident_id or "", "source": signal.source,
@@ -184,20 +191,14 @@ class TableLedger(TableUnits, TableIncidents, TableOperations, TableSafety, Tabl
             "summary": clip(signal.summary, 1000), "facts": recorded_facts(signal),
         }
         partition = keys.resource_log_partition(signal.resource_key)
+        derived = bool(signal.delivery_key)
+        signal_id = keys.derived_id(signal.delivery_key, signal.event_id, signal.resource_key, occurred) if derived \
+            else self._ids.next()  # unique across workers (keys.Ids)
+        entity = {"PartitionKey": partition, "RowKey": f"{SIGNAL_ROW}{occurred}|{keys.id_key(signal_id)}",
+                  "id": keys.id_key(signal_id), **row}
         with sdk_errors("recording a signal"), self._writes() as unit:
-            # Decided again after Superseded: the same row, written over. A Service Health notice's
-            # row is in its subscription's partition, sent before the incident's, so the attempt
-            # that lost may have stored it; a second id would leave a second row. Likewise a row an
-            # earlier, failed attempt at this delivery left (`_left_row`).
-            again = (partition, occurred, signal.delivery_key, signal.event_id)
-            if again not in unit.signals and (left := self._left_row(partition, occurred, signal)) is not None:
-                unit.signals[again] = left
-            signal_id = unit.signals.get(again) or self._ids.next()  # unique across workers (table_keys.Ids)
-            entity = {"PartitionKey": partition, "RowKey": f"{SIGNAL_ROW}{occurred}|{keys.id_key(signal_id)}",
-                      "id": keys.id_key(signal_id), **row}
-            # A first write is an insert, so an id clash fails the transaction.
-            unit.add(partition, ("upsert", entity, {"mode": self._replace}) if again in unit.signals else ("create", entity))
-            unit.signals[again] = signal_id
+            # A derived row is written over (the same delivery, again); a drawn id is inserted, so a clash fails.
+            unit.add(partition, ("upsert", entity, {"mode": self._replace}) if derived else ("create", entity))
             known = self._known(partition)
             if known is not None:  # the decision's repeat rules count it, as they would once stored
                 known.rows[entity["RowKey"]] = entity
@@ -206,20 +207,6 @@ class TableLedger(TableUnits, TableIncidents, TableOperations, TableSafety, Tabl
             while len(self._recent) > 256:
                 self._recent.popitem(last=False)
         return signal_id
-
-    def _left_row(self, partition: str, occurred: str, signal: Signal) -> int | None:
-        """The id of this delivery's signal row left by an earlier attempt that stopped before its
-        decision (the store failed after the hold was taken, the claim was given back or its lease
-        ran out), when the partition read for this decision holds it: the retry writes that row over."""
-        known = self._known(partition)
-        if known is None or not signal.delivery_key:
-            return None
-        prefix = f"{SIGNAL_ROW}{occurred}|"
-        for row_key, row in known.rows.items():
-            if row_key.startswith(prefix) and row.get("delivery_key") == clip(signal.delivery_key, 4000) \
-                    and row.get("event_id") == clip(signal.event_id, 4000):
-                return int(row_key[len(prefix):])
-        return None
 
     def count_occurrences(self, resource_key: str, name: str, since: datetime, until: datetime) -> int:
         partition = keys.resource_log_partition(resource_key)

@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from arm import resource_key
 
 from ..backend_state import TableState
 from ..errors import LedgerContentionError
+from ..rows import OperationChange, OperationRows
 from . import keys
 from .service import ATTEMPTS, backoff, sdk_errors
 
 OPEN_STATES = ("verifying", "intent", "running")
-FINISHED_STATES = ("succeeded", "failed", "canceled", "skipped")
 OPERATION_FIELDS = (
     "id", "incident_id", "signal_id", "action", "resource_id", "mode", "params", "facts", "state", "token",
     "message", "attempts", "created_at", "updated_at", "finished_at",
@@ -38,8 +37,6 @@ SIGNAL_ROW_FIELDS = (
     "id", "delivery_key", "incident_id", "source", "event_id", "kind", "name", "resource_key", "resource_id",
     "occurred", "received", "input", "summary", "facts",
 )
-# JSON kept in one property must stay under its 64 KiB (32K UTF-16 characters).
-JSON_LIMIT = 30000
 # Operation partitions are zero-padded ids (digits); index partitions start with a letter.
 OPEN_INDEX = "open"
 INDEX_MARK = "index-v1"  # one entity in the `meta` partition: this table's operations are indexed
@@ -49,13 +46,6 @@ OPERATION_PARTITIONS = "PartitionKey lt ':'"  # ':' sorts right after the digits
 def by_resource(resource_key: str) -> str:
     """The index partition of one resource's operations."""
     return "r-" + keys.hashed(resource_key.strip().lower())
-
-
-def _json(value: Mapping[str, Any]) -> str:
-    text = json.dumps(dict(value), default=str)
-    if len(text) > JSON_LIMIT:
-        text = json.dumps({"truncated": True, "excerpt": text[:2000]})
-    return text
 
 
 def _operation_row(entity: Mapping[str, Any]) -> dict[str, Any]:
@@ -71,44 +61,32 @@ def _operation_row(entity: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-class TableOperations(TableState):
+class TableOperations(OperationRows, TableState):
     """Mixed into TableLedger: uses its tables, ids and conditional-write helpers."""
 
     _operations_indexed = False  # this worker has seen the index mark (or written it)
 
-    def record_intent(
-        self,
-        incident_id: str,
-        signal_id: int | None,
-        action: str,
-        resource_id: str,
-        mode: str,
-        params: Mapping[str, Any],
-        facts: Mapping[str, Any],
-        at: datetime,
-        state: str = "intent",
-    ) -> int:
+    def _store_intent(self, row: Mapping[str, Any]) -> int:
+        """The operation's entity, after its index rows (see above), under a fresh id."""
         operations = self._table("operations")
         self._ensure_operation_index()
+        resource = row["resource_id"].strip().lower()  # for the brakes' counts by resource and by prefix (safety.py)
+        created = keys.stamp(row["created_at"])
         with sdk_errors("recording an operation"):
             while True:
                 operation_id = self._ids.next()
-                index = self._index_rows(operation_id, resource_id.strip().lower(), keys.stamp(at), state)
-                for row in index:
-                    operations.upsert_entity(row)
+                index = self._index_rows(operation_id, resource, created, row["state"])
+                for index_row in index:
+                    operations.upsert_entity(index_row)
                 entity = {
-                    "PartitionKey": keys.id_key(operation_id), "RowKey": "", "id": keys.id_key(operation_id),
-                    "incident_id": incident_id, "signal_id": keys.id_key(signal_id) if signal_id is not None else "",
-                    "action": action, "resource_id": resource_id, "mode": mode, "params": _json(params),
-                    # lower-cased for the brakes' counts by resource and by prefix (safety_table.py)
-                    "resource_key": resource_id.strip().lower(),
-                    "facts": _json(facts), "state": state, "message": "", "attempts": 0,
-                    "created_at": keys.stamp(at), "updated_at": keys.stamp(at),
+                    **row, "PartitionKey": keys.id_key(operation_id), "RowKey": "", "id": keys.id_key(operation_id),
+                    "signal_id": keys.id_key(row["signal_id"]) if row["signal_id"] is not None else "",
+                    "resource_key": resource, "created_at": created, "updated_at": keys.stamp(row["updated_at"]),
                 }
                 if self._insert(operations, entity):
                     return operation_id
-                for row in index:  # another worker's operation has this id (a 1-in-a-million clash): try another
-                    operations.delete_entity(row["PartitionKey"], row["RowKey"])
+                for index_row in index:  # another worker's operation has this id (a 1-in-a-million clash): try another
+                    operations.delete_entity(index_row["PartitionKey"], index_row["RowKey"])
 
     @staticmethod
     def _index_rows(operation_id: int, resource_key: str, created: str, state: str) -> list[dict[str, Any]]:
@@ -118,35 +96,19 @@ class TableOperations(TableState):
             rows.append({"PartitionKey": OPEN_INDEX, "RowKey": ref, "operation_id": ref})
         return rows
 
-    def update_operation(
-        self,
-        operation_id: int,
-        at: datetime,
-        *,
-        state: str | None = None,
-        token: str | None = None,
-        message: str | None = None,
-        facts: Mapping[str, Any] | None = None,
-        attempt: bool = False,
-        expect_state: str | None = None,
-    ) -> bool:
-        """Change an operation; with `expect_state`, only if it is still in that state (a claim)."""
+    def _change_operation(self, operation_id: int, change: OperationChange, expect_state: str | None) -> bool:
+        """A replace with the ETag read, so `expect_state` is a claim across workers."""
         operations, partition = self._table("operations"), keys.id_key(operation_id)
         with sdk_errors("updating an operation"):
             for attempt_number in range(ATTEMPTS):
                 entity = self._get(operations, partition, "")
                 if entity is None or (expect_state is not None and entity.get("state") != expect_state):
                     return False
-                changed = {**entity, "updated_at": keys.stamp(at)}
-                for name, value in (("state", state), ("token", token), ("message", message)):
-                    if value is not None:
-                        changed[name] = value[:8000]
-                if facts is not None:
-                    changed["facts"] = _json(facts)
-                if attempt:
+                changed = {**entity, **change.fields, "updated_at": keys.stamp(change.at)}
+                if change.attempt:
                     changed["attempts"] = int(entity.get("attempts") or 0) + 1
-                if state in FINISHED_STATES:
-                    changed["finished_at"] = keys.stamp(at)
+                if change.finished:
+                    changed["finished_at"] = keys.stamp(change.at)
                 if self._replace_if_unchanged(operations, changed, entity):
                     self._move_open_index(operations, partition, entity.get("state"), changed.get("state"))
                     return True

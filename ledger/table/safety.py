@@ -10,11 +10,13 @@ many workers seeing one storm exactly one is told it tripped it, and exactly one
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..backend_state import TableState
 from ..errors import LedgerContentionError
+from ..slots import SlotClaims, StoredSlot
 from . import keys
 from .keys import clip
 from .operations import OPERATION_PARTITIONS, by_resource
@@ -39,7 +41,7 @@ def _prefix_range(prefix: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-class TableSafety(TableState):
+class TableSafety(SlotClaims, TableState):
     """Uses TableLedger's tables and its conditional-write helpers."""
 
     def count_operations(self, resource: str, since: datetime | None = None, states: tuple[str, ...] = MADE) -> int:
@@ -197,27 +199,25 @@ class TableSafety(TableState):
 
     # -- slots: the caps, race-free across workers ------------------------------------------
 
-    def claim_slot(self, scope: str, capacity: int, holder: str, at: datetime, ttl: timedelta) -> bool:
-        """One of `capacity` slots (RowKeys 0000..) of a scope: a conditional insert per slot, so
-        two workers never take the same one; an expired slot (its worker died) is taken over
-        with its ETag."""
-        slots, partition = self._table("slots"), keys.hashed(scope)
-        claimed = {"PartitionKey": partition, "scope": clip(scope, 4000), "holder": clip(holder, 1000),
-                   "expires_at": keys.stamp(at + ttl)}
-        with sdk_errors("claiming a slot"):
-            rows = {row["RowKey"]: row for row in slots.query_entities("PartitionKey eq @p", parameters={"p": partition})}
-            if any(row.get("holder") == claimed["holder"] and row.get("expires_at", "") > keys.stamp(at) for row in rows.values()):
-                return True
-            for slot in range(capacity):
-                row_key = f"{slot:04d}"
-                current = rows.get(row_key)
-                if current is None:
-                    if self._insert(slots, {**claimed, "RowKey": row_key}):
-                        return True
-                elif current.get("expires_at", "") <= keys.stamp(at):
-                    if self._replace_if_unchanged(slots, {**claimed, "RowKey": row_key}, current):
-                        return True
-        return False
+    # The slots' algorithm is ledger/slots.py's. A scope is one partition, a slot one row (RowKey 0000..).
+
+    def _slot_claiming(self) -> AbstractContextManager[None]:
+        return sdk_errors("claiming a slot")
+
+    def _read_slots(self, scope: str) -> dict[int, StoredSlot]:
+        rows = self._table("slots").query_entities("PartitionKey eq @p", parameters={"p": keys.hashed(scope)})
+        return {int(row["RowKey"]): StoredSlot(row.get("holder") or "", keys.parse_stamp(row["expires_at"]), row)
+                for row in rows if row.get("expires_at")}
+
+    def _slot_row(self, scope: str, slot: int, holder: str, until: datetime) -> dict[str, Any]:
+        return {"PartitionKey": keys.hashed(scope), "RowKey": f"{slot:04d}", "scope": clip(scope, 4000),
+                "holder": clip(holder, 1000), "expires_at": keys.stamp(until)}
+
+    def _insert_slot(self, scope: str, slot: int, holder: str, until: datetime) -> bool:
+        return self._insert(self._table("slots"), self._slot_row(scope, slot, holder, until))
+
+    def _take_slot(self, scope: str, slot: int, read: StoredSlot, holder: str, until: datetime) -> bool:
+        return self._replace_if_unchanged(self._table("slots"), self._slot_row(scope, slot, holder, until), read.version)
 
     def release_slot(self, scope: str, holder: str) -> None:
         slots, partition = self._table("slots"), keys.hashed(scope)

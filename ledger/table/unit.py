@@ -7,7 +7,9 @@ delivery is settled (all of them share the incident key's IncidentLog partition)
 a call needs them stored (holding the incident's action). The reads the decision needs of that
 partition (the pointer, the resource's recent signals and marks) are one query, kept in the
 unit. The pointer is written with the ETag read, so a transaction that lost to another worker
-keeps nothing and raises `Superseded`: the pipeline decides again from a fresh read.
+keeps nothing and raises `Superseded`: the pipeline decides again from a fresh read. A
+transaction that failed because the delivery's own claim or lease row is gone (404) raises
+`ClaimLost` instead: deciding again would not bring the claim back.
 
 Outside `atomically()` every method writes at once, as before.
 """
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from rules.ports import Superseded
+from rules.ports import ClaimLost, Superseded
 
 from ..backend_state import TableConditions
 from . import keys
@@ -31,10 +33,10 @@ from . import keys
 HORIZON_HOURS = 24
 SIGNAL_ROW = "sig|"
 MARK_ROW = "mark|"
-# What the snapshot keeps of each row: enough for the pointer, repeats, marks and a signal row
-# an earlier attempt at the same delivery left (table.py record_signal).
-SNAPSHOT_FIELDS = ["RowKey", "name", "key", "incident_id", "resource_id", "opened_at", "last_signal_at", "scope", "at",
-                   "delivery_key", "event_id"]
+# A delivery's claim rows beside its incident (ledger.py `_claim_rows`).
+CLAIM_ROWS = ("lease|", "claim|")
+# What the snapshot keeps of each row: enough for the pointer, repeats and marks.
+SNAPSHOT_FIELDS = ["RowKey", "name", "key", "incident_id", "resource_id", "opened_at", "last_signal_at", "scope", "at"]
 
 
 @dataclass
@@ -51,9 +53,6 @@ class Unit:
     snapshots: dict[str, Snapshot] = field(default_factory=dict)
     after: list[Callable[[], None]] = field(default_factory=list)  # run once the writes are stored
     last: str = ""  # the partition to send last (the one that settles the claim)
-    # The signal rows this decision wrote, by (partition, occurred, delivery key, event id): kept when the
-    # decision is made again, because a partition sent before the one that lost may be stored.
-    signals: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
 
     def add(self, partition: str, operation: tuple[Any, ...]) -> None:
         self.pending.setdefault(partition, []).append(operation)
@@ -86,7 +85,6 @@ class TableUnits(TableConditions):
             self._commit(unit)
         finally:
             unit.reset()
-            unit.signals.clear()
             self._local.unit = None
 
     @contextmanager
@@ -108,9 +106,13 @@ class TableUnits(TableConditions):
             for partition in order:
                 operations = unit.pending[partition]
                 for start in range(0, len(operations), 100):  # Table Storage's limit per transaction
+                    sent = operations[start:start + 100]
                     try:
-                        table.submit_transaction(operations[start:start + 100])
+                        table.submit_transaction(sent)
                     except self._transaction_error as exc:
+                        if exc.status_code == 404 and _claim_row(sent, exc.index):
+                            raise ClaimLost("the delivery's claim is gone (purged, or given back by a later attempt "
+                                            "that took it over once its lease ran out)") from exc
                         if exc.status_code in (404, 409, 412):
                             raise Superseded(f"another worker wrote first ({exc.status_code}): decide again") from exc
                         raise
@@ -154,3 +156,10 @@ class TableUnits(TableConditions):
         unit = self._unit()
         return unit.snapshots.get(partition) if unit is not None else None
 
+
+
+def _claim_row(operations: list[tuple[Any, ...]], index: int | None) -> bool:
+    """The transaction's failing operation is on the delivery's claim or lease row."""
+    if index is None or not 0 <= index < len(operations):
+        return False
+    return str(operations[index][1].get("RowKey", "")).startswith(CLAIM_ROWS)

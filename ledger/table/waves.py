@@ -33,6 +33,7 @@ from typing import Any
 
 from ..backend_state import TableState
 from ..errors import LedgerContentionError
+from ..rows import clipped_json
 from . import keys
 from .keys import clip
 from .operations import by_resource
@@ -49,12 +50,6 @@ MEMBER_FIELDS = (
     "available_at", "updated_at",
 )
 SCOPE_ROW, POINTER_ROW = "scope", "partition"
-JSON_LIMIT = 30000
-
-
-def _json(value: Mapping[str, Any] | None) -> str:
-    text = json.dumps(dict(value or {}), default=str)
-    return text if len(text) <= JSON_LIMIT else json.dumps({"truncated": True, "excerpt": text[:2000]})
 
 
 def _value(value: Any) -> Any:
@@ -250,7 +245,7 @@ class TableWaves(TableState):
             "wave_id": wave_id, "resource_key": clip(resource_key, 4000),
             "resource_id": clip(member["resource_id"], 4000), "incident_id": member["incident_id"],
             "signal_id": keys.id_key(member["signal_id"]) if member.get("signal_id") is not None else "",
-            "mode": member["mode"], "params": _json(member.get("params")), "facts": _json(member.get("facts")),
+            "mode": member["mode"], "params": clipped_json(member.get("params")), "facts": clipped_json(member.get("facts")),
             "update_group": member["update_group"], "window_start": _value(member.get("window_start")),
             "window_end": _value(member.get("window_end")), "state": member["state"],
             "reason": clip(member.get("reason", "")), "enrolled_at": at, "updated_at": at,

@@ -121,7 +121,9 @@ def test_approvals_list_all_or_by_state(store):
 
 def test_the_signal_an_approval_answers_is_found(store):
     first = store.record_signal(signal(delivery="d-1"), "INC-1", T0)
-    again = store.record_signal(signal(delivery="d-1"), "INC-1", T0)
-    store.record_signal(signal(delivery="d-1"), "INC-2", T0)
+    again = store.record_signal(signal(delivery="d-1"), "INC-1", T0)  # Table Storage writes the same row over
+    other = store.record_signal(signal(delivery="d-2"), "INC-2", T0)
     assert store.approval_signal_id("INC-1", "grid:d-1") == max(first, again)
+    assert store.approval_signal_id("INC-2", "grid:d-2") == other
     assert store.approval_signal_id("INC-1", "grid:d-9") is None
+    assert store.approval_signal_id("INC-2", "grid:d-1") is None

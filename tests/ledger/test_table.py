@@ -238,6 +238,48 @@ def test_ids_increase_within_a_worker_and_fit_a_signed_64_bit_integer():
     assert [keys.id_key(i) for i in made] == sorted(keys.id_key(i) for i in made)
 
 
+# -- signal rows: derived from the delivery, earlier ones drawn from the clock --------------------
+
+
+def test_a_delivery_recorded_again_writes_its_one_signal_row_over_and_earlier_rows_still_read(azurite):
+    """The signal's row key and id come from its delivery key: a second attempt at the delivery
+    writes the same row (with what it decided now); rows written by earlier versions (ids drawn
+    from `keys.Ids`) are read, counted and found by id as before."""
+    from rules import Signal
+
+    def signal(delivery: str, occurred=T0) -> Signal:
+        return Signal(source="event-grid", event_id=delivery, kind="annotation", name="AccelnetUnhealthy",
+                      resource_id="/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/vm1",
+                      occurred=occurred, summary="s", input="test", delivery_key=f"grid:{delivery}" if delivery else "")
+
+    ledger = open_ledger("table", {"table_connection_string": azurite, "table_prefix": fresh_prefix()})
+    try:
+        first = ledger.record_signal(signal("d-1"), "INC-1", T0)
+        again = ledger.record_signal(signal("d-1"), "INC-2", T0 + timedelta(seconds=5))
+        other = ledger.record_signal(signal("d-2"), "INC-2", T0)
+        by_hand = {ledger.record_signal(signal(""), "INC-3", T0) for _ in range(2)}
+        assert first == again != other and len(by_hand) == 2, "one id per delivery; a signal with none draws its own"
+        assert 0 < first < 2**63 and first == keys.derived_id("grid:d-1", "d-1", signal("d-1").resource_key, keys.stamp(T0))
+
+        earlier = keys.Ids().next()  # a row an earlier version wrote: the same layout, an id from the clock
+        old = signal("d-0", occurred=T0 - timedelta(minutes=1))
+        partition = keys.resource_log_partition(old.resource_key)
+        ledger._table("log").create_entity({
+            "PartitionKey": partition, "RowKey": f"sig|{keys.stamp(old.occurred)}|{keys.id_key(earlier)}", "id": keys.id_key(earlier),
+            "delivery_key": old.delivery_key, "incident_id": "INC-0", "source": old.source, "event_id": old.event_id,
+            "kind": old.kind, "name": old.name, "resource_key": old.resource_key, "resource_id": old.resource_id,
+            "occurred": keys.stamp(old.occurred), "received": keys.stamp(old.occurred), "input": "test", "summary": "s",
+            "facts": "{}"})
+
+        rows = ledger.recorded_signals()
+        assert sorted(row["id"] for row in rows) == sorted([earlier, first, other, *by_hand]), "one row for d-1"
+        assert next(row for row in rows if row["id"] == first)["incident_id"] == "INC-2", "the later attempt's"
+        assert ledger.signal(earlier)["delivery_key"] == "grid:d-0" and ledger.signal(first)["delivery_key"] == "grid:d-1"
+        assert ledger.count_occurrences(old.resource_key, old.name, T0 - timedelta(hours=1), T0) == 2, "two times"
+    finally:
+        drop_tables(azurite, ledger)
+
+
 # -- claims written by earlier versions ------------------------------------------------------
 
 
