@@ -39,6 +39,14 @@ EVENT_BY_STATUS = {
 FOLLOW_UP_RULES = ("tick", "approval", "resolution")
 
 
+def notice_key(signal: Signal, *step: str) -> str:
+    """A notice's identity (notify.Notice.key): the delivery that made it (the event's delivery key,
+    the same on every redelivery) and the step it tells (the input that decided it, "tick" or
+    "approval APR-...", its event, status and action). Made again by a redelivery, it is the same,
+    and the outbox records it once; a later step of the incident is another."""
+    return "\n".join((signal.delivery_key or f"{signal.source}:{signal.event_id}", *step))
+
+
 class Notifications:
     """A pipeline listener (and batch end) around one notify.Notifier."""
 
@@ -134,6 +142,7 @@ class Notifications:
             reason=("This is a test alert from an action group (IsSynthetic): it reached the app and was recorded; "
                     "no incident is opened and nothing is done"),
             next_step="Nothing for you: the alert path works", rule="test", detail=signal.summary or None,
+            key=notice_key(signal, "test"),
         )
 
     def notice_for(self, step: Step) -> Notice | None:
@@ -192,4 +201,9 @@ class Notifications:
             rule=rule or "",
             signal_facts=details,
             follow_up=not step.opened,
+            # A later decision (the tick's, an approval's) is told in terms of its signal: its input
+            # ("tick", "approval APR-...") tells it from the delivery's own step. A delivery's input
+            # is left out: the same event delivered again through another door is the same notice.
+            key=notice_key(signal, outcome.input if outcome.rule in ("tick", "approval") else "", event, outcome.status,
+                           outcome.action),
         )

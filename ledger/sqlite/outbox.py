@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS outbox_notices (
     state TEXT NOT NULL,
     why TEXT,
     body TEXT NOT NULL,
-    submitted_at REAL NOT NULL
+    submitted_at REAL NOT NULL,
+    notice_key TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_notices_message ON outbox_notices (message_id);
 CREATE INDEX IF NOT EXISTS outbox_notices_incident ON outbox_notices (incident_id);
@@ -118,6 +119,11 @@ class SqliteOutbox:
             columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(outbox_windows)")}
             if "storm" not in columns:  # a ledger made before windows knew about storms
                 self._conn.execute("ALTER TABLE outbox_windows ADD COLUMN storm INTEGER NOT NULL DEFAULT 0")
+            if "notice_key" not in {row["name"] for row in self._conn.execute("PRAGMA table_info(outbox_notices)")}:
+                self._conn.execute("ALTER TABLE outbox_notices ADD COLUMN notice_key TEXT")  # a ledger made before notices had keys
+            # A notice's identity (Entry.key) is recorded once: a redelivery's second recording adds nothing.
+            self._conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS outbox_notices_key ON outbox_notices (notice_key)"
+                               " WHERE notice_key IS NOT NULL")
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot prepare the outbox tables in {self.path}: {exc}") from exc
 
@@ -165,6 +171,10 @@ class SqliteOutbox:
 
     def _enqueue_one(self, db: sqlite3.Connection, entry: Entry, place: Callable[[Entry, Window | None], Placement]) -> int:
         dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
+        if entry.key is not None:
+            seen = db.execute("SELECT message_id FROM outbox_notices WHERE notice_key = ?", (entry.key,)).fetchone()
+            if seen is not None:  # recorded before (a redelivery's second recording): nothing to add
+                return cast(int, seen["message_id"] or 0)
         now = _ts(entry.submitted_at)
         row = db.execute("SELECT * FROM outbox_windows WHERE destination = ? AND cause = ?", (dest.key, entry.cause)).fetchone()
         window = None
@@ -195,9 +205,9 @@ class SqliteOutbox:
         )
         db.execute("UPDATE outbox_messages SET notices = notices + 1 WHERE id = ?", (message_id,))
         db.execute(
-            "INSERT INTO outbox_notices (message_id, destination, route, incident_id, cause, state, why, body, submitted_at)"
-            " VALUES (?, ?, ?, ?, ?, 'queued', NULL, ?, ?)",
-            (message_id, dest.key, dest.route, entry.incident_id, entry.cause, entry.notice_json, now),
+            "INSERT INTO outbox_notices (message_id, destination, route, incident_id, cause, state, why, body, submitted_at,"
+            " notice_key) VALUES (?, ?, ?, ?, ?, 'queued', NULL, ?, ?, ?)",
+            (message_id, dest.key, dest.route, entry.incident_id, entry.cause, entry.notice_json, now, entry.key),
         )
         return message_id
 
@@ -247,15 +257,16 @@ class SqliteOutbox:
             (
                 entry.destination.key if entry.destination else None,
                 entry.destination.route if entry.destination else None,
-                entry.incident_id, entry.cause, state, why, entry.notice_json, _ts(entry.submitted_at),
+                entry.incident_id, entry.cause, state, why, entry.notice_json, _ts(entry.submitted_at), entry.key,
             )
             for entry, state, why in unsent
         ]
         try:
             with self._write() as db:
                 db.executemany(
-                    "INSERT INTO outbox_notices (message_id, destination, route, incident_id, cause, state, why, body, submitted_at)"
-                    " VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO outbox_notices (message_id, destination, route, incident_id, cause, state, why, body,"
+                    " submitted_at, notice_key) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (notice_key) WHERE notice_key IS NOT NULL DO NOTHING",
                     rows,
                 )
         except sqlite3.Error as exc:

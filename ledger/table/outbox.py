@@ -63,6 +63,7 @@ from .outbox_rows import (
     MESSAGE,
     NOTICE,
     OPEN,
+    SEEN,
     WINDOW,
     MessageIds,
     Work,
@@ -171,7 +172,7 @@ class TableOutbox(TableSendSlots):
 
     def _enqueue_chunk(self, bucket: int, entries: Sequence[Entry], place: Callable[[Entry, Window | None], Placement]) -> list[int]:
         for attempt in range(ATTEMPTS):
-            work = Work(self, partition_of(bucket))
+            work = Work(self, partition_of(bucket), doubting=attempt > 0)
             ids = [self._enqueue_one(work, entry, place) for entry in entries]
             for message in work.created:  # the sender's directory first: a pointer to nothing costs one empty read
                 self._point(DIRECTORY, message["due_at"], bucket, message)
@@ -184,6 +185,13 @@ class TableOutbox(TableSendSlots):
 
     def _enqueue_one(self, work: Work, entry: Entry, place: Callable[[Entry, Window | None], Placement]) -> int:
         dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
+        seen_row = SEEN + keys.hashed(entry.key) if entry.key is not None else None
+        if seen_row is not None:
+            # Assumed new (no read): the marker's insert fails the transaction if a redelivery's
+            # first recording wrote it, and the redo reads it and adds nothing for this entry.
+            seen = work.get_or_assume_absent(seen_row)
+            if seen is not None:
+                return int(seen["message"])
         window_row = WINDOW + keys.hashed(f"{dest.key}\n{entry.cause}")
         stored = work.get(window_row)
         placement = place(entry, window_of(stored) if stored else None)
@@ -217,6 +225,9 @@ class TableOutbox(TableSendSlots):
             "cause": clip(entry.cause, 4000), "submitted_at": keys.stamp(entry.submitted_at),
         }
         put_text(notice, "body", entry.notice_json)
+        if seen_row is not None:
+            notice["seen"] = seen_row  # purged with the notice
+            work.put({"PartitionKey": work.partition, "RowKey": seen_row, "message": message["id"]})
         work.put(notice)
         return int(message["id"])
 
@@ -277,22 +288,26 @@ class TableOutbox(TableSendSlots):
         return message
 
     def record(self, unsent: Sequence[tuple[Entry, str, str]]) -> None:
-        """Notices recorded and not sent, with why: one partition per day, in transactions per day."""
-        by_day: dict[str, list[dict[str, Any]]] = {}
+        """Notices recorded and not sent, with why: one partition per day, in transactions per day.
+        A keyed notice's row is named by its key and written blind, so a second recording is a no-op."""
+        by_day: dict[str, dict[str, dict[str, Any]]] = {}
         for entry, state, why in unsent:
+            row = f"key-{keys.hashed(entry.key)}" if entry.key is not None else keys.id_key(self._ids.next())
             entity = {
-                "PartitionKey": keys.day(entry.submitted_at), "RowKey": keys.id_key(self._ids.next()),
+                "PartitionKey": keys.day(entry.submitted_at), "RowKey": row,
                 "destination": entry.destination.key if entry.destination else "",
                 "route": entry.destination.route if entry.destination else "", "incident_id": clip(entry.incident_id, 4000),
                 "cause": clip(entry.cause, 4000), "state": state, "why": clip(why), "submitted_at": keys.stamp(entry.submitted_at),
             }
             put_text(entity, "body", entry.notice_json)
-            by_day.setdefault(entity["PartitionKey"], []).append(entity)
+            by_day.setdefault(entity["PartitionKey"], {})[entity["RowKey"]] = entity  # a key twice in one batch: once
         table = self._table("outbox_unsent")
         with sdk_errors("recording unsent notifications"):
-            for rows in by_day.values():
+            for day in by_day.values():
+                rows = list(day.values())
                 for start in range(0, len(rows), BATCH_ENTITIES):
-                    table.submit_transaction([("create", row) for row in rows[start:start + BATCH_ENTITIES]])
+                    table.submit_transaction([("upsert", row, {"mode": self._replace}) if row["RowKey"].startswith("key-")
+                                              else ("create", row) for row in rows[start:start + BATCH_ENTITIES]])
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -479,7 +494,11 @@ class TableOutbox(TableSendSlots):
         if message is None or message["state"] != SENT:
             return 0
         prefix = f"{NOTICE}{message['id']}-"
-        notices = [("delete", row) for row in self._range(partition, prefix, prefix[:-1] + ".", select=["PartitionKey", "RowKey"])]
+        notices: list[tuple] = []
+        for row in self._range(partition, prefix, prefix[:-1] + ".", select=["PartitionKey", "RowKey", "seen"]):
+            notices.append(("delete", {"PartitionKey": partition, "RowKey": row["RowKey"]}))
+            if row.get("seen"):  # its marker goes with it (one gone already fails the transaction: left to the next purge)
+                notices.append(("delete", {"PartitionKey": partition, "RowKey": row["seen"]}))
         for start in range(0, len(notices), BATCH_ENTITIES):
             self._transact(notices[start:start + BATCH_ENTITIES])
         last = [("delete", message, {"etag": message.metadata["etag"], "match_condition": self._if_unchanged}),
