@@ -136,3 +136,44 @@ def test_a_delivery_whose_notices_are_not_recorded_fails_and_its_redelivery_is_t
     assert status in (200, 202)
     if trigger == "alerts":
         assert json.loads(body)["accepted"][0]["status"] == "duplicate"
+
+
+def _succeeded(notifier, incident: str) -> list[str]:
+    """The destinations holding the incident's 'succeeded' notice, one entry per notice held."""
+    held = []
+    for message in notifier.store.messages():
+        for text in notifier.store.notices(message.id):
+            found = json.loads(text)
+            if found["incident_id"] == incident and found["event"] == "succeeded":
+                held.append(message.destination)
+    return sorted(held)
+
+
+def test_the_ticks_notice_the_outbox_could_not_take_is_kept_and_sent_once(functions, table_told):
+    """The tick ends an operation and tells it; the outbox refuses. Nothing delivers that decision
+    again, so the notice is kept and recorded with the next tick, once, and sent once."""
+    pipeline, session, notifier, proxy, outbox_table = table_told
+    listener = next(listener for listener in pipeline.listeners if hasattr(listener, "kept"))
+    status, _ = _event_grid(functions, b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=vm("vm-degraded-hw")))
+    assert status == 200 and pipeline.ledger.open_operations()
+    (incident,) = {row["incident_id"] for row in pipeline.ledger.history() if row.get("incident_id")}
+
+    fault = proxy.add("*", re.escape(outbox_table), "503", times=10**6)
+    for _ in range(50):
+        pipeline.tick()  # the outbox fails: the tick still follows the operation, and never raises for it
+        if not pipeline.ledger.open_operations():
+            break
+    assert [op["state"] for op in pipeline.ledger.operations()] == ["succeeded"]
+    assert listener.kept >= 1, "the tick's notice was not kept"
+
+    fault.times = fault.hits  # the outbox is back
+    pipeline.tick()
+    assert listener.kept == 0
+    destinations = _succeeded(notifier, incident)
+    assert destinations and len(destinations) == len(set(destinations)), destinations  # each destination once
+    pipeline.tick()  # nothing kept is recorded again
+    assert _succeeded(notifier, incident) == destinations
+
+    send_everything(notifier)
+    told = [card for card in session.teams.received("ops") if incident in json.dumps(card) and "ucceeded" in json.dumps(card)]
+    assert len(told) == 1, told
