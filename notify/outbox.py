@@ -2,7 +2,8 @@
 
 This module is the port (what notify/ needs from storage) and the records it speaks in. The
 SQLite backend is `ledger.sqlite.outbox.SqliteOutbox`; a Table Storage backend implements the
-same methods with ETag-conditional writes.
+same methods with ETag-conditional writes. Both record notices by one algorithm
+(notify/recording.py) over storage primitives of their own.
 
 Life of a message:
 

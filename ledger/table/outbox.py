@@ -3,7 +3,7 @@ Function instance; `outbox_for(ledger)` picks the outbox that lives beside a led
 
 Everything a message's life depends on (the message, its notices, its digest window, the marker
 naming an incident's open message, and one index entity per message) is in the partition of its
-destination and scope in `OutboxMessages` (outbox_table_rows.py), so workers recording notices
+destination and scope in `OutboxMessages` (outbox_rows.py; what a recording reads and writes there: outbox_scope.py, driven by notify/recording.py), so workers recording notices
 for different scopes never meet, and every move is an entity-group transaction guarded by the
 ETags read:
 

@@ -1,5 +1,5 @@
 """How the Table Storage outbox lays out its partitions: row keys, the entity of each record, and
-the working set of one enqueue transaction. The store that moves them is outbox_table.py.
+the working set of one enqueue transaction. The store that moves them is outbox.py.
 
 A message, its notices, its digest window and its index entities live in the partition of its
 destination and scope (`outbox-<bucket>`, the bucket a hash of both, in the low bits of every
