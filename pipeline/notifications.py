@@ -115,7 +115,7 @@ class Notifications:
 
     @property
     def kept(self) -> int:
-        """Notices of later decisions waiting for the outbox (recorded with the next batch)."""
+        """Notices kept (no claim stands behind them) waiting for the outbox: recorded with the next batch."""
         with self._kept_lock:
             return len(self._kept)
 
