@@ -9,7 +9,8 @@ mailbox: `Notifier.record_many`, as a delivery's end does. A delivery whose noti
 recorded (NoticesNotRecordedError: the outbox lost its conditional writes 25 times in a row, or
 failed) is delivered again, as Event Grid does, up to REDELIVERIES times.
 
-Figures: notices lost (recorded nowhere after every redelivery; must be 0), notices recorded twice,
+Figures: notices lost (recorded nowhere after every redelivery; must be 0), notices recorded twice
+(must be 0: a notice carries its delivery's key, and a redelivery's second recording adds nothing),
 conflicts per delivery (conditional writes of the outbox that lost to another worker and were
 redone), redeliveries, and deliveries recorded per second.
 """
@@ -42,6 +43,7 @@ def _notice(worker: int, number: int) -> Any:
         category="degraded-hardware", initiator="platform", impact="degraded", action="redeploy", mode="observe",
         status="planned", reason="Observe mode: the redeploy the policy names is not done.", location="westeurope",
         routes=("ops-teams", "ops-email"),
+        key=f"bench-event-{worker:02d}-{number:04d}\n\nopened",  # the delivery and its step, as the pipeline keys them
     )
 
 
@@ -117,8 +119,9 @@ def figures(found: dict[str, Any]) -> list[Figure]:
     where = f"{found['workers']} workers, {found['deliveries']} deliveries, one subscription"
     return [
         Figure("outbox: notices lost under contention", str(found["notices_lost"]), "-", "-", "0",
-               found["notices_lost"] == 0 and found["notices_twice"] == 0,
-               notes=[f"{where}; recorded twice: {found['notices_twice']}; redeliveries: {found['redeliveries']}"]),
+               found["notices_lost"] == 0, notes=[f"{where}; redeliveries: {found['redeliveries']}"]),
+        Figure("outbox: notices recorded twice under contention", str(found["notices_twice"]), "-", "-", "0",
+               found["notices_twice"] == 0, notes=[f"{where}; a redelivery's second recording of a notice adds nothing"]),
         Figure("outbox: conflicts per delivery", f"{found['conflicts_per_delivery']:.2f}", "-", "-", "reported", None,
                notes=[f"{where}; {found['deliveries_per_second']:.0f} deliveries/s recorded"]),
     ]

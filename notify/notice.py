@@ -61,6 +61,9 @@ class Notice:
     signal_facts: Mapping[str, Any] = field(default_factory=dict, hash=False)
     approval_expires: str | None = None  # ISO time the pending approval's links die
     follow_up: bool = False  # a later step of an incident already opened: told where the start was told
+    # The notice's identity: the same step told again (a redelivery of the delivery that made it, a
+    # tick or approval retried) has the same key, and the outbox records it once. "" for none.
+    key: str = ""
 
     def to_json(self, submitted: datetime | None = None) -> str:
         """JSON for the outbox; `submitted` (when the pipeline handed it over) rides along so a

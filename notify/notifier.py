@@ -26,7 +26,7 @@ from .digest import STORM, TENANT, DigestPolicy, place, place_tenant, scope_of
 from .errors import ChannelError, NoticesNotRecordedError, NotifyError, UncertainDeliveryError
 from .links import Signer, sign
 from .notice import Notice
-from .outbox import Entry, Message, OutboxStore, Placement, Window
+from .outbox import Entry, Message, OutboxStore, Placement, Window, entry_key
 from .retry import RATE_LIMITS, Backoff, RateLimit
 from .routes import Destination, Router
 from .settings import NotifySettings, read_settings
@@ -208,7 +208,7 @@ class Notifier:
                     text, cause = notice.to_json(now), scope_of(notice)
                     if notice.routine and not self.send_routine:
                         result.recorded = "routine"
-                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "routine", "routine event: recorded, not sent (policy does not ask)"))
+                        unsent.append((Entry(None, cause, notice.incident_id, text, now, key=entry_key(notice.key, "")), "routine", "routine event: recorded, not sent (policy does not ask)"))
                         continue
                     try:
                         before = self._told(notice, told)
@@ -218,14 +218,14 @@ class Notifier:
                     if notice.event == "resolved" and not before:
                         # Nobody heard it start (routine, or it opened resolved): nobody hears it end.
                         result.recorded = "untold"
-                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "untold", "resolved, and nobody was told it began"))
+                        unsent.append((Entry(None, cause, notice.incident_id, text, now, key=entry_key(notice.key, "")), "untold", "resolved, and nobody was told it began"))
                         continue
                     if before and notice.follow_up and _quiet(notice):
                         # A later signal that changes nothing (a Resource Health alert beside an
                         # annotation already acted on): a message of its own would say "No action"
                         # while an approval waits or a redeploy runs. Kept, not sent.
                         result.recorded = "quiet"
-                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "quiet",
+                        unsent.append((Entry(None, cause, notice.incident_id, text, now, key=entry_key(notice.key, "")), "quiet",
                                        "nothing new for a person: the incident's own messages say where it stands"))
                         continue
                     destinations, missing = self.router.resolve(notice) if notice.routes or not before else ([], [])
@@ -234,12 +234,13 @@ class Notifier:
                             destinations.append(dest)
                     for miss in missing:
                         result.unrouted.append(f"{miss.route}: {miss.why}")
-                        unsent.append((Entry(None, cause, notice.incident_id, text, now), "unrouted", f"{miss.route}: {miss.why}"))
+                        unsent.append((Entry(None, cause, notice.incident_id, text, now, key=entry_key(notice.key, miss.route)), "unrouted", f"{miss.route}: {miss.why}"))
                     storm = notice.event == STORM
                     for dest in destinations:
-                        entries.append(Entry(dest, cause, notice.incident_id, text, now, trips_storm=storm))
+                        entries.append(Entry(dest, cause, notice.incident_id, text, now, trips_storm=storm,
+                                             key=entry_key(notice.key, dest.key, alone=storm)))
                         if storm:  # and heads the storm's digest, which then says why it is one
-                            entries.append(Entry(dest, cause, notice.incident_id, text, now))
+                            entries.append(Entry(dest, cause, notice.incident_id, text, now, key=entry_key(notice.key, dest.key)))
                     told[notice.incident_id] = destinations if not before else before + [d for d in destinations if d not in before]
                     result.queued = len(destinations)
                 except NoticesNotRecordedError:
@@ -345,13 +346,16 @@ class Notifier:
     def _fold_into_tenant_digest(self, message: Message, now: datetime, summary: FlushSummary) -> None:
         """Claim a due message, record its notices under the destination's tenant-wide digest, and
         mark it told there. Recorded before it is marked: a sender that stops in between leaves the
-        message to be recovered and folded again (its notices twice in the digest, never lost)."""
+        message to be recovered and folded again (its notices once in the digest: keyed, below)."""
         claimed = self.store.claim(message.id, now, now + self.lease)
         if claimed is None:
             return
         destination = Destination(message.route, message.channel, message.target, message.note)
-        entries = [Entry(destination, TENANT, str(json.loads(text).get("incident_id") or ""), text, now)
-                   for text in self.store.notices(message.id)]
+        # Keyed by the message folded and the notice's place in it: a sender that stops before the
+        # message is marked leaves it to be folded again, and the digest takes each notice once.
+        entries = [Entry(destination, TENANT, str(json.loads(text).get("incident_id") or ""), text, now,
+                         key=entry_key(f"folded {message.id} {number}", destination.key))
+                   for number, text in enumerate(self.store.notices(message.id))]
         if entries:
             self.store.enqueue(entries, lambda entry, window: place_tenant(window, destination=destination.key, now=now,
                                                                           policy=self.digest))

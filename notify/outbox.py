@@ -2,7 +2,8 @@
 
 This module is the port (what notify/ needs from storage) and the records it speaks in. The
 SQLite backend is `ledger.sqlite.outbox.SqliteOutbox`; a Table Storage backend implements the
-same methods with ETag-conditional writes.
+same methods with ETag-conditional writes. Both record notices by one algorithm
+(notify/recording.py) over storage primitives of their own.
 
 Life of a message:
 
@@ -64,6 +65,20 @@ class Entry:
     notice_json: str
     submitted_at: datetime
     trips_storm: bool = False  # the storm notice: told alone, at once, and the scope turns stormy
+    # The notice's identity at this destination (`entry_key`): an entry whose key the outbox holds
+    # already is not recorded again, so a redelivery that records a delivery's notices a second
+    # time (its first recording failed part way, or after it was done) adds nothing. None: no identity.
+    key: str | None = None
+
+
+def entry_key(notice_key: str, destination: str, *, alone: bool = False) -> str | None:
+    """An entry's identity from its notice's (`Notice.key`: the delivery and the step it tells)
+    and where it goes; the storm notice told alone and its copy in the digest are two entries."""
+    if not notice_key:
+        return None
+    import hashlib
+
+    return hashlib.sha256(f"{notice_key}\n{destination}\n{'alone' if alone else ''}".encode()).hexdigest()
 
 
 @dataclass
@@ -105,10 +120,12 @@ class OutboxStore(Protocol):
         """Record notices and attach each to a message, atomically (one transaction for the
         batch); `place` is the digest rule, given the entry and its window as stored. A placement
         that folds moves the window's incident messages not yet claimed (but the one it made)
-        into the window's digest, notices and all."""
+        into the window's digest, notices and all. An entry whose `key` is recorded already is
+        not recorded again: its id is that of the message it went to then (or 0 when unknown)."""
 
     def record(self, unsent: Sequence[tuple[Entry, str, str]]) -> None:
-        """Record notices that are not sent, each with a state ("routine", "unrouted") and why."""
+        """Record notices that are not sent, each with a state ("routine", "unrouted") and why;
+        once per `key`, as `enqueue`."""
 
     def due(self, now: datetime, limit: int = 100, allowance: Allowance | None = None) -> list[Message]:
         """Pending messages whose time has come, oldest first (per destination and scope on Table

@@ -160,8 +160,11 @@ class Pipeline:
                 try:
                     done()
                 except NoticesNotRecorded as exc:
+                    # A delivery's are made again by its redelivery (below); the tick's and an
+                    # approval's are kept by the listener and recorded with its next batch.
                     not_recorded = exc
-                    log("notices not recorded", level=logging.ERROR, error=str(exc), events=len(unsettled))
+                    log("notices not recorded", level=logging.ERROR, error=str(exc), events=len(unsettled),
+                        kept_for_next_batch=exc.kept)
                 except Exception as exc:  # noqa: BLE001 - a listener failure is logged, not raised
                     log("listener failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
         if not_recorded is not None and unsettled:

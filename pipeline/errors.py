@@ -34,6 +34,7 @@ class NoticesNotRecorded(PipelineError):
     the host answers with a failure, Event Grid or the action group delivers again, and that
     delivery is decided and told again instead of reading as a duplicate."""
 
-    def __init__(self, event_ids: list[str], why: str):
+    def __init__(self, event_ids: list[str], why: str, *, kept: int = 0):
         super().__init__(f"notices of {len(event_ids)} event(s) not recorded, deliver again: {why}")
         self.event_ids = event_ids
+        self.kept = kept  # notices of later decisions (tick, approval) kept for the next batch

@@ -10,6 +10,7 @@ follow-up (then it goes where the incident's start went: notify/notifier.py)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # types only: notify/ is a lower floor
     from notify import Notice
 
 from rules import Catalog, Signal
+from telemetry.logs import log
 
 from .core import Step
 from .errors import NoticesNotRecorded
@@ -37,6 +39,19 @@ EVENT_BY_STATUS = {
 
 # Steps that are never the start of an incident's story: they follow a decision told before.
 FOLLOW_UP_RULES = ("tick", "approval", "resolution")
+# Decisions made after their signal (the tick's, an approval's): no delivery makes them again.
+LATER_RULES = ("tick", "approval")
+# Notices no claim stands behind, so no redelivery makes them again when they are not recorded: a
+# later decision's, and a test alert's (recorded as a rejection, never claimed). Kept instead.
+KEPT_RULES = (*LATER_RULES, "test")
+
+
+def notice_key(signal: Signal, *step: str) -> str:
+    """A notice's identity (notify.Notice.key): the delivery that made it (the event's delivery key,
+    the same on every redelivery) and the step it tells (the input that decided it, "tick" or
+    "approval APR-...", its event, status and action). Made again by a redelivery, it is the same,
+    and the outbox records it once; a later step of the incident is another."""
+    return "\n".join((signal.delivery_key or f"{signal.source}:{signal.event_id}", *step))
 
 
 class Notifications:
@@ -65,6 +80,12 @@ class Notifications:
         self.catalog = catalog
         self.clock = clock
         self._batch = threading.local()  # a delivery's notices, per thread (invocations share this listener)
+        # Notices no claim stands behind (KEPT_RULES) the outbox could not take: nothing delivers
+        # them again, so they are kept here and recorded with the next batch of this worker (its
+        # next tick, most often), once: their keys make a second recording a no-op. In memory: a
+        # worker that stops before the outbox is back loses them (docs/notifications.md).
+        self._kept: list[Notice] = []
+        self._kept_lock = threading.Lock()
         self.lines: list[str] = []  # one line per message handled, for the command line
 
     def __call__(self, step: Step) -> None:
@@ -73,17 +94,30 @@ class Notifications:
             self.pending.append(notice)
 
     def batch_done(self) -> None:
-        """The end of a delivery: record its notices. Sending is the timer's (`tick`). When the
-        outbox cannot take them, NoticesNotRecorded: the pipeline gives the delivery's claims back
-        and fails the delivery, whose next attempt makes these notices again."""
-        if self.pending:
-            batch, self.pending = self.pending, []
+        """The end of a delivery: record its notices, and any kept from an earlier batch. Sending
+        is the timer's (`tick`). When the outbox cannot take them, NoticesNotRecorded: the pipeline
+        gives the delivery's claims back and fails the delivery, whose next attempt makes these
+        notices again. Notices no claim stands behind (the tick's, an approval's, a test alert's: no
+        delivery makes them again) are kept, and recorded with this worker's next batch."""
+        with self._kept_lock:
+            kept, self._kept = self._kept, []
+        if self.pending or kept:
+            batch, self.pending = kept + self.pending, []
             from notify import NoticesNotRecordedError
 
             try:
                 self.notifier.record_many(batch)
             except NoticesNotRecordedError as exc:
-                raise NoticesNotRecorded([n.incident_id for n in batch], str(exc)) from exc
+                later = [n for n in batch if n.rule in KEPT_RULES]
+                with self._kept_lock:
+                    self._kept = later + self._kept
+                raise NoticesNotRecorded([n.incident_id for n in batch], str(exc), kept=len(later)) from exc
+
+    @property
+    def kept(self) -> int:
+        """Notices kept (no claim stands behind them) waiting for the outbox: recorded with the next batch."""
+        with self._kept_lock:
+            return len(self._kept)
 
     def tick(self, pipeline: Any = None) -> list[Any]:
         """The timer's turn: send what is due (one sender, not one per invocation). No outcomes."""
@@ -91,8 +125,12 @@ class Notifications:
         return []
 
     def send(self) -> None:
-        """Record what is pending, then send what is due now."""
-        self.batch_done()
+        """Record what is pending (and what was kept), then send what is due now. An outbox that
+        still cannot record keeps what it kept; what is recorded already is sent all the same."""
+        try:
+            self.batch_done()
+        except NoticesNotRecorded as exc:
+            log("notices not recorded", level=logging.ERROR, error=str(exc), kept_for_next_batch=exc.kept)
         self.lines += self.notifier.flush(self.clock()).lines
 
     def drain(self, seconds: float) -> None:
@@ -134,6 +172,7 @@ class Notifications:
             reason=("This is a test alert from an action group (IsSynthetic): it reached the app and was recorded; "
                     "no incident is opened and nothing is done"),
             next_step="Nothing for you: the alert path works", rule="test", detail=signal.summary or None,
+            key=notice_key(signal, "test"),
         )
 
     def notice_for(self, step: Step) -> Notice | None:
@@ -192,4 +231,9 @@ class Notifications:
             rule=rule or "",
             signal_facts=details,
             follow_up=not step.opened,
+            # A later decision (the tick's, an approval's) is told in terms of its signal: its input
+            # ("tick", "approval APR-...") tells it from the delivery's own step. A delivery's input
+            # is left out: the same event delivered again through another door is the same notice.
+            key=notice_key(signal, outcome.input if outcome.rule in LATER_RULES else "", event, outcome.status,
+                           outcome.action),
         )

@@ -15,12 +15,12 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast, overload
 
 from notify.errors import OutboxError
 from notify.outbox import DIGEST, FAILED, PENDING, SENDING, SENT, Allowance, Entry, Message, Placement, Window
+from notify.recording import fold_window, record_entry
 from notify.routes import Destination
 
 SCHEMA = """
@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS outbox_messages (
     payload TEXT,
     sent_at REAL,
     note TEXT,
-    notices INTEGER NOT NULL DEFAULT 0
+    notices INTEGER NOT NULL DEFAULT 0,
+    follows INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS outbox_messages_due ON outbox_messages (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_messages_open ON outbox_messages (destination, incident_id, sealed, state);
@@ -60,7 +61,8 @@ CREATE TABLE IF NOT EXISTS outbox_notices (
     state TEXT NOT NULL,
     why TEXT,
     body TEXT NOT NULL,
-    submitted_at REAL NOT NULL
+    submitted_at REAL NOT NULL,
+    notice_key TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_notices_message ON outbox_notices (message_id);
 CREATE INDEX IF NOT EXISTS outbox_notices_incident ON outbox_notices (incident_id);
@@ -101,6 +103,78 @@ def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
+class SqliteScope:
+    """`notify.recording.Scope` inside one write transaction: the outbox's storage primitives."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def seen(self, key: str) -> int | None:
+        row = self.db.execute("SELECT message_id FROM outbox_notices WHERE notice_key = ?", (key,)).fetchone()
+        return None if row is None else cast(int, row["message_id"] or 0)
+
+    def window(self, destination: str, cause: str) -> Window | None:
+        row = self.db.execute("SELECT * FROM outbox_windows WHERE destination = ? AND cause = ?", (destination, cause)).fetchone()
+        if row is None:
+            return None
+        return Window(row["destination"], row["cause"], _dt(row["opened_at"]), _dt(row["closes_at"]),
+                      tuple(json.loads(row["individual"])), row["digest_message"], bool(row["storm"]))
+
+    def is_open(self, message_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM outbox_messages WHERE id = ? AND sealed = 0 AND state = ?",
+                               (message_id, PENDING)).fetchone() is not None
+
+    def open_message(self, destination: str, incident_id: str) -> int | None:
+        row = self.db.execute(
+            "SELECT id FROM outbox_messages WHERE destination = ? AND incident_id = ? AND kind = 'incident'"
+            " AND sealed = 0 AND state = ? AND follows = 1 ORDER BY id DESC LIMIT 1",
+            (destination, incident_id, PENDING),
+        ).fetchone()
+        return None if row is None else cast(int, row["id"])
+
+    def new_message(self, entry: Entry, kind: str, incident_id: str | None, *, created: datetime, due: datetime,
+                    follows: bool) -> int:
+        dest = cast(Destination, entry.destination)  # only routed entries are recorded
+        cur = self.db.execute(
+            "INSERT INTO outbox_messages (destination, route, channel, target, kind, incident_id, cause, state,"
+            " created_at, due_at, next_attempt_at, note, follows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (dest.key, dest.route, dest.channel, dest.target, kind, incident_id, entry.cause, PENDING, _ts(created), _ts(due),
+             _ts(due), dest.note, int(follows)),
+        )
+        return cast(int, cur.lastrowid)  # an INSERT sets it
+
+    def save_window(self, window: Window) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO outbox_windows (destination, cause, opened_at, closes_at, individual, digest_message, storm)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (window.destination, window.cause, _ts(window.opened_at), _ts(window.closes_at), json.dumps(list(window.individual)),
+             window.digest_message, int(window.storm)),
+        )
+
+    def attach(self, message_id: int, entry: Entry) -> None:
+        dest = cast(Destination, entry.destination)
+        self.db.execute("UPDATE outbox_messages SET notices = notices + 1 WHERE id = ?", (message_id,))
+        self.db.execute(
+            "INSERT INTO outbox_notices (message_id, destination, route, incident_id, cause, state, why, body, submitted_at,"
+            " notice_key) VALUES (?, ?, ?, ?, ?, 'queued', NULL, ?, ?, ?)",
+            (message_id, dest.key, dest.route, entry.incident_id, entry.cause, entry.notice_json, _ts(entry.submitted_at), entry.key),
+        )
+
+    def held(self, destination: str, cause: str, incident_id: str, keep: int) -> int | None:
+        row = self.db.execute(
+            "SELECT id FROM outbox_messages WHERE destination = ? AND cause = ? AND kind = 'incident' AND sealed = 0"
+            " AND state = ? AND id != ? AND incident_id = ? AND follows = 1 ORDER BY id DESC LIMIT 1",
+            (destination, cause, PENDING, keep, incident_id),
+        ).fetchone()
+        return None if row is None else cast(int, row["id"])
+
+    def move(self, message_id: int, digest_id: int) -> bool:
+        moved = self.db.execute("UPDATE outbox_notices SET message_id = ? WHERE message_id = ?", (digest_id, message_id)).rowcount
+        self.db.execute("DELETE FROM outbox_messages WHERE id = ?", (message_id,))
+        self.db.execute("UPDATE outbox_messages SET notices = notices + ? WHERE id = ?", (moved, digest_id))
+        return True
+
+
 class SqliteOutbox:
     """`notify.outbox.OutboxStore` over one SQLite file (shared with the ledger)."""
 
@@ -118,6 +192,14 @@ class SqliteOutbox:
             columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(outbox_windows)")}
             if "storm" not in columns:  # a ledger made before windows knew about storms
                 self._conn.execute("ALTER TABLE outbox_windows ADD COLUMN storm INTEGER NOT NULL DEFAULT 0")
+            if "follows" not in {row["name"] for row in self._conn.execute("PRAGMA table_info(outbox_messages)")}:
+                # A ledger made before the storm notice was told in a message no follow-up joins.
+                self._conn.execute("ALTER TABLE outbox_messages ADD COLUMN follows INTEGER NOT NULL DEFAULT 1")
+            if "notice_key" not in {row["name"] for row in self._conn.execute("PRAGMA table_info(outbox_notices)")}:
+                self._conn.execute("ALTER TABLE outbox_notices ADD COLUMN notice_key TEXT")  # a ledger made before notices had keys
+            # A notice's identity (Entry.key) is recorded once: a redelivery's second recording adds nothing.
+            self._conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS outbox_notices_key ON outbox_notices (notice_key)"
+                               " WHERE notice_key IS NOT NULL")
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot prepare the outbox tables in {self.path}: {exc}") from exc
 
@@ -153,109 +235,36 @@ class SqliteOutbox:
     # -- recording --------------------------------------------------------------------------
 
     def enqueue(self, entries: Sequence[Entry], place: Callable[[Entry, Window | None], Placement]) -> list[int]:
-        """Record notices and attach each to an incident message or its window's digest."""
+        """Record notices and attach each to an incident message or its window's digest
+        (notify/recording.py), in one transaction: a fold moves the window's held messages in it too."""
         ids: list[int] = []
         try:
             with self._write() as db:
+                scope = SqliteScope(db)
                 for entry in entries:
-                    ids.append(self._enqueue_one(db, entry, place))
+                    message, fold = record_entry(scope, entry, place)
+                    if fold:
+                        fold_window(scope, entry, keep=message)
+                    ids.append(message)
         except sqlite3.Error as exc:
             raise OutboxError(f"outbox write failed: {exc}") from exc
         return ids
-
-    def _enqueue_one(self, db: sqlite3.Connection, entry: Entry, place: Callable[[Entry, Window | None], Placement]) -> int:
-        dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
-        now = _ts(entry.submitted_at)
-        row = db.execute("SELECT * FROM outbox_windows WHERE destination = ? AND cause = ?", (dest.key, entry.cause)).fetchone()
-        window = None
-        if row is not None:
-            window = Window(
-                row["destination"], row["cause"], _dt(row["opened_at"]), _dt(row["closes_at"]),
-                tuple(json.loads(row["individual"])), row["digest_message"], bool(row["storm"]),
-            )
-        placement = place(entry, window)
-        window = placement.window
-        if placement.kind == DIGEST:
-            message_id, window = self._digest(db, entry, window)
-        else:
-            open_row = None if placement.alone else db.execute(
-                "SELECT id FROM outbox_messages WHERE destination = ? AND incident_id = ? AND kind = 'incident'"
-                " AND sealed = 0 AND state = ? ORDER BY id DESC LIMIT 1",
-                (dest.key, entry.incident_id, PENDING),
-            ).fetchone()
-            due = _ts(placement.due_at) if placement.due_at is not None else now
-            message_id = open_row["id"] if open_row else self._new_message(db, entry, "incident", entry.incident_id, created=now, due=due)
-        if placement.fold:
-            window = self._fold(db, entry, window, keep=message_id)
-        db.execute(
-            "INSERT OR REPLACE INTO outbox_windows (destination, cause, opened_at, closes_at, individual, digest_message, storm)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (window.destination, window.cause, _ts(window.opened_at), _ts(window.closes_at), json.dumps(list(window.individual)),
-             window.digest_message, int(window.storm)),
-        )
-        db.execute("UPDATE outbox_messages SET notices = notices + 1 WHERE id = ?", (message_id,))
-        db.execute(
-            "INSERT INTO outbox_notices (message_id, destination, route, incident_id, cause, state, why, body, submitted_at)"
-            " VALUES (?, ?, ?, ?, ?, 'queued', NULL, ?, ?)",
-            (message_id, dest.key, dest.route, entry.incident_id, entry.cause, entry.notice_json, now),
-        )
-        return message_id
-
-    def _digest(self, db: sqlite3.Connection, entry: Entry, window: Window) -> tuple[int, Window]:
-        """The window's digest message while it still takes notices, else a new one."""
-        message_id = window.digest_message
-        if message_id is not None:
-            open_row = db.execute(
-                "SELECT id FROM outbox_messages WHERE id = ? AND sealed = 0 AND state = ?", (message_id, PENDING)
-            ).fetchone()
-            message_id = open_row["id"] if open_row else None
-        if message_id is None:
-            message_id = self._new_message(db, entry, DIGEST, None, created=_ts(window.opened_at), due=_ts(window.closes_at))
-            window = replace(window, digest_message=message_id)
-        return message_id, window
-
-    def _fold(self, db: sqlite3.Connection, entry: Entry, window: Window, *, keep: int) -> Window:
-        """Move the notices of the window's incident messages not yet claimed into its digest
-        (those of the incidents it told one by one, as the Table Storage outbox finds them)."""
-        told = list(window.individual)
-        if not told:
-            return window
-        held = [r["id"] for r in db.execute(
-            "SELECT id FROM outbox_messages WHERE destination = ? AND cause = ? AND kind = 'incident' AND sealed = 0"  # nosec B608 - placeholders only
-            f" AND state = ? AND id != ? AND incident_id IN ({','.join('?' * len(told))})",
-            (cast(Destination, entry.destination).key, entry.cause, PENDING, keep, *told))]
-        if not held:
-            return window
-        digest, window = self._digest(db, entry, window)
-        marks = ",".join("?" * len(held))
-        moved = db.execute(f"UPDATE outbox_notices SET message_id = ? WHERE message_id IN ({marks})", (digest, *held)).rowcount  # nosec B608 - placeholders only
-        db.execute(f"DELETE FROM outbox_messages WHERE id IN ({marks})", held)  # nosec B608 - placeholders only
-        db.execute("UPDATE outbox_messages SET notices = notices + ? WHERE id = ?", (moved, digest))
-        return window
-
-    def _new_message(self, db: sqlite3.Connection, entry: Entry, kind: str, incident_id: str | None, *, created: float, due: float) -> int:
-        dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
-        cur = db.execute(
-            "INSERT INTO outbox_messages (destination, route, channel, target, kind, incident_id, cause, state,"
-            " created_at, due_at, next_attempt_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (dest.key, dest.route, dest.channel, dest.target, kind, incident_id, entry.cause, PENDING, created, due, due, dest.note),
-        )
-        return cast(int, cur.lastrowid)  # an INSERT sets it
 
     def record(self, unsent: Sequence[tuple[Entry, str, str]]) -> None:
         rows = [
             (
                 entry.destination.key if entry.destination else None,
                 entry.destination.route if entry.destination else None,
-                entry.incident_id, entry.cause, state, why, entry.notice_json, _ts(entry.submitted_at),
+                entry.incident_id, entry.cause, state, why, entry.notice_json, _ts(entry.submitted_at), entry.key,
             )
             for entry, state, why in unsent
         ]
         try:
             with self._write() as db:
                 db.executemany(
-                    "INSERT INTO outbox_notices (message_id, destination, route, incident_id, cause, state, why, body, submitted_at)"
-                    " VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO outbox_notices (message_id, destination, route, incident_id, cause, state, why, body,"
+                    " submitted_at, notice_key) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (notice_key) WHERE notice_key IS NOT NULL DO NOTHING",
                     rows,
                 )
         except sqlite3.Error as exc:

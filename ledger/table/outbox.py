@@ -3,7 +3,7 @@ Function instance; `outbox_for(ledger)` picks the outbox that lives beside a led
 
 Everything a message's life depends on (the message, its notices, its digest window, the marker
 naming an incident's open message, and one index entity per message) is in the partition of its
-destination and scope in `OutboxMessages` (outbox_table_rows.py), so workers recording notices
+destination and scope in `OutboxMessages` (outbox_rows.py; what a recording reads and writes there: outbox_scope.py, driven by notify/recording.py), so workers recording notices
 for different scopes never meet, and every move is an entity-group transaction guarded by the
 ETags read:
 
@@ -28,7 +28,6 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -46,6 +45,7 @@ from notify.outbox import (
     Placement,
     Window,
 )
+from notify.recording import fold_incident, record_entry
 from notify.routes import Destination
 
 from ..errors import LedgerContentionError
@@ -70,14 +70,13 @@ from .outbox_rows import (
     get_text,
     index_entity,
     index_row,
-    is_open,
     message_of,
     partition_of,
     put_text,
     told_partition,
-    window_entity,
     window_of,
 )
+from .outbox_scope import TableScope, window_row
 from .outbox_sends import TableSendSlots
 from .service import ATTEMPTS, backoff, sdk_errors, service_client, setting
 
@@ -171,128 +170,64 @@ class TableOutbox(TableSendSlots):
 
     def _enqueue_chunk(self, bucket: int, entries: Sequence[Entry], place: Callable[[Entry, Window | None], Placement]) -> list[int]:
         for attempt in range(ATTEMPTS):
-            work = Work(self, partition_of(bucket))
-            ids = [self._enqueue_one(work, entry, place) for entry in entries]
-            for message in work.created:  # the sender's directory first: a pointer to nothing costs one empty read
-                self._point(DIRECTORY, message["due_at"], bucket, message)
-            if self._transact(work.operations(self)) is not None:
+            work = Work(self, partition_of(bucket), doubting=attempt > 0)
+            scope = TableScope(work, self, self._message_ids, self._ids)
+            ids = []
+            for entry in entries:
+                message, fold = record_entry(scope, entry, place)
+                ids.append(message)
+                if fold:
+                    work.folds.append((entry, message))
+            if self._commit(work, bucket):
                 for entry, keep in work.folds:
                     self._fold(entry, keep)
                 return ids
             backoff(attempt)
         raise LedgerContentionError(f"recording notifications: lost {ATTEMPTS} conditional writes in a row")
 
-    def _enqueue_one(self, work: Work, entry: Entry, place: Callable[[Entry, Window | None], Placement]) -> int:
-        dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
-        window_row = WINDOW + keys.hashed(f"{dest.key}\n{entry.cause}")
-        stored = work.get(window_row)
-        placement = place(entry, window_of(stored) if stored else None)
-        window = placement.window
-        if placement.kind == DIGEST:
-            message = work.get(MESSAGE + keys.id_key(window.digest_message)) if window.digest_message is not None else None
-            if not is_open(message):
-                message = self._new_message(work, entry, DIGEST, None, created=window.opened_at, due=window.closes_at)
-                window = replace(window, digest_message=int(message["id"]))
-        elif placement.alone:  # the storm notice: a message of its own, which no follow-up joins
-            now = entry.submitted_at
-            message = self._new_message(work, entry, INCIDENT, entry.incident_id, created=now, due=placement.due_at or now)
-        else:
-            marker_row = OPEN + keys.hashed(f"{dest.key}\n{entry.incident_id}")
-            marker = work.get(marker_row)
-            message = work.get(MESSAGE + marker["message"]) if marker else None
-            if not is_open(message):
-                now = entry.submitted_at
-                message = self._new_message(work, entry, INCIDENT, entry.incident_id, created=now, due=placement.due_at or now)
-                work.put({"PartitionKey": work.partition, "RowKey": marker_row, "message": message["id"],
-                          "destination": dest.key, "incident_id": clip(entry.incident_id, 4000)})
-        if placement.fold:
-            work.folds.append((entry, int(message["id"])))
-        work.put(window_entity(work.partition, window_row, window))
-        message = {**message, "notices": int(message.get("notices") or 0) + 1}
-        work.put(message)
-        work.put(index_entity(message), upsert=True)
-        notice = {
-            "PartitionKey": work.partition, "RowKey": f"{NOTICE}{message['id']}-{keys.id_key(self._ids.next())}",
-            "message": message["id"], "destination": dest.key, "route": dest.route, "incident_id": clip(entry.incident_id, 4000),
-            "cause": clip(entry.cause, 4000), "submitted_at": keys.stamp(entry.submitted_at),
-        }
-        put_text(notice, "body", entry.notice_json)
-        work.put(notice)
-        return int(message["id"])
+    def _commit(self, work: Work, bucket: int) -> bool:
+        """The work's transaction, the sender's directory told first of the messages it makes (a
+        pointer to nothing costs one empty read); False when another worker wrote first."""
+        for message in work.created:
+            self._point(DIRECTORY, message["due_at"], bucket, message)
+        return self._transact(work.operations(self)) is not None
 
     def _fold(self, entry: Entry, keep: int) -> None:
-        """Move the window's incident messages not yet claimed into its digest: one transaction
-        per message (its notices, copied under the digest and deleted, the message, its index
-        entity and its marker deleted, the digest and window written), guarded by the ETags read.
-        A message claimed meanwhile, or too big for one transaction, is left to go out alone."""
+        """The window's incident messages not yet claimed, moved into its digest (notify/recording.py):
+        one transaction per message, guarded by the ETags read, redone from fresh reads when another
+        worker wrote first. A message claimed meanwhile, or too big for one transaction, goes out alone."""
         dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
-        window_row = WINDOW + keys.hashed(f"{dest.key}\n{entry.cause}")
-        partition = partition_of(keep)
-        stored = self._get(partition, window_row)
+        stored = self._get(partition_of(keep), window_row(dest.key, entry.cause))
         for incident in window_of(stored).individual if stored else ():
             for attempt in range(ATTEMPTS):
-                work = Work(self, partition)
-                window = window_of(cast(Mapping[str, Any], work.get(window_row)))  # read just above: the window exists
-                marker_row = OPEN + keys.hashed(f"{dest.key}\n{incident}")
-                marker = work.get(marker_row)
-                message = work.get(MESSAGE + marker["message"]) if marker else None
-                if not is_open(message) or int(message["id"]) == keep or message.get("cause") != clip(entry.cause, 4000):
+                work = Work(self, partition_of(keep))
+                if not fold_incident(TableScope(work, self, self._message_ids, self._ids), entry, incident, keep):
                     break
-                prefix = f"{NOTICE}{message['id']}-"
-                notices = self._range(partition, prefix, prefix[:-1] + ".")
-                if len(notices) * 2 + 8 > BATCH_ENTITIES:
-                    break
-                digest = work.get(MESSAGE + keys.id_key(window.digest_message)) if window.digest_message is not None else None
-                if not is_open(digest):
-                    digest = self._new_message(work, entry, DIGEST, None, created=window.opened_at, due=window.closes_at)
-                    window = replace(window, digest_message=int(digest["id"]))
-                for notice in notices:
-                    work.put({**notice, "RowKey": f"{NOTICE}{digest['id']}-{notice['RowKey'][len(prefix):]}", "message": digest["id"]})
-                    work.delete(notice["RowKey"])
-                digest = {**digest, "notices": int(digest.get("notices") or 0) + len(notices)}
-                work.put(digest)
-                work.put(index_entity(digest), upsert=True)
-                for row in (MESSAGE + message["id"], index_row(message), marker_row):
-                    work.delete(row)
-                work.put(window_entity(partition, window_row, window))
-                for made in work.created:
-                    self._point(DIRECTORY, made["due_at"], keep % BUCKETS, made)
-                if self._transact(work.operations(self)) is not None:
+                if self._commit(work, keep % BUCKETS):
                     break
                 backoff(attempt)
 
-    def _new_message(self, work: Work, entry: Entry, kind: str, incident_id: str | None, *, created: datetime, due: datetime) -> dict[str, Any]:
-        dest = cast(Destination, entry.destination)  # enqueue is given routed entries; record() keeps the others
-        message_id = keys.id_key(self._message_ids.next(int(work.partition.rsplit("-", 1)[1])))
-        message = {
-            "PartitionKey": work.partition, "RowKey": MESSAGE + message_id, "id": message_id, "destination": dest.key,
-            "route": dest.route, "channel": dest.channel, "target": dest.target, "kind": kind,
-            "incident_id": incident_id or "", "cause": clip(entry.cause, 4000), "state": PENDING, "sealed": False,
-            "created_at": keys.stamp(created), "due_at": keys.stamp(due), "next_attempt_at": keys.stamp(due),
-            "attempts": 0, "uncertain": False, "notices": 0, "note": dest.note or "",
-        }
-        put_text(message, "payload", None)
-        work.put(message)
-        work.created.append(message)
-        return message
-
     def record(self, unsent: Sequence[tuple[Entry, str, str]]) -> None:
-        """Notices recorded and not sent, with why: one partition per day, in transactions per day."""
-        by_day: dict[str, list[dict[str, Any]]] = {}
+        """Notices recorded and not sent, with why: one partition per day, in transactions per day.
+        A keyed notice's row is named by its key and written blind, so a second recording is a no-op."""
+        by_day: dict[str, dict[str, dict[str, Any]]] = {}
         for entry, state, why in unsent:
+            row = f"key-{keys.hashed(entry.key)}" if entry.key is not None else keys.id_key(self._ids.next())
             entity = {
-                "PartitionKey": keys.day(entry.submitted_at), "RowKey": keys.id_key(self._ids.next()),
+                "PartitionKey": keys.day(entry.submitted_at), "RowKey": row,
                 "destination": entry.destination.key if entry.destination else "",
                 "route": entry.destination.route if entry.destination else "", "incident_id": clip(entry.incident_id, 4000),
                 "cause": clip(entry.cause, 4000), "state": state, "why": clip(why), "submitted_at": keys.stamp(entry.submitted_at),
             }
             put_text(entity, "body", entry.notice_json)
-            by_day.setdefault(entity["PartitionKey"], []).append(entity)
+            by_day.setdefault(entity["PartitionKey"], {})[entity["RowKey"]] = entity  # a key twice in one batch: once
         table = self._table("outbox_unsent")
         with sdk_errors("recording unsent notifications"):
-            for rows in by_day.values():
+            for day in by_day.values():
+                rows = list(day.values())
                 for start in range(0, len(rows), BATCH_ENTITIES):
-                    table.submit_transaction([("create", row) for row in rows[start:start + BATCH_ENTITIES]])
+                    table.submit_transaction([("upsert", row, {"mode": self._replace}) if row["RowKey"].startswith("key-")
+                                              else ("create", row) for row in rows[start:start + BATCH_ENTITIES]])
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -479,7 +414,11 @@ class TableOutbox(TableSendSlots):
         if message is None or message["state"] != SENT:
             return 0
         prefix = f"{NOTICE}{message['id']}-"
-        notices = [("delete", row) for row in self._range(partition, prefix, prefix[:-1] + ".", select=["PartitionKey", "RowKey"])]
+        notices: list[tuple] = []
+        for row in self._range(partition, prefix, prefix[:-1] + ".", select=["PartitionKey", "RowKey", "seen"]):
+            notices.append(("delete", {"PartitionKey": partition, "RowKey": row["RowKey"]}))
+            if row.get("seen"):  # its marker goes with it (one gone already fails the transaction: left to the next purge)
+                notices.append(("delete", {"PartitionKey": partition, "RowKey": row["seen"]}))
         for start in range(0, len(notices), BATCH_ENTITIES):
             self._transact(notices[start:start + BATCH_ENTITIES])
         last = [("delete", message, {"etag": message.metadata["etag"], "match_condition": self._if_unchanged}),

@@ -1,5 +1,5 @@
 """How the Table Storage outbox lays out its partitions: row keys, the entity of each record, and
-the working set of one enqueue transaction. The store that moves them is outbox_table.py.
+the working set of one enqueue transaction. The store that moves them is outbox.py.
 
 A message, its notices, its digest window and its index entities live in the partition of its
 destination and scope (`outbox-<bucket>`, the bucket a hash of both, in the low bits of every
@@ -14,6 +14,7 @@ message is an entity-group transaction. RowKeys of such a partition (docs/ledger
     notice-<message id>-<notice id>    a notice attached to the message, in submission order
     window-<sha256(destination, cause)>    the digest window
     open-<sha256(destination, incident)>   which incident message still takes follow-ups
+    seen-<entry key>                   a notice recorded (Entry.key): a second recording of it is a no-op
 
 Beside them, written blind (upserts: no ETag, so no writer ever loses to another):
 
@@ -68,13 +69,13 @@ class MessageIds:
         with self._lock:
             self._last = max(self._last + 1, time.time_ns() // 1000)
             return self._last << 10 | bucket
-MESSAGE, NOTICE, WINDOW, OPEN = "message-", "notice-", "window-", "open-"
+MESSAGE, NOTICE, WINDOW, OPEN, SEEN = "message-", "notice-", "window-", "open-", "seen-"
 TOLD = "told-"  # told-<sha256(incident)>-<sha256(destination)>: where an incident was told (its follow-ups go there)
 INDEX = {PENDING: "due-", SENDING: "lease-", SENT: "sent-", FAILED: "failed-"}
 LAST_ID = "9" * 19  # the greatest id_key: `due-<now>-` + this bounds "due at or before now"
 
-# One transaction holds at most 100 entities and 4 MiB; an entry writes at most six.
-ENTITIES_PER_ENTRY = 6
+# One transaction holds at most 100 entities and 4 MiB; an entry writes at most seven.
+ENTITIES_PER_ENTRY = 7
 BATCH_ENTITIES, BATCH_CHARS = 90, 1_000_000
 PIECE = 30000  # characters per string property (64 KiB of UTF-16); longer texts are split
 
@@ -161,9 +162,10 @@ class Work:
     Index copies are upserted: the ETag of the message written beside them guards them. A fold
     deletes what it moves, with the ETag it read (or unconditionally, for an index entity)."""
 
-    def __init__(self, outbox: Any, partition: str) -> None:
+    def __init__(self, outbox: Any, partition: str, *, doubting: bool = False) -> None:
         self._outbox = outbox
         self.partition = partition
+        self.doubting = doubting  # a redo after a lost race: read what a first attempt assumes absent
         self.created: list[dict[str, Any]] = []  # messages made by this work: the sender's directory names them
         self._read: dict[str, Any] = {}
         self._written: dict[str, dict[str, Any]] = {}
@@ -177,6 +179,14 @@ class Work:
         if row not in self._read:
             self._read[row] = self._outbox._get(self.partition, row)
         return self._read[row]
+
+    def get_or_assume_absent(self, row: str) -> Mapping[str, Any] | None:
+        """What a first attempt takes to be absent without a read (its insert is then conditional:
+        a 409 if it was there after all, and the redo, doubting, reads it)."""
+        if self.doubting or row in self._written:
+            return self.get(row)
+        self._read.setdefault(row, None)
+        return None
 
     def put(self, entity: dict[str, Any], *, upsert: bool = False) -> None:
         self._written[entity["RowKey"]] = dict(entity)

@@ -194,6 +194,39 @@ def test_a_big_batch_lands_whole(store):
     assert sorted(m.notices for m in store.due(at(hours=1))) == [8, 8, 8, 9, 9, 9, 9]  # the due copies agree
 
 
+def keyed(incident: str, key: str, at_=T0) -> Entry:
+    return Entry(DEST, "sub|westeurope|sig", incident, notice(incident_id=incident).to_json(at_), at_, key=key)
+
+
+@pytest.mark.parametrize("second", [
+    "the same batch",  # a redelivery of the whole delivery
+    "part of it, with a new notice",  # a first recording that failed part way, then a later step
+], ids=["whole", "part"])
+def test_a_notice_recorded_again_by_its_key_is_recorded_once(store, second):
+    """A notice's key is its identity: recorded again (a redelivery, a minute later, so its JSON says
+    another time), it adds nothing, and its id is that of the message it went to the first time."""
+    first = store.enqueue([keyed("INC-1", "k1"), keyed("INC-2", "k2")], placer())
+    again = [keyed("INC-1", "k1", at(minutes=1)), keyed("INC-2", "k2", at(minutes=1))]
+    if second != "the same batch":
+        again = [keyed("INC-2", "k2", at(minutes=1)), keyed("INC-2", "k3", at(minutes=1))]
+    ids = store.enqueue(again, placer())
+    assert ids[0] == first[-1] if second != "the same batch" else ids == first
+    held = sorted((m.incident_id, m.notices, len(store.notices(m.id))) for m in store.messages())
+    assert held == ([("INC-1", 1, 1), ("INC-2", 1, 1)] if second == "the same batch" else [("INC-1", 1, 1), ("INC-2", 2, 2)])
+    store.record([(keyed("INC-3", "u1"), "routine", "routine")])
+    store.record([(keyed("INC-3", "u1", at(minutes=1)), "routine", "routine"), (keyed("INC-3", "u1"), "routine", "routine")])
+    assert store.counts()["notices-routine"] == 1
+
+
+def test_a_purge_forgets_a_sent_notices_key_with_it(store):
+    (mid,) = store.enqueue([keyed("INC-1", "k1")], placer())
+    store.claim(mid, T0, T0 + LEASE)
+    store.mark_sent(mid, T0)
+    assert store.purge(at(days=1)) == 1 and store.messages() == []
+    (again,) = store.enqueue([keyed("INC-1", "k1", at(days=2))], placer())  # after the audit trail: a new message
+    assert again != mid and len(store.notices(again)) == 1
+
+
 def test_approval_links_are_signed_as_sent_and_never_kept(store, tmp_path):
     """Whatever the backend, the outbox holds the approval's id; the signed links are only in
     what went out, and a second notifier (a restart) signs the same ones."""

@@ -40,6 +40,17 @@ def functions():
 def table_told(azurite, sim):  # noqa: F811
     """An auto-mode pipeline on a Table ledger behind the proxy, telling the simulated Teams and
     mailbox, installed as the triggers' pipeline."""
+    yield from _told(azurite, sim, "auto")
+
+
+@pytest.fixture
+def table_told_approve(azurite, sim):  # noqa: F811
+    """The same in approve mode, with approval links."""
+    yield from _told(azurite, sim, "approve", approval_secret="s3cret-for-tests-only-0123456789abcdef",
+                     public_url="https://responder.example")
+
+
+def _told(azurite, sim, mode, **more):  # noqa: F811
     from handlers import runtime
     from ledger.table import TableLedger
     from ledger.table import keys as table_keys
@@ -55,7 +66,7 @@ def table_told(azurite, sim):  # noqa: F811
         ledger = TableLedger(service_client(connection_string=connection_string(proxy.port)), prefix)
         session = AzureSession("sim", None, sim)
         env = {**session.plug_notifications(), "RESPONDER_NOTIFY_HOLD": "0"}
-        settings = Settings(mode="auto", azure="sim", subscriptions=(DEMO_SUBSCRIPTION,))
+        settings = Settings(mode=mode, azure="sim", subscriptions=(DEMO_SUBSCRIPTION,), **more)
         connect = connector(settings, base_url=sim.base_url, ca_bundle=sim.ca_bundle, credential=LocalToken())
         bare = build_pipeline(settings, ledger=ledger, connect=connect, notifier=False)
         notifier = notifier_from_settings(settings.with_notify(env), bare.engine.policy, ledger, bare.clock, credential=LocalToken())
@@ -136,3 +147,74 @@ def test_a_delivery_whose_notices_are_not_recorded_fails_and_its_redelivery_is_t
     assert status in (200, 202)
     if trigger == "alerts":
         assert json.loads(body)["accepted"][0]["status"] == "duplicate"
+
+
+def _succeeded(notifier, incident: str) -> list[str]:
+    """The destinations holding the incident's 'succeeded' notice, one entry per notice held."""
+    held = []
+    for message in notifier.store.messages():
+        for text in notifier.store.notices(message.id):
+            found = json.loads(text)
+            if found["incident_id"] == incident and found["event"] == "succeeded":
+                held.append(message.destination)
+    return sorted(held)
+
+
+def test_the_ticks_notice_the_outbox_could_not_take_is_kept_and_sent_once(functions, table_told):
+    """The tick ends an operation and tells it; the outbox refuses. Nothing delivers that decision
+    again, so the notice is kept and recorded with the next tick, once, and sent once."""
+    pipeline, session, notifier, proxy, outbox_table = table_told
+    listener = next(listener for listener in pipeline.listeners if hasattr(listener, "kept"))
+    status, _ = _event_grid(functions, b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=vm("vm-degraded-hw")))
+    assert status == 200 and pipeline.ledger.open_operations()
+    (incident,) = {row["incident_id"] for row in pipeline.ledger.history() if row.get("incident_id")}
+
+    fault = proxy.add("*", re.escape(outbox_table), "503", times=10**6)
+    for _ in range(50):
+        pipeline.tick()  # the outbox fails: the tick still follows the operation, and never raises for it
+        if not pipeline.ledger.open_operations():
+            break
+    assert [op["state"] for op in pipeline.ledger.operations()] == ["succeeded"]
+    assert listener.kept >= 1, "the tick's notice was not kept"
+
+    fault.times = fault.hits  # the outbox is back
+    pipeline.tick()
+    assert listener.kept == 0
+    destinations = _succeeded(notifier, incident)
+    assert destinations and len(destinations) == len(set(destinations)), destinations  # each destination once
+    pipeline.tick()  # nothing kept is recorded again
+    assert _succeeded(notifier, incident) == destinations
+
+    send_everything(notifier)
+    told = [card for card in session.teams.received("ops") if incident in json.dumps(card) and "ucceeded" in json.dumps(card)]
+    assert len(told) == 1, told
+
+
+def test_an_approvals_notice_the_outbox_could_not_take_is_kept_and_sent_once(functions, table_told_approve):
+    """A person rejects; the outbox refuses the notice saying so. The decision stands (nothing
+    makes it again), so its notice is kept and recorded with the next tick, once, and sent once."""
+    from approvals import approvals_of
+    from approvals.settle import settle
+
+    pipeline, session, notifier, proxy, outbox_table = table_told_approve
+    status, _ = _event_grid(functions, b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=vm("vm-degraded-hw")))
+    assert status == 200
+    service = approvals_of(pipeline)
+    (pending,) = service.pending()
+
+    fault = proxy.add("*", re.escape(outbox_table), "503", times=10**6)
+    outcome = settle(pipeline, service.decide_by_id(pending.id, "reject", "alice@contoso.example"))
+    assert outcome.status == "skipped"
+    listener = next(listener for listener in pipeline.listeners if hasattr(listener, "kept"))
+    assert listener.kept == 1
+
+    fault.times = fault.hits
+    pipeline.tick()
+    pipeline.tick()  # nothing kept is recorded again
+    assert listener.kept == 0
+    held = sorted(message.destination for message in notifier.store.messages() for text in notifier.store.notices(message.id)
+                  if json.loads(text)["rule"] == "approval")
+    assert "teams:ops" in held and len(held) == len(set(held)), held  # every destination told the start, once
+    send_everything(notifier)
+    told = [card for card in session.teams.received("ops") if "Rejected by alice" in json.dumps(card)]
+    assert len(told) == 1
