@@ -28,6 +28,7 @@ from telemetry.logs import bound, log
 from .errors import NoticesNotRecorded
 from .gate import Gate, request_for
 from .outcome import Outcome
+from .ports import WaveEnrolment
 
 if TYPE_CHECKING:  # types only: intake/ is a lower floor, and safety imports nothing from here at run time
     from intake.deliveries import Delivery
@@ -63,6 +64,19 @@ class Remediator(Protocol):
 
     def tick(self) -> list[Mapping[str, Any]]:
         """Move open operations on; return those that ended, with `state` and `message`."""
+
+    def act(self, *, incident_id: str, signal_id: int | None, action: str, resource_id: str, mode: str,
+            params: Mapping[str, Any], road: str = ..., approved_by: str | None = None) -> tuple[str, str, dict[str, Any]]:
+        """A write whose moment comes after its signal (an approval given, a wave's turn), through
+        the gate now: (started | failed | skipped, reason, facts read)."""
+
+    @property
+    def gate(self) -> Gate:
+        """The one gate its writes pass; the pipeline's own, so a decision and its act see the same."""
+
+    @property
+    def waves(self) -> WaveEnrolment | None:
+        """Where perform-maintenance goes in waves; None, it starts at once."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +124,8 @@ class Pipeline:
         # Per thread: the Functions worker runs invocations on a pool of threads over one pipeline.
         self._delivery = threading.local()
         # The one gate of every write; without Azure, it still admits (pause, scope, age).
-        self.gate: Gate | None = gate or getattr(remediator, "gate", None) or (Gate.admitting(safety, clock) if safety else None)
+        self.gate: Gate | None = gate or (remediator.gate if remediator is not None else None) \
+            or (Gate.admitting(safety, clock) if safety else None)
 
     def report(self, step: Step) -> None:
         """Tell the listeners of a step taken outside `handle` and `tick` (an approval settled)."""
@@ -381,12 +396,12 @@ class Pipeline:
         signal = signal_from_record(row) if row else None
         outcome = Outcome(
             input=input_name,
-            event_id=(row or {}).get("event_id", ""),
-            source=(row or {}).get("source", ""),
-            kind=(row or {}).get("kind", ""),
+            event_id=row["event_id"] if row else "",
+            source=row["source"] if row else "",
+            kind=row["kind"] if row else "",
             resource_id=resource_id,
-            name=(row or {}).get("name", ""),
-            category=self._category((row or {}).get("kind", ""), (row or {}).get("name", "")),
+            name=row["name"] if row else "",
+            category=self._category(row["kind"], row["name"]) if row else self._category("", ""),
             action=decision.action,
             mode=decision.mode,
             status=decision.status,

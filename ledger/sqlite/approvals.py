@@ -14,9 +14,11 @@ made twice (a retried delivery, two listeners) gives the same approval back.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import sqlite3
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
+
+from rules.records import Approval, NewApproval
 
 from ..backend_state import SqliteState
 
@@ -65,18 +67,18 @@ def _utc(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _row(row) -> dict[str, Any]:
+def _row(row: sqlite3.Row) -> Approval:
     found = dict(row)
     found["params"] = json.loads(found["params"])
     found["facts"] = json.loads(found["facts"])
     found["approvers"] = json.loads(found.get("approvers") or "[]")
-    return found
+    return cast(Approval, found)
 
 
 class SqliteApprovals(SqliteState):
     """Mixed into SqliteLedger: uses its connection and lock."""
 
-    def add_approval(self, approval: Mapping[str, Any]) -> dict[str, Any]:
+    def add_approval(self, approval: NewApproval) -> Approval:
         """Record a pending approval; if one is already pending for its incident and action, that one."""
         with self._lock:
             cursor = self._db.execute(
@@ -91,7 +93,7 @@ class SqliteApprovals(SqliteState):
                 ),
             )
             if cursor.rowcount == 1:
-                return cast(dict[str, Any], self.approval(approval["id"]))  # inserted just now, under the lock
+                return cast(Approval, self.approval(approval["id"]))  # inserted just now, under the lock
             row = self._db.execute(
                 "SELECT * FROM approvals WHERE incident_id = ? AND action = ? AND state = 'pending'",
                 (approval["incident_id"], approval["action"]),
@@ -112,7 +114,7 @@ class SqliteApprovals(SqliteState):
             )
             return cursor.rowcount == 1
 
-    def expire_approvals(self, at: datetime) -> list[dict[str, Any]]:
+    def expire_approvals(self, at: datetime) -> list[Approval]:
         """pending -> expired for every approval whose time is up; those it moved (each once)."""
         with self._lock:
             rows = self._db.execute(
@@ -139,12 +141,12 @@ class SqliteApprovals(SqliteState):
                 (status, reason, _utc(at), approval_id),
             )
 
-    def approval(self, approval_id: str) -> dict[str, Any] | None:
+    def approval(self, approval_id: str) -> Approval | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone()
         return _row(row) if row else None
 
-    def approvals(self, state: str | None = None) -> list[dict[str, Any]]:
+    def approvals(self, state: str | None = None) -> list[Approval]:
         with self._lock:
             if state is None:
                 rows = self._db.execute("SELECT * FROM approvals ORDER BY created_at, id").fetchall()

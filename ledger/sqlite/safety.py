@@ -3,9 +3,10 @@ unhealthy resources per scope (the storm breaker's marks), open storms, and swit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import cast
+
+from rules.records import LastOperation, Storm, Switch
 
 from ..backend_state import SqliteState
 
@@ -63,7 +64,7 @@ class SqliteSafety(SqliteState):
         with self._lock:
             return int(self._db.execute(sql, values).fetchone()[0])
 
-    def last_operation(self, resource_key: str, states: tuple[str, ...] = MADE) -> Mapping[str, Any] | None:
+    def last_operation(self, resource_key: str, states: tuple[str, ...] = MADE) -> LastOperation | None:
         marks = ",".join("?" * len(states))
         with self._lock:
             row = self._db.execute(
@@ -71,7 +72,7 @@ class SqliteSafety(SqliteState):
                 " ORDER BY created_at DESC LIMIT 1",
                 (resource_key, *states),
             ).fetchone()
-        return dict(row) if row else None
+        return cast(LastOperation, dict(row)) if row else None
 
     def mark_unhealthy(self, scope: str, resource_key: str, at: datetime) -> None:
         with self._lock:
@@ -97,10 +98,10 @@ class SqliteSafety(SqliteState):
                                    (scope, since.isoformat())).fetchone()
         return int(row[0])
 
-    def storm(self, scope: str) -> Mapping[str, Any] | None:
+    def storm(self, scope: str) -> Storm | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM storms WHERE scope = ?", (scope,)).fetchone()
-        return dict(row) if row else None
+        return cast(Storm, dict(row)) if row else None
 
     def open_storm(self, scope: str, at: datetime, reason: str) -> bool:
         """True when this call tripped the breaker (the storm was not open yet)."""
@@ -140,7 +141,7 @@ class SqliteSafety(SqliteState):
             self._db.execute("INSERT OR REPLACE INTO switches(name, value, set_by, set_at) VALUES (?, ?, ?, ?)",
                              (name, value, by, at.isoformat()))
 
-    def switch(self, name: str) -> Mapping[str, Any] | None:
+    def switch(self, name: str) -> Switch | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM switches WHERE name = ?", (name,)).fetchone()
-        return dict(row) if row else None
+        return cast(Switch, dict(row)) if row else None

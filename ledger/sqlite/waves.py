@@ -16,9 +16,12 @@ VMs of one scope at once share one wave; a member is unique per wave and resourc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+
+from rules.records import NewWaveMember, Wave, WaveMember, WaveOperation
 
 from ..backend_state import SqliteState
 
@@ -70,11 +73,15 @@ def _utc(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _member(row) -> dict[str, Any]:
+def _wave(row: sqlite3.Row) -> Wave:
+    return cast(Wave, dict(row))
+
+
+def _member(row: sqlite3.Row) -> WaveMember:
     found = dict(row)
     found["params"] = json.loads(found["params"])
     found["facts"] = json.loads(found["facts"])
-    return found
+    return cast(WaveMember, found)
 
 
 class SqliteWaves(SqliteState):
@@ -82,7 +89,7 @@ class SqliteWaves(SqliteState):
 
     # -- waves ----------------------------------------------------------------------------------
 
-    def live_wave(self, scope: str, new_id: str, at: datetime) -> dict[str, Any]:
+    def live_wave(self, scope: str, new_id: str, at: datetime) -> Wave:
         """The open (or stopped) wave of a scope; a new open one with `new_id` if there is none."""
         with self._lock:
             self._db.execute(
@@ -91,14 +98,14 @@ class SqliteWaves(SqliteState):
             )
             row = self._db.execute("SELECT * FROM waves WHERE scope = ? AND state IN ('open', 'stopped')",
                                    (scope,)).fetchone()
-        return dict(row)
+        return _wave(row)
 
-    def wave(self, wave_id: str) -> dict[str, Any] | None:
+    def wave(self, wave_id: str) -> Wave | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM waves WHERE id = ?", (wave_id,)).fetchone()
-        return dict(row) if row else None
+        return _wave(row) if row else None
 
-    def waves(self, states: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    def waves(self, states: Iterable[str] | None = None) -> list[Wave]:
         with self._lock:
             if states is None:
                 rows = self._db.execute("SELECT * FROM waves ORDER BY created_at, id").fetchall()
@@ -107,7 +114,7 @@ class SqliteWaves(SqliteState):
                 marks = ",".join("?" * len(states))
                 rows = self._db.execute(f"SELECT * FROM waves WHERE state IN ({marks}) ORDER BY created_at, id",  # nosec B608 - IN (?, ...) marks only, values bound
                                         states).fetchall()
-        return [dict(r) for r in rows]
+        return [_wave(r) for r in rows]
 
     def claim_group(self, wave_id: str, group: str, at: datetime, rested_since: datetime | None = None) -> bool:
         """Make `group` the wave's update domain in progress. Only if none is, the wave is open,
@@ -151,7 +158,7 @@ class SqliteWaves(SqliteState):
             )
             return cursor.rowcount == 1
 
-    def waves_in_progress(self) -> list[dict[str, Any]]:
+    def waves_in_progress(self) -> list[Wave]:
         """Open waves, and waves of any state with a member still starting, running or recovering."""
         with self._lock:
             rows = self._db.execute(
@@ -159,7 +166,7 @@ class SqliteWaves(SqliteState):
                 " WHERE m.wave_id = w.id AND m.state IN ('starting', 'running', 'recovering'))"
                 " ORDER BY created_at, id"
             ).fetchall()
-        return [dict(r) for r in rows]
+        return [_wave(r) for r in rows]
 
     def stop_wave(self, wave_id: str, at: datetime, reason: str) -> bool:
         with self._lock:
@@ -192,7 +199,7 @@ class SqliteWaves(SqliteState):
 
     # -- members --------------------------------------------------------------------------------
 
-    def add_wave_member(self, member: Mapping[str, Any]) -> bool:
+    def add_wave_member(self, member: NewWaveMember) -> bool:
         """Add a member to a wave that is still open; False when the resource is already in it
         or the wave is no longer open (finished or stopped meanwhile)."""
         at = _utc(member["enrolled_at"])
@@ -212,19 +219,19 @@ class SqliteWaves(SqliteState):
             )
             return cursor.rowcount == 1
 
-    def wave_member(self, wave_id: str, resource_key: str) -> dict[str, Any] | None:
+    def wave_member(self, wave_id: str, resource_key: str) -> WaveMember | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM wave_members WHERE wave_id = ? AND resource_key = ?",
                                    (wave_id, resource_key)).fetchone()
         return _member(row) if row else None
 
-    def wave_members(self, wave_id: str) -> list[dict[str, Any]]:
+    def wave_members(self, wave_id: str) -> list[WaveMember]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM wave_members WHERE wave_id = ? ORDER BY enrolled_at, resource_key",
                                     (wave_id,)).fetchall()
         return [_member(r) for r in rows]
 
-    def live_membership(self, resource_key: str) -> dict[str, Any] | None:
+    def live_membership(self, resource_key: str) -> WaveMember | None:
         """The resource's member row in a wave that is open or stopped, if any."""
         with self._lock:
             row = self._db.execute(
@@ -264,7 +271,7 @@ class SqliteWaves(SqliteState):
             )
             return cursor.rowcount == 1
 
-    def last_operation_of(self, incident_id: str, resource_key: str, action: str) -> Mapping[str, Any] | None:
+    def last_operation_of(self, incident_id: str, resource_key: str, action: str) -> WaveOperation | None:
         """The newest operation of an action on a resource within an incident (the one a wave started)."""
         with self._lock:
             row = self._db.execute(
@@ -272,4 +279,4 @@ class SqliteWaves(SqliteState):
                 " AND lower(resource_id) = ? AND action = ? ORDER BY id DESC LIMIT 1",
                 (incident_id, resource_key, action),
             ).fetchone()
-        return dict(row) if row else None
+        return cast(WaveOperation, dict(row)) if row else None
