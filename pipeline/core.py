@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from rules import Classification, Decision, Engine, Signal
 from rules.evidence import FUTURE_SKEW
@@ -93,6 +93,35 @@ class Step:
 Listener = Callable[[Step], None]
 
 
+# A listener hears every step; some have more to do, each said by a hook a Protocol declares, so
+# the pipeline asks for the hook by type (isinstance) rather than probing for an attribute name.
+@runtime_checkable
+class BatchListener(Protocol):
+    """A listener that batches (notifications: one outbox write per delivery): flushed at a delivery's end."""
+
+    def __call__(self, step: Step) -> None: ...
+
+    def batch_done(self) -> None: ...
+
+
+@runtime_checkable
+class NoticeRecorder(Protocol):
+    """A listener that records notices: a delivery's claims wait for them (`Pipeline.process`)."""
+
+    records_notices: bool
+
+    def __call__(self, step: Step) -> None: ...
+
+
+@runtime_checkable
+class TimedListener(Protocol):
+    """A listener with timed work of its own (approvals expire): the timer's tick runs it."""
+
+    def __call__(self, step: Step) -> None: ...
+
+    def tick(self, pipeline: Pipeline) -> list[Outcome]: ...
+
+
 class Pipeline:
     @property
     def _unsettled(self) -> dict[str, str] | None:
@@ -147,9 +176,10 @@ class Pipeline:
         NoticesNotRecorded is raised, so the sender's next delivery is decided and told again."""
         # Settling waits for the notices only where there are notices to record; otherwise each
         # decision settles its claim in its own transaction, as before (no commit of its own).
-        self._unsettled = {} if any(getattr(listener, "records_notices", False) for listener in self.listeners) else None
+        self._unsettled = {} if any(isinstance(listener, NoticeRecorder) and listener.records_notices
+                                    for listener in self.listeners) else None
         try:
-            outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt, tested=getattr(r, "signal", None) if r.test else None)
+            outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt, tested=r.signal if r.test else None)
                         for r in delivery.rejections]
             outcomes += [self.handle(signal) for signal in delivery.signals]
         except BaseException:
@@ -168,10 +198,9 @@ class Pipeline:
         unsettled, self._unsettled = self._unsettled or {}, None
         not_recorded: NoticesNotRecorded | None = None
         for listener in self.listeners:
-            done = getattr(listener, "batch_done", None)
-            if done is not None:
+            if isinstance(listener, BatchListener):
                 try:
-                    done()
+                    listener.batch_done()
                 except NoticesNotRecorded as exc:
                     not_recorded = exc
                     log("notices not recorded", level=logging.ERROR, error=str(exc), events=len(unsettled))
@@ -352,9 +381,8 @@ class Pipeline:
         """The timer's work: operations followed to their end, each recorded and reported."""
         outcomes: list[Outcome] = []
         for listener in self.listeners:  # listeners with timed work of their own (approvals expire)
-            due = getattr(listener, "tick", None)
-            if due is not None:
-                outcomes += due(self)
+            if isinstance(listener, TimedListener):
+                outcomes += listener.tick(self)
         if self.remediator is None:
             self.end_batch()
             return outcomes

@@ -206,3 +206,54 @@ def test_the_two_backends_answer_rows_of_one_shape(azurite):
         sqlite.close()
         table.close()
         drop_tables(azurite, table)
+
+
+# A signal as the earlier layouts recorded it, before signals kept their facts.
+EARLIER = {"id": 41, "delivery_key": "grid:d-0", "incident_id": "INC-0", "source": "event-grid", "event_id": "d-0",
+           "kind": "annotation", "name": "AccelnetUnhealthy", "resource_key": VM1.lower(), "resource_id": VM1,
+           "occurred": "2026-11-19T09:00:00+00:00", "received": "2026-11-19T09:00:01+00:00", "input": "test",
+           "summary": "recorded before facts"}
+
+
+def earlier_sqlite(tmp_path):
+    import sqlite3
+
+    from ledger import SqliteLedger
+
+    path = tmp_path / "earlier.db"
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE signals ({', '.join(EARLIER)}, PRIMARY KEY (id))")
+        db.execute(f"INSERT INTO signals VALUES ({', '.join('?' * len(EARLIER))})", tuple(EARLIER.values()))
+    db.close()
+    return SqliteLedger(path)
+
+
+def earlier_table(connection):
+    from azure.data.tables import TableServiceClient
+
+    from ledger import open_ledger
+    from ledger.table import keys
+
+    from .conftest import fresh_prefix
+
+    store = open_ledger("table", {"table_connection_string": connection, "table_prefix": fresh_prefix()})
+    with TableServiceClient.from_connection_string(connection) as service:
+        service.create_table_if_not_exists(store.tables["signals"]).create_entity(
+            {**EARLIER, "PartitionKey": "signals", "RowKey": keys.id_key(EARLIER["id"]), "id": keys.id_key(EARLIER["id"])})
+    return store
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "table"])
+def test_a_signal_recorded_before_facts_were_kept_reads_as_none(kind, tmp_path, request):
+    """Both backends answer such a signal with facts "{}" (JSON for none), by id and in a period."""
+    store = earlier_sqlite(tmp_path) if kind == "sqlite" else earlier_table(request.getfixturevalue("azurite"))
+    try:
+        by_id, listed = store.signal(EARLIER["id"]), store.recorded_signals()
+        assert [by_id, *listed] == [{**EARLIER, "facts": "{}"}] * 2
+        assert problems(by_id, rules.records.SignalRow) == []
+    finally:
+        store.close()
+        if kind == "table":
+            from .conftest import drop_tables
+
+            drop_tables(request.getfixturevalue("azurite"), store)
