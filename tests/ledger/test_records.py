@@ -117,6 +117,18 @@ def answers(store) -> dict[str, list[Any]]:
         "signal_id": signal_id, "mode": "auto", "params": {"p": 1}, "facts": {"update_domain": "0"}, "update_group": "0",
         "window_start": "2026-11-20T00:00:00+00:00", "window_end": None, "state": "pending", "reason": "", "enrolled_at": T0,
     })
+    # Rows moved on: an approval decided (no object id, no way named), a member claimed and started.
+    store.add_approval({**approval, "id": "APR-3", "action": "start", "reason": ""})
+    assert store.decide_approval("APR-3", "approved", "Ann", T0 + timedelta(minutes=1))
+    vm2 = b.vm_id("vm2")
+    store.add_wave_member({
+        "wave_id": wave["id"], "resource_key": vm2.lower(), "resource_id": vm2, "incident_id": incident.id,
+        "signal_id": None, "mode": "auto", "params": {}, "facts": {}, "update_group": "1",
+        "window_start": None, "window_end": None, "state": "pending", "reason": "", "enrolled_at": T0,
+    })
+    assert store.claim_group(wave["id"], "1", T0)
+    assert store.claim_wave_member(wave["id"], vm2.lower(), T0)
+    assert store.update_wave_member(wave["id"], vm2.lower(), T0, state="running", operation_id=running, started_at=T0)
     store.save_sweep_cursor("vm", 3, "sub-a", T0, T0 + timedelta(minutes=5))
     found = {
         "hold_action": [store.hold_action(incident.id, "restart", "grid:d-2", T0)],
@@ -136,10 +148,10 @@ def answers(store) -> dict[str, list[Any]]:
         "approval": [store.approval("APR-1"), store.approval("APR-2")],
         "approvals": list(store.approvals()),
         "live_wave": [wave],
-        "wave": [store.wave(wave["id"])],
+        "wave": [store.wave(wave["id"])],  # an update domain in progress
         "waves": list(store.waves()),
         "waves_in_progress": list(store.waves_in_progress()),
-        "wave_member": [store.wave_member(wave["id"], VM1.lower())],
+        "wave_member": [store.wave_member(wave["id"], VM1.lower()), store.wave_member(wave["id"], vm2.lower())],
         "wave_members": list(store.wave_members(wave["id"])),
         "live_membership": [store.live_membership(VM1.lower())],
         "sweep_cursor": [store.sweep_cursor("vm")],
