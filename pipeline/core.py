@@ -28,7 +28,7 @@ from telemetry.logs import bound, log
 from .errors import NoticesNotRecorded
 from .gate import Gate, request_for
 from .outcome import Outcome
-from .ports import WaveEnrolment
+from .ports import TickEnd, WaveEnrolment
 
 if TYPE_CHECKING:  # types only: intake/ is a lower floor, and safety imports nothing from here at run time
     from intake.deliveries import Delivery
@@ -62,7 +62,7 @@ class Remediator(Protocol):
     def carry_out(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int | None = None,
                   received: datetime | None = None, category: str = "") -> Decision: ...
 
-    def tick(self) -> list[Mapping[str, Any]]:
+    def tick(self) -> list[TickEnd]:
         """Move open operations on; return those that ended, with `state` and `message`."""
 
     def act(self, *, incident_id: str, signal_id: int | None, action: str, resource_id: str, mode: str,
@@ -392,7 +392,7 @@ class Pipeline:
             # Skipped: the condition was gone when its turn came, nothing holds the incident. Succeeded
             # or failed: kept (a failed remediation is a person's to look at, not a loop's).
             hold = RELEASE if ended["state"] == "skipped" else ended["state"]
-            outcomes.append(self.settle_later("tick", ended["incident_id"], ended.get("signal_id"), ended["resource_id"],
+            outcomes.append(self.settle_later("tick", ended["incident_id"], ended["signal_id"], ended["resource_id"],
                                               decision, hold))
         self.end_batch()
         return outcomes

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from arm import resource_key, short_name
 from pipeline.gate import WAVE
+from pipeline.ports import TickEnd
 from rules import Policy
 from rules.ports import WaveStore
 from rules.records import Wave, WaveMember
@@ -70,10 +71,10 @@ class Ended:
     action: str = ACTION
     mode: str = "auto"
 
-    def as_tick_end(self) -> dict[str, Any]:
+    def as_tick_end(self) -> TickEnd:
         """The shape Pipeline.tick reports an ended operation in (state, message, ...)."""
-        return {"incident_id": self.incident_id, "signal_id": self.signal_id, "resource_id": self.resource_id,
-                "action": self.action, "mode": self.mode, "state": self.status, "message": self.reason}
+        return TickEnd(incident_id=self.incident_id, signal_id=self.signal_id, resource_id=self.resource_id,
+                       action=self.action, mode=self.mode, state=self.status, message=self.reason)
 
 
 def _at(value: Any) -> datetime | None:
