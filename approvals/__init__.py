@@ -104,7 +104,7 @@ class Approvals:
         row = self.store.add_approval({
             "id": "APR-" + secrets.token_hex(8), "incident_id": incident_id, "signal_id": signal_id, "action": action,
             "resource_id": resource_id, "mode": mode, "params": {k: v for k, v in (params or {}).items() if k != "now"},
-            "facts": facts or {}, "reason": reason, "created_at": now, "expires_at": _whole_seconds(expires),
+            "facts": dict(facts or {}), "reason": reason, "created_at": now, "expires_at": _whole_seconds(expires),
             "approvers": approvers.entries() if approvers else [],
         })
         return self.pending_of(ApprovalRecord.from_row(row))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rules.records import Approval
+
 # What a person's choice makes of a pending approval.
 STATE_OF_CHOICE = {"approve": "approved", "reject": "rejected"}
 
@@ -38,7 +40,7 @@ class ApprovalRecord:
     outcome_reason: str | None = None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> ApprovalRecord:
+    def from_row(cls, row: Approval) -> ApprovalRecord:
         return cls(
             id=row["id"], incident_id=row["incident_id"], signal_id=row.get("signal_id"), action=row["action"],
             resource_id=row["resource_id"], mode=row["mode"], params=row.get("params") or {}, facts=row.get("facts") or {},

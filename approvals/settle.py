@@ -12,8 +12,9 @@ pipeline's one tail for later decisions (`Pipeline.settle_later`): a decision ro
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from pipeline.core import RELEASE
+from pipeline.core import RELEASE, Pipeline
 from pipeline.gate import APPROVAL
 from pipeline.outcome import Outcome
 from rules import Decision
@@ -21,10 +22,13 @@ from telemetry.logs import bound
 
 from .records import ApprovalRecord, Decided
 
+if TYPE_CHECKING:  # types only: the package imports this module
+    from . import Approvals
+
 RULE = "approval"
 
 
-def settle(pipeline, decided: Decided) -> Outcome:
+def settle(pipeline: Pipeline, decided: Decided) -> Outcome:
     record, choice = decided.record, decided.choice
     with bound(incident=record.incident_id, resource_id=record.resource_id, approval=record.id):
         now = pipeline.clock()
@@ -61,7 +65,7 @@ def settle(pipeline, decided: Decided) -> Outcome:
         return outcome
 
 
-def settle_due(pipeline, approvals, now: datetime | None = None) -> list[Outcome]:
+def settle_due(pipeline: Pipeline, approvals: Approvals, now: datetime | None = None) -> list[Outcome]:
     """The tick's share: approvals whose time is up are settled as expired (and a person is
     told), and approvals a stopped worker left approved are carried out."""
     outcomes = [settle(pipeline, Decided(record, "expire")) for record in approvals.expire(now)]
@@ -79,7 +83,7 @@ def _hold(choice: str, status: str) -> str:
     return RELEASE  # nothing done (the condition was gone, a brake, or nobody answered): a later signal may ask again
 
 
-def _untold(pipeline, record: ApprovalRecord, status: str, reason: str) -> Outcome:
+def _untold(pipeline: Pipeline, record: ApprovalRecord, status: str, reason: str) -> Outcome:
     """An answer that records nothing new (carried out already, or waiting for Azure)."""
     decision = Decision(action=record.action, mode=record.mode, status=status, reason=reason, rule=RULE)
     outcome, _signal = pipeline.outcome_later(f"approval {record.id}", record.incident_id, record.signal_id,

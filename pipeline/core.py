@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from rules import Classification, Decision, Engine, Signal
 from rules.evidence import FUTURE_SKEW
@@ -28,6 +28,7 @@ from telemetry.logs import bound, log
 from .errors import NoticesNotRecorded
 from .gate import Gate, request_for
 from .outcome import Outcome
+from .ports import TickEnd, WaveEnrolment
 
 if TYPE_CHECKING:  # types only: intake/ is a lower floor, and safety imports nothing from here at run time
     from intake.deliveries import Delivery
@@ -63,8 +64,21 @@ class Remediator(Protocol):
     def carry_out(self, signal: Signal, decision: Decision, incident: IncidentRef, signal_id: int | None = None,
                   received: datetime | None = None, category: str = "") -> Decision: ...
 
-    def tick(self) -> list[Mapping[str, Any]]:
+    def tick(self) -> list[TickEnd]:
         """Move open operations on; return those that ended, with `state` and `message`."""
+
+    def act(self, *, incident_id: str, signal_id: int | None, action: str, resource_id: str, mode: str,
+            params: Mapping[str, Any], road: str = ..., approved_by: str | None = None) -> tuple[str, str, dict[str, Any]]:
+        """A write whose moment comes after its signal (an approval given, a wave's turn), through
+        the gate now: (started | failed | skipped, reason, facts read)."""
+
+    @property
+    def gate(self) -> Gate:
+        """The one gate its writes pass; the pipeline's own, so a decision and its act see the same."""
+
+    @property
+    def waves(self) -> WaveEnrolment | None:
+        """Where perform-maintenance goes in waves; None, it starts at once."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,35 @@ class Step:
 
 
 Listener = Callable[[Step], None]
+
+
+# A listener hears every step; some have more to do, each said by a hook a Protocol declares, so
+# the pipeline asks for the hook by type (isinstance) rather than probing for an attribute name.
+@runtime_checkable
+class BatchListener(Protocol):
+    """A listener that batches (notifications: one outbox write per delivery): flushed at a delivery's end."""
+
+    def __call__(self, step: Step) -> None: ...
+
+    def batch_done(self) -> None: ...
+
+
+@runtime_checkable
+class NoticeRecorder(Protocol):
+    """A listener that records notices: a delivery's claims wait for them (`Pipeline.process`)."""
+
+    records_notices: bool
+
+    def __call__(self, step: Step) -> None: ...
+
+
+@runtime_checkable
+class TimedListener(Protocol):
+    """A listener with timed work of its own (approvals expire): the timer's tick runs it."""
+
+    def __call__(self, step: Step) -> None: ...
+
+    def tick(self, pipeline: Pipeline) -> list[Outcome]: ...
 
 
 class Pipeline:
@@ -112,7 +155,8 @@ class Pipeline:
         # Per thread: the Functions worker runs invocations on a pool of threads over one pipeline.
         self._delivery = threading.local()
         # The one gate of every write; without Azure, it still admits (pause, scope, age).
-        self.gate: Gate | None = gate or getattr(remediator, "gate", None) or (Gate.admitting(safety, clock) if safety else None)
+        self.gate: Gate | None = gate or (remediator.gate if remediator is not None else None) \
+            or (Gate.admitting(safety, clock) if safety else None)
 
     def report(self, step: Step) -> None:
         """Tell the listeners of a step taken outside `handle` and `tick` (an approval settled)."""
@@ -134,9 +178,10 @@ class Pipeline:
         NoticesNotRecorded is raised, so the sender's next delivery is decided and told again."""
         # Settling waits for the notices only where there are notices to record; otherwise each
         # decision settles its claim in its own transaction, as before (no commit of its own).
-        self._unsettled = {} if any(getattr(listener, "records_notices", False) for listener in self.listeners) else None
+        self._unsettled = {} if any(isinstance(listener, NoticeRecorder) and listener.records_notices
+                                    for listener in self.listeners) else None
         try:
-            outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt, tested=getattr(r, "signal", None) if r.test else None)
+            outcomes = [self.reject(r.input, r.where, r.problem, r.excerpt, tested=r.signal if r.test else None)
                         for r in delivery.rejections]
             outcomes += [self.handle(signal) for signal in delivery.signals]
         except BaseException:
@@ -155,10 +200,9 @@ class Pipeline:
         unsettled, self._unsettled = self._unsettled or {}, None
         not_recorded: NoticesNotRecorded | None = None
         for listener in self.listeners:
-            done = getattr(listener, "batch_done", None)
-            if done is not None:
+            if isinstance(listener, BatchListener):
                 try:
-                    done()
+                    listener.batch_done()
                 except NoticesNotRecorded as exc:
                     # A delivery's are made again by its redelivery (below); the tick's and an
                     # approval's are kept by the listener and recorded with its next batch.
@@ -357,9 +401,8 @@ class Pipeline:
         """The timer's work: operations followed to their end, each recorded and reported."""
         outcomes: list[Outcome] = []
         for listener in self.listeners:  # listeners with timed work of their own (approvals expire)
-            due = getattr(listener, "tick", None)
-            if due is not None:
-                outcomes += due(self)
+            if isinstance(listener, TimedListener):
+                outcomes += listener.tick(self)
         if self.remediator is None:
             self.end_batch()
             return outcomes
@@ -369,7 +412,7 @@ class Pipeline:
             # Skipped: the condition was gone when its turn came, nothing holds the incident. Succeeded
             # or failed: kept (a failed remediation is a person's to look at, not a loop's).
             hold = RELEASE if ended["state"] == "skipped" else ended["state"]
-            outcomes.append(self.settle_later("tick", ended["incident_id"], ended.get("signal_id"), ended["resource_id"],
+            outcomes.append(self.settle_later("tick", ended["incident_id"], ended["signal_id"], ended["resource_id"],
                                               decision, hold))
         self.end_batch()
         return outcomes
@@ -401,12 +444,12 @@ class Pipeline:
         signal = signal_from_record(row) if row else None
         outcome = Outcome(
             input=input_name,
-            event_id=(row or {}).get("event_id", ""),
-            source=(row or {}).get("source", ""),
-            kind=(row or {}).get("kind", ""),
+            event_id=row["event_id"] if row else "",
+            source=row["source"] if row else "",
+            kind=row["kind"] if row else "",
             resource_id=resource_id,
-            name=(row or {}).get("name", ""),
-            category=self._category((row or {}).get("kind", ""), (row or {}).get("name", "")),
+            name=row["name"] if row else "",
+            category=self._category(row["kind"], row["name"]) if row else self._category("", ""),
             action=decision.action,
             mode=decision.mode,
             status=decision.status,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 if TYPE_CHECKING:  # types only: notify/ is a lower floor
     from notify import Notice
@@ -18,8 +18,21 @@ class WavePolicy(Protocol):
         """The parameters a wave's perform-maintenance carries (waves.policy.MaintenancePolicy)."""
 
 
+class TickEnd(TypedDict):
+    """Something the tick brought to an end (an operation, a wave member's turn), as the pipeline
+    records and tells it: a decision of the incident, `state` its status, `message` its reason."""
+
+    incident_id: str
+    signal_id: int | None
+    resource_id: str
+    action: str
+    mode: str
+    state: str
+    message: str
+
+
 class WaveEnded(Protocol):
-    def as_tick_end(self) -> Mapping[str, Any]:
+    def as_tick_end(self) -> TickEnd:
         """A wave member's end, in the shape of an operation the tick ended."""
 
 

@@ -36,7 +36,7 @@ from .gate import (
     platform_owner_of,
     request_for,
 )
-from .ports import WaveEnrolment
+from .ports import TickEnd, WaveEnrolment
 from .safety import subscription_of
 
 if TYPE_CHECKING:  # types only: actions/ is a lower floor, safety a sibling
@@ -177,14 +177,16 @@ class Remediation:
 
     # -- the tick -----------------------------------------------------------------------------
 
-    def tick(self) -> list[Mapping[str, Any]]:
+    def tick(self) -> list[TickEnd]:
         """One pass over every open operation; returns those that reached an end."""
-        finished: list[Mapping[str, Any]] = []
+        finished: list[TickEnd] = []
         for operation in self.ledger.open_operations():
             with bound(incident=operation["incident_id"], resource_id=operation["resource_id"], action=operation["action"]):
                 end = self._advance(operation)
             if end is not None:
-                finished.append({**operation, "state": end[0], "message": end[1]})
+                finished.append(TickEnd(incident_id=operation["incident_id"], signal_id=operation["signal_id"],
+                                        resource_id=operation["resource_id"], action=operation["action"],
+                                        mode=operation["mode"], state=end[0], message=end[1]))
         if self.waves is not None:  # after the operations moved: a wave reads their ends
             finished += [ended.as_tick_end() for ended in self.waves.advance()]
         return finished

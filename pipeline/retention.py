@@ -5,9 +5,9 @@ short retention cannot make a brake forget an action or a storm."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 
+from rules.records import PurgeCounts
 from telemetry.logs import log
 
 from .core import Pipeline
@@ -22,7 +22,7 @@ def kept_for(pipeline: Pipeline, settings: Settings) -> timedelta:
     return max(timedelta(days=settings.retention_days), *looks_back)
 
 
-def purge_expired(pipeline: Pipeline, settings: Settings) -> Mapping[str, int]:
+def purge_expired(pipeline: Pipeline, settings: Settings) -> PurgeCounts:
     keep = kept_for(pipeline, settings)
     removed = pipeline.ledger.purge(pipeline.clock() - keep)
     log("ledger purged", kept_days=keep.days, **{kind.replace(" ", "_"): n for kind, n in removed.items()})

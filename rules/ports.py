@@ -15,6 +15,24 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from .engine import Decision
+from .records import (
+    Approval,
+    HeldAction,
+    HistoryRow,
+    IncidentRow,
+    LastOperation,
+    NewApproval,
+    NewWaveMember,
+    Operation,
+    PurgeCounts,
+    SignalRow,
+    Storm,
+    SweepCursor,
+    Switch,
+    Wave,
+    WaveMember,
+    WaveOperation,
+)
 from .signals import Signal
 
 
@@ -49,7 +67,7 @@ class ClaimLost(Exception):
 class Retention(Protocol):
     """What the daily purge (pipeline/retention.py) asks of the ledger."""
 
-    def purge(self, before: datetime) -> Mapping[str, int]:
+    def purge(self, before: datetime) -> PurgeCounts:
         """Remove what was recorded before a time and is finished (pipeline/retention.py says
         what); how many of each kind went."""
 
@@ -93,7 +111,7 @@ class Ledger(Retention, Occurrences, Protocol):
 
     def hold_action(
         self, incident_id: str, action: str, decision_ref: str, at: datetime, status: str = "held"
-    ) -> Mapping[str, Any] | None:
+    ) -> HeldAction | None:
         """Take the incident's one action: None if this caller now holds it, else the holder
         ({action, status, decision_ref, at}). A conditional insert, so exactly one of many
         workers asking at once gets None. `decision_ref` says who holds it (a delivery key)."""
@@ -108,10 +126,10 @@ class Ledger(Retention, Occurrences, Protocol):
 
     def record_rejection(self, input_name: str, where: str, problem: str, excerpt: str, at: datetime) -> int: ...
 
-    def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[Mapping[str, Any]]:
+    def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[HistoryRow]:
         """Decisions joined with their signals, oldest first: the audit trail."""
 
-    def signal(self, signal_id: int, resource_id: str | None = None) -> Mapping[str, Any] | None:
+    def signal(self, signal_id: int, resource_id: str | None = None) -> SignalRow | None:
         """A recorded signal's row, for the message of a decision made after it (None: unknown id);
         with the resource, one partition is read instead of the table."""
 
@@ -127,14 +145,14 @@ class OperationStore(Protocol):
                          expect_state: str | None = None) -> bool:
         """With `expect_state`, a conditional write: False when another worker moved it first."""
 
-    def operation(self, operation_id: int) -> Mapping[str, Any] | None: ...
+    def operation(self, operation_id: int) -> Operation | None: ...
 
-    def open_operations(self) -> list[Mapping[str, Any]]:
+    def open_operations(self) -> list[Operation]:
         """Operations still verifying, recorded as intent, or running; oldest first."""
 
-    def operations(self, incident_id: str | None = None) -> list[Mapping[str, Any]]: ...
+    def operations(self, incident_id: str | None = None) -> list[Operation]: ...
 
-    def signal(self, signal_id: int, resource_id: str | None = None) -> Mapping[str, Any] | None: ...
+    def signal(self, signal_id: int, resource_id: str | None = None) -> SignalRow | None: ...
 
 
 class SafetyStore(Protocol):
@@ -146,7 +164,7 @@ class SafetyStore(Protocol):
     def count_operations(self, resource: str, since: datetime | None = None, states: tuple[str, ...] = ...) -> int:
         """Operations in `states` created since a time, on one resource or under a prefix ending in "/"."""
 
-    def last_operation(self, resource_key: str, states: tuple[str, ...] = ...) -> Mapping[str, Any] | None: ...
+    def last_operation(self, resource_key: str, states: tuple[str, ...] = ...) -> LastOperation | None: ...
 
     def mark_unhealthy(self, scope: str, resource_key: str, at: datetime) -> None: ...
 
@@ -157,7 +175,7 @@ class SafetyStore(Protocol):
     def marked(self, scope: str, resource_key: str, since: datetime) -> bool:
         """The resource has a mark in this scope made since a time."""
 
-    def storm(self, scope: str) -> Mapping[str, Any] | None: ...
+    def storm(self, scope: str) -> Storm | None: ...
 
     def open_storm(self, scope: str, at: datetime, reason: str) -> bool:
         """True when this call tripped the breaker (the storm was not open yet)."""
@@ -171,7 +189,7 @@ class SafetyStore(Protocol):
 
     def set_switch(self, name: str, value: str, by: str, at: datetime) -> None: ...
 
-    def switch(self, name: str) -> Mapping[str, Any] | None: ...
+    def switch(self, name: str) -> Switch | None: ...
 
 
 class Switches(Protocol):
@@ -180,7 +198,7 @@ class Switches(Protocol):
 
     def set_switch(self, name: str, value: str, by: str, at: datetime) -> None: ...
 
-    def switch(self, name: str) -> Mapping[str, Any] | None:
+    def switch(self, name: str) -> Switch | None:
         """The switch's row (value, set_by, set_at), or None for a switch never set."""
 
 
@@ -189,7 +207,7 @@ class ApprovalStore(Protocol):
     rejected or expired, then approved -> consumed (carried out) once; every move is a conditional
     write, so of many workers (or clicks) one wins."""
 
-    def add_approval(self, approval: Mapping[str, Any]) -> Mapping[str, Any]:
+    def add_approval(self, approval: NewApproval) -> Approval:
         """Record a pending approval; if one is already pending for its incident and action, that one."""
 
     def decide_approval(self, approval_id: str, state: str, by: str, at: datetime,
@@ -197,7 +215,7 @@ class ApprovalStore(Protocol):
         """pending -> approved | rejected, only while pending and not yet expired: the claim. `by` the
         person's name, `by_id` their Entra object id, `via` link, page or command line."""
 
-    def expire_approvals(self, at: datetime) -> Sequence[Mapping[str, Any]]:
+    def expire_approvals(self, at: datetime) -> Sequence[Approval]:
         """pending -> expired for every approval whose time is up; those it moved (each once)."""
 
     def consume_approval(self, approval_id: str, at: datetime) -> bool:
@@ -205,9 +223,9 @@ class ApprovalStore(Protocol):
 
     def settle_approval(self, approval_id: str, status: str, reason: str, at: datetime) -> None: ...
 
-    def approval(self, approval_id: str) -> Mapping[str, Any] | None: ...
+    def approval(self, approval_id: str) -> Approval | None: ...
 
-    def approvals(self, state: str | None = None) -> Sequence[Mapping[str, Any]]: ...
+    def approvals(self, state: str | None = None) -> Sequence[Approval]: ...
 
     def approval_signal_id(self, incident_id: str, delivery_key: str) -> int | None:
         """The recorded signal a pending approval is asked for (the delivery's)."""
@@ -217,14 +235,14 @@ class WaveStore(Protocol):
     """Maintenance waves (waves/): one wave per scope at a time, one update domain of it claimed at
     once, each member claimed by one worker; ledger/sqlite/waves.py is the reference."""
 
-    def live_wave(self, scope: str, new_id: str, at: datetime) -> Mapping[str, Any]:
+    def live_wave(self, scope: str, new_id: str, at: datetime) -> Wave:
         """The scope's open or stopped wave, or a new open one with `new_id`."""
 
-    def wave(self, wave_id: str) -> Mapping[str, Any] | None: ...
+    def wave(self, wave_id: str) -> Wave | None: ...
 
-    def waves(self, states: Iterable[str] | None = None) -> Sequence[Mapping[str, Any]]: ...
+    def waves(self, states: Iterable[str] | None = None) -> Sequence[Wave]: ...
 
-    def waves_in_progress(self) -> Sequence[Mapping[str, Any]]:
+    def waves_in_progress(self) -> Sequence[Wave]:
         """Open waves, and waves of any state with a member still starting, running or recovering."""
 
     def claim_group(self, wave_id: str, group: str, at: datetime, rested_since: datetime | None = None) -> bool:
@@ -245,15 +263,15 @@ class WaveStore(Protocol):
 
     def finish_wave(self, wave_id: str, at: datetime) -> bool: ...
 
-    def add_wave_member(self, member: Mapping[str, Any]) -> bool:
+    def add_wave_member(self, member: NewWaveMember) -> bool:
         """Add a member to a wave that is still open; False when the resource is already in it or the
         wave is no longer open."""
 
-    def wave_member(self, wave_id: str, resource_key: str) -> Mapping[str, Any] | None: ...
+    def wave_member(self, wave_id: str, resource_key: str) -> WaveMember | None: ...
 
-    def wave_members(self, wave_id: str) -> Sequence[Mapping[str, Any]]: ...
+    def wave_members(self, wave_id: str) -> Sequence[WaveMember]: ...
 
-    def live_membership(self, resource_key: str) -> Mapping[str, Any] | None: ...
+    def live_membership(self, resource_key: str) -> WaveMember | None: ...
 
     def update_wave_member(self, wave_id: str, resource_key: str, at: datetime, *, expect_state: str | None = None,
                            **changes: Any) -> bool:
@@ -262,15 +280,15 @@ class WaveStore(Protocol):
     def claim_wave_member(self, wave_id: str, resource_key: str, at: datetime) -> bool:
         """pending -> starting, only while the wave is open with the member's update domain in progress."""
 
-    def last_operation_of(self, incident_id: str, resource_key: str, action: str) -> Mapping[str, Any] | None: ...
+    def last_operation_of(self, incident_id: str, resource_key: str, action: str) -> WaveOperation | None: ...
 
-    def operation(self, operation_id: int) -> Mapping[str, Any] | None: ...
+    def operation(self, operation_id: int) -> Operation | None: ...
 
 
 class SweepCursorStore(Protocol):
     """Where a sweep stands in its cycle, between timer runs (sweep/cursor.py)."""
 
-    def sweep_cursor(self, name: str) -> Mapping[str, Any] | None:
+    def sweep_cursor(self, name: str) -> SweepCursor | None:
         """The sweep's row (cycle, after, cycle_started), or None for a sweep never saved."""
 
     def save_sweep_cursor(self, name: str, cycle: int, after: str, cycle_started: datetime, at: datetime) -> None: ...
@@ -279,13 +297,13 @@ class SweepCursorStore(Protocol):
 class AuditTrail(Protocol):
     """What the command line reads and then lets go of (`responder audit`, `whatif`, `waves`)."""
 
-    def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[Mapping[str, Any]]: ...
+    def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[HistoryRow]: ...
 
-    def recorded_signals(self, since: datetime | None = None, until: datetime | None = None) -> Sequence[Mapping[str, Any]]:
+    def recorded_signals(self, since: datetime | None = None, until: datetime | None = None) -> Sequence[SignalRow]:
         """The signals received in a period (both ends included), in the order they arrived:
         what `responder whatif` decides again."""
 
-    def incident(self, incident_id: str) -> Mapping[str, Any] | None:
+    def incident(self, incident_id: str) -> IncidentRow | None:
         """An incident's row (opened, closed, why), None for an unknown id."""
 
     def close(self) -> None:

@@ -194,10 +194,12 @@ def test_a_read_of_the_environment_elsewhere_is_caught(code, tmp_path):
 # backend has every port (tests/ledger/test_ports_conformance.py), and a room that may run without a
 # store says so in its types (an Optional the composition root passes). A probe is getattr or
 # hasattr on an object named as a store: `ledger`, `store` (or `..._ledger`, `..._store`), bare or
-# as an attribute (self.ledger, pipeline.ledger).
+# as an attribute (self.ledger, pipeline.ledger). The pipeline's other ports are held likewise: the
+# remediator (pipeline.core.Remediator declares gate, act and waves) and a listener (its optional
+# hooks are Protocols the pipeline asks for with isinstance).
 def probes_a_store(target: ast.expr) -> bool:
     name = target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else ""
-    return name in ("ledger", "store") or name.endswith(("_ledger", "_store"))
+    return name in ("ledger", "store", "remediator", "listener") or name.endswith(("_ledger", "_store"))
 
 
 def store_probes_in(path: Path) -> list[int]:
@@ -225,6 +227,8 @@ def test_no_room_probes_a_store_for_a_method():
     "def f(self):\n    return callable(getattr(self.ledger, 'sweep_cursor', None))\n",
     "def f(pipeline):\n    return getattr(pipeline.ledger, 'operations', None)\n",
     "def f(outbox_store):\n    return getattr(outbox_store, 'path')\n",
+    "def f(remediator):\n    return getattr(remediator, 'gate', None)\n",
+    "def f(self):\n    return [getattr(listener, 'tick', None) for listener in self.listeners]\n",
 ])
 def test_a_store_probe_is_caught(code, tmp_path):
     probe = tmp_path / "probe.py"

@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from arm import resource_key, short_name
 from pipeline.gate import WAVE
+from pipeline.ports import TickEnd
 from rules import Policy
 from rules.ports import WaveStore
+from rules.records import Wave, WaveMember
 from telemetry.logs import bound, log
 
 from .errors import WaveNotFoundError, WavesError
@@ -69,10 +71,10 @@ class Ended:
     action: str = ACTION
     mode: str = "auto"
 
-    def as_tick_end(self) -> dict[str, Any]:
+    def as_tick_end(self) -> TickEnd:
         """The shape Pipeline.tick reports an ended operation in (state, message, ...)."""
-        return {"incident_id": self.incident_id, "signal_id": self.signal_id, "resource_id": self.resource_id,
-                "action": self.action, "mode": self.mode, "state": self.status, "message": self.reason}
+        return TickEnd(incident_id=self.incident_id, signal_id=self.signal_id, resource_id=self.resource_id,
+                       action=self.action, mode=self.mode, state=self.status, message=self.reason)
 
 
 def _at(value: Any) -> datetime | None:
@@ -158,7 +160,7 @@ class Waves:
                 f"the owner's maintenance window ({self.policy.window.describe()}) {when}. A person decides: start "
                 f"maintenance by hand before {end.isoformat()}, or let Azure do it in its own window{then}")
 
-    def _already(self, member: Mapping[str, Any]) -> str:
+    def _already(self, member: WaveMember) -> str:
         return (f"already in wave {member['wave_id']} ({group_name(member['update_group'])}, {member['state']}); "
                 "enrolling it again changes nothing")
 
@@ -195,10 +197,10 @@ class Waves:
         self.ledger.finish_wave(wave_id, now)
         return ended
 
-    def _window(self, member: Mapping[str, Any]) -> SelfServiceWindow:
+    def _window(self, member: WaveMember) -> SelfServiceWindow:
         return SelfServiceWindow(_at(member["window_start"]), _at(member["window_end"]))
 
-    def _release_if_over(self, wave: Mapping[str, Any], now: datetime) -> Mapping[str, Any]:
+    def _release_if_over(self, wave: Wave, now: datetime) -> Wave:
         group = wave["active_group"]
         if group is None:
             return wave
@@ -211,7 +213,7 @@ class Waves:
             log("wave update domain finished", wave=wave["id"], update_domain=group)
         return self.ledger.wave(wave["id"]) or wave
 
-    def _take_turn(self, wave: Mapping[str, Any], now: datetime) -> list[Ended]:
+    def _take_turn(self, wave: Wave, now: datetime) -> list[Ended]:
         """Start what may start now: only inside the maintenance window, unpaused, one update
         domain at a time in the scope, and another only after the pause."""
         if wave["state"] != "open" or not self.policy.window.contains(now) or self._paused():
@@ -230,7 +232,8 @@ class Waves:
             if group is None:
                 return []
             if not self.ledger.claim_group(wave["id"], group, now, rested_since):
-                group = (self.ledger.wave(wave["id"]) or {}).get("active_group")
+                current = self.ledger.wave(wave["id"])
+                group = current["active_group"] if current is not None else None
                 if group is None:
                     return []
             else:
@@ -241,7 +244,7 @@ class Waves:
                 ended += self._start(wave["id"], member, now)
         return ended
 
-    def _start(self, wave_id: str, member: Mapping[str, Any], now: datetime) -> list[Ended]:
+    def _start(self, wave_id: str, member: WaveMember, now: datetime) -> list[Ended]:
         key = member["resource_key"]
         if not self.ledger.claim_wave_member(wave_id, key, now):
             return []  # another worker has it, or its update domain is no longer the one in progress
@@ -275,7 +278,7 @@ class Waves:
         self.ledger.update_wave_member(wave_id, key, now, expect_state=STARTING, state=FAILED, reason=reason)
         return self._stop(wave_id, member, reason, now)
 
-    def _reclaim(self, member: Mapping[str, Any], now: datetime) -> None:
+    def _reclaim(self, member: WaveMember, now: datetime) -> None:
         """A member left `starting` by a worker that died: adopt the operation it recorded, or
         queue it again when none was recorded (the intent comes before the write: nothing was sent)."""
         claimed = _at(member["claimed_at"])
@@ -291,7 +294,7 @@ class Waves:
             self.ledger.update_wave_member(member["wave_id"], key, now, expect_state=STARTING, state=PENDING,
                                            claimed_at=None, reason="queued again: its worker stopped before starting it")
 
-    def _follow(self, member: Mapping[str, Any], now: datetime) -> list[Ended]:
+    def _follow(self, member: WaveMember, now: datetime) -> list[Ended]:
         """A started member's operation, as the remediation tick left it in the ledger."""
         key, wave_id = member["resource_key"], member["wave_id"]
         operation = (self.ledger.operation(member["operation_id"]) if member["operation_id"]
@@ -314,7 +317,7 @@ class Waves:
                 return self._stop(wave_id, member, operation["message"], now)
         return []
 
-    def _check_available(self, member: Mapping[str, Any], now: datetime) -> None:
+    def _check_available(self, member: WaveMember, now: datetime) -> None:
         """Resource Health's current status: the next update domain waits for Available."""
         from actions import ActionError
         from actions.live_state import read_availability
@@ -330,7 +333,7 @@ class Waves:
             self.ledger.update_wave_member(member["wave_id"], member["resource_key"], now, expect_state=RECOVERING,
                                            state=DONE, available_at=now, reason="maintained; Available again")
 
-    def _stop(self, wave_id: str, failed: Mapping[str, Any], why: str, now: datetime) -> list[Ended]:
+    def _stop(self, wave_id: str, failed: WaveMember, why: str, now: datetime) -> list[Ended]:
         """A failure stops the wave: nothing more is started in it, and a person is told what next."""
         name = short_name(failed["resource_id"])
         left = [m for m in self.ledger.wave_members(wave_id) if m["state"] == PENDING]
@@ -356,7 +359,7 @@ class Waves:
         return bool(self.remediation.safety.paused())
 
     @staticmethod
-    def _ended(member: Mapping[str, Any], status: str, reason: str) -> Ended:
+    def _ended(member: WaveMember, status: str, reason: str) -> Ended:
         return Ended(incident_id=member["incident_id"], signal_id=member["signal_id"],
                      resource_id=member["resource_id"], status=status, reason=reason, wave_id=member["wave_id"],
                      mode=member["mode"])
@@ -377,7 +380,7 @@ class Waves:
         lines = [f"{wave['id']}  scope {wave['scope']}  {wave['state']}"
                  + (f" ({wave['reason']})" if wave["reason"] else "")]
         if wave["active_group"] is not None and wave["state"] == "open":
-            lines.append(f"  in progress: {group_name(wave['active_group'])} since {wave['activated_at'][:16]}Z")
+            lines.append(f"  in progress: {group_name(wave['active_group'])} since {(wave['activated_at'] or '')[:16]}Z")
         rested_since = self.clock() - self.policy.pause_between_update_domains
         for group, at in sorted(self.ledger.resting_groups(wave["scope"], rested_since).items()):
             until = (_recorded_at(at) + self.policy.pause_between_update_domains).isoformat()[:16]

@@ -14,9 +14,11 @@ made twice (a retried delivery, two listeners) gives the same approval back.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import sqlite3
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
+
+from rules.records import Approval, NewApproval
 
 from ..backend_state import SqliteState
 from ..rows import decoded, json_text, utc_text
@@ -56,10 +58,14 @@ def add_approver_columns(db) -> None:
             db.execute(f"ALTER TABLE approvals ADD COLUMN {column} TEXT")
 
 
+def _approval(row: sqlite3.Row) -> Approval:
+    return cast(Approval, decoded(dict(row), APPROVER_LISTS))
+
+
 class SqliteApprovals(SqliteState):
     """Mixed into SqliteLedger: uses its connection and lock."""
 
-    def add_approval(self, approval: Mapping[str, Any]) -> dict[str, Any]:
+    def add_approval(self, approval: NewApproval) -> Approval:
         """Record a pending approval; if one is already pending for its incident and action, that one."""
         with self._lock:
             cursor = self._db.execute(
@@ -74,12 +80,12 @@ class SqliteApprovals(SqliteState):
                 ),
             )
             if cursor.rowcount == 1:
-                return cast(dict[str, Any], self.approval(approval["id"]))  # inserted just now, under the lock
+                return cast(Approval, self.approval(approval["id"]))  # inserted just now, under the lock
             row = self._db.execute(
                 "SELECT * FROM approvals WHERE incident_id = ? AND action = ? AND state = 'pending'",
                 (approval["incident_id"], approval["action"]),
             ).fetchone()
-        return decoded(row, APPROVER_LISTS)
+        return _approval(row)
 
     def decide_approval(self, approval_id: str, state: str, by: str, at: datetime,
                         by_id: str | None = None, via: str | None = None) -> bool:
@@ -95,7 +101,7 @@ class SqliteApprovals(SqliteState):
             )
             return cursor.rowcount == 1
 
-    def expire_approvals(self, at: datetime) -> list[dict[str, Any]]:
+    def expire_approvals(self, at: datetime) -> list[Approval]:
         """pending -> expired for every approval whose time is up; those it moved (each once)."""
         with self._lock:
             rows = self._db.execute(
@@ -103,7 +109,7 @@ class SqliteApprovals(SqliteState):
                 " WHERE state = 'pending' AND expires_at <= ? RETURNING *",
                 (utc_text(at), utc_text(at)),
             ).fetchall()
-        return sorted((decoded(r, APPROVER_LISTS) for r in rows), key=lambda r: r["expires_at"])
+        return sorted((_approval(r) for r in rows), key=lambda r: r["expires_at"])
 
     def consume_approval(self, approval_id: str, at: datetime) -> bool:
         """approved -> consumed: the one worker that gets True carries the action out."""
@@ -122,12 +128,12 @@ class SqliteApprovals(SqliteState):
                 (status, reason, utc_text(at), approval_id),
             )
 
-    def approval(self, approval_id: str) -> dict[str, Any] | None:
+    def approval(self, approval_id: str) -> Approval | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone()
-        return decoded(row, APPROVER_LISTS) if row else None
+        return _approval(row) if row else None
 
-    def approvals(self, state: str | None = None) -> list[dict[str, Any]]:
+    def approvals(self, state: str | None = None) -> list[Approval]:
         with self._lock:
             if state is None:
                 rows = self._db.execute("SELECT * FROM approvals ORDER BY created_at, id").fetchall()
@@ -135,7 +141,7 @@ class SqliteApprovals(SqliteState):
                 rows = self._db.execute(
                     "SELECT * FROM approvals WHERE state = ? ORDER BY expires_at, id", (state,)
                 ).fetchall()
-        return [decoded(r, APPROVER_LISTS) for r in rows]
+        return [_approval(r) for r in rows]
 
     def approval_signal_id(self, incident_id: str, delivery_key: str) -> int | None:
         """The recorded signal an approval answers (the step a listener sees carries no row id)."""

@@ -19,13 +19,14 @@ from typing import Any, cast
 from rules import Decision, Signal
 from rules.engine import recorded_reading
 from rules.ports import IncidentRef
+from rules.records import HeldAction, HistoryRow, IncidentRow, SignalRow
 from rules.signals import recorded_facts
 
 from ..claims import CLAIMED, EXISTS, ClaimBook, ClaimLost, DeliveryClaims, StoredClaim
 from ..errors import LedgerError
 from .approvals import APPROVALS_SCHEMA, SqliteApprovals, add_approver_columns
 from .checkpoint import Checkpointer
-from .operations import OPERATIONS_SCHEMA, SqliteOperations
+from .operations import OPERATIONS_SCHEMA, SqliteOperations, signal_row
 from .retention import SqliteRetention
 from .safety import SAFETY_SCHEMA, SqliteSafety
 from .sweep_cursor import SqliteSweepCursor
@@ -276,7 +277,7 @@ class SqliteLedger(DeliveryClaims, SqliteOperations, SqliteSafety, SqliteApprova
 
     # -- the one action per incident: a conditional insert on the incident id is the hold ------
 
-    def hold_action(self, incident_id: str, action: str, decision_ref: str, at: datetime, status: str = "held") -> Mapping[str, Any] | None:
+    def hold_action(self, incident_id: str, action: str, decision_ref: str, at: datetime, status: str = "held") -> HeldAction | None:
         with self._lock:
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO action_holds(incident_id, action, status, decision_ref, at) VALUES (?, ?, ?, ?, ?)",
@@ -287,7 +288,7 @@ class SqliteLedger(DeliveryClaims, SqliteOperations, SqliteSafety, SqliteApprova
             row = self._db.execute(
                 "SELECT action, status, decision_ref, at FROM action_holds WHERE incident_id = ?", (incident_id,)
             ).fetchone()
-            return dict(row)
+            return cast(HeldAction, dict(row))
 
     def update_hold(self, incident_id: str, status: str) -> None:
         with self._lock:
@@ -308,12 +309,12 @@ class SqliteLedger(DeliveryClaims, SqliteOperations, SqliteSafety, SqliteApprova
             ).fetchone()
             return int(row[0])
 
-    def incident(self, incident_id: str) -> Mapping[str, Any] | None:
+    def incident(self, incident_id: str) -> IncidentRow | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
-            return dict(row) if row else None
+            return cast(IncidentRow, dict(row)) if row else None
 
-    def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[Mapping[str, Any]]:
+    def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[HistoryRow]:
         clauses, values = [], []
         if since is not None:
             clauses.append("d.at >= ?")
@@ -328,13 +329,13 @@ class SqliteLedger(DeliveryClaims, SqliteOperations, SqliteSafety, SqliteApprova
                 f" FROM decisions d LEFT JOIN signals s ON s.id = d.signal_id {where} ORDER BY d.id",
                 values,
             ).fetchall()
-        return [dict(row) for row in rows]
+        return [cast(HistoryRow, dict(row)) for row in rows]
 
-    def recorded_signals(self, since: datetime | None = None, until: datetime | None = None) -> list[Mapping[str, Any]]:
+    def recorded_signals(self, since: datetime | None = None, until: datetime | None = None) -> list[SignalRow]:
         """The signals received in a period (both ends included), in the order they arrived, with
         their facts: what responder/whatif re-decides."""
         with self._lock:
-            rows = [dict(row) for row in self._db.execute("SELECT * FROM signals ORDER BY id").fetchall()]
+            rows = [signal_row(row) for row in self._db.execute("SELECT * FROM signals ORDER BY id").fetchall()]
         return [row for row in rows if _within(row["received"], since, until)]
 
     def rejections(self) -> list[Mapping[str, Any]]:

@@ -7,8 +7,11 @@ recovers by reading the live state instead of writing again.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from typing import Any, cast
+
+from rules.records import Operation, SignalRow
 
 from ..backend_state import SqliteState
 from ..rows import OperationChange, OperationRows, decoded
@@ -39,6 +42,15 @@ CREATE INDEX IF NOT EXISTS operations_open ON operations(state);
 
 # States an operation is still moving through; the tick visits these.
 OPEN_STATES = ("verifying", "intent", "running")
+
+
+def _operation(row: sqlite3.Row) -> Operation:
+    return cast(Operation, decoded(dict(row)))
+
+
+def signal_row(row: sqlite3.Row) -> SignalRow:
+    """A row of the signals table as the ports answer it."""
+    return cast(SignalRow, dict(row))
 
 
 class SqliteOperations(OperationRows, SqliteState):
@@ -73,26 +85,26 @@ class SqliteOperations(OperationRows, SqliteState):
             cursor = self._db.execute(f"UPDATE operations SET {', '.join(sets)} WHERE {where}", (*values, *tail))  # nosec B608 - fixed column names, values bound to ? marks
             return cursor.rowcount == 1
 
-    def operation(self, operation_id: int) -> Mapping[str, Any] | None:
+    def operation(self, operation_id: int) -> Operation | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM operations WHERE id = ?", (operation_id,)).fetchone()
-        return decoded(row) if row else None
+        return _operation(row) if row else None
 
-    def open_operations(self) -> list[Mapping[str, Any]]:
+    def open_operations(self) -> list[Operation]:
         marks = ",".join("?" * len(OPEN_STATES))
         with self._lock:
             rows = self._db.execute(f"SELECT * FROM operations WHERE state IN ({marks}) ORDER BY id", OPEN_STATES).fetchall()  # nosec B608 - IN (?, ...) marks only, values bound
-        return [decoded(r) for r in rows]
+        return [_operation(r) for r in rows]
 
-    def operations(self, incident_id: str | None = None) -> list[Mapping[str, Any]]:
+    def operations(self, incident_id: str | None = None) -> list[Operation]:
         with self._lock:
             if incident_id is None:
                 rows = self._db.execute("SELECT * FROM operations ORDER BY id").fetchall()
             else:
                 rows = self._db.execute("SELECT * FROM operations WHERE incident_id = ? ORDER BY id", (incident_id,)).fetchall()
-        return [decoded(r) for r in rows]
+        return [_operation(r) for r in rows]
 
-    def signal(self, signal_id: int, resource_id: str | None = None) -> Mapping[str, Any] | None:
+    def signal(self, signal_id: int, resource_id: str | None = None) -> SignalRow | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM signals WHERE id = ?", (signal_id,)).fetchone()
-        return dict(row) if row else None
+        return signal_row(row) if row else None

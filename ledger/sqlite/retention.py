@@ -9,8 +9,9 @@ and waves (their own lifetimes end them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
+
+from rules.records import PurgeCounts
 
 from ..backend_state import SqliteState
 
@@ -29,10 +30,10 @@ PURGES = {
 
 
 class SqliteRetention(SqliteState):
-    def purge(self, before: datetime) -> Mapping[str, int]:
+    def purge(self, before: datetime) -> PurgeCounts:
         """Remove what the retention no longer keeps; how many rows of each kind went."""
         cut = before.isoformat()
-        removed = {}
+        removed: dict[str, int] = {}
         with self._lock, self._transaction():
             for kind, statement in PURGES.items():
                 removed[kind] = self._db.execute(statement, (cut,)).rowcount

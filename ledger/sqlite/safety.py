@@ -3,10 +3,11 @@ unhealthy resources per scope (the storm breaker's marks), open storms, and swit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
+from typing import cast
+
+from rules.records import LastOperation, Storm, Switch
 
 from ..backend_state import SqliteState
 from ..slots import SlotClaims, StoredSlot
@@ -65,7 +66,7 @@ class SqliteSafety(SlotClaims, SqliteState):
         with self._lock:
             return int(self._db.execute(sql, values).fetchone()[0])
 
-    def last_operation(self, resource_key: str, states: tuple[str, ...] = MADE) -> Mapping[str, Any] | None:
+    def last_operation(self, resource_key: str, states: tuple[str, ...] = MADE) -> LastOperation | None:
         marks = ",".join("?" * len(states))
         with self._lock:
             row = self._db.execute(
@@ -73,7 +74,7 @@ class SqliteSafety(SlotClaims, SqliteState):
                 " ORDER BY created_at DESC LIMIT 1",
                 (resource_key, *states),
             ).fetchone()
-        return dict(row) if row else None
+        return cast(LastOperation, dict(row)) if row else None
 
     def mark_unhealthy(self, scope: str, resource_key: str, at: datetime) -> None:
         with self._lock:
@@ -99,10 +100,10 @@ class SqliteSafety(SlotClaims, SqliteState):
                                    (scope, since.isoformat())).fetchone()
         return int(row[0])
 
-    def storm(self, scope: str) -> Mapping[str, Any] | None:
+    def storm(self, scope: str) -> Storm | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM storms WHERE scope = ?", (scope,)).fetchone()
-        return dict(row) if row else None
+        return cast(Storm, dict(row)) if row else None
 
     def open_storm(self, scope: str, at: datetime, reason: str) -> bool:
         """True when this call tripped the breaker (the storm was not open yet)."""
@@ -144,7 +145,7 @@ class SqliteSafety(SlotClaims, SqliteState):
             self._db.execute("INSERT OR REPLACE INTO switches(name, value, set_by, set_at) VALUES (?, ?, ?, ?)",
                              (name, value, by, at.isoformat()))
 
-    def switch(self, name: str) -> Mapping[str, Any] | None:
+    def switch(self, name: str) -> Switch | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM switches WHERE name = ?", (name,)).fetchone()
-        return dict(row) if row else None
+        return cast(Switch, dict(row)) if row else None

@@ -5,9 +5,9 @@ Self-contained: the table is created on first use, so the ledger's schema does n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+
+from rules.records import SweepCursor
 
 from ..backend_state import SqliteState
 
@@ -26,15 +26,16 @@ CREATE TABLE IF NOT EXISTS sweep_cursors (
 class SqliteSweepCursor(SqliteState):
     """Mixed into SqliteLedger: uses its connection and lock."""
 
-    def sweep_cursor(self, name: str) -> Mapping[str, Any] | None:
+    def sweep_cursor(self, name: str) -> SweepCursor | None:
         """{name, cycle, after, cycle_started, updated_at} of the sweep `name`, or None before its first run."""
         with self._lock:
             self._db.execute(CURSOR_SCHEMA)
             row = self._db.execute("SELECT * FROM sweep_cursors WHERE name = ?", (name,)).fetchone()
         if row is None:
             return None
-        return {**dict(row), "cycle_started": datetime.fromisoformat(row["cycle_started"]),
-                "updated_at": datetime.fromisoformat(row["updated_at"])}  # fmt: skip
+        return SweepCursor(name=row["name"], cycle=int(row["cycle"]), after=row["after"],
+                           cycle_started=datetime.fromisoformat(row["cycle_started"]),
+                           updated_at=datetime.fromisoformat(row["updated_at"]))
 
     def save_sweep_cursor(self, name: str, cycle: int, after: str, cycle_started: datetime, at: datetime) -> None:
         """Keep where the sweep `name` stands: in cycle `cycle`, everything up to `after` swept."""

@@ -15,9 +15,12 @@ VMs of one scope at once share one wave; a member is unique per wave and resourc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+
+from rules.records import NewWaveMember, Wave, WaveMember, WaveOperation
 
 from ..backend_state import SqliteState
 from ..rows import decoded, json_text, utc_text
@@ -65,12 +68,20 @@ LIVE_WAVE_STATES = ("open", "stopped")
 _MEMBER_COLUMNS = ("state", "reason", "operation_id", "claimed_at", "started_at", "available_at")
 
 
+def _member(row: sqlite3.Row) -> WaveMember:
+    return cast(WaveMember, decoded(dict(row)))
+
+
+def _wave(row: sqlite3.Row) -> Wave:
+    return cast(Wave, dict(row))
+
+
 class SqliteWaves(SqliteState):
     """Mixed into SqliteLedger: uses its connection and lock."""
 
     # -- waves ----------------------------------------------------------------------------------
 
-    def live_wave(self, scope: str, new_id: str, at: datetime) -> dict[str, Any]:
+    def live_wave(self, scope: str, new_id: str, at: datetime) -> Wave:
         """The open (or stopped) wave of a scope; a new open one with `new_id` if there is none."""
         with self._lock:
             self._db.execute(
@@ -79,14 +90,14 @@ class SqliteWaves(SqliteState):
             )
             row = self._db.execute("SELECT * FROM waves WHERE scope = ? AND state IN ('open', 'stopped')",
                                    (scope,)).fetchone()
-        return dict(row)
+        return _wave(row)
 
-    def wave(self, wave_id: str) -> dict[str, Any] | None:
+    def wave(self, wave_id: str) -> Wave | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM waves WHERE id = ?", (wave_id,)).fetchone()
-        return dict(row) if row else None
+        return _wave(row) if row else None
 
-    def waves(self, states: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    def waves(self, states: Iterable[str] | None = None) -> list[Wave]:
         with self._lock:
             if states is None:
                 rows = self._db.execute("SELECT * FROM waves ORDER BY created_at, id").fetchall()
@@ -95,7 +106,7 @@ class SqliteWaves(SqliteState):
                 marks = ",".join("?" * len(states))
                 rows = self._db.execute(f"SELECT * FROM waves WHERE state IN ({marks}) ORDER BY created_at, id",  # nosec B608 - IN (?, ...) marks only, values bound
                                         states).fetchall()
-        return [dict(r) for r in rows]
+        return [_wave(r) for r in rows]
 
     def claim_group(self, wave_id: str, group: str, at: datetime, rested_since: datetime | None = None) -> bool:
         """Make `group` the wave's update domain in progress. Only if none is, the wave is open,
@@ -139,7 +150,7 @@ class SqliteWaves(SqliteState):
             )
             return cursor.rowcount == 1
 
-    def waves_in_progress(self) -> list[dict[str, Any]]:
+    def waves_in_progress(self) -> list[Wave]:
         """Open waves, and waves of any state with a member still starting, running or recovering."""
         with self._lock:
             rows = self._db.execute(
@@ -147,7 +158,7 @@ class SqliteWaves(SqliteState):
                 " WHERE m.wave_id = w.id AND m.state IN ('starting', 'running', 'recovering'))"
                 " ORDER BY created_at, id"
             ).fetchall()
-        return [dict(r) for r in rows]
+        return [_wave(r) for r in rows]
 
     def stop_wave(self, wave_id: str, at: datetime, reason: str) -> bool:
         with self._lock:
@@ -180,7 +191,7 @@ class SqliteWaves(SqliteState):
 
     # -- members --------------------------------------------------------------------------------
 
-    def add_wave_member(self, member: Mapping[str, Any]) -> bool:
+    def add_wave_member(self, member: NewWaveMember) -> bool:
         """Add a member to a wave that is still open; False when the resource is already in it
         or the wave is no longer open (finished or stopped meanwhile)."""
         at = utc_text(member["enrolled_at"])
@@ -200,19 +211,19 @@ class SqliteWaves(SqliteState):
             )
             return cursor.rowcount == 1
 
-    def wave_member(self, wave_id: str, resource_key: str) -> dict[str, Any] | None:
+    def wave_member(self, wave_id: str, resource_key: str) -> WaveMember | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM wave_members WHERE wave_id = ? AND resource_key = ?",
                                    (wave_id, resource_key)).fetchone()
-        return decoded(row) if row else None
+        return _member(row) if row else None
 
-    def wave_members(self, wave_id: str) -> list[dict[str, Any]]:
+    def wave_members(self, wave_id: str) -> list[WaveMember]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM wave_members WHERE wave_id = ? ORDER BY enrolled_at, resource_key",
                                     (wave_id,)).fetchall()
-        return [decoded(r) for r in rows]
+        return [_member(r) for r in rows]
 
-    def live_membership(self, resource_key: str) -> dict[str, Any] | None:
+    def live_membership(self, resource_key: str) -> WaveMember | None:
         """The resource's member row in a wave that is open or stopped, if any."""
         with self._lock:
             row = self._db.execute(
@@ -220,7 +231,7 @@ class SqliteWaves(SqliteState):
                 " WHERE m.resource_key = ? AND w.state IN ('open', 'stopped') LIMIT 1",
                 (resource_key,),
             ).fetchone()
-        return decoded(row) if row else None
+        return _member(row) if row else None
 
     def update_wave_member(self, wave_id: str, resource_key: str, at: datetime, *, expect_state: str | None = None,
                            **changes: Any) -> bool:
@@ -252,7 +263,7 @@ class SqliteWaves(SqliteState):
             )
             return cursor.rowcount == 1
 
-    def last_operation_of(self, incident_id: str, resource_key: str, action: str) -> Mapping[str, Any] | None:
+    def last_operation_of(self, incident_id: str, resource_key: str, action: str) -> WaveOperation | None:
         """The newest operation of an action on a resource within an incident (the one a wave started)."""
         with self._lock:
             row = self._db.execute(
@@ -260,4 +271,4 @@ class SqliteWaves(SqliteState):
                 " AND lower(resource_id) = ? AND action = ? ORDER BY id DESC LIMIT 1",
                 (incident_id, resource_key, action),
             ).fetchone()
-        return dict(row) if row else None
+        return cast(WaveOperation, dict(row)) if row else None

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
+from rules.records import Approval, NewApproval
+
 from ..backend_state import TableState
 from ..errors import LedgerContentionError
 from ..rows import clipped_json
@@ -32,14 +34,14 @@ APPROVAL_FIELDS = (
 MARKER_ROW = "pending"
 
 
-def _row(entity: Mapping[str, Any]) -> dict[str, Any]:
+def _row(entity: Mapping[str, Any]) -> Approval:
     row = {name: entity.get(name) or None for name in APPROVAL_FIELDS}
     row["signal_id"] = int(entity["signal_id"]) if entity.get("signal_id") else None
     row["params"] = json.loads(entity.get("params") or "{}")
     row["facts"] = json.loads(entity.get("facts") or "{}")
     row["reason"] = entity.get("reason") or ""
     row["approvers"] = json.loads(entity.get("approvers") or "[]")
-    return row
+    return cast(Approval, row)
 
 
 def _marker_partition(incident_id: str, action: str) -> str:
@@ -49,13 +51,13 @@ def _marker_partition(incident_id: str, action: str) -> str:
 class TableApprovals(TableState):
     """Uses TableLedger's tables and its conditional-write helpers."""
 
-    def add_approval(self, approval: Mapping[str, Any]) -> dict[str, Any]:
+    def add_approval(self, approval: NewApproval) -> Approval:
         """Record a pending approval; if one is already pending for its incident and action, that one."""
         table = self._table("approvals")
         entity = {
             "PartitionKey": keys.hashed(approval["id"]), "RowKey": "", "id": approval["id"],
             "incident_id": approval["incident_id"],
-            "signal_id": keys.id_key(approval["signal_id"]) if approval.get("signal_id") is not None else "",
+            "signal_id": keys.id_key(signal_id) if (signal_id := approval.get("signal_id")) is not None else "",
             "action": approval["action"], "resource_id": approval["resource_id"], "mode": approval["mode"],
             "params": clipped_json(approval.get("params")), "facts": clipped_json(approval.get("facts")),
             "reason": clip(approval.get("reason")), "created_at": keys.stamp(approval["created_at"]),
@@ -96,17 +98,17 @@ class TableApprovals(TableState):
              "decided_by_id": clip(by_id or "", 100), "decided_via": via or ""}, "deciding an approval",
         )
 
-    def expire_approvals(self, at: datetime) -> list[dict[str, Any]]:
+    def expire_approvals(self, at: datetime) -> list[Approval]:
         """pending -> expired for every approval whose time is up; those it moved (each once)."""
         with sdk_errors("listing approvals to expire"):
             due = list(self._table("approvals").query_entities(
                 "state eq 'pending' and expires_at le @at", parameters={"at": keys.stamp(at)}, select=["id"],
             ))
-        moved: list[dict[str, Any]] = []
+        moved: list[Approval] = []
         for entity in due:
             changes = {"state": "expired", "decided_by": "expiry", "decided_at": keys.stamp(at)}
             if self._move_approval(entity["id"], lambda e: e.get("state") == "pending", changes, "expiring an approval"):
-                moved.append(cast(dict[str, Any], self.approval(entity["id"])))  # moved just now
+                moved.append(cast(Approval, self.approval(entity["id"])))  # moved just now
         return sorted(moved, key=lambda row: row["expires_at"])
 
     def consume_approval(self, approval_id: str, at: datetime) -> bool:
@@ -121,12 +123,12 @@ class TableApprovals(TableState):
         changes = {"outcome_status": status, "outcome_reason": clip(reason), "settled_at": keys.stamp(at)}
         self._move_approval(approval_id, lambda e: True, changes, "settling an approval")
 
-    def approval(self, approval_id: str) -> dict[str, Any] | None:
+    def approval(self, approval_id: str) -> Approval | None:
         with sdk_errors("reading an approval"):
             entity = self._get(self._table("approvals"), keys.hashed(approval_id), "")
         return _row(entity) if entity is not None else None
 
-    def approvals(self, state: str | None = None) -> list[dict[str, Any]]:
+    def approvals(self, state: str | None = None) -> list[Approval]:
         table = self._table("approvals")
         with sdk_errors("listing approvals"):
             if state is None:

@@ -7,12 +7,12 @@ the `action-hold` entity whose insert holds the incident's one action. Why and h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from rules.ports import IncidentRef
+from rules.records import HeldAction, IncidentRow
 
 from ..backend_state import TableState
 from ..errors import LedgerContentionError
@@ -123,7 +123,7 @@ class TableIncidents(TableState):
             backoff(attempt)
         raise LedgerContentionError(f"closing {incident_id}: lost {ATTEMPTS} conditional writes in a row")
 
-    def incident(self, incident_id: str) -> Mapping[str, Any] | None:
+    def incident(self, incident_id: str) -> IncidentRow | None:
         incidents, partition, row_key, _ = self._where(incident_id)
         with sdk_errors("reading an incident"):
             entity = self._get(incidents, partition, row_key)
@@ -136,11 +136,13 @@ class TableIncidents(TableState):
                 pointer = self._get(pointers, pointer_partition, keys.POINTER_ROW)
                 if pointer is not None and pointer.get("incident_id") == incident_id:
                     row["last_signal_at"] = pointer["last_signal_at"]
-            return row
+            row["closed_at"] = row["closed_at"] or None
+            row["close_reason"] = row["close_reason"] or None
+            return cast(IncidentRow, row)
 
     # -- the one action per incident -----------------------------------------------------------
 
-    def hold_action(self, incident_id: str, action: str, decision_ref: str, at: datetime, status: str = "held") -> Mapping[str, Any] | None:
+    def hold_action(self, incident_id: str, action: str, decision_ref: str, at: datetime, status: str = "held") -> HeldAction | None:
         holds, partition, _, hold_row = self._where(incident_id)
         entity = {
             "PartitionKey": partition, "RowKey": hold_row, "action": action, "status": status,
@@ -152,7 +154,8 @@ class TableIncidents(TableState):
                     return None
                 holder = self._get(holds, partition, hold_row)
                 if holder is not None:  # else released between our insert and read: try again
-                    return {name: holder.get(name) for name in ("action", "status", "decision_ref", "at")}
+                    return HeldAction(action=holder["action"], status=holder["status"], decision_ref=holder["decision_ref"],
+                                      at=holder["at"])
                 backoff(attempt)
         raise LedgerContentionError(f"holding the action of {incident_id}: lost {ATTEMPTS} conditional writes in a row")
 

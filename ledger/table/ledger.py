@@ -23,10 +23,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rules import Decision, Signal
 from rules.engine import recorded_reading
+from rules.records import HistoryRow, SignalRow
 from rules.signals import recorded_facts
 
 from ..claims import CLAIMED, DECIDED, EXISTS, ClaimBook, ClaimLost, DeliveryClaims, StoredClaim
@@ -34,7 +35,7 @@ from . import keys
 from .approvals import TableApprovals
 from .incidents import TableIncidents
 from .keys import clip
-from .operations import TableOperations
+from .operations import TableOperations, signal_row
 from .retention import TableRetention
 from .safety import TableSafety
 from .service import sdk_errors, service_client, setting
@@ -275,7 +276,7 @@ class TableLedger(DeliveryClaims, TableUnits, TableIncidents, TableOperations, T
                 if self._insert(rejections, entity):
                     return rejection_id
 
-    def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[Mapping[str, Any]]:
+    def history(self, since: datetime | None = None, resource: str | None = None) -> Iterable[HistoryRow]:
         """Decisions with their signals, oldest first. One query across partitions, filtered by time
         in the service and by resource here (Table Storage has no `ends with`): an audit read."""
         query, parameters = ("at ge @since", {"since": keys.stamp(since)}) if since is not None else ("", {})
@@ -294,22 +295,22 @@ class TableLedger(DeliveryClaims, TableUnits, TableIncidents, TableOperations, T
         return [self._history_row(e) for e in entities]
 
     @staticmethod
-    def _history_row(entity: Mapping[str, Any]) -> dict[str, Any]:
-        row = {name: entity.get(name) or None for name in (*DECISION_FIELDS, *SIGNAL_FIELDS)}
+    def _history_row(entity: Mapping[str, Any]) -> HistoryRow:
+        row = {name: entity.get(name) or None for name in DECISION_FIELDS}
+        # The signal's fields as recorded ("" stays ""), None for a decision without one: as SQLite's join reads them.
+        row.update({name: entity.get(name) for name in SIGNAL_FIELDS})
         row["id"] = int(entity["id"])
         row["signal_id"] = int(entity["signal_id"]) if entity.get("signal_id") else None
         row["brakes"] = entity.get("brakes") or "[]"
         row["reading"] = entity.get("reading") or "{}"  # a decision recorded before readings were kept: none
-        for name in ("rule", "reason"):
+        for name in ("rule", "action", "mode", "status", "reason"):
             row[name] = entity.get(name) or ""
-        return row
+        return cast(HistoryRow, row)
 
-    def recorded_signals(self, since: datetime | None = None, until: datetime | None = None) -> list[Mapping[str, Any]]:
+    def recorded_signals(self, since: datetime | None = None, until: datetime | None = None) -> list[SignalRow]:
         """The signals received in a period (both ends included), in the order they arrived, with
         their facts: one query across the IncidentLog's signal rows (`sig|...`) and one across the
         Signals table the earlier layout wrote, each filtered by time in the service."""
-        from .operations import SIGNAL_ROW_FIELDS
-
         clauses, parameters = [], {}
         if since is not None:
             clauses.append("received ge @since")
@@ -325,13 +326,7 @@ class TableLedger(DeliveryClaims, TableUnits, TableIncidents, TableOperations, T
             entities += earlier.query_entities(" and ".join(clauses), parameters=parameters) if clauses \
                 else earlier.list_entities()
         entities.sort(key=lambda e: (e["received"], e["id"]))
-        rows: list[Mapping[str, Any]] = []
-        for entity in entities:
-            row = {name: entity.get(name) for name in SIGNAL_ROW_FIELDS}
-            row["id"] = int(entity["id"])
-            row["incident_id"] = row["incident_id"] or None
-            rows.append(row)
-        return rows
+        return [signal_row(entity) for entity in entities]
 
     def rejections(self) -> list[Mapping[str, Any]]:
         with sdk_errors("reading the rejections"):

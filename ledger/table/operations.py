@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from arm import resource_key
+from rules.records import Operation, SignalRow
 
 from ..backend_state import TableState
 from ..errors import LedgerContentionError
@@ -48,7 +49,7 @@ def by_resource(resource_key: str) -> str:
     return "r-" + keys.hashed(resource_key.strip().lower())
 
 
-def _operation_row(entity: Mapping[str, Any]) -> dict[str, Any]:
+def _operation_row(entity: Mapping[str, Any]) -> Operation:
     row = {name: entity.get(name) for name in OPERATION_FIELDS}
     row["id"] = int(entity["id"])
     row["signal_id"] = int(entity["signal_id"]) if entity.get("signal_id") else None
@@ -58,7 +59,16 @@ def _operation_row(entity: Mapping[str, Any]) -> dict[str, Any]:
     row["message"] = entity.get("message") or ""
     row["attempts"] = int(entity.get("attempts") or 0)
     row["finished_at"] = entity.get("finished_at") or None
-    return row
+    return cast(Operation, row)
+
+
+def signal_row(entity: Mapping[str, Any]) -> SignalRow:
+    """A signal's entity (an IncidentLog `sig|` row, or one of the earlier Signals table) as the ports answer it."""
+    row = {name: entity.get(name) for name in SIGNAL_ROW_FIELDS}
+    row["id"] = int(entity["id"])
+    row["incident_id"] = row["incident_id"] or None
+    row["facts"] = row["facts"] or "{}"  # recorded before signals kept their facts, as SQLite reads them
+    return cast(SignalRow, row)
 
 
 class TableOperations(OperationRows, TableState):
@@ -153,12 +163,12 @@ class TableOperations(OperationRows, TableState):
                 operations.upsert_entity({"PartitionKey": "meta", "RowKey": INDEX_MARK})
         self._operations_indexed = True
 
-    def operation(self, operation_id: int) -> Mapping[str, Any] | None:
+    def operation(self, operation_id: int) -> Operation | None:
         with sdk_errors("reading an operation"):
             entity = self._get(self._table("operations"), keys.id_key(operation_id), "")
         return _operation_row(entity) if entity is not None else None
 
-    def open_operations(self) -> list[Mapping[str, Any]]:
+    def open_operations(self) -> list[Operation]:
         """The `open` index partition, each operation read from its row; one found finished (its
         index row outlived it) is left out and its row removed."""
         with sdk_errors("listing open operations"):
@@ -168,7 +178,7 @@ class TableOperations(OperationRows, TableState):
                     self._move_open_index(self._table("operations"), entity["PartitionKey"], "intent", entity.get("state"))
         return [_operation_row(e) for e in entities if e.get("state") in OPEN_STATES]
 
-    def operations(self, incident_id: str | None = None) -> list[Mapping[str, Any]]:
+    def operations(self, incident_id: str | None = None) -> list[Operation]:
         table = self._table("operations")
         with sdk_errors("listing operations"):
             if incident_id is None:
@@ -178,7 +188,7 @@ class TableOperations(OperationRows, TableState):
                                                      parameters={"incident": incident_id}))
         return [_operation_row(e) for e in sorted(entities, key=lambda e: e["PartitionKey"])]
 
-    def signal(self, signal_id: int, resource_id: str | None = None) -> Mapping[str, Any] | None:
+    def signal(self, signal_id: int, resource_id: str | None = None) -> SignalRow | None:
         """A recorded signal by id: one query of its resource's partition when the resource is
         known (a follow-up names it), else across the resource partitions (rare)."""
         parameters = {"id": keys.id_key(signal_id)}
@@ -196,7 +206,4 @@ class TableOperations(OperationRows, TableState):
                 found = list(self._table("signals").query_entities("id eq @id", parameters=parameters))
         if not found:
             return None
-        row = {name: found[0].get(name) for name in SIGNAL_ROW_FIELDS}
-        row["id"] = signal_id
-        row["incident_id"] = row["incident_id"] or None
-        return row
+        return signal_row(found[0])

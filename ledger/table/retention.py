@@ -6,9 +6,11 @@ transactions of up to 100 entities of one partition (one request each)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+
+from rules.records import PurgeCounts
 
 from ..backend_state import TableState
 from . import keys
@@ -38,7 +40,7 @@ PURGES = (
 
 
 class TableRetention(TableState):
-    def purge(self, before: datetime) -> Mapping[str, int]:
+    def purge(self, before: datetime) -> PurgeCounts:
         """Remove what the retention no longer keeps; how many entities of each kind went."""
         cut = keys.stamp(before)
         removed: dict[str, int] = defaultdict(int)

@@ -9,10 +9,11 @@ many workers seeing one storm exactly one is told it tripped it, and exactly one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
+
+from rules.records import LastOperation, Storm, Switch
 
 from ..backend_state import TableState
 from ..errors import LedgerContentionError
@@ -62,11 +63,11 @@ class TableSafety(SlotClaims, TableState):
             rows = self._table("operations").query_entities(" and ".join(clauses), parameters=parameters, select=["state"])
             return sum(1 for row in rows if row.get("state") in states)
 
-    def last_operation(self, resource_key: str, states: tuple[str, ...] = MADE) -> Mapping[str, Any] | None:
+    def last_operation(self, resource_key: str, states: tuple[str, ...] = MADE) -> LastOperation | None:
         with sdk_errors("reading the last operation"):
             for row in self.indexed_operations(by_resource(resource_key), newest_first=True):
                 if row.get("state") in states:
-                    return {"action": row["action"], "state": row["state"], "created_at": row["created_at"]}
+                    return LastOperation(action=row["action"], state=row["state"], created_at=row["created_at"])
         return None
 
     # -- the storm breaker's marks ------------------------------------------------------------
@@ -154,12 +155,12 @@ class TableSafety(SlotClaims, TableState):
 
     # -- storms: one entity per scope; closed is a tombstone, so every change is conditional ----
 
-    def storm(self, scope: str) -> Mapping[str, Any] | None:
+    def storm(self, scope: str) -> Storm | None:
         with sdk_errors("reading a storm"):
             entity = self._get(self._table("storms"), keys.hashed(scope), "")
         if entity is None or entity.get("closed"):
             return None
-        return {name: entity.get(name) for name in STORM_FIELDS}
+        return cast(Storm, {name: entity.get(name) for name in STORM_FIELDS})
 
     def open_storm(self, scope: str, at: datetime, reason: str) -> bool:
         """True when this call tripped the breaker (the storm was not open yet)."""
@@ -239,7 +240,7 @@ class TableSafety(SlotClaims, TableState):
         with sdk_errors("setting a switch"):
             self._table("switches").upsert_entity(entity, mode=self._replace)
 
-    def switch(self, name: str) -> Mapping[str, Any] | None:
+    def switch(self, name: str) -> Switch | None:
         with sdk_errors("reading a switch"):
             entity = self._get(self._table("switches"), keys.hashed(name), "")
-        return {field: entity.get(field) for field in SWITCH_FIELDS} if entity is not None else None
+        return cast(Switch, {field: entity.get(field) for field in SWITCH_FIELDS}) if entity is not None else None

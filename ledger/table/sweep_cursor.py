@@ -4,9 +4,9 @@ time, so the cursor is written without a condition: the last run's position wins
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+
+from rules.records import SweepCursor
 
 from ..backend_state import TableState
 from . import keys
@@ -17,19 +17,15 @@ from .service import sdk_errors
 class TableSweepCursor(TableState):
     """Uses TableLedger's tables."""
 
-    def sweep_cursor(self, name: str) -> Mapping[str, Any] | None:
+    def sweep_cursor(self, name: str) -> SweepCursor | None:
         """{name, cycle, after, cycle_started, updated_at} of the sweep `name`, or None before its first run."""
         with sdk_errors("reading the sweep cursor"):
             entity = self._get(self._table("sweep_cursors"), keys.hashed(name), "")
         if entity is None:
             return None
-        return {
-            "name": entity.get("name"),
-            "cycle": int(entity.get("cycle") or 0),
-            "after": entity.get("after") or "",
-            "cycle_started": keys.parse_stamp(entity["cycle_started"]),
-            "updated_at": keys.parse_stamp(entity["updated_at"]),
-        }
+        return SweepCursor(name=entity.get("name") or name, cycle=int(entity.get("cycle") or 0), after=entity.get("after") or "",
+                           cycle_started=keys.parse_stamp(entity["cycle_started"]),
+                           updated_at=keys.parse_stamp(entity["updated_at"]))
 
     def save_sweep_cursor(self, name: str, cycle: int, after: str, cycle_started: datetime, at: datetime) -> None:
         """Keep where the sweep `name` stands: in cycle `cycle`, everything up to `after` swept."""

@@ -29,7 +29,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
+
+from rules.records import NewWaveMember, Wave, WaveMember, WaveOperation
 
 from ..backend_state import TableState
 from ..errors import LedgerContentionError
@@ -56,20 +58,20 @@ def _value(value: Any) -> Any:
     return keys.stamp(value) if isinstance(value, datetime) else value
 
 
-def _wave_row(entity: Mapping[str, Any]) -> dict[str, Any]:
+def _wave_row(entity: Mapping[str, Any]) -> Wave:
     row = {name: entity.get(name) or None for name in WAVE_FIELDS}
     row["reason"] = entity.get("reason") or ""
-    return row
+    return cast(Wave, row)
 
 
-def _member_row(entity: Mapping[str, Any]) -> dict[str, Any]:
+def _member_row(entity: Mapping[str, Any]) -> WaveMember:
     row = {name: entity.get(name) if entity.get(name) != "" else None for name in MEMBER_FIELDS}
     row["signal_id"] = int(entity["signal_id"]) if entity.get("signal_id") else None
     row["operation_id"] = int(entity["operation_id"]) if entity.get("operation_id") not in (None, "") else None
     row["params"] = json.loads(entity.get("params") or "{}")
     row["facts"] = json.loads(entity.get("facts") or "{}")
     row["reason"] = entity.get("reason") or ""
-    return row
+    return cast(WaveMember, row)
 
 
 def _scope_partition(scope: str) -> str:
@@ -103,7 +105,7 @@ class TableWaves(TableState):
 
     # -- waves ----------------------------------------------------------------------------------
 
-    def live_wave(self, scope: str, new_id: str, at: datetime) -> dict[str, Any]:
+    def live_wave(self, scope: str, new_id: str, at: datetime) -> Wave:
         """The open (or stopped) wave of a scope; a new open one with `new_id` if there is none."""
         table, partition = self._table("waves"), _scope_partition(scope)
         wave = {
@@ -131,13 +133,13 @@ class TableWaves(TableState):
                 backoff(attempt)
         raise LedgerContentionError(f"opening the wave of {scope}: lost {ATTEMPTS} conditional writes in a row")
 
-    def wave(self, wave_id: str) -> dict[str, Any] | None:
+    def wave(self, wave_id: str) -> Wave | None:
         with sdk_errors("reading a wave"):
             partition = self._partition_of(wave_id)
             entity = self._get(self._table("waves"), partition, _wave_row_key(wave_id)) if partition else None
         return _wave_row(entity) if entity is not None else None
 
-    def waves(self, states: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    def waves(self, states: Iterable[str] | None = None) -> list[Wave]:
         wanted = None if states is None else set(states)
         with sdk_errors("listing waves"):
             rows = [_wave_row(e) for e in self._table("waves").query_entities(
@@ -145,7 +147,7 @@ class TableWaves(TableState):
         rows = [r for r in rows if wanted is None or r["state"] in wanted]
         return sorted(rows, key=lambda r: (r["created_at"], r["id"]))
 
-    def waves_in_progress(self) -> list[dict[str, Any]]:
+    def waves_in_progress(self) -> list[Wave]:
         """Open waves, and waves of any state with a member still starting, running or recovering."""
         flight = " or ".join(f"state eq '{state}'" for state in IN_FLIGHT)
         with sdk_errors("listing waves in progress"):
@@ -235,7 +237,7 @@ class TableWaves(TableState):
 
     # -- members --------------------------------------------------------------------------------
 
-    def add_wave_member(self, member: Mapping[str, Any]) -> bool:
+    def add_wave_member(self, member: NewWaveMember) -> bool:
         """Add a member to a wave that is still open; False when the resource is already in it
         or the wave is no longer open (finished or stopped meanwhile)."""
         wave_id, resource_key = member["wave_id"], member["resource_key"]
@@ -244,7 +246,7 @@ class TableWaves(TableState):
             "RowKey": _member_row_key(wave_id, resource_key),
             "wave_id": wave_id, "resource_key": clip(resource_key, 4000),
             "resource_id": clip(member["resource_id"], 4000), "incident_id": member["incident_id"],
-            "signal_id": keys.id_key(member["signal_id"]) if member.get("signal_id") is not None else "",
+            "signal_id": keys.id_key(signal_id) if (signal_id := member.get("signal_id")) is not None else "",
             "mode": member["mode"], "params": clipped_json(member.get("params")), "facts": clipped_json(member.get("facts")),
             "update_group": member["update_group"], "window_start": _value(member.get("window_start")),
             "window_end": _value(member.get("window_end")), "state": member["state"],
@@ -269,21 +271,21 @@ class TableWaves(TableState):
 
         return self._in_scope(wave_id, "adding a wave member", decide)
 
-    def wave_member(self, wave_id: str, resource_key: str) -> dict[str, Any] | None:
+    def wave_member(self, wave_id: str, resource_key: str) -> WaveMember | None:
         with sdk_errors("reading a wave member"):
             partition = self._partition_of(wave_id)
             entity = (self._get(self._table("waves"), partition, _member_row_key(wave_id, resource_key))
                       if partition else None)
         return _member_row(entity) if entity is not None else None
 
-    def wave_members(self, wave_id: str) -> list[dict[str, Any]]:
+    def wave_members(self, wave_id: str) -> list[WaveMember]:
         with sdk_errors("listing wave members"):
             partition = self._partition_of(wave_id)
             rows = [_member_row(e) for e in self._wave_members_of(self._table("waves"), partition, wave_id)] \
                 if partition else []
         return sorted(rows, key=lambda r: (r["enrolled_at"], r["resource_key"]))
 
-    def live_membership(self, resource_key: str) -> dict[str, Any] | None:
+    def live_membership(self, resource_key: str) -> WaveMember | None:
         """The resource's member row in a wave that is open or stopped, if any."""
         table = self._table("waves")
         with sdk_errors("finding a live wave membership"):
@@ -333,15 +335,15 @@ class TableWaves(TableState):
 
         return self._in_scope(wave_id, "claiming a wave member", decide)
 
-    def last_operation_of(self, incident_id: str, resource_key: str, action: str) -> Mapping[str, Any] | None:
+    def last_operation_of(self, incident_id: str, resource_key: str, action: str) -> WaveOperation | None:
         """The newest operation of an action on a resource within an incident (the one a wave started)."""
         with sdk_errors("reading a wave's operation"):
             last = next((row for row in self.indexed_operations(by_resource(resource_key), newest_first=True)
                          if row.get("incident_id") == incident_id and row.get("action") == action), None)
         if last is None:
             return None
-        return {"id": int(last["id"]), "state": last["state"], "message": last.get("message") or "",
-                "created_at": last["created_at"], "finished_at": last.get("finished_at") or None}
+        return WaveOperation(id=int(last["id"]), state=last["state"], message=last.get("message") or "",
+                             created_at=last["created_at"], finished_at=last.get("finished_at") or None)
 
     # -- plumbing -------------------------------------------------------------------------------
 

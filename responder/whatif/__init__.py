@@ -105,8 +105,8 @@ def what_if(ledger: Store, engine: Any, since: datetime | None = None, until: da
     signals = list(ledger.recorded_signals(since, until))
     recorded: dict[int, Mapping[str, Any]] = {}
     for row in ledger.history(since):
-        if row.get("signal_id") is not None:
-            recorded.setdefault(int(row["signal_id"]), row)  # the decision made when the signal arrived
+        if (signal_id := row["signal_id"]) is not None:
+            recorded.setdefault(signal_id, row)  # the decision made when the signal arrived
     ended = {}
     for operation in ledger.operations():
         if operation["state"] in ("succeeded", "failed", "skipped"):

@@ -4,7 +4,7 @@ and the totals both give (brakes, storms, ARM writes per subscription and hour, 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -146,7 +146,7 @@ def notice_event(status: str, opened: bool, resolved: bool, storm: bool) -> str 
     return event
 
 
-def compare(signals: list[Mapping[str, Any]], recorded: Mapping[int, Mapping[str, Any]], replayed: list[Replayed],
+def compare(signals: Sequence[Mapping[str, Any]], recorded: Mapping[int, Mapping[str, Any]], replayed: list[Replayed],
             hourly_cap: int) -> Report:
     report = Report(signals=len(signals), hourly_cap=hourly_cap)
     brakes: dict[str, list[int]] = {}
