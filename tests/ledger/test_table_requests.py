@@ -15,7 +15,7 @@ from tests.ledger.conftest import fresh_prefix
 BUDGETS = {
     "new incident, observe": ("noop", 3),
     "duplicate delivery": ("duplicate", 1),
-    "auto remediation with its brakes": ("started", 28),
+    "auto remediation with its brakes": ("started", 22),
 }
 
 
