@@ -180,9 +180,9 @@ class Safety:
         now = self.clock()
         if now - signal.occurred > STALE_AFTER:
             return  # a replayed or long-delayed event says nothing about a storm now
-        rid = parsed(signal.resource_id)
-        scale_set = rid.scale_set if rid is not None and rid.is_instance else None
-        scope = f"ss:{scale_set.key}" if scale_set else f"vm:{signal.subscription_id.lower()}:"
+        scope = self._storm_scope(signal.resource_id)
+        if scope is None:
+            return  # no machine: a subscription, a group, a scale set itself counts in no storm
         owners = f"owner:{signal.resource_key}"
         if self._owner_caused(signal, classification):
             self.ledger.mark_unhealthy(owners, signal.resource_key, now)
@@ -194,6 +194,18 @@ class Safety:
             return  # its owner stopped or deallocated it (or Azure evicted a Spot VM it owns)
         # Counted when it arrives: a storm is what is arriving now, whatever each event's clock says.
         self.ledger.mark_unhealthy(scope, signal.resource_key, now)
+
+    @staticmethod
+    def _storm_scope(resource_id: str) -> str | None:
+        """Where a machine's mark counts: a Uniform instance in its scale set, a VM (a Flexible
+        set's too: its id names no set) in its subscription (its region is not known here). The
+        breaker counts machines, so anything else counts nowhere."""
+        rid = parsed(resource_id)
+        if rid is not None and rid.is_instance and rid.scale_set is not None:
+            return f"ss:{rid.scale_set.key}"
+        if rid is not None and rid.is_vm:
+            return f"vm:{rid.subscription.lower()}:"
+        return None
 
     @staticmethod
     def _owner_caused(signal: Signal, classification: Classification) -> bool:
