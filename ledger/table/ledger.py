@@ -320,7 +320,10 @@ class TableLedger(TableUnits, TableIncidents, TableOperations, TableSafety, Tabl
     def recorded_signals(self, since: datetime | None = None, until: datetime | None = None) -> list[Mapping[str, Any]]:
         """The signals received in a period (both ends included), in the order they arrived, with
         their facts: one query across the IncidentLog's signal rows (`sig|...`) and one across the
-        Signals table the earlier layout wrote, each filtered by time in the service."""
+        Signals table the earlier layout wrote, each filtered by time in the service. Both scan
+        every partition, by choice: a signal row is keyed by its incident so that it rides in the
+        decision's one transaction, and an index by time would cost each signal a request
+        (docs/performance.md, "What-if on Table Storage")."""
         from .operations import SIGNAL_ROW_FIELDS
 
         clauses, parameters = [], {}
