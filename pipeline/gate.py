@@ -14,6 +14,11 @@ nothing raises it while paused; a value it does not understand means off); the t
 (an action that loses it needs a person); the brakes; and the signal's own claim, verified
 against the live state just read. Only then does it issue the permit without which an
 executor refuses to write (actions/permits.py).
+
+The brakes are asked before the read and again with it, but one decision reads each of their
+ledger rows once (pipeline/safety.py `DecisionReads`), the pause switch admitted a fresh signal
+with included: what keeps many workers within the limits is the conditional writes at the
+write (the incident's held action, the caps' slots), not a second look a moment later.
 """
 
 from __future__ import annotations
