@@ -16,8 +16,8 @@ against the live state just read. Only then does it issue the permit without whi
 executor refuses to write (actions/permits.py).
 
 The brakes are asked before the read and again with it, but one decision reads each of their
-ledger rows once (pipeline/safety.py `DecisionReads`), the pause switch admitted a fresh signal
-with included: what keeps many workers within the limits is the conditional writes at the
+ledger rows once (pipeline/safety.py `DecisionReads`), the pause switch too (as `admit` read it
+for a fresh signal a moment before): what keeps many workers within the limits is the conditional writes at the
 write (the incident's held action, the caps' slots), not a second look a moment later.
 """
 
