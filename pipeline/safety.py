@@ -9,14 +9,14 @@ signal that can no longer lead to an action costs no ARM read; `resource_brakes`
 resource has been read (region and capacity now known); and `reserve` just before the write:
 the in-flight caps and the hourly write cap, as slots claimed by conditional writes, so many
 workers at once still keep them. One decision's two passes share their reads (`DecisionReads`):
-the second reads only what the resource read brings in. Every refusal says which brake and why, in a sentence a
-person reads. `observe` marks what the storm breaker counts: unhealthy states the platform
+the second reads only what the resource read brings in. Every refusal says which brake and why,
+in a sentence a person reads. `observe` marks what the storm breaker counts: unhealthy states the platform
 caused, never the owner's own deallocations, stops or Spot evictions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -107,8 +107,9 @@ class DecisionReads:
         count: int = self._once("unhealthy", scope, lambda: self.ledger.count_unhealthy(scope, since))
         return count
 
-    def storm(self, scope: str) -> Any:
-        return self._once("storm", scope, lambda: self.ledger.storm(scope))
+    def storm(self, scope: str) -> Mapping[str, Any] | None:
+        row: Mapping[str, Any] | None = self._once("storm", scope, lambda: self.ledger.storm(scope))
+        return row
 
     def open_storm(self, scope: str, at: datetime, reason: str) -> bool:
         self._rows.pop(("storm", scope), None)
@@ -118,8 +119,9 @@ class DecisionReads:
         self._rows["storm", scope] = None  # closed: known to be gone, nothing to read again
         return self.ledger.close_storm(scope)
 
-    def last_operation(self, resource: str) -> Any:
-        return self._once("last operation", resource, lambda: self.ledger.last_operation(resource))
+    def last_operation(self, resource: str) -> Mapping[str, Any] | None:
+        row: Mapping[str, Any] | None = self._once("last operation", resource, lambda: self.ledger.last_operation(resource))
+        return row
 
     def count_operations(self, resource: str, since: datetime) -> int:
         count: int = self._once("operations", resource, lambda: self.ledger.count_operations(resource, since))
