@@ -128,7 +128,7 @@ def figures(found: dict[str, Any]) -> list[Figure]:
 
 
 def measure(workers: int = 16, deliveries: int = 25) -> list[Figure]:
-    from tests.ledger.azurite import running_azurite
+    from tests.azurite import running_azurite
 
     with running_azurite() as connection:
         return figures(run(connection, f"bench{int(time.time())}", workers, deliveries))
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deliveries", type=int, default=25, help="per worker")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    from tests.ledger.azurite import running_azurite
+    from tests.azurite import running_azurite
 
     with running_azurite() as connection:
         found = run(connection, f"bench{int(time.time())}", args.workers, args.deliveries)

@@ -36,8 +36,8 @@ def measure_paths() -> list[tuple[str, int, dict[str, int]]]:
     """(path, requests, requests by kind) for each path, on a fresh Azurite and simulated Azure."""
     from simulator import SimulatedAzure
     from tests import builders as b
+    from tests.azurite import running_azurite
     from tests.conftest import DEMO_FLEET
-    from tests.ledger.azurite import running_azurite
 
     with running_azurite() as connection, SimulatedAzure(fleet=DEMO_FLEET) as sim:
         b.EVENTS_AT = datetime.now(UTC) - timedelta(minutes=15)  # fresh events, as Azure sends them
@@ -52,8 +52,8 @@ def count_paths(connection: str, sim: Any, prefix: str, paths: dict[str, tuple[s
     from pipeline import Settings
     from pipeline.azure import LocalToken, connector
     from tests import builders as b
+    from tests.azurite import ACCOUNT_KEY
     from tests.conftest import DEMO_SUBSCRIPTION
-    from tests.ledger.azurite import ACCOUNT_KEY
     from tests.ledger.counting_proxy import CountingProxy
     from wiring import build_pipeline
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any
+
+from arm import parse_time
 
 DEADLINE_KEYS = ("redeployDeadline", "redeploymentDeadline", "redeployByTime", "deadline")
 IMPACT_START_KEYS = ("impactStartTime", "impactStart")
@@ -30,28 +30,6 @@ _RFC1123 = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} \w{3} \d{4} \d{2}:\d{2}(?:
 # "deadline" then, within a short stretch of words, a time: "redeploy before the deadline of
 # 2026-12-10T08:00:00Z", "Redeployment deadline: Thu, 10 Dec 2026 08:00:00 GMT".
 _IN_TEXT = re.compile(rf"deadline\b[^.\d]{{0,60}}?({_ISO}|{_RFC1123})", re.IGNORECASE)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 or RFC 1123 time as an aware datetime (UTC when no zone is given), or None."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    iso = re.sub(r"\s*(Z|UTC)$", "+00:00", text).replace(" ", "T", 1) if re.match(r"\d{4}-", text) else None
-    if iso is not None:
-        iso = re.sub(r"(\.\d{6})\d+", r"\1", iso)  # Azure writes seven fractional digits
-        try:
-            found = datetime.fromisoformat(iso)
-        except ValueError:
-            return None
-    else:
-        try:
-            found = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-    return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
 def _first(properties: Mapping, keys: tuple[str, ...]) -> datetime | None:

@@ -10,24 +10,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+
+from arm import parse_time
 
 
 def utc(moment: datetime) -> datetime:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return aware.astimezone(UTC)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A datetime from what a signal's details hold (a datetime or ISO text); None when absent or unreadable."""
-    if isinstance(value, datetime):
-        return utc(value)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
-    except ValueError:
-        return None
 
 
 def clock(moment: datetime) -> str:

@@ -14,10 +14,17 @@ nothing raises it while paused; a value it does not understand means off); the t
 (an action that loses it needs a person); the brakes; and the signal's own claim, verified
 against the live state just read. Only then does it issue the permit without which an
 executor refuses to write (actions/permits.py).
+
+The brakes are asked before the read and again with it, but one decision reads each of their
+ledger rows once (pipeline/safety.py `DecisionReads`), the pause switch too (as `admit` read it
+for a fresh signal a moment before): what keeps many workers within the limits is the conditional writes at the
+write (the incident's held action, the caps' slots), not a second look a moment later.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -28,7 +35,7 @@ if TYPE_CHECKING:  # types only: actions/ is a lower floor; safety and batch_rea
     from actions.resource_info import ResourceInfo
 
     from .batch_reads import BatchReads
-    from .safety import Safety
+    from .safety import DecisionReads, Safety
 
 from arm import ResourceId
 from rules.brakes import effective_mode
@@ -48,6 +55,11 @@ _SAME_WRITE = (RECOVERED, CONTINUATION)
 LOSES_TEMP_DISK = ("redeploy", "reimage")
 TEMP_DISK_WARNING = "temporary-disk data is lost"
 GATE_KEY = "_gate"  # where a request's own facts are kept in the params stored with it
+# A fresh signal is admitted (pause, scope, age), its incident's action held, then cleared: the
+# pause switch `admit` read is the one `clear` uses for the same holder within this many seconds
+# (the hold and its transaction lie between; a later clear reads the switch again).
+ADMITTED_FOR = 5.0
+ADMITTED_KEPT = 64  # admitted holders remembered at most (one clear follows each admit, or none)
 
 
 @dataclass(frozen=True)
@@ -236,6 +248,8 @@ class Gate:
         self.temp_disk_tags = tuple(t.lower() for t in temp_disk_tags)
         self.approvals_configured = approvals_configured
         self._office = PermitOffice()
+        self._admitted: dict[str, tuple[float, DecisionReads]] = {}  # holder -> (when, what admit read)
+        self._admitted_lock = threading.Lock()
 
     @classmethod
     def admitting(cls, safety: Safety, clock: Callable[[], datetime]) -> Gate:
@@ -253,10 +267,27 @@ class Gate:
             return self._skip(request, f"out of scope: {outside}; nothing is read or written", f"scope: {outside}")
         if request.action == "none":
             return None
-        return self._paused(request) or self._stale(request)
+        reads = self.safety.reads()
+        refused = self._paused(request, reads) or self._stale(request)
+        if refused is None and request.road == SIGNAL:
+            with self._admitted_lock:
+                self._admitted.pop(request.holder, None)
+                self._admitted[request.holder] = (time.monotonic(), reads)
+                while len(self._admitted) > ADMITTED_KEPT:
+                    del self._admitted[next(iter(self._admitted))]
+        return refused
 
-    def _paused(self, request: WriteRequest) -> Clearance | None:
-        paused = self.safety.paused()
+    def _reads_for(self, request: WriteRequest) -> DecisionReads:
+        """The reads of this decision: what `admit` read for the same fresh signal a moment ago,
+        or a fresh record."""
+        with self._admitted_lock:
+            admitted = self._admitted.pop(request.holder, None)
+        if admitted is not None and request.road == SIGNAL and time.monotonic() - admitted[0] <= ADMITTED_FOR:
+            return admitted[1]
+        return self.safety.reads()
+
+    def _paused(self, request: WriteRequest, reads: DecisionReads) -> Clearance | None:
+        paused = reads.paused()
         if paused and (request.mode in ACTING_MODES or request.road != SIGNAL):
             return self._skip(request, f"automation is paused ({paused}); nothing is written", f"pause: {paused}")
         return None
@@ -270,11 +301,13 @@ class Gate:
                                         "it is recorded and told, never acted on"), "max_event_age")
         return None
 
-    def before_read(self, request: WriteRequest, seen: dict[str, Any] | None = None) -> Clearance | None:
+    def before_read(self, request: WriteRequest, seen: dict[str, Any] | None = None,
+                    reads: DecisionReads | None = None) -> Clearance | None:
         """Pause, scope, the event's age and the ledger's brakes: a refusal here costs no read.
-        `seen` gathers the brakes' counters."""
+        `seen` gathers the brakes' counters; `reads` is what this decision read so far."""
         mode = request.mode
-        refused = self._paused(request)
+        reads = self.safety.reads() if reads is None else reads
+        refused = self._paused(request, reads)
         if refused is not None:
             return refused
         outside = self.safety.out_of_scope(request.target)
@@ -284,7 +317,7 @@ class Gate:
         if refused is not None:
             return refused
         if mode in ACTING_MODES and request.road not in _SAME_WRITE:
-            refusal = self.safety.ledger_brakes(request.target, seen)
+            refusal = self.safety.ledger_brakes(request.target, seen, reads)
             if refusal:
                 return self._skip(request, f"{refusal[0]}: {refusal[1]}", f"{refusal[0]}: {refusal[1]}",
                                   *refusal[2:])
@@ -304,7 +337,8 @@ class Gate:
 
     def _clear(self, request: WriteRequest, clients: Any, issue: bool, reading: dict[str, Any]) -> Clearance:
         seen: dict[str, Any] = reading.setdefault("brakes", {})
-        refused = self.before_read(request, seen)
+        reads = self._reads_for(request)  # one read of each brake's rows for the whole decision
+        refused = self.before_read(request, seen, reads)
         if refused is not None:
             return refused
         from actions.scale_set_write import missing_role
@@ -325,7 +359,7 @@ class Gate:
         owner = self.owner_of(info, request.target)
         if owner:
             return self._skip(request, f"left alone: {owner}", "ownership", owned_by=owner)
-        mode, why = self._mode_in_force(request, info)
+        mode, why = self._mode_in_force(request, info, reads)
         brakes = request.brakes + ((f"mode tag: {why}",) if why else ())
         request = replace(request, brakes=brakes)
         if mode == "off":  # the tag's brake is already among the request's: once is enough
@@ -334,7 +368,7 @@ class Gate:
         if loses_disk:
             facts["temp_disk_loss"] = True
         if mode in ACTING_MODES and request.road not in _SAME_WRITE:
-            refusal = self.safety.resource_brakes(request.target, info, seen)
+            refusal = self.safety.resource_brakes(request.target, info, seen, reads)
             if refusal:
                 return self._skip(request, f"{refusal[0]}: {refusal[1]}", f"{refusal[0]}: {refusal[1]}", *refusal[2:],
                                   mode=mode)
@@ -389,10 +423,10 @@ class Gate:
 
     # -- the parts ----------------------------------------------------------------------------
 
-    def _mode_in_force(self, request: WriteRequest, info: Any) -> tuple[str, str]:
+    def _mode_in_force(self, request: WriteRequest, info: Any, reads: DecisionReads) -> tuple[str, str]:
         tag_name = self.safety.policy.mode_tag.lower()
         tag = next((v for k, v in info.tags.items() if k.lower() == tag_name), None)
-        paused = bool(self.safety.paused()) if tag is not None else False
+        paused = bool(reads.paused()) if tag is not None else False
         base = request.mode
         if self.ceiling is not None and MODES.index(base) > MODES.index(self.ceiling):
             base = self.ceiling

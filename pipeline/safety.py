@@ -8,14 +8,15 @@ count in every region; the cooldown; the attempt cap; an hourly write cap seen f
 signal that can no longer lead to an action costs no ARM read; `resource_brakes` once the
 resource has been read (region and capacity now known); and `reserve` just before the write:
 the in-flight caps and the hourly write cap, as slots claimed by conditional writes, so many
-workers at once still keep them. Every refusal says which brake and why, in a sentence a
-person reads. `observe` marks what the storm breaker counts: unhealthy states the platform
+workers at once still keep them. One decision's two passes share their reads (`DecisionReads`):
+the second reads only what the resource read brings in. Every refusal says which brake and why,
+in a sentence a person reads. `observe` marks what the storm breaker counts: unhealthy states the platform
 caused, never the owner's own deallocations, stops or Spot evictions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +76,58 @@ def member_of(resource: Resource, scale_set_id: str | None) -> str | None:
     return None
 
 
+class DecisionReads:
+    """What one decision has read for its brakes: the pause switch and the ledger's rows, each
+    read once, however often the gate asks.
+
+    The gate asks the brakes twice for one write: before the ARM read (what the ledger alone
+    answers) and once the resource is read (its region, its capacity, a Flexible VM's scale set).
+    A row read again within the same decision, moments later, adds no safety: what keeps many
+    workers within the limits is conditional writes (the incident's one held action, the
+    in-flight and hourly slots claimed just before the write), not a second look. So the second
+    pass reads only what the resource read brings in (a region's marks and breaker, a scale set's
+    share); the cooldown, the attempt cap, the subscription's marks and the pause are answered
+    as the first pass read them. Opening or closing a breaker forgets its row."""
+
+    def __init__(self, safety: Safety) -> None:
+        self.safety = safety
+        self.ledger = safety.ledger
+        self._rows: dict[tuple[str, str], Any] = {}
+
+    def _once(self, kind: str, key: str, read: Callable[[], Any]) -> Any:
+        if (kind, key) not in self._rows:
+            self._rows[kind, key] = read()
+        return self._rows[kind, key]
+
+    def paused(self) -> str | None:
+        answer: str | None = self._once("pause", "", self.safety.paused)
+        return answer
+
+    def count_unhealthy(self, scope: str, since: datetime) -> int:
+        count: int = self._once("unhealthy", scope, lambda: self.ledger.count_unhealthy(scope, since))
+        return count
+
+    def storm(self, scope: str) -> Mapping[str, Any] | None:
+        row: Mapping[str, Any] | None = self._once("storm", scope, lambda: self.ledger.storm(scope))
+        return row
+
+    def open_storm(self, scope: str, at: datetime, reason: str) -> bool:
+        self._rows.pop(("storm", scope), None)
+        return self.ledger.open_storm(scope, at, reason)
+
+    def close_storm(self, scope: str) -> bool:
+        self._rows["storm", scope] = None  # closed: known to be gone, nothing to read again
+        return self.ledger.close_storm(scope)
+
+    def last_operation(self, resource: str) -> Mapping[str, Any] | None:
+        row: Mapping[str, Any] | None = self._once("last operation", resource, lambda: self.ledger.last_operation(resource))
+        return row
+
+    def count_operations(self, resource: str, since: datetime) -> int:
+        count: int = self._once("operations", resource, lambda: self.ledger.count_operations(resource, since))
+        return count
+
+
 class Safety:
     def __init__(self, settings: Settings, policy: Policy, ledger: SafetyStore, clock: Callable[[], datetime]) -> None:
         self.settings = settings
@@ -129,9 +182,9 @@ class Safety:
         now = self.clock()
         if now - signal.occurred > STALE_AFTER:
             return  # a replayed or long-delayed event says nothing about a storm now
-        rid = parsed(signal.resource_id)
-        scale_set = rid.scale_set if rid is not None and rid.is_instance else None
-        scope = f"ss:{scale_set.key}" if scale_set else f"vm:{signal.subscription_id.lower()}:"
+        scope = self._storm_scope(signal.resource_id)
+        if scope is None:
+            return  # no machine: a subscription, a group, a scale set itself counts in no storm
         owners = f"owner:{signal.resource_key}"
         if self._owner_caused(signal, classification):
             self.ledger.mark_unhealthy(owners, signal.resource_key, now)
@@ -143,6 +196,18 @@ class Safety:
             return  # its owner stopped or deallocated it (or Azure evicted a Spot VM it owns)
         # Counted when it arrives: a storm is what is arriving now, whatever each event's clock says.
         self.ledger.mark_unhealthy(scope, signal.resource_key, now)
+
+    @staticmethod
+    def _storm_scope(resource_id: str) -> str | None:
+        """Where a machine's mark counts: a Uniform instance in its scale set, a VM (a Flexible
+        set's too: its id names no set) in its subscription (its region is not known here). The
+        breaker counts machines, so anything else counts nowhere."""
+        rid = parsed(resource_id)
+        if rid is not None and rid.is_instance and rid.scale_set is not None:
+            return f"ss:{rid.scale_set.key}"
+        if rid is not None and rid.is_vm:
+            return f"vm:{rid.subscription.lower()}:"
+        return None
 
     @staticmethod
     def _owner_caused(signal: Signal, classification: Classification) -> bool:
@@ -161,22 +226,32 @@ class Safety:
 
     # -- the brakes ----------------------------------------------------------------------------
 
-    def ledger_brakes(self, resource_id: Resource, seen: Seen | None = None) -> Refusal | None:
+    def reads(self) -> DecisionReads:
+        """A fresh record of one decision's reads (the gate keeps one per write it judges)."""
+        return DecisionReads(self)
+
+    def ledger_brakes(self, resource_id: Resource, seen: Seen | None = None,
+                      reads: DecisionReads | None = None) -> Refusal | None:
         """The brakes the ledger alone answers, before the resource is read: (brake, why[, facts])
         or None. Without the region or capacity, a storm refuses only when its breaker already
-        holds, or when marks that count in every region are enough."""
+        holds, or when marks that count in every region are enough. `reads`: the decision's
+        reads, shared with `resource_brakes` (a fresh one when none is given)."""
         seen = {} if seen is None else seen
+        reads = self.reads() if reads is None else reads
         for check in (self._storm, self._cooldown, self._attempts, self._hour_full):
-            refusal = check(resource_id, None, seen)
+            refusal = check(resource_id, None, seen, reads)
             if refusal:
                 return refusal
         return None
 
-    def resource_brakes(self, resource_id: Resource, info: ResourceInfo, seen: Seen | None = None) -> Refusal | None:
-        """Every brake again, with the resource read (`info`: actions.resource_info.ResourceInfo)."""
+    def resource_brakes(self, resource_id: Resource, info: ResourceInfo, seen: Seen | None = None,
+                        reads: DecisionReads | None = None) -> Refusal | None:
+        """Every brake again, with the resource read (`info`: actions.resource_info.ResourceInfo).
+        With the `reads` of the same decision's `ledger_brakes`, what they read is not read again."""
         seen = {} if seen is None else seen
+        reads = self.reads() if reads is None else reads
         for check in (self._storm, self._cooldown, self._attempts):
-            refusal = check(resource_id, info, seen)
+            refusal = check(resource_id, info, seen, reads)
             if refusal:
                 return refusal
         return None
@@ -187,54 +262,56 @@ class Safety:
 
     # -- the storm breaker ----------------------------------------------------------------------
 
-    def _storm(self, resource_id: Resource, info: ResourceInfo | None, seen: Seen) -> Refusal | None:
+    def _storm(self, resource_id: Resource, info: ResourceInfo | None, seen: Seen, reads: DecisionReads) -> Refusal | None:
         """`info` None: before the read, so without the VM's region or the scale set's capacity
         (nor, for a VM of a Flexible scale set, its set)."""
         scale_set = member_of(resource_id, None if info is None else info.scale_set_id)
         if scale_set:
-            return self._scale_set_storm(scale_set, None if info is None else max(1, info.capacity or 1), seen)
+            return self._scale_set_storm(scale_set, None if info is None else max(1, info.capacity or 1), seen, reads)
         subscription = subscription_of(resource_id)
         # Marks whose region was not known count in every region: on their own they decide for
         # the whole subscription, which needs no read. The VM's own region needs its location.
-        refusal = self._vm_storm(subscription, "", seen)
+        refusal = self._vm_storm(subscription, "", seen, reads)
         if refusal is None and info is not None and info.location:
-            refusal = self._vm_storm(subscription, info.location, seen)
+            refusal = self._vm_storm(subscription, info.location, seen, reads)
         return refusal
 
-    def _scale_set_storm(self, scale_set: str, capacity: int | None, seen: Seen) -> Refusal | None:
+    def _scale_set_storm(self, scale_set: str, capacity: int | None, seen: Seen, reads: DecisionReads) -> Refusal | None:
         brakes, scope = self.brakes, f"ss:{scale_set.lower()}"
         if capacity is None:  # the share needs the capacity: only a breaker already holding refuses
-            return self._holding(scope, seen, close=False)
-        count = self.ledger.count_unhealthy(scope, self.clock() - brakes.storm_window)
+            return self._holding(scope, seen, reads, close=False)
+        count = reads.count_unhealthy(scope, self.clock() - brakes.storm_window)
         seen["storm"] = {"scope": scope, "count": count, "capacity": capacity}
         what = (f"{count} of {capacity} instances of scale set {short_name(scale_set)} turned unhealthy within "
                 f"{self._minutes(brakes.storm_window)} min (more than {brakes.storm_scale_set_share:.0%}): the health "
                 "probe or the application is more likely wrong than the machines")
-        return self._trip(scope, what, seen) if count > brakes.storm_scale_set_share * capacity else self._holding(scope, seen)
+        if count > brakes.storm_scale_set_share * capacity:
+            return self._trip(scope, what, seen, reads)
+        return self._holding(scope, seen, reads)
 
-    def _vm_storm(self, subscription: str, region: str, seen: Seen) -> Refusal | None:
+    def _vm_storm(self, subscription: str, region: str, seen: Seen, reads: DecisionReads) -> Refusal | None:
         brakes, since = self.brakes, self.clock() - self.brakes.storm_window
         anywhere = f"vm:{subscription}:"
         scope = f"vm:{subscription}:{region}"
-        count = self.ledger.count_unhealthy(anywhere, since)
+        count = reads.count_unhealthy(anywhere, since)
         if region:
-            count += self.ledger.count_unhealthy(scope, since)
+            count += reads.count_unhealthy(scope, since)
         seen["storm"] = {"scope": scope, "count": count}
         what = (f"{count} VMs of subscription {subscription} in {region or 'any of its regions'} turned unhealthy within "
                 f"{self._minutes(brakes.storm_window)} min (more than {brakes.storm_vms_per_region}): a platform "
                 "incident is more likely than a broken machine")
-        return self._trip(scope, what, seen) if count > brakes.storm_vms_per_region else self._holding(scope, seen)
+        return self._trip(scope, what, seen, reads) if count > brakes.storm_vms_per_region else self._holding(scope, seen, reads)
 
-    def _trip(self, scope: str, what: str, seen: Seen) -> Refusal:
-        tripped = self.ledger.open_storm(scope, self.clock(), what)
+    def _trip(self, scope: str, what: str, seen: Seen, reads: DecisionReads) -> Refusal:
+        tripped = reads.open_storm(scope, self.clock(), what)
         seen["storm_tripped"] = tripped
         return ("storm breaker", f"{what}; automation in this scope pauses until it stays under the threshold for "
                 f"{self._minutes(self.brakes.storm_cooldown)} min", *([{"storm_tripped": True}] if tripped else []))
 
-    def _holding(self, scope: str, seen: Seen, close: bool = True) -> Refusal | None:
+    def _holding(self, scope: str, seen: Seen, reads: DecisionReads, close: bool = True) -> Refusal | None:
         """An open breaker holds until its scope stayed under the threshold for the cooldown.
         Only a caller that counted (and found the scope under it) may close it."""
-        storm = self.ledger.storm(scope)
+        storm = reads.storm(scope)
         if storm is None:
             return None
         calm_since = datetime.fromisoformat(storm["last_over_at"])
@@ -243,7 +320,7 @@ class Safety:
             resume = calm_since + self.brakes.storm_cooldown
             return ("storm breaker", f"holding since {storm['tripped_at'][:16]}Z ({storm['reason']}); resumes at {resume.isoformat()[:16]}Z if calm")
         if close:
-            self.ledger.close_storm(scope)
+            reads.close_storm(scope)
         return None
 
     @staticmethod
@@ -252,8 +329,8 @@ class Safety:
 
     # -- per resource ---------------------------------------------------------------------------
 
-    def _cooldown(self, resource_id: Resource, info: ResourceInfo | None, seen: Seen) -> Refusal | None:
-        last = self.ledger.last_operation(resource_key(resource_id))
+    def _cooldown(self, resource_id: Resource, info: ResourceInfo | None, seen: Seen, reads: DecisionReads) -> Refusal | None:
+        last = reads.last_operation(resource_key(resource_id))
         seen["last_operation_at"] = last["created_at"] if last is not None else None
         if last is None:
             return None
@@ -263,15 +340,15 @@ class Safety:
             return ("cooldown", f"{last['action']} of this resource at {last['created_at'][:16]}Z; the next remediation may start after {after}Z")
         return None
 
-    def _attempts(self, resource_id: Resource, info: ResourceInfo | None, seen: Seen) -> Refusal | None:
-        made = self.ledger.count_operations(resource_key(resource_id), self.clock() - self.brakes.attempts_within)
+    def _attempts(self, resource_id: Resource, info: ResourceInfo | None, seen: Seen, reads: DecisionReads) -> Refusal | None:
+        made = reads.count_operations(resource_key(resource_id), self.clock() - self.brakes.attempts_within)
         seen["attempts"] = made
         if made >= self.brakes.attempts:
             hours = int(self.brakes.attempts_within.total_seconds() // 3600)
             return ("attempt cap", f"{made} remediations of this resource in {hours} h already; a person should look at it")
         return None
 
-    def _hour_full(self, resource_id: Resource, info: ResourceInfo | None, seen: Seen) -> Refusal | None:
+    def _hour_full(self, resource_id: Resource, info: ResourceInfo | None, seen: Seen, reads: DecisionReads) -> Refusal | None:
         """The hourly write cap of the resource's subscription, when this worker already saw it
         full this hour. Its slots are never given back within the hour (a write made stays
         counted), so once full it stays full until the hour turns, whatever other workers do."""

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .documents import read_document
+from .documents import parse_document, read_file
 from .errors import CatalogError
 from .signals import Signal
 from .validation import check
@@ -129,14 +129,18 @@ class Catalog:
 
 def load_catalog(path: str | Path = DEFAULT_PATH, extra: str | Path | None = None) -> Catalog:
     """The catalog at `path`, with the entries of an owner's `extra` file laid over it
-    (RESPONDER_CATALOG_EXTRA: a document with any of the catalog's sections)."""
-    catalog = _load(str(path))
-    return _extended(catalog, str(extra)) if extra else catalog
+    (RESPONDER_CATALOG_EXTRA: a document with any of the catalog's sections). Each file is
+    parsed once per content: one rewritten at the same path is read anew within one process."""
+    where = str(path)
+    catalog = _load(where, read_file(where, CatalogError, "catalog"))
+    if not extra:
+        return catalog
+    return _extended(catalog, str(extra), read_file(str(extra), CatalogError, "catalog additions"))
 
 
 @lru_cache(maxsize=8)
-def _extended(catalog: Catalog, extra: str) -> Catalog:
-    document, _ = read_document(extra, CatalogError, "catalog additions")
+def _extended(catalog: Catalog, extra: str, raw: bytes) -> Catalog:
+    document, _ = parse_document(raw, extra, CatalogError, "catalog additions")
     if not isinstance(document, Mapping):
         raise CatalogError(f"{extra}: (top): expected a mapping of catalog sections")
     check(document, EXTENSION_SCHEMA, CatalogError, extra)
@@ -144,8 +148,8 @@ def _extended(catalog: Catalog, extra: str) -> Catalog:
 
 
 @lru_cache(maxsize=8)
-def _load(path: str) -> Catalog:
-    document, checked_in_tests = read_document(path, CatalogError, "catalog")
+def _load(path: str, raw: bytes) -> Catalog:
+    document, checked_in_tests = parse_document(raw, path, CatalogError, "catalog")
     if not checked_in_tests:
         check(document, SCHEMA, CatalogError, path)
     return Catalog(document)

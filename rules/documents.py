@@ -13,10 +13,20 @@ from .validation import checked_document
 def read_document(path: str, error: type[Exception], what: str) -> tuple[Any, bool]:
     """The document in the file at `path`, and whether the tests checked it in full (then it
     needs no schema check here). `error` names the file when it cannot be read or parsed."""
+    return parse_document(read_file(path, error, what), path, error, what)
+
+
+def read_file(path: str, error: type[Exception], what: str) -> bytes:
+    """The file's bytes: what a cache of its parsed document is keyed by, so a file rewritten at
+    the same path is parsed anew."""
     try:
-        raw = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
         raise error(f"{path}: cannot read the {what}: {exc}") from exc
+
+
+def parse_document(raw: bytes, path: str, error: type[Exception], what: str) -> tuple[Any, bool]:
+    """`read_document` of bytes already read from `path`."""
     checked = checked_document(raw)
     if checked is not None:
         return checked, True

@@ -12,7 +12,7 @@ from typing import Any
 from .approvers import approver_entries
 from .brakes import Brakes, parse_brakes, parse_mode_tag
 from .catalog import EXTENSION_SCHEMA, Catalog, Classification
-from .documents import read_document
+from .documents import parse_document, read_file
 from .durations import parse_duration
 from .errors import PolicyError, RulesError
 from .evidence import DEFAULT_MAX_EVENT_AGE, EVIDENCE
@@ -152,12 +152,15 @@ class Policy:
 
 
 def load_policy(path: str | Path = DEFAULT_PATH, catalog: Catalog | None = None) -> Policy:
-    return _load(str(path), catalog)
+    """The policy in the file at `path`, parsed once per content: a policy rewritten at the same
+    path (an operator's edit, a test's next case) is read anew within one process."""
+    where = str(path)
+    return _load(where, read_file(where, PolicyError, "policy"), catalog)
 
 
 @lru_cache(maxsize=8)
-def _load(path: str, catalog: Catalog | None) -> Policy:
-    document, checked_in_tests = read_document(path, PolicyError, "policy")
+def _load(path: str, raw: bytes, catalog: Catalog | None) -> Policy:
+    document, checked_in_tests = parse_document(raw, path, PolicyError, "policy")
     return parse_policy(document, where=path, catalog=catalog, checked_in_tests=checked_in_tests)
 
 

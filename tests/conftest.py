@@ -189,7 +189,10 @@ def tick_until_done(pipeline, seconds: float = 20.0) -> list:
 def azurite_storage():
     """A connection string to Azurite's Blob and Table services, started once for the session
     (tests/azurite.py): the dead-letter container `replay --deadletter` reads, a Table ledger."""
-    from tests.azurite import blob_and_table_storage
+    from tests.azurite import AzuriteError, running_azurite
 
-    with blob_and_table_storage() as connection_string:
-        yield connection_string
+    try:
+        with running_azurite(("blob", "table")) as connection_string:
+            yield connection_string
+    except AzuriteError as error:
+        pytest.fail(str(error), pytrace=False)

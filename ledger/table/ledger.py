@@ -310,7 +310,10 @@ class TableLedger(DeliveryClaims, TableUnits, TableIncidents, TableOperations, T
     def recorded_signals(self, since: datetime | None = None, until: datetime | None = None) -> list[SignalRow]:
         """The signals received in a period (both ends included), in the order they arrived, with
         their facts: one query across the IncidentLog's signal rows (`sig|...`) and one across the
-        Signals table the earlier layout wrote, each filtered by time in the service."""
+        Signals table the earlier layout wrote, each filtered by time in the service. Both scan
+        every partition, by choice: a signal row is keyed by its incident so that it rides in the
+        decision's one transaction, and an index by time would cost each signal a request
+        (docs/performance.md, "What-if on Table Storage")."""
         clauses, parameters = [], {}
         if since is not None:
             clauses.append("received ge @since")

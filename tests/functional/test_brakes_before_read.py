@@ -160,3 +160,42 @@ def test_tags_changed_between_deliveries_are_read_again(acting, sim):
     assert deliver(pipeline, b.annotated("AccelnetUnhealthy", target=vm("vm-accelnet"))).status == "skipped"
     sim.fleet.vm("vm-accelnet").tags["responder-mode"] = "auto"
     assert deliver(pipeline, b.annotated("AccelnetUnhealthy", target=vm("vm-accelnet"))).status == "started"
+
+
+# -- the ledger's brake rows: read once per decision, however often the gate asks -----------------
+
+BRAKE_READS = ("switch", "count_unhealthy", "storm", "last_operation", "count_operations")
+
+
+def spy_on_brake_reads(ledger, monkeypatch) -> list[tuple[str, str]]:
+    """Each read of a brake's row the ledger answers, as (method, scope or resource)."""
+    asked: list[tuple[str, str]] = []
+    for name in BRAKE_READS:
+        real = getattr(ledger, name)
+
+        def spy(key, *args, _real=real, _name=name, **kwargs):
+            asked.append((_name, key))
+            return _real(key, *args, **kwargs)
+
+        monkeypatch.setattr(ledger, name, spy)
+    return asked
+
+
+@pytest.mark.parametrize("target", ["vm-degraded-hw", "instance 0"])
+def test_an_auto_remediation_reads_each_brake_row_once(acting, sim, ledger, monkeypatch, target):
+    """The gate asks the brakes before the ARM read and again with the resource read; the second
+    pass reads only what the read brings in (the region's marks and breaker, the scale set's
+    share), never a row the first pass read. Table Storage bills each of these reads
+    (tests/ledger/test_table_requests.py counts them on the wire)."""
+    pipeline = acting("auto")
+    if target == "instance 0":
+        resource, annotation = web_instance(sim, 0), "AccelnetUnhealthy"
+        sim.fleet.instance("vmss-web", list(sim.fleet.scale_set("vmss-web").instances)[0]).availability_state = "Degraded"
+    else:
+        resource, annotation = vm(target), "VirtualMachinePossiblyDegradedDueToHardwareFailure"
+    asked = spy_on_brake_reads(ledger, monkeypatch)
+    outcome = deliver(pipeline, b.annotated(annotation, target=resource))
+    assert outcome.status == "started", outcome.reason
+    twice = sorted({read for read in asked if asked.count(read) > 1})
+    assert twice == [], f"read more than once in one decision: {twice}"
+    assert sorted({name for name, _ in asked}) == sorted(BRAKE_READS), "every brake was asked"

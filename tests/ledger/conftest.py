@@ -12,12 +12,12 @@ import uuid
 
 import pytest
 
-from .azurite import AzuriteError, running_azurite
+from tests.azurite import AzuriteError, running_azurite
 
 
 @pytest.fixture(scope="session")
 def azurite():
-    """A connection string for an in-memory Azurite that lives as long as the test session."""
+    """A connection string for an in-memory Azurite's Table service that lives as long as the test session."""
     try:
         with running_azurite() as connection:
             yield connection

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from .azurite import ACCOUNT_KEY
+from tests.azurite import ACCOUNT_KEY
+
 from .counting_proxy import CountingProxy
 
 

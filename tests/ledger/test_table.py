@@ -22,8 +22,8 @@ from ledger.errors import (
     LedgerUnavailableError,
 )
 from ledger.table import keys
+from tests.azurite import ACCOUNT_KEY, connection_string, free_port
 from tests.conftest import ROOT
-from tests.ledger.azurite import ACCOUNT_KEY, connection_string, free_port
 from tests.ledger.conftest import drop_tables, fresh_prefix
 from tests.properties import Branches, examples
 
@@ -318,3 +318,12 @@ def test_the_storm_count_adds_the_counter_rows_every_worker_stored(azurite):
         assert second.count_unhealthy("sub:1", T0 - timedelta(minutes=1)) == 2
     finally:
         drop_tables(azurite, second)
+
+
+@pytest.mark.parametrize("services, named", [((), "none named"), (("table", "files"), "files")])
+def test_the_azurite_launcher_refuses_a_service_it_does_not_have(services, named):
+    from tests.azurite import running_azurite
+
+    with pytest.raises(ValueError, match=f"Azurite services: {named}; expected some of blob, queue, table"):
+        with running_azurite(services):
+            pass

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from tests import builders as b
+from tests.azurite import ACCOUNT_KEY
 from tests.ledger.test_contract import T0
 
-from .azurite import ACCOUNT_KEY
 from .conftest import drop_tables, fresh_prefix
 from .counting_proxy import CountingProxy
 

@@ -172,10 +172,23 @@ def test_what_the_storm_breaker_counts(safety, kind, name, initiator, impact, re
     assert (safety.ledger_brakes(vm()) is not None) is counted
 
 
-def test_an_event_about_no_arm_id_says_nothing_of_a_storm(safety):
+@pytest.mark.parametrize(
+    "target, counted",
+    [
+        (vm("vm-last"), True),
+        (vm("vm-last").upper(), True),
+        (f"/subscriptions/{SUB}", False),  # the subscription itself is no VM
+        (f"/subscriptions/{SUB}/resourceGroups/rg-demo", False),
+        (SCALE_SET, False),  # a scale set's own state: its instances count, in its set
+        (instance(0), False),  # counts in its scale set, not among the subscription's VMs
+        (f"/subscriptions/{SUB}/resourceGroups/rg-demo/providers/Microsoft.Storage/storageAccounts/st1", False),
+        ("not-an-arm-id", False),
+    ],
+)
+def test_only_a_vm_counts_toward_the_subscription_s_vm_storm(safety, target, counted):
     unhealthy(safety, [vm(f"vm-{n}") for n in range(10)])
-    unhealthy(safety, ["not-an-arm-id"])
-    assert safety.ledger_brakes(vm()) is None
+    unhealthy(safety, [target])
+    assert (safety.ledger_brakes(vm()) is not None) is counted
 
 
 def test_an_event_a_day_old_says_nothing_of_a_storm_now(safety, clock):

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests import builders as b
+from tests.azurite import connection_string
 from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
 from tests.functional.test_triggers import call, grid_event, post
-from tests.ledger.azurite import connection_string
 from tests.ledger.conftest import azurite, fresh_prefix  # noqa: F401 - the session's Azurite
 
 from .storm import vm

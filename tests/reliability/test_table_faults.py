@@ -11,8 +11,8 @@ import re
 import pytest
 
 from intake.deliveries import parse_delivery
+from tests.azurite import connection_string
 from tests.conftest import DEMO_SUBSCRIPTION, accepted_writes
-from tests.ledger.azurite import connection_string
 from tests.ledger.conftest import azurite, fresh_prefix  # noqa: F401 - the session's Azurite
 
 from .storm import bodies, tick_until_settled

@@ -288,6 +288,41 @@ def test_a_policy_naming_an_annotation_the_owner_taught_loads_only_with_that_cat
     assert decide(pipeline, b.annotated("VirtualMachineHostDegradedNextGen")).rule == "next-gen"
 
 
+def test_a_policy_rewritten_at_the_same_path_is_read_anew(tmp_path):
+    """An operator's edit (or a test's next case) at the same path, within one process, with the
+    file's size and modification time kept: what is loaded is what the file says now."""
+    import os
+
+    from rules import load_policy
+
+    path = tmp_path / "policy.yaml"
+
+    def write(mode: str) -> None:
+        path.write_text(yaml.safe_dump({"version": 1, "rules": [
+            {"name": "crash", "when": {"annotation": "VirtualMachineHostCrashed"}, "do": "redeploy", "mode": mode}]}))
+        os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+
+    write("auto")
+    assert load_policy(path).rules[0].mode == "auto"
+    write("none")  # same size as "auto": only the content tells them apart
+    with pytest.raises(PolicyError, match="mode"):
+        load_policy(path)
+    write("observe")
+    first = load_policy(path)
+    assert first.rules[0].mode == "observe"
+    assert load_policy(path) is first, "an unchanged file is parsed once"
+
+
+def test_a_catalog_file_rewritten_at_the_same_path_is_read_anew(tmp_path):
+    extra = tmp_path / "catalog-extra.yaml"
+    for meaning in ("A degraded host.", "A host that is degraded."):
+        extra.write_text(yaml.safe_dump({"annotations": {"VirtualMachineHostDegradedNextGen": {
+            "meaning": meaning, "initiator": "platform", "impact": "degraded", "category": "degraded-hardware",
+            "temp_disk_loss": True, "platform_acting": False, "default_action": "redeploy", "next_step": "Redeploy the VM.",
+            "routine": False}}}))
+        assert load_catalog(extra=extra).entries("annotation")["VirtualMachineHostDegradedNextGen"]["meaning"] == meaning
+
+
 # The brakes section of a policy file: each mistake refused, naming the brake and the file.
 @pytest.mark.parametrize(
     "brakes,message",
