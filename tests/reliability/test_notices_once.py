@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from tests.ledger.azurite import connection_string
+from tests.azurite import connection_string
 from tests.ledger.conftest import azurite, fresh_prefix  # noqa: F401 - the session's Azurite
 from tests.notify.conftest import notice
 
