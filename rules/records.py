@@ -81,10 +81,10 @@ class IncidentRow(TypedDict):
     close_reason: str | None
 
 
-class Operation(TypedDict):
-    """A remediation operation (OperationStore): the intent written before the ARM call, completed after it."""
+class Intent(TypedDict):
+    """What a remediation is about, as an operation and an approval both keep it (the intent
+    columns the SQLite backend shares between them, ledger/sqlite/operations.py INTENT_COLUMNS)."""
 
-    id: int
     incident_id: str
     signal_id: int | None
     action: str
@@ -92,6 +92,12 @@ class Operation(TypedDict):
     mode: str
     params: dict[str, Any]
     facts: dict[str, Any]
+
+
+class Operation(Intent):
+    """A remediation operation (OperationStore): the intent written before the ARM call, completed after it."""
+
+    id: int
     state: str
     token: str | None
     message: str
@@ -137,34 +143,20 @@ class Switch(TypedDict):
     set_at: str
 
 
-class NewApproval(TypedDict):
+class NewApproval(Intent):
     """What ApprovalStore.add_approval is given: a pending approval."""
 
     id: str
-    incident_id: str
-    signal_id: int | None
-    action: str
-    resource_id: str
-    mode: str
-    params: dict[str, Any]
-    facts: dict[str, Any]
     reason: str
     created_at: datetime
     expires_at: datetime
     approvers: NotRequired[list[str]]  # the rule's own approvers, if it names any
 
 
-class Approval(TypedDict):
+class Approval(Intent):
     """An approval as the store keeps it (ApprovalStore): pending, then decided, then settled."""
 
     id: str
-    incident_id: str
-    signal_id: int | None
-    action: str
-    resource_id: str
-    mode: str
-    params: dict[str, Any]
-    facts: dict[str, Any]
     reason: str
     created_at: str
     expires_at: str
@@ -193,8 +185,8 @@ class Wave(TypedDict):
     reason: str
 
 
-class NewWaveMember(TypedDict):
-    """What WaveStore.add_wave_member is given: a resource joining a wave."""
+class MemberFields(TypedDict):
+    """What a wave member is, as given to the store and as kept by it."""
 
     wave_id: str
     resource_key: str
@@ -209,25 +201,17 @@ class NewWaveMember(TypedDict):
     window_end: str | None
     state: str
     reason: str
+
+
+class NewWaveMember(MemberFields):
+    """What WaveStore.add_wave_member is given: a resource joining a wave."""
+
     enrolled_at: datetime
 
 
-class WaveMember(TypedDict):
+class WaveMember(MemberFields):
     """A member of a wave as the store keeps it (WaveStore)."""
 
-    wave_id: str
-    resource_key: str
-    resource_id: str
-    incident_id: str
-    signal_id: int | None
-    mode: str
-    params: dict[str, Any]
-    facts: dict[str, Any]
-    update_group: str
-    window_start: str | None
-    window_end: str | None
-    state: str
-    reason: str
     operation_id: int | None
     enrolled_at: str
     claimed_at: str | None
