@@ -219,9 +219,16 @@ class Pipeline:
             # One commit for the delivery's claims on SQLite. On Table Storage each claim settles in
             # a transaction of its own (its IncidentLog partition): one more request per event than
             # a pipeline without notifications, whose claim settles inside the decision's transaction.
+            # A claim gone meanwhile (its lease ran out and a later attempt took it over, or it was
+            # purged) is that attempt's now: this decision and its notices are recorded, so the
+            # delivery stands, and the delivery's other claims are settled all the same.
             with self.ledger.atomically():
                 for key, incident_key in unsettled.items():
-                    self.ledger.settle_delivery(key, self.clock(), incident_key)
+                    try:
+                        self.ledger.settle_delivery(key, self.clock(), incident_key)
+                    except ClaimLost as exc:
+                        log("claim lost", level=logging.WARNING, delivery=key, error=str(exc),
+                            settled="its decision and notices are recorded; a later attempt holds the claim")
 
     def reject(self, input_name: str, where: str, problem: str, excerpt: str = "", tested: Signal | None = None) -> Outcome:
         """Record an input that is not a signal to decide. `tested`: a test alert's signal (the

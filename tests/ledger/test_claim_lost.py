@@ -109,3 +109,50 @@ def test_a_decision_whose_claim_is_gone_on_table_storage_is_answered_as_a_retry_
         ledger.close()
         other.close()
         drop_tables(azurite, ledger)
+
+
+class LosingAClaimBeforeSettling:
+    """A notifications listener that, as the delivery's notices are recorded, sees the first
+    event's claim taken over by a later attempt (its lease ran out) and given back by it: the
+    settling that follows finds that claim gone."""
+
+    records_notices = True
+
+    def __init__(self, ledger, other):
+        self._ledger, self._other, self.keys = ledger, other, []
+
+    def __call__(self, step) -> None:
+        pass
+
+    def batch_done(self) -> None:
+        key, incident_key = self.keys[0]
+        later = datetime.now(UTC) + LEASE + timedelta(minutes=1)
+        assert self._other.claim_delivery(key, later, LEASE, incident_key) == "claimed", "the lease ran out"
+        self._other.release_delivery(key, incident_key)
+
+
+def test_a_claim_lost_while_the_notices_are_recorded_leaves_the_delivery_standing_and_settles_the_others(azurite, caplog):
+    settings = {"table_connection_string": azurite, "table_prefix": fresh_prefix()}
+    ledger, other = open_ledger("table", settings), open_ledger("table", settings)
+    try:
+        pipeline = build_pipeline(Settings(), ledger=ledger, notifier=False)
+        listener = LosingAClaimBeforeSettling(ledger, other)
+        pipeline.listeners.append(listener)
+        body = b.body([b.annotated("VirtualMachinePossiblyDegradedDueToHardwareFailure", target=b.vm_id(name))
+                       for name in ("vm1", "vm2")])
+        delivery = parse_delivery(body, "first")
+        listener.keys = [(s.delivery_key, s.incident_key) for s in delivery.signals]
+        with caplog.at_level(logging.WARNING, logger="responder"):
+            outcomes = pipeline.process(delivery)
+        assert [o.action for o in outcomes] == ["redeploy", "redeploy"], "both decided, the delivery stands"
+        assert [r for r in caplog.records if r.getMessage().startswith("claim lost")], "the log says what happened"
+        (lost_key, lost_incident), (kept_key, kept_incident) = listener.keys
+        later = datetime.now(UTC) + timedelta(seconds=1)
+        assert ledger.claim_delivery(kept_key, later, LEASE, kept_incident) == "decided", \
+            "the other event's claim is settled although the first one's was lost"
+        assert other.claim_delivery(lost_key, later, LEASE, lost_incident) == "claimed", \
+            "the lost claim stays gone: this attempt's settling wrote nothing of it back"
+    finally:
+        ledger.close()
+        other.close()
+        drop_tables(azurite, ledger)
