@@ -15,16 +15,16 @@ nothing raises it while paused; a value it does not understand means off); the t
 against the live state just read. Only then does it issue the permit without which an
 executor refuses to write (actions/permits.py).
 
-The brakes are asked before the read and again with it, but one decision reads each of their
-ledger rows once (pipeline/safety.py `DecisionReads`), the pause switch too (as `admit` read it
-for a fresh signal a moment before): what keeps many workers within the limits is the conditional writes at the
-write (the incident's held action, the caps' slots), not a second look a moment later.
+The brakes are asked before the read and again with it, but one clearance reads each of their
+ledger rows once (pipeline/safety.py `DecisionReads`): what keeps many workers within the limits
+is the conditional writes at the write (the incident's held action, the caps' slots), not a
+second look a moment later. The pause switch is the exception: `admit` reads it for a fresh
+signal and `clear` reads it again, so a pause set while the incident's action was held stops
+the write.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -55,11 +55,6 @@ _SAME_WRITE = (RECOVERED, CONTINUATION)
 LOSES_TEMP_DISK = ("redeploy", "reimage")
 TEMP_DISK_WARNING = "temporary-disk data is lost"
 GATE_KEY = "_gate"  # where a request's own facts are kept in the params stored with it
-# A fresh signal is admitted (pause, scope, age), its incident's action held, then cleared: the
-# pause switch `admit` read is the one `clear` uses for the same holder within this many seconds
-# (the hold and its transaction lie between; a later clear reads the switch again).
-ADMITTED_FOR = 5.0
-ADMITTED_KEPT = 64  # admitted holders remembered at most (one clear follows each admit, or none)
 
 
 @dataclass(frozen=True)
@@ -248,8 +243,6 @@ class Gate:
         self.temp_disk_tags = tuple(t.lower() for t in temp_disk_tags)
         self.approvals_configured = approvals_configured
         self._office = PermitOffice()
-        self._admitted: dict[str, tuple[float, DecisionReads]] = {}  # holder -> (when, what admit read)
-        self._admitted_lock = threading.Lock()
 
     @classmethod
     def admitting(cls, safety: Safety, clock: Callable[[], datetime]) -> Gate:
@@ -267,24 +260,7 @@ class Gate:
             return self._skip(request, f"out of scope: {outside}; nothing is read or written", f"scope: {outside}")
         if request.action == "none":
             return None
-        reads = self.safety.reads()
-        refused = self._paused(request, reads) or self._stale(request)
-        if refused is None and request.road == SIGNAL:
-            with self._admitted_lock:
-                self._admitted.pop(request.holder, None)
-                self._admitted[request.holder] = (time.monotonic(), reads)
-                while len(self._admitted) > ADMITTED_KEPT:
-                    del self._admitted[next(iter(self._admitted))]
-        return refused
-
-    def _reads_for(self, request: WriteRequest) -> DecisionReads:
-        """The reads of this decision: what `admit` read for the same fresh signal a moment ago,
-        or a fresh record."""
-        with self._admitted_lock:
-            admitted = self._admitted.pop(request.holder, None)
-        if admitted is not None and request.road == SIGNAL and time.monotonic() - admitted[0] <= ADMITTED_FOR:
-            return admitted[1]
-        return self.safety.reads()
+        return self._paused(request, self.safety.reads()) or self._stale(request)
 
     def _paused(self, request: WriteRequest, reads: DecisionReads) -> Clearance | None:
         paused = reads.paused()
@@ -337,7 +313,10 @@ class Gate:
 
     def _clear(self, request: WriteRequest, clients: Any, issue: bool, reading: dict[str, Any]) -> Clearance:
         seen: dict[str, Any] = reading.setdefault("brakes", {})
-        reads = self._reads_for(request)  # one read of each brake's rows for the whole decision
+        # One read of each brake's rows for this clearance, both passes. The pause switch is read
+        # here again although `admit` read it a moment ago: a pause set while the incident's
+        # action was held must stop the write that follows.
+        reads = self.safety.reads()
         refused = self.before_read(request, seen, reads)
         if refused is not None:
             return refused

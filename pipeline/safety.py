@@ -87,7 +87,7 @@ class DecisionReads:
     in-flight and hourly slots claimed just before the write), not a second look. So the second
     pass reads only what the resource read brings in (a region's marks and breaker, a scale set's
     share); the cooldown, the attempt cap, the subscription's marks and the pause are answered
-    as the first pass read them. Opening or closing a breaker forgets its row."""
+    as the first pass of the same clearance read them. Opening or closing a breaker forgets its row."""
 
     def __init__(self, safety: Safety) -> None:
         self.safety = safety

@@ -217,22 +217,14 @@ def test_before_read_checks_the_pause_before_the_scope(build, now):
     assert gate.before_read(request(now)).reason.startswith("automation is paused (paused by bob")
 
 
-@pytest.mark.parametrize(
-    "clear_as, paused",
-    [
-        (None, False),  # the signal admit let through a moment ago: its read of the switch stands
-        ({"road": APPROVAL}, True),  # another road: the switch is read again
-        ({"incident_id": "INC-2"}, True),  # another holder: read again
-    ],
-)
-def test_the_pause_admit_read_stands_only_for_the_same_signal_s_clear(build, now, clear_as, paused):
+@pytest.mark.parametrize("clear_as", [None, {"road": APPROVAL}, {"incident_id": "INC-2"}],
+                         ids=["the signal admitted", "another road", "another holder"])
+def test_a_pause_set_between_admit_and_clear_stops_the_write(build, now, clear_as):
     pipeline, gate, clients = build()
     assert gate.admit(request(now)) is None
     pipeline.safety.pause("bob")  # between admit and clear: the hold and its transaction
     answer = gate.clear(request(now, **(clear_as or {})), clients)
-    assert answer.reason.startswith("automation is paused (paused by bob") is paused, answer.reason
-    again = gate.clear(request(now, **(clear_as or {})), clients)
-    assert again.reason.startswith("automation is paused"), "admit's read serves one clear"
+    assert answer.reason.startswith("automation is paused (paused by bob"), answer.reason
 
 
 def earlier_redeploy(pipeline, now, hours_ago: float, target: str | None = None) -> None:

@@ -15,7 +15,7 @@ from tests.ledger.conftest import fresh_prefix
 BUDGETS = {
     "new incident, observe": ("noop", 3, None),
     "duplicate delivery": ("duplicate", 1, None),
-    "auto remediation with its brakes": ("started", 22, None),
+    "auto remediation with its brakes": ("started", 23, None),
     # Told to Teams and email: the claim settles in a transaction of its own once the notices are
     # recorded (one more), and the outbox pays per destination two reads, its directory row and
     # one transaction, then one write of where the incident was told.
