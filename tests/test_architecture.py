@@ -7,6 +7,7 @@ import ast
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -165,14 +166,19 @@ def environment_reads_in(path: Path) -> list[int]:
     return found
 
 
-def environment_readers(files_of=sources) -> dict[str, list[int]]:
+def lines_found(lines_in: Callable[[Path], list[int]], files_of=sources) -> dict[str, list[int]]:
+    """Each product file (by its path in the project) with the lines `lines_in` finds in it."""
     found = {}
     for package in FLOORS:
         for path in files_of(package):
-            lines = environment_reads_in(path)
+            lines = lines_in(path)
             if lines:
                 found[str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name] = lines
     return found
+
+
+def environment_readers(files_of=sources) -> dict[str, list[int]]:
+    return lines_found(environment_reads_in, files_of)
 
 
 def test_only_the_settings_module_reads_the_environment():
@@ -209,13 +215,7 @@ def store_probes_in(path: Path) -> list[int]:
 
 
 def store_probes(files_of=sources) -> dict[str, list[int]]:
-    found = {}
-    for package in FLOORS:
-        for path in files_of(package):
-            lines = store_probes_in(path)
-            if lines:
-                found[str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name] = lines
-    return found
+    return lines_found(store_probes_in, files_of)
 
 
 def test_no_room_probes_a_store_for_a_method():
